@@ -1,0 +1,97 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Upcoming language features every Berth target opts into (see docs/architecture.md).
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Berth",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "berth", targets: ["berth"]),
+        .library(name: "BerthCore", targets: ["BerthCore"]),
+        .library(name: "BerthManifests", targets: ["BerthManifests"]),
+        .library(name: "BerthDocker", targets: ["BerthDocker"]),
+        .library(name: "BerthStore", targets: ["BerthStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .target(name: "BerthCore", swiftSettings: strictSettings),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(name: "BerthHTTP", dependencies: ["CCurl"], swiftSettings: strictSettings),
+        .target(
+            name: "BerthDocker",
+            dependencies: ["BerthCore", "BerthHTTP"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "BerthManifests",
+            dependencies: ["BerthCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings
+        ),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "BerthStore",
+            dependencies: [
+                "BerthCore",
+                "CLibPQ",
+                "CSQLite",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "berth",
+            dependencies: [
+                "BerthCore",
+                "BerthManifests",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "BerthManifestsTests",
+            dependencies: ["BerthManifests", "BerthCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "BerthHTTPTests", dependencies: ["BerthHTTP"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "BerthDockerTests",
+            dependencies: ["BerthDocker", "BerthCore", "BerthHTTP"],
+            swiftSettings: strictSettings
+        ),
+        // A helper process for the store tests: claims jobs and holds their leases until killed.
+        .executableTarget(
+            name: "berth-store-probe",
+            dependencies: ["BerthStore", "BerthCore"],
+            path: "Tests/berth-store-probe",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BerthStoreTests",
+            dependencies: ["BerthStore", "BerthCore", "berth-store-probe"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BerthCLITests",
+            dependencies: ["berth"],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,72 @@
+/// The value of one environment variable: a literal, or a reference resolved by the controller at
+/// apply time so that secrets never live in manifests, logs or API answers.
+public enum EnvValue: Sendable, Hashable, Codable, CustomStringConvertible {
+    case literal(String)
+    /// The value of this environment variable of the controller.
+    case fromEnv(String)
+    /// The contents of this file on the controller's host (trailing newline removed).
+    case fromFile(String)
+
+    static func read(_ reader: ValueReader) throws -> EnvValue {
+        guard case .map = reader.node.content else { return .literal(try reader.string()) }
+        let map = try reader.map()
+        defer { map.finish() }
+        let fromEnv = map.optional("fromEnv") { try $0.parse(EnvironmentName.validated) }
+        let fromFile = map.optional("fromFile") { reader in
+            let path = try reader.nonEmptyString()
+            guard path.hasPrefix("/") else { throw reader.fail("expected an absolute path, found \"\(path)\"") }
+            return path
+        }
+        switch (fromEnv, fromFile) {
+        case (let name?, nil): return .fromEnv(name)
+        case (nil, let path?): return .fromFile(path)
+        default: throw reader.fail("expected a string, {fromEnv: NAME} or {fromFile: /path}")
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey { case fromEnv, fromFile }
+
+    public init(from decoder: any Decoder) throws {
+        if let text = try? decoder.singleValueContainer().decode(String.self) {
+            self = .literal(text)
+            return
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let name = try container.decodeIfPresent(String.self, forKey: .fromEnv) {
+            self = .fromEnv(name)
+        } else {
+            self = .fromFile(try container.decode(String.self, forKey: .fromFile))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .literal(let text):
+            var container = encoder.singleValueContainer()
+            try container.encode(text)
+        case .fromEnv(let name):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .fromEnv)
+        case .fromFile(let path):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(path, forKey: .fromFile)
+        }
+    }
+
+    /// Literal values print as they are; references print as the reference, never a resolved secret.
+    public var description: String {
+        switch self {
+        case .literal(let text): text
+        case .fromEnv(let name): "{fromEnv: \(name)}"
+        case .fromFile(let path): "{fromFile: \(path)}"
+        }
+    }
+}
+
+extension EnvironmentName {
+    /// Validates and returns `name`, for use with ``ValueReader/parse(_:)``.
+    static func validated(_ name: String) throws(ValidationError) -> String {
+        try validate(name)
+        return name
+    }
+}

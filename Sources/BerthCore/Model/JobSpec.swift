@@ -1,0 +1,139 @@
+import Foundation
+
+/// One run-to-completion container: started once per attempt, bounded by a deadline, retried with backoff.
+public struct JobSpec: Sendable, Hashable, Codable {
+    public var container: ContainerSpec
+    /// Wall-clock limit for one attempt; `nil` means no limit.
+    public var activeDeadline: TimeSpan?
+    /// Failed attempts retried before the job fails (0: run once).
+    public var backoffLimit: Int
+    /// Higher runs first; ties run oldest first.
+    public var priority: Int
+    /// Absolute path of a JSON file the worker writes; read from the container when it ends.
+    public var feedbackPath: String?
+    /// How long the finished container is kept for inspection; `nil` removes it at once.
+    public var ttlAfterFinished: TimeSpan?
+    /// Exit codes that fail the job at once, without retries.
+    public var nonRetryableExitCodes: [Int]
+
+    public init(
+        container: ContainerSpec,
+        activeDeadline: TimeSpan? = nil,
+        backoffLimit: Int = 0,
+        priority: Int = 0,
+        feedbackPath: String? = nil,
+        ttlAfterFinished: TimeSpan? = nil,
+        nonRetryableExitCodes: [Int] = []
+    ) {
+        self.container = container
+        self.activeDeadline = activeDeadline
+        self.backoffLimit = backoffLimit
+        self.priority = priority
+        self.feedbackPath = feedbackPath
+        self.ttlAfterFinished = ttlAfterFinished
+        self.nonRetryableExitCodes = nonRetryableExitCodes
+    }
+
+    static func read(_ map: MapReader) -> JobSpec? {
+        let container = ContainerSpec.read(map)
+        let deadline = map.optional("activeDeadline") { try $0.positiveTimeSpan() }
+        let backoffLimit = map.optional("backoffLimit", default: 0) { try $0.int(in: 0...100) }
+        let priority = map.optional("priority", default: 0) { try $0.int(in: -1000...1000) }
+        let feedbackPath = map.optional("feedbackPath") { try $0.absolutePath() }
+        let ttl = map.optional("ttlAfterFinished") { try $0.parse(TimeSpan.init(parsing:)) }
+        let codes = map.optional("nonRetryableExitCodes", default: []) { try $0.list { try $0.int(in: 1...255) } }
+        guard let container else { return nil }
+        return JobSpec(
+            container: container, activeDeadline: deadline, backoffLimit: backoffLimit, priority: priority,
+            feedbackPath: feedbackPath, ttlAfterFinished: ttl, nonRetryableExitCodes: codes
+        )
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case activeDeadline, backoffLimit, priority, feedbackPath, ttlAfterFinished, nonRetryableExitCodes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self = try Self.decodeInput(from: decoder, read: Self.read)
+    }
+
+    /// Encodes flat, as written in manifests: the container fields, then the job's own.
+    public func encode(to encoder: any Encoder) throws {
+        try container.encode(to: encoder)
+        var keyed = encoder.container(keyedBy: CodingKeys.self)
+        try keyed.encodeIfPresent(activeDeadline, forKey: .activeDeadline)
+        try keyed.encode(backoffLimit, forKey: .backoffLimit)
+        try keyed.encode(priority, forKey: .priority)
+        try keyed.encodeIfPresent(feedbackPath, forKey: .feedbackPath)
+        try keyed.encodeIfPresent(ttlAfterFinished, forKey: .ttlAfterFinished)
+        try keyed.encode(nonRetryableExitCodes, forKey: .nonRetryableExitCodes)
+    }
+}
+
+/// A Job template started on a schedule.
+public struct CronJobSpec: Sendable, Hashable, Codable {
+    /// What happens when a run is due while the previous one is still active.
+    public enum ConcurrencyPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+        case allow = "Allow"
+        case forbid = "Forbid"
+        case replace = "Replace"
+    }
+
+    public var schedule: CronSchedule
+    public var concurrencyPolicy: ConcurrencyPolicy
+    /// A run that could not start within this long after its time is skipped; `nil` never skips.
+    public var startingDeadline: TimeSpan?
+    public var suspend: Bool
+    public var successfulJobsHistoryLimit: Int
+    public var failedJobsHistoryLimit: Int
+    public var jobTemplate: JobSpec
+
+    public init(
+        schedule: CronSchedule,
+        concurrencyPolicy: ConcurrencyPolicy = .forbid,
+        startingDeadline: TimeSpan? = nil,
+        suspend: Bool = false,
+        successfulJobsHistoryLimit: Int = 3,
+        failedJobsHistoryLimit: Int = 1,
+        jobTemplate: JobSpec
+    ) {
+        self.schedule = schedule
+        self.concurrencyPolicy = concurrencyPolicy
+        self.startingDeadline = startingDeadline
+        self.suspend = suspend
+        self.successfulJobsHistoryLimit = successfulJobsHistoryLimit
+        self.failedJobsHistoryLimit = failedJobsHistoryLimit
+        self.jobTemplate = jobTemplate
+    }
+
+    static func read(_ map: MapReader) -> CronJobSpec? {
+        let schedule = map.required("schedule") { reader -> CronSchedule in
+            let schedule = try reader.parse(CronSchedule.init(parsing:))
+            // Any fixed start works: a calendar schedule that fires at all fires within 28 years of it.
+            guard schedule.nextFire(after: Date(timeIntervalSince1970: 0)) != nil else {
+                throw reader.fail("the schedule \"\(schedule)\" never fires (no such date); check day-of-month and month")
+            }
+            return schedule
+        }
+        let policy = map.optional("concurrencyPolicy", default: .forbid) { try $0.choice(ConcurrencyPolicy.self) }
+        let deadline = map.optional("startingDeadline") { try $0.positiveTimeSpan() }
+        let suspend = map.optional("suspend", default: false) { try $0.bool() }
+        let successLimit = map.optional("successfulJobsHistoryLimit", default: 3) { try $0.int(in: 0...1000) }
+        let failedLimit = map.optional("failedJobsHistoryLimit", default: 1) { try $0.int(in: 0...1000) }
+        let template = map.required("jobTemplate") { reader -> JobSpec in
+            let templateMap = try reader.map()
+            defer { templateMap.finish() }
+            guard let job = JobSpec.read(templateMap) else { throw AlreadyReported() }
+            return job
+        }
+        guard let schedule, let template else { return nil }
+        return CronJobSpec(
+            schedule: schedule, concurrencyPolicy: policy, startingDeadline: deadline, suspend: suspend,
+            successfulJobsHistoryLimit: successLimit, failedJobsHistoryLimit: failedLimit, jobTemplate: template
+        )
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self = try Self.decodeInput(from: decoder, read: Self.read)
+    }
+}

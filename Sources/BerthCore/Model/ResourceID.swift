@@ -1,0 +1,40 @@
+/// The seven kinds of desired state Berth converges.
+public enum ResourceKind: String, Sendable, Hashable, Codable, CaseIterable, Comparable, CustomStringConvertible {
+    case project = "Project"
+    case volume = "Volume"
+    case service = "Service"
+    case job = "Job"
+    case cronJob = "CronJob"
+    case bucket = "Bucket"
+    case certificate = "Certificate"
+
+    /// Kinds sort in this declaration order, so projects and volumes come first in listings.
+    public static func < (lhs: ResourceKind, rhs: ResourceKind) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+
+    public var description: String { rawValue }
+}
+
+/// A resource's identity: `(kind, project, name)`.
+public struct ResourceID: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+    public var kind: ResourceKind
+    public var project: String
+    public var name: String
+
+    public init(kind: ResourceKind, project: String, name: String) {
+        self.kind = kind
+        self.project = project
+        self.name = name
+    }
+
+    /// The project every resource without `metadata.project` belongs to; it exists implicitly.
+    public static let defaultProject = "default"
+
+    public static func < (lhs: ResourceID, rhs: ResourceID) -> Bool {
+        (lhs.kind, lhs.project, lhs.name) < (rhs.kind, rhs.project, rhs.name)
+    }
+
+    /// `Service qfield/app`
+    public var description: String { "\(kind) \(project)/\(name)" }
+}

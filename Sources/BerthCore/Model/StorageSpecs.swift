@@ -1,0 +1,151 @@
+/// A namespace of resources with limits and defaults for its jobs and containers.
+public struct ProjectSpec: Sendable, Hashable, Codable {
+    /// At most this many jobs of the project run at once; `nil` leaves only the controller's limit.
+    public var maxConcurrentJobs: Int?
+    /// At most one job of the project is active at a time (the project is locked while it is processed).
+    public var exclusiveJobs: Bool
+    /// Limits applied to the project's services and jobs that declare none.
+    public var defaultResources: ResourceLimits?
+
+    public init(maxConcurrentJobs: Int? = nil, exclusiveJobs: Bool = false, defaultResources: ResourceLimits? = nil) {
+        self.maxConcurrentJobs = maxConcurrentJobs
+        self.exclusiveJobs = exclusiveJobs
+        self.defaultResources = defaultResources
+    }
+
+    static func read(_ map: MapReader) -> ProjectSpec? {
+        ProjectSpec(
+            maxConcurrentJobs: map.optional("maxConcurrentJobs") { try $0.int(in: 1...10_000) },
+            exclusiveJobs: map.optional("exclusiveJobs", default: false) { try $0.bool() },
+            defaultResources: map.optional("defaultResources") { try ResourceLimits.read(try $0.map()) }
+        )
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self = try Self.decodeInput(from: decoder, read: Self.read)
+    }
+}
+
+/// A Docker volume owned by Berth.
+public struct VolumeSpec: Sendable, Hashable, Codable {
+    public var driver: String
+    public var options: [String: String]
+    public var labels: [String: String]
+    /// `Retain` keeps the volume when the resource goes away; `Delete` removes it once no container uses it.
+    public var reclaimPolicy: ReclaimPolicy
+
+    public init(
+        driver: String = "local",
+        options: [String: String] = [:],
+        labels: [String: String] = [:],
+        reclaimPolicy: ReclaimPolicy = .retain
+    ) {
+        self.driver = driver
+        self.options = options
+        self.labels = labels
+        self.reclaimPolicy = reclaimPolicy
+    }
+
+    static func read(_ map: MapReader) -> VolumeSpec? {
+        VolumeSpec(
+            driver: map.optional("driver", default: "local") { try $0.nonEmptyString() },
+            options: map.optional("options", default: [:]) { try $0.dictionary { try $0.string() } },
+            labels: map.optional("labels", default: [:]) {
+                try $0.dictionary(validateKey: LabelKey.validateUserLabel) { try $0.string() }
+            },
+            reclaimPolicy: map.optional("reclaimPolicy", default: .retain) { try $0.choice(ReclaimPolicy.self) }
+        )
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self = try Self.decodeInput(from: decoder, read: Self.read)
+    }
+}
+
+/// An S3 bucket, created and configured on the object storage endpoint.
+public struct BucketSpec: Sendable, Hashable, Codable {
+    /// Object expiry rules.
+    public struct Lifecycle: Sendable, Hashable, Codable {
+        /// Current objects expire this many days after creation.
+        public var expireDays: Int?
+        /// Non-current versions expire this many days after they were replaced.
+        public var noncurrentExpireDays: Int?
+
+        public init(expireDays: Int? = nil, noncurrentExpireDays: Int? = nil) {
+            self.expireDays = expireDays
+            self.noncurrentExpireDays = noncurrentExpireDays
+        }
+    }
+
+    /// The bucket's name on the endpoint (S3 names are global there).
+    public var bucketName: String
+    public var versioning: Bool
+    public var lifecycle: Lifecycle?
+    public var tags: [String: String]
+    public var reclaimPolicy: ReclaimPolicy
+
+    public init(
+        bucketName: String,
+        versioning: Bool = false,
+        lifecycle: Lifecycle? = nil,
+        tags: [String: String] = [:],
+        reclaimPolicy: ReclaimPolicy = .retain
+    ) {
+        self.bucketName = bucketName
+        self.versioning = versioning
+        self.lifecycle = lifecycle
+        self.tags = tags
+        self.reclaimPolicy = reclaimPolicy
+    }
+
+    /// Reads the spec; `defaultName` (`<project>-<name>`) is used when `bucketName` is absent.
+    static func read(_ map: MapReader, defaultName: String) -> BucketSpec? {
+        let name = map.optional("bucketName") { try $0.parse(BucketName.validated) } ?? defaultName
+        if !map.has("bucketName") {
+            do {
+                _ = try BucketName.validated(defaultName)
+            } catch {
+                map.report("the default bucket name \"\(defaultName)\" (<project>-<name>) is not valid: \(error.issues[0].message); set bucketName")
+            }
+        }
+        let versioning = map.optional("versioning", default: false) { try $0.bool() }
+        let lifecycle = map.optional("lifecycle") { reader -> Lifecycle in
+            let rules = try reader.map()
+            defer { rules.finish() }
+            return Lifecycle(
+                expireDays: rules.optional("expireDays") { try $0.int(in: 1...36_500) },
+                noncurrentExpireDays: rules.optional("noncurrentExpireDays") { try $0.int(in: 1...36_500) }
+            )
+        }
+        let tags = map.optional("tags", default: [:]) { try $0.dictionary { try $0.string() } }
+        if tags.count > 50 { map.report("expected at most 50 tags (the S3 limit), found \(tags.count)", field: "tags") }
+        let reclaim = map.optional("reclaimPolicy", default: .retain) { try $0.choice(ReclaimPolicy.self) }
+        return BucketSpec(bucketName: name, versioning: versioning, lifecycle: lifecycle, tags: tags, reclaimPolicy: reclaim)
+    }
+
+    /// Only the key the decoder needs up front; encoding uses every field (synthesized `CodingKeys`).
+    private enum NameKey: String, CodingKey { case bucketName }
+
+    public init(from decoder: any Decoder) throws {
+        let name = try decoder.container(keyedBy: NameKey.self).decode(String.self, forKey: .bucketName)
+        self = try Self.decodeInput(from: decoder) { Self.read($0, defaultName: name) }
+    }
+}
+
+/// S3 bucket naming rules (3–63 characters of lowercase letters, digits, dots and hyphens).
+enum BucketName {
+    static func validated(_ name: String) throws(ValidationError) -> String {
+        guard (3...63).contains(name.count) else {
+            throw ValidationError("expected a bucket name of 3 to 63 characters, found \(name.count) in \"\(name)\"")
+        }
+        let allowed = name.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "-" }
+        guard allowed else {
+            throw ValidationError("expected a bucket name of lowercase letters, digits, dots and hyphens, found \"\(name)\"")
+        }
+        guard let first = name.first, let last = name.last, first.isLetter || first.isNumber, last.isLetter || last.isNumber else {
+            throw ValidationError("a bucket name starts and ends with a letter or digit, found \"\(name)\"")
+        }
+        guard !name.contains("..") else { throw ValidationError("a bucket name has no two dots in a row, found \"\(name)\"") }
+        return name
+    }
+}

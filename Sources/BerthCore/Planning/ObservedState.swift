@@ -1,0 +1,150 @@
+import Foundation
+
+/// One snapshot of the world, taken before planning; the planner reads nothing else.
+public struct ObservedState: Sendable, Hashable, Codable {
+    /// Containers carrying `berth.managed=true`.
+    public var containers: [ObservedContainer]
+    /// Volumes carrying `berth.managed=true`.
+    public var volumes: [ObservedVolume]
+    /// Names of containers without Berth's labels: never touched, but a name collision is reported.
+    public var foreignContainerNames: Set<String>
+    /// Names of volumes without Berth's labels.
+    public var foreignVolumeNames: Set<String>
+
+    public init(
+        containers: [ObservedContainer] = [],
+        volumes: [ObservedVolume] = [],
+        foreignContainerNames: Set<String> = [],
+        foreignVolumeNames: Set<String> = []
+    ) {
+        self.containers = containers
+        self.volumes = volumes
+        self.foreignContainerNames = foreignContainerNames
+        self.foreignVolumeNames = foreignVolumeNames
+    }
+}
+
+/// A container as the engine reports it, reduced to what planning needs.
+public struct ObservedContainer: Sendable, Hashable, Codable {
+    /// The engine's lifecycle states.
+    public enum State: String, Sendable, Hashable, Codable {
+        case created, running, paused, restarting, removing, exited, dead
+    }
+
+    /// The engine's health check verdict.
+    public enum Health: String, Sendable, Hashable, Codable {
+        case starting, healthy, unhealthy
+    }
+
+    public var id: String
+    public var name: String
+    public var labels: [String: String]
+    public var state: State
+    /// `nil` when the container has no health check.
+    public var health: Health?
+    /// Consecutive failed health checks.
+    public var failingStreak: Int
+    public var exitCode: Int?
+    public var oomKilled: Bool
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// Names of the volumes the container mounts.
+    public var volumeNames: [String]
+    /// The spec the container was created from, when the observer could tell (names changed fields).
+    public var spec: ServiceSpec?
+
+    public init(
+        id: String,
+        name: String,
+        labels: [String: String],
+        state: State,
+        health: Health? = nil,
+        failingStreak: Int = 0,
+        exitCode: Int? = nil,
+        oomKilled: Bool = false,
+        startedAt: Date? = nil,
+        finishedAt: Date? = nil,
+        volumeNames: [String] = [],
+        spec: ServiceSpec? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.labels = labels
+        self.state = state
+        self.health = health
+        self.failingStreak = failingStreak
+        self.exitCode = exitCode
+        self.oomKilled = oomKilled
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.volumeNames = volumeNames
+        self.spec = spec
+    }
+
+    public var project: String? { labels[LabelKey.project] }
+    public var resourceName: String? { labels[LabelKey.name] }
+    public var objectKind: ObjectKind? { labels[LabelKey.kind].flatMap(ObjectKind.init(rawValue:)) }
+    public var replica: Int? { labels[LabelKey.replica].flatMap { Int($0) } }
+    public var specHash: String? { labels[LabelKey.specHash] }
+}
+
+/// A volume as the engine reports it.
+public struct ObservedVolume: Sendable, Hashable, Codable {
+    public var name: String
+    public var driver: String
+    public var labels: [String: String]
+
+    public init(name: String, driver: String = "local", labels: [String: String]) {
+        self.name = name
+        self.driver = driver
+        self.labels = labels
+    }
+
+    public var project: String? { labels[LabelKey.project] }
+    public var resourceName: String? { labels[LabelKey.name] }
+    public var specHash: String? { labels[LabelKey.specHash] }
+    public var reclaimPolicy: ReclaimPolicy {
+        labels[LabelKey.reclaimPolicy].flatMap(ReclaimPolicy.init(rawValue:)) ?? .retain
+    }
+}
+
+/// What the controller remembers between passes and hands to the planner: restarts it made.
+public struct PlanHistory: Sendable, Hashable, Codable {
+    /// Restarts Berth made of one container (by name) in a row, for crash-loop backoff.
+    public struct Restarts: Sendable, Hashable, Codable {
+        public var count: Int
+        public var last: Date
+
+        public init(count: Int, last: Date) {
+            self.count = count
+            self.last = last
+        }
+    }
+
+    public var restarts: [String: Restarts]
+
+    public init(restarts: [String: Restarts] = [:]) {
+        self.restarts = restarts
+    }
+}
+
+/// Exponential backoff: `initial`, doubling up to `maximum`; forgotten after `resetAfter` of good running.
+public struct BackoffPolicy: Sendable, Hashable, Codable {
+    public var initial: TimeSpan
+    public var maximum: TimeSpan
+    public var resetAfter: TimeSpan
+
+    public init(initial: TimeSpan = .seconds(10), maximum: TimeSpan = .minutes(5), resetAfter: TimeSpan = .minutes(10)) {
+        self.initial = initial
+        self.maximum = maximum
+        self.resetAfter = resetAfter
+    }
+
+    /// The wait before the next attempt after `attempts` earlier ones in a row (0 → no wait).
+    public func delay(afterAttempts attempts: Int) -> TimeSpan {
+        guard attempts > 0 else { return .milliseconds(0) }
+        var delay = initial.milliseconds
+        for _ in 1..<attempts where delay < maximum.milliseconds { delay *= 2 }
+        return .milliseconds(min(delay, maximum.milliseconds))
+    }
+}

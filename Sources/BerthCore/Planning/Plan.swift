@@ -1,0 +1,186 @@
+import Foundation
+
+/// Everything the executor needs to create one service container.
+public struct ContainerTarget: Sendable, Hashable, Codable {
+    public var name: String
+    public var service: ResourceID
+    public var replica: Int
+    public var spec: ServiceSpec
+    /// Labels per the design's label table, `berth.spec-hash` included.
+    public var labels: [String: String]
+    /// Docker volume names for the spec's `volume:` mounts, by mount index.
+    public var volumeNames: [Int: String]
+
+    public init(name: String, service: ResourceID, replica: Int, spec: ServiceSpec, labels: [String: String], volumeNames: [Int: String]) {
+        self.name = name
+        self.service = service
+        self.replica = replica
+        self.spec = spec
+        self.labels = labels
+        self.volumeNames = volumeNames
+    }
+}
+
+/// Everything the executor needs to create one volume.
+public struct VolumeTarget: Sendable, Hashable, Codable {
+    public var name: String
+    public var spec: VolumeSpec
+    public var labels: [String: String]
+
+    public init(name: String, spec: VolumeSpec, labels: [String: String]) {
+        self.name = name
+        self.spec = spec
+        self.labels = labels
+    }
+}
+
+/// One step of a plan; each maps to one engine call (a remove stops gracefully first).
+public enum Operation: Sendable, Hashable, Codable {
+    case createVolume(target: VolumeTarget)
+    case removeVolume(name: String)
+    case createContainer(target: ContainerTarget)
+    case startContainer(name: String)
+    case restartContainer(name: String, grace: TimeSpan)
+    case renameContainer(from: String, to: String)
+    /// Stops with `signal`, waits `grace`, kills, then removes.
+    case removeContainer(name: String, signal: StopSignal, grace: TimeSpan)
+    /// Holds the actions after it until the container runs (or is healthy).
+    case awaitReady(name: String, condition: Dependency.Condition)
+
+    /// Terraform-like marker: `+` create, `-` remove, `~` change in place, `!` restart, `…` wait.
+    public var marker: Character {
+        switch self {
+        case .createVolume, .createContainer: "+"
+        case .removeVolume, .removeContainer: "-"
+        case .startContainer, .renameContainer: "~"
+        case .restartContainer: "!"
+        case .awaitReady: "…"
+        }
+    }
+
+    /// `create container berth-qfield-app-0`
+    public var summary: String {
+        switch self {
+        case .createVolume(let target): "create volume \(target.name)"
+        case .removeVolume(let name): "remove volume \(name)"
+        case .createContainer(let target): "create container \(target.name)"
+        case .startContainer(let name): "start container \(name)"
+        case .restartContainer(let name, _): "restart container \(name)"
+        case .renameContainer(let from, let to): "rename container \(from) to \(to)"
+        case .removeContainer(let name, _, _): "remove container \(name)"
+        case .awaitReady(let name, let condition): "wait until container \(name) is \(condition == .healthy ? "healthy" : "running")"
+        }
+    }
+
+    /// Whether the step changes the world (waits do not).
+    public var isChange: Bool {
+        if case .awaitReady = self { return false }
+        return true
+    }
+}
+
+/// A planned step: what to do, to which resource, why, and which steps must finish first.
+public struct Action: Sendable, Hashable, Encodable, Identifiable, CustomStringConvertible {
+    /// Position in the plan; `after` refers to these.
+    public var id: Int
+    public var resource: ResourceID
+    public var operation: Operation
+    /// Why, for people: `missing`, `spec changed: env.FOO`, `unhealthy for 3 checks`, `orphaned`.
+    public var cause: String
+    /// Actions that must have succeeded before this one starts.
+    public var after: [Int]
+
+    public init(id: Int, resource: ResourceID, operation: Operation, cause: String, after: [Int] = []) {
+        self.id = id
+        self.resource = resource
+        self.operation = operation
+        self.cause = cause
+        self.after = after
+    }
+
+    /// `+ create container berth-qfield-app-0 (Service qfield/app: missing)`
+    public var description: String {
+        "\(operation.marker) \(operation.summary) (\(resource): \(cause))"
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, resource, operation, cause, after, marker, text }
+
+    /// The fields, plus `marker` and the printed line as `text`, so scripts need not rebuild them.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(resource, forKey: .resource)
+        try container.encode(operation, forKey: .operation)
+        try container.encode(cause, forKey: .cause)
+        try container.encode(after, forKey: .after)
+        try container.encode(String(operation.marker), forKey: .marker)
+        try container.encode(description, forKey: .text)
+    }
+}
+
+/// Something the planner chose not to do yet, and when to look again.
+public struct Wait: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var resource: ResourceID
+    public var reason: String
+    /// When the condition can change by time alone (a backoff ends); `nil` waits for an event.
+    public var until: Date?
+
+    public init(resource: ResourceID, reason: String, until: Date? = nil) {
+        self.resource = resource
+        self.reason = reason
+        self.until = until
+    }
+
+    public var description: String { "  \(resource): \(reason)" }
+}
+
+/// Something an operator should look at; the planner leaves it alone.
+public struct Warning: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var resource: ResourceID?
+    public var message: String
+
+    public init(resource: ResourceID?, message: String) {
+        self.resource = resource
+        self.message = message
+    }
+
+    public var description: String { "! warning: \(resource.map { "\($0): " } ?? "")\(message)" }
+}
+
+/// The planner's output: ordered actions with their dependencies, plus waits and warnings.
+public struct Plan: Sendable, Hashable, Encodable, CustomStringConvertible {
+    public var actions: [Action]
+    public var waits: [Wait]
+    public var warnings: [Warning]
+
+    public init(actions: [Action] = [], waits: [Wait] = [], warnings: [Warning] = []) {
+        self.actions = actions
+        self.waits = waits
+        self.warnings = warnings
+    }
+
+    /// True when applying the plan would change nothing.
+    public var isEmpty: Bool { !actions.contains { $0.operation.isChange } }
+
+    /// The earliest time a wait ends by itself: when the controller should plan again.
+    public var nextWakeUp: Date? { waits.compactMap(\.until).min() }
+
+    /// Counts by marker, for the summary line.
+    public var summary: String {
+        let changes = actions.filter(\.operation.isChange)
+        let create = changes.filter { $0.operation.marker == "+" }.count
+        let change = changes.filter { $0.operation.marker == "~" || $0.operation.marker == "!" }.count
+        let remove = changes.filter { $0.operation.marker == "-" }.count
+        return "Plan: \(create) to create, \(change) to change, \(remove) to remove."
+    }
+
+    /// One stable line per action, then waits and warnings, then the summary (golden-tested).
+    public var description: String {
+        var lines = actions.map(\.description)
+        if !waits.isEmpty { lines.append("Waiting:") }
+        lines += waits.map(\.description)
+        lines += warnings.map(\.description)
+        lines.append(isEmpty ? "No changes. The world matches the desired state." : summary)
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,390 @@
+import Foundation
+
+/// Tunables of the planner's rules.
+public struct PlannerOptions: Sendable, Hashable, Codable {
+    /// Crash-loop backoff for restarts of exited and unhealthy containers.
+    public var restartBackoff: BackoffPolicy
+
+    public init(restartBackoff: BackoffPolicy = BackoffPolicy()) {
+        self.restartBackoff = restartBackoff
+    }
+}
+
+/// The pure heart of Berth: desired state, observed state, the time and the restart history in,
+/// a plan of actions with causes out. No I/O, no clock reads, no randomness.
+public enum Planner {
+    public static func plan(
+        desired: DesiredState,
+        observed: ObservedState,
+        now: Date,
+        history: PlanHistory = PlanHistory(),
+        options: PlannerOptions = PlannerOptions()
+    ) -> Plan {
+        var builder = PlanBuilder(desired: desired, observed: observed, now: now, history: history, options: options)
+        builder.planVolumes()
+        for (id, spec) in serviceOrder(desired.services) {
+            builder.planService(id, spec)
+        }
+        builder.planOrphans()
+        return builder.plan
+    }
+
+    /// Services with every dependency before its dependents; ties in identity order.
+    static func serviceOrder(_ services: [(id: ResourceID, spec: ServiceSpec)]) -> [(id: ResourceID, spec: ServiceSpec)] {
+        // Identity order already puts every dependency first when there are none.
+        guard services.contains(where: { !$0.spec.dependsOn.isEmpty }) else { return services }
+        var specs: [ResourceID: ServiceSpec] = [:]
+        specs.reserveCapacity(services.count)
+        for (id, spec) in services { specs[id] = spec }
+        var ordered: [(id: ResourceID, spec: ServiceSpec)] = []
+        var placed: Set<ResourceID> = []
+        var visiting: Set<ResourceID> = []
+        func place(_ id: ResourceID) {
+            guard !placed.contains(id), !visiting.contains(id), let spec = specs[id] else { return }
+            visiting.insert(id)
+            for dependency in spec.dependsOn.map(\.name).sorted() {
+                place(ResourceID(kind: .service, project: id.project, name: dependency))
+            }
+            visiting.remove(id)
+            placed.insert(id)
+            ordered.append((id, spec))
+        }
+        for (id, _) in services { place(id) }
+        return ordered
+    }
+}
+
+/// Accumulates one plan; every rule of the planner lives in one of its `plan…` methods.
+private struct PlanBuilder {
+    let desired: DesiredState
+    let now: Date
+    let history: PlanHistory
+    let options: PlannerOptions
+    let foreignContainers: Set<String>
+    let foreignVolumes: Set<String>
+    let serviceContainers: [ResourceID: [ObservedContainer]]
+    let volumesByName: [String: ObservedVolume]
+    let allContainers: [ObservedContainer]
+
+    var plan = Plan()
+    /// Volume name → the action creating it, for containers that mount it.
+    var volumeCreations: [String: Int] = [:]
+    /// Containers this plan (re)starts, per service: final name and the action that starts it.
+    var startedContainers: [ResourceID: [(name: String, action: Int)]] = [:]
+    /// Await actions already added per service and condition.
+    var readyAwaits: [ResourceID: [Dependency.Condition: [Int]]] = [:]
+    /// Containers this plan removes, by name, with the removing action.
+    var removedContainers: [String: Int] = [:]
+
+    init(desired: DesiredState, observed: ObservedState, now: Date, history: PlanHistory, options: PlannerOptions) {
+        self.desired = desired
+        self.now = now
+        self.history = history
+        self.options = options
+        foreignContainers = observed.foreignContainerNames
+        foreignVolumes = observed.foreignVolumeNames
+        allContainers = observed.containers
+        var byService: [ResourceID: [ObservedContainer]] = [:]
+        byService.reserveCapacity(observed.containers.count)
+        for container in allContainers where container.objectKind == .service {
+            guard let project = container.project, let name = container.resourceName else { continue }
+            byService[ResourceID(kind: .service, project: project, name: name), default: []].append(container)
+        }
+        // Names order each service's containers, so plans do not depend on the observer's order.
+        for key in byService.keys where byService[key]!.count > 1 {
+            byService[key]!.sort { $0.name < $1.name }
+        }
+        serviceContainers = byService
+        volumesByName = Dictionary(observed.volumes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    @discardableResult
+    mutating func add(_ operation: Operation, _ resource: ResourceID, _ cause: String, after: [Int] = []) -> Int {
+        let id = plan.actions.count
+        plan.actions.append(Action(id: id, resource: resource, operation: operation, cause: cause, after: after.sorted()))
+        return id
+    }
+
+    // MARK: Volumes
+
+    mutating func planVolumes() {
+        for (id, spec) in desired.volumes {
+            let name = ObjectName.volume(project: id.project, name: id.name)
+            let hash = desired.specHashes[id] ?? SpecHash.of(spec)
+            if let existing = volumesByName[name] {
+                if existing.specHash != hash {
+                    plan.warnings.append(Warning(resource: id, message: "volume \(name) differs from its spec (driver, options or labels); Docker cannot change a volume in place, so remove it by hand to recreate it"))
+                }
+            } else if foreignVolumes.contains(name) {
+                plan.warnings.append(Warning(resource: id, message: "volume \(name) exists without Berth labels; it is used as it is and never removed"))
+            } else {
+                var labels = Self.labels(id, kind: .volume, hash: hash)
+                labels[LabelKey.reclaimPolicy] = spec.reclaimPolicy.rawValue
+                labels.merge(spec.labels) { own, _ in own }
+                volumeCreations[name] = add(.createVolume(target: VolumeTarget(name: name, spec: spec, labels: labels)), id, "missing")
+            }
+        }
+    }
+
+    // MARK: Services
+
+    mutating func planService(_ id: ResourceID, _ spec: ServiceSpec) {
+        let hash = desired.specHashes[id] ?? SpecHash.of(spec)
+        let containers = serviceContainers[id] ?? []
+        let gate = dependencyGate(id, spec)
+        var previousReplica: [Int] = []
+        for replica in 0..<spec.replicas {
+            let name = ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica)
+            var current: ObservedContainer?
+            var others: [ObservedContainer] = []
+            for container in containers where container.replica == replica {
+                if container.name == name { current = container } else { others.append(container) }
+            }
+            guard let current else {
+                if foreignContainers.contains(name) {
+                    plan.warnings.append(Warning(resource: id, message: "container name \(name) is taken by a container without Berth labels; Berth does not touch it, so replica \(replica) cannot be created until it is renamed or removed"))
+                } else if let gate {
+                    let ready = createAndStart(id, spec, replica, hash, cause: others.isEmpty ? "missing" : "replacing \(others.map(\.name).joined(separator: ", "))", after: gate)
+                    removeAll(others, id, spec, cause: "replaced by \(name)", after: [ready])
+                }
+                continue
+            }
+            if current.specHash != hash {
+                guard let gate else { continue }
+                previousReplica = replace(current, others: others, id, spec, replica, hash, after: gate + previousReplica)
+            } else {
+                planRunning(current, id, spec, gate: gate)
+                if !others.isEmpty {
+                    let ready = awaitReady(name, id, condition: spec.healthcheck == nil ? .started : .healthy, after: startAction(of: name, in: id))
+                    removeAll(others, id, spec, cause: "replaced by \(name)", after: [ready])
+                }
+            }
+        }
+        let surplus = containers.filter { container in
+            guard let replica = container.replica else { return true }
+            return replica < 0 || replica >= spec.replicas
+        }
+        var previousRemoval: [Int] = []
+        for container in surplus.sorted(by: { ($0.replica ?? Int.max, $0.name) > ($1.replica ?? Int.max, $1.name) }) {
+            let cause = "surplus replica (\(spec.replicas) desired)"
+            previousRemoval = [remove(container, id, spec, cause: cause, after: previousRemoval)]
+        }
+    }
+
+    /// Creates and starts one replica; returns the action after which it is ready.
+    private mutating func createAndStart(_ id: ResourceID, _ spec: ServiceSpec, _ replica: Int, _ hash: String, cause: String, after: [Int]) -> Int {
+        let name = ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica)
+        var labels = Self.labels(id, kind: .service, hash: hash)
+        labels[LabelKey.replica] = String(replica)
+        labels[LabelKey.spec] = desired.canonicalSpecs[id] ?? SpecHash.canonicalText(spec)
+        labels.merge(spec.container.labels) { own, _ in own }
+        var volumeNames: [Int: String] = [:]
+        var volumeActions: [Int] = []
+        for (index, mount) in spec.container.volumes.enumerated() {
+            guard case .volume(let volume) = mount.source else { continue }
+            let volumeName = ObjectName.volume(project: id.project, name: volume)
+            volumeNames[index] = volumeName
+            if let creation = volumeCreations[volumeName] { volumeActions.append(creation) }
+        }
+        let target = ContainerTarget(name: name, service: id, replica: replica, spec: spec, labels: labels, volumeNames: volumeNames)
+        let create = add(.createContainer(target: target), id, cause, after: after + volumeActions)
+        let start = add(.startContainer(name: name), id, cause, after: [create])
+        startedContainers[id, default: []].append((name, start))
+        return start
+    }
+
+    /// Replaces a drifted replica, start-first (rename, create, start, wait, remove) or stop-first.
+    private mutating func replace(_ current: ObservedContainer, others: [ObservedContainer], _ id: ResourceID, _ spec: ServiceSpec, _ replica: Int, _ hash: String, after: [Int]) -> [Int] {
+        let cause = driftCause(current, spec, hash)
+        let stale = removeAll(others, id, spec, cause: "leftover of an interrupted update", after: after)
+        let condition: Dependency.Condition = spec.healthcheck == nil ? .started : .healthy
+        switch spec.effectiveUpdateOrder {
+        case .startFirst:
+            let outgoing = ObjectName.outgoingContainer(project: id.project, service: id.name, replica: replica)
+            let rename = add(.renameContainer(from: current.name, to: outgoing), id, cause, after: after + stale)
+            let start = createAndStart(id, spec, replica, hash, cause: cause, after: [rename])
+            let ready = awaitReady(current.name, id, condition: condition, after: start)
+            add(.removeContainer(name: outgoing, signal: current.spec?.container.stopSignal ?? spec.container.stopSignal, grace: spec.container.stopGracePeriod), id, "replaced by \(current.name)", after: [ready])
+            return [ready]
+        case .stopFirst:
+            let removal = remove(current, id, spec, cause: cause, after: after + stale)
+            let start = createAndStart(id, spec, replica, hash, cause: cause, after: [removal])
+            return [awaitReady(current.name, id, condition: condition, after: start)]
+        }
+    }
+
+    /// Restart rules for a replica whose spec matches: start what stopped, restart what is unhealthy.
+    private mutating func planRunning(_ container: ObservedContainer, _ id: ResourceID, _ spec: ServiceSpec, gate: [Int]?) {
+        switch container.state {
+        case .running:
+            if container.health == .unhealthy, spec.restart != .never {
+                let checks = container.failingStreak
+                let cause = "unhealthy for \(checks) check\(checks == 1 ? "" : "s")"
+                restartWithBackoff(container, id, .restartContainer(name: container.name, grace: spec.container.stopGracePeriod), cause: cause, after: [])
+            }
+        case .created:
+            guard let gate else { return }
+            let start = add(.startContainer(name: container.name), id, "created but not started", after: gate)
+            startedContainers[id, default: []].append((container.name, start))
+        case .exited, .dead:
+            let failed = container.oomKilled || (container.exitCode ?? 0) != 0
+            let shouldStart = switch spec.restart {
+            case .always: true
+            case .onFailure: failed
+            case .never: false
+            }
+            guard shouldStart, let gate else { return }
+            let cause = container.oomKilled ? "killed: out of memory" : "exited with code \(container.exitCode ?? 0)"
+            restartWithBackoff(container, id, .startContainer(name: container.name), cause: cause, after: gate)
+        case .paused:
+            plan.warnings.append(Warning(resource: id, message: "container \(container.name) was paused outside Berth; unpause or remove it"))
+        case .restarting, .removing:
+            plan.waits.append(Wait(resource: id, reason: "container \(container.name) is \(container.state.rawValue)"))
+        }
+    }
+
+    /// Adds `operation` unless the container is in crash-loop backoff, in which case a wait says until when.
+    private mutating func restartWithBackoff(_ container: ObservedContainer, _ id: ResourceID, _ operation: Operation, cause: String, after: [Int]) {
+        let policy = options.restartBackoff
+        var count = history.restarts[container.name]?.count ?? 0
+        if let started = container.startedAt {
+            let end = container.state == .running ? now : (container.finishedAt ?? now)
+            if end.timeIntervalSince(started) >= policy.resetAfter.seconds { count = 0 }
+        }
+        if count > 0, let last = history.restarts[container.name]?.last {
+            let next = last.addingTimeInterval(policy.delay(afterAttempts: count).seconds)
+            if next > now {
+                let remaining = TimeSpan.milliseconds(Int64((next.timeIntervalSince(now) * 1000).rounded(.up)))
+                plan.waits.append(Wait(resource: id, reason: "CrashLoopBackOff: \(container.name) \(cause); \(count) restart\(count == 1 ? "" : "s") so far, next in \(remaining)", until: next))
+                return
+            }
+        }
+        let action = add(operation, id, count > 0 ? "\(cause) (restart \(count + 1))" : cause, after: after)
+        startedContainers[id, default: []].append((container.name, action))
+    }
+
+    /// `nil` when a dependency is not ready and this plan does not start it (a wait is recorded);
+    /// otherwise the actions the service's starts must follow.
+    private mutating func dependencyGate(_ id: ResourceID, _ spec: ServiceSpec) -> [Int]? {
+        var after: [Int] = []
+        for dependency in spec.dependsOn {
+            let dependencyID = ResourceID(kind: .service, project: id.project, name: dependency.name)
+            if let started = startedContainers[dependencyID], !started.isEmpty {
+                after += awaits(dependencyID, dependency.condition)
+                continue
+            }
+            if let problem = unreadiness(dependencyID, dependency.condition) {
+                plan.waits.append(Wait(resource: id, reason: "waiting for service \(dependency.name) to be \(dependency.condition.rawValue): \(problem)"))
+                return nil
+            }
+        }
+        return after
+    }
+
+    /// Why a service is not yet as ready as `condition` asks, from observation alone; `nil` when it is.
+    private func unreadiness(_ id: ResourceID, _ condition: Dependency.Condition) -> String? {
+        guard case .service(let spec)? = desired.resource(id)?.spec else { return "not declared" }
+        let containers = serviceContainers[id] ?? []
+        // A dependency scaled to 0 is switched off on purpose and blocks nothing.
+        for replica in 0..<spec.replicas {
+            let name = ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica)
+            guard let container = containers.first(where: { $0.name == name }) else { return "\(name) does not exist" }
+            // A dependency that ran to completion by design (exit 0, not restarted) counts as started.
+            let completed = container.state == .exited && container.exitCode == 0 && spec.restart != .always
+            if condition == .started, completed { continue }
+            guard container.state == .running else { return "\(name) is \(container.state.rawValue)" }
+            if condition == .healthy, container.health != .healthy {
+                return "\(name) is \(container.health?.rawValue ?? "without health check")"
+            }
+        }
+        return nil
+    }
+
+    /// Await actions for every container of `id` this plan starts (added once per condition).
+    private mutating func awaits(_ id: ResourceID, _ condition: Dependency.Condition) -> [Int] {
+        if let existing = readyAwaits[id]?[condition] { return existing }
+        let ids = (startedContainers[id] ?? []).map { started in
+            add(.awaitReady(name: started.name, condition: condition), id, "dependents wait for it", after: [started.action])
+        }
+        readyAwaits[id, default: [:]][condition] = ids
+        return ids
+    }
+
+    private mutating func awaitReady(_ name: String, _ id: ResourceID, condition: Dependency.Condition, after: Int?) -> Int {
+        add(.awaitReady(name: name, condition: condition), id, "before removing the replaced container", after: after.map { [$0] } ?? [])
+    }
+
+    private func startAction(of name: String, in id: ResourceID) -> Int? {
+        startedContainers[id]?.last(where: { $0.name == name })?.action
+    }
+
+    private func driftCause(_ container: ObservedContainer, _ spec: ServiceSpec, _ hash: String) -> String {
+        if let old = container.spec {
+            let fields = SpecHash.changedFields(from: old, to: spec)
+            if !fields.isEmpty { return "spec changed: \(fields.joined(separator: ", "))" }
+        }
+        return "spec changed (hash \(container.specHash ?? "none") → \(hash))"
+    }
+
+    // MARK: Removal
+
+    @discardableResult
+    private mutating func removeAll(_ containers: [ObservedContainer], _ id: ResourceID, _ spec: ServiceSpec?, cause: String, after: [Int]) -> [Int] {
+        containers.map { remove($0, id, spec, cause: cause, after: after) }
+    }
+
+    private mutating func remove(_ container: ObservedContainer, _ id: ResourceID, _ spec: ServiceSpec?, cause: String, after: [Int]) -> Int {
+        let stopSpec = container.spec ?? spec
+        let action = add(
+            .removeContainer(name: container.name, signal: stopSpec?.container.stopSignal ?? .sigterm, grace: stopSpec?.container.stopGracePeriod ?? .seconds(10)),
+            id, cause, after: after
+        )
+        removedContainers[container.name] = action
+        return action
+    }
+
+    /// Removes Berth's containers and Delete-policy volumes that are no longer declared, within the
+    /// projects the desired state names; other projects are only reported.
+    mutating func planOrphans() {
+        let scope = desired.referencedProjects
+        var unscoped: [String: Int] = [:]
+        let candidates = allContainers.filter { container in
+            guard container.objectKind == .service, let project = container.project, let name = container.resourceName else { return false }
+            return !desired.contains(ResourceID(kind: .service, project: project, name: name))
+        }
+        for container in candidates.sorted(by: { $0.name < $1.name }) {
+            guard let project = container.project, let name = container.resourceName else { continue }
+            let id = ResourceID(kind: .service, project: project, name: name)
+            guard scope.contains(project) else {
+                unscoped[project, default: 0] += 1
+                continue
+            }
+            _ = remove(container, id, nil, cause: "orphaned: no longer declared", after: [])
+        }
+        for (project, count) in unscoped.sorted(by: { $0.key < $1.key }) {
+            plan.warnings.append(Warning(resource: nil, message: "project \(project) has \(count) Berth container\(count == 1 ? "" : "s") but no declared resources; `berth destroy --project \(project)` removes them"))
+        }
+        for volume in volumesByName.values.sorted(by: { $0.name < $1.name }) {
+            guard let project = volume.project, let name = volume.resourceName, scope.contains(project) else { continue }
+            let id = ResourceID(kind: .volume, project: project, name: name)
+            guard !desired.contains(id), volume.reclaimPolicy == .delete else { continue }
+            let users = allContainers.filter { $0.volumeNames.contains(volume.name) }
+            let remaining = users.filter { removedContainers[$0.name] == nil }
+            if remaining.isEmpty {
+                add(.removeVolume(name: volume.name), id, "orphaned, reclaim policy Delete", after: users.compactMap { removedContainers[$0.name] })
+            } else {
+                plan.waits.append(Wait(resource: id, reason: "orphaned volume \(volume.name) is still used by \(remaining.map(\.name).joined(separator: ", "))"))
+            }
+        }
+    }
+
+    static func labels(_ id: ResourceID, kind: ObjectKind, hash: String) -> [String: String] {
+        [
+            LabelKey.managed: "true",
+            LabelKey.project: id.project,
+            LabelKey.kind: kind.rawValue,
+            LabelKey.name: id.name,
+            LabelKey.specHash: hash,
+        ]
+    }
+}

@@ -1,0 +1,312 @@
+/// The validated, normalized desired state: every resource with its project's defaults applied, checked
+/// against the others. Build it with ``DesiredState/validate(_:)``.
+public struct DesiredState: Sendable, Hashable {
+    /// Every resource, sorted by identity.
+    public private(set) var resources: [Resource]
+    /// Declared projects plus the implicit `default`.
+    public private(set) var projects: [String: ProjectSpec]
+    /// The spec hash of every service and volume, computed once when the state is built.
+    public private(set) var specHashes: [ResourceID: String] = [:]
+    /// The canonical spec JSON of every service (the `berth.spec` label), computed with its hash.
+    public private(set) var canonicalSpecs: [ResourceID: String] = [:]
+    /// Services by identity, in identity order (kept beside `resources` so planning copies nothing).
+    public private(set) var services: [(id: ResourceID, spec: ServiceSpec)] = []
+    /// Volumes by identity, in identity order.
+    public private(set) var volumes: [(id: ResourceID, spec: VolumeSpec)] = []
+    /// Projects that at least one resource names (including declared ones); pruning is scoped to these.
+    public private(set) var referencedProjects: Set<String> = []
+
+    /// An empty desired state (only the implicit `default` project).
+    public init() {
+        resources = []
+        projects = [ResourceID.defaultProject: ProjectSpec()]
+    }
+
+    /// Checks resources against each other and applies project defaults; throws every problem at once.
+    public static func validate(_ input: [Resource]) throws(ValidationError) -> DesiredState {
+        var state = DesiredState()
+        var issues: [ValidationIssue] = []
+        var seen: [ResourceID: Resource] = [:]
+        for resource in input {
+            if let first = seen[resource.id] {
+                let firstPlace = first.location.map { " (first declared at \($0))" } ?? ""
+                issues.append(ValidationIssue(
+                    resource: resource.id, location: resource.location,
+                    message: "duplicate resource: \(resource.id) is declared twice\(firstPlace)"
+                ))
+                continue
+            }
+            seen[resource.id] = resource
+            if case .project(let spec) = resource.spec { state.projects[resource.metadata.name] = spec }
+        }
+        state.resources = seen.values.sorted { $0.id < $1.id }
+        state.indexByKind()
+        issues += CrossChecks(state: state).run()
+        guard issues.isEmpty else {
+            throw ValidationError(issues: issues.sorted(by: CrossChecks.sourceOrder))
+        }
+        state.applyProjectDefaults()
+        state.computeSpecHashes()
+        state.indexByKind()
+        state.referencedProjects = Set(state.resources.map { $0.kind == .project ? $0.metadata.name : $0.metadata.project })
+        return state
+    }
+
+    /// Everything else is derived from the resources, so they alone decide equality.
+    public static func == (lhs: DesiredState, rhs: DesiredState) -> Bool {
+        lhs.resources == rhs.resources && lhs.projects == rhs.projects
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(resources)
+    }
+
+    /// Whether a resource with this identity is declared (without copying it).
+    public func contains(_ id: ResourceID) -> Bool {
+        index(of: id) != nil
+    }
+
+    /// The resource with this identity, if declared.
+    public func resource(_ id: ResourceID) -> Resource? {
+        guard let index = index(of: id) else { return nil }
+        return resources[index]
+    }
+
+    private func index(of id: ResourceID) -> Int? {
+        var low = 0, high = resources.count
+        while low < high {
+            let middle = (low + high) / 2
+            if resources[middle].id < id { low = middle + 1 } else { high = middle }
+        }
+        return low < resources.count && resources[low].id == id ? low : nil
+    }
+
+    private mutating func computeSpecHashes() {
+        for resource in resources {
+            switch resource.spec {
+            case .service(let spec):
+                let canonical = SpecHash.canonicalJSON(spec.recreateRelevant)
+                specHashes[resource.id] = SpecHash.hash(canonical)
+                canonicalSpecs[resource.id] = String(decoding: canonical, as: UTF8.self)
+            case .volume(let spec): specHashes[resource.id] = SpecHash.of(spec)
+            case .project, .job, .cronJob, .bucket, .certificate: break
+            }
+        }
+    }
+
+    /// Rebuilds `services` and `volumes` from `resources`.
+    private mutating func indexByKind() {
+        services = []
+        volumes = []
+        for resource in resources {
+            switch resource.spec {
+            case .service(let spec): services.append((resource.id, spec))
+            case .volume(let spec): volumes.append((resource.id, spec))
+            case .project, .job, .cronJob, .bucket, .certificate: break
+            }
+        }
+    }
+
+    /// Fills limits a service or job leaves out from its project's `defaultResources`.
+    private mutating func applyProjectDefaults() {
+        for index in resources.indices {
+            guard let defaults = projects[resources[index].metadata.project]?.defaultResources else { continue }
+            switch resources[index].spec {
+            case .service(var spec):
+                spec.container.resources = spec.container.resources.filled(from: defaults)
+                resources[index].spec = .service(spec)
+            case .job(var spec):
+                spec.container.resources = spec.container.resources.filled(from: defaults)
+                resources[index].spec = .job(spec)
+            case .cronJob(var spec):
+                spec.jobTemplate.container.resources = spec.jobTemplate.container.resources.filled(from: defaults)
+                resources[index].spec = .cronJob(spec)
+            case .project, .volume, .bucket, .certificate:
+                break
+            }
+        }
+    }
+}
+
+extension ResourceLimits? {
+    fileprivate func filled(from defaults: ResourceLimits) -> ResourceLimits {
+        ResourceLimits(memory: self?.memory ?? defaults.memory, cpus: self?.cpus ?? defaults.cpus)
+    }
+}
+
+/// The checks that need more than one resource: references, cycles, collisions.
+private struct CrossChecks {
+    let state: DesiredState
+    var issues: [ValidationIssue] = []
+
+    init(state: DesiredState) {
+        self.state = state
+    }
+
+    static func sourceOrder(_ a: ValidationIssue, _ b: ValidationIssue) -> Bool {
+        let left = (a.location?.file ?? "", a.location?.line ?? 0, a.location?.column ?? 0, a.path)
+        let right = (b.location?.file ?? "", b.location?.line ?? 0, b.location?.column ?? 0, b.path)
+        return left < right
+    }
+
+    consuming func run() -> [ValidationIssue] {
+        var bucketOwners: [String: ResourceID] = [:]
+        var published: [PublishedPort] = []
+        for resource in state.resources {
+            if resource.kind != .project, state.projects[resource.metadata.project] == nil {
+                report(resource, "metadata.project", "project \"\(resource.metadata.project)\" is not declared; add a Project document named \(resource.metadata.project) (only \"default\" exists implicitly)")
+            }
+            switch resource.spec {
+            case .service(let spec):
+                checkMounts(resource, spec.container.volumes, path: "spec.volumes")
+                checkDependencies(resource, spec)
+                checkHostPorts(resource, spec, published: &published)
+            case .job(let spec):
+                checkMounts(resource, spec.container.volumes, path: "spec.volumes")
+            case .cronJob(let spec):
+                checkMounts(resource, spec.jobTemplate.container.volumes, path: "spec.jobTemplate.volumes")
+            case .certificate(let spec):
+                checkCertificate(resource, spec)
+            case .bucket(let spec):
+                if let owner = bucketOwners[spec.bucketName] {
+                    report(resource, "spec.bucketName", "bucket \"\(spec.bucketName)\" is already declared by \(owner)")
+                }
+                bucketOwners[spec.bucketName] = resource.id
+            case .project, .volume:
+                break
+            }
+        }
+        checkDependencyCycles()
+        checkObjectNames()
+        return issues
+    }
+
+    private mutating func report(_ resource: Resource, _ path: String, _ message: String) {
+        issues.append(ValidationIssue(resource: resource.id, path: path, location: resource.location, message: message))
+    }
+
+    private func declares(_ kind: ResourceKind, _ project: String, _ name: String) -> Bool {
+        state.resource(ResourceID(kind: kind, project: project, name: name)) != nil
+    }
+
+    private mutating func checkMounts(_ resource: Resource, _ mounts: [Mount], path: String) {
+        for (index, mount) in mounts.enumerated() {
+            guard case .volume(let name) = mount.source, !declares(.volume, resource.metadata.project, name) else { continue }
+            report(resource, "\(path)[\(index)]", "volume \"\(name)\" is not declared in project \(resource.metadata.project); add a Volume named \(name) or mount a host path")
+        }
+    }
+
+    private mutating func checkDependencies(_ resource: Resource, _ spec: ServiceSpec) {
+        for (index, dependency) in spec.dependsOn.enumerated() {
+            if dependency.name == resource.metadata.name {
+                report(resource, "spec.dependsOn[\(index)]", "a service cannot depend on itself")
+            } else if !declares(.service, resource.metadata.project, dependency.name) {
+                report(resource, "spec.dependsOn[\(index)]", "service \"\(dependency.name)\" is not declared in project \(resource.metadata.project)")
+            } else if dependency.condition == .healthy,
+                      case .service(let target)? = state.resource(ResourceID(kind: .service, project: resource.metadata.project, name: dependency.name))?.spec,
+                      target.healthcheck == nil {
+                report(resource, "spec.dependsOn[\(index)]", "condition healthy needs a healthcheck on service \"\(dependency.name)\"; add one or use condition started")
+            }
+        }
+    }
+
+    /// A host port some service publishes, for collision checks.
+    struct PublishedPort {
+        var owner: ResourceID
+        var hostIP: String?
+        var port: Int
+        var transport: PortMapping.Transport
+
+        /// Two bindings collide on the same port and transport unless both name different specific addresses.
+        func collides(with other: PublishedPort) -> Bool {
+            guard port == other.port, transport == other.transport else { return false }
+            let wildcards: Set<String?> = [nil, "0.0.0.0", "::"]
+            return wildcards.contains(hostIP) || wildcards.contains(other.hostIP) || hostIP == other.hostIP
+        }
+    }
+
+    private mutating func checkHostPorts(_ resource: Resource, _ spec: ServiceSpec, published: inout [PublishedPort]) {
+        if !spec.ports.isEmpty, spec.container.network == .host || spec.container.network == .none {
+            report(resource, "spec.ports", "ports are published only on a bridge or named network; with network \(spec.container.network) leave ports out (host: the process binds host ports itself; none: there is no network)")
+            return
+        }
+        for (index, port) in spec.ports.enumerated() {
+            guard let hostPort = port.hostPort else { continue }
+            if spec.replicas > 1 {
+                report(resource, "spec.ports[\(index)]", "\(spec.replicas) replicas cannot all publish host port \(hostPort); use one replica or leave the host port out")
+            }
+            let binding = PublishedPort(owner: resource.id, hostIP: port.hostIP, port: hostPort, transport: port.transport)
+            if let other = published.first(where: { $0.collides(with: binding) }) {
+                let whom = other.owner == resource.id ? "another entry of this service" : "\(other.owner)"
+                report(resource, "spec.ports[\(index)]", "host port \(hostPort)/\(port.transport) is also published by \(whom)")
+            }
+            published.append(binding)
+        }
+    }
+
+    /// Docker names join project and name with `-`, which names may contain too: `web` + `shop-data`
+    /// and `web-shop` + `data` would both be `berth-web-shop-data`. Such pairs are refused.
+    private mutating func checkObjectNames() {
+        var stems: [String: ResourceID] = [:]
+        for resource in state.resources {
+            let id = resource.id
+            let stem: String
+            switch id.kind {
+            case .service: stem = "container " + ObjectName.serviceContainer(project: id.project, service: id.name, replica: 0)
+            case .volume: stem = "volume " + ObjectName.volume(project: id.project, name: id.name)
+            case .project, .job, .cronJob, .bucket, .certificate: continue
+            }
+            if let other = stems[stem] {
+                report(resource, "metadata.name", "its Docker \(stem) would be the same as that of \(other); rename one of them")
+            }
+            stems[stem] = id
+        }
+    }
+
+    private mutating func checkCertificate(_ resource: Resource, _ spec: CertificateSpec) {
+        let project = resource.metadata.project
+        if case .volume(let name, _) = spec.target, !declares(.volume, project, name) {
+            report(resource, "spec.target.volume", "volume \"\(name)\" is not declared in project \(project)")
+        }
+        for (index, reload) in spec.reload.enumerated() where !declares(.service, project, reload.service) {
+            report(resource, "spec.reload[\(index)].service", "service \"\(reload.service)\" is not declared in project \(project), so it cannot be reloaded")
+        }
+    }
+
+    /// Finds every dependency cycle once, naming its members in order.
+    private mutating func checkDependencyCycles() {
+        var edges: [ResourceID: [ResourceID]] = [:]
+        for (id, spec) in state.services {
+            edges[id] = spec.dependsOn.filter { $0.name != id.name }.map {
+                ResourceID(kind: .service, project: id.project, name: $0.name)
+            }
+        }
+        var finished: Set<ResourceID> = []
+        var reported: Set<Set<ResourceID>> = []
+        for start in edges.keys.sorted() where !finished.contains(start) {
+            var stack: [(id: ResourceID, next: Int)] = [(start, 0)]
+            var onStack: [ResourceID] = [start]
+            while let top = stack.last {
+                let targets = edges[top.id] ?? []
+                guard top.next < targets.count else {
+                    finished.insert(top.id)
+                    stack.removeLast()
+                    onStack.removeLast()
+                    continue
+                }
+                stack[stack.count - 1].next += 1
+                let target = targets[top.next]
+                if let position = onStack.firstIndex(of: target) {
+                    let cycle = Array(onStack[position...])
+                    if reported.insert(Set(cycle)).inserted, let resource = state.resource(cycle[0]) {
+                        let names = (cycle + [cycle[0]]).map(\.name).joined(separator: " → ")
+                        report(resource, "spec.dependsOn", "dependency cycle: \(names)")
+                    }
+                } else if !finished.contains(target), edges[target] != nil {
+                    stack.append((target, 0))
+                    onStack.append(target)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import BerthCore
+import Foundation
+
+/// The container engine as the controller sees it: one snapshot to plan from, and one call per
+/// planned operation, each idempotent so a repeat after a crash converges instead of failing.
+/// `DockerEngine` is the real one; tests of the executor use an in-memory double.
+public protocol ContainerRuntime: Sendable {
+    /// Berth's containers and volumes, and the names of everyone else's.
+    func observe() async throws(DockerError) -> ObservedState
+    /// One container by name, or nil when there is none.
+    func container(named name: String) async throws(DockerError) -> ObservedContainer?
+    /// Creates a container; when one with the name and the same spec hash exists, adopts it.
+    /// `environment` holds the resolved values of the spec's `env` (secrets resolved by the caller).
+    func createContainer(_ target: ContainerTarget, environment: [String: String]) async throws(DockerError) -> String
+    /// Starts a container; one already running is fine.
+    func startContainer(named name: String) async throws(DockerError)
+    /// Stops (grace, then kill) and starts a container.
+    func restartContainer(named name: String, grace: TimeSpan) async throws(DockerError)
+    func renameContainer(named name: String, to newName: String) async throws(DockerError)
+    /// Stops with the container's stop signal, waits `grace`, kills, removes; a missing one is fine.
+    func removeContainer(named name: String, grace: TimeSpan) async throws(DockerError)
+    /// Creates a volume; an existing one with Berth's labels is fine, one without is a conflict.
+    func createVolume(_ target: VolumeTarget) async throws(DockerError)
+    /// Removes a volume; a missing one is fine, one in use is a conflict.
+    func removeVolume(named name: String) async throws(DockerError)
+    /// Makes sure the image is present as the pull policy asks.
+    func ensureImage(_ image: ImageReference, policy: PullPolicy) async throws(DockerError)
+    /// Wake-ups from the engine about Berth's objects.
+    func events() -> AsyncThrowingStream<EngineWatchItem, any Error>
+}
+
+/// ``ContainerRuntime`` on a real Docker engine.
+public struct DockerEngine: ContainerRuntime {
+    public let client: DockerClient
+    /// How many inspections `observe` runs at once.
+    public var observeConcurrency = 8
+
+    public init(client: DockerClient) {
+        self.client = client
+    }
+
+    public func observe() async throws(DockerError) -> ObservedState {
+        let containers = try await client.listContainers()
+        let volumes = try await client.listVolumes()
+        var state = ObservedState()
+        let managed = containers.filter { $0.labels[LabelKey.managed] == "true" }
+        state.foreignContainerNames = Set(containers.filter { $0.labels[LabelKey.managed] != "true" }.map(\.name))
+        state.containers = try await inspectAll(managed.map(\.id))
+        for volume in volumes {
+            if volume.labels[LabelKey.managed] == "true" {
+                state.volumes.append(ObservedVolume(name: volume.name, driver: volume.driver, labels: volume.labels))
+            } else {
+                state.foreignVolumeNames.insert(volume.name)
+            }
+        }
+        return state
+    }
+
+    /// Inspects containers a few at a time; one that vanished meanwhile is left out.
+    private func inspectAll(_ ids: [String]) async throws(DockerError) -> [ObservedContainer] {
+        do {
+            return try await withThrowingTaskGroup(of: ObservedContainer?.self) { group in
+                var pending = ids[...]
+                var observed: [ObservedContainer] = []
+                for _ in 0..<observeConcurrency {
+                    guard let id = pending.popFirst() else { break }
+                    group.addTask { try await inspectIfPresent(id) }
+                }
+                while let result = try await group.next() {
+                    if let result { observed.append(result) }
+                    if let id = pending.popFirst() { group.addTask { try await inspectIfPresent(id) } }
+                }
+                return observed.sorted { $0.name < $1.name }
+            }
+        } catch let error as DockerError {
+            throw error
+        } catch {
+            throw DockerClient.mapTransport(error, client.endpoint)
+        }
+    }
+
+    private func inspectIfPresent(_ idOrName: String) async throws(DockerError) -> ObservedContainer? {
+        do {
+            return ObservedContainer(try await client.inspectContainer(idOrName))
+        } catch where error.code == .notFound {
+            return nil
+        }
+    }
+
+    public func container(named name: String) async throws(DockerError) -> ObservedContainer? {
+        try await inspectIfPresent(name)
+    }
+
+    public func createContainer(_ target: ContainerTarget, environment: [String: String]) async throws(DockerError) -> String {
+        do {
+            return try await client.createContainer(name: target.name, ContainerCreateRequest(target, environment: environment))
+        } catch where error.code == .conflict {
+            let existing = try await client.inspectContainer(target.name)
+            guard existing.labels[LabelKey.managed] == "true", existing.labels[LabelKey.specHash] == target.labels[LabelKey.specHash] else {
+                throw DockerError(.conflict, "container name \(target.name) is taken by a container Berth did not create from this spec; rename or remove it", status: 409)
+            }
+            return existing.id
+        }
+    }
+
+    public func startContainer(named name: String) async throws(DockerError) {
+        do {
+            try await client.startContainer(name)
+        } catch where error.code == .notModified {
+            return
+        }
+    }
+
+    public func restartContainer(named name: String, grace: TimeSpan) async throws(DockerError) {
+        try await client.restartContainer(name, timeout: grace.wholeSeconds)
+    }
+
+    public func renameContainer(named name: String, to newName: String) async throws(DockerError) {
+        try await client.renameContainer(name, to: newName)
+    }
+
+    public func removeContainer(named name: String, grace: TimeSpan) async throws(DockerError) {
+        do {
+            do {
+                try await client.stopContainer(name, timeout: grace.wholeSeconds)
+            } catch where error.code == .notModified {
+                // already stopped
+            }
+            try await client.removeContainer(name, force: true)
+        } catch where error.code == .notFound {
+            return
+        }
+    }
+
+    public func createVolume(_ target: VolumeTarget) async throws(DockerError) {
+        let volume = try await client.createVolume(VolumeCreateRequest(name: target.name, driver: target.spec.driver, driverOpts: target.spec.options, labels: target.labels))
+        guard volume.labels[LabelKey.managed] == "true" else {
+            throw DockerError(.conflict, "volume \(target.name) already exists without Berth labels; Berth does not take it over", status: 409)
+        }
+    }
+
+    public func removeVolume(named name: String) async throws(DockerError) {
+        do {
+            try await client.removeVolume(name)
+        } catch where error.code == .notFound {
+            return
+        }
+    }
+
+    public func ensureImage(_ image: ImageReference, policy: PullPolicy) async throws(DockerError) {
+        let reference = image.repositoryWithRegistry
+        let tag = image.digest ?? image.effectiveTag ?? "latest"
+        switch policy {
+        case .always:
+            try await client.pullImage(reference, tag: tag)
+        case .ifNotPresent, .never:
+            do {
+                _ = try await client.inspectImage(image.description)
+            } catch where error.code == .notFound {
+                guard policy == .ifNotPresent else {
+                    throw DockerError(.notFound, "image \(image) is not present and pullPolicy is Never; build or load it first", status: 404)
+                }
+                try await client.pullImage(reference, tag: tag)
+            }
+        }
+    }
+
+    public func events() -> AsyncThrowingStream<EngineWatchItem, any Error> {
+        client.events(filters: ["label": ["\(LabelKey.managed)=true"]])
+    }
+}
+
+extension TimeSpan {
+    /// Whole seconds, rounded up, for the engine's second-granular timeouts.
+    var wholeSeconds: Int { Int((milliseconds + 999) / 1000) }
+}
+
+extension ImageReference {
+    /// `registry/repository` without tag or digest, as the pull API wants it.
+    var repositoryWithRegistry: String {
+        registry.map { "\($0)/\(repository)" } ?? repository
+    }
+}

@@ -1,0 +1,404 @@
+import Foundation
+
+// The Docker Engine API's own shapes (API 1.41+), as Berth uses them. Field names follow the
+// engine's JSON; fields Berth does not use are not modelled and are ignored when decoding.
+
+/// `GET /version`
+public struct EngineVersion: Sendable, Hashable, Decodable {
+    public var version: String
+    public var apiVersion: String
+    public var minAPIVersion: String?
+    public var os: String?
+    public var arch: String?
+
+    enum CodingKeys: String, CodingKey {
+        case version = "Version", apiVersion = "ApiVersion", minAPIVersion = "MinAPIVersion", os = "Os", arch = "Arch"
+    }
+}
+
+/// `GET /info`, the parts Berth reports.
+public struct EngineInfo: Sendable, Hashable, Decodable {
+    public var name: String
+    public var serverVersion: String
+    public var containers: Int
+    public var images: Int
+    public var cpus: Int
+    public var memoryBytes: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case name = "Name", serverVersion = "ServerVersion", containers = "Containers", images = "Images", cpus = "NCPU", memoryBytes = "MemTotal"
+    }
+}
+
+/// The body of `POST /containers/create`.
+public struct ContainerCreateRequest: Sendable, Hashable, Encodable {
+    public var image: String
+    public var cmd: [String]?
+    public var entrypoint: [String]?
+    public var env: [String]
+    public var labels: [String: String]
+    public var workingDir: String?
+    public var user: String?
+    public var stopSignal: String?
+    /// Seconds the engine waits after the stop signal before it kills.
+    public var stopTimeout: Int?
+    public var healthcheck: Healthcheck?
+    public var exposedPorts: [String: EmptyObject]?
+    public var hostConfig: HostConfig
+
+    public init(
+        image: String, cmd: [String]? = nil, entrypoint: [String]? = nil, env: [String] = [], labels: [String: String] = [:],
+        workingDir: String? = nil, user: String? = nil, stopSignal: String? = nil, stopTimeout: Int? = nil,
+        healthcheck: Healthcheck? = nil, exposedPorts: [String: EmptyObject]? = nil, hostConfig: HostConfig = HostConfig()
+    ) {
+        self.image = image
+        self.cmd = cmd
+        self.entrypoint = entrypoint
+        self.env = env
+        self.labels = labels
+        self.workingDir = workingDir
+        self.user = user
+        self.stopSignal = stopSignal
+        self.stopTimeout = stopTimeout
+        self.healthcheck = healthcheck
+        self.exposedPorts = exposedPorts
+        self.hostConfig = hostConfig
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case image = "Image", cmd = "Cmd", entrypoint = "Entrypoint", env = "Env", labels = "Labels", workingDir = "WorkingDir"
+        case user = "User", stopSignal = "StopSignal", stopTimeout = "StopTimeout", healthcheck = "Healthcheck"
+        case exposedPorts = "ExposedPorts", hostConfig = "HostConfig"
+    }
+
+    /// `{}` in JSON, as the engine wants for exposed ports.
+    public struct EmptyObject: Sendable, Hashable, Codable {
+        public init() {}
+    }
+
+    /// The engine's health check: `["CMD", …]` or `["CMD-SHELL", "…"]`, durations in nanoseconds.
+    public struct Healthcheck: Sendable, Hashable, Encodable {
+        public var test: [String]
+        public var interval: Int64
+        public var timeout: Int64
+        public var retries: Int
+        public var startPeriod: Int64
+
+        public init(test: [String], interval: Int64, timeout: Int64, retries: Int, startPeriod: Int64) {
+            self.test = test
+            self.interval = interval
+            self.timeout = timeout
+            self.retries = retries
+            self.startPeriod = startPeriod
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case test = "Test", interval = "Interval", timeout = "Timeout", retries = "Retries", startPeriod = "StartPeriod"
+        }
+    }
+
+    /// The host-side settings of a container.
+    public struct HostConfig: Sendable, Hashable, Encodable {
+        public var mounts: [MountSpec]
+        public var networkMode: String?
+        public var portBindings: [String: [PortBinding]]?
+        public var restartPolicy: RestartPolicy
+        public var memory: Int64?
+        public var nanoCpus: Int64?
+        public var initProcess: Bool?
+        public var securityOpt: [String]?
+
+        public init(
+            mounts: [MountSpec] = [], networkMode: String? = nil, portBindings: [String: [PortBinding]]? = nil,
+            restartPolicy: RestartPolicy = RestartPolicy(name: "no"), memory: Int64? = nil, nanoCpus: Int64? = nil,
+            initProcess: Bool? = nil, securityOpt: [String]? = nil
+        ) {
+            self.mounts = mounts
+            self.networkMode = networkMode
+            self.portBindings = portBindings
+            self.restartPolicy = restartPolicy
+            self.memory = memory
+            self.nanoCpus = nanoCpus
+            self.initProcess = initProcess
+            self.securityOpt = securityOpt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case mounts = "Mounts", networkMode = "NetworkMode", portBindings = "PortBindings", restartPolicy = "RestartPolicy"
+            case memory = "Memory", nanoCpus = "NanoCpus", initProcess = "Init", securityOpt = "SecurityOpt"
+        }
+    }
+
+    /// A named volume or a bind mount.
+    public struct MountSpec: Sendable, Hashable, Encodable {
+        /// `volume` or `bind`
+        public var type: String
+        public var source: String
+        public var target: String
+        public var readOnly: Bool
+
+        public init(type: String, source: String, target: String, readOnly: Bool) {
+            self.type = type
+            self.source = source
+            self.target = target
+            self.readOnly = readOnly
+        }
+
+        enum CodingKeys: String, CodingKey { case type = "Type", source = "Source", target = "Target", readOnly = "ReadOnly" }
+    }
+
+    /// A host address and port for one container port.
+    public struct PortBinding: Sendable, Hashable, Encodable {
+        public var hostIp: String
+        public var hostPort: String
+
+        public init(hostIp: String, hostPort: String) {
+            self.hostIp = hostIp
+            self.hostPort = hostPort
+        }
+
+        enum CodingKeys: String, CodingKey { case hostIp = "HostIp", hostPort = "HostPort" }
+    }
+
+    /// The engine's own restart policy; Berth restarts containers itself and asks for `no`.
+    public struct RestartPolicy: Sendable, Hashable, Encodable {
+        public var name: String
+
+        public init(name: String) {
+            self.name = name
+        }
+
+        enum CodingKeys: String, CodingKey { case name = "Name" }
+    }
+}
+
+/// One row of `GET /containers/json`.
+public struct ContainerSummary: Sendable, Hashable, Decodable {
+    public var id: String
+    public var names: [String]
+    public var image: String
+    public var labels: [String: String]
+    public var state: String
+
+    /// The name without the engine's leading `/`.
+    public var name: String { names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? id }
+
+    enum CodingKeys: String, CodingKey { case id = "Id", names = "Names", image = "Image", labels = "Labels", state = "State" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        names = try container.decodeIfPresent([String].self, forKey: .names) ?? []
+        image = try container.decodeIfPresent(String.self, forKey: .image) ?? ""
+        labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        state = try container.decode(String.self, forKey: .state)
+    }
+}
+
+/// `GET /containers/{id}/json`, the parts Berth reads.
+public struct ContainerDetails: Sendable, Hashable, Decodable {
+    public var id: String
+    /// The name without the engine's leading `/`.
+    public var name: String
+    public var image: String
+    public var labels: [String: String]
+    public var state: State
+    public var restartCount: Int
+    public var mounts: [Mount]
+
+    /// The container's lifecycle state.
+    public struct State: Sendable, Hashable, Decodable {
+        /// `created`, `running`, `paused`, `restarting`, `removing`, `exited`, `dead`
+        public var status: String
+        public var exitCode: Int
+        public var oomKilled: Bool
+        public var startedAt: Date?
+        public var finishedAt: Date?
+        public var health: Health?
+
+        enum CodingKeys: String, CodingKey {
+            case status = "Status", exitCode = "ExitCode", oomKilled = "OOMKilled", startedAt = "StartedAt", finishedAt = "FinishedAt", health = "Health"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            status = try container.decode(String.self, forKey: .status)
+            exitCode = try container.decodeIfPresent(Int.self, forKey: .exitCode) ?? 0
+            oomKilled = try container.decodeIfPresent(Bool.self, forKey: .oomKilled) ?? false
+            startedAt = EngineTime.parse(try container.decodeIfPresent(String.self, forKey: .startedAt))
+            finishedAt = EngineTime.parse(try container.decodeIfPresent(String.self, forKey: .finishedAt))
+            health = try container.decodeIfPresent(Health.self, forKey: .health)
+        }
+    }
+
+    /// The health check's verdict.
+    public struct Health: Sendable, Hashable, Decodable {
+        /// `starting`, `healthy`, `unhealthy` (or `none`)
+        public var status: String
+        public var failingStreak: Int
+
+        enum CodingKeys: String, CodingKey { case status = "Status", failingStreak = "FailingStreak" }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            status = try container.decode(String.self, forKey: .status)
+            failingStreak = try container.decodeIfPresent(Int.self, forKey: .failingStreak) ?? 0
+        }
+    }
+
+    /// A mounted volume or bind.
+    public struct Mount: Sendable, Hashable, Decodable {
+        public var type: String
+        /// The volume's name (volumes only).
+        public var name: String?
+        public var source: String?
+        public var destination: String
+
+        enum CodingKeys: String, CodingKey { case type = "Type", name = "Name", source = "Source", destination = "Destination" }
+    }
+
+    private struct Config: Decodable {
+        var image: String
+        var labels: [String: String]?
+
+        enum CodingKeys: String, CodingKey { case image = "Image", labels = "Labels" }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id = "Id", name = "Name", config = "Config", state = "State", restartCount = "RestartCount", mounts = "Mounts"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        let rawName = try container.decode(String.self, forKey: .name)
+        name = rawName.hasPrefix("/") ? String(rawName.dropFirst()) : rawName
+        let config = try container.decode(Config.self, forKey: .config)
+        image = config.image
+        labels = config.labels ?? [:]
+        state = try container.decode(State.self, forKey: .state)
+        restartCount = try container.decodeIfPresent(Int.self, forKey: .restartCount) ?? 0
+        mounts = try container.decodeIfPresent([Mount].self, forKey: .mounts) ?? []
+    }
+}
+
+/// A Docker volume (`GET /volumes`, `/volumes/{name}`).
+public struct VolumeDetails: Sendable, Hashable, Decodable {
+    public var name: String
+    public var driver: String
+    public var labels: [String: String]
+    public var options: [String: String]
+    public var mountpoint: String
+
+    enum CodingKeys: String, CodingKey { case name = "Name", driver = "Driver", labels = "Labels", options = "Options", mountpoint = "Mountpoint" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        driver = try container.decodeIfPresent(String.self, forKey: .driver) ?? "local"
+        labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        options = try container.decodeIfPresent([String: String].self, forKey: .options) ?? [:]
+        mountpoint = try container.decodeIfPresent(String.self, forKey: .mountpoint) ?? ""
+    }
+}
+
+/// The body of `POST /volumes/create`.
+public struct VolumeCreateRequest: Sendable, Hashable, Encodable {
+    public var name: String
+    public var driver: String
+    public var driverOpts: [String: String]
+    public var labels: [String: String]
+
+    public init(name: String, driver: String = "local", driverOpts: [String: String] = [:], labels: [String: String] = [:]) {
+        self.name = name
+        self.driver = driver
+        self.driverOpts = driverOpts
+        self.labels = labels
+    }
+
+    enum CodingKeys: String, CodingKey { case name = "Name", driver = "Driver", driverOpts = "DriverOpts", labels = "Labels" }
+}
+
+/// `GET /images/{name}/json`, the parts Berth reads.
+public struct ImageDetails: Sendable, Hashable, Decodable {
+    public var id: String
+    public var repoTags: [String]
+
+    enum CodingKeys: String, CodingKey { case id = "Id", repoTags = "RepoTags" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        repoTags = try container.decodeIfPresent([String].self, forKey: .repoTags) ?? []
+    }
+}
+
+/// One progress line of an image pull.
+public struct PullProgress: Sendable, Hashable, Decodable {
+    public var status: String?
+    public var id: String?
+    public var progress: String?
+    public var error: String?
+}
+
+/// One engine event (`GET /events`).
+public struct EngineEvent: Sendable, Hashable, Decodable {
+    /// `container`, `volume`, `image`, `network`, …
+    public var type: String
+    /// `create`, `start`, `die`, `destroy`, `health_status: healthy`, …
+    public var action: String
+    /// The object's id (or name, for volumes).
+    public var actorID: String
+    /// The object's labels and a few engine attributes (`name`, `exitCode`, `image`).
+    public var attributes: [String: String]
+    /// Nanoseconds since 1970: the resume point after a reconnect.
+    public var timeNano: Int64
+
+    enum CodingKeys: String, CodingKey { case type = "Type", action = "Action", actor = "Actor", time, timeNano }
+
+    private struct Actor: Decodable {
+        var id: String
+        var attributes: [String: String]?
+
+        enum CodingKeys: String, CodingKey { case id = "ID", attributes = "Attributes" }
+    }
+
+    public init(type: String, action: String, actorID: String, attributes: [String: String], timeNano: Int64) {
+        self.type = type
+        self.action = action
+        self.actorID = actorID
+        self.attributes = attributes
+        self.timeNano = timeNano
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        type = try container.decode(String.self, forKey: .type)
+        action = try container.decode(String.self, forKey: .action)
+        let actor = try container.decode(Actor.self, forKey: .actor)
+        actorID = actor.id
+        attributes = actor.attributes ?? [:]
+        if let nano = try container.decodeIfPresent(Int64.self, forKey: .timeNano) {
+            timeNano = nano
+        } else {
+            timeNano = try container.decode(Int64.self, forKey: .time) * 1_000_000_000
+        }
+    }
+}
+
+/// The engine's RFC 3339 timestamps with nanoseconds; `0001-01-01T00:00:00Z` means "never".
+enum EngineTime {
+    static func parse(_ text: String?) -> Date? {
+        guard let text, !text.hasPrefix("0001-01-01") else { return nil }
+        var base = text
+        var fraction = 0.0
+        if let dot = text.firstIndex(of: ".") {
+            let digitsEnd = text[dot...].firstIndex { !$0.isNumber && $0 != "." } ?? text.endIndex
+            fraction = Double("0" + text[dot..<digitsEnd]) ?? 0
+            base = String(text[..<dot]) + String(text[digitsEnd...])
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: base).map { $0.addingTimeInterval(fraction) }
+    }
+}

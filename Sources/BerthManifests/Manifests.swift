@@ -1,0 +1,49 @@
+import BerthCore
+
+/// Manifests read from files and folders and validated into desired state.
+public struct Manifests: Sendable {
+    /// The files read, in the order read.
+    public var files: [String]
+    public var state: DesiredState
+
+    /// Reads every file, then every document, then checks resources against each other; the error
+    /// lists the problems of all files at once, each with file, line, column and field path.
+    public static func load(paths: [String], limits: ManifestLimits = ManifestLimits()) throws(ValidationError) -> Manifests {
+        let files = try ManifestFiles.collect(paths: paths)
+        let loaded = ManifestFiles.loadDocuments(paths: files, limits: limits)
+        let (resources, readIssues) = readResources(loaded.documents)
+        let issues = loaded.issues + readIssues
+        guard issues.isEmpty else { throw ValidationError(issues: issues) }
+        return Manifests(files: files, state: try DesiredState.validate(resources))
+    }
+
+    /// Reads one YAML text (a request body, a test fixture) into resources, without cross-checks.
+    public static func resources(yaml: String, file: String, limits: ManifestLimits = ManifestLimits()) throws(ValidationError) -> [Resource] {
+        let (resources, issues) = readResources(try YAMLDocumentParser.parse(yaml, file: file, limits: limits))
+        guard issues.isEmpty else { throw ValidationError(issues: issues) }
+        return resources
+    }
+
+    private static func readResources(_ documents: [ManifestDocument]) -> ([Resource], [ValidationIssue]) {
+        var resources: [Resource] = []
+        var issues: [ValidationIssue] = []
+        for document in documents {
+            let context = ReadContext()
+            if let resource = Resource.read(document.root, context: context) {
+                resources.append(resource)
+            }
+            issues += sourceOrdered(context.issues)
+        }
+        return (resources, issues)
+    }
+
+    /// A document's issues are recorded field by field as the readers ask for them; people read
+    /// them top to bottom. Issues at the same place keep the order they were found in.
+    private static func sourceOrdered(_ issues: [ValidationIssue]) -> [ValidationIssue] {
+        issues.enumerated().sorted { a, b in
+            let left = (a.element.location?.line ?? 0, a.element.location?.column ?? 0, a.offset)
+            let right = (b.element.location?.line ?? 0, b.element.location?.column ?? 0, b.offset)
+            return left < right
+        }.map(\.element)
+    }
+}

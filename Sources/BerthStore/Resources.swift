@@ -1,0 +1,123 @@
+import BerthCore
+import Foundation
+
+/// Who wrote a desired resource into the store.
+public enum ResourceSource: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Through the HTTP API; the store is the only copy.
+    case api
+    /// Mirrored from a manifest file; the manifest owns it.
+    case manifest
+}
+
+/// A desired resource as the store keeps it.
+public struct StoredResource: Sendable, Hashable {
+    public var resource: Resource
+    /// 1 on creation, bumped on every change of the document (spec or labels) and on delete.
+    public var generation: Int64
+    public var source: ResourceSource
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// Set by a soft delete: the controller converges the deletion, then purges the row.
+    public var deletedAt: Date?
+
+    public var id: ResourceID { resource.id }
+    public var isDeleted: Bool { deletedAt != nil }
+
+    public init(resource: Resource, generation: Int64, source: ResourceSource, createdAt: Date, updatedAt: Date, deletedAt: Date? = nil) {
+        self.resource = resource
+        self.generation = generation
+        self.source = source
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.deletedAt = deletedAt
+    }
+}
+
+/// The coarse state of a resource, as `berth status` shows it.
+public struct ResourcePhase: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let pending = ResourcePhase(rawValue: "Pending")
+    public static let progressing = ResourcePhase(rawValue: "Progressing")
+    public static let ready = ResourcePhase(rawValue: "Ready")
+    public static let degraded = ResourcePhase(rawValue: "Degraded")
+    public static let failed = ResourcePhase(rawValue: "Failed")
+    public static let deleting = ResourcePhase(rawValue: "Deleting")
+
+    public var description: String { rawValue }
+}
+
+/// One condition on a resource's status (`Ready`, `Reconciling`, `Stalled`), in Flux's style.
+public struct Condition: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+        case ready = "Ready"
+        case reconciling = "Reconciling"
+        case stalled = "Stalled"
+    }
+
+    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
+        case `true` = "True"
+        case `false` = "False"
+        case unknown = "Unknown"
+    }
+
+    public var type: Kind
+    public var status: Status
+    /// UpperCamel, machine-readable: `Converged`, `CrashLoopBackOff`, `InvalidSpec`.
+    public var reason: String
+    /// For a person; never a secret.
+    public var message: String
+    /// When `status` last changed.
+    public var lastTransition: Date
+
+    public init(type: Kind, status: Status, reason: String, message: String, lastTransition: Date) {
+        self.type = type
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.lastTransition = lastTransition
+    }
+}
+
+/// What the controller last observed and did for one resource.
+public struct ResourceStatus: Sendable, Hashable, Codable {
+    public var id: ResourceID
+    public var phase: ResourcePhase
+    public var conditions: [Condition]
+    /// The generation the resource was last Ready at.
+    public var observedGeneration: Int64?
+    public var restartCount: Int
+    /// The last action taken (`createContainer app-0`) and why (`missing`).
+    public var lastAction: String?
+    public var lastCause: String?
+    public var updatedAt: Date
+
+    public init(
+        id: ResourceID, phase: ResourcePhase, conditions: [Condition] = [], observedGeneration: Int64? = nil,
+        restartCount: Int = 0, lastAction: String? = nil, lastCause: String? = nil, updatedAt: Date
+    ) {
+        self.id = id
+        self.phase = phase
+        self.conditions = conditions
+        self.observedGeneration = observedGeneration
+        self.restartCount = restartCount
+        self.lastAction = lastAction
+        self.lastCause = lastCause
+        self.updatedAt = updatedAt
+    }
+
+    public func condition(_ type: Condition.Kind) -> Condition? {
+        conditions.first { $0.type == type }
+    }
+
+    /// Sets a condition, keeping its `lastTransition` when the status did not change.
+    public mutating func setCondition(_ type: Condition.Kind, _ status: Condition.Status, reason: String, message: String, now: Date) {
+        if let index = conditions.firstIndex(where: { $0.type == type }) {
+            let transition = conditions[index].status == status ? conditions[index].lastTransition : now
+            conditions[index] = Condition(type: type, status: status, reason: reason, message: message, lastTransition: transition)
+        } else {
+            conditions.append(Condition(type: type, status: status, reason: reason, message: message, lastTransition: now))
+        }
+    }
+}

@@ -1,0 +1,794 @@
+import BerthCore
+import Foundation
+
+/// Every store operation, written once in the SQL both backends understand; `PostgresStore` and
+/// `SQLiteStore` add the connection handling, the dialect and the wake-ups.
+struct SQLStoreEngine: Sendable {
+    let backend: any SQLBackend
+
+    // MARK: Resources
+
+    private static let resourceColumns = "kind, project, name, document, generation, source, created_at, updated_at, deleted_at"
+
+    func putResource(_ resource: Resource, source: ResourceSource, now: Date) async throws(StoreError) -> StoredResource {
+        let document = try Coding.encodeResource(resource)
+        let id = resource.id
+        return try await backend.write { tx throws(StoreError) in
+            let existing = try tx.run(
+                "SELECT document, generation, deleted_at FROM resources WHERE kind = $1 AND project = $2 AND name = $3\(tx.dialect.skipLocked)",
+                .text(id.kind.rawValue), .text(id.project), .text(id.name)
+            ).first
+            let rows: [SQLRow]
+            if let existing {
+                let changed = try existing.requiredText(0) != document || existing.text(2) != nil
+                let generation = try existing.requiredInt(1) + (changed ? 1 : 0)
+                rows = try tx.run(
+                    """
+                    UPDATE resources SET document = $4, generation = $5, source = $6, updated_at = CASE WHEN $7 THEN $8 ELSE updated_at END,
+                        deleted_at = NULL
+                    WHERE kind = $1 AND project = $2 AND name = $3 RETURNING \(Self.resourceColumns)
+                    """,
+                    .text(id.kind.rawValue), .text(id.project), .text(id.name), .text(document), .int(generation),
+                    .text(source.rawValue), .bool(changed), .date(now)
+                )
+                if changed { tx.notify(.resourceChanged(id)) }
+            } else {
+                rows = try tx.run(
+                    """
+                    INSERT INTO resources (kind, project, name, document, generation, source, created_at, updated_at)
+                    VALUES ($1, $2, $3, $4, 1, $5, $6, $6) RETURNING \(Self.resourceColumns)
+                    """,
+                    .text(id.kind.rawValue), .text(id.project), .text(id.name), .text(document), .text(source.rawValue), .date(now)
+                )
+                tx.notify(.resourceChanged(id))
+            }
+            guard let row = rows.first else { throw .database("writing \(id) returned no row") }
+            return try Self.storedResource(row)
+        }
+    }
+
+    func resource(_ id: ResourceID) async throws(StoreError) -> StoredResource? {
+        try await backend.read { connection throws(StoreError) in
+            try connection.run(
+                "SELECT \(Self.resourceColumns) FROM resources WHERE kind = $1 AND project = $2 AND name = $3",
+                .text(id.kind.rawValue), .text(id.project), .text(id.name)
+            ).first.map(Self.storedResource)
+        }
+    }
+
+    func resources(kind: ResourceKind?, project: String?, includeDeleted: Bool) async throws(StoreError) -> [StoredResource] {
+        var conditions: [String] = []
+        var parameters: [SQLValue] = []
+        if let kind {
+            parameters.append(.text(kind.rawValue))
+            conditions.append("kind = $\(parameters.count)")
+        }
+        if let project {
+            parameters.append(.text(project))
+            conditions.append("project = $\(parameters.count)")
+        }
+        if !includeDeleted { conditions.append("deleted_at IS NULL") }
+        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        let rows = try await backend.read { [parameters] connection throws(StoreError) in
+            try connection.query("SELECT \(Self.resourceColumns) FROM resources\(whereClause)", parameters)
+        }
+        var result: [StoredResource] = []
+        for row in rows { result.append(try Self.storedResource(row)) }
+        return result.sorted { $0.id < $1.id }
+    }
+
+    func deleteResource(_ id: ResourceID, now: Date) async throws(StoreError) -> StoredResource? {
+        try await backend.write { tx throws(StoreError) in
+            let rows = try tx.run(
+                """
+                UPDATE resources SET deleted_at = $4, generation = generation + 1, updated_at = $4
+                WHERE kind = $1 AND project = $2 AND name = $3 AND deleted_at IS NULL RETURNING \(Self.resourceColumns)
+                """,
+                .text(id.kind.rawValue), .text(id.project), .text(id.name), .date(now)
+            )
+            if let row = rows.first {
+                tx.notify(.resourceChanged(id))
+                return try Self.storedResource(row)
+            }
+            return try tx.run(
+                "SELECT \(Self.resourceColumns) FROM resources WHERE kind = $1 AND project = $2 AND name = $3",
+                .text(id.kind.rawValue), .text(id.project), .text(id.name)
+            ).first.map(Self.storedResource)
+        }
+    }
+
+    func purgeResource(_ id: ResourceID) async throws(StoreError) -> Bool {
+        try await backend.write { tx throws(StoreError) in
+            let key: [SQLValue] = [.text(id.kind.rawValue), .text(id.project), .text(id.name)]
+            try tx.query("DELETE FROM resource_status WHERE kind = $1 AND project = $2 AND name = $3", key)
+            return !(try tx.query("DELETE FROM resources WHERE kind = $1 AND project = $2 AND name = $3 RETURNING name", key)).isEmpty
+        }
+    }
+
+    private static func storedResource(_ row: SQLRow) throws(StoreError) -> StoredResource {
+        let resource = try Coding.decodeResource(try row.requiredText(3))
+        guard let source = ResourceSource(rawValue: try row.requiredText(5)) else {
+            throw .invalidStoredData("unknown resource source \(row.text(5) ?? "")")
+        }
+        return StoredResource(
+            resource: resource, generation: try row.requiredInt(4), source: source, createdAt: try row.requiredDate(6),
+            updatedAt: try row.requiredDate(7), deletedAt: try row.date(8)
+        )
+    }
+
+    // MARK: Status
+
+    private static let statusColumns = "kind, project, name, phase, conditions, observed_generation, restart_count, last_action, last_cause, updated_at"
+
+    func putStatus(_ status: ResourceStatus) async throws(StoreError) {
+        let conditions = try Coding.encode(status.conditions)
+        try await backend.write { tx throws(StoreError) in
+            try tx.run(
+                """
+                INSERT INTO resource_status (\(Self.statusColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                ON CONFLICT (kind, project, name) DO UPDATE SET phase = excluded.phase, conditions = excluded.conditions,
+                    observed_generation = excluded.observed_generation, restart_count = excluded.restart_count,
+                    last_action = excluded.last_action, last_cause = excluded.last_cause, updated_at = excluded.updated_at
+                """,
+                .text(status.id.kind.rawValue), .text(status.id.project), .text(status.id.name), .text(status.phase.rawValue),
+                .text(conditions), .int(status.observedGeneration), .int(status.restartCount), .text(status.lastAction),
+                .text(status.lastCause), .date(status.updatedAt)
+            )
+        }
+    }
+
+    func status(_ id: ResourceID) async throws(StoreError) -> ResourceStatus? {
+        try await backend.read { connection throws(StoreError) in
+            try connection.run(
+                "SELECT \(Self.statusColumns) FROM resource_status WHERE kind = $1 AND project = $2 AND name = $3",
+                .text(id.kind.rawValue), .text(id.project), .text(id.name)
+            ).first.map(Self.resourceStatus)
+        }
+    }
+
+    func statuses(project: String?) async throws(StoreError) -> [ResourceStatus] {
+        let rows = try await backend.read { connection throws(StoreError) in
+            if let project {
+                return try connection.run("SELECT \(Self.statusColumns) FROM resource_status WHERE project = $1", .text(project))
+            }
+            return try connection.run("SELECT \(Self.statusColumns) FROM resource_status")
+        }
+        var result: [ResourceStatus] = []
+        for row in rows { result.append(try Self.resourceStatus(row)) }
+        return result.sorted { $0.id < $1.id }
+    }
+
+    private static func resourceStatus(_ row: SQLRow) throws(StoreError) -> ResourceStatus {
+        guard let kind = ResourceKind(rawValue: try row.requiredText(0)) else {
+            throw .invalidStoredData("unknown resource kind \(row.text(0) ?? "")")
+        }
+        return ResourceStatus(
+            id: ResourceID(kind: kind, project: try row.requiredText(1), name: try row.requiredText(2)),
+            phase: ResourcePhase(rawValue: try row.requiredText(3)),
+            conditions: try Coding.decode([Condition].self, from: try row.requiredText(4)),
+            observedGeneration: try row.int(5),
+            restartCount: Int(try row.requiredInt(6)),
+            lastAction: row.text(7),
+            lastCause: row.text(8),
+            updatedAt: try row.requiredDate(9)
+        )
+    }
+
+    // MARK: Jobs
+
+    static let jobColumns = """
+        id, project, name, spec, priority, idempotency_key, owner, state, attempt, claimed_by, lease_expires_at, container_id, \
+        exit_code, reason, stdout_tail, stderr_tail, feedback, cancel_requested, submitted_at, queued_at, started_at, finished_at, \
+        next_attempt_at
+        """
+
+    static func jobRecord(_ row: SQLRow) throws(StoreError) -> JobRecord {
+        guard let state = JobState(rawValue: try row.requiredText(7)) else {
+            throw .invalidStoredData("unknown job state \(row.text(7) ?? "")")
+        }
+        return JobRecord(
+            id: try row.requiredText(0), project: try row.requiredText(1), name: try row.requiredText(2),
+            spec: try Coding.decode(JobSpec.self, from: try row.requiredText(3)), priority: Int(try row.requiredInt(4)),
+            idempotencyKey: row.text(5), owner: try row.text(6).map(Coding.decodeResourceID), state: state,
+            attempt: Int(try row.requiredInt(8)), claimedBy: row.text(9), leaseExpiresAt: try row.date(10),
+            containerID: row.text(11), exitCode: try row.int(12).map { Int($0) }, reason: row.text(13),
+            stdoutTail: row.text(14), stderrTail: row.text(15), feedback: row.text(16), cancelRequested: row.bool(17),
+            submittedAt: try row.requiredDate(18), queuedAt: try row.date(19), startedAt: try row.date(20),
+            finishedAt: try row.date(21), nextAttemptAt: try row.date(22)
+        )
+    }
+
+    func submitJob(_ submission: JobSubmission, now: Date) async throws(StoreError) -> (job: JobRecord, created: Bool) {
+        let spec = try Coding.encode(submission.spec)
+        let id = StoreID.make(now: now)
+        let job: [SQLValue] = [
+            .text(id), .text(submission.project), .text(submission.name), .text(spec), .int(submission.priority),
+            .text(submission.idempotencyKey), .text(submission.owner.map(Coding.encodeResourceID)), .date(now),
+        ]
+        let event = EventRecord(
+            resource: submission.owner, jobID: id, project: submission.project, reason: "Submitted",
+            message: "job \(submission.name) submitted", time: now
+        )
+        let insertJob = """
+            INSERT INTO jobs (id, project, name, spec, priority, idempotency_key, owner, state, attempt, cancel_requested, submitted_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 1, FALSE, $8)
+            ON CONFLICT (project, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            """
+        let inserted: SQLRow?
+        switch backend.dialect {
+        case .postgres:
+            // The hot path of the API: the job, its event and nothing else in one statement,
+            // atomic without BEGIN/COMMIT, so a submit is one round trip and one commit.
+            let sql = """
+                WITH job AS (\(insertJob) RETURNING id, submitted_at),
+                event AS (
+                    INSERT INTO events (time, project, resource_kind, resource_name, job_id, type, reason, message)
+                    SELECT submitted_at, $9::text, $10::text, $11::text, id, $12::text, $13::text, $14::text FROM job
+                )
+                SELECT id FROM job
+                """
+            let eventValues: [SQLValue] = [
+                .text(event.resource?.project ?? event.project), .text(event.resource?.kind.rawValue), .text(event.resource?.name),
+                .text(event.type.rawValue), .text(event.reason), .text(event.message),
+            ]
+            inserted = try await backend.writeStatement { tx throws(StoreError) in
+                let row = try tx.query(sql, job + eventValues).first
+                if row != nil { tx.notify(.jobSubmitted(project: submission.project)) }
+                return row
+            }
+        case .sqlite:
+            inserted = try await backend.write { tx throws(StoreError) in
+                guard let row = try tx.query("\(insertJob) RETURNING id", job).first else { return nil }
+                try Self.insertEvent(tx, event)
+                tx.notify(.jobSubmitted(project: submission.project))
+                return row
+            }
+        }
+        if inserted != nil {
+            // Exactly what was written: decoding the spec just encoded would cost more than the insert.
+            let record = JobRecord(
+                id: id, project: submission.project, name: submission.name, spec: submission.spec, priority: submission.priority,
+                idempotencyKey: submission.idempotencyKey, owner: submission.owner, state: .pending, attempt: 1, claimedBy: nil,
+                leaseExpiresAt: nil, containerID: nil, exitCode: nil, reason: nil, stdoutTail: nil, stderrTail: nil, feedback: nil,
+                cancelRequested: false, submittedAt: SQLTime.date(SQLTime.milliseconds(now)), queuedAt: nil, startedAt: nil,
+                finishedAt: nil, nextAttemptAt: nil
+            )
+            return (record, true)
+        }
+        // The key was used before: hand back the first job (the insert above waited for a
+        // concurrent one with the same key to commit).
+        let first = try await backend.read { connection throws(StoreError) in
+            try connection.run(
+                "SELECT \(Self.jobColumns) FROM jobs WHERE project = $1 AND idempotency_key = $2",
+                .text(submission.project), .text(submission.idempotencyKey)
+            ).first
+        }
+        guard let first else { throw .database("the job with idempotency key of a conflicting submit vanished; retry", retryable: true) }
+        return (try Self.jobRecord(first), false)
+    }
+
+    func job(_ id: String) async throws(StoreError) -> JobRecord? {
+        try await backend.read { connection throws(StoreError) in
+            try connection.run("SELECT \(Self.jobColumns) FROM jobs WHERE id = $1", .text(id)).first.map(Self.jobRecord)
+        }
+    }
+
+    func jobs(filter: JobFilter, page: PageRequest) async throws(StoreError) -> Page<JobRecord> {
+        guard page.limit > 0 else { throw .invalidArgument("a page holds at least one item; limit was \(page.limit)") }
+        var conditions: [String] = []
+        var parameters: [SQLValue] = []
+        func add(_ condition: (Int) -> String, _ value: SQLValue) {
+            parameters.append(value)
+            conditions.append(condition(parameters.count))
+        }
+        if let project = filter.project { add({ "project = $\($0)" }, .text(project)) }
+        if !filter.states.isEmpty {
+            let states = filter.states.map(\.rawValue).sorted()
+            conditions.append("state IN (\(placeholders(from: parameters.count + 1, count: states.count)))")
+            parameters += states.map(SQLValue.text)
+        }
+        if let owner = filter.owner { add({ "owner = $\($0)" }, .text(Coding.encodeResourceID(owner))) }
+        if let claimedBy = filter.claimedBy { add({ "claimed_by = $\($0)" }, .text(claimedBy)) }
+        if let after = filter.submittedAfter { add({ "submitted_at >= $\($0)" }, .date(after)) }
+        if let before = filter.submittedBefore { add({ "submitted_at < $\($0)" }, .date(before)) }
+        let newest = page.order == .newestFirst
+        if let cursor = page.cursor { add({ newest ? "id < $\($0)" : "id > $\($0)" }, .text(cursor)) }
+        parameters.append(.int(page.limit + 1))
+        let sql = """
+            SELECT \(Self.jobColumns) FROM jobs\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            ORDER BY id \(newest ? "DESC" : "ASC") LIMIT $\(parameters.count)
+            """
+        let rows = try await backend.read { [parameters] connection throws(StoreError) in
+            try connection.query(sql, parameters)
+        }
+        var items: [JobRecord] = []
+        for row in rows.prefix(page.limit) { items.append(try Self.jobRecord(row)) }
+        return Page(items: items, nextCursor: rows.count > page.limit ? items.last?.id : nil)
+    }
+
+    func jobCounts(project: String?) async throws(StoreError) -> [JobState: Int] {
+        let rows = try await backend.read { connection throws(StoreError) in
+            if let project {
+                return try connection.run("SELECT state, count(*) FROM jobs WHERE project = $1 GROUP BY state", .text(project))
+            }
+            return try connection.run("SELECT state, count(*) FROM jobs GROUP BY state")
+        }
+        var counts: [JobState: Int] = [:]
+        for row in rows {
+            guard let state = JobState(rawValue: try row.requiredText(0)) else { continue }
+            counts[state] = Int(try row.requiredInt(1))
+        }
+        return counts
+    }
+
+    func claimJobs(
+        controller: String, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan, now: Date,
+        lockProject: @escaping @Sendable (SQLTransaction, String) throws(StoreError) -> Void
+    ) async throws(StoreError) -> [JobRecord] {
+        guard limit > 0 else { return [] }
+        let limits = projectLimits.compactMapValues(\.effectiveLimit)
+        let leaseEnd = now.addingTimeInterval(lease.seconds)
+        let rows = try await backend.write { tx throws(StoreError) -> [SQLRow] in
+            let claimable = "state = 'pending' AND cancel_requested = FALSE AND (next_attempt_at IS NULL OR next_attempt_at <= $1)"
+            // Projects with a limit that have claimable jobs are locked (PostgreSQL: an advisory
+            // lock per project, taken in name order) before their active jobs are counted, so two
+            // controllers never both fill the last slot. Jobs of limited projects not locked here
+            // are left for the next claim.
+            var remaining: [String: Int] = [:]
+            var blocked: Set<String> = []
+            if !limits.isEmpty {
+                let waiting = try tx.run("SELECT DISTINCT project FROM jobs WHERE \(claimable)", .date(now))
+                var locked: [String] = []
+                for row in waiting {
+                    let project = try row.requiredText(0)
+                    if limits[project] != nil { locked.append(project) }
+                }
+                locked.sort()
+                for project in locked { try lockProject(tx, project) }
+                if !locked.isEmpty {
+                    let active = try tx.query(
+                        "SELECT project, count(*) FROM jobs WHERE state IN ('queued', 'started') AND project IN (\(placeholders(from: 1, count: locked.count))) GROUP BY project",
+                        locked.map(SQLValue.text)
+                    )
+                    var counts: [String: Int] = [:]
+                    for row in active { counts[try row.requiredText(0)] = Int(try row.requiredInt(1)) }
+                    for project in locked {
+                        remaining[project] = (limits[project] ?? 0) - (counts[project] ?? 0)
+                        if remaining[project, default: 0] <= 0 { blocked.insert(project) }
+                    }
+                }
+                for project in limits.keys where remaining[project] == nil { blocked.insert(project) }
+            }
+
+            var claimed: [SQLRow] = []
+            while claimed.count < limit {
+                let wanted = limit - claimed.count
+                var parameters: [SQLValue] = [.date(now)]
+                var exclusion = ""
+                if !blocked.isEmpty {
+                    let names = blocked.sorted()
+                    exclusion = " AND project NOT IN (\(placeholders(from: 2, count: names.count)))"
+                    parameters += names.map(SQLValue.text)
+                }
+                parameters.append(.int(wanted))
+                let candidates = try tx.query(
+                    "SELECT id, project FROM jobs WHERE \(claimable)\(exclusion) ORDER BY priority DESC, id ASC LIMIT $\(parameters.count)\(tx.dialect.skipLocked)",
+                    parameters
+                )
+                if candidates.isEmpty { break }
+                var take: [String] = []
+                var newlyBlocked = false
+                for row in candidates {
+                    let id = try row.requiredText(0), project = try row.requiredText(1)
+                    if let left = remaining[project] {
+                        guard left > 0 else {
+                            if blocked.insert(project).inserted { newlyBlocked = true }
+                            continue
+                        }
+                        remaining[project] = left - 1
+                    }
+                    take.append(id)
+                }
+                if !take.isEmpty {
+                    claimed += try tx.query(
+                        """
+                        UPDATE jobs SET state = 'queued', claimed_by = $1, lease_expires_at = $2, queued_at = $3, next_attempt_at = NULL
+                        WHERE state = 'pending' AND id IN (\(placeholders(from: 4, count: take.count))) RETURNING \(Self.jobColumns)
+                        """,
+                        [.text(controller), .date(leaseEnd), .date(now)] + take.map(SQLValue.text)
+                    )
+                }
+                if candidates.count < wanted && !newlyBlocked { break }
+                if take.isEmpty && !newlyBlocked { break }
+            }
+            for row in claimed {
+                try Self.insertEvent(tx, EventRecord(
+                    jobID: try row.requiredText(0), project: try row.requiredText(1), reason: "Queued",
+                    message: "claimed by \(controller) (attempt \(try row.requiredInt(8)))", time: now
+                ))
+            }
+            return claimed
+        }
+        var jobs: [JobRecord] = []
+        for row in rows { jobs.append(try Self.jobRecord(row)) }
+        return jobs.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
+    }
+
+    func transitionJob(_ id: String, from: JobState, to: JobState, controller: String?, update: JobUpdate, now: Date) async throws(StoreError) -> JobRecord {
+        guard from.canTransition(to: to) else { throw .illegalTransition(job: id, from: from, to: to) }
+        var assignments: [String] = ["state = $1"]
+        var parameters: [SQLValue] = [.text(to.rawValue)]
+        func set(_ column: String, _ value: SQLValue) {
+            parameters.append(value)
+            assignments.append("\(column) = $\(parameters.count)")
+        }
+        func setIfGiven(_ column: String, _ value: SQLValue) {
+            if value != .null { set(column, value) }
+        }
+        setIfGiven("container_id", .text(update.containerID))
+        setIfGiven("exit_code", .int(update.exitCode))
+        setIfGiven("reason", .text(update.reason))
+        setIfGiven("stdout_tail", .text(update.stdoutTail))
+        setIfGiven("stderr_tail", .text(update.stderrTail))
+        setIfGiven("feedback", .text(update.feedback))
+        switch (from, to) {
+        case (.pending, .queued):
+            set("queued_at", .date(now))
+            set("next_attempt_at", .null)
+            if let controller { set("claimed_by", .text(controller)) }
+            setIfGiven("lease_expires_at", .date(update.leaseExpiresAt))
+        case (.queued, .started):
+            set("started_at", .date(now))
+            setIfGiven("lease_expires_at", .date(update.leaseExpiresAt))
+        case (_, .queued), (_, .started):
+            // An update in place.
+            setIfGiven("lease_expires_at", .date(update.leaseExpiresAt))
+        case (_, .pending):
+            // A retry: the next attempt starts from scratch, not before `nextAttemptAt`.
+            if update.attempt == nil { assignments.append("attempt = attempt + 1") }
+            set("claimed_by", .null)
+            set("lease_expires_at", .null)
+            set("queued_at", .null)
+            set("started_at", .null)
+            if update.containerID == nil { set("container_id", .null) }
+            set("next_attempt_at", .date(update.nextAttemptAt))
+        case (_, .finished), (_, .failed), (_, .cancelled):
+            set("finished_at", .date(now))
+            set("lease_expires_at", .null)
+        }
+        setIfGiven("attempt", .int(update.attempt))
+        parameters.append(.text(id))
+        var condition = "id = $\(parameters.count)"
+        parameters.append(.text(from.rawValue))
+        condition += " AND state = $\(parameters.count)"
+        if let controller, from.isActive {
+            parameters.append(.text(controller))
+            condition += " AND claimed_by = $\(parameters.count)"
+        }
+        let sql = "UPDATE jobs SET \(assignments.joined(separator: ", ")) WHERE \(condition) RETURNING \(Self.jobColumns)"
+        let row = try await backend.write { [parameters] tx throws(StoreError) -> SQLRow in
+            guard let row = try tx.query(sql, parameters).first else {
+                guard let current = try tx.run("SELECT state, claimed_by FROM jobs WHERE id = $1", .text(id)).first else {
+                    throw .notFound("job \(id)")
+                }
+                let state = JobState(rawValue: try current.requiredText(0)) ?? from
+                if state == from, let controller { throw .notClaimed(job: id, by: controller, state: state) }
+                throw .stateConflict(job: id, expected: from, actual: state)
+            }
+            if from != to {
+                let project = try row.requiredText(1)
+                try Self.insertEvent(tx, Self.transitionEvent(id: id, project: project, from: from, to: to, update: update, controller: controller, now: now))
+                if to.isTerminal {
+                    try tx.run("UPDATE tokens SET revoked_at = $2 WHERE job_id = $1 AND revoked_at IS NULL", .text(id), .date(now))
+                }
+                if to == .pending { tx.notify(.jobSubmitted(project: project)) }
+            }
+            return row
+        }
+        return try Self.jobRecord(row)
+    }
+
+    private static func transitionEvent(id: String, project: String, from: JobState, to: JobState, update: JobUpdate, controller: String?, now: Date) -> EventRecord {
+        let reason: String = switch to {
+        case .pending: "Requeued"
+        case .queued: "Queued"
+        case .started: "Started"
+        case .finished: "Finished"
+        case .failed: "Failed"
+        case .cancelled: "Cancelled"
+        }
+        var message = "\(from) → \(to)"
+        if let controller { message += " by \(controller)" }
+        if let why = update.reason { message += ": \(why)" }
+        if let code = update.exitCode { message += " (exit code \(code))" }
+        return EventRecord(jobID: id, project: project, type: to == .failed || to == .pending ? .warning : .normal, reason: reason, message: message, time: now)
+    }
+
+    func renewLeases(controller: String, until: Date) async throws(StoreError) -> Int {
+        try await backend.write { tx throws(StoreError) in
+            try tx.run(
+                "UPDATE jobs SET lease_expires_at = $2 WHERE claimed_by = $1 AND state IN ('queued', 'started') RETURNING id",
+                .text(controller), .date(until)
+            ).count
+        }
+    }
+
+    func reclaimExpiredLeases(now: Date) async throws(StoreError) -> [JobRecord] {
+        let rows = try await backend.write { tx throws(StoreError) -> [SQLRow] in
+            let expired = try tx.run(
+                "SELECT id, claimed_by FROM jobs WHERE state IN ('queued', 'started') AND lease_expires_at < $1 ORDER BY id\(tx.dialect.skipLocked)",
+                .date(now)
+            )
+            guard !expired.isEmpty else { return [] }
+            var ids: [String] = []
+            var holders: [String: String] = [:]
+            for row in expired {
+                let id = try row.requiredText(0)
+                ids.append(id)
+                holders[id] = row.text(1) ?? "?"
+            }
+            let rows = try tx.query(
+                """
+                UPDATE jobs SET state = 'pending', claimed_by = NULL, lease_expires_at = NULL, queued_at = NULL, started_at = NULL,
+                    reason = 'WorkerLost'
+                WHERE state IN ('queued', 'started') AND id IN (\(placeholders(from: 1, count: ids.count))) RETURNING \(Self.jobColumns)
+                """,
+                ids.map(SQLValue.text)
+            )
+            for row in rows {
+                let id = try row.requiredText(0), project = try row.requiredText(1)
+                try Self.insertEvent(tx, EventRecord(
+                    jobID: id, project: project, type: .warning, reason: "WorkerLost",
+                    message: "the lease of controller \(holders[id] ?? "?") expired; the job is pending again", time: now
+                ))
+                tx.notify(.jobSubmitted(project: project))
+            }
+            return rows
+        }
+        var jobs: [JobRecord] = []
+        for row in rows { jobs.append(try Self.jobRecord(row)) }
+        return jobs
+    }
+
+    func requestCancel(_ id: String, now: Date) async throws(StoreError) -> JobRecord {
+        let row = try await backend.write { tx throws(StoreError) -> SQLRow in
+            guard let current = try tx.run("SELECT state, project FROM jobs WHERE id = $1\(tx.dialect.skipLocked)", .text(id)).first else {
+                throw .notFound("job \(id)")
+            }
+            let state = JobState(rawValue: try current.requiredText(0))
+            let project = try current.requiredText(1)
+            switch state {
+            case .pending:
+                // Never started: cancelled at once, nothing to stop.
+                try Self.insertEvent(tx, EventRecord(jobID: id, project: project, reason: "Cancelled", message: "pending → cancelled on request", time: now))
+                try tx.run("UPDATE tokens SET revoked_at = $2 WHERE job_id = $1 AND revoked_at IS NULL", .text(id), .date(now))
+                return try Self.one(tx.run(
+                    """
+                    UPDATE jobs SET state = 'cancelled', cancel_requested = TRUE, reason = 'Cancelled', finished_at = $2,
+                        lease_expires_at = NULL WHERE id = $1 RETURNING \(Self.jobColumns)
+                    """,
+                    .text(id), .date(now)
+                ))
+            case .queued, .started:
+                try Self.insertEvent(tx, EventRecord(jobID: id, project: project, reason: "CancelRequested", message: "cancel requested while \(state?.rawValue ?? "")", time: now))
+                tx.notify(.jobCancelRequested(jobID: id))
+                return try Self.one(tx.run("UPDATE jobs SET cancel_requested = TRUE WHERE id = $1 RETURNING \(Self.jobColumns)", .text(id)))
+            case .finished, .failed, .cancelled, nil:
+                return try Self.one(tx.run("SELECT \(Self.jobColumns) FROM jobs WHERE id = $1", .text(id)))
+            }
+        }
+        return try Self.jobRecord(row)
+    }
+
+    func pruneJobs(finishedBefore: Date, keepPerProject: Int) async throws(StoreError) -> Int {
+        try await backend.write { tx throws(StoreError) in
+            let doomed = """
+                SELECT id FROM (
+                    SELECT id, finished_at, row_number() OVER (PARTITION BY project ORDER BY finished_at DESC, id DESC) AS newest
+                    FROM jobs WHERE state IN ('finished', 'failed', 'cancelled')
+                ) ranked WHERE newest > $2 AND finished_at < $1
+                """
+            try tx.run("DELETE FROM tokens WHERE job_id IN (\(doomed))", .date(finishedBefore), .int(max(0, keepPerProject)))
+            return try tx.run("DELETE FROM jobs WHERE id IN (\(doomed)) RETURNING id", .date(finishedBefore), .int(max(0, keepPerProject))).count
+        }
+    }
+
+    private static func one(_ rows: [SQLRow]) throws(StoreError) -> SQLRow {
+        guard let row = rows.first else { throw .database("the statement returned no row") }
+        return row
+    }
+
+    // MARK: Events
+
+    private static let eventColumns = "sequence, time, project, resource_kind, resource_name, job_id, type, reason, message"
+
+    @discardableResult
+    static func insertEvent(_ tx: SQLTransaction, _ event: EventRecord) throws(StoreError) -> Int64 {
+        let row = try one(tx.run(
+            """
+            INSERT INTO events (time, project, resource_kind, resource_name, job_id, type, reason, message)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING sequence
+            """,
+            .date(event.time), .text(event.resource?.project ?? event.project), .text(event.resource?.kind.rawValue),
+            .text(event.resource?.name), .text(event.jobID), .text(event.type.rawValue), .text(event.reason), .text(event.message)
+        ))
+        return try row.requiredInt(0)
+    }
+
+    func appendEvent(_ event: EventRecord) async throws(StoreError) -> EventRecord {
+        let sequence = try await backend.write { tx throws(StoreError) in try Self.insertEvent(tx, event) }
+        var stored = event
+        stored.sequence = sequence
+        if let resource = event.resource { stored.project = resource.project }
+        return stored
+    }
+
+    func events(_ query: EventQuery) async throws(StoreError) -> [EventRecord] {
+        guard query.limit > 0 else { throw .invalidArgument("an event query reads at least one event; limit was \(query.limit)") }
+        var conditions: [String] = []
+        var parameters: [SQLValue] = []
+        func add(_ condition: (Int) -> String, _ value: SQLValue) {
+            parameters.append(value)
+            conditions.append(condition(parameters.count))
+        }
+        if let resource = query.resource {
+            add({ "resource_kind = $\($0)" }, .text(resource.kind.rawValue))
+            add({ "project = $\($0)" }, .text(resource.project))
+            add({ "resource_name = $\($0)" }, .text(resource.name))
+        } else if let project = query.project {
+            add({ "project = $\($0)" }, .text(project))
+        }
+        if let job = query.jobID { add({ "job_id = $\($0)" }, .text(job)) }
+        if let since = query.since { add({ "time >= $\($0)" }, .date(since)) }
+        if let after = query.afterSequence { add({ "sequence > $\($0)" }, .int(after)) }
+        parameters.append(.int(query.limit))
+        let sql = """
+            SELECT \(Self.eventColumns) FROM events\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            ORDER BY sequence LIMIT $\(parameters.count)
+            """
+        let rows = try await backend.read { [parameters] connection throws(StoreError) in try connection.query(sql, parameters) }
+        var events: [EventRecord] = []
+        for row in rows {
+            var resource: ResourceID?
+            if let kindText = row.text(3), let name = row.text(4) {
+                guard let kind = ResourceKind(rawValue: kindText) else { throw .invalidStoredData("unknown resource kind \(kindText)") }
+                resource = ResourceID(kind: kind, project: try row.requiredText(2), name: name)
+            }
+            events.append(EventRecord(
+                resource: resource, jobID: row.text(5), project: try row.requiredText(2),
+                type: EventRecord.Kind(rawValue: try row.requiredText(6)) ?? .normal, reason: try row.requiredText(7),
+                message: try row.requiredText(8), time: try row.requiredDate(1), sequence: try row.requiredInt(0)
+            ))
+        }
+        return events
+    }
+
+    func pruneEvents(before: Date) async throws(StoreError) -> Int {
+        try await backend.write { tx throws(StoreError) in
+            try tx.run("DELETE FROM events WHERE time < $1 RETURNING sequence", .date(before)).count
+        }
+    }
+
+    // MARK: Tokens
+
+    private static let tokenColumns = "id, name, scopes, project, job_id, created_at, expires_at, last_used_at, revoked_at"
+
+    private static func tokenRecord(_ row: SQLRow) throws(StoreError) -> TokenRecord {
+        TokenRecord(
+            id: try row.requiredText(0), name: try row.requiredText(1),
+            scopes: try row.requiredText(2).split(separator: " ").map { TokenScope(rawValue: String($0)) },
+            project: row.text(3), jobID: row.text(4), createdAt: try row.requiredDate(5), expiresAt: try row.date(6),
+            lastUsedAt: try row.date(7), revokedAt: try row.date(8)
+        )
+    }
+
+    func createToken(name: String, scopes: [TokenScope], project: String?, jobID: String?, expiresAt: Date?, now: Date) async throws(StoreError) -> (token: String, record: TokenRecord) {
+        guard !scopes.isEmpty else { throw .invalidArgument("a token needs at least one scope") }
+        guard scopes.allSatisfy({ !$0.rawValue.isEmpty && !$0.rawValue.contains(" ") }) else {
+            throw .invalidArgument("a scope is one word, such as jobs:write")
+        }
+        let token = TokenSecret.generate()
+        let hash = TokenSecret.hash(token)
+        let id = StoreID.make(now: now)
+        let scopeText = Set(scopes).sorted().map(\.rawValue).joined(separator: " ")
+        let row = try await backend.write { tx throws(StoreError) -> SQLRow in
+            var project = project
+            if let jobID {
+                guard let job = try tx.run("SELECT project, state FROM jobs WHERE id = $1", .text(jobID)).first else {
+                    throw .notFound("job \(jobID)")
+                }
+                if let state = JobState(rawValue: try job.requiredText(1)), state.isTerminal {
+                    throw .invalidArgument("job \(jobID) has ended (\(state)); its worker needs no token")
+                }
+                project = try job.requiredText(0)
+            }
+            return try Self.one(tx.run(
+                """
+                INSERT INTO tokens (id, name, hash, scopes, project, job_id, created_at, expires_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING \(Self.tokenColumns)
+                """,
+                .text(id), .text(name), .text(hash), .text(scopeText), .text(project), .text(jobID), .date(now), .date(expiresAt)
+            ))
+        }
+        return (token, try Self.tokenRecord(row))
+    }
+
+    func authenticate(token: String, now: Date) async throws(StoreError) -> TokenRecord? {
+        let hash = TokenSecret.hash(token)
+        let row = try await backend.write { tx throws(StoreError) -> SQLRow? in
+            try tx.run(
+                """
+                UPDATE tokens SET last_used_at = $2 WHERE hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
+                RETURNING \(Self.tokenColumns)
+                """,
+                .text(hash), .date(now)
+            ).first
+        }
+        return try row.map(Self.tokenRecord)
+    }
+
+    func tokens() async throws(StoreError) -> [TokenRecord] {
+        let rows = try await backend.read { connection throws(StoreError) in
+            try connection.run("SELECT \(Self.tokenColumns) FROM tokens WHERE job_id IS NULL ORDER BY id")
+        }
+        var records: [TokenRecord] = []
+        for row in rows { records.append(try Self.tokenRecord(row)) }
+        return records
+    }
+
+    func revokeToken(_ id: String, now: Date) async throws(StoreError) -> Bool {
+        try await backend.write { tx throws(StoreError) in
+            !(try tx.run("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id", .text(id), .date(now))).isEmpty
+        }
+    }
+}
+
+/// JSON for the columns that hold documents: sorted keys, so an unchanged document is the same text.
+enum Coding {
+    /// One encoder and one decoder for every call (both are thread-safe): their options never
+    /// change after this, and making one per value showed in a submit's profile.
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        return encoder
+    }()
+
+    static func encode(_ value: some Encodable) throws(StoreError) -> String {
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            throw .invalidArgument("the value cannot be encoded as JSON: \(error)")
+        }
+    }
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return decoder
+    }()
+
+    static func decode<T: Decodable>(_ type: T.Type, from text: String) throws(StoreError) -> T {
+        do {
+            return try decoder.decode(type, from: Data(text.utf8))
+        } catch let error as ValidationError {
+            throw .invalidStoredData("a stored \(T.self) no longer validates: \(error)", underlying: error)
+        } catch {
+            throw .invalidStoredData("a stored \(T.self) is not valid JSON: \(error)")
+        }
+    }
+
+    static func encodeResource(_ resource: Resource) throws(StoreError) -> String { try encode(resource) }
+    static func decodeResource(_ text: String) throws(StoreError) -> Resource { try decode(Resource.self, from: text) }
+
+    /// `CronJob/qfield/runcrons`: names and projects hold no `/`.
+    static func encodeResourceID(_ id: ResourceID) -> String { "\(id.kind.rawValue)/\(id.project)/\(id.name)" }
+
+    static func decodeResourceID(_ text: String) throws(StoreError) -> ResourceID {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, let kind = ResourceKind(rawValue: String(parts[0])) else {
+            throw .invalidStoredData("a resource id \(text) is not Kind/project/name")
+        }
+        return ResourceID(kind: kind, project: String(parts[1]), name: String(parts[2]))
+    }
+}

@@ -1,0 +1,2 @@
+// libpq for BerthStore's PostgresStore (Debian: libpq-dev).
+#include <libpq-fe.h>

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `berth` command line.
+@main
+struct Berth: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "berth",
+        abstract: "Declarative reconciler for Docker hosts: services, jobs, cron jobs, volumes, buckets and certificates.",
+        subcommands: [ValidateCommand.self, RenderCommand.self]
+    )
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import BerthCore
+import BerthManifests
+import Foundation
+
+/// `-f PATH` (repeatable), else `BERTH_MANIFESTS` (colon-separated), else `manifests/`.
+struct ManifestOptions: ParsableArguments {
+    @Option(name: [.customShort("f"), .customLong("file")], help: "A manifest file or folder (repeatable). Default: $BERTH_MANIFESTS, else manifests/.")
+    var paths: [String] = []
+
+    var resolvedPaths: [String] {
+        if !paths.isEmpty { return paths }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["BERTH_MANIFESTS"], !fromEnvironment.isEmpty {
+            return fromEnvironment.split(separator: ":").map(String.init)
+        }
+        return ["manifests"]
+    }
+
+    func load() throws(BerthCore.ValidationError) -> Manifests {
+        try Manifests.load(paths: resolvedPaths)
+    }
+}
+
+/// Exit codes scripts rely on.
+enum ExitStatus {
+    /// The input was invalid or the command failed.
+    static let failure = ExitCode(1)
+}
+
+/// Writes JSON for `--json` output: pretty, keys sorted, slashes unescaped.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Prints every problem, one per line, to standard error, then a count.
+func printIssues(_ error: BerthCore.ValidationError) {
+    var standardError = StandardError()
+    for issue in error.issues { print("error: \(issue)", to: &standardError) }
+    let count = error.issues.count
+    print("\(count) problem\(count == 1 ? "" : "s") found.", to: &standardError)
+}
+
+/// Standard error as a `TextOutputStream`.
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandle.standardError.write(Data(string.utf8))
+    }
+}

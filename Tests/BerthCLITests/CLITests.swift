@@ -1,0 +1,300 @@
+import Foundation
+import Testing
+
+/// What one run of the `berth` executable did.
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs the built `berth` executable as a user would, from the package root.
+enum BerthProcess {
+    /// The package root, three levels above this file (`Tests/BerthCLITests/CLITests.swift`).
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `berth` is built into the same folder as the test bundle, whatever `--scratch-path` was used;
+    /// on macOS the bundle's executable is a few folders deeper, so look upwards a little.
+    static func executable() throws -> URL {
+        var candidates: [URL] = []
+        let runningBinaries = [Bundle.main.executableURL, URL(fileURLWithPath: CommandLine.arguments[0])].compactMap { $0 }
+        for binary in runningBinaries {
+            var folder = binary.resolvingSymlinksInPath().deletingLastPathComponent()
+            for _ in 0..<4 {
+                candidates.append(folder.appendingPathComponent("berth"))
+                folder.deleteLastPathComponent()
+            }
+        }
+        candidates.append(packageRoot.appendingPathComponent(".build/debug/berth"))
+        for candidate in candidates {
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isFolder), !isFolder.boolValue,
+               FileManager.default.isExecutableFile(atPath: candidate.path) {
+                return candidate
+            }
+        }
+        throw SetupError(
+            "the berth executable was not found; build it with `swift build --build-tests` first. Looked at: "
+                + candidates.map(\.path).joined(separator: ", ")
+        )
+    }
+
+    struct SetupError: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Runs `berth arguments…` in the package root; output goes through files so a large answer
+    /// cannot fill a pipe and stall the child.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
+        guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
+              FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        else { throw SetupError("cannot create output files in \(scratch.path)") }
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+
+        let process = Process()
+        process.executableURL = try executable()
+        process.arguments = arguments
+        process.currentDirectoryURL = packageRoot
+        var processEnvironment = ProcessInfo.processInfo.environment
+        processEnvironment.removeValue(forKey: "BERTH_MANIFESTS")
+        processEnvironment.merge(environment) { _, new in new }
+        process.environment = processEnvironment
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        return CommandResult(
+            status: process.terminationStatus,
+            stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
+        )
+    }
+}
+
+/// A fresh temporary folder, removed after `body`.
+private func withTemporaryFolder(_ body: (URL) throws -> Void) throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cli-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try body(folder)
+}
+
+private func jsonObject(_ text: String) throws -> Any {
+    try JSONSerialization.jsonObject(with: Data(text.utf8))
+}
+
+/// Three problems, at known places.
+private let invalidManifest = """
+    apiVersion: berth/v1
+    kind: Service
+    metadata: {name: app}
+    spec:
+      image: nginx:1.27
+      replicas: two
+      imgae: nginx
+    ---
+    apiVersion: berth/v1
+    kind: Volume
+    metadata: {name: Data}
+
+    """
+
+@Suite("berth command line")
+struct CLITests {
+    // MARK: validate
+
+    @Test func validatesTheQuickstartManifests() throws {
+        // when
+        let result = try BerthProcess.run(["validate", "-f", "manifests"])
+        // then
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.hasPrefix("Valid: "))
+        #expect(result.stdout.contains("in 1 file"))
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test func readsTheFoldersInBerthManifestsWhenNoPathIsGiven() throws {
+        try withTemporaryFolder { folder in
+            // given
+            let volumes = folder.appendingPathComponent("volumes"), jobs = folder.appendingPathComponent("jobs")
+            try FileManager.default.createDirectory(at: volumes, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: jobs, withIntermediateDirectories: true)
+            try "apiVersion: berth/v1\nkind: Volume\nmetadata: {name: data}\nspec: {}\n"
+                .write(to: volumes.appendingPathComponent("data.yaml"), atomically: true, encoding: .utf8)
+            try "apiVersion: berth/v1\nkind: Job\nmetadata: {name: once}\nspec: {image: busybox, volumes: [\"data:/data\"]}\n"
+                .write(to: jobs.appendingPathComponent("once.yaml"), atomically: true, encoding: .utf8)
+            // when
+            let result = try BerthProcess.run(["validate"], environment: ["BERTH_MANIFESTS": volumes.path + ":" + jobs.path])
+            // then
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+            #expect(result.stdout == "Valid: 2 resources in 2 files (1 project).\n")
+        }
+    }
+
+    @Test func reportsValidManifestsAsJSON() throws {
+        // when
+        let result = try BerthProcess.run(["validate", "-f", "manifests", "--json"])
+        // then
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let report = try #require(try jsonObject(result.stdout) as? [String: Any])
+        #expect(report["valid"] as? Bool == true)
+        #expect(report["files"] as? [String] == ["manifests/quickstart.yaml"])
+        #expect((report["issues"] as? [Any])?.isEmpty == true)
+        let resources = try #require(report["resources"] as? [[String: String]])
+        #expect(!resources.isEmpty)
+        let kinds = ["Project", "Volume", "Service", "Job", "CronJob", "Bucket", "Certificate"]
+        for resource in resources {
+            #expect(kinds.contains(resource["kind"] ?? ""), "unexpected resource \(resource)")
+            #expect(resource["name"]?.isEmpty == false)
+            #expect(resource["project"]?.isEmpty == false)
+        }
+        #expect(resources.contains { $0["kind"] == "Project" })
+    }
+
+    @Test func listsEveryProblemWithFileLineAndColumn() throws {
+        try withTemporaryFolder { folder in
+            // given
+            let file = folder.appendingPathComponent("broken.yaml")
+            try invalidManifest.write(to: file, atomically: true, encoding: .utf8)
+            // when
+            let result = try BerthProcess.run(["validate", "-f", file.path])
+            // then
+            #expect(result.status == 1)
+            #expect(result.stdout.isEmpty)
+            let lines = result.stderr.split(separator: "\n").map(String.init)
+            #expect(lines == [
+                "error: \(file.path):6:13: Service default/app: spec.replicas: expected an integer, found string \"two\"",
+                "error: \(file.path):7:3: Service default/app: spec.imgae: unknown field \"imgae\" (did you mean \"image\"?)",
+                "error: \(file.path):11:18: metadata.name: names are lowercase, found \"Data\"; use \"data\"",
+                "3 problems found.",
+            ])
+        }
+    }
+
+    @Test func reportsInvalidManifestsAsJSON() throws {
+        try withTemporaryFolder { folder in
+            // given
+            let file = folder.appendingPathComponent("broken.yaml")
+            try invalidManifest.write(to: file, atomically: true, encoding: .utf8)
+            // when
+            let result = try BerthProcess.run(["validate", "--json", "-f", file.path])
+            // then
+            #expect(result.status == 1)
+            let report = try #require(try jsonObject(result.stdout) as? [String: Any])
+            #expect(report["valid"] as? Bool == false)
+            let issues = try #require(report["issues"] as? [[String: Any]])
+            #expect(issues.map { $0["path"] as? String } == ["spec.replicas", "spec.imgae", "metadata.name"])
+            let locations = issues.compactMap { $0["location"] as? [String: Any] }
+            #expect(locations.count == 3)
+            #expect(locations.map { $0["file"] as? String } == Array(repeating: file.path, count: 3))
+            #expect(locations.map { $0["line"] as? Int } == [6, 7, 11])
+            #expect(locations.map { $0["column"] as? Int } == [13, 3, 18])
+            #expect(issues.allSatisfy { ($0["message"] as? String)?.isEmpty == false })
+        }
+    }
+
+    @Test func namesAMissingPath() throws {
+        // when
+        let result = try BerthProcess.run(["validate", "-f", "manifests", "-f", "no/such/manifests.yaml"])
+        // then
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("no/such/manifests.yaml"))
+        #expect(result.stderr.contains("does not exist"))
+    }
+
+    @Test(arguments: [["validate", "--frobnicate"], ["render", "-o", "xml"], ["launch"]])
+    func exitsWithUsageErrorOnBadArguments(_ arguments: [String]) throws {
+        // when
+        let result = try BerthProcess.run(arguments)
+        // then
+        #expect(result.status == 64, "stdout: \(result.stdout) stderr: \(result.stderr)")
+        #expect(!result.stderr.isEmpty)
+    }
+
+    // MARK: render
+
+    @Test func rendersYAMLThatValidatesAndRendersTheSameAgain() throws {
+        try withTemporaryFolder { folder in
+            // given
+            let first = try BerthProcess.run(["render", "-f", "manifests"])
+            #expect(first.status == 0, "stderr: \(first.stderr)")
+            #expect(first.stdout.hasPrefix("---\napiVersion: berth/v1\n"))
+            let rendered = folder.appendingPathComponent("rendered.yaml")
+            try first.stdout.write(to: rendered, atomically: true, encoding: .utf8)
+            // when
+            let validated = try BerthProcess.run(["validate", "-f", rendered.path])
+            let second = try BerthProcess.run(["render", "-f", rendered.path])
+            // then
+            #expect(validated.status == 0, "the rendered manifests are invalid: \(validated.stderr)")
+            #expect(validated.stdout.hasPrefix("Valid: "))
+            #expect(second.stdout == first.stdout)
+        }
+    }
+
+    @Test func rendersJSONWithDefaultsFilledIn() throws {
+        // when
+        let result = try BerthProcess.run(["render", "-f", "manifests", "--json"])
+        let long = try BerthProcess.run(["render", "-f", "manifests", "-o", "json"])
+        // then
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(long.stdout == result.stdout)
+        let items = try #require(try jsonObject(result.stdout) as? [[String: Any]])
+        #expect(!items.isEmpty)
+        for item in items {
+            #expect(item["apiVersion"] as? String == "berth/v1")
+            #expect(item["kind"] is String)
+            let metadata = item["metadata"] as? [String: Any]
+            #expect(metadata?["name"] is String)
+            if item["kind"] as? String == "Project" {
+                #expect(metadata?["project"] == nil, "a Project is its own namespace")
+            } else {
+                #expect(metadata?["project"] is String)
+            }
+            #expect(item["spec"] is [String: Any])
+        }
+        let services = items.filter { $0["kind"] as? String == "Service" }.compactMap { $0["spec"] as? [String: Any] }
+        #expect(!services.isEmpty, "the quickstart declares services")
+        for spec in services {
+            #expect(spec["replicas"] is Int)
+            #expect(spec["restart"] is String)
+            #expect(spec["stopGracePeriod"] is String)
+            #expect(spec["stopSignal"] as? String == "SIGTERM")
+            #expect(spec["resources"] is [String: Any], "project defaultResources are applied")
+        }
+    }
+
+    // MARK: examples
+
+    @Test func validatesEveryExample() throws {
+        // given
+        let examples = BerthProcess.packageRoot.appendingPathComponent("examples")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: examples.path)) ?? []
+        let folders = names.filter { name in
+            var isFolder: ObjCBool = false
+            return !name.hasPrefix(".")
+                && FileManager.default.fileExists(atPath: examples.appendingPathComponent(name).path, isDirectory: &isFolder)
+                && isFolder.boolValue
+        }.sorted()
+        guard !folders.isEmpty else {
+            Issue.record("examples/ has no example folders to validate (looked in \(examples.path))")
+            return
+        }
+        for folder in folders {
+            // when
+            let result = try BerthProcess.run(["validate", "--json", "-f", "examples/\(folder)"])
+            // then
+            #expect(result.status == 0, "examples/\(folder) is invalid:\n\(result.stdout)\(result.stderr)")
+            let report = try jsonObject(result.stdout) as? [String: Any]
+            #expect(report?["valid"] as? Bool == true, "examples/\(folder)")
+            #expect((report?["files"] as? [String])?.isEmpty == false, "examples/\(folder) holds no manifest files")
+        }
+    }
+}

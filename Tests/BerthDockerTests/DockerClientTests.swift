@@ -1,0 +1,240 @@
+import BerthCore
+import BerthDocker
+import Foundation
+import Testing
+
+@Suite("Docker engine client against a real dockerd")
+struct DockerClientTests {
+    @Test func pingsAndNegotiatesAnAPIVersionOfAtLeast141() async throws {
+        try await withTestEngine { engine in
+            #expect(try await engine.client.ping())
+            let version = try await engine.client.apiVersion()
+            #expect(version >= DockerClient.minimumAPIVersion)
+            #expect(version <= DockerClient.maximumAPIVersion)
+            let info = try await engine.client.info()
+            #expect(info.cpus >= 1 && info.memoryBytes > 0)
+        }
+    }
+
+    @Test func createsInspectsStartsStopsAndRemovesAContainer() async throws {
+        try await withTestEngine { engine in
+            // given
+            let volume = try await engine.client.createVolume(VolumeCreateRequest(name: engine.name("data"), labels: engine.labels))
+            let hostFolder = FileManager.default.temporaryDirectory.appendingPathComponent(engine.name("bind")).path
+            try FileManager.default.createDirectory(atPath: hostFolder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: hostFolder) }
+            let request = engine.request(["sleep", "300"], labels: ["berth.managed": "true"]) { request in
+                request.env = ["GREETING=hello"]
+                request.workingDir = "/tmp"
+                request.stopSignal = "SIGINT"
+                request.stopTimeout = 3
+                request.healthcheck = .init(test: ["CMD", "true"], interval: 1_000_000_000, timeout: 10_000_000_000, retries: 5, startPeriod: 0)
+                request.hostConfig.mounts = [
+                    .init(type: "volume", source: volume.name, target: "/data", readOnly: false),
+                    .init(type: "bind", source: hostFolder, target: "/config", readOnly: true),
+                ]
+                request.hostConfig.memory = 64 * 1024 * 1024
+                request.hostConfig.nanoCpus = 500_000_000
+                request.hostConfig.initProcess = true
+                request.hostConfig.securityOpt = ["no-new-privileges:true"]
+            }
+
+            // when
+            let id = try await engine.client.createContainer(name: engine.name("app"), request)
+            let created = try await engine.client.inspectContainer(engine.name("app"))
+            try await engine.client.startContainer(id)
+
+            // then
+            #expect(created.id == id)
+            #expect(created.state.status == "created")
+            #expect(created.labels["berth.test"] == engine.scope)
+            #expect(Set(created.mounts.map(\.destination)) == ["/data", "/config"])
+            try await engine.eventually(15, "the container is healthy") {
+                try await engine.client.inspectContainer(id).state.health?.status == "healthy"
+            }
+            let running = try await engine.client.inspectContainer(id)
+            #expect(running.state.status == "running" && running.state.startedAt != nil)
+            await #expect(throws: DockerError.self) { try await engine.client.startContainer(id) }
+
+            try await engine.client.stopContainer(id, timeout: 3)
+            let stopped = try await engine.client.inspectContainer(id)
+            #expect(stopped.state.status == "exited")
+            #expect(stopped.state.finishedAt != nil)
+
+            try await engine.client.restartContainer(id, timeout: 1)
+            #expect(try await engine.client.inspectContainer(id).state.status == "running")
+            try await engine.client.renameContainer(id, to: engine.name("renamed"))
+            #expect(try await engine.client.inspectContainer(id).name == engine.name("renamed"))
+            try await engine.client.killContainer(id, signal: "SIGKILL")
+            try await engine.client.removeContainer(id, force: true)
+            let missing = await #expect(throws: DockerError.self) { try await engine.client.inspectContainer(id) }
+            #expect(missing?.code == .notFound)
+        }
+    }
+
+    @Test func aSecondCreateWithTheSameNameIsAConflict() async throws {
+        try await withTestEngine { engine in
+            _ = try await engine.client.createContainer(name: engine.name("twice"), engine.request(["true"]))
+            let error = await #expect(throws: DockerError.self) {
+                _ = try await engine.client.createContainer(name: engine.name("twice"), engine.request(["true"]))
+            }
+            #expect(error?.code == .conflict)
+            #expect(error?.message.contains(engine.name("twice")) == true)
+        }
+    }
+
+    @Test func aRequestTheEngineRefusesCarriesTheEnginesMessage() async throws {
+        try await withTestEngine { engine in
+            let error = await #expect(throws: DockerError.self) {
+                _ = try await engine.client.createContainer(name: engine.name("bad"), engine.request(["true"]) { $0.hostConfig.memory = 1024 })
+            }
+            #expect(error?.code == .badRequest)
+            #expect(error?.message.contains("create container \(engine.name("bad"))") == true)
+            #expect(error?.message.lowercased().contains("memory") == true, "\(error.map(String.init(describing:)) ?? "")")
+        }
+    }
+
+    @Test func unknownObjectsAreTypedNotFound() async throws {
+        try await withTestEngine { engine in
+            for call in [
+                { _ = try await engine.client.inspectContainer(engine.name("nothing")) },
+                { _ = try await engine.client.inspectVolume(engine.name("nothing")) },
+                { _ = try await engine.client.inspectImage("localhost/\(engine.scope):none") },
+            ] as [() async throws -> Void] {
+                let error = await #expect(throws: DockerError.self) { try await call() }
+                #expect(error?.code == .notFound)
+            }
+        }
+    }
+
+    @Test func waitsForTheExitCodeAndSeparatesStdoutFromStderr() async throws {
+        try await withTestEngine { engine in
+            let id = try await engine.client.createContainer(
+                name: engine.name("logs"),
+                engine.request(["sh", "-c", "for i in 1 2 3; do echo out$i; echo err$i >&2; done; exit 7"])
+            )
+            try await engine.client.startContainer(id)
+
+            #expect(try await engine.client.waitContainer(id) == 7)
+            let logs = try await engine.client.logs(id)
+            #expect(String(decoding: logs.stdout, as: UTF8.self) == "out1\nout2\nout3\n")
+            #expect(String(decoding: logs.stderr, as: UTF8.self) == "err1\nerr2\nerr3\n")
+            let tail = try await engine.client.logs(id, tail: 1)
+            #expect(String(decoding: tail.stdout + tail.stderr, as: UTF8.self).split(separator: "\n").count <= 2)
+            #expect(try await engine.client.inspectContainer(id).state.exitCode == 7)
+        }
+    }
+
+    @Test func followsLogsAsTheyAreWritten() async throws {
+        try await withTestEngine { engine in
+            let id = try await engine.client.createContainer(
+                name: engine.name("follow"), engine.request(["sh", "-c", "echo one; sleep 1; echo two >&2"])
+            )
+            try await engine.client.startContainer(id)
+            var frames: [LogFrame] = []
+            for try await frame in try await engine.client.followLogs(id) { frames.append(frame) }
+            #expect(frames.map(\.stream) == [.stdout, .stderr])
+            #expect(frames.map { String(decoding: $0.bytes, as: UTF8.self) } == ["one\n", "two\n"])
+        }
+    }
+
+    @Test func writesAndReadsFilesThroughTheArchiveAPI() async throws {
+        try await withTestEngine { engine in
+            let id = try await engine.client.createContainer(name: engine.name("archive"), engine.request(["sleep", "60"]))
+            let feedback = Array(#"{"ok": true, "items": [1, 2, 3]}"#.utf8)
+            let big = (0..<5000).map { UInt8($0 % 251) }
+            try await engine.client.writeArchive(id, path: "/tmp", entries: [
+                .init(path: "io", kind: .directory, mode: 0o755),
+                .init(path: "io/feedback.json", contents: feedback),
+                .init(path: "io/" + String(repeating: "n", count: 120) + "/big.bin", contents: big),
+            ])
+
+            let single = try await engine.client.readArchive(id, path: "/tmp/io/feedback.json")
+            let folder = try await engine.client.readArchive(id, path: "/tmp/io")
+
+            #expect(single.map(\.path) == ["feedback.json"])
+            #expect(single.first?.contents == feedback)
+            #expect(folder.first { $0.path.hasSuffix("big.bin") }?.contents == big)
+            let missing = await #expect(throws: DockerError.self) { _ = try await engine.client.readArchive(id, path: "/tmp/none.json") }
+            #expect(missing?.code == .notFound)
+        }
+    }
+
+    @Test func managesVolumesWithLabelsAndRefusesToRemoveOneInUse() async throws {
+        try await withTestEngine { engine in
+            let name = engine.name("vol")
+            let created = try await engine.client.createVolume(VolumeCreateRequest(
+                name: name, driver: "local", driverOpts: ["type": "tmpfs", "device": "tmpfs", "o": "size=1m"],
+                labels: engine.labels.merging(["berth.managed": "true"]) { $1 }
+            ))
+            #expect(created.labels["berth.test"] == engine.scope)
+            #expect(created.options["type"] == "tmpfs")
+            #expect(try await engine.client.listVolumes(labels: ["berth.test=\(engine.scope)"]).map(\.name) == [name])
+            #expect(try await engine.client.inspectVolume(name).driver == "local")
+
+            let user = try await engine.client.createContainer(name: engine.name("user"), engine.request(["true"]) {
+                $0.hostConfig.mounts = [.init(type: "volume", source: name, target: "/v", readOnly: false)]
+            })
+            let inUse = await #expect(throws: DockerError.self) { try await engine.client.removeVolume(name) }
+            #expect(inUse?.code == .conflict)
+
+            try await engine.client.removeContainer(user, force: true)
+            try await engine.client.removeVolume(name)
+            #expect(try await engine.client.listVolumes(labels: ["berth.test=\(engine.scope)"]).isEmpty)
+        }
+    }
+
+    @Test func importsAnImageFromARootFilesystemTarball() async throws {
+        try await withTestEngine { engine in
+            let busybox = try Array(Data(contentsOf: URL(fileURLWithPath: "/bin/busybox")))
+            let tar = TarArchive.write([
+                .init(path: "bin", kind: .directory, mode: 0o755),
+                .init(path: "bin/busybox", mode: 0o755, contents: busybox),
+            ])
+            let repository = "localhost/\(engine.scope)"
+
+            try await engine.client.importImage(rootFilesystem: tar, repository: repository, tag: "v1")
+            let image = try await engine.client.inspectImage("\(repository):v1")
+
+            #expect(image.repoTags.contains("\(repository):v1"))
+            let id = try await engine.client.createContainer(name: engine.name("imported"), engine.request(["/bin/busybox", "echo", "imported"]) { $0.image = "\(repository):v1" })
+            try await engine.client.startContainer(id)
+            #expect(try await engine.client.waitContainer(id) == 0)
+            #expect(String(decoding: try await engine.client.logs(id).stdout, as: UTF8.self) == "imported\n")
+            try await engine.client.removeContainer(id, force: true)
+            try await engine.client.removeImage("\(repository):v1")
+            let gone = await #expect(throws: DockerError.self) { _ = try await engine.client.inspectImage("\(repository):v1") }
+            #expect(gone?.code == .notFound)
+        }
+    }
+
+    @Test func aPullFromAnUnreachableRegistryFailsWithTheEnginesReason() async throws {
+        try await withTestEngine { engine in
+            let error = await #expect(throws: DockerError.self) {
+                try await engine.client.pullImage("127.0.0.1:9/berth/none", tag: "1")
+            }
+            #expect(error?.message.contains("127.0.0.1:9") == true)
+        }
+    }
+
+    @Test func reportsAContainerKilledForUsingTooMuchMemory() async throws {
+        try await withTestEngine { engine in
+            let id = try await engine.client.createContainer(name: engine.name("oom"), engine.request(
+                ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"]
+            ) { $0.hostConfig.memory = 16 * 1024 * 1024 })
+            try await engine.client.startContainer(id)
+            _ = try await engine.client.waitContainer(id)
+            let state = try await engine.client.inspectContainer(id).state
+            #expect(state.oomKilled, "exit \(state.exitCode)")
+            #expect(ObservedContainer(try await engine.client.inspectContainer(id)).oomKilled)
+        }
+    }
+
+    @Test func anEngineThatIsNotThereIsReportedWithItsAddress() async throws {
+        let client = DockerClient(endpoint: try DockerEndpoint(host: "unix:///tmp/berth-no-such-docker.sock"))
+        let error = await #expect(throws: DockerError.self) { _ = try await client.ping() }
+        #expect(error?.code == .unreachable)
+        #expect(error?.message.contains("/tmp/berth-no-such-docker.sock") == true)
+        #expect(error?.isRetryable == true)
+    }
+}

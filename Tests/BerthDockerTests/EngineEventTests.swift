@@ -1,0 +1,186 @@
+import BerthCore
+import BerthDocker
+import Foundation
+import Testing
+
+@Suite("Engine events")
+struct EngineEventTests {
+    @Test func deliversLifecycleAndHealthEventsForLabelledContainers() async throws {
+        try await withTestEngine { engine in
+            // given
+            let stream = engine.client.events(filters: ["label": ["berth.test=\(engine.scope)"]])
+            let collector = Task {
+                var actions: [String] = []
+                for try await item in stream {
+                    guard case .event(let event) = item, event.type == "container" else { continue }
+                    actions.append(event.action)
+                    if event.action == "destroy" { break }
+                }
+                return actions
+            }
+            try await Task.sleep(for: .milliseconds(300))
+
+            // when
+            let id = try await engine.client.createContainer(name: engine.name("events"), engine.request(["sleep", "300"]) {
+                // A generous timeout and retries: on a loaded CI machine one exec can take seconds.
+                $0.healthcheck = .init(test: ["CMD", "true"], interval: 500_000_000, timeout: 10_000_000_000, retries: 5, startPeriod: 0)
+            })
+            try await engine.client.startContainer(id)
+            try await engine.eventually(30, "healthy") { try await engine.client.inspectContainer(id).state.health?.status == "healthy" }
+            try await engine.client.removeContainer(id, force: true)
+
+            // then
+            let actions = try await collector.value
+            #expect(actions.first == "create")
+            for action in ["start", "health_status: healthy", "die", "destroy"] {
+                #expect(actions.contains(action), "\(actions)")
+            }
+        }
+    }
+
+    @Test func ignoresObjectsWithoutTheWatchedLabel() async throws {
+        try await withTestEngine { engine in
+            let stream = engine.client.events(filters: ["label": ["berth.test=\(engine.scope)"]])
+            let collector = Task {
+                var names: [String] = []
+                for try await item in stream {
+                    guard case .event(let event) = item else { continue }
+                    names.append(event.attributes["name"] ?? event.actorID)
+                    if names.contains(engine.name("mine")) { break }
+                }
+                return names
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let other = try await engine.client.createContainer(name: engine.name("other"), ContainerCreateRequest(image: engine.image, cmd: ["true"]))
+            _ = try await engine.client.createContainer(name: engine.name("mine"), engine.request(["true"]))
+            try await engine.client.removeContainer(other)
+
+            let names = try await collector.value
+            #expect(!names.contains(engine.name("other")))
+            #expect(names.contains(engine.name("mine")))
+        }
+    }
+
+    @Test func cancellingTheIterationEndsTheWatchPromptly() async throws {
+        try await withTestEngine { engine in
+            let watcher = Task {
+                for try await _ in engine.client.events(filters: ["label": ["berth.test=\(engine.scope)"]]) {}
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let started = Date()
+            watcher.cancel()
+            _ = await watcher.result
+            #expect(Date().timeIntervalSince(started) < 2)
+        }
+    }
+}
+
+@Suite("Event streams across an engine restart")
+struct EventResumeTests {
+    /// A second, throwaway dockerd that this test restarts, so other tests keep their engine.
+    @Test(.timeLimit(.minutes(2)))
+    func aWatchReconnectsAfterTheEngineRestartsAndMissesNothing() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let root = try #require(environment["BERTH_TEST_ROOT"], "run the suite with scripts/test")
+        let daemon = try ScratchDaemon(folder: root + "/docker-restart")
+        try await daemon.start()
+        defer { daemon.stop() }
+        let client = DockerClient(endpoint: try DockerEndpoint(host: daemon.host))
+        let busybox = try Array(Data(contentsOf: URL(fileURLWithPath: "/bin/busybox")))
+        try await client.importImage(
+            rootFilesystem: TarArchive.write([.init(path: "bin", kind: .directory, mode: 0o755), .init(path: "bin/true", mode: 0o755, contents: busybox)]),
+            repository: "localhost/scratch", tag: "1"
+        )
+        let request = ContainerCreateRequest(image: "localhost/scratch:1", cmd: ["/bin/true"], labels: ["berth.test": "restart"], hostConfig: .init(networkMode: "none"))
+
+        // given: a watch that has seen one event
+        let seen = EventLog()
+        let watcher = Task {
+            for try await item in client.events(filters: ["label": ["berth.test=restart"]], reconnectDelay: .milliseconds(100)) {
+                await seen.append(item)
+            }
+        }
+        defer { watcher.cancel() }
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await client.createContainer(name: "before", request)
+        try await daemon.eventually("the first event") { await seen.containerEvents.contains("before:create") }
+
+        // when: the engine goes away and comes back, and things happen right after
+        daemon.stop()
+        try await daemon.start()
+        _ = try await client.createContainer(name: "after", request)
+        try await client.removeContainer("after", force: true)
+
+        // then: the watch resumed by itself and delivered what happened, once each
+        try await daemon.eventually("events after the restart") { await seen.containerEvents.contains("after:destroy") }
+        let events = await seen.containerEvents
+        #expect(events.filter { $0 == "before:create" }.count == 1, "\(events)")
+        #expect(events.contains("after:create"), "\(events)")
+        #expect(await seen.reconnects >= 1)
+        try await client.removeContainer("before", force: true)
+    }
+}
+
+/// Collects watch items across tasks.
+actor EventLog {
+    private(set) var containerEvents: [String] = []
+    private(set) var reconnects = 0
+
+    func append(_ item: EngineWatchItem) {
+        switch item {
+        case .event(let event) where event.type == "container": containerEvents.append("\(event.attributes["name"] ?? event.actorID):\(event.action)")
+        case .event: break
+        case .reconnected: reconnects += 1
+        }
+    }
+}
+
+/// A dockerd this test starts and stops by its own PID, with the same safety flags as scripts/test.
+final class ScratchDaemon: @unchecked Sendable {
+    // SAFETY: used from one test at a time; `process` is only touched by start/stop on that test's task.
+    let folder: String
+    var host: String { "unix://\(folder)/d.sock" }
+    private var process: Process?
+
+    init(folder: String) throws {
+        self.folder = folder
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/dockerd")
+        process.arguments = [
+            "--host", host, "--data-root", folder + "/data", "--exec-root", folder + "/exec", "--pidfile", folder + "/dockerd.pid",
+            "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false",
+        ]
+        let log = FileHandle(forWritingAtPath: folder + "/dockerd.log") ?? {
+            FileManager.default.createFile(atPath: folder + "/dockerd.log", contents: nil)
+            return FileHandle(forWritingAtPath: folder + "/dockerd.log")!
+        }()
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        self.process = process
+        let client = DockerClient(endpoint: try DockerEndpoint(host: host))
+        try await eventually("the scratch dockerd answers") { (try? await client.ping()) == true }
+    }
+
+    func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("timed out waiting for \(what)")
+        throw CancellationError()
+    }
+}

@@ -1,0 +1,149 @@
+import BerthCore
+import BerthHTTP
+import Foundation
+import Testing
+@testable import BerthDocker
+
+@Suite("Wire formats: tar, multiplexed logs, endpoints, event cursors")
+struct WireFormatTests {
+    @Test func tarRoundTripsFilesFoldersAndLongNames() throws {
+        let long = String(repeating: "d", count: 90) + "/" + String(repeating: "f", count: 90) + ".json"
+        let entries: [TarArchive.Entry] = [
+            .init(path: "io", kind: .directory, mode: 0o755),
+            .init(path: "io/empty.txt", contents: []),
+            .init(path: "io/exact.bin", contents: [UInt8](repeating: 7, count: 512)),
+            .init(path: long, mode: 0o600, contents: Array("{}".utf8)),
+        ]
+        let archive = TarArchive.write(entries)
+
+        #expect(archive.count % 512 == 0)
+        #expect(try TarArchive.read(archive) == entries)
+    }
+
+    @Test func tarRefusesACorruptHeader() {
+        var archive = TarArchive.write([.init(path: "a.txt", contents: Array("hello".utf8))])
+        archive[10] ^= 0xFF
+        #expect(throws: TarArchive.FormatError.self) { try TarArchive.read(archive) }
+        #expect(throws: TarArchive.FormatError.self) { try TarArchive.read(Array(TarArchive.write([.init(path: "b", contents: [1, 2, 3])]).prefix(514))) }
+    }
+
+    @Test func demultiplexesFramesSplitAcrossChunks() {
+        func frame(_ stream: UInt8, _ text: String) -> [UInt8] {
+            let payload = Array(text.utf8)
+            let size = UInt32(payload.count)
+            return [stream, 0, 0, 0, UInt8(size >> 24), UInt8(size >> 16 & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)] + payload
+        }
+        let bytes = frame(1, "out\n") + frame(2, "err\n") + frame(1, String(repeating: "x", count: 300))
+        var demultiplexer = LogDemultiplexer()
+        var frames: [LogFrame] = []
+        for start in stride(from: 0, to: bytes.count, by: 5) {
+            frames += demultiplexer.feed(Array(bytes[start..<min(start + 5, bytes.count)]))
+        }
+        #expect(frames.map(\.stream) == [.stdout, .stderr, .stdout])
+        #expect(frames.map(\.bytes.count) == [4, 4, 300])
+    }
+
+    @Test(arguments: [
+        ("unix:///var/run/docker.sock", "http://localhost", true),
+        ("tcp://127.0.0.1:2375", "http://127.0.0.1:2375", false),
+    ])
+    func parsesDockerHost(host: String, baseURL: String, isSocket: Bool) throws {
+        let endpoint = try DockerEndpoint(host: host)
+        #expect(endpoint.baseURL == baseURL)
+        let socket: Bool
+        if case .unixSocket = endpoint.connection { socket = true } else { socket = false }
+        #expect(socket == isSocket)
+    }
+
+    @Test func usesTLSFilesFromDockerCertPath() throws {
+        let endpoint = try DockerEndpoint(host: "tcp://docker.example:2376", environment: ["DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": "/certs"])
+        #expect(endpoint.baseURL == "https://docker.example:2376")
+        guard case .tcp(tls: let files) = endpoint.connection, let tls = files else {
+            Issue.record("expected TLS")
+            return
+        }
+        #expect(tls.certificate == "/certs/cert.pem" && tls.key == "/certs/key.pem" && tls.certificateAuthority == "/certs/ca.pem")
+        #expect(tls.verifyPeer)
+    }
+
+    @Test(arguments: ["ssh://host", "unix://relative.sock", "tcp://", "/var/run/docker.sock"])
+    func refusesDockerHostsItCannotUse(host: String) {
+        let error = #expect(throws: DockerError.self) { try DockerEndpoint(host: host) }
+        #expect(error?.message.contains(host) == true)
+    }
+
+    @Test func anEventCursorDropsRepeatsAfterAResume() {
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        var cursor = EventCursor(since: start)
+        let nano = Int64(1_800_000_001) * 1_000_000_000
+        let create = EngineEvent(type: "container", action: "create", actorID: "a", attributes: [:], timeNano: nano)
+        let start1 = EngineEvent(type: "container", action: "start", actorID: "a", attributes: [:], timeNano: nano)
+
+        let first = cursor.admit(create)
+        let sameInstant = cursor.admit(start1)
+        let replayed = cursor.admit(create)
+        let older = cursor.admit(EngineEvent(type: "container", action: "die", actorID: "a", attributes: [:], timeNano: nano - 1))
+
+        #expect(first)
+        #expect(sameInstant, "a different event at the same instant")
+        #expect(!replayed, "replayed after a resume")
+        #expect(!older, "older than the resume point")
+        #expect(cursor.sinceText == "1800000001.000000000")
+    }
+
+    @Test func engineTimesKeepNanosecondsAndZeroMeansNever() throws {
+        let parsed = try #require(EngineTime.parse("2026-11-23T11:46:36.366112679Z"))
+        #expect(abs(parsed.timeIntervalSince1970 - 1_795_434_396.366112679) < 0.000_01)
+        #expect(EngineTime.parse("0001-01-01T00:00:00Z") == nil)
+        #expect(EngineTime.parse("2026-11-23T11:46:36Z") != nil)
+    }
+
+    @Test func mapsAServiceReplicaToAnEngineRequest() throws {
+        // given
+        let spec = ServiceSpec(
+            container: ContainerSpec(
+                image: try ImageReference(parsing: "example/app:1.4"), command: ["serve"], env: ["A": .literal("1")],
+                labels: ["tier": "web"], volumes: [try Mount(parsing: "data:/data"), try Mount(parsing: "/srv/conf:/conf:ro")],
+                network: .named("backend"), resources: ResourceLimits(memory: try ByteSize(parsing: "512Mi"), cpus: try CPUQuantity(parsing: "1.5")),
+                stopSignal: try StopSignal(parsing: "SIGINT"), stopGracePeriod: .milliseconds(2500), init: true, noNewPrivileges: true
+            ),
+            ports: [try PortMapping(parsing: "127.0.0.1:8080:80"), try PortMapping(parsing: "53/udp")],
+            healthcheck: HealthcheckSpec(command: ["wget", "-q", "http://127.0.0.1/"], interval: .seconds(10), timeout: .seconds(3), retries: 3, startPeriod: .seconds(5))
+        )
+        let target = ContainerTarget(
+            name: "berth-shop-web-0", service: ResourceID(kind: .service, project: "shop", name: "web"), replica: 0, spec: spec,
+            labels: ["berth.managed": "true", "tier": "web"], volumeNames: [0: "berth-shop-data"]
+        )
+
+        // when
+        let request = ContainerCreateRequest(target, environment: ["A": "1", "SECRET": "s3cr3t"])
+
+        // then
+        #expect(request.image == "example/app:1.4")
+        #expect(request.cmd == ["serve"])
+        #expect(request.env == ["A=1", "SECRET=s3cr3t"])
+        #expect(request.labels == target.labels)
+        #expect(request.stopSignal == "SIGINT" && request.stopTimeout == 3)
+        #expect(request.healthcheck?.test == ["CMD", "wget", "-q", "http://127.0.0.1/"])
+        #expect(request.healthcheck?.interval == 10_000_000_000 && request.healthcheck?.startPeriod == 5_000_000_000)
+        #expect(request.exposedPorts?.keys.sorted() == ["53/udp", "80/tcp"])
+        #expect(request.hostConfig.portBindings?["80/tcp"] == [.init(hostIp: "127.0.0.1", hostPort: "8080")])
+        #expect(request.hostConfig.portBindings?["53/udp"] == nil)
+        #expect(request.hostConfig.mounts == [
+            .init(type: "volume", source: "berth-shop-data", target: "/data", readOnly: false),
+            .init(type: "bind", source: "/srv/conf", target: "/conf", readOnly: true),
+        ])
+        #expect(request.hostConfig.networkMode == "backend")
+        #expect(request.hostConfig.restartPolicy.name == "no")
+        #expect(request.hostConfig.memory == 512 * 1024 * 1024 && request.hostConfig.nanoCpus == 1_500_000_000)
+        #expect(request.hostConfig.initProcess == true && request.hostConfig.securityOpt == ["no-new-privileges:true"])
+    }
+
+    @Test func decodingFailuresNameTheMissingField() throws {
+        let error = DockerError.decoding("inspect container", DecodingError.keyNotFound(
+            ContainerDetails.CodingKeys.state, .init(codingPath: [], debugDescription: "")
+        ))
+        #expect(error.code == .decoding)
+        #expect(error.message.contains("missing field State"))
+    }
+}

@@ -1,0 +1,662 @@
+import BerthCore
+import Foundation
+import Testing
+
+@testable import BerthStore
+
+/// One suite, run against both stores: every operation and every job transition.
+@Suite("Store conformance", .serialized)
+struct StoreConformanceTests {
+    // MARK: Migrations
+
+    @Test(arguments: StoreKind.allCases)
+    func migratesFromEmptyAndAgainWithoutChange(kind: StoreKind) async throws {
+        // given
+        let place = try await TestPlace.make(kind)
+        defer { Task { try? await place.remove() } }
+        // when
+        let first = try await place.open()
+        let firstVersion = (first as? SQLiteStore)?.schemaVersion ?? (first as? PostgresStore)?.schemaVersion
+        await first.close()
+        let second = try await place.open()
+        let rows = try await rawQuery(second, "SELECT version, name FROM schema_migrations ORDER BY version")
+        let jobs = try await second.jobs(filter: JobFilter(), page: PageRequest())
+        await second.close()
+        try await place.remove()
+        // then
+        #expect(firstVersion == 1)
+        #expect(rows.map { $0[0] } == ["1"])
+        #expect(jobs.items.isEmpty)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func refusesToOpenASchemaNewerThanItKnows(kind: StoreKind) async throws {
+        // given
+        let place = try await TestPlace.make(kind)
+        let store = try await place.open()
+        try await rawExecute(store, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)")
+        await store.close()
+        // when
+        let error = await expectStoreError(.schemaTooNew) { try await place.open() }
+        try await place.remove()
+        // then
+        #expect(error?.message.contains("999") == true)
+        #expect(error?.message.contains("newer Berth") == true)
+        #expect(error?.isRetryable == false)
+    }
+
+    // MARK: Resources
+
+    static func service(_ name: String, project: String = "qfield", image: String = "example/app:1.4", labels: [String: String] = [:]) throws -> Resource {
+        let container = ContainerSpec(image: try ImageReference(parsing: image), command: ["gunicorn", "app.wsgi"], env: ["DEBUG": .literal("0")], network: .host)
+        return Resource(metadata: ResourceMetadata(name: name, project: project, labels: labels), spec: .service(ServiceSpec(container: container, replicas: 2)))
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func bumpsTheGenerationOnlyWhenTheDocumentChanges(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let app = try Self.service("app")
+            // when
+            let created = try await store.putResource(app, source: .api, now: at(0))
+            let same = try await store.putResource(app, source: .api, now: at(1))
+            let changed = try await store.putResource(try Self.service("app", image: "example/app:1.5"), source: .api, now: at(2))
+            let relabelled = try await store.putResource(try Self.service("app", image: "example/app:1.5", labels: ["tier": "web"]), source: .api, now: at(3))
+            // then
+            #expect(created.generation == 1)
+            #expect(created.createdAt == at(0) && created.updatedAt == at(0))
+            #expect(created.resource == app)
+            #expect(same.generation == 1 && same.updatedAt == at(0))
+            #expect(changed.generation == 2 && changed.updatedAt == at(2) && changed.createdAt == at(0))
+            #expect(relabelled.generation == 3)
+            let read = try await store.resource(app.id)
+            #expect(read == relabelled)
+            #expect(try await store.resource(ResourceID(kind: .service, project: "qfield", name: "nope")) == nil)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func listsSoftDeletesAndPurgesResources(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let volume = Resource(metadata: ResourceMetadata(name: "static", project: "qfield"), spec: .volume(VolumeSpec()))
+            let other = try Self.service("web", project: "shop")
+            try await store.putResource(try Self.service("app"), source: .api, now: at(0))
+            try await store.putResource(volume, source: .manifest, now: at(0))
+            try await store.putResource(other, source: .api, now: at(0))
+            // when
+            let deleted = try await store.deleteResource(ResourceID(kind: .service, project: "qfield", name: "app"), now: at(5))
+            let again = try await store.deleteResource(ResourceID(kind: .service, project: "qfield", name: "app"), now: at(6))
+            // then
+            #expect(deleted?.deletedAt == at(5) && deleted?.generation == 2)
+            #expect(again?.generation == 2)
+            #expect(try await store.resources(kind: nil, project: nil, includeDeleted: false).map(\.id.name) == ["static", "web"])
+            #expect(try await store.resources(kind: nil, project: "qfield", includeDeleted: true).map(\.id.name) == ["static", "app"])
+            #expect(try await store.resources(kind: .service, project: nil, includeDeleted: true).map(\.id.name) == ["app", "web"])
+            #expect(try await store.resources(kind: .volume, project: "qfield", includeDeleted: false).first?.source == .manifest)
+            // a deleted resource written again comes back with a new generation
+            let revived = try await store.putResource(try Self.service("app"), source: .api, now: at(7))
+            #expect(revived.deletedAt == nil && revived.generation == 3)
+            #expect(try await store.purgeResource(other.id))
+            #expect(try await store.purgeResource(other.id) == false)
+            #expect(try await store.resource(other.id) == nil)
+        }
+    }
+
+    // MARK: Status
+
+    @Test(arguments: StoreKind.allCases)
+    func storesStatusWithConditions(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let id = ResourceID(kind: .service, project: "qfield", name: "app")
+            var status = ResourceStatus(id: id, phase: .progressing, updatedAt: at(0))
+            status.setCondition(.reconciling, .true, reason: "Progressing", message: "creating app-0", now: at(0))
+            status.setCondition(.ready, .false, reason: "Starting", message: "0/2 replicas ready", now: at(0))
+            try await store.putStatus(status)
+            // when
+            status.phase = .ready
+            status.observedGeneration = 3
+            status.restartCount = 2
+            status.lastAction = "startContainer berth-qfield-app-1"
+            status.lastCause = "exited (code 1)"
+            status.setCondition(.ready, .true, reason: "Converged", message: "2/2 replicas ready", now: at(10))
+            status.setCondition(.reconciling, .true, reason: "Progressing", message: "still", now: at(10))
+            status.updatedAt = at(10)
+            try await store.putStatus(status)
+            try await store.putStatus(ResourceStatus(id: ResourceID(kind: .volume, project: "shop", name: "data"), phase: .ready, updatedAt: at(1)))
+            // then
+            let read = try #require(try await store.status(id))
+            #expect(read == status)
+            #expect(read.condition(.ready)?.lastTransition == at(10))
+            #expect(read.condition(.reconciling)?.lastTransition == at(0))
+            #expect(try await store.statuses(project: "qfield").map(\.id) == [id])
+            #expect(try await store.statuses(project: nil).count == 2)
+            // purging a resource removes its status
+            try await store.putResource(try Self.service("app"), source: .api, now: at(0))
+            try await store.purgeResource(id)
+            #expect(try await store.status(id) == nil)
+        }
+    }
+
+    // MARK: Job submission
+
+    @Test(arguments: StoreKind.allCases)
+    func submitsAJobAndReadsItBack(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            var spec = try jobSpec("process")
+            spec.activeDeadline = .minutes(10)
+            spec.backoffLimit = 2
+            spec.feedbackPath = "/io/feedback.json"
+            spec.nonRetryableExitCodes = [3]
+            let owner = ResourceID(kind: .cronJob, project: "qfield", name: "nightly")
+            // when
+            let (job, created) = try await store.submitJob(JobSubmission(project: "qfield", name: "package", spec: spec, owner: owner), now: at(0))
+            // then
+            #expect(created)
+            #expect(job.id.count == 26)
+            #expect(job.state == .pending && job.attempt == 1 && job.priority == 0)
+            #expect(job.spec == spec && job.owner == owner && job.submittedAt == at(0))
+            #expect(job.queuedAt == nil && job.claimedBy == nil && !job.cancelRequested)
+            #expect(try await store.job(job.id) == job)
+            #expect(try await store.job("nope") == nil)
+            let events = try await store.events(EventQuery(jobID: job.id))
+            #expect(events.map(\.reason) == ["Submitted"])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aRepeatedIdempotencyKeyReturnsTheFirstJob(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // when
+            let first = try await store.submitJob(try submission(key: "export-17"), now: at(0))
+            let second = try await store.submitJob(try submission(name: "other", key: "export-17"), now: at(1))
+            let otherProject = try await store.submitJob(try submission(project: "shop", key: "export-17"), now: at(2))
+            let withoutKey1 = try await store.submitJob(try submission(), now: at(3))
+            let withoutKey2 = try await store.submitJob(try submission(), now: at(3))
+            // then
+            #expect(first.created && !second.created)
+            #expect(second.job == first.job)
+            #expect(otherProject.created && otherProject.job.id != first.job.id)
+            #expect(withoutKey1.job.id != withoutKey2.job.id)
+            #expect(try await store.jobCounts(project: nil) == [.pending: 4])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func concurrentSubmitsWithOneKeyMakeOneJob(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            let results = try await withThrowingTaskGroup(of: (JobRecord, Bool).self) { group in
+                for _ in 0..<16 {
+                    group.addTask { try await store.submitJob(try submission(key: "same"), now: at(0)) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(Set(results.map(\.0.id)).count == 1)
+            #expect(results.filter(\.1).count == 1)
+        }
+    }
+
+    // MARK: Claims
+
+    @Test(arguments: StoreKind.allCases)
+    func claimsByPriorityThenAge(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let low = try await store.submitJob(try submission(name: "low", priority: -5), now: at(0)).job
+            let old = try await store.submitJob(try submission(name: "old"), now: at(1)).job
+            let urgent = try await store.submitJob(try submission(name: "urgent", priority: 10), now: at(2)).job
+            let young = try await store.submitJob(try submission(name: "young"), now: at(3)).job
+            // when
+            let first = try await store.claimJobs(controller: "c1", limit: 2, projectLimits: [:], lease: .seconds(30), now: at(10))
+            let rest = try await store.claimJobs(controller: "c2", limit: 10, projectLimits: [:], lease: .seconds(30), now: at(11))
+            let none = try await store.claimJobs(controller: "c2", limit: 10, projectLimits: [:], lease: .seconds(30), now: at(12))
+            // then
+            #expect(first.map(\.id) == [urgent.id, old.id])
+            #expect(rest.map(\.id) == [young.id, low.id])
+            #expect(none.isEmpty)
+            #expect(first.allSatisfy { $0.state == .queued && $0.claimedBy == "c1" && $0.queuedAt == at(10) && $0.leaseExpiresAt == at(40) })
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func claimsRespectProjectLimitsAndExclusivity(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given: qfield may run 2, shop 1 (exclusive), other has no limit
+            for index in 0..<4 {
+                try await store.submitJob(try submission(project: "qfield", name: "q\(index)", priority: 5), now: at(Double(index)))
+                try await store.submitJob(try submission(project: "shop", name: "s\(index)", priority: 5), now: at(Double(index)))
+                try await store.submitJob(try submission(project: "other", name: "o\(index)"), now: at(Double(index)))
+            }
+            let limits = ["qfield": ProjectJobLimits(maxConcurrent: 2), "shop": ProjectJobLimits(maxConcurrent: 3, exclusive: true)]
+            // when
+            let first = try await store.claimJobs(controller: "c1", limit: 5, projectLimits: limits, lease: .seconds(30), now: at(10))
+            let second = try await store.claimJobs(controller: "c2", limit: 10, projectLimits: limits, lease: .seconds(30), now: at(10))
+            // then
+            #expect(first.map(\.name) == ["q0", "s0", "q1", "o0", "o1"])
+            #expect(second.map(\.name) == ["o2", "o3"])
+            // a finished job frees a slot
+            let q0 = try #require(first.first)
+            try await store.transitionJob(q0.id, from: .queued, to: .cancelled, controller: "c1", update: JobUpdate(), now: at(11))
+            let third = try await store.claimJobs(controller: "c2", limit: 10, projectLimits: limits, lease: .seconds(30), now: at(12))
+            #expect(third.map(\.name) == ["q2"])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aRetryIsNotClaimedBeforeItsTime(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let job = try await store.submitJob(try submission(), now: at(0)).job
+            _ = try await store.claimJobs(controller: "c1", limit: 1, projectLimits: [:], lease: .seconds(30), now: at(1))
+            try await store.transitionJob(job.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(containerID: "abc"), now: at(2))
+            // when
+            let retry = try await store.transitionJob(
+                job.id, from: .started, to: .pending, controller: "c1",
+                update: JobUpdate(exitCode: 1, reason: "Error", nextAttemptAt: at(20)), now: at(5)
+            )
+            let early = try await store.claimJobs(controller: "c1", limit: 1, projectLimits: [:], lease: .seconds(30), now: at(19))
+            let due = try await store.claimJobs(controller: "c2", limit: 1, projectLimits: [:], lease: .seconds(30), now: at(20))
+            // then
+            #expect(retry.state == .pending && retry.attempt == 2 && retry.exitCode == 1 && retry.reason == "Error")
+            #expect(retry.claimedBy == nil && retry.containerID == nil && retry.startedAt == nil && retry.nextAttemptAt == at(20))
+            #expect(early.isEmpty)
+            #expect(due.map(\.id) == [job.id])
+            #expect(due.first?.attempt == 2 && due.first?.nextAttemptAt == nil)
+        }
+    }
+
+    // MARK: Transitions
+
+    /// Puts a new job into `state` through legal transitions, claimed by `c1`.
+    static func job(in state: JobState, store: any Store, name: String) async throws -> JobRecord {
+        let job = try await store.submitJob(try submission(name: name), now: at(0)).job
+        let lease = JobUpdate(leaseExpiresAt: at(100))
+        switch state {
+        case .pending:
+            return job
+        case .cancelled:
+            return try await store.transitionJob(job.id, from: .pending, to: .cancelled, controller: nil, update: JobUpdate(reason: "Cancelled"), now: at(1))
+        default:
+            break
+        }
+        let queued = try await store.transitionJob(job.id, from: .pending, to: .queued, controller: "c1", update: lease, now: at(1))
+        if state == .queued { return queued }
+        let started = try await store.transitionJob(job.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(containerID: "ctr"), now: at(2))
+        switch state {
+        case .started: return started
+        case .finished: return try await store.transitionJob(job.id, from: .started, to: .finished, controller: "c1", update: JobUpdate(exitCode: 0), now: at(3))
+        default: return try await store.transitionJob(job.id, from: .started, to: .failed, controller: "c1", update: JobUpdate(exitCode: 2), now: at(3))
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func everyLegalTransitionSucceedsAndEveryIllegalOneIsRefused(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            for from in JobState.allCases {
+                for to in JobState.allCases {
+                    let job = try await Self.job(in: from, store: store, name: "\(from)-\(to)")
+                    #expect(job.state == from)
+                    if from.canTransition(to: to) {
+                        let moved = try await store.transitionJob(job.id, from: from, to: to, controller: "c1", update: JobUpdate(reason: "Test"), now: at(50))
+                        #expect(moved.state == to, "\(from) → \(to)")
+                        #expect(moved.reason == "Test")
+                        if to.isTerminal { #expect(moved.finishedAt == at(50) && moved.leaseExpiresAt == nil) }
+                        if from == .pending && to == .queued { #expect(moved.claimedBy == "c1" && moved.queuedAt == at(50)) }
+                        if from == .queued && to == .started { #expect(moved.startedAt == at(50)) }
+                    } else {
+                        let error = await expectStoreError(.illegalTransition) {
+                            try await store.transitionJob(job.id, from: from, to: to, controller: "c1", update: JobUpdate(), now: at(50))
+                        }
+                        #expect(error?.isRetryable == false)
+                        #expect(try await store.job(job.id)?.state == from)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aTransitionFromTheWrongStateOrByAnotherControllerIsAConflict(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let started = try await Self.job(in: .started, store: store, name: "running")
+            // when / then
+            let wrongState = await expectStoreError(.stateConflict) {
+                try await store.transitionJob(started.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(), now: at(5))
+            }
+            #expect(wrongState?.jobState == .started)
+            let otherController = await expectStoreError(.stateConflict) {
+                try await store.transitionJob(started.id, from: .started, to: .finished, controller: "c2", update: JobUpdate(), now: at(5))
+            }
+            #expect(otherController?.message.contains("c2") == true)
+            await expectStoreError(.notFound) {
+                try await store.transitionJob("missing", from: .started, to: .finished, controller: nil, update: JobUpdate(), now: at(5))
+            }
+            // two controllers racing to finish the same job: exactly one wins
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for state in [JobState.finished, .failed, .cancelled] {
+                    group.addTask {
+                        (try? await store.transitionJob(started.id, from: .started, to: state, controller: nil, update: JobUpdate(), now: at(6))) != nil
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func recordsResultsTimestampsAndAnEventPerTransition(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let job = try await store.submitJob(try submission(), now: at(0)).job
+            let claimed = try await store.claimJobs(controller: "c1", limit: 1, projectLimits: [:], lease: .seconds(30), now: at(1))
+            let created = try await store.transitionJob(job.id, from: .queued, to: .queued, controller: "c1", update: JobUpdate(containerID: "ctr-1"), now: at(2))
+            try await store.transitionJob(job.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(), now: at(3))
+            let progress = try await store.transitionJob(job.id, from: .started, to: .started, controller: "c1", update: JobUpdate(feedback: #"{"progress":0.5}"#), now: at(4))
+            // when
+            let finished = try await store.transitionJob(
+                job.id, from: .started, to: .finished, controller: "c1",
+                update: JobUpdate(exitCode: 0, reason: "Completed", stdoutTail: "done\n", stderrTail: "", feedback: #"{"ok":true}"#), now: at(9)
+            )
+            // then
+            #expect(claimed.count == 1 && created.containerID == "ctr-1" && progress.feedback == #"{"progress":0.5}"#)
+            #expect(finished.submittedAt == at(0) && finished.queuedAt == at(1) && finished.startedAt == at(3) && finished.finishedAt == at(9))
+            #expect(finished.exitCode == 0 && finished.reason == "Completed" && finished.stdoutTail == "done\n" && finished.stderrTail == "")
+            #expect(finished.feedback == #"{"ok":true}"# && finished.containerID == "ctr-1" && finished.claimedBy == "c1")
+            let events = try await store.events(EventQuery(jobID: job.id))
+            #expect(events.map(\.reason) == ["Submitted", "Queued", "Started", "Finished"])
+            #expect(events.last?.message.contains("Completed") == true)
+        }
+    }
+
+    // MARK: Leases
+
+    @Test(arguments: StoreKind.allCases)
+    func expiredLeasesAreReclaimedAndRenewedOnesAreNot(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let a = try await store.submitJob(try submission(name: "a"), now: at(0)).job
+            let b = try await store.submitJob(try submission(name: "b"), now: at(0)).job
+            let c = try await store.submitJob(try submission(name: "c"), now: at(0)).job
+            _ = try await store.claimJobs(controller: "dead", limit: 2, projectLimits: [:], lease: .seconds(30), now: at(1))
+            _ = try await store.claimJobs(controller: "alive", limit: 1, projectLimits: [:], lease: .seconds(30), now: at(1))
+            try await store.transitionJob(b.id, from: .queued, to: .started, controller: "dead", update: JobUpdate(), now: at(2))
+            // when
+            #expect(try await store.renewLeases(controller: "alive", until: at(90)) == 1)
+            let early = try await store.reclaimExpiredLeases(now: at(30))
+            let reclaimed = try await store.reclaimExpiredLeases(now: at(32))
+            // then
+            #expect(early.isEmpty)
+            #expect(Set(reclaimed.map(\.id)) == [a.id, b.id])
+            #expect(reclaimed.allSatisfy { $0.state == .pending && $0.attempt == 1 && $0.reason == "WorkerLost" && $0.claimedBy == nil })
+            #expect(try await store.job(c.id)?.state == .queued)
+            let lost = try await store.events(EventQuery(jobID: b.id)).last
+            #expect(lost?.reason == "WorkerLost" && lost?.type == .warning && lost?.message.contains("dead") == true)
+            // the dead controller can no longer advance its old claim
+            await expectStoreError(.stateConflict) {
+                try await store.transitionJob(b.id, from: .started, to: .finished, controller: "dead", update: JobUpdate(), now: at(33))
+            }
+            let again = try await store.claimJobs(controller: "alive", limit: 5, projectLimits: [:], lease: .seconds(30), now: at(33))
+            #expect(Set(again.map(\.id)) == [a.id, b.id] && again.allSatisfy { $0.attempt == 1 })
+        }
+    }
+
+    // MARK: Cancel
+
+    @Test(arguments: StoreKind.allCases)
+    func cancellingAPendingJobEndsItAndAnActiveOneIsFlagged(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let pending = try await store.submitJob(try submission(name: "p"), now: at(0)).job
+            let running = try await Self.job(in: .started, store: store, name: "r")
+            let done = try await Self.job(in: .finished, store: store, name: "d")
+            let notifications = store.notifications()
+            // when
+            let cancelledPending = try await store.requestCancel(pending.id, now: at(10))
+            let flagged = try await store.requestCancel(running.id, now: at(10))
+            let untouched = try await store.requestCancel(done.id, now: at(10))
+            // then
+            #expect(cancelledPending.state == .cancelled && cancelledPending.finishedAt == at(10) && cancelledPending.reason == "Cancelled")
+            #expect(flagged.state == .started && flagged.cancelRequested)
+            #expect(untouched == done)
+            #expect(try await store.claimJobs(controller: "c9", limit: 10, projectLimits: [:], lease: .seconds(5), now: at(11)).isEmpty)
+            await expectStoreError(.notFound) { try await store.requestCancel("missing", now: at(10)) }
+            let wake = await firstNotification(notifications) { $0 == .jobCancelRequested(jobID: running.id) }
+            #expect(wake)
+        }
+    }
+
+    // MARK: Listing
+
+    @Test(arguments: StoreKind.allCases)
+    func listsJobsPageByPageWithFilters(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given: 25 jobs in qfield a second apart, 3 in shop
+            var ids: [String] = []
+            for index in 0..<25 {
+                ids.append(try await store.submitJob(try submission(name: "q\(index)"), now: at(Double(index))).job.id)
+            }
+            for index in 0..<3 {
+                try await store.submitJob(try submission(project: "shop", name: "s\(index)"), now: at(Double(index)))
+            }
+            _ = try await store.claimJobs(controller: "c1", limit: 2, projectLimits: ["shop": ProjectJobLimits(maxConcurrent: 0)], lease: .seconds(30), now: at(100))
+            // when
+            var pages: [[String]] = []
+            var cursor: String?
+            repeat {
+                let page = try await store.jobs(filter: JobFilter(project: "qfield"), page: PageRequest(limit: 10, cursor: cursor))
+                pages.append(page.items.map(\.id))
+                cursor = page.nextCursor
+            } while cursor != nil
+            // then
+            #expect(pages.map(\.count) == [10, 10, 5])
+            #expect(pages.flatMap { $0 } == ids.reversed())
+            let oldest = try await store.jobs(filter: JobFilter(project: "qfield"), page: PageRequest(limit: 3, order: .oldestFirst))
+            #expect(oldest.items.map(\.id) == Array(ids.prefix(3)))
+            let next = try await store.jobs(filter: JobFilter(project: "qfield"), page: PageRequest(limit: 3, cursor: oldest.nextCursor, order: .oldestFirst))
+            #expect(next.items.map(\.id) == Array(ids[3..<6]))
+            let queued = try await store.jobs(filter: JobFilter(states: [.queued]), page: PageRequest())
+            #expect(queued.items.map(\.id) == [ids[1], ids[0]] && queued.nextCursor == nil)
+            let pendingInRange = try await store.jobs(
+                filter: JobFilter(project: "qfield", states: [.pending, .started], submittedAfter: at(5), submittedBefore: at(8)), page: PageRequest()
+            )
+            #expect(pendingInRange.items.map(\.name) == ["q7", "q6", "q5"])
+            #expect(try await store.jobs(filter: JobFilter(claimedBy: "c1"), page: PageRequest()).items.count == 2)
+            #expect(try await store.jobCounts(project: "qfield") == [.pending: 23, .queued: 2])
+            await expectStoreError(.invalidArgument) { try await store.jobs(filter: JobFilter(), page: PageRequest(limit: 0)) }
+        }
+    }
+
+    // MARK: Retention
+
+    @Test(arguments: StoreKind.allCases)
+    func prunesOldFinishedJobsKeepingTheNewestPerProject(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given: 5 finished jobs in qfield (ending at 10…14 s), 2 in shop, one running, one pending
+            var finished: [String] = []
+            for index in 0..<5 {
+                let job = try await Self.job(in: .started, store: store, name: "q\(index)")
+                try await store.transitionJob(job.id, from: .started, to: .finished, controller: "c1", update: JobUpdate(exitCode: 0), now: at(10 + Double(index)))
+                finished.append(job.id)
+            }
+            for index in 0..<2 {
+                let job = try await store.submitJob(try submission(project: "shop", name: "s\(index)"), now: at(0)).job
+                try await store.requestCancel(job.id, now: at(11))
+            }
+            let running = try await Self.job(in: .started, store: store, name: "running")
+            let pending = try await store.submitJob(try submission(name: "waiting"), now: at(0)).job
+            // when: older than 13 s, but keep 2 per project
+            let pruned = try await store.pruneJobs(finishedBefore: at(13.5), keepPerProject: 2)
+            // then: qfield keeps q3, q4 (newest two); shop's two are the newest of their project
+            #expect(pruned == 3)
+            let left = try await store.jobs(filter: JobFilter(), page: PageRequest(limit: 100)).items.map(\.id)
+            #expect(Set(left) == Set([finished[3], finished[4], running.id, pending.id]).union(try await store.jobs(filter: JobFilter(project: "shop"), page: PageRequest()).items.map(\.id)))
+            #expect(try await store.jobs(filter: JobFilter(project: "shop"), page: PageRequest()).items.count == 2)
+            #expect(try await store.pruneJobs(finishedBefore: at(100), keepPerProject: 0) == 4)
+        }
+    }
+
+    // MARK: Events
+
+    @Test(arguments: StoreKind.allCases)
+    func appendsQueriesAndPrunesEvents(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let app = ResourceID(kind: .service, project: "qfield", name: "app")
+            let db = ResourceID(kind: .service, project: "qfield", name: "db")
+            let first = try await store.appendEvent(EventRecord(resource: app, project: "qfield", reason: "Created", message: "created berth-qfield-app-0", time: at(0)))
+            try await store.appendEvent(EventRecord(resource: db, project: "qfield", type: .warning, reason: "Unhealthy", message: "unhealthy for 3 checks", time: at(5)))
+            let third = try await store.appendEvent(EventRecord(resource: app, project: "qfield", reason: "Restarted", message: "exited (code 1)", time: at(10)))
+            try await store.appendEvent(EventRecord(project: "shop", reason: "Note", message: "other project", time: at(11)))
+            // then
+            #expect(first.sequence > 0 && third.sequence > first.sequence)
+            let forApp = try await store.events(EventQuery(resource: app))
+            #expect(forApp.map(\.reason) == ["Created", "Restarted"])
+            #expect(forApp.first == first)
+            #expect(try await store.events(EventQuery(project: "qfield", since: at(5))).map(\.reason) == ["Unhealthy", "Restarted"])
+            #expect(try await store.events(EventQuery(afterSequence: first.sequence, limit: 2)).map(\.reason) == ["Unhealthy", "Restarted"])
+            #expect(try await store.events(EventQuery(project: "qfield")).first { $0.reason == "Unhealthy" }?.type == .warning)
+            // when
+            let pruned = try await store.pruneEvents(before: at(10))
+            // then
+            #expect(pruned == 2)
+            #expect(try await store.events(EventQuery()).map(\.reason) == ["Restarted", "Note"])
+        }
+    }
+
+    // MARK: Tokens
+
+    @Test(arguments: StoreKind.allCases)
+    func tokensAreStoredAsHashesAndAuthenticateUntilRevokedOrExpired(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let (token, record) = try await store.createToken(name: "ci", scopes: [.jobsWrite, .read], project: "qfield", expiresAt: at(3600), now: at(0))
+            let (adminToken, adminRecord) = try await store.createToken(name: "admin", scopes: [.admin], project: nil, expiresAt: nil, now: at(1))
+            // then
+            #expect(token.hasPrefix("berth_") && token.count > 40 && token != adminToken)
+            #expect(record.scopes == [.jobsWrite, .read] && record.project == "qfield" && record.lastUsedAt == nil)
+            let stored = try await rawQuery(store, "SELECT hash FROM tokens").compactMap { $0[0] }
+            #expect(stored.count == 2 && !stored.contains(token) && stored.contains(TokenSecret.hash(token)))
+            // when
+            let used = try await store.authenticate(token: token, now: at(60))
+            // then
+            #expect(used?.id == record.id && used?.lastUsedAt == at(60))
+            #expect(try await store.authenticate(token: token + "x", now: at(60)) == nil)
+            #expect(try await store.authenticate(token: token, now: at(3600)) == nil, "expired")
+            #expect(try await store.tokens().map(\.name) == ["ci", "admin"])
+            #expect(try await store.revokeToken(adminRecord.id, now: at(2)))
+            #expect(try await store.revokeToken(adminRecord.id, now: at(3)) == false)
+            #expect(try await store.authenticate(token: adminToken, now: at(4)) == nil)
+            #expect(try await store.tokens().first { $0.id == adminRecord.id }?.revokedAt == at(2))
+            await expectStoreError(.invalidArgument) { try await store.createToken(name: "none", scopes: [], project: nil, expiresAt: nil, now: at(0)) }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aJobTokenWorksUntilItsJobEnds(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let job = try await Self.job(in: .started, store: store, name: "worker")
+            let (token, record) = try await store.createJobToken(jobID: job.id, now: at(2))
+            // then
+            #expect(record.scopes == [.job] && record.jobID == job.id && record.project == "qfield")
+            #expect(try await store.authenticate(token: token, now: at(3))?.jobID == job.id)
+            #expect(try await store.tokens().isEmpty, "job tokens are not listed with API tokens")
+            // when
+            try await store.transitionJob(job.id, from: .started, to: .finished, controller: "c1", update: JobUpdate(exitCode: 0), now: at(4))
+            // then
+            #expect(try await store.authenticate(token: token, now: at(5)) == nil)
+            await expectStoreError(.invalidArgument) { try await store.createJobToken(jobID: job.id, now: at(6)) }
+            await expectStoreError(.notFound) { try await store.createJobToken(jobID: "missing", now: at(6)) }
+        }
+    }
+
+    // MARK: Wake-ups and leadership
+
+    @Test(arguments: StoreKind.allCases)
+    func writesWakeEveryListener(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let first = store.notifications(), second = store.notifications()
+            let app = try Self.service("app")
+            // when
+            try await store.submitJob(try submission(project: "shop"), now: at(0))
+            try await store.putResource(app, source: .api, now: at(0))
+            // then
+            #expect(await firstNotification(first) { $0 == .jobSubmitted(project: "shop") })
+            #expect(await firstNotification(second) { $0 == .jobSubmitted(project: "shop") })
+            #expect(await firstNotification(first) { $0 == .resourceChanged(app.id) })
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func oneHolderLeadsAtATime(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, place in
+            let other = try await place.open()
+            // given / when
+            let a = try await store.tryAcquireLeadership(name: "cron", holder: "a", lease: .seconds(30), now: at(0))
+            let aAgain = try await store.tryAcquireLeadership(name: "cron", holder: "a", lease: .seconds(30), now: at(10))
+            let bSameProcess = try await store.tryAcquireLeadership(name: "cron", holder: "b", lease: .seconds(30), now: at(10))
+            let bOther = try await other.tryAcquireLeadership(name: "cron", holder: "b", lease: .seconds(30), now: at(10))
+            let bOtherName = try await other.tryAcquireLeadership(name: "buckets", holder: "b", lease: .seconds(30), now: at(10))
+            try await store.releaseLeadership(name: "cron", holder: "a")
+            let bAfterRelease = try await other.tryAcquireLeadership(name: "cron", holder: "b", lease: .seconds(30), now: at(11))
+            let aAfterwards = try await store.tryAcquireLeadership(name: "cron", holder: "a", lease: .seconds(30), now: at(12))
+            await other.close()
+            // then
+            #expect(a && aAgain && !bSameProcess && !bOther && bOtherName && bAfterRelease && !aAfterwards)
+        }
+    }
+
+    @Test func aSQLiteLeaseLapsesWhenNotRenewed() async throws {
+        try await TestPlace.with(.sqlite) { store, _ async throws in
+            #expect(try await store.tryAcquireLeadership(name: "cron", holder: "a", lease: .seconds(30), now: at(0)))
+            #expect(try await store.tryAcquireLeadership(name: "cron", holder: "b", lease: .seconds(30), now: at(29)) == false)
+            #expect(try await store.tryAcquireLeadership(name: "cron", holder: "b", lease: .seconds(30), now: at(30)))
+        }
+    }
+
+    // MARK: Stored documents
+
+    @Test(arguments: StoreKind.allCases)
+    func aStoredSpecThatNoLongerValidatesIsReportedNotReturnedHalfRead(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            let job = try await store.submitJob(try submission(), now: at(0)).job
+            try await rawExecute(store, "UPDATE jobs SET spec = '{\"image\": \"\", \"bogus\": 1}'")
+            let error = await expectStoreError(.invalidStoredData) { try await store.job(job.id) }
+            #expect(error?.message.contains("no longer validates") == true)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func operationsAfterCloseFail(kind: StoreKind) async throws {
+        let place = try await TestPlace.make(kind)
+        let store = try await place.open()
+        let notifications = store.notifications()
+        await store.close()
+        await expectStoreError(.closed) { try await store.job("x") }
+        var iterator = notifications.makeAsyncIterator()
+        #expect(await iterator.next() == nil)
+        try await place.remove()
+    }
+}
+
+/// Waits (at most 5 s) for a notification matching `predicate`.
+func firstNotification(_ stream: AsyncStream<StoreNotification>, _ predicate: @escaping @Sendable (StoreNotification) -> Bool) async -> Bool {
+    await withTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            for await notification in stream where predicate(notification) { return true }
+            return false
+        }
+        group.addTask {
+            try? await Task.sleep(for: .seconds(5))
+            return false
+        }
+        let found = await group.next() ?? false
+        group.cancelAll()
+        return found
+    }
+}

@@ -1,0 +1,173 @@
+import BerthCore
+import Foundation
+import Testing
+
+@testable import BerthStore
+
+/// The two stores every conformance test runs against.
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    var testDescription: String { rawValue }
+}
+
+struct SetupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The throwaway cluster scripts/test started; a test that needs it fails (never skips) without it.
+enum TestPostgres {
+    static func url() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["BERTH_TEST_POSTGRES_URL"], !url.isEmpty else {
+            throw SetupError("BERTH_TEST_POSTGRES_URL is not set: run the tests through scripts/test, which starts a throwaway PostgreSQL")
+        }
+        return url
+    }
+
+    static func environment(_ name: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+            throw SetupError("\(name) is not set: run the tests through scripts/test, which starts a throwaway PostgreSQL")
+        }
+        return value
+    }
+
+    /// Runs statements outside a transaction (CREATE/DROP DATABASE) on the cluster's main database.
+    static func admin(_ statements: [String]) async throws {
+        let configuration = PostgresConfiguration(connectionString: try url(), poolSize: 1)
+        let workers = BlockingWorkers<PostgresConnection>(
+            count: 1, name: "berth-test-admin",
+            makeConnection: { PostgresConnection(configuration: configuration) }, closeConnection: { $0.close() }
+        )
+        do {
+            try await workers.run { connection throws(StoreError) in
+                for statement in statements { try connection.execute(statement) }
+            }
+        } catch {
+            await workers.stop()
+            throw error
+        }
+        await workers.stop()
+    }
+
+    /// A fresh database; the name is returned for `dropDatabase`.
+    static func createDatabase() async throws -> String {
+        let name = "berth_t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        try await admin(["CREATE DATABASE \(name)"])
+        return String(name)
+    }
+
+    static func dropDatabase(_ name: String) async throws {
+        try await admin(["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
+    }
+
+    static func configuration(database: String, poolSize: Int = 4) throws -> PostgresConfiguration {
+        PostgresConfiguration(connectionString: try url(), overrides: ["dbname": database], poolSize: poolSize)
+    }
+}
+
+/// A store of one kind in a place of its own (a temporary SQLite file, a new PostgreSQL database),
+/// removed afterwards.
+final class TestPlace: Sendable {
+    let kind: StoreKind
+    /// The SQLite file or the PostgreSQL database name.
+    let location: String
+
+    private init(kind: StoreKind, location: String) {
+        self.kind = kind
+        self.location = location
+    }
+
+    static func make(_ kind: StoreKind) async throws -> TestPlace {
+        switch kind {
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-store-\(UUID().uuidString)")
+            return TestPlace(kind: kind, location: folder.appendingPathComponent("berth.sqlite").path)
+        case .postgres:
+            return TestPlace(kind: kind, location: try await TestPostgres.createDatabase())
+        }
+    }
+
+    func open(poolSize: Int = 4) async throws -> any Store {
+        switch kind {
+        case .sqlite: try await SQLiteStore.open(SQLiteStore.Configuration(path: location))
+        case .postgres: try await PostgresStore.open(try TestPostgres.configuration(database: location, poolSize: poolSize))
+        }
+    }
+
+    func remove() async throws {
+        switch kind {
+        case .sqlite: try? FileManager.default.removeItem(at: URL(fileURLWithPath: location).deletingLastPathComponent())
+        case .postgres: try await TestPostgres.dropDatabase(location)
+        }
+    }
+
+    /// Runs `body` with an open store, then closes and removes it, also when `body` throws.
+    static func with<T>(_ kind: StoreKind, _ body: (any Store, TestPlace) async throws -> T) async throws -> T {
+        let place = try await make(kind)
+        let store: any Store
+        do {
+            store = try await place.open()
+        } catch {
+            try await place.remove()
+            throw error
+        }
+        do {
+            let result = try await body(store, place)
+            await store.close()
+            try await place.remove()
+            return result
+        } catch {
+            await store.close()
+            try await place.remove()
+            throw error
+        }
+    }
+}
+
+/// Reaching under the API in tests.
+func rawQuery(_ store: any Store, _ sql: String) async throws -> [[String?]] {
+    switch store {
+    case let store as SQLiteStore: try await store.queryForTesting(sql)
+    case let store as PostgresStore: try await store.queryForTesting(sql)
+    default: throw SetupError("unknown store \(type(of: store))")
+    }
+}
+
+func rawExecute(_ store: any Store, _ sql: String) async throws {
+    switch store {
+    case let store as SQLiteStore: try await store.executeForTesting(sql)
+    case let store as PostgresStore: try await store.executeForTesting(sql)
+    default: throw SetupError("unknown store \(type(of: store))")
+    }
+}
+
+/// A fixed clock: whole milliseconds, as the store keeps them.
+let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
+
+func jobSpec(_ command: String = "true", priority: Int = 0) throws -> JobSpec {
+    JobSpec(container: ContainerSpec(image: try ImageReference(parsing: "example/worker:3"), command: [command]), priority: priority)
+}
+
+func submission(project: String = "qfield", name: String = "job", priority: Int = 0, key: String? = nil) throws -> JobSubmission {
+    JobSubmission(project: project, name: name, spec: try jobSpec(), priority: priority, idempotencyKey: key)
+}
+
+/// Expects `body` to throw a `StoreError` with `code`, and returns it.
+@discardableResult
+func expectStoreError<T>(_ code: StoreError.Code, sourceLocation: Testing.SourceLocation = #_sourceLocation, _ body: () async throws -> T) async -> StoreError? {
+    do {
+        _ = try await body()
+        Issue.record("expected a StoreError \(code), got a result", sourceLocation: sourceLocation)
+        return nil
+    } catch let error as StoreError {
+        #expect(error.code == code, "\(error.message)", sourceLocation: sourceLocation)
+        return error
+    } catch {
+        Issue.record("expected a StoreError \(code), got \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}

@@ -1,0 +1,73 @@
+# Shared helpers for the scripts in scripts/: installing what is missing and cleaning up what we start.
+# Sourced, not run.
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+apt_updated=""
+# need_apt PACKAGE... installs the Debian packages that are not installed yet.
+need_apt() {
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ -z "$apt_updated" ]; then
+    log "apt-get update"
+    $sudo apt-get update -qq || die "apt-get update failed"
+    apt_updated=1
+  fi
+  log "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "could not install ${missing[*]}"
+}
+
+# need_build_packages installs the C libraries the package links (headers and pkg-config files).
+need_build_packages() {
+  need_apt pkg-config libcurl4-openssl-dev libpq-dev libsqlite3-dev
+}
+
+# need_swift fails with a hint when no Swift toolchain is on PATH.
+need_swift() {
+  if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+    export PATH="/opt/swift/usr/bin:$PATH"
+  fi
+  command -v swift >/dev/null 2>&1 || die "Swift 6 is needed: install it from swift.org and put it on PATH"
+}
+
+# Cleanup hooks run when the script exits, last registered first, so a service stops before the
+# folder it lives in is removed. Services stop only processes they started, by PID.
+cleanup_hooks=()
+on_cleanup() { cleanup_hooks+=("$1"); }
+cleanup() {
+  local status=$? index
+  for ((index = ${#cleanup_hooks[@]} - 1; index >= 0; index--)); do "${cleanup_hooks[index]}" || true; done
+  return $status
+}
+trap cleanup EXIT
+
+# stop_pid PID [SECONDS]: SIGTERM, wait up to SECONDS (default 20), then SIGKILL.
+stop_pid() {
+  local pid=$1 wait_seconds=${2:-20} tick
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((tick = 0; tick < wait_seconds * 10; tick++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds.
+wait_for() {
+  local seconds=$1 what=$2 tick
+  shift 2
+  for ((tick = 0; tick < seconds * 5; tick++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  printf 'error: %s did not come up within %ss\n' "$what" "$seconds" >&2
+  return 1
+}
