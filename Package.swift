@@ -16,12 +16,14 @@ let package = Package(
         .library(name: "BerthManifests", targets: ["BerthManifests"]),
         .library(name: "BerthDocker", targets: ["BerthDocker"]),
         .library(name: "BerthStore", targets: ["BerthStore"]),
+        .library(name: "BerthController", targets: ["BerthController"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(name: "BerthCore", swiftSettings: strictSettings),
@@ -54,11 +56,29 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "BerthController",
+            dependencies: [
+                "BerthCore",
+                "BerthManifests",
+                "BerthDocker",
+                "BerthStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "berth",
             dependencies: [
                 "BerthCore",
                 "BerthManifests",
+                "BerthController",
+                "BerthDocker",
+                "BerthStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -85,6 +105,11 @@ let package = Package(
         .testTarget(
             name: "BerthStoreTests",
             dependencies: ["BerthStore", "BerthCore", "berth-store-probe"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BerthControllerTests",
+            dependencies: ["BerthController", "BerthCore", "BerthDocker", "BerthStore"],
             swiftSettings: strictSettings
         ),
         .testTarget(

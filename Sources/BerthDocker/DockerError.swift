@@ -26,7 +26,7 @@ public struct DockerError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The HTTP status, when the engine answered.
     public var status: Int?
 
-    init(_ code: Code, _ message: String, status: Int? = nil) {
+    public init(_ code: Code, _ message: String, status: Int? = nil) {
         self.code = code
         self.message = message
         self.status = status

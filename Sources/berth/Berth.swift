@@ -6,6 +6,9 @@ struct Berth: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth",
         abstract: "Declarative reconciler for Docker hosts: services, jobs, cron jobs, volumes, buckets and certificates.",
-        subcommands: [ValidateCommand.self, RenderCommand.self]
+        subcommands: [
+            ValidateCommand.self, RenderCommand.self, PlanCommand.self, ApplyCommand.self, ServeCommand.self,
+            StatusCommand.self, DestroyCommand.self,
+        ]
     )
 }

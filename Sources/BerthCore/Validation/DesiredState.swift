@@ -61,6 +61,13 @@ public struct DesiredState: Sendable, Hashable {
         hasher.combine(resources)
     }
 
+    /// Adds projects to the pruning scope without declaring anything in them: what Berth created
+    /// there and is no longer declared is removed (`berth destroy`, the last resource of a project
+    /// deleted through the API).
+    public mutating func includeInScope(_ projects: some Sequence<String>) {
+        referencedProjects.formUnion(projects)
+    }
+
     /// Whether a resource with this identity is declared (without copying it).
     public func contains(_ id: ResourceID) -> Bool {
         index(of: id) != nil

@@ -1,0 +1,188 @@
+import BerthCore
+import BerthDocker
+import BerthStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// Tunables of `berth serve`.
+public struct ControllerConfiguration: Sendable {
+    /// Passes happen at least this often, whatever else wakes the loop.
+    public var resyncInterval: Duration
+    /// The resync interval varies by up to this fraction, so several controllers do not align.
+    public var resyncJitter: Double
+    /// How often the manifest files are checked for changes.
+    public var manifestPollInterval: Duration
+    /// The leader lease on the store; renewed every pass and at a third of its length.
+    public var leaderLease: TimeSpan
+    /// This controller's name in job claims and the leader lease.
+    public var identity: String
+
+    public init(
+        resyncInterval: Duration = .seconds(30),
+        resyncJitter: Double = 0.1,
+        manifestPollInterval: Duration = .seconds(1),
+        leaderLease: TimeSpan = .seconds(15),
+        identity: String = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    ) {
+        self.resyncInterval = resyncInterval
+        self.resyncJitter = resyncJitter
+        self.manifestPollInterval = manifestPollInterval
+        self.leaderLease = leaderLease
+        self.identity = identity
+    }
+}
+
+/// `berth serve`: the reconcile loop, forever. Passes are woken by engine events, store
+/// notifications, manifest changes, SIGHUP, backoff timers and a jittered resync timer; each pass
+/// plans from full state. Runs as a service-lifecycle `Service`: on SIGTERM or SIGINT, actions in
+/// flight finish, no new one starts, and the lease is released; the next start adopts what exists.
+public final class Controller: Service {
+    private let source: DesiredStateSource
+    private let runtime: any ContainerRuntime
+    private let store: (any Store)?
+    private let reconciler: Reconciler
+    private let configuration: ControllerConfiguration
+    private let logger: Logger
+    private let wakeUps = WakeUpSignal()
+    private let stopping = Atomic<Bool>(false)
+    /// Called after every pass (tests and `--once`-style tooling watch progress through it).
+    private let onPass: @Sendable (PassResult) -> Void
+
+    public init(
+        source: DesiredStateSource, runtime: any ContainerRuntime, store: (any Store)?, reconciler: Reconciler,
+        configuration: ControllerConfiguration = ControllerConfiguration(), logger: Logger = Logger(label: "berth.controller"),
+        onPass: @escaping @Sendable (PassResult) -> Void = { _ in }
+    ) {
+        self.source = source
+        self.runtime = runtime
+        self.store = store
+        self.reconciler = reconciler
+        self.configuration = configuration
+        self.logger = logger
+        self.onPass = onPass
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await self.watchEngine() }
+                group.addTask { await self.watchStore() }
+                group.addTask { await self.watchManifests() }
+                group.addTask { await self.watchHangUp() }
+                defer { group.cancelAll() }
+                try await loop()
+            }
+        } onGracefulShutdown: {
+            self.logger.info("shutting down: actions in flight finish, no new one starts")
+            self.stopping.store(true, ordering: .relaxed)
+            self.wakeUps.fire(.shutdown)
+        }
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    private func loop() async throws {
+        var snapshot: DesiredStateSource.Snapshot?
+        var reload = true
+        var engineFailures = 0
+        while !isStopping {
+            let clock = ContinuousClock()
+            var deadline = clock.now + jittered(configuration.resyncInterval)
+            if reload {
+                do {
+                    let loaded = try await source.load()
+                    if snapshot == nil || loaded.files != snapshot?.files || loaded.state != snapshot?.state {
+                        logger.info("desired state loaded: \(loaded.state.resources.count) resources from \(loaded.files.count) manifest files and the store")
+                    }
+                    snapshot = loaded
+                    reload = false
+                } catch {
+                    // An invalid edit must never tear down what runs: keep converging the last good state.
+                    logger.error("desired state not reloaded, keeping the last good one: \(error)")
+                    reload = false
+                }
+            }
+            if let snapshot, try await leads() {
+                do {
+                    let result = try await reconciler.reconcile(snapshot, shouldStop: { [stopping] in stopping.load(ordering: .relaxed) })
+                    engineFailures = 0
+                    onPass(result)
+                    if let next = result.nextWakeUp {
+                        deadline = min(deadline, clock.now + .milliseconds(Int64(max(0, next.timeIntervalSinceNow) * 1000) + 10))
+                    }
+                } catch {
+                    engineFailures += 1
+                    let delay = BackoffPolicy(initial: .seconds(1), maximum: .seconds(30)).delay(afterAttempts: engineFailures)
+                    logger.error("pass failed, next try in \(delay): \(error)")
+                    deadline = min(deadline, clock.now + .milliseconds(delay.milliseconds))
+                }
+            } else if store != nil {
+                deadline = min(deadline, clock.now + .milliseconds(configuration.leaderLease.milliseconds / 3))
+            }
+            let reasons = await wakeUps.wait(until: deadline)
+            if reasons.contains(.reload) || reasons.contains(.store) || reasons.contains(.timer) { reload = true }
+        }
+        try? await store?.releaseLeadership(name: "controller", holder: configuration.identity)
+    }
+
+    /// Whether this controller holds (or just took) the leader lease; without a store it always leads.
+    private func leads() async throws -> Bool {
+        guard let store else { return true }
+        do {
+            let leads = try await store.tryAcquireLeadership(name: "controller", holder: configuration.identity, lease: configuration.leaderLease, now: Date())
+            if !leads { logger.info("another controller holds the leader lease; standing by") }
+            return leads
+        } catch {
+            logger.error("cannot reach the store for the leader lease: \(error)")
+            return false
+        }
+    }
+
+    private func jittered(_ interval: Duration) -> Duration {
+        let factor = 1 + Double.random(in: -configuration.resyncJitter...configuration.resyncJitter)
+        return interval * factor
+    }
+
+    // MARK: Wake-up sources
+
+    private func watchEngine() async {
+        do {
+            for try await item in runtime.events() {
+                if case .reconnected = item { logger.info("engine event stream reconnected; resyncing") }
+                wakeUps.fire(.engine)
+            }
+        } catch {
+            logger.error("engine events stopped: \(error); relying on the resync timer")
+        }
+    }
+
+    private func watchStore() async {
+        guard let store else { return }
+        for await _ in store.notifications() {
+            wakeUps.fire(.store)
+        }
+    }
+
+    private func watchManifests() async {
+        var fingerprint = source.manifestFingerprint()
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.manifestPollInterval)
+            let current = source.manifestFingerprint()
+            if current != fingerprint {
+                fingerprint = current
+                logger.info("manifest files changed; reloading")
+                wakeUps.fire(.reload)
+            }
+        }
+    }
+
+    private func watchHangUp() async {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            logger.info("SIGHUP: reloading the desired state")
+            wakeUps.fire(.reload)
+        }
+    }
+}

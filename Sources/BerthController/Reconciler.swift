@@ -1,0 +1,237 @@
+import BerthCore
+import BerthDocker
+import BerthStore
+import Foundation
+import Logging
+
+/// Tunables of a pass.
+public struct ReconcilerOptions: Sendable {
+    public var planner: PlannerOptions
+    /// Backoff for a resource whose action failed (a missing image, an engine refusal).
+    public var failureBackoff: BackoffPolicy
+    /// Actions run at once.
+    public var concurrency: Int
+
+    public init(
+        planner: PlannerOptions = PlannerOptions(),
+        failureBackoff: BackoffPolicy = BackoffPolicy(initial: .seconds(5), maximum: .minutes(5), resetAfter: .minutes(10)),
+        concurrency: Int = 8
+    ) {
+        self.planner = planner
+        self.failureBackoff = failureBackoff
+        self.concurrency = concurrency
+    }
+}
+
+/// What one pass saw and did.
+public struct PassResult: Sendable {
+    /// The plan carried out (actions of resources in backoff withheld, with a wait each).
+    public var plan: Plan
+    public var report: ExecutionReport
+    /// The status of every declared service and volume after the pass.
+    public var statuses: [ResourceStatus]
+    /// When the next pass is due by time alone (a backoff ends).
+    public var nextWakeUp: Date?
+
+    /// Nothing left to do and every service ready.
+    public var converged: Bool {
+        plan.isEmpty && report.failures.isEmpty && statuses.allSatisfy { $0.phase == .ready }
+    }
+}
+
+/// One converge pass, the same for `apply` and `serve`: observe, plan (pure), execute (no
+/// decisions), record status and events. Keeps between passes what the planner needs to remember:
+/// the restarts it made (crash-loop backoff) and the resources whose actions failed (backoff).
+public actor Reconciler {
+    private let runtime: any ContainerRuntime
+    private let store: (any Store)?
+    private let options: ReconcilerOptions
+    private let logger: Logger
+    private var history = PlanHistory()
+    private var failures: [ResourceID: FailureRecord] = [:]
+    private var statuses: [ResourceID: ResourceStatus]?
+
+    public init(runtime: any ContainerRuntime, store: (any Store)?, options: ReconcilerOptions = ReconcilerOptions(), logger: Logger = Logger(label: "berth.controller")) {
+        self.runtime = runtime
+        self.store = store
+        self.options = options
+        self.logger = logger
+    }
+
+    /// The plan a pass would carry out now, without doing anything.
+    public func plan(_ desired: DesiredState, now: Date = Date()) async throws -> Plan {
+        let observed = try await runtime.observe()
+        return makePlan(desired, observed, now: now)
+    }
+
+    /// Observes, plans, executes and records once.
+    public func reconcile(
+        _ snapshot: DesiredStateSource.Snapshot,
+        now: Date = Date(),
+        progress: @escaping @Sendable (ExecutionProgress) -> Void = { _ in },
+        shouldStop: @escaping @Sendable () -> Bool = { false }
+    ) async throws -> PassResult {
+        let desired = snapshot.state
+        let before = try await runtime.observe()
+        forgetSettledRestarts(before, now: now)
+        let plan = makePlan(desired, before, now: now)
+        for warning in plan.warnings { logger.warning("\(warning.message)", metadata: warning.resource.map { ["berth.resource": "\($0)"] }) }
+        let executor = Executor(runtime: runtime, concurrency: options.concurrency, progress: { [logger] event in
+            if case .finished(let result) = event { Self.log(result, logger) }
+            progress(event)
+        }, shouldStop: shouldStop)
+        let report = plan.actions.isEmpty ? ExecutionReport() : await executor.execute(plan)
+        let finished = Date()
+        let restarts = recordRestarts(report, before: before, now: finished)
+        recordFailures(report, desired: desired, now: finished)
+        let after = plan.actions.isEmpty ? before : try await runtime.observe()
+        let statuses = StatusBuilder(
+            desired: desired, observed: after, plan: plan, report: report, failures: failures,
+            previous: try await previousStatuses(), generations: snapshot.generations, restarts: restarts, now: finished
+        ).build()
+        try await record(statuses, report, desired: desired, observed: after, deleted: snapshot.deleted)
+        let nextWakeUp = ([plan.nextWakeUp] + failures.values.map(\.nextAttempt)).compactMap { $0 }.filter { $0 > finished }.min()
+        return PassResult(plan: plan, report: report, statuses: statuses, nextWakeUp: nextWakeUp)
+    }
+
+    private func makePlan(_ desired: DesiredState, _ observed: ObservedState, now: Date) -> Plan {
+        let plan = Planner.plan(desired: desired, observed: observed, now: now, history: history, options: options.planner)
+        var held: [ResourceID: Wait] = [:]
+        for (id, failure) in failures where failure.nextAttempt > now {
+            let remaining = TimeSpan.milliseconds(Int64((failure.nextAttempt.timeIntervalSince(now) * 1000).rounded(.up)))
+            held[id] = Wait(resource: id, reason: "backing off after a failure (\(failure.message)); next attempt in \(remaining)", until: failure.nextAttempt)
+        }
+        return plan.withholding(held)
+    }
+
+    // MARK: Memory between passes
+
+    /// Drops restart counts of containers that are gone or have run long enough to be trusted again.
+    private func forgetSettledRestarts(_ observed: ObservedState, now: Date) {
+        let byName = Dictionary(observed.containers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let trustAfter = options.planner.restartBackoff.resetAfter.seconds
+        history.restarts = history.restarts.filter { name, _ in
+            guard let container = byName[name] else { return false }
+            guard container.state == .running, let started = container.startedAt else { return true }
+            return now.timeIntervalSince(started) < trustAfter
+        }
+    }
+
+    /// Counts the restarts this pass made: restarts, and starts of containers that had stopped.
+    private func recordRestarts(_ report: ExecutionReport, before: ObservedState, now: Date) -> [ResourceID: Int] {
+        let stopped = Set(before.containers.filter { $0.state == .exited || $0.state == .dead }.map(\.name))
+        var perResource: [ResourceID: Int] = [:]
+        for result in report.results where result.outcome.succeeded {
+            let name: String
+            switch result.action.operation {
+            case .restartContainer(let restarted, _): name = restarted
+            case .startContainer(let started) where stopped.contains(started): name = started
+            default: continue
+            }
+            history.restarts[name] = PlanHistory.Restarts(count: (history.restarts[name]?.count ?? 0) + 1, last: now)
+            perResource[result.action.resource, default: 0] += 1
+        }
+        return perResource
+    }
+
+    /// Puts resources whose actions failed into backoff; clears those whose actions all succeeded.
+    private func recordFailures(_ report: ExecutionReport, desired: DesiredState, now: Date) {
+        let failed = report.failures
+        for (id, message) in failed {
+            let count = (failures[id]?.count ?? 0) + 1
+            let delay = options.failureBackoff.delay(afterAttempts: count).seconds
+            failures[id] = FailureRecord(count: count, last: now, message: message, nextAttempt: now.addingTimeInterval(delay))
+        }
+        let attempted = Set(report.results.filter { $0.outcome.succeeded }.map(\.action.resource))
+        for id in attempted where failed[id] == nil { failures[id] = nil }
+        // Orphans are not declared: keep theirs until the backoff ends, then forget it.
+        failures = failures.filter { desired.contains($0.key) || failed[$0.key] != nil || $0.value.nextAttempt > now }
+    }
+
+    // MARK: Recording
+
+    private func previousStatuses() async throws -> [ResourceID: ResourceStatus] {
+        if let statuses { return statuses }
+        let stored = try await store?.statuses(project: nil) ?? []
+        let loaded = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        statuses = loaded
+        return loaded
+    }
+
+    /// Writes statuses that changed, an event per action that did something, drops the status of
+    /// resources that are gone, and purges deleted API resources whose objects are gone.
+    private func record(_ new: [ResourceStatus], _ report: ExecutionReport, desired: DesiredState, observed: ObservedState, deleted: [StoredResource]) async throws {
+        var known = try await previousStatuses()
+        defer { statuses = known }
+        guard let store else {
+            for status in new { known[status.id] = status }
+            return
+        }
+        for status in new where !status.sameContent(as: known[status.id]) {
+            try await store.putStatus(status)
+            known[status.id] = status
+        }
+        for result in report.results {
+            guard let event = Self.event(for: result) else { continue }
+            try await store.appendEvent(event)
+        }
+        let observedServices = Set(observed.containers.compactMap { container -> ResourceID? in
+            guard let project = container.project, let name = container.resourceName else { return nil }
+            return ResourceID(kind: .service, project: project, name: name)
+        })
+        for id in known.keys where !desired.contains(id) && !observedServices.contains(id) {
+            try await store.deleteStatus(id)
+            known[id] = nil
+        }
+        let deletableVolumes = Set(observed.volumes.filter { $0.reclaimPolicy == .delete }.map(\.name))
+        for resource in deleted {
+            let remains = switch resource.id.kind {
+            case .service: observedServices.contains(resource.id)
+            case .volume: deletableVolumes.contains(ObjectName.volume(project: resource.id.project, name: resource.id.name))
+            default: false
+            }
+            guard !remains else { continue }
+            try await store.purgeResource(resource.id)
+            logger.info("purged deleted resource \(resource.id): its objects are gone")
+        }
+    }
+
+    /// The event an executed action leaves in the store: what changed and why, or what failed.
+    static func event(for result: ExecutedAction) -> EventRecord? {
+        let action = result.action
+        let reason: String
+        switch result.outcome {
+        case .succeeded:
+            switch action.operation {
+            case .createVolume: reason = "VolumeCreated"
+            case .removeVolume: reason = "VolumeRemoved"
+            case .createContainer: reason = "Created"
+            case .startContainer: reason = "Started"
+            case .restartContainer: reason = "Restarted"
+            case .renameContainer: reason = "Renamed"
+            case .removeContainer: reason = "Removed"
+            case .awaitReady: return nil
+            }
+        case .failed: reason = "Failed"
+        case .notReady: reason = "NotReady"
+        case .skipped: return nil
+        }
+        let failed = !result.outcome.succeeded
+        return EventRecord(
+            resource: action.resource, project: action.resource.project, type: failed ? .warning : .normal, reason: reason,
+            message: "\(action.operation.summary) (\(action.cause))" + (failed ? ": \(result.outcome.summary)" : ""), time: Date()
+        )
+    }
+
+    private static func log(_ result: ExecutedAction, _ logger: Logger) {
+        let metadata: Logger.Metadata = ["berth.resource": "\(result.action.resource)", "berth.cause": "\(result.action.cause)"]
+        switch result.outcome {
+        case .succeeded:
+            if result.action.operation.isChange { logger.info("\(result.action.operation.summary)", metadata: metadata) }
+        case .failed, .notReady:
+            logger.warning("\(result.action.operation.summary): \(result.outcome.summary)", metadata: metadata)
+        case .skipped:
+            logger.debug("\(result.action.operation.summary): \(result.outcome.summary)", metadata: metadata)
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import BerthCore
+import BerthStore
+import Foundation
+
+/// A resource whose last action failed, and when it may be tried again.
+public struct FailureRecord: Sendable, Hashable {
+    /// Failed passes in a row.
+    public var count: Int
+    public var last: Date
+    public var message: String
+    public var nextAttempt: Date
+}
+
+/// Derives each declared service's and volume's status from one pass: what runs now, what the
+/// plan waits for, what failed. Pure, so the rules are tested without an engine.
+struct StatusBuilder {
+    var desired: DesiredState
+    /// Observed after the pass's actions.
+    var observed: ObservedState
+    var plan: Plan
+    var report: ExecutionReport
+    var failures: [ResourceID: FailureRecord]
+    var previous: [ResourceID: ResourceStatus]
+    var generations: [ResourceID: Int64]
+    /// Restarts Berth made in this pass, per service.
+    var restarts: [ResourceID: Int]
+    var now: Date
+
+    func build() -> [ResourceStatus] {
+        var containers: [ResourceID: [ObservedContainer]] = [:]
+        for container in observed.containers where container.objectKind == .service {
+            guard let project = container.project, let name = container.resourceName else { continue }
+            containers[ResourceID(kind: .service, project: project, name: name), default: []].append(container)
+        }
+        let volumeNames = Set(observed.volumes.map(\.name)).union(observed.foreignVolumeNames)
+        var lastActions: [ResourceID: Action] = [:]
+        for result in report.results where result.action.operation.isChange || !result.outcome.succeeded {
+            if case .skipped = result.outcome { continue }
+            lastActions[result.action.resource] = result.action
+        }
+        var statuses: [ResourceStatus] = []
+        for (id, spec) in desired.services {
+            var status = start(id, lastAction: lastActions[id])
+            let ready = (containers[id] ?? []).filter { isReady($0, id, spec) }.count
+            status.desiredReplicas = spec.replicas
+            status.readyReplicas = ready
+            status.restartCount += restarts[id] ?? 0
+            let wait = plan.waits.first { $0.resource == id }
+            if apply(failure: failures[id], to: &status) {
+            } else if let wait, wait.reason.hasPrefix("CrashLoopBackOff") {
+                status.phase = .degraded
+                status.nextAttemptAt = wait.until
+                status.setCondition(.ready, .false, reason: "CrashLoopBackOff", message: wait.reason, now: now)
+                status.setCondition(.stalled, .true, reason: "CrashLoopBackOff", message: wait.reason, now: now)
+            } else if ready == spec.replicas, !plan.actions.contains(where: { $0.resource == id && $0.operation.isChange }) {
+                converged(&status, id, message: "\(ready)/\(spec.replicas) replicas ready")
+            } else {
+                progressing(&status, message: wait?.reason ?? "\(ready)/\(spec.replicas) replicas ready")
+            }
+            statuses.append(status)
+        }
+        for (id, _) in desired.volumes {
+            var status = start(id, lastAction: lastActions[id])
+            if apply(failure: failures[id], to: &status) {
+            } else if volumeNames.contains(ObjectName.volume(project: id.project, name: id.name)) {
+                converged(&status, id, message: "volume exists")
+            } else {
+                progressing(&status, message: "volume not created yet")
+            }
+            statuses.append(status)
+        }
+        return statuses
+    }
+
+    /// The previous status with this pass's last action, or a new one.
+    private func start(_ id: ResourceID, lastAction: Action?) -> ResourceStatus {
+        var status = previous[id] ?? ResourceStatus(id: id, phase: .pending, updatedAt: now)
+        if let lastAction {
+            status.lastAction = lastAction.operation.summary
+            status.lastCause = lastAction.cause
+        }
+        status.nextAttemptAt = nil
+        return status
+    }
+
+    /// Marks a failed resource; returns false when it has no failure on record.
+    private func apply(failure: FailureRecord?, to status: inout ResourceStatus) -> Bool {
+        guard let failure else { return false }
+        status.phase = .failed
+        status.nextAttemptAt = failure.nextAttempt
+        let attempts = "\(failure.count) failed attempt\(failure.count == 1 ? "" : "s")"
+        status.setCondition(.ready, .false, reason: "ActionFailed", message: failure.message, now: now)
+        status.setCondition(.stalled, .true, reason: "Backoff", message: "\(attempts); next at \(failure.nextAttempt.formatted(.iso8601))", now: now)
+        status.setCondition(.reconciling, .false, reason: "Backoff", message: failure.message, now: now)
+        return true
+    }
+
+    private func converged(_ status: inout ResourceStatus, _ id: ResourceID, message: String) {
+        status.phase = .ready
+        status.observedGeneration = generations[id] ?? status.observedGeneration
+        status.setCondition(.ready, .true, reason: "Converged", message: message, now: now)
+        status.setCondition(.reconciling, .false, reason: "Converged", message: message, now: now)
+        status.setCondition(.stalled, .false, reason: "Converged", message: message, now: now)
+    }
+
+    private func progressing(_ status: inout ResourceStatus, message: String) {
+        status.phase = .progressing
+        status.setCondition(.ready, .false, reason: "Progressing", message: message, now: now)
+        status.setCondition(.reconciling, .true, reason: "Progressing", message: message, now: now)
+        status.setCondition(.stalled, .false, reason: "Progressing", message: message, now: now)
+    }
+
+    /// Running the desired spec under its canonical name, and healthy when it has a health check.
+    private func isReady(_ container: ObservedContainer, _ id: ResourceID, _ spec: ServiceSpec) -> Bool {
+        guard let replica = container.replica, replica < spec.replicas,
+              container.name == ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica),
+              container.specHash == desired.specHashes[id], container.state == .running
+        else { return false }
+        return spec.healthcheck == nil || container.health == .healthy
+    }
+}
+
+extension ResourceStatus {
+    /// Equal apart from `updatedAt`: whether writing this status would tell anyone anything new.
+    func sameContent(as other: ResourceStatus?) -> Bool {
+        guard var other else { return false }
+        other.updatedAt = updatedAt
+        return other == self
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import BerthController
+import BerthCore
+import BerthStore
+import Foundation
+
+/// `berth apply`: one converge pass, and with `--wait` more passes until every service is ready.
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Converge the engine to the desired state once, printing each step as it happens.",
+        discussion: """
+            Exit status: 0 when every action succeeded (with --wait: and every service is ready), \
+            1 on invalid input, an unreachable engine or a failed action, 3 when --wait ran out of time.
+            """
+    )
+
+    @OptionGroup var manifests: ManifestOptions
+    @OptionGroup var controller: ControllerOptions
+    @Flag(help: "Wait until every service runs and is healthy.") var wait = false
+    @Option(help: "How long --wait waits, e.g. 90s or 5m.") var timeout: String = "5m"
+
+    /// Waiting ran out of time.
+    static let timedOut = ExitCode(3)
+
+    func run() async throws {
+        controller.bootstrapLogging(fallback: .warning)
+        let limit: TimeSpan
+        do {
+            limit = try TimeSpan(parsing: timeout)
+        } catch {
+            throw ArgumentParser.ValidationError("--timeout: \(error)")
+        }
+        let deadline = Date().addingTimeInterval(limit.seconds)
+        let outcome = try await controller.withStore { store in
+            let snapshot = try await manifests.loadSnapshot(store: store)
+            let reconciler = Reconciler(runtime: try controller.openRuntime(), store: store)
+            let printer = ProgressPrinter()
+            var changes = 0
+            while true {
+                let result: PassResult
+                do {
+                    result = try await reconciler.reconcile(snapshot, progress: printer.handle)
+                } catch {
+                    throw CommandFailure("\(error)")
+                }
+                changes += result.report.results.filter { $0.outcome.succeeded && $0.action.operation.isChange }.count
+                for warning in result.plan.warnings { print(warning) }
+                let failures = result.report.failures
+                if !failures.isEmpty {
+                    return Outcome.failed(failures.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }, result.statuses)
+                }
+                if !wait || result.converged { return Outcome.done(changes, result.statuses) }
+                if Date() >= deadline { return Outcome.timedOut(result.statuses) }
+                let next = min(result.nextWakeUp ?? .distantFuture, Date().addingTimeInterval(1), deadline)
+                try await Task.sleep(for: .milliseconds(Int64(max(0.05, next.timeIntervalSinceNow) * 1000)))
+            }
+        }
+        switch outcome {
+        case .done(let changes, let statuses):
+            let ready = statuses.filter { $0.phase == .ready }.count
+            print(changes == 0 ? "No changes." : "Applied \(changes) change\(changes == 1 ? "" : "s").", "\(ready)/\(statuses.count) resources ready.")
+        case .failed(let messages, let statuses):
+            print(StatusTable(statuses.filter { $0.phase != .ready }).text)
+            var standardError = StandardError()
+            for message in messages { print("error: \(message)", to: &standardError) }
+            throw ExitStatus.failure
+        case .timedOut(let statuses):
+            print(StatusTable(statuses.filter { $0.phase != .ready }).text)
+            var standardError = StandardError()
+            print("error: not every service was ready after \(limit)", to: &standardError)
+            throw Self.timedOut
+        }
+    }
+
+    private enum Outcome {
+        case done(Int, [ResourceStatus])
+        case failed([String], [ResourceStatus])
+        case timedOut([ResourceStatus])
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import BerthController
+import BerthCore
+
+/// `berth plan`: what `apply` would do now, against the live engine, with the cause of each step.
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what apply would change on the live engine, and why.",
+        discussion: "Exit status: 0 when the plan is computed (with --detailed-exitcode: 0 no changes, 2 changes), 1 on error."
+    )
+
+    @OptionGroup var manifests: ManifestOptions
+    @OptionGroup var controller: ControllerOptions
+    @Flag(help: "Print the plan as JSON.") var json = false
+    @Flag(help: "Exit 0 when nothing would change, 2 when something would, 1 on error.") var detailedExitcode = false
+
+    func run() async throws {
+        controller.bootstrapLogging(fallback: .warning)
+        let plan = try await controller.withStore { store in
+            let snapshot = try await manifests.loadSnapshot(store: store)
+            do {
+                return try await Reconciler(runtime: try controller.openRuntime(), store: store).plan(snapshot.state)
+            } catch let error as CommandFailure {
+                throw error
+            } catch {
+                throw CommandFailure("\(error)")
+            }
+        }
+        if json {
+            try printJSON(plan)
+        } else {
+            print(plan.description)
+        }
+        if detailedExitcode, !plan.isEmpty { throw ExitCode(2) }
+    }
+}

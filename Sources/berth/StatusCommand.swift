@@ -1,0 +1,61 @@
+import ArgumentParser
+import BerthCore
+import BerthStore
+import Foundation
+
+/// `berth status`: what the controller last recorded for every resource.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show every resource's phase, ready replicas, restarts, last action and conditions."
+    )
+
+    @OptionGroup var controller: ControllerOptions
+    @Option(help: "Only this project.") var project: String?
+    @Flag(help: "Print the statuses as JSON.") var json = false
+
+    func run() async throws {
+        controller.bootstrapLogging(fallback: .warning)
+        let statuses = try await controller.withStore { store in try await store.statuses(project: project) }
+        if json {
+            try printJSON(statuses)
+            return
+        }
+        guard !statuses.isEmpty else {
+            print("No status recorded yet: run `berth apply` or `berth serve`.")
+            return
+        }
+        print(StatusTable(statuses).text)
+    }
+}
+
+/// The text table of `berth status`: one row per resource, then the message of each that is not ready.
+struct StatusTable {
+    var statuses: [ResourceStatus]
+
+    init(_ statuses: [ResourceStatus]) {
+        self.statuses = statuses
+    }
+
+    var text: String {
+        var rows = [["RESOURCE", "PHASE", "READY", "RESTARTS", "LAST ACTION"]]
+        for status in statuses {
+            let ready = status.desiredReplicas.map { "\(status.readyReplicas ?? 0)/\($0)" } ?? "-"
+            let last = status.lastAction.map { action in status.lastCause.map { "\(action) (\($0))" } ?? action } ?? "-"
+            rows.append([status.id.description, status.phase.rawValue, ready, String(status.restartCount), last])
+        }
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var lines = rows.map { row in
+            zip(row, widths).enumerated().map { index, cell in
+                index == row.count - 1 ? cell.0 : cell.0.padding(toLength: cell.1, withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        for status in statuses where status.phase != .ready {
+            guard let condition = status.condition(.ready), !condition.message.isEmpty else { continue }
+            var line = "\(status.id): \(condition.reason): \(condition.message)"
+            if let next = status.nextAttemptAt { line += " (next attempt \(next.formatted(.iso8601)))" }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+}
