@@ -21,7 +21,7 @@ import Synchronization
 /// - Leadership: session advisory locks on a dedicated connection; losing that connection loses
 ///   the lock, and the next `tryAcquireLeadership` says so.
 public final class PostgresStore: Store {
-    static let migrations = [migration0001]
+    static let migrations = [migration0001, migration0002]
     static let channel = "berth"
     /// Advisory lock classes (the first key of the two-key form), so Berth's locks never meet an application's.
     static let migrationLock: Int32 = 0x4265_7201
@@ -160,6 +160,7 @@ public final class PostgresStore: Store {
     public func putStatus(_ status: ResourceStatus) async throws(StoreError) { try await engine.putStatus(status) }
     public func status(_ id: ResourceID) async throws(StoreError) -> ResourceStatus? { try await engine.status(id) }
     public func statuses(project: String?) async throws(StoreError) -> [ResourceStatus] { try await engine.statuses(project: project) }
+    public func deleteStatus(_ id: ResourceID) async throws(StoreError) -> Bool { try await engine.deleteStatus(id) }
 
     public func submitJob(_ submission: JobSubmission, now: Date) async throws(StoreError) -> (job: JobRecord, created: Bool) {
         try await engine.submitJob(submission, now: now)

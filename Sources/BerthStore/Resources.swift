@@ -88,6 +88,11 @@ public struct ResourceStatus: Sendable, Hashable, Codable {
     /// The generation the resource was last Ready at.
     public var observedGeneration: Int64?
     public var restartCount: Int
+    /// Services: how many replicas run and are ready, and how many are desired.
+    public var readyReplicas: Int?
+    public var desiredReplicas: Int?
+    /// When a resource in backoff (a crash loop, a failed action) is tried again.
+    public var nextAttemptAt: Date?
     /// The last action taken (`createContainer app-0`) and why (`missing`).
     public var lastAction: String?
     public var lastCause: String?
@@ -95,13 +100,17 @@ public struct ResourceStatus: Sendable, Hashable, Codable {
 
     public init(
         id: ResourceID, phase: ResourcePhase, conditions: [Condition] = [], observedGeneration: Int64? = nil,
-        restartCount: Int = 0, lastAction: String? = nil, lastCause: String? = nil, updatedAt: Date
+        restartCount: Int = 0, readyReplicas: Int? = nil, desiredReplicas: Int? = nil, nextAttemptAt: Date? = nil,
+        lastAction: String? = nil, lastCause: String? = nil, updatedAt: Date
     ) {
         self.id = id
         self.phase = phase
         self.conditions = conditions
         self.observedGeneration = observedGeneration
         self.restartCount = restartCount
+        self.readyReplicas = readyReplicas
+        self.desiredReplicas = desiredReplicas
+        self.nextAttemptAt = nextAttemptAt
         self.lastAction = lastAction
         self.lastCause = lastCause
         self.updatedAt = updatedAt

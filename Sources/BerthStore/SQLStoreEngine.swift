@@ -118,21 +118,27 @@ struct SQLStoreEngine: Sendable {
 
     // MARK: Status
 
-    private static let statusColumns = "kind, project, name, phase, conditions, observed_generation, restart_count, last_action, last_cause, updated_at"
+    private static let statusColumns = """
+        kind, project, name, phase, conditions, observed_generation, restart_count, last_action, last_cause, updated_at, \
+        ready_replicas, desired_replicas, next_attempt_at
+        """
 
     func putStatus(_ status: ResourceStatus) async throws(StoreError) {
         let conditions = try Coding.encode(status.conditions)
         try await backend.write { tx throws(StoreError) in
             try tx.run(
                 """
-                INSERT INTO resource_status (\(Self.statusColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                INSERT INTO resource_status (\(Self.statusColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                 ON CONFLICT (kind, project, name) DO UPDATE SET phase = excluded.phase, conditions = excluded.conditions,
                     observed_generation = excluded.observed_generation, restart_count = excluded.restart_count,
-                    last_action = excluded.last_action, last_cause = excluded.last_cause, updated_at = excluded.updated_at
+                    last_action = excluded.last_action, last_cause = excluded.last_cause, updated_at = excluded.updated_at,
+                    ready_replicas = excluded.ready_replicas, desired_replicas = excluded.desired_replicas,
+                    next_attempt_at = excluded.next_attempt_at
                 """,
                 .text(status.id.kind.rawValue), .text(status.id.project), .text(status.id.name), .text(status.phase.rawValue),
                 .text(conditions), .int(status.observedGeneration), .int(status.restartCount), .text(status.lastAction),
-                .text(status.lastCause), .date(status.updatedAt)
+                .text(status.lastCause), .date(status.updatedAt), .int(status.readyReplicas), .int(status.desiredReplicas),
+                .date(status.nextAttemptAt)
             )
         }
     }
@@ -158,6 +164,15 @@ struct SQLStoreEngine: Sendable {
         return result.sorted { $0.id < $1.id }
     }
 
+    func deleteStatus(_ id: ResourceID) async throws(StoreError) -> Bool {
+        try await backend.write { tx throws(StoreError) in
+            !(try tx.run(
+                "DELETE FROM resource_status WHERE kind = $1 AND project = $2 AND name = $3 RETURNING name",
+                .text(id.kind.rawValue), .text(id.project), .text(id.name)
+            )).isEmpty
+        }
+    }
+
     private static func resourceStatus(_ row: SQLRow) throws(StoreError) -> ResourceStatus {
         guard let kind = ResourceKind(rawValue: try row.requiredText(0)) else {
             throw .invalidStoredData("unknown resource kind \(row.text(0) ?? "")")
@@ -168,6 +183,9 @@ struct SQLStoreEngine: Sendable {
             conditions: try Coding.decode([Condition].self, from: try row.requiredText(4)),
             observedGeneration: try row.int(5),
             restartCount: Int(try row.requiredInt(6)),
+            readyReplicas: try row.int(10).map { Int($0) },
+            desiredReplicas: try row.int(11).map { Int($0) },
+            nextAttemptAt: try row.date(12),
             lastAction: row.text(7),
             lastCause: row.text(8),
             updatedAt: try row.requiredDate(9)

@@ -33,7 +33,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    static let migrations = [migration0001]
+    static let migrations = [migration0001, migration0002]
 
     private let workers: BlockingWorkers<SQLiteConnection>
     private let hub = NotificationHub()
@@ -128,6 +128,7 @@ public final class SQLiteStore: Store {
     public func putStatus(_ status: ResourceStatus) async throws(StoreError) { try await engine.putStatus(status) }
     public func status(_ id: ResourceID) async throws(StoreError) -> ResourceStatus? { try await engine.status(id) }
     public func statuses(project: String?) async throws(StoreError) -> [ResourceStatus] { try await engine.statuses(project: project) }
+    public func deleteStatus(_ id: ResourceID) async throws(StoreError) -> Bool { try await engine.deleteStatus(id) }
 
     public func submitJob(_ submission: JobSubmission, now: Date) async throws(StoreError) -> (job: JobRecord, created: Bool) {
         try await engine.submitJob(submission, now: now)

@@ -41,6 +41,10 @@ public protocol Store: Sendable {
     func status(_ id: ResourceID) async throws(StoreError) -> ResourceStatus?
     /// Sorted by id.
     func statuses(project: String?) async throws(StoreError) -> [ResourceStatus]
+    /// Removes the status row of a resource that is neither declared nor observed any more;
+    /// returns whether there was one.
+    @discardableResult
+    func deleteStatus(_ id: ResourceID) async throws(StoreError) -> Bool
 
     // MARK: Jobs
 

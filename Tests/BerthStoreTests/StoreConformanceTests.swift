@@ -16,7 +16,7 @@ struct StoreConformanceTests {
         defer { Task { try? await place.remove() } }
         // when
         let first = try await place.open()
-        let firstVersion = (first as? SQLiteStore)?.schemaVersion ?? (first as? PostgresStore)?.schemaVersion
+        let firstVersion = schemaVersion(first)
         await first.close()
         let second = try await place.open()
         let rows = try await rawQuery(second, "SELECT version, name FROM schema_migrations ORDER BY version")
@@ -24,9 +24,38 @@ struct StoreConformanceTests {
         await second.close()
         try await place.remove()
         // then
-        #expect(firstVersion == 1)
-        #expect(rows.map { $0[0] } == ["1"])
+        #expect(firstVersion == 2)
+        #expect(rows.map { $0[0] } == ["1", "2"])
         #expect(jobs.items.isEmpty)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func upgradesADatabaseAtMigration1KeepingItsStatus(kind: StoreKind) async throws {
+        // given: a database an older Berth left at migration 1, with a status row
+        let place = try await TestPlace.make(kind)
+        defer { Task { try? await place.remove() } }
+        try await place.migrate(upTo: 1, then: [
+            """
+            INSERT INTO resource_status (kind, project, name, phase, conditions, restart_count, last_action, updated_at)
+            VALUES ('Service', 'qfield', 'app', 'Ready', '[]', 2, 'createContainer app-0', \(SQLTime.milliseconds(at(0))))
+            """,
+        ])
+        // when
+        let store = try await place.open()
+        let version = schemaVersion(store)
+        let id = ResourceID(kind: .service, project: "qfield", name: "app")
+        let old = try await store.status(id)
+        var status = try #require(old)
+        status.readyReplicas = 1
+        status.desiredReplicas = 2
+        try await store.putStatus(status)
+        let updated = try await store.status(id)
+        await store.close()
+        try await place.remove()
+        // then
+        #expect(version == 2)
+        #expect(old == ResourceStatus(id: id, phase: .ready, restartCount: 2, lastAction: "createContainer app-0", updatedAt: at(0)))
+        #expect(updated == status)
     }
 
     @Test(arguments: StoreKind.allCases)
@@ -136,6 +165,56 @@ struct StoreConformanceTests {
             try await store.putResource(try Self.service("app"), source: .api, now: at(0))
             try await store.purgeResource(id)
             #expect(try await store.status(id) == nil)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func storesReplicaCountsAndTheNextAttempt(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let app = ResourceID(kind: .service, project: "qfield", name: "app")
+            let data = ResourceID(kind: .volume, project: "qfield", name: "data")
+            var backingOff = ResourceStatus(
+                id: app, phase: .degraded, restartCount: 4, readyReplicas: 1, desiredReplicas: 2, nextAttemptAt: at(40), updatedAt: at(10)
+            )
+            let plain = ResourceStatus(id: data, phase: .ready, updatedAt: at(10))
+            // when
+            try await store.putStatus(backingOff)
+            try await store.putStatus(plain)
+            let stored = try await store.status(app)
+            let listed = try await store.statuses(project: "qfield")
+            backingOff.phase = .ready
+            backingOff.readyReplicas = 2
+            backingOff.nextAttemptAt = nil
+            try await store.putStatus(backingOff)
+            let recovered = try await store.status(app)
+            // then
+            #expect(stored == ResourceStatus(
+                id: app, phase: .degraded, restartCount: 4, readyReplicas: 1, desiredReplicas: 2, nextAttemptAt: at(40), updatedAt: at(10)
+            ))
+            #expect(listed.first { $0.id == app } == stored)
+            #expect(listed.first { $0.id == data } == plain)
+            #expect(recovered == backingOff)
+            #expect(recovered?.nextAttemptAt == nil && recovered?.desiredReplicas == 2)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func deletesTheStatusOfAResourceThatIsGone(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let gone = ResourceID(kind: .service, project: "qfield", name: "gone")
+            let kept = ResourceID(kind: .service, project: "qfield", name: "kept")
+            try await store.putStatus(ResourceStatus(id: gone, phase: .deleting, updatedAt: at(0)))
+            try await store.putStatus(ResourceStatus(id: kept, phase: .ready, updatedAt: at(0)))
+            // when
+            let first = try await store.deleteStatus(gone)
+            let second = try await store.deleteStatus(gone)
+            // then
+            #expect(first)
+            #expect(!second)
+            #expect(try await store.status(gone) == nil)
+            #expect(try await store.statuses(project: nil).map(\.id) == [kept])
         }
     }
 

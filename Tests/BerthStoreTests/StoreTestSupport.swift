@@ -103,6 +103,43 @@ final class TestPlace: Sendable {
         }
     }
 
+    /// Leaves the schema as an older Berth did: migrated up to `version` only, then `statements`
+    /// run in the same session (rows that older Berth wrote).
+    func migrate(upTo version: Int, then statements: [String] = []) async throws {
+        switch kind {
+        case .sqlite:
+            let configuration = SQLiteStore.Configuration(path: location)
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: location).deletingLastPathComponent(), withIntermediateDirectories: true)
+            try await Self.onConnection({ SQLiteConnection(configuration: configuration) }, close: { $0.close() }) { connection throws(StoreError) in
+                let migrations = SQLiteStore.migrations.filter { $0.version <= version }
+                _ = try Migrator.migrate(connection, migrations: migrations, begin: "BEGIN IMMEDIATE", lock: nil, now: t0)
+                for statement in statements { try connection.execute(statement) }
+            }
+        case .postgres:
+            let configuration = try TestPostgres.configuration(database: location, poolSize: 1)
+            try await Self.onConnection({ PostgresConnection(configuration: configuration) }, close: { $0.close() }) { connection throws(StoreError) in
+                let migrations = PostgresStore.migrations.filter { $0.version <= version }
+                _ = try Migrator.migrate(connection, migrations: migrations, begin: "BEGIN", lock: nil, now: t0)
+                for statement in statements { try connection.execute(statement) }
+            }
+        }
+    }
+
+    /// Runs `body` on a connection of its own, on a thread of its own, then closes it.
+    private static func onConnection<Connection: AnyObject>(
+        _ make: @escaping @Sendable () -> Connection, close: @escaping @Sendable (Connection) -> Void,
+        _ body: @escaping (Connection) throws(StoreError) -> Void
+    ) async throws {
+        let workers = BlockingWorkers<Connection>(count: 1, name: "berth-test-migrate", makeConnection: make, closeConnection: close)
+        do {
+            try await workers.run(body)
+        } catch {
+            await workers.stop()
+            throw error
+        }
+        await workers.stop()
+    }
+
     /// Runs `body` with an open store, then closes and removes it, also when `body` throws.
     static func with<T>(_ kind: StoreKind, _ body: (any Store, TestPlace) async throws -> T) async throws -> T {
         let place = try await make(kind)
@@ -124,6 +161,11 @@ final class TestPlace: Sendable {
             throw error
         }
     }
+}
+
+/// The schema version a store found or brought its database to when it opened.
+func schemaVersion(_ store: any Store) -> Int? {
+    (store as? SQLiteStore)?.schemaVersion ?? (store as? PostgresStore)?.schemaVersion
 }
 
 /// Reaching under the API in tests.
