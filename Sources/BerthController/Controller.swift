@@ -107,7 +107,7 @@ public final class Controller: Service {
             }
             if let snapshot, try await leads() {
                 do {
-                    let result = try await reconciler.reconcile(snapshot, shouldStop: { [stopping] in stopping.load(ordering: .relaxed) })
+                    let result = try await reconciler.reconcile(snapshot, shouldStop: { self.isStopping })
                     engineFailures = 0
                     onPass(result)
                     if let next = result.nextWakeUp {

@@ -188,7 +188,7 @@ public struct Executor: Sendable {
             }
             if deadline == nil { deadline = start + Self.readyTimeout(container.spec?.healthcheck, condition) }
             if let deadline, clock.now >= deadline {
-                return .notReady("container \(name) was not \(condition == .healthy ? "healthy" : "running") after \(clock.now - start)")
+                return .notReady("container \(name) was not \(condition == .healthy ? "healthy" : "running") after \((clock.now - start).components.seconds)s")
             }
             if shouldStop() { return .skipped("the controller is stopping") }
             try await Task.sleep(for: readyPollInterval)

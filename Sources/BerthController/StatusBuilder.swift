@@ -26,6 +26,9 @@ struct StatusBuilder {
     var restarts: [ResourceID: Int]
     var now: Date
 
+    /// How the planner's crash-loop waits begin.
+    static let crashLoop = "CrashLoopBackOff: "
+
     func build() -> [ResourceStatus] {
         var containers: [ResourceID: [ObservedContainer]] = [:]
         for container in observed.containers where container.objectKind == .service {
@@ -47,11 +50,12 @@ struct StatusBuilder {
             status.restartCount += restarts[id] ?? 0
             let wait = plan.waits.first { $0.resource == id }
             if apply(failure: failures[id], to: &status) {
-            } else if let wait, wait.reason.hasPrefix("CrashLoopBackOff") {
+            } else if let wait, wait.reason.hasPrefix(Self.crashLoop) {
+                let message = String(wait.reason.dropFirst(Self.crashLoop.count))
                 status.phase = .degraded
                 status.nextAttemptAt = wait.until
-                status.setCondition(.ready, .false, reason: "CrashLoopBackOff", message: wait.reason, now: now)
-                status.setCondition(.stalled, .true, reason: "CrashLoopBackOff", message: wait.reason, now: now)
+                status.setCondition(.ready, .false, reason: "CrashLoopBackOff", message: message, now: now)
+                status.setCondition(.stalled, .true, reason: "CrashLoopBackOff", message: message, now: now)
             } else if ready == spec.replicas, !plan.actions.contains(where: { $0.resource == id && $0.operation.isChange }) {
                 converged(&status, id, message: "\(ready)/\(spec.replicas) replicas ready")
             } else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthController
 import BerthCore
+import Logging
 import BerthStore
 import Foundation
 
@@ -24,7 +25,7 @@ struct ApplyCommand: AsyncParsableCommand {
     static let timedOut = ExitCode(3)
 
     func run() async throws {
-        controller.bootstrapLogging(fallback: .warning)
+        controller.bootstrapLogging(fallback: .error)
         let limit: TimeSpan
         do {
             limit = try TimeSpan(parsing: timeout)

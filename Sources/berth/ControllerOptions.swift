@@ -65,9 +65,12 @@ struct ControllerOptions: ParsableArguments {
     }
 
     func openRuntime() throws -> DockerEngine {
-        do {
-            let endpoint = try dockerHost.map { host throws(DockerError) in try DockerEndpoint(host: host, environment: environment) }
-                ?? DockerEndpoint.fromEnvironment(environment)
+        do throws(DockerError) {
+            let endpoint = if let dockerHost {
+                try DockerEndpoint(host: dockerHost, environment: environment)
+            } else {
+                try DockerEndpoint.fromEnvironment(environment)
+            }
             return DockerEngine(client: DockerClient(endpoint: endpoint))
         } catch {
             throw CommandFailure(error.message)

@@ -1,6 +1,9 @@
 import ArgumentParser
 import BerthController
 import BerthCore
+import BerthDocker
+import BerthStore
+import Logging
 import Foundation
 
 /// `berth destroy --project P`: removes a project's containers, and with `--volumes` its volumes
@@ -18,7 +21,7 @@ struct DestroyCommand: AsyncParsableCommand {
     @Flag(help: "Also remove the project's volumes whose reclaimPolicy is Delete (Retain volumes are kept).") var volumes = false
 
     func run() async throws {
-        controller.bootstrapLogging(fallback: .warning)
+        controller.bootstrapLogging(fallback: .error)
         let failures = try await controller.withStore { store in
             if let snapshot = try? await manifests.source(store: store).load(), snapshot.state.referencedProjects.contains(project) {
                 var standardError = StandardError()
@@ -28,7 +31,7 @@ struct DestroyCommand: AsyncParsableCommand {
             scope.includeInScope([project])
             let runtime = try controller.openRuntime()
             let observed: ObservedState
-            do {
+            do throws(DockerError) {
                 observed = try await runtime.observe()
             } catch {
                 throw CommandFailure(error.message)

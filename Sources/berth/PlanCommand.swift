@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthController
 import BerthCore
+import Logging
 
 /// `berth plan`: what `apply` would do now, against the live engine, with the cause of each step.
 struct PlanCommand: AsyncParsableCommand {
@@ -16,7 +17,7 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Exit 0 when nothing would change, 2 when something would, 1 on error.") var detailedExitcode = false
 
     func run() async throws {
-        controller.bootstrapLogging(fallback: .warning)
+        controller.bootstrapLogging(fallback: .error)
         let plan = try await controller.withStore { store in
             let snapshot = try await manifests.loadSnapshot(store: store)
             do {

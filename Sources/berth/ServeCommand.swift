@@ -2,7 +2,9 @@ import ArgumentParser
 import BerthController
 import BerthCore
 import Logging
+import BerthDocker
 import ServiceLifecycle
+import UnixSignals
 
 /// `berth serve`: the controller loop, until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthCore
+import Logging
 import BerthStore
 import Foundation
 
