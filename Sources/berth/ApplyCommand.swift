@@ -26,12 +26,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     func run() async throws {
         controller.bootstrapLogging(fallback: .error)
-        let limit: TimeSpan
-        do {
-            limit = try TimeSpan(parsing: timeout)
-        } catch {
-            throw ArgumentParser.ValidationError("--timeout: \(error)")
-        }
+        let limit = try parseSpan(timeout, option: "--timeout")
         let deadline = Date().addingTimeInterval(limit.seconds)
         let outcome = try await controller.withStore { store in
             let snapshot = try await manifests.loadSnapshot(store: store)

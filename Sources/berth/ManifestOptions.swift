@@ -27,6 +27,15 @@ enum ExitStatus {
     static let failure = ExitCode(1)
 }
 
+/// Parses a duration option (`90s`, `5m`), naming the option when it is not one.
+func parseSpan(_ text: String, option: String) throws -> TimeSpan {
+    do {
+        return try TimeSpan(parsing: text)
+    } catch {
+        throw ArgumentParser.ValidationError("\(option): \(error.issues.map(\.message).joined(separator: "; "))")
+    }
+}
+
 /// Writes JSON for `--json` output: pretty, keys sorted, slashes unescaped.
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()

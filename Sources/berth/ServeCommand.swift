@@ -17,19 +17,16 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var controller: ControllerOptions
     @Option(help: "Resync at least this often, e.g. 30s.") var resync: String = "30s"
     @Option(help: "Actions run at once.") var concurrency: Int = 8
+    @Option(help: "The first crash-loop backoff of a service's restarts; it doubles up to 5m.") var restartBackoff: String = "10s"
 
     func run() async throws {
         controller.bootstrapLogging(fallback: .info)
-        let interval: TimeSpan
-        do {
-            interval = try TimeSpan(parsing: resync)
-        } catch {
-            throw ArgumentParser.ValidationError("--resync: \(error)")
-        }
+        let interval = try parseSpan(resync, option: "--resync")
+        let backoff = BackoffPolicy(initial: try parseSpan(restartBackoff, option: "--restart-backoff"))
         let logger = Logger(label: "berth.controller")
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
-            let reconciler = Reconciler(runtime: runtime, store: store, options: ReconcilerOptions(concurrency: concurrency), logger: logger)
+            let reconciler = Reconciler(runtime: runtime, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
             let service = Controller(
                 source: manifests.source(store: store), runtime: runtime, store: store, reconciler: reconciler,
                 configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds)), logger: logger

@@ -1,0 +1,299 @@
+import Foundation
+import Testing
+
+/// The controller as users meet it: `berth apply`, `plan`, `serve`, `status` and `destroy` against
+/// the private dockerd, on both stores.
+@Suite("Controller end to end")
+struct ControllerEndToEndTests {
+    /// A service with a health check and a dependent, sharing a volume.
+    static func stack(_ scenario: Scenario, greeting: String = "hello", webSleep: Int = 300) -> String {
+        """
+        apiVersion: berth/v1
+        kind: Volume
+        metadata: {name: data, project: \(scenario.project)}
+        spec: {reclaimPolicy: Delete}
+        ---
+
+        """
+            + serviceYAML(scenario, "web", command: "echo up > /data/state; sleep \(webSleep)", extra: """
+                  volumes: ["data:/data"]
+                  healthcheck: {command: ["test", "-f", "/data/state"], interval: 1s, timeout: 5s, retries: 3}
+                """)
+            + serviceYAML(scenario, "worker", extra: """
+                  env: {GREETING: \(greeting)}
+                  dependsOn: [{name: web, condition: healthy}]
+                """)
+    }
+
+    @Test(arguments: StoreChoice.allCases)
+    func applyConvergesAndAppliesNothingTheSecondTime(store: StoreChoice) async throws {
+        let scenario = try await Scenario(store)
+        defer { scenario.finish() }
+        // given
+        try scenario.write(Self.stack(scenario))
+
+        // when
+        let first = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m")
+
+        // then
+        #expect(first.status == 0, "stdout: \(first.stdout)\nstderr: \(first.stderr)")
+        #expect(first.stdout.contains("+ create container \(scenario.container("web"))"))
+        #expect(try scenario.inspect(scenario.container("web"), "{{.State.Health.Status}}") == "healthy")
+        #expect(try scenario.inspect(scenario.container("worker"), "{{.State.Status}}") == "running")
+        let statuses = try scenario.statuses()
+        #expect(statuses["Service/web"]?["phase"] as? String == "Ready")
+        #expect(statuses["Service/worker"]?["readyReplicas"] as? Int == 1)
+        #expect(statuses["Volume/data"]?["phase"] as? String == "Ready")
+
+        let plan = try scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
+        #expect(plan.status == 0, "stdout: \(plan.stdout)")
+        #expect(plan.stdout.contains("No changes."))
+        let second = try scenario.berth("apply", "-f", scenario.manifests.path)
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("No changes."), "\(second.stdout)")
+    }
+
+    @Test(arguments: StoreChoice.allCases)
+    func serveBringsBackKilledAndRemovedContainers(store: StoreChoice) async throws {
+        let scenario = try await Scenario(store)
+        defer { scenario.finish() }
+        // given
+        try scenario.write(serviceYAML(scenario, "app"))
+        try scenario.startServe()
+        let name = scenario.container("app")
+        try scenario.eventually(30, "\(name) runs") { scenario.inspect(name, "{{.State.Status}}") == "running" }
+        let firstStart = scenario.inspect(name, "{{.State.StartedAt}}")
+        let firstID = scenario.inspect(name, "{{.Id}}")
+
+        // when killed
+        try scenario.docker("kill", name)
+        // then it is started again
+        try scenario.eventually(20, "\(name) is started again after docker kill") {
+            scenario.inspect(name, "{{.State.Status}}") == "running" && scenario.inspect(name, "{{.State.StartedAt}}") != firstStart
+        }
+        #expect(scenario.inspect(name, "{{.Id}}") == firstID)
+
+        // when removed
+        try scenario.docker("rm", "-f", name)
+        // then it is created again
+        try scenario.eventually(20, "\(name) is recreated after docker rm -f") {
+            scenario.inspect(name, "{{.State.Status}}") == "running" && scenario.inspect(name, "{{.Id}}") != firstID
+        }
+        try scenario.eventually(10, "the status records the restart") { (try scenario.statuses()["Service/app"]?["restartCount"] as? Int ?? 0) >= 1 }
+        #expect(try scenario.containers() == [name])
+    }
+
+    @Test func changingOneServicesEnvRecreatesOnlyThatServiceAndNamesTheField() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        try scenario.write(Self.stack(scenario))
+        let first = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m")
+        try #require(first.status == 0, "\(first.stdout)\n\(first.stderr)")
+        let webID = scenario.inspect(scenario.container("web"), "{{.Id}}")
+        let workerID = scenario.inspect(scenario.container("worker"), "{{.Id}}")
+
+        // when
+        try scenario.write(Self.stack(scenario, greeting: "bonjour"))
+        let plan = try scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
+        let apply = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m")
+
+        // then
+        #expect(plan.status == 2)
+        #expect(plan.stdout.contains("spec changed: env.GREETING"), "\(plan.stdout)")
+        #expect(!plan.stdout.contains("Service \(scenario.project)/web:"), "\(plan.stdout)")
+        #expect(apply.status == 0, "\(apply.stdout)\n\(apply.stderr)")
+        #expect(scenario.inspect(scenario.container("web"), "{{.Id}}") == webID)
+        #expect(scenario.inspect(scenario.container("worker"), "{{.Id}}") != workerID)
+        #expect(scenario.inspect(scenario.container("worker"), "{{range .Config.Env}}{{println .}}{{end}}")?.contains("GREETING=bonjour") == true)
+    }
+
+    @Test func removingAServiceRemovesItsContainersAndLeavesOtherProjectsAlone() async throws {
+        let scenario = try await Scenario()
+        let other = try await Scenario()
+        defer {
+            scenario.finish()
+            other.finish()
+        }
+        // given
+        try scenario.write(serviceYAML(scenario, "keep") + serviceYAML(scenario, "drop"))
+        try other.write(serviceYAML(other, "bystander"))
+        try #require(try scenario.berth("apply", "-f", scenario.manifests.path).status == 0)
+        try #require(try scenario.berth("apply", "-f", other.manifests.path).status == 0)
+
+        // when
+        try scenario.write(serviceYAML(scenario, "keep"))
+        let apply = try scenario.berth("apply", "-f", scenario.manifests.path)
+
+        // then
+        #expect(apply.status == 0, "\(apply.stderr)")
+        #expect(apply.stdout.contains("- remove container \(scenario.container("drop")) (Service \(scenario.project)/drop: orphaned: no longer declared)"), "\(apply.stdout)")
+        #expect(try scenario.containers() == [scenario.container("keep")])
+        #expect(try other.containers() == [other.container("bystander")])
+    }
+
+    @Test func aFailingHealthCheckIsRestartedWithGrowingBackoff() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: healthy only while /tmp/ok exists, which no start creates
+        try scenario.write(serviceYAML(scenario, "flaky", extra: """
+              healthcheck: {command: ["test", "-f", "/tmp/ok"], interval: 1s, timeout: 5s, retries: 1}
+            """))
+        let name = scenario.container("flaky")
+
+        // when
+        try scenario.startServe()
+
+        // then: restarted again and again, each wait longer than the one before
+        var starts: [Date] = []
+        var lastStart = ""
+        try scenario.eventually(60, "four restarts of \(name)") {
+            if let started = scenario.inspect(name, "{{.State.StartedAt}}"), started != lastStart, !started.hasPrefix("0001") {
+                lastStart = started
+                starts.append(Date())
+            }
+            return starts.count >= 5
+        }
+        let gaps = zip(starts.dropFirst(), starts).map { $0.timeIntervalSince($1) }
+        #expect(gaps[3] > gaps[0] + 1.5, "gaps between restarts: \(gaps)")
+        let status = try scenario.statuses()["Service/flaky"]
+        #expect((status?["restartCount"] as? Int ?? 0) >= 3)
+        #expect(scenario.serveLog.contains("unhealthy for"))
+    }
+
+    @Test func aContainerThatCrashesAtStartIsInCrashLoopBackOff() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        try scenario.write(serviceYAML(scenario, "crasher", command: "echo broken config >&2; exit 3"))
+
+        // when
+        try scenario.startServe()
+
+        // then
+        try scenario.eventually(40, "status shows CrashLoopBackOff") {
+            let status = try scenario.statuses()["Service/crasher"]
+            let conditions = status?["conditions"] as? [[String: Any]] ?? []
+            return status?["phase"] as? String == "Degraded" && conditions.contains { $0["reason"] as? String == "CrashLoopBackOff" }
+        }
+        let text = try scenario.berth("status", "--project", scenario.project)
+        #expect(text.stdout.contains("CrashLoopBackOff"), "\(text.stdout)")
+        #expect(text.stdout.contains("exited with code 3"), "\(text.stdout)")
+    }
+
+    @Test func dataInAVolumeSurvivesARecreate() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        try scenario.write(Self.stack(scenario))
+        try #require(try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m").status == 0)
+        try scenario.docker("exec", scenario.container("web"), "sh", "-c", "echo precious > /data/file")
+
+        // when: web is recreated (its command changes)
+        try scenario.write(Self.stack(scenario, webSleep: 301))
+        let apply = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m")
+
+        // then
+        #expect(apply.stdout.contains("spec changed: command"), "\(apply.stdout)")
+        #expect(try scenario.docker("exec", scenario.container("web"), "cat", "/data/file") == "precious")
+    }
+
+    @Test func anUnlabelledContainerWithTheNameIsReportedNotRemoved() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        let name = scenario.container("taken")
+        let foreign = try scenario.docker("create", "--name", name, "--network", "none", scenario.image, "sleep", "300")
+        try scenario.write(serviceYAML(scenario, "taken"))
+
+        // when
+        let apply = try scenario.berth("apply", "-f", scenario.manifests.path)
+
+        // then
+        #expect(apply.stdout.contains("container name \(name) is taken by a container without Berth labels"), "\(apply.stdout)")
+        #expect(scenario.inspect(name, "{{.Id}}") == foreign)
+    }
+
+    @Test func aMissingImageIsAClearErrorOfThatServiceOnly() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        try scenario.write(serviceYAML(scenario, "fine") + serviceYAML(scenario, "ghost").replacingOccurrences(of: scenario.image, with: "localhost/no-such-image:1"))
+
+        // when
+        let apply = try scenario.berth("apply", "-f", scenario.manifests.path)
+
+        // then
+        #expect(apply.status == 1)
+        #expect(apply.stderr.contains("Service \(scenario.project)/ghost: image localhost/no-such-image:1"), "\(apply.stderr)")
+        let statuses = try scenario.statuses()
+        #expect(statuses["Service/ghost"]?["phase"] as? String == "Failed")
+        #expect(statuses["Service/ghost"]?["nextAttemptAt"] != nil)
+        #expect(statuses["Service/fine"]?["phase"] as? String == "Ready")
+    }
+
+    @Test func destroyRemovesContainersAndOnlyDeletableVolumesWhenAsked() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        try scenario.write(Self.stack(scenario) + """
+            apiVersion: berth/v1
+            kind: Volume
+            metadata: {name: keep, project: \(scenario.project)}
+            spec: {reclaimPolicy: Retain}
+
+            """)
+        try #require(try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m").status == 0)
+        try FileManager.default.removeItem(at: scenario.manifests.appendingPathComponent("project.yaml"))
+
+        // when
+        let withoutVolumes = try scenario.berth("destroy", "--project", scenario.project)
+        let volumesAfterFirst = try scenario.docker("volume", "ls", "-q", "--filter", "label=berth.project=\(scenario.project)")
+        let withVolumes = try scenario.berth("destroy", "--project", scenario.project, "--volumes")
+
+        // then
+        #expect(withoutVolumes.status == 0, "\(withoutVolumes.stderr)")
+        #expect(volumesAfterFirst.split(separator: "\n").count == 2)
+        #expect(withVolumes.status == 0, "\(withVolumes.stderr)")
+        #expect(try scenario.containers().isEmpty)
+        let remaining = try scenario.docker("volume", "ls", "-q", "--filter", "label=berth.project=\(scenario.project)")
+        #expect(remaining == "berth-\(scenario.project)-keep")
+        #expect(try scenario.statuses().isEmpty)
+    }
+
+    @Test(arguments: StoreChoice.allCases)
+    func aControllerKilledDuringARollingUpdateFinishesItWhenStartedAgain(store: StoreChoice) async throws {
+        let scenario = try await Scenario(store)
+        defer { scenario.finish() }
+        // given: three healthy replicas, updated one at a time (start-first: no host ports)
+        func replicas(_ version: String) -> String {
+            serviceYAML(scenario, "pool", command: "sleep 300", extra: """
+                  replicas: 3
+                  env: {VERSION: "\(version)"}
+                  healthcheck: {command: ["true"], interval: 1s, timeout: 5s, retries: 3}
+                """)
+        }
+        try scenario.write(replicas("1"))
+        try #require(try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m").status == 0)
+        try scenario.startServe()
+        let oldIDs = Set(try (0..<3).map { scenario.inspect(scenario.container("pool", $0), "{{.Id}}") ?? "" })
+
+        // when: the update is under way, the controller is killed
+        try scenario.write(replicas("2"))
+        try scenario.eventually(30, "the rolling update has begun") { try scenario.containers().contains { $0.hasSuffix("-old") } }
+        scenario.stopServe(kill: true)
+        try scenario.startServe()
+
+        // then: every replica runs the new spec, nothing left over, nothing duplicated
+        try scenario.eventually(90, "all three replicas run version 2") {
+            let names = try scenario.containers()
+            guard names == (0..<3).map({ scenario.container("pool", $0) }) else { return false }
+            return try names.allSatisfy { name in
+                scenario.inspect(name, "{{range .Config.Env}}{{println .}}{{end}}")?.contains("VERSION=2") == true
+                    && scenario.inspect(name, "{{.State.Health.Status}}") == "healthy"
+            }
+        }
+        let newIDs = Set(try (0..<3).map { scenario.inspect(scenario.container("pool", $0), "{{.Id}}") ?? "" })
+        #expect(newIDs.isDisjoint(with: oldIDs))
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import Testing
+
+/// The private engine and PostgreSQL that scripts/test started; a test that needs them fails
+/// (never skips) without them.
+enum TestServices {
+    static func value(_ name: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+            throw BerthProcess.SetupError("\(name) is not set: run the tests through scripts/test, which starts a private dockerd and PostgreSQL")
+        }
+        return value
+    }
+
+    static func dockerHost() throws -> String { try value("BERTH_TEST_DOCKER_HOST") }
+    static func image() throws -> String { try value("BERTH_TEST_IMAGE") }
+    static func postgresURL() throws -> String { try value("BERTH_TEST_POSTGRES_URL") }
+}
+
+/// Which store a controller test runs on.
+enum StoreChoice: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    var testDescription: String { rawValue }
+}
+
+/// One end-to-end scenario: a project of its own, a manifest folder, a store, the private engine,
+/// and every `berth` and `docker` call a user would make. `finish()` removes what it made.
+final class Scenario: @unchecked Sendable {
+    let project: String
+    let folder: URL
+    let manifests: URL
+    let image: String
+    let dockerHost: String
+    private let store: StoreChoice
+    private var database: String?
+    private var serve: Process?
+
+    init(_ store: StoreChoice = .sqlite) async throws {
+        project = "e2e" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-e2e-\(project)")
+        manifests = folder.appendingPathComponent("manifests")
+        try FileManager.default.createDirectory(at: manifests, withIntermediateDirectories: true)
+        image = try TestServices.image()
+        dockerHost = try TestServices.dockerHost()
+        self.store = store
+        if store == .postgres {
+            let name = "berth_\(project)"
+            try psql("CREATE DATABASE \(name)")
+            database = name
+        }
+    }
+
+    /// What every `berth` call gets: the private engine and this scenario's store.
+    var environment: [String: String] {
+        var environment = ["DOCKER_HOST": dockerHost, "BERTH_STATE_DIR": folder.appendingPathComponent("state").path]
+        if let database, let url = try? TestServices.postgresURL(), var components = URLComponents(string: url) {
+            components.path = "/\(database)"
+            environment["BERTH_DATABASE_URL"] = components.string
+        }
+        return environment
+    }
+
+    /// Writes `manifests/<file>` (replacing it), after the document declaring this project.
+    func write(_ yaml: String, to file: String = "project.yaml") throws {
+        let project = "apiVersion: berth/v1\nkind: Project\nmetadata: {name: \(project)}\n---\n"
+        try (project + yaml).write(to: manifests.appendingPathComponent(file), atomically: true, encoding: .utf8)
+    }
+
+    func berth(_ arguments: String...) throws -> CommandResult {
+        try BerthProcess.run(arguments, environment: environment)
+    }
+
+    func berth(_ arguments: [String]) throws -> CommandResult {
+        try BerthProcess.run(arguments, environment: environment)
+    }
+
+    /// Container name of a replica of this project's service.
+    func container(_ service: String, _ replica: Int = 0) -> String {
+        "berth-\(project)-\(service)-\(replica)"
+    }
+
+    // MARK: serve
+
+    /// Starts `berth serve` on the manifest folder in the background.
+    func startServe(_ extra: [String] = []) throws {
+        let process = Process()
+        process.executableURL = try BerthProcess.executable()
+        process.arguments = ["serve", "-f", manifests.path, "--resync", "2s", "--restart-backoff", "1s"] + extra
+        process.currentDirectoryURL = folder
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(self.environment) { _, new in new }
+        process.environment = environment
+        let log = folder.appendingPathComponent("serve.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        serve = process
+    }
+
+    /// What `berth serve` logged so far.
+    var serveLog: String {
+        (try? String(contentsOf: folder.appendingPathComponent("serve.log"), encoding: .utf8)) ?? ""
+    }
+
+    /// Ends the serve process this scenario started: SIGTERM (graceful) or SIGKILL.
+    func stopServe(kill: Bool = false) {
+        guard let serve, serve.isRunning else { return }
+        if kill {
+            Foundation.kill(serve.processIdentifier, SIGKILL)
+        } else {
+            serve.terminate()
+        }
+        serve.waitUntilExit()
+        self.serve = nil
+    }
+
+    // MARK: engine
+
+    /// Runs the docker CLI against the private engine; returns standard output, trimmed.
+    @discardableResult
+    func docker(_ arguments: String...) throws -> String {
+        try Scenario.run("/usr/bin/docker", ["-H", dockerHost] + arguments)
+    }
+
+    /// A field of `docker inspect`, or nil when the container does not exist.
+    func inspect(_ name: String, _ format: String) -> String? {
+        try? docker("inspect", "-f", format, name)
+    }
+
+    /// Names of this project's containers (with Berth's label), sorted.
+    func containers() throws -> [String] {
+        try docker("ps", "-a", "--filter", "label=berth.project=\(project)", "--format", "{{.Names}}")
+            .split(separator: "\n").map(String.init).sorted()
+    }
+
+    /// `berth status --json`, by resource description (`Service p/web`).
+    func statuses() throws -> [String: [String: Any]] {
+        let result = try berth("status", "--json", "--project", project)
+        guard result.status == 0, let list = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
+            throw BerthProcess.SetupError("berth status failed: \(result.stderr)")
+        }
+        var byResource: [String: [String: Any]] = [:]
+        for status in list {
+            guard let id = status["id"] as? [String: Any], let kind = id["kind"] as? String, let name = id["name"] as? String else { continue }
+            byResource["\(kind)/\(name)"] = status
+        }
+        return byResource
+    }
+
+    /// Polls `condition` every 200 ms until it holds; fails the test with `what` after `seconds`.
+    func eventually(_ seconds: Double, _ what: String, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if (try? condition()) == true { return }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        Issue.record("timed out after \(seconds)s waiting until \(what)\nserve log:\n\(serveLog.suffix(3000))")
+        throw BerthProcess.SetupError("timed out waiting until \(what)")
+    }
+
+    /// Stops serve, removes this project's containers and volumes, its database and its folder.
+    func finish() {
+        stopServe()
+        let ids = (try? docker("ps", "-aq", "--filter", "label=berth.project=\(project)"))?.split(separator: "\n").map(String.init) ?? []
+        if !ids.isEmpty { _ = try? Scenario.run("/usr/bin/docker", ["-H", dockerHost, "rm", "-f"] + ids) }
+        _ = try? docker("rm", "-f", container("taken"))
+        let volumes = (try? docker("volume", "ls", "-q", "--filter", "label=berth.project=\(project)"))?.split(separator: "\n").map(String.init) ?? []
+        if !volumes.isEmpty { _ = try? Scenario.run("/usr/bin/docker", ["-H", dockerHost, "volume", "rm", "-f"] + volumes) }
+        if let database { try? psql("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    private func psql(_ statement: String) throws {
+        _ = try Scenario.run("/usr/bin/psql", [try TestServices.postgresURL(), "-v", "ON_ERROR_STOP=1", "-qc", statement])
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw BerthProcess.SetupError("\(executable) \(arguments.joined(separator: " ")) failed: \(String(decoding: errorData, as: UTF8.self))")
+        }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A manifest document of one service; `extra` is YAML under `spec:` (indented two spaces).
+func serviceYAML(_ scenario: Scenario, _ name: String, command: String = "sleep 300", extra: String = "") -> String {
+    """
+    apiVersion: berth/v1
+    kind: Service
+    metadata: {name: \(name), project: \(scenario.project)}
+    spec:
+      image: \(scenario.image)
+      pullPolicy: Never
+      command: ["sh", "-c", "\(command)"]
+      network: none
+      stopGracePeriod: 1s
+    \(extra)
+    ---
+
+    """
+}
