@@ -71,3 +71,23 @@ wait_for() {
   printf 'error: %s did not come up within %ss\n' "$what" "$seconds" >&2
   return 1
 }
+
+# private_dockerd_command ROOT prints the command line of a private Docker engine under ROOT (socket
+# ROOT/d.sock, pid file ROOT/dockerd.pid): no bridge, no iptables, so containers use network
+# host or none only (the rule on shared machines).
+private_dockerd_command() {
+  local root=$1
+  printf '%s' "dockerd --host unix://$root/d.sock --data-root $root/data --exec-root $root/exec --pidfile $root/dockerd.pid --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false --userland-proxy=false"
+}
+
+# build_busybox_image HOST ROOTFS IMAGE makes IMAGE on the engine at HOST by `docker import` of a
+# root file system holding Debian's busybox-static and its applets: no registry is needed.
+build_busybox_image() {
+  local host=$1 rootfs=$2 image=$3 applet
+  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/data"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in $("$rootfs/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$rootfs/bin/$applet"
+  done
+  tar -C "$rootfs" -c . | docker -H "$host" import - "$image" >/dev/null
+}

@@ -9,12 +9,10 @@ start_dockerd() {
   mkdir -p "$root"
   # Short paths: unix socket paths are limited to 108 bytes.
   local socket="$root/d.sock"
-  BERTH_TEST_DOCKERD_COMMAND="dockerd --host unix://$socket --data-root $root/data --exec-root $root/exec --pidfile $root/dockerd.pid --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false --userland-proxy=false"
-  export BERTH_TEST_DOCKERD_COMMAND BERTH_TEST_DOCKERD_PIDFILE="$root/dockerd.pid" BERTH_TEST_DOCKERD_LOG="$root/dockerd.log"
-  $BERTH_TEST_DOCKERD_COMMAND >>"$BERTH_TEST_DOCKERD_LOG" 2>&1 &
+  $(private_dockerd_command "$root") >>"$root/dockerd.log" 2>&1 &
   on_cleanup stop_dockerd
   if ! wait_for 60 "dockerd" test -S "$socket" || ! wait_for 30 "dockerd API" docker -H "unix://$socket" version; then
-    tail -n 30 "$BERTH_TEST_DOCKERD_LOG" >&2
+    tail -n 30 "$root/dockerd.log" >&2
     return 1
   fi
   export BERTH_TEST_DOCKER_HOST="unix://$socket"
@@ -39,13 +37,6 @@ stop_dockerd() {
 }
 
 build_test_image() {
-  local host=$1 rootfs="$BERTH_TEST_ROOT/docker/rootfs"
-  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/data"
-  cp /bin/busybox "$rootfs/bin/busybox"
-  local applet
-  for applet in $("$rootfs/bin/busybox" --list); do
-    [ "$applet" = busybox ] || ln -sf busybox "$rootfs/bin/$applet"
-  done
   export BERTH_TEST_IMAGE="localhost/berth-busybox:latest"
-  tar -C "$rootfs" -c . | docker -H "$host" import - "$BERTH_TEST_IMAGE" >/dev/null
+  build_busybox_image "$1" "$BERTH_TEST_ROOT/docker/rootfs" "$BERTH_TEST_IMAGE"
 }
