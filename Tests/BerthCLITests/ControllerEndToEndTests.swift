@@ -297,3 +297,84 @@ struct ControllerEndToEndTests {
         #expect(newIDs.isDisjoint(with: oldIDs))
     }
 }
+
+/// What `serve` does when the host or the manifests misbehave.
+@Suite("Controller end to end: reboots, scaling, bad edits")
+struct ControllerResilienceTests {
+    @Test func afterAHostRebootDependenciesStartFirst() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: the stack ran, then every container stopped (as after a reboot: restart policy `no`)
+        try scenario.write(ControllerEndToEndTests.stack(scenario))
+        try #require(try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m").status == 0)
+        try scenario.docker("stop", "-t", "1", scenario.container("worker"), scenario.container("web"))
+
+        // when
+        try scenario.startServe()
+
+        // then: web is healthy before worker starts
+        try scenario.eventually(60, "both run again") {
+            scenario.inspect(scenario.container("worker"), "{{.State.Status}}") == "running"
+        }
+        let webStarted = try dockerTime(try #require(scenario.inspect(scenario.container("web"), "{{.State.StartedAt}}")))
+        let workerStarted = try dockerTime(try #require(scenario.inspect(scenario.container("worker"), "{{.State.StartedAt}}")))
+        // web needs a second before its first health check passes; worker waits for that.
+        #expect(workerStarted.timeIntervalSince(webStarted) >= 0.5, "web started \(webStarted), worker \(workerStarted)")
+    }
+
+    /// Docker's RFC 3339 times with nanoseconds (`2026-11-23T14:31:35.123456789Z`).
+    private func dockerTime(_ text: String) throws -> Date {
+        let parts = text.split(separator: ".", maxSplits: 1)
+        let whole = try Date(String(parts[0]) + "Z", strategy: .iso8601)
+        let fraction = parts.count > 1 ? Double("0." + parts[1].prefix { $0.isNumber }) ?? 0 : 0
+        return whole.addingTimeInterval(fraction)
+    }
+
+    @Test func scalingUpAndDownAddsAndRemovesReplicasFromTheTop() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        func pool(_ replicas: Int) -> String { serviceYAML(scenario, "pool", extra: "  replicas: \(replicas)") }
+        try scenario.write(pool(1))
+        try #require(try scenario.berth("apply", "-f", scenario.manifests.path).status == 0)
+        let first = scenario.inspect(scenario.container("pool", 0), "{{.Id}}")
+
+        // when scaled up
+        try scenario.write(pool(3))
+        let up = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "1m")
+        // then
+        #expect(up.status == 0, "\(up.stdout)\n\(up.stderr)")
+        #expect(try scenario.containers() == (0..<3).map { scenario.container("pool", $0) })
+        #expect((try scenario.statuses()["Service/pool"]?["readyReplicas"] as? Int) == 3)
+
+        // when scaled down
+        try scenario.write(pool(1))
+        let down = try scenario.berth("apply", "-f", scenario.manifests.path)
+        // then
+        #expect(down.stdout.contains("surplus replica (1 desired)"), "\(down.stdout)")
+        #expect(try scenario.containers() == [scenario.container("pool", 0)])
+        #expect(scenario.inspect(scenario.container("pool", 0), "{{.Id}}") == first)
+    }
+
+    @Test func anInvalidManifestEditUnderServeKeepsWhatRunsAndSaysWhereTheProblemIs() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        try scenario.write(serviceYAML(scenario, "steady"))
+        try scenario.startServe()
+        let name = scenario.container("steady")
+        try scenario.eventually(30, "\(name) runs") { scenario.inspect(name, "{{.State.Status}}") == "running" }
+        let id = scenario.inspect(name, "{{.Id}}")
+
+        // when: the service is edited into something invalid
+        try scenario.write(serviceYAML(scenario, "steady", extra: "  replicas: many"))
+
+        // then
+        try scenario.eventually(20, "serve reports the problem") { scenario.serveLog.contains("keeping the last good one") }
+        #expect(scenario.serveLog.contains("project.yaml:"), "\(scenario.serveLog)")
+        #expect(scenario.serveLog.contains("replicas"))
+        try await Task.sleep(for: .seconds(3))
+        #expect(scenario.inspect(name, "{{.Id}}") == id)
+        #expect(scenario.inspect(name, "{{.State.Status}}") == "running")
+    }
+}
