@@ -12,7 +12,7 @@ struct ManifestFuzzTests {
         return try files.map { ($0, try String(contentsOfFile: $0, encoding: .utf8)) }
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func mutatedManifestsGiveResourcesOrPositionedIssues() throws {
         // given
         let corpus = try Self.corpus()

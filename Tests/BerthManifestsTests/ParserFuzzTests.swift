@@ -87,7 +87,7 @@ struct ParserFuzzTests {
         return bytes
     }
 
-    @Test(.timeLimit(.minutes(1)), arguments: 0..<manifests.count)
+    @Test(.timeLimit(.minutes(5)), arguments: 0..<manifests.count)
     func mutatedManifestsParseOrFailWithPositionedIssues(manifest: Int) {
         // given
         var random = SplitMix64(seed: 0xB3A7_0000 + UInt64(manifest))
