@@ -35,7 +35,7 @@ public struct ControllerConfiguration: Sendable {
     }
 }
 
-/// `berth serve`: the reconcile loop, forever. Passes are woken by engine events, store
+/// `berth serve`: the reconcile loop, forever, and the job runner beside it. Passes are woken by engine events, store
 /// notifications, manifest changes, SIGHUP, backoff timers and a jittered resync timer; each pass
 /// plans from full state. Runs as a service-lifecycle `Service`: on SIGTERM or SIGINT, actions in
 /// flight finish, no new one starts, and the lease is released; the next start adopts what exists.
@@ -44,6 +44,7 @@ public final class Controller: Service {
     private let runtime: any ContainerRuntime
     private let store: (any Store)?
     private let reconciler: Reconciler
+    private let jobs: JobRunner?
     private let configuration: ControllerConfiguration
     private let logger: Logger
     private let wakeUps = WakeUpSignal()
@@ -52,7 +53,7 @@ public final class Controller: Service {
     private let onPass: @Sendable (PassResult) -> Void
 
     public init(
-        source: DesiredStateSource, runtime: any ContainerRuntime, store: (any Store)?, reconciler: Reconciler,
+        source: DesiredStateSource, runtime: any ContainerRuntime, store: (any Store)?, reconciler: Reconciler, jobs: JobRunner? = nil,
         configuration: ControllerConfiguration = ControllerConfiguration(), logger: Logger = Logger(label: "berth.controller"),
         onPass: @escaping @Sendable (PassResult) -> Void = { _ in }
     ) {
@@ -60,6 +61,7 @@ public final class Controller: Service {
         self.runtime = runtime
         self.store = store
         self.reconciler = reconciler
+        self.jobs = jobs
         self.configuration = configuration
         self.logger = logger
         self.onPass = onPass
@@ -72,6 +74,7 @@ public final class Controller: Service {
                 group.addTask { await self.watchStore() }
                 group.addTask { await self.watchManifests() }
                 group.addTask { await self.watchHangUp() }
+                if let jobs { group.addTask { await jobs.run() } }
                 defer { group.cancelAll() }
                 try await loop()
             }
@@ -99,6 +102,7 @@ public final class Controller: Service {
                     }
                     snapshot = loaded
                     reload = false
+                    await jobs?.updateDesired(loaded.state)
                 } catch {
                     // An invalid edit must never tear down what runs: keep converging the last good state.
                     logger.error("desired state not reloaded, keeping the last good one: \(error)")

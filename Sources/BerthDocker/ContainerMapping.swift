@@ -5,26 +5,37 @@ extension ContainerCreateRequest {
     /// The engine request for one service replica: the spec's fields, Berth's labels, resolved
     /// environment, and the engine's restart policy `no` (Berth restarts containers itself).
     public init(_ target: ContainerTarget, environment: [String: String]) {
-        let container = target.spec.container
+        self.init(
+            target.spec.container, labels: target.labels, volumeNames: target.volumeNames, environment: environment,
+            ports: target.spec.ports, healthcheck: target.spec.healthcheck
+        )
+    }
+
+    /// The engine request for a container spec: `volumeNames` maps the spec's `volume:` mounts (by
+    /// index) to Docker volume names; `extraMounts` come after the spec's own (a job's scratch).
+    init(
+        _ container: ContainerSpec, labels: [String: String], volumeNames: [Int: String], environment: [String: String],
+        ports: [PortMapping] = [], healthcheck: HealthcheckSpec? = nil, extraMounts: [MountSpec] = []
+    ) {
         var mounts: [MountSpec] = []
         for (index, mount) in container.volumes.enumerated() {
             switch mount.source {
             case .volume(let name):
-                mounts.append(MountSpec(type: "volume", source: target.volumeNames[index] ?? name, target: mount.target, readOnly: mount.readOnly))
+                mounts.append(MountSpec(type: "volume", source: volumeNames[index] ?? name, target: mount.target, readOnly: mount.readOnly))
             case .hostPath(let path):
                 mounts.append(MountSpec(type: "bind", source: path, target: mount.target, readOnly: mount.readOnly))
             }
         }
         var exposed: [String: EmptyObject] = [:]
         var bindings: [String: [PortBinding]] = [:]
-        for port in target.spec.ports {
+        for port in ports {
             let key = "\(port.containerPort)/\(port.transport.rawValue)"
             exposed[key] = EmptyObject()
             if port.hostIP != nil || port.hostPort != nil {
                 bindings[key, default: []].append(PortBinding(hostIp: port.hostIP ?? "", hostPort: port.hostPort.map(String.init) ?? ""))
             }
         }
-        let healthcheck = target.spec.healthcheck.map { check in
+        let check = healthcheck.map { check in
             Healthcheck(
                 test: ["CMD"] + check.command, interval: check.interval.nanoseconds, timeout: check.timeout.nanoseconds,
                 retries: check.retries, startPeriod: check.startPeriod.nanoseconds
@@ -35,15 +46,15 @@ extension ContainerCreateRequest {
             cmd: container.command,
             entrypoint: container.entrypoint,
             env: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-            labels: target.labels,
+            labels: labels,
             workingDir: container.workingDir,
             user: container.user,
             stopSignal: container.stopSignal.description,
             stopTimeout: container.stopGracePeriod.wholeSeconds,
-            healthcheck: healthcheck,
+            healthcheck: check,
             exposedPorts: exposed.isEmpty ? nil : exposed,
             hostConfig: HostConfig(
-                mounts: mounts,
+                mounts: mounts + extraMounts,
                 networkMode: container.network.description,
                 portBindings: bindings.isEmpty ? nil : bindings,
                 memory: container.resources?.memory?.bytes,

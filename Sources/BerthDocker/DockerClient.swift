@@ -151,6 +151,36 @@ public final class DockerClient: Sendable {
         }
     }
 
+    /// One file of a container read through the archive API, never holding more than `limit`
+    /// bytes of it: `nil` when the path does not exist.
+    public func readFile(_ idOrName: String, path: String, limit: Int) async throws(DockerError) -> BoundedFile? {
+        let response: HTTPStreamResponse
+        do {
+            response = try await openStream("GET", "/containers/\(Self.escape(idOrName))/archive", query: [("path", path)], what: "read \(path) from container \(idOrName)")
+        } catch where error.code == .notFound {
+            return nil
+        }
+        // A tar of one file: a 512-byte header, the contents padded to 512, two zero blocks.
+        let ceiling = limit + 2048
+        var bytes: [UInt8] = []
+        do {
+            for try await chunk in response.body {
+                bytes += chunk
+                if bytes.count > ceiling { return .tooLarge }
+            }
+        } catch {
+            throw Self.mapTransport(error, endpoint)
+        }
+        let entries: [TarArchive.Entry]
+        do {
+            entries = try TarArchive.read(bytes)
+        } catch {
+            throw DockerError(.decoding, "the archive of \(path) from container \(idOrName) is not a tar archive Berth can read: \(error)")
+        }
+        guard let file = entries.first(where: { $0.kind == .file }) else { return .notAFile }
+        return file.contents.count > limit ? .tooLarge : .contents(file.contents)
+    }
+
     /// Writes `entries` into the folder `path` of the container (which must exist).
     public func writeArchive(_ idOrName: String, path: String, entries: [TarArchive.Entry]) async throws(DockerError) {
         _ = try await send(

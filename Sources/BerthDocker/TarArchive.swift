@@ -121,3 +121,12 @@ public enum TarArchive {
         for (index, byte) in text.utf8.prefix(width).enumerated() { header[offset + index] = byte }
     }
 }
+
+/// A file read from a container with a size limit.
+public enum BoundedFile: Sendable, Hashable {
+    case contents([UInt8])
+    /// Larger than the limit; not read further.
+    case tooLarge
+    /// The path is a folder (or something else that is not a regular file).
+    case notAFile
+}

@@ -3,6 +3,7 @@ import BerthController
 import BerthCore
 import Logging
 import BerthDocker
+import Foundation
 import ServiceLifecycle
 import UnixSignals
 
@@ -17,6 +18,8 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var controller: ControllerOptions
     @Option(help: "Resync at least this often, e.g. 30s.") var resync: String = "30s"
     @Option(help: "Actions run at once.") var concurrency: Int = 8
+    @Option(help: "Jobs this controller runs at once.") var maxConcurrentJobs: Int = 4
+    @Option(help: "This controller's name in job claims and the leader lease; give each controller of one store its own. Default: the host name.") var controllerID: String?
     @Option(help: "The first crash-loop backoff of a service's restarts; it doubles up to 5m.") var restartBackoff: String = "10s"
 
     func run() async throws {
@@ -27,9 +30,15 @@ struct ServeCommand: AsyncParsableCommand {
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
             let reconciler = Reconciler(runtime: runtime, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
+            let identity = controllerID ?? ProcessInfo.processInfo.hostName
+            let jobs = JobRunner(
+                runtime: runtime, store: store,
+                configuration: JobRunnerConfiguration(identity: identity, maxConcurrentJobs: maxConcurrentJobs),
+                logger: Logger(label: "berth.jobs")
+            )
             let service = Controller(
-                source: manifests.source(store: store), runtime: runtime, store: store, reconciler: reconciler,
-                configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds)), logger: logger
+                source: manifests.source(store: store), runtime: runtime, store: store, reconciler: reconciler, jobs: jobs,
+                configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds), identity: identity), logger: logger
             )
             logger.info("serving: manifests \(manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint)")
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(

@@ -6,6 +6,8 @@ public enum LabelKey {
     public static let name = "berth.name"
     public static let replica = "berth.replica"
     public static let job = "berth.job"
+    /// The attempt of the job a worker container runs (from 1).
+    public static let attempt = "berth.attempt"
     public static let specHash = "berth.spec-hash"
     /// The canonical JSON of the spec a container was created from, so a later plan can name the
     /// fields that changed. It holds nothing `docker inspect` does not show: secret references,
@@ -49,6 +51,11 @@ public enum ObjectName {
     /// `berth-<project>-job-<id>`
     public static func jobContainer(project: String, jobID: String) -> String {
         "berth-\(project)-job-\(jobID)"
+    }
+
+    /// `berth-<project>-job-<id>-scratch`: a job's own input/output space.
+    public static func jobScratchVolume(project: String, jobID: String) -> String {
+        "\(jobContainer(project: project, jobID: jobID))-scratch"
     }
 
     /// `berth-<project>-<volume>`

@@ -20,6 +20,11 @@ public enum SpecHash {
         return hash(canonicalJSON(spec))
     }
 
+    /// The hash of a job's spec: a manifest Job whose spec changes is a new job.
+    public static func of(_ spec: JobSpec) -> String {
+        hash(canonicalJSON(spec))
+    }
+
     /// The recreate-relevant fields that differ between two service specs, as dotted paths
     /// (`image`, `env.FOO`, `healthcheck.interval`); lists count as one field.
     public static func changedFields(from old: ServiceSpec, to new: ServiceSpec) -> [String] {

@@ -1,0 +1,142 @@
+import BerthCore
+import Foundation
+
+/// Everything needed to create the worker container of one job attempt.
+public struct JobContainerTarget: Sendable, Hashable {
+    /// `berth-<project>-job-<id>`: one name per job, so a repeated create after a crash is adopted.
+    public var name: String
+    public var jobID: String
+    public var attempt: Int
+    public var spec: JobSpec
+    /// The design's labels plus `berth.job` and `berth.attempt`.
+    public var labels: [String: String]
+    /// Docker volume names for the spec's `volume:` mounts, by mount index.
+    public var volumeNames: [Int: String]
+    /// The job's own scratch volume and where it is mounted.
+    public var scratchVolume: String
+    public var scratchPath: String
+
+    public init(name: String, jobID: String, attempt: Int, spec: JobSpec, labels: [String: String], volumeNames: [Int: String], scratchVolume: String, scratchPath: String) {
+        self.name = name
+        self.jobID = jobID
+        self.attempt = attempt
+        self.spec = spec
+        self.labels = labels
+        self.volumeNames = volumeNames
+        self.scratchVolume = scratchVolume
+        self.scratchPath = scratchPath
+    }
+}
+
+/// A job's container as the runner sees it.
+public struct JobContainer: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var labels: [String: String]
+    public var state: ObservedContainer.State
+    public var exitCode: Int
+    public var oomKilled: Bool
+    public var startedAt: Date?
+    public var finishedAt: Date?
+
+    public var jobID: String? { labels[LabelKey.job] }
+    public var attempt: Int? { labels[LabelKey.attempt].flatMap { Int($0) } }
+}
+
+/// The engine as the job runner needs it: worker containers, their output, their scratch volumes.
+/// Every call is idempotent where a crash could make it repeat. `DockerEngine` implements it.
+public protocol JobRuntime: Sendable {
+    func jobContainer(named name: String) async throws(DockerError) -> JobContainer?
+    /// Berth's job containers and scratch volumes on this engine, for the janitor.
+    func jobObjects() async throws(DockerError) -> (containers: [JobContainer], volumes: [String: [String: String]])
+    /// Creates the scratch volume (an existing one is fine) and the container; a container of the
+    /// same job and attempt that exists already is adopted.
+    func createJobContainer(_ target: JobContainerTarget, environment: [String: String]) async throws(DockerError) -> String
+    func startContainer(named name: String) async throws(DockerError)
+    /// Waits until the container is not running; returns its exit code.
+    func waitForExit(named name: String) async throws(DockerError) -> Int
+    /// Stops with the container's stop signal, then kills after `grace`; a stopped one is fine.
+    func stopContainer(named name: String, grace: TimeSpan) async throws(DockerError)
+    /// Removes the container (killing it if it runs); a missing one is fine.
+    func removeContainer(named name: String, grace: TimeSpan) async throws(DockerError)
+    func removeVolume(named name: String) async throws(DockerError)
+    /// The last `bytes` of standard output and error.
+    func logTails(named name: String, bytes: Int) async throws(DockerError) -> (stdout: String, stderr: String)
+    func readFile(named name: String, path: String, limit: Int) async throws(DockerError) -> BoundedFile?
+    func ensureImage(_ image: ImageReference, policy: PullPolicy) async throws(DockerError)
+}
+
+extension DockerEngine: JobRuntime {
+    public func jobContainer(named name: String) async throws(DockerError) -> JobContainer? {
+        do {
+            return JobContainer(try await client.inspectContainer(name))
+        } catch where error.code == .notFound {
+            return nil
+        }
+    }
+
+    public func jobObjects() async throws(DockerError) -> (containers: [JobContainer], volumes: [String: [String: String]]) {
+        let label = "\(LabelKey.kind)=\(ObjectKind.job.rawValue)"
+        var containers: [JobContainer] = []
+        for summary in try await client.listContainers(labels: ["\(LabelKey.managed)=true", label]) {
+            if let container = try await jobContainer(named: summary.id) { containers.append(container) }
+        }
+        var volumes: [String: [String: String]] = [:]
+        for volume in try await client.listVolumes(labels: ["\(LabelKey.managed)=true", label]) {
+            volumes[volume.name] = volume.labels
+        }
+        return (containers, volumes)
+    }
+
+    public func createJobContainer(_ target: JobContainerTarget, environment: [String: String]) async throws(DockerError) -> String {
+        var volumeLabels = target.labels
+        volumeLabels[LabelKey.attempt] = nil
+        _ = try await client.createVolume(VolumeCreateRequest(name: target.scratchVolume, labels: volumeLabels))
+        let request = ContainerCreateRequest(
+            target.spec.container, labels: target.labels, volumeNames: target.volumeNames, environment: environment,
+            extraMounts: [ContainerCreateRequest.MountSpec(type: "volume", source: target.scratchVolume, target: target.scratchPath, readOnly: false)]
+        )
+        do {
+            return try await client.createContainer(name: target.name, request)
+        } catch where error.code == .conflict {
+            let existing = try await client.inspectContainer(target.name)
+            guard existing.labels[LabelKey.job] == target.jobID, existing.labels[LabelKey.attempt] == String(target.attempt) else {
+                throw DockerError(.conflict, "container name \(target.name) is taken by a container that is not attempt \(target.attempt) of job \(target.jobID); remove it", status: 409)
+            }
+            return existing.id
+        }
+    }
+
+    public func waitForExit(named name: String) async throws(DockerError) -> Int {
+        try await client.waitContainer(name)
+    }
+
+    public func stopContainer(named name: String, grace: TimeSpan) async throws(DockerError) {
+        do {
+            try await client.stopContainer(name, timeout: grace.wholeSeconds)
+        } catch where error.code == .notModified || error.code == .notFound {
+            return
+        }
+    }
+
+    public func logTails(named name: String, bytes: Int) async throws(DockerError) -> (stdout: String, stderr: String) {
+        // Lines are a proxy for bytes here: ask for enough lines, then keep the last `bytes`.
+        let logs = try await client.logs(name, tail: max(100, bytes / 20))
+        func tail(_ data: [UInt8]) -> String { String(decoding: data.suffix(bytes), as: UTF8.self) }
+        return (tail(logs.stdout), tail(logs.stderr))
+    }
+
+    public func readFile(named name: String, path: String, limit: Int) async throws(DockerError) -> BoundedFile? {
+        try await client.readFile(name, path: path, limit: limit)
+    }
+}
+
+extension JobContainer {
+    init(_ details: ContainerDetails) {
+        self.init(
+            id: details.id, name: details.name, labels: details.labels,
+            state: ObservedContainer.State(rawValue: details.state.status) ?? .dead, exitCode: details.state.exitCode,
+            oomKilled: details.state.oomKilled, startedAt: details.state.startedAt, finishedAt: details.state.finishedAt
+        )
+    }
+}
