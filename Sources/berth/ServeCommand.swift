@@ -19,6 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Resync at least this often, e.g. 30s.") var resync: String = "30s"
     @Option(help: "Actions run at once.") var concurrency: Int = 8
     @Option(help: "Jobs this controller runs at once.") var maxConcurrentJobs: Int = 4
+    @Option(help: "A failed job attempt is retried after this long, doubling per attempt up to 10m.") var jobRetryBackoff: String = "10s"
+    @Option(help: "How often the store is read for submits and cancels no notification announced (another process on the embedded store).") var jobPollInterval: String = "2s"
     @Option(help: "This controller's name in job claims and the leader lease; give each controller of one store its own. Default: the host name.") var controllerID: String?
     @Option(help: "The first crash-loop backoff of a service's restarts; it doubles up to 5m.") var restartBackoff: String = "10s"
 
@@ -33,7 +35,11 @@ struct ServeCommand: AsyncParsableCommand {
             let identity = controllerID ?? ProcessInfo.processInfo.hostName
             let jobs = JobRunner(
                 runtime: runtime, store: store,
-                configuration: JobRunnerConfiguration(identity: identity, maxConcurrentJobs: maxConcurrentJobs),
+                configuration: JobRunnerConfiguration(
+                    identity: identity, maxConcurrentJobs: maxConcurrentJobs,
+                    pollInterval: .milliseconds(try parseSpan(jobPollInterval, option: "--job-poll-interval").milliseconds),
+                    retryBackoff: BackoffPolicy(initial: try parseSpan(jobRetryBackoff, option: "--job-retry-backoff"), maximum: .minutes(10))
+                ),
                 logger: Logger(label: "berth.jobs")
             )
             let service = Controller(

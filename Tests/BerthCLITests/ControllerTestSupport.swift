@@ -61,9 +61,10 @@ final class Scenario: @unchecked Sendable {
         return environment
     }
 
-    /// Writes `manifests/<file>` (replacing it), after the document declaring this project.
-    func write(_ yaml: String, to file: String = "project.yaml") throws {
-        let project = "apiVersion: berth/v1\nkind: Project\nmetadata: {name: \(project)}\n---\n"
+    /// Writes `manifests/<file>` (replacing it), after a document declaring this project unless
+    /// `yaml` declares it itself.
+    func write(_ yaml: String, to file: String = "project.yaml", declaringProject: Bool = true) throws {
+        let project = declaringProject ? "apiVersion: berth/v1\nkind: Project\nmetadata: {name: \(project)}\n---\n" : ""
         try (project + yaml).write(to: manifests.appendingPathComponent(file), atomically: true, encoding: .utf8)
     }
 

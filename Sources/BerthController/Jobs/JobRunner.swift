@@ -18,6 +18,9 @@ public actor JobRunner {
     private let wakeUps = WakeUpSignal()
     private var executions: [String: (task: Task<Void, Never>, cancel: CancelFlag)] = [:]
     private var projectLimits: [String: ProjectJobLimits] = [:]
+    /// Projects of the desired state: only their job objects without a job row are cleared away
+    /// (another Berth with another store may share the engine).
+    private var knownProjects: Set<String> = []
     private var submittedManifestJobs: Set<String> = []
 
     public init(runtime: any JobRuntime, store: any Store, configuration: JobRunnerConfiguration = JobRunnerConfiguration(), environment: EnvironmentResolver = EnvironmentResolver(), logger: Logger = Logger(label: "berth.jobs")) {
@@ -37,6 +40,7 @@ public actor JobRunner {
         var limits: [String: ProjectJobLimits] = [:]
         for (name, spec) in state.projects { limits[name] = ProjectJobLimits(spec) }
         projectLimits = limits
+        knownProjects = state.referencedProjects
         for resource in state.resources {
             guard case .job(let spec) = resource.spec else { continue }
             let key = "manifest:\(resource.metadata.name):\(SpecHash.of(spec))"
@@ -161,26 +165,30 @@ public actor JobRunner {
     }
 
     /// Removes containers and scratch volumes of jobs that ended (after `ttlAfterFinished`), that
-    /// wait for a retry, or whose rows are gone; prunes old finished jobs.
+    /// wait for a retry, or whose rows are gone (in the desired state's projects); prunes old
+    /// finished jobs.
     private func clearAway() async {
         do {
             let objects = try await runtime.jobObjects()
             var keep: Set<String> = []
             for container in objects.containers {
                 guard let id = container.jobID, executions[id] == nil else { continue }
+                let project = container.labels[LabelKey.project] ?? ""
                 let job = try await store.job(id)
                 if let job, !Self.mayRemove(job, container: container) {
                     keep.insert(id)
                     continue
                 }
-                let project = container.labels[LabelKey.project] ?? ""
+                if job == nil, !knownProjects.contains(project) { continue }
                 try await runtime.removeContainer(named: container.name, grace: .seconds(1))
                 try await runtime.removeVolume(named: ObjectName.jobScratchVolume(project: project, jobID: id))
                 logger.info("removed leftover worker container \(container.name)")
             }
             for (volume, labels) in objects.volumes {
                 guard let id = labels[LabelKey.job], executions[id] == nil, !keep.contains(id) else { continue }
-                if let job = try await store.job(id), job.state.isActive { continue }
+                let job = try await store.job(id)
+                if let job, job.state.isActive { continue }
+                if job == nil, !knownProjects.contains(labels[LabelKey.project] ?? "") { continue }
                 try await runtime.removeVolume(named: volume)
             }
             try await store.pruneJobs(finishedBefore: Date().addingTimeInterval(-configuration.retention.seconds), keepPerProject: configuration.keepPerProject)
