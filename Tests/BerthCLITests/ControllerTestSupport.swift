@@ -121,6 +121,32 @@ final class Scenario: @unchecked Sendable {
 
     // MARK: engine
 
+    /// Follows `docker events` (the engine keeps only a short backlog) into a file until `stop()`;
+    /// each line is `format` applied to one event.
+    final class EventCapture {
+        private let process = Process()
+        private let file: URL
+
+        init(_ scenario: Scenario, filters: [String], format: String) throws {
+            file = scenario.folder.appendingPathComponent("events-\(UUID().uuidString)")
+            FileManager.default.createFile(atPath: file.path, contents: nil)
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/docker")
+            process.arguments = ["-H", scenario.dockerHost, "events", "--format", format] + filters.flatMap { ["--filter", $0] }
+            process.standardOutput = try FileHandle(forWritingTo: file)
+            try process.run()
+            // `docker events` subscribes asynchronously; give it a moment before anything happens.
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+
+        /// Ends the capture and returns its lines.
+        func stop() throws -> [String] {
+            Thread.sleep(forTimeInterval: 0.5)
+            process.terminate()
+            process.waitUntilExit()
+            return try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map(String.init)
+        }
+    }
+
     /// Runs the docker CLI against the private engine; returns standard output, trimmed.
     @discardableResult
     func docker(_ arguments: String...) throws -> String {

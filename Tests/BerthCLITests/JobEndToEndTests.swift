@@ -250,3 +250,47 @@ struct JobEndToEndTests {
         #expect(after.first?["stdoutTail"] as? String == "migrated\n")
     }
 }
+
+/// The property users most need from the queue: the controller may die at any instruction.
+@Suite("Jobs across controller crashes")
+struct JobCrashSafetyTests {
+    @Test(arguments: StoreChoice.allCases)
+    func everyJobEndsOnceWithOneContainerWhateverMomentTheControllerIsKilled(store: StoreChoice) async throws {
+        let scenario = try await Scenario(store)
+        defer { scenario.finish() }
+        // given: jobs of varied lengths, and a controller that is SIGKILLed again and again
+        try scenario.write("")
+        let creates = try Scenario.EventCapture(
+            scenario, filters: ["type=container", "event=create", "label=berth.project=\(scenario.project)"],
+            format: "{{index .Actor.Attributes \"berth.job\"}}"
+        )
+        let options = Scenario.jobServeOptions + ["--max-concurrent-jobs", "4"]
+        try scenario.startServe(options)
+        var random = SystemRandomNumberGenerator()
+        let documents = (0..<16).map { index in
+            jobYAML(scenario, "job\(index)", command: "sleep 0.\(Int.random(in: 1...9, using: &random)); echo done \(index)")
+        }
+        let ids = try scenario.submit(documents.joined())
+        try #require(ids.count == 16)
+
+        // when: killed at random moments (pending, claimed, created, running, collecting)
+        for _ in 0..<6 {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 150...900, using: &random)))
+            scenario.stopServe(kill: true)
+            try scenario.startServe(options)
+        }
+
+        // then: each job finished exactly once, on its first attempt, in one container
+        for id in ids {
+            let job = try scenario.ended(id, within: 120)
+            #expect(job["state"] as? String == "finished", "\(job)")
+            #expect(job["attempt"] as? Int == 1, "\(job)")
+            #expect((job["stdoutTail"] as? String)?.hasPrefix("done") == true, "\(job)")
+        }
+        var perJob: [String: Int] = [:]
+        for job in try creates.stop() { perJob[job, default: 0] += 1 }
+        #expect(Set(perJob.keys) == Set(ids))
+        #expect(perJob.values.allSatisfy { $0 == 1 }, "containers created per job: \(perJob)")
+        try scenario.eventually(60, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
+    }
+}
