@@ -21,6 +21,8 @@ public actor JobRunner {
     /// Projects of the desired state: only their job objects without a job row are cleared away
     /// (another Berth with another store may share the engine).
     private var knownProjects: Set<String> = []
+    /// Claims wait for the first desired state, so project limits hold from the first claim on.
+    private var desiredKnown = false
     private var submittedManifestJobs: Set<String> = []
 
     public init(runtime: any JobRuntime, store: any Store, configuration: JobRunnerConfiguration = JobRunnerConfiguration(), environment: EnvironmentResolver = EnvironmentResolver(), logger: Logger = Logger(label: "berth.jobs")) {
@@ -41,6 +43,7 @@ public actor JobRunner {
         for (name, spec) in state.projects { limits[name] = ProjectJobLimits(spec) }
         projectLimits = limits
         knownProjects = state.referencedProjects
+        desiredKnown = true
         for resource in state.resources {
             guard case .job(let spec) = resource.spec else { continue }
             let key = "manifest:\(resource.metadata.name):\(SpecHash.of(spec))"
@@ -117,7 +120,7 @@ public actor JobRunner {
 
     private func claim() async {
         let free = configuration.maxConcurrentJobs - executions.count
-        guard free > 0 else { return }
+        guard free > 0, desiredKnown else { return }
         do {
             let claimed = try await store.claimJobs(
                 controller: configuration.identity, limit: free, projectLimits: projectLimits, lease: configuration.lease, now: Date()
