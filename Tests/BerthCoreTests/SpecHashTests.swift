@@ -266,7 +266,8 @@ struct SpecHashTests {
             .job(job)
         case .cronJob:
             .cronJob(CronJobSpec(
-                schedule: try CronSchedule(parsing: "*/5 * * * *"), concurrencyPolicy: .replace, startingDeadline: .minutes(1),
+                schedule: try CronSchedule(parsing: "*/5 * * * *"), timeZone: try TimeZoneName(parsing: "Europe/Zurich"),
+                concurrencyPolicy: .replace, startingDeadline: .minutes(1),
                 suspend: true, successfulJobsHistoryLimit: 5, failedJobsHistoryLimit: 2, jobTemplate: job
             ))
         case .bucket:

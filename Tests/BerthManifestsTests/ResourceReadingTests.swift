@@ -298,6 +298,7 @@ struct ResourceReadingTests {
             return
         }
         #expect(spec.schedule.description == "@every 10m")
+        #expect(spec.timeZone == .utc)
         #expect(spec.concurrencyPolicy == .forbid)
         #expect(spec.successfulJobsHistoryLimit == 3)
         #expect(spec.failedJobsHistoryLimit == 1)
@@ -315,6 +316,7 @@ struct ResourceReadingTests {
             metadata: {name: backup}
             spec:
               schedule: "30 2 * * *"
+              timeZone: Europe/Zurich
               concurrencyPolicy: Replace
               startingDeadline: 5m
               suspend: true
@@ -332,6 +334,8 @@ struct ResourceReadingTests {
             return
         }
         #expect(spec.schedule == (try CronSchedule(parsing: "30 2 * * *")))
+        #expect(spec.timeZone.identifier == "Europe/Zurich")
+        #expect(spec.timeZone.timeZone.identifier == "Europe/Zurich")
         #expect(spec.concurrencyPolicy == .replace)
         #expect(spec.startingDeadline == .minutes(5))
         #expect(spec.suspend)
@@ -499,6 +503,7 @@ struct ResourceReadingTests {
             metadata: {name: tidy, project: shop}
             spec:
               schedule: "0 9-17/2 * * mon-fri"
+              timeZone: America/New_York
               concurrencyPolicy: Allow
               startingDeadline: 2m
               suspend: true
@@ -614,6 +619,33 @@ struct ResourceReadingTests {
                   jobTemplate: {image: busybox}
                 """,
             path: "spec.schedule", line: 5, message: ["expected 5 fields", #"found 4 fields in "0 3 * *""#]
+        ),
+        BadInput(
+            name: "unknown time zone",
+            yaml: """
+                apiVersion: berth/v1
+                kind: CronJob
+                metadata: {name: tidy}
+                spec:
+                  schedule: "0 3 * * *"
+                  timeZone: Europe/Zurik
+                  jobTemplate: {image: busybox}
+                """,
+            path: "spec.timeZone", line: 6,
+            message: [#"expected an IANA time zone such as Europe/Zurich or UTC, found "Europe/Zurik""#, #"(did you mean "Europe/Zurich"?)"#]
+        ),
+        BadInput(
+            name: "time zone abbreviation",
+            yaml: """
+                apiVersion: berth/v1
+                kind: CronJob
+                metadata: {name: tidy}
+                spec:
+                  schedule: "0 3 * * *"
+                  jobTemplate: {image: busybox}
+                  timeZone: CET
+                """,
+            path: "spec.timeZone", line: 7, message: [#"found "CET"; write the zone as Area/Location"#]
         ),
         BadInput(
             name: "port out of range",

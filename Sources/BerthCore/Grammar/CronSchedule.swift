@@ -1,8 +1,9 @@
 import Foundation
 
-/// When a job runs, in UTC: a five-field cron expression (`*/15 * * * *`, `0 3 * * mon-fri`), a macro
+/// When a job runs: a five-field cron expression (`*/15 * * * *`, `0 3 * * mon-fri`), a macro
 /// (`@hourly`, `@daily`/`@midnight`, `@weekly`, `@monthly`, `@yearly`/`@annually`) or a fixed interval
-/// (`@every 10m`, at least 1s).
+/// (`@every 10m`, at least 1s). Calendar expressions are read on the wall clock of a time zone,
+/// UTC unless one is given; see ``nextFire(after:timeZone:)`` for daylight-saving changes.
 ///
 /// Fields are minute, hour, day-of-month, month and day-of-week, each `*`, a value, a range `1-5`,
 /// a step `*/15` or `10-50/10`, or a comma list of those. Months and weekdays may be written as
@@ -89,12 +90,21 @@ public struct CronSchedule: Sendable, Hashable, Codable, CustomStringConvertible
         return ValidationError(advice.map { "\(message); \($0)" } ?? message)
     }
 
-    /// The first fire strictly after `date`: the next matching minute for calendar schedules, or
-    /// `date` plus the interval for `@every`. Nil when no minute matches within 28 years, which
-    /// only happens for impossible dates such as `0 0 30 2 *`.
-    public func nextFire(after date: Date) -> Date? {
+    /// The first fire strictly after `date`: the next matching minute of `timeZone`'s wall clock for
+    /// calendar schedules, or `date` plus the interval for `@every` (elapsed time, the same in every
+    /// zone). Nil when no minute matches within 28 years, which only happens for impossible dates
+    /// such as `0 0 30 2 *`.
+    ///
+    /// Daylight-saving changes are handled as Vixie cron and cronie do. A schedule that fires every
+    /// hour (its hour field allows all 24) follows the wall clock as it is: minutes skipped in spring
+    /// do not fire, and the repeated hour in autumn fires in both passes, so `*/5 * * * *` keeps
+    /// firing every five minutes of real time. Any other schedule fires once per matching wall time:
+    /// a time skipped in spring fires at the end of the gap (02:30 in Europe/Zurich fires at 03:00
+    /// summer time, once, even when several skipped times match), and a time repeated in autumn
+    /// fires in the first pass only.
+    public func nextFire(after date: Date, timeZone: TimeZone = .gmt) -> Date? {
         switch kind {
-        case .calendar(let fields): fields.nextMinute(after: date)
+        case .calendar(let fields): fields.nextFire(after: date, in: timeZone)
         case .every(let interval): date.addingTimeInterval(interval.seconds)
         }
     }
@@ -208,15 +218,71 @@ extension CronSchedule.Fields {
         return calendar
     }()
 
+    /// The next fire after `date` in `zone`, taking the stretches between the zone's offset changes
+    /// one at a time: within one, wall-clock time is `instant + offset`, so the UTC walk of
+    /// `nextMinute` applies to the shifted time.
+    fileprivate func nextFire(after date: Date, in zone: TimeZone) -> Date? {
+        let followsWallClock = hours.count == 24
+        let searchEnd = date.addingTimeInterval(Double(Self.searchYears) * 366 * 86_400)
+        var from = date
+        // Whether `from` itself may fire: true at the start of a stretch, false for `date` (strictly after).
+        var includesFrom = false
+        while from < searchEnd {
+            let offset = Double(zone.secondsFromGMT(for: from))
+            let end = zone.nextDaylightSavingTimeTransition(after: from)
+            let wallFrom = from.addingTimeInterval(offset)
+            let wallEnd = end?.addingTimeInterval(offset)
+            if let wall = nextMinute(after: includesFrom ? wallFrom.addingTimeInterval(-1) : wallFrom, notAfter: wallEnd) {
+                let fire = wall.addingTimeInterval(-offset)
+                if end.map({ fire < $0 }) ?? true {
+                    guard !followsWallClock, Self.isRepeated(fire, offset: offset, in: zone) else { return fire }
+                    // Already fired in the first pass of the repeated hour.
+                    (from, includesFrom) = (fire, false)
+                    continue
+                }
+            }
+            // Zone data only ever moves forward; the check keeps a broken table from looping.
+            guard let end, let wallEnd, end > from else { return nil }
+            let newOffset = Double(zone.secondsFromGMT(for: end))
+            let gapEnd = end.addingTimeInterval(newOffset)
+            if !followsWallClock, newOffset > offset,
+                let skipped = nextMinute(after: wallEnd.addingTimeInterval(-1), notAfter: gapEnd), skipped < gapEnd
+            {
+                // The clock jumped over a matching wall time: fire once, as the gap ends.
+                return end
+            }
+            (from, includesFrom) = (end, true)
+        }
+        return nil
+    }
+
+    /// Whether the wall time of `fire` (at `offset`) already happened earlier, before the clock was
+    /// turned back. Looks one day back for the previous offset: real zones change offset far less often.
+    private static func isRepeated(_ fire: Date, offset: Double, in zone: TimeZone) -> Bool {
+        let earlierOffset = Double(zone.secondsFromGMT(for: fire.addingTimeInterval(-86_400)))
+        guard earlierOffset > offset else { return false }
+        let firstPass = fire.addingTimeInterval(offset - earlierOffset)
+        return Double(zone.secondsFromGMT(for: firstPass)) == earlierOffset
+    }
+
     /// Walks forward from the minute after `date`, skipping whole months, days and hours that cannot
-    /// match, so even an impossible schedule costs about ten thousand steps.
-    fileprivate func nextMinute(after date: Date) -> Date? {
+    /// match, so even an impossible schedule costs about ten thousand steps. Dates are read as UTC
+    /// (callers shift them to a wall clock); the walk gives up after the hour of `limit`.
+    fileprivate func nextMinute(after date: Date, notAfter limit: Date? = nil) -> Date? {
         let start = Date(timeIntervalSince1970: ((date.timeIntervalSince1970 / 60).rounded(.down) + 1) * 60)
         let components = Self.utc.dateComponents([.year, .month, .day, .hour, .minute], from: start)
         guard var year = components.year, var month = components.month, var day = components.day,
             var hour = components.hour, var minute = components.minute
         else { return nil }
         let lastYear = year + Self.searchYears
+        // Days and hours past their ranges (day 32, hour 24) compare as past the limit too, as they should.
+        let end = limit.map { Self.utc.dateComponents([.year, .month, .day, .hour], from: $0) }
+        func isPastLimit() -> Bool {
+            guard let end, let endYear = end.year, let endMonth = end.month, let endDay = end.day,
+                let endHour = end.hour
+            else { return false }
+            return (year, month, day, hour) > (endYear, endMonth, endDay, endHour)
+        }
 
         func nextMonth() {
             (year, month) = month == 12 ? (year + 1, 1) : (year, month + 1)
@@ -225,7 +291,7 @@ extension CronSchedule.Fields {
         func nextDay() { (day, hour, minute) = (day + 1, 0, 0) }
         func nextHour() { (hour, minute) = (hour + 1, 0) }
 
-        while year <= lastYear {
+        while year <= lastYear, !isPastLimit() {
             guard months.contains(month), day <= Self.daysIn(month, of: year) else {
                 nextMonth()
                 continue

@@ -80,6 +80,8 @@ public struct CronJobSpec: Sendable, Hashable, Codable {
     }
 
     public var schedule: CronSchedule
+    /// The zone whose wall clock a calendar schedule is read on; `@every` intervals ignore it.
+    public var timeZone: TimeZoneName
     public var concurrencyPolicy: ConcurrencyPolicy
     /// A run that could not start within this long after its time is skipped; `nil` never skips.
     public var startingDeadline: TimeSpan?
@@ -90,6 +92,7 @@ public struct CronJobSpec: Sendable, Hashable, Codable {
 
     public init(
         schedule: CronSchedule,
+        timeZone: TimeZoneName = .utc,
         concurrencyPolicy: ConcurrencyPolicy = .forbid,
         startingDeadline: TimeSpan? = nil,
         suspend: Bool = false,
@@ -98,6 +101,7 @@ public struct CronJobSpec: Sendable, Hashable, Codable {
         jobTemplate: JobSpec
     ) {
         self.schedule = schedule
+        self.timeZone = timeZone
         self.concurrencyPolicy = concurrencyPolicy
         self.startingDeadline = startingDeadline
         self.suspend = suspend
@@ -115,6 +119,7 @@ public struct CronJobSpec: Sendable, Hashable, Codable {
             }
             return schedule
         }
+        let timeZone = map.optional("timeZone", default: .utc) { try $0.parse(TimeZoneName.init(parsing:)) }
         let policy = map.optional("concurrencyPolicy", default: .forbid) { try $0.choice(ConcurrencyPolicy.self) }
         let deadline = map.optional("startingDeadline") { try $0.positiveTimeSpan() }
         let suspend = map.optional("suspend", default: false) { try $0.bool() }
@@ -128,7 +133,7 @@ public struct CronJobSpec: Sendable, Hashable, Codable {
         }
         guard let schedule, let template else { return nil }
         return CronJobSpec(
-            schedule: schedule, concurrencyPolicy: policy, startingDeadline: deadline, suspend: suspend,
+            schedule: schedule, timeZone: timeZone, concurrencyPolicy: policy, startingDeadline: deadline, suspend: suspend,
             successfulJobsHistoryLimit: successLimit, failedJobsHistoryLimit: failedLimit, jobTemplate: template
         )
     }
