@@ -45,6 +45,7 @@ public final class Controller: Service {
     private let store: (any Store)?
     private let reconciler: Reconciler
     private let jobs: JobRunner?
+    private let cron: CronTrigger?
     private let configuration: ControllerConfiguration
     private let logger: Logger
     private let wakeUps = WakeUpSignal()
@@ -53,7 +54,7 @@ public final class Controller: Service {
     private let onPass: @Sendable (PassResult) -> Void
 
     public init(
-        source: DesiredStateSource, runtime: any ContainerRuntime, store: (any Store)?, reconciler: Reconciler, jobs: JobRunner? = nil,
+        source: DesiredStateSource, runtime: any ContainerRuntime, store: (any Store)?, reconciler: Reconciler, jobs: JobRunner? = nil, cron: CronTrigger? = nil,
         configuration: ControllerConfiguration = ControllerConfiguration(), logger: Logger = Logger(label: "berth.controller"),
         onPass: @escaping @Sendable (PassResult) -> Void = { _ in }
     ) {
@@ -62,6 +63,7 @@ public final class Controller: Service {
         self.store = store
         self.reconciler = reconciler
         self.jobs = jobs
+        self.cron = cron
         self.configuration = configuration
         self.logger = logger
         self.onPass = onPass
@@ -114,7 +116,9 @@ public final class Controller: Service {
                     let result = try await reconciler.reconcile(snapshot, shouldStop: { self.isStopping })
                     engineFailures = 0
                     onPass(result)
-                    if let next = result.nextWakeUp {
+                    // Only the leader fires schedules, so a run is submitted once however many controllers there are.
+                    let cronDue = await cron?.tick(snapshot.state)
+                    for next in [result.nextWakeUp, cronDue].compactMap({ $0 }) {
                         deadline = min(deadline, clock.now + .milliseconds(Int64(max(0, next.timeIntervalSinceNow) * 1000) + 10))
                     }
                 } catch {

@@ -43,7 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
                 logger: Logger(label: "berth.jobs")
             )
             let service = Controller(
-                source: manifests.source(store: store), runtime: runtime, store: store, reconciler: reconciler, jobs: jobs,
+                source: manifests.source(store: store), runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
                 configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds), identity: identity), logger: logger
             )
             logger.info("serving: manifests \(manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint)")

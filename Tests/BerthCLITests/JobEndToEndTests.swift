@@ -294,3 +294,60 @@ struct JobCrashSafetyTests {
         try scenario.eventually(60, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
     }
 }
+
+/// CronJobs on a short real schedule under `berth serve`.
+@Suite("Cron jobs end to end")
+struct CronEndToEndTests {
+    /// A CronJob document; `extra` is YAML under `spec:` (indented two spaces).
+    static func cronYAML(_ scenario: Scenario, _ name: String, schedule: String, command: String, extra: String = "") -> String {
+        """
+        apiVersion: berth/v1
+        kind: CronJob
+        metadata: {name: \(name), project: \(scenario.project)}
+        spec:
+          schedule: "\(schedule)"
+        \(extra)
+          jobTemplate:
+            image: \(scenario.image)
+            pullPolicy: Never
+            network: none
+            stopGracePeriod: 1s
+            command: ["sh", "-c", "\(command)"]
+        ---
+
+        """
+    }
+
+    func jobs(_ scenario: Scenario) throws -> [[String: Any]] {
+        let result = try scenario.berth("jobs", "list", "--project", scenario.project, "--json")
+        return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
+    }
+
+    @Test func aScheduleFiresRepeatedlyAndForbidNeverOverlapsRuns() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: one quick job every 2 s, and one that outlasts its 1 s interval under Forbid
+        try scenario.write(
+            Self.cronYAML(scenario, "tick", schedule: "@every 2s", command: "echo tick", extra: "  concurrencyPolicy: Allow")
+                + Self.cronYAML(scenario, "long", schedule: "@every 1s", command: "sleep 3", extra: "  concurrencyPolicy: Forbid")
+        )
+
+        // when
+        try scenario.startServe(Scenario.jobServeOptions)
+        var maxActiveLong = 0
+        try scenario.eventually(40, "three runs of tick finished") {
+            let all = try jobs(scenario)
+            let activeLong = all.filter { $0["name"] as? String == "long" && ["pending", "queued", "started"].contains($0["state"] as? String ?? "") }.count
+            maxActiveLong = max(maxActiveLong, activeLong)
+            return all.filter { $0["name"] as? String == "tick" && $0["state"] as? String == "finished" }.count >= 3
+        }
+
+        // then
+        let all = try jobs(scenario)
+        let ticks = all.filter { $0["name"] as? String == "tick" }
+        #expect(ticks.allSatisfy { ($0["idempotencyKey"] as? String)?.hasPrefix("cron:tick:") == true })
+        #expect(Set(ticks.compactMap { $0["idempotencyKey"] as? String }).count == ticks.count, "one job per scheduled time")
+        #expect(maxActiveLong <= 1, "Forbid: at most one run of long at a time")
+        #expect(all.contains { $0["name"] as? String == "long" })
+    }
+}
