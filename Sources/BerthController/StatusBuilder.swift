@@ -41,6 +41,9 @@ struct StatusBuilder {
             if case .skipped = result.outcome { continue }
             lastActions[result.action.resource] = result.action
         }
+        // A planned change that did not happen (failed, skipped) leaves its resource unconverged.
+        let succeeded = Set(report.results.filter { $0.outcome.succeeded }.map(\.action.id))
+        let unfinished = Set(plan.actions.filter { $0.operation.isChange && !succeeded.contains($0.id) }.map(\.resource))
         var statuses: [ResourceStatus] = []
         for (id, spec) in desired.services {
             var status = start(id, lastAction: lastActions[id])
@@ -56,7 +59,7 @@ struct StatusBuilder {
                 status.nextAttemptAt = wait.until
                 status.setCondition(.ready, .false, reason: "CrashLoopBackOff", message: message, now: now)
                 status.setCondition(.stalled, .true, reason: "CrashLoopBackOff", message: message, now: now)
-            } else if ready == spec.replicas, !plan.actions.contains(where: { $0.resource == id && $0.operation.isChange }) {
+            } else if ready == spec.replicas, !unfinished.contains(id) {
                 converged(&status, id, message: "\(ready)/\(spec.replicas) replicas ready")
             } else {
                 progressing(&status, message: wait?.reason ?? "\(ready)/\(spec.replicas) replicas ready")
