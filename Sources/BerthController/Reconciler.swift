@@ -33,9 +33,10 @@ public struct PassResult: Sendable {
     /// When the next pass is due by time alone (a backoff ends).
     public var nextWakeUp: Date?
 
-    /// Nothing left to do and every service ready.
+    /// Nothing left to do: every planned action succeeded and every service and volume is ready.
     public var converged: Bool {
-        plan.isEmpty && report.failures.isEmpty && statuses.allSatisfy { $0.phase == .ready }
+        report.results.count == plan.actions.count && report.results.allSatisfy { $0.outcome.succeeded }
+            && statuses.allSatisfy { $0.phase == .ready }
     }
 }
 
@@ -80,8 +81,13 @@ public actor Reconciler {
             if case .finished(let result) = event { Self.log(result, logger) }
             progress(event)
         }, shouldStop: shouldStop)
+        let clock = ContinuousClock()
+        let started = clock.now
         let report = plan.actions.isEmpty ? ExecutionReport() : await executor.execute(plan)
-        let finished = Date()
+        // The pass's own time plus how long the actions took: backoffs then start when the pass
+        // ended, on the same clock as the `now` later passes plan with.
+        let elapsed = (clock.now - started).components
+        let finished = now.addingTimeInterval(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
         let restarts = recordRestarts(report, before: before, now: finished)
         recordFailures(report, desired: desired, now: finished)
         let after = plan.actions.isEmpty ? before : try await runtime.observe()

@@ -41,8 +41,9 @@ struct StatusBuilder {
             if case .skipped = result.outcome { continue }
             lastActions[result.action.resource] = result.action
         }
-        // Resources with an action that did not succeed still have work left, whatever runs now.
-        let unfinished = Set(report.results.filter { !$0.outcome.succeeded }.map(\.action.resource))
+        // A planned change that did not happen (failed, skipped) leaves its resource unconverged.
+        let succeeded = Set(report.results.filter { $0.outcome.succeeded }.map(\.action.id))
+        let unfinished = Set(plan.actions.filter { $0.operation.isChange && !succeeded.contains($0.id) }.map(\.resource))
         var statuses: [ResourceStatus] = []
         for (id, spec) in desired.services {
             var status = start(id, lastAction: lastActions[id])
