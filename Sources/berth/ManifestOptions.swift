@@ -36,6 +36,15 @@ func parseSpan(_ text: String, option: String) throws -> TimeSpan {
     }
 }
 
+/// Parses a size option (`16Ki`, `1Mi`) into bytes, naming the option when it is not one.
+func parseSize(_ text: String, option: String) throws -> Int {
+    do {
+        return Int(try ByteSize(parsing: text).bytes)
+    } catch {
+        throw ArgumentParser.ValidationError("\(option): \(error.issues.map(\.message).joined(separator: "; "))")
+    }
+}
+
 /// Writes JSON for `--json` output: pretty, keys sorted, slashes unescaped.
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()

@@ -21,6 +21,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Jobs this controller runs at once.") var maxConcurrentJobs: Int = 4
     @Option(help: "A failed job attempt is retried after this long, doubling per attempt up to 10m.") var jobRetryBackoff: String = "10s"
     @Option(help: "How often the store is read for submits and cancels no notification announced (another process on the embedded store).") var jobPollInterval: String = "2s"
+    @Option(help: "The last bytes of a job's stdout and stderr kept with it, e.g. 16Ki.") var jobLogTail: String = "16Ki"
+    @Option(help: "The largest feedback file read from a job, e.g. 64Ki.") var jobFeedbackLimit: String = "64Ki"
+    @Option(help: "Ended jobs older than this are pruned (the newest --job-keep-per-project of each project are kept).") var jobRetention: String = "7d"
+    @Option(help: "Ended jobs of each project kept whatever their age.") var jobKeepPerProject: Int = 100
     @Option(help: "This controller's name in job claims and the leader lease; give each controller of one store its own. Default: the host name.") var controllerID: String?
     @Option(help: "The first crash-loop backoff of a service's restarts; it doubles up to 5m.") var restartBackoff: String = "10s"
 
@@ -38,7 +42,10 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: JobRunnerConfiguration(
                     identity: identity, maxConcurrentJobs: maxConcurrentJobs,
                     pollInterval: .milliseconds(try parseSpan(jobPollInterval, option: "--job-poll-interval").milliseconds),
-                    retryBackoff: BackoffPolicy(initial: try parseSpan(jobRetryBackoff, option: "--job-retry-backoff"), maximum: .minutes(10))
+                    retryBackoff: BackoffPolicy(initial: try parseSpan(jobRetryBackoff, option: "--job-retry-backoff"), maximum: .minutes(10)),
+                    logTailBytes: try parseSize(jobLogTail, option: "--job-log-tail"),
+                    feedbackLimit: try parseSize(jobFeedbackLimit, option: "--job-feedback-limit"),
+                    retention: try parseSpan(jobRetention, option: "--job-retention"), keepPerProject: jobKeepPerProject
                 ),
                 logger: Logger(label: "berth.jobs")
             )
