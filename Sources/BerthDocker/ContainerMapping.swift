@@ -1,5 +1,6 @@
 import BerthCore
 import Foundation
+import Synchronization
 
 extension ContainerCreateRequest {
     /// The engine request for one service replica: the spec's fields, Berth's labels, resolved
@@ -83,8 +84,77 @@ extension ObservedContainer {
             startedAt: details.state.startedAt,
             finishedAt: ended ? details.state.finishedAt : nil,
             volumeNames: details.mounts.filter { $0.type == "volume" }.compactMap(\.name).sorted(),
-            spec: details.labels[LabelKey.spec].flatMap { try? JSONDecoder().decode(ServiceSpec.self, from: Data($0.utf8)) }
+            spec: SpecLabel.decode(details.labels[LabelKey.spec])
         )
+    }
+
+    /// What the planner needs from a row of the container list alone, for a container that runs
+    /// and is not unhealthy: everything the planner reads of such a container is in the row (the
+    /// start time approximately, from the engine's `Up 5 minutes`). `nil` for any other container,
+    /// which must be inspected (exit code, OOM kill, failing checks, exact times).
+    public init?(_ summary: ContainerSummary, now: Date) {
+        guard summary.state == "running", let uptime = EngineStatusText.uptime(summary.status) else { return nil }
+        let health: Health?
+        if summary.status.hasSuffix("(healthy)") {
+            health = .healthy
+        } else if summary.status.hasSuffix("(health: starting)") {
+            health = .starting
+        } else if summary.status.hasSuffix(")") {
+            return nil
+        } else {
+            health = nil
+        }
+        self.init(
+            id: summary.id, name: summary.name, labels: summary.labels, state: .running, health: health,
+            startedAt: now.addingTimeInterval(-uptime), volumeNames: summary.volumeNames,
+            spec: SpecLabel.decode(summary.labels[LabelKey.spec])
+        )
+    }
+}
+
+/// Decodes `berth.spec` labels once per distinct text: every replica of a service carries the same one.
+enum SpecLabel {
+    private static let cache = Mutex<[String: ServiceSpec]>([:])
+
+    static func decode(_ text: String?) -> ServiceSpec? {
+        guard let text else { return nil }
+        if let known = cache.withLock({ $0[text] }) { return known }
+        guard let spec = try? JSONDecoder().decode(ServiceSpec.self, from: Data(text.utf8)) else { return nil }
+        cache.withLock { cache in
+            if cache.count >= 4096 { cache.removeAll() }
+            cache[text] = spec
+        }
+        return spec
+    }
+}
+
+/// Reading the engine's status sentences (`Up 5 minutes (healthy)`), whose wording comes from
+/// Docker's `units.HumanDuration`.
+enum EngineStatusText {
+    /// How long a running container has been up, at least: `nil` when the text is not `Up …`.
+    static func uptime(_ status: String) -> TimeInterval? {
+        guard status.hasPrefix("Up ") else { return nil }
+        var words = status.dropFirst(3).split(separator: " ").map(String.init)
+        if let health = words.firstIndex(where: { $0.hasPrefix("(") }) { words.removeSubrange(health...) }
+        switch words.joined(separator: " ") {
+        case "Less than a second": return 0
+        case "About a minute": return 60
+        case "About an hour": return 3600
+        default: break
+        }
+        guard words.count == 2, let count = Double(words[0]) else { return nil }
+        let unit = words[1].hasSuffix("s") ? String(words[1].dropLast()) : words[1]
+        let seconds: Double? = switch unit {
+        case "second": 1
+        case "minute": 60
+        case "hour": 3600
+        case "day": 86400
+        case "week": 604_800
+        case "month": 2_592_000
+        case "year": 31_536_000
+        default: nil
+        }
+        return seconds.map { $0 * count }
     }
 }
 

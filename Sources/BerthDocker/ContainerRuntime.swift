@@ -39,13 +39,22 @@ public struct DockerEngine: ContainerRuntime {
         self.client = client
     }
 
+    /// One list request, plus an inspection of each Berth container that is not running or not
+    /// healthy: a converged engine is observed with a single request.
     public func observe() async throws(DockerError) -> ObservedState {
         let containers = try await client.listContainers()
         let volumes = try await client.listVolumes()
         var state = ObservedState()
         let managed = containers.filter { $0.labels[LabelKey.managed] == "true" }
         state.foreignContainerNames = Set(containers.filter { $0.labels[LabelKey.managed] != "true" }.map(\.name))
-        state.containers = try await inspectAll(managed.map(\.id))
+        // Running, not unhealthy containers are read from the list; only the others are inspected.
+        let now = Date()
+        var listed: [ObservedContainer] = []
+        var inspect: [String] = []
+        for summary in managed {
+            if let observed = ObservedContainer(summary, now: now) { listed.append(observed) } else { inspect.append(summary.id) }
+        }
+        state.containers = (listed + (try await inspectAll(inspect))).sorted { $0.name < $1.name }
         for volume in volumes {
             if volume.labels[LabelKey.managed] == "true" {
                 state.volumes.append(ObservedVolume(name: volume.name, driver: volume.driver, labels: volume.labels))
@@ -70,7 +79,7 @@ public struct DockerEngine: ContainerRuntime {
                     if let result { observed.append(result) }
                     if let id = pending.popFirst() { group.addTask { try await inspectIfPresent(id) } }
                 }
-                return observed.sorted { $0.name < $1.name }
+                return observed
             }
         } catch let error as DockerError {
             throw error

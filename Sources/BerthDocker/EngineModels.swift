@@ -179,11 +179,23 @@ public struct ContainerSummary: Sendable, Hashable, Decodable {
     public var image: String
     public var labels: [String: String]
     public var state: String
+    /// The engine's sentence for people: `Up 5 minutes (healthy)`, `Exited (1) 2 seconds ago`.
+    public var status: String
+    /// Names of the volumes it mounts.
+    public var volumeNames: [String]
 
     /// The name without the engine's leading `/`.
     public var name: String { names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? id }
 
-    enum CodingKeys: String, CodingKey { case id = "Id", names = "Names", image = "Image", labels = "Labels", state = "State" }
+    enum CodingKeys: String, CodingKey {
+        case id = "Id", names = "Names", image = "Image", labels = "Labels", state = "State", status = "Status", mounts = "Mounts"
+    }
+
+    private struct SummaryMount: Decodable {
+        var type: String?
+        var name: String?
+        enum CodingKeys: String, CodingKey { case type = "Type", name = "Name" }
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -192,6 +204,9 @@ public struct ContainerSummary: Sendable, Hashable, Decodable {
         image = try container.decodeIfPresent(String.self, forKey: .image) ?? ""
         labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         state = try container.decode(String.self, forKey: .state)
+        status = try container.decodeIfPresent(String.self, forKey: .status) ?? ""
+        let mounts = try container.decodeIfPresent([SummaryMount].self, forKey: .mounts) ?? []
+        volumeNames = mounts.filter { $0.type == "volume" }.compactMap(\.name).sorted()
     }
 }
 

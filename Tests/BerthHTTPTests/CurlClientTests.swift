@@ -48,7 +48,8 @@ struct CurlClientTests {
         let started = Date()
         call.cancel()
         let result = await call.result
-        #expect(Date().timeIntervalSince(started) < 1)
+        // The stream never ends by itself; ending within seconds (on a loaded machine) is the point.
+        #expect(Date().timeIntervalSince(started) < 5)
         #expect(throws: HTTPError.self) { try result.get() }
     }
 
