@@ -611,6 +611,22 @@ struct SQLStoreEngine: Sendable {
         }
     }
 
+    func pruneOwnedJobs(owner: ResourceID, keepFinished: Int, keepFailed: Int) async throws(StoreError) -> Int {
+        try await backend.write { tx throws(StoreError) in
+            let doomed = """
+                SELECT id FROM (
+                    SELECT id, state, row_number() OVER (
+                        PARTITION BY CASE WHEN state = 'finished' THEN 'finished' ELSE 'failed' END ORDER BY finished_at DESC, id DESC
+                    ) AS newest
+                    FROM jobs WHERE owner = $1 AND state IN ('finished', 'failed', 'cancelled')
+                ) ranked WHERE (state = 'finished' AND newest > $2) OR (state <> 'finished' AND newest > $3)
+                """
+            let parameters: [SQLValue] = [.text(Coding.encodeResourceID(owner)), .int(max(0, keepFinished)), .int(max(0, keepFailed))]
+            try tx.query("DELETE FROM tokens WHERE job_id IN (\(doomed))", parameters)
+            return try tx.query("DELETE FROM jobs WHERE id IN (\(doomed)) RETURNING id", parameters).count
+        }
+    }
+
     private static func one(_ rows: [SQLRow]) throws(StoreError) -> SQLRow {
         guard let row = rows.first else { throw .database("the statement returned no row") }
         return row

@@ -155,6 +155,11 @@ public final class SQLiteStore: Store {
         try await engine.pruneJobs(finishedBefore: finishedBefore, keepPerProject: keepPerProject)
     }
 
+    @discardableResult
+    public func pruneOwnedJobs(owner: ResourceID, keepFinished: Int, keepFailed: Int) async throws(StoreError) -> Int {
+        try await engine.pruneOwnedJobs(owner: owner, keepFinished: keepFinished, keepFailed: keepFailed)
+    }
+
     public func appendEvent(_ event: EventRecord) async throws(StoreError) -> EventRecord { try await engine.appendEvent(event) }
     public func events(_ query: EventQuery) async throws(StoreError) -> [EventRecord] { try await engine.events(query) }
     public func pruneEvents(before: Date) async throws(StoreError) -> Int { try await engine.pruneEvents(before: before) }

@@ -81,6 +81,10 @@ public protocol Store: Sendable {
     /// `keepPerProject` most recent ones of each project. Returns how many were deleted.
     @discardableResult
     func pruneJobs(finishedBefore: Date, keepPerProject: Int) async throws(StoreError) -> Int
+    /// Keeps the `keepFinished` newest finished and the `keepFailed` newest failed or cancelled jobs
+    /// of one owner (a CronJob's history limits) and deletes its older ended ones; returns how many.
+    @discardableResult
+    func pruneOwnedJobs(owner: ResourceID, keepFinished: Int, keepFailed: Int) async throws(StoreError) -> Int
 
     // MARK: Events
 

@@ -578,6 +578,40 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func prunesAnOwnersHistoryToItsLimitsLeavingOthersAlone(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given: a CronJob's 4 finished and 3 failed runs, one running; another owner's finished run
+            let cron = ResourceID(kind: .cronJob, project: "qfield", name: "nightly")
+            let other = ResourceID(kind: .cronJob, project: "qfield", name: "hourly")
+            func run(_ owner: ResourceID, _ name: String, ending: JobState?, at seconds: Double) async throws -> String {
+                var owned = try submission(name: name)
+                owned.owner = owner
+                let job = try await store.submitJob(owned, now: at(0)).job
+                _ = try await store.claimJobs(controller: "c1", limit: 1, projectLimits: [:], lease: .seconds(100), now: at(1))
+                try await store.transitionJob(job.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(), now: at(2))
+                if let ending {
+                    try await store.transitionJob(job.id, from: .started, to: ending, controller: "c1", update: JobUpdate(exitCode: ending == .finished ? 0 : 1), now: at(seconds))
+                }
+                return job.id
+            }
+            var finished: [String] = []
+            var failed: [String] = []
+            for index in 0..<4 { finished.append(try await run(cron, "ok\(index)", ending: .finished, at: 10 + Double(index))) }
+            for index in 0..<3 { failed.append(try await run(cron, "bad\(index)", ending: .failed, at: 20 + Double(index))) }
+            let running = try await run(cron, "now", ending: nil, at: 0)
+            let bystander = try await run(other, "elsewhere", ending: .finished, at: 5)
+
+            // when
+            let pruned = try await store.pruneOwnedJobs(owner: cron, keepFinished: 2, keepFailed: 1)
+
+            // then: the two newest finished, the newest failed, the running one, and the other owner's
+            #expect(pruned == 4)
+            let left = Set(try await store.jobs(filter: JobFilter(), page: PageRequest(limit: 100)).items.map(\.id))
+            #expect(left == [finished[2], finished[3], failed[2], running, bystander])
+        }
+    }
+
     // MARK: Events
 
     @Test(arguments: StoreKind.allCases)

@@ -6,7 +6,8 @@ import Logging
 /// Turns CronJobs into submitted jobs at their times; only the leading controller calls it. Each
 /// run is submitted with an idempotency key holding its scheduled time, so a controller that dies
 /// after a submit and fires again submits nothing new, and a restarted controller learns from the
-/// newest run's key where the schedule stands. The rules (missed runs, deadlines, concurrency
+/// newest run's key where the schedule stands. Ended runs beyond the history limits are deleted.
+/// The rules (missed runs, deadlines, concurrency
 /// policies, suspend) are `CronPlanner`'s.
 public actor CronTrigger {
     private let store: any Store
@@ -40,6 +41,7 @@ public actor CronTrigger {
     private func fire(_ id: ResourceID, _ spec: CronJobSpec, now: Date) async throws -> Date? {
         let seen = firstSeen[id] ?? now
         firstSeen[id] = seen
+        try await store.pruneOwnedJobs(owner: id, keepFinished: spec.successfulJobsHistoryLimit, keepFailed: spec.failedJobsHistoryLimit)
         let owned = JobFilter(project: id.project, owner: id)
         if lastScheduled[id] == nil {
             let newest = try await store.jobs(filter: owned, page: PageRequest(limit: 1, order: .newestFirst)).items.first
