@@ -38,14 +38,18 @@ public final class DockerClient: Sendable {
 
     /// The API version requests use: the engine's, capped at ``maximumAPIVersion``; an engine older
     /// than ``minimumAPIVersion`` is refused with a clear message.
+    ///
+    /// The version comes from the `Api-Version` header of `GET /_ping`, which the engine answers at
+    /// once (`GET /version` asks containerd and the runtimes first: 100 ms and more).
     public func apiVersion() async throws(DockerError) -> APIVersion {
         if let known = negotiated.withLock({ $0 }) { return known }
-        let engine = try await version()
-        guard let offered = APIVersion(engine.apiVersion) else {
-            throw DockerError(.decoding, "the Docker engine reported API version \"\(engine.apiVersion)\", which Berth cannot read")
+        let ping = try await send("GET", "/_ping", versioned: false, what: "ping")
+        let header = ping.headers["api-version"] ?? ""
+        guard let offered = APIVersion(header) else {
+            throw DockerError(.decoding, "the Docker engine reported API version \"\(header)\", which Berth cannot read")
         }
         guard offered >= Self.minimumAPIVersion else {
-            throw DockerError(.badRequest, "the Docker engine speaks API \(offered) (Docker \(engine.version)); Berth needs API \(Self.minimumAPIVersion) or later (Docker 20.10+)")
+            throw DockerError(.badRequest, "the Docker engine speaks API \(offered); Berth needs API \(Self.minimumAPIVersion) or later (Docker 20.10+)")
         }
         let chosen = min(offered, Self.maximumAPIVersion)
         negotiated.withLock { $0 = chosen }
