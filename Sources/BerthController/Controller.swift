@@ -50,6 +50,8 @@ public final class Controller: Service {
     private let logger: Logger
     private let wakeUps = WakeUpSignal()
     private let stopping = Atomic<Bool>(false)
+    /// Containers engine events were about since the last pass: read afresh, not from the list.
+    private let touched = Mutex<Set<String>>([])
     /// Called after every pass (tests and `--once`-style tooling watch progress through it).
     private let onPass: @Sendable (PassResult) -> Void
 
@@ -113,7 +115,11 @@ public final class Controller: Service {
             }
             if let snapshot, try await leads() {
                 do {
-                    let result = try await reconciler.reconcile(snapshot, shouldStop: { self.isStopping })
+                    let refreshing = touched.withLock { touched in
+                        defer { touched = [] }
+                        return touched
+                    }
+                    let result = try await reconciler.reconcile(snapshot, refreshing: refreshing, shouldStop: { self.isStopping })
                     engineFailures = 0
                     onPass(result)
                     // Only the leader fires schedules, so a run is submitted once however many controllers there are.
@@ -158,8 +164,14 @@ public final class Controller: Service {
 
     private func watchEngine() async {
         do {
+            logger.debug("watching engine events")
             for try await item in runtime.events() {
-                if case .reconnected = item { logger.info("engine event stream reconnected; resyncing") }
+                switch item {
+                case .reconnected: logger.info("engine event stream reconnected; resyncing")
+                case .event(let event):
+                    logger.debug("engine event: \(event.type) \(event.action) \(event.attributes["name"] ?? event.actorID)")
+                    if event.type == "container" { touched.withLock { _ = $0.insert(event.actorID) } }
+                }
                 wakeUps.fire(.engine)
             }
         } catch {

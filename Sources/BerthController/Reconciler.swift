@@ -65,15 +65,17 @@ public actor Reconciler {
         return makePlan(desired, observed, now: now)
     }
 
-    /// Observes, plans, executes and records once.
+    /// Observes, plans, executes and records once; containers named in `refreshing` (those an
+    /// engine event was about) are read afresh rather than from the engine's list.
     public func reconcile(
         _ snapshot: DesiredStateSource.Snapshot,
+        refreshing: Set<String> = [],
         now: Date = Date(),
         progress: @escaping @Sendable (ExecutionProgress) -> Void = { _ in },
         shouldStop: @escaping @Sendable () -> Bool = { false }
     ) async throws -> PassResult {
         let desired = snapshot.state
-        let before = try await runtime.observe()
+        let before = try await runtime.observe(refreshing: refreshing)
         forgetSettledRestarts(before, now: now)
         let plan = makePlan(desired, before, now: now)
         for warning in plan.warnings { logger.warning("\(warning.message)", metadata: warning.resource.map { ["berth.resource": "\($0)"] }) }
@@ -90,7 +92,7 @@ public actor Reconciler {
         let finished = now.addingTimeInterval(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
         let restarts = recordRestarts(report, before: before, now: finished)
         recordFailures(report, desired: desired, now: finished)
-        let after = plan.actions.isEmpty ? before : try await runtime.observe()
+        let after = plan.actions.isEmpty ? before : try await runtime.observe(refreshing: Set(plan.actions.compactMap(\.operation.containerName)))
         let statuses = StatusBuilder(
             desired: desired, observed: after, plan: plan, report: report, failures: failures,
             previous: try await previousStatuses(), generations: snapshot.generations, restarts: restarts, now: finished

@@ -7,6 +7,9 @@ import Foundation
 public protocol ContainerRuntime: Sendable {
     /// Berth's containers and volumes, and the names of everyone else's.
     func observe() async throws(DockerError) -> ObservedState
+    /// The same, reading the containers named in `refreshing` (ids or names) afresh: the engine's
+    /// list can lag behind an event or a change just made.
+    func observe(refreshing: Set<String>) async throws(DockerError) -> ObservedState
     /// One container by name, or nil when there is none.
     func container(named name: String) async throws(DockerError) -> ObservedContainer?
     /// Creates a container; when one with the name and the same spec hash exists, adopts it.
@@ -29,6 +32,13 @@ public protocol ContainerRuntime: Sendable {
     func events() -> AsyncThrowingStream<EngineWatchItem, any Error>
 }
 
+extension ContainerRuntime {
+    /// Runtimes that always read everything afresh need nothing more.
+    public func observe(refreshing: Set<String>) async throws(DockerError) -> ObservedState {
+        try await observe()
+    }
+}
+
 /// ``ContainerRuntime`` on a real Docker engine.
 public struct DockerEngine: ContainerRuntime {
     public let client: DockerClient
@@ -39,9 +49,13 @@ public struct DockerEngine: ContainerRuntime {
         self.client = client
     }
 
-    /// One list request, plus an inspection of each Berth container that is not running or not
-    /// healthy: a converged engine is observed with a single request.
     public func observe() async throws(DockerError) -> ObservedState {
+        try await observe(refreshing: [])
+    }
+
+    /// One list request, plus an inspection of each Berth container that is not running or not
+    /// healthy, or that `refreshing` names: a converged engine is observed with a single request.
+    public func observe(refreshing: Set<String>) async throws(DockerError) -> ObservedState {
         let containers = try await client.listContainers()
         let volumes = try await client.listVolumes()
         var state = ObservedState()
@@ -52,7 +66,11 @@ public struct DockerEngine: ContainerRuntime {
         var listed: [ObservedContainer] = []
         var inspect: [String] = []
         for summary in managed {
-            if let observed = ObservedContainer(summary, now: now) { listed.append(observed) } else { inspect.append(summary.id) }
+            if !refreshing.contains(summary.id), !refreshing.contains(summary.name), let observed = ObservedContainer(summary, now: now) {
+                listed.append(observed)
+            } else {
+                inspect.append(summary.id)
+            }
         }
         state.containers = (listed + (try await inspectAll(inspect))).sorted { $0.name < $1.name }
         for volume in volumes {

@@ -57,9 +57,9 @@ struct ControllerEndToEndTests {
     func serveBringsBackKilledAndRemovedContainers(store: StoreChoice) async throws {
         let scenario = try await Scenario(store)
         defer { scenario.finish() }
-        // given
+        // given: a resync too rare to matter, so only engine events can bring the repairs
         try scenario.write(serviceYAML(scenario, "app"))
-        try scenario.startServe()
+        try scenario.startServe(resync: "10m")
         let name = scenario.container("app")
         try scenario.eventually(30, "\(name) runs") { scenario.inspect(name, "{{.State.Status}}") == "running" }
         let firstStart = scenario.inspect(name, "{{.State.StartedAt}}")

@@ -83,11 +83,12 @@ final class Scenario: @unchecked Sendable {
 
     // MARK: serve
 
-    /// Starts `berth serve` on the manifest folder in the background.
-    func startServe(_ extra: [String] = []) throws {
+    /// Starts `berth serve` on the manifest folder in the background; `resync` bounds how long a
+    /// missed wake-up can hide (tests of event-driven behaviour make it long).
+    func startServe(_ extra: [String] = [], resync: String = "2s") throws {
         let process = Process()
         process.executableURL = try BerthProcess.executable()
-        process.arguments = ["serve", "-f", manifests.path, "--resync", "2s", "--restart-backoff", "1s"] + extra
+        process.arguments = ["serve", "-f", manifests.path, "--resync", resync, "--restart-backoff", "1s"] + extra
         process.currentDirectoryURL = folder
         var environment = ProcessInfo.processInfo.environment
         environment.merge(self.environment) { _, new in new }

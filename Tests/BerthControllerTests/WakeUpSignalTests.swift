@@ -16,9 +16,8 @@ struct WakeUpSignalTests {
         // when
         let reasons = await signal.wait(until: start + .seconds(30))
 
-        // then
+        // then: at once, not at the deadline (which would add `.timer`)
         #expect(reasons == [.engine, .store])
-        #expect(clock.now - start < .seconds(5))
     }
 
     @Test func eachWaitReturnsOnlyWhatFiredSinceTheLastOne() async {
@@ -52,17 +51,15 @@ struct WakeUpSignalTests {
     @Test func aFireFromAnotherTaskWakesTheWaiter() async {
         // given
         let signal = WakeUpSignal()
-        let clock = ContinuousClock()
-        let start = clock.now
+        let start = ContinuousClock().now
 
         // when
         async let reasons = signal.wait(until: start + .seconds(30))
         try? await Task.sleep(for: .milliseconds(50))
         signal.fire(.engine)
 
-        // then
+        // then: woken by the fire, not by the deadline (which would add `.timer`)
         #expect(await reasons == [.engine])
-        #expect(clock.now - start < .seconds(10))
     }
 
     @Test func cancellingTheWaiterWakesItForShutdown() async {

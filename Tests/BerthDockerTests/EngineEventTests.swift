@@ -70,7 +70,9 @@ struct EngineEventTests {
             let started = Date()
             watcher.cancel()
             _ = await watcher.result
-            #expect(Date().timeIntervalSince(started) < 2)
+            // The stream never ends by itself: ending well within its minutes is the point (a
+            // loaded machine can stall for seconds).
+            #expect(Date().timeIntervalSince(started) < 30)
         }
     }
 }

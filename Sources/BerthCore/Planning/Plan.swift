@@ -72,6 +72,16 @@ public enum Operation: Sendable, Hashable, Codable {
         }
     }
 
+    /// The container the step is about, if any.
+    public var containerName: String? {
+        switch self {
+        case .createVolume, .removeVolume: nil
+        case .createContainer(let target): target.name
+        case .startContainer(let name), .restartContainer(let name, _), .removeContainer(let name, _, _), .awaitReady(let name, _): name
+        case .renameContainer(_, let to): to
+        }
+    }
+
     /// Whether the step changes the world (waits do not).
     public var isChange: Bool {
         if case .awaitReady = self { return false }
