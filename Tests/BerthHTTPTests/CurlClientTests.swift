@@ -49,7 +49,7 @@ struct CurlClientTests {
         call.cancel()
         let result = await call.result
         // The stream never ends by itself; ending within seconds (on a loaded machine) is the point.
-        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(Date().timeIntervalSince(started) < 30)
         #expect(throws: HTTPError.self) { try result.get() }
     }
 

@@ -124,9 +124,12 @@ struct StoreConcurrencyTests {
     }
 
     @Test func postgresRestartedUnderLoadLosesNoAcknowledgedWrite() async throws {
+        // A cluster of its own: stopping the shared one would fail every test running meanwhile.
         let ctl = try TestPostgres.environment("BERTH_TEST_POSTGRES_CTL")
-        let data = try TestPostgres.environment("BERTH_TEST_POSTGRES_DATA")
-        try await TestPlace.with(.postgres) { store, _ in
+        let data = try TestPostgres.environment("BERTH_TEST_POSTGRES_RESTART_DATA")
+        let url = try TestPostgres.environment("BERTH_TEST_POSTGRES_RESTART_URL")
+        let store = try await PostgresStore.open(PostgresConfiguration(connectionString: url))
+        do {
             // given: writers submitting with idempotency keys, retrying what fails retryably
             let shared = LoadState()
             let load = Task {
@@ -179,7 +182,11 @@ struct StoreConcurrencyTests {
                 cursor = page.nextCursor
             } while cursor != nil
             #expect(Set(expected.values).isSubset(of: stored))
+        } catch {
+            await store.close()
+            throw error
         }
+        await store.close()
     }
 }
 
