@@ -119,7 +119,10 @@ public final class Controller: Service {
                         defer { touched = [] }
                         return touched
                     }
+                    let passStart = clock.now
                     let result = try await reconciler.reconcile(snapshot, refreshing: refreshing, shouldStop: { self.isStopping })
+                    let changes = result.report.results.filter { $0.outcome.succeeded && $0.action.operation.isChange }.count
+                    logger.log(level: changes > 0 ? .info : .debug, "pass done in \(clock.now - passStart): \(changes) change\(changes == 1 ? "" : "s")")
                     engineFailures = 0
                     onPass(result)
                     // Only the leader fires schedules, so a run is submitted once however many controllers there are.
