@@ -41,6 +41,20 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "JobBench",
+            dependencies: [
+                .product(name: "BerthController", package: "Berth"),
+                .product(name: "BerthStore", package: "Berth"),
+                .product(name: "BerthDocker", package: "Berth"),
+                .product(name: "BerthCore", package: "Berth"),
+            ],
+            path: "Sources/JobBench",
+            swiftSettings: [
+                .enableUpcomingFeature("ExistentialAny"),
+                .enableUpcomingFeature("MemberImportVisibility"),
+            ]
+        ),
+        .executableTarget(
             name: "StoreBench",
             dependencies: [
                 .product(name: "BerthCore", package: "Berth"),
