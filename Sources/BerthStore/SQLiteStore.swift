@@ -9,8 +9,8 @@ import Logging
 /// - `synchronous=FULL`: a commit returns only after the WAL is fsynced, so a job submission that
 ///   was acknowledged survives a power loss; `NORMAL` would lose the last commits then. The cost
 ///   is one fsync per write transaction.
-/// - `busy_timeout` of 5 s for other processes that open the same file (`berth jobs submit`
-///   without a server).
+/// - `busy_timeout` of 30 s for other processes that open the same file (`berth jobs submit`
+///   beside `berth serve`): a commit stalled by a slow disk makes them wait, not fail.
 /// - One connection on one dedicated thread: SQLite has one writer anyway, and serializing every
 ///   operation there makes each one atomic without locks.
 /// - Wake-ups are in-process: a submit from another process is found by the controller's resync.
@@ -22,7 +22,7 @@ public final class SQLiteStore: Store {
         public var path: String
         public var busyTimeout: TimeSpan
 
-        public init(path: String, busyTimeout: TimeSpan = .seconds(5)) {
+        public init(path: String, busyTimeout: TimeSpan = .seconds(30)) {
             self.path = path
             self.busyTimeout = busyTimeout
         }

@@ -117,13 +117,16 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let job = try await controller.withStore { store in try await store.job(id) }
+            let (job, events) = try await controller.withStore { store in
+                (try await store.job(id), try await store.events(EventQuery(jobID: id, limit: 1000)))
+            }
             guard let job else { throw CommandFailure("no job \(id)") }
+            var view = JobView(job)
+            view.events = events.map(EventView.init)
             if json {
-                try printJSON(JobView(job))
+                try printJSON(view)
                 return
             }
-            let view = JobView(job)
             var lines = [
                 "id:          \(job.id)",
                 "job:         \(job.project)/\(job.name)",
@@ -137,6 +140,10 @@ struct JobsCommand: AsyncParsableCommand {
             if let controller = job.claimedBy { lines.append("controller:  \(controller)") }
             if job.cancelRequested { lines.append("cancel:      requested") }
             if let feedback = view.feedback { lines.append("feedback:    \(feedback)") }
+            if !events.isEmpty {
+                lines.append("events:")
+                lines += events.map { "  \($0.time.formatted(.iso8601))  \($0.reason.padding(toLength: 16, withPad: " ", startingAt: 0)) \($0.message)" }
+            }
             if let out = job.stdoutTail, !out.isEmpty { lines.append("stdout (tail):\n" + out) }
             if let err = job.stderrTail, !err.isEmpty { lines.append("stderr (tail):\n" + err) }
             print(lines.joined(separator: "\n"))
@@ -223,6 +230,8 @@ struct JobView: Encodable {
     /// The worker's feedback as JSON (not a string holding JSON).
     var feedback: JSONFragment?
     var spec: JobSpec
+    /// Only in `berth jobs show`: every transition and verdict, oldest first.
+    var events: [EventView]?
 
     init(_ job: JobRecord) {
         id = job.id
@@ -246,6 +255,21 @@ struct JobView: Encodable {
         stderrTail = job.stderrTail
         feedback = job.feedback.map(JSONFragment.init)
         spec = job.spec
+    }
+}
+
+/// One event in `berth jobs show --json`.
+struct EventView: Encodable {
+    var time: Date
+    var type: String
+    var reason: String
+    var message: String
+
+    init(_ event: EventRecord) {
+        time = event.time
+        type = event.type.rawValue
+        reason = event.reason
+        message = event.message
     }
 }
 

@@ -132,6 +132,27 @@ struct JobEndToEndTests {
         #expect(hungry["reason"] as? String == "OOMKilled", "\(hungry)")
     }
 
+    @Test func aJobWhoseImageIsMissingFailsWithTheReasonInItsEvents() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+
+        // when
+        let id = try scenario.submit(jobYAML(scenario, "ghost", command: "true").replacingOccurrences(of: scenario.image, with: "localhost/no-such-image:1"))[0]
+
+        // then
+        let job = try scenario.ended(id)
+        #expect(job["state"] as? String == "failed")
+        #expect(job["startedAt"] == nil)
+        let events = job["events"] as? [[String: Any]] ?? []
+        #expect(events.contains { ($0["message"] as? String)?.contains("localhost/no-such-image:1") == true }, "\(events)")
+        let text = try scenario.berth("jobs", "show", id)
+        #expect(text.stdout.contains("pullPolicy is Never"), "\(text.stdout)")
+        try scenario.eventually(20, "no scratch volume is left") { try scenario.jobLeftovers().isEmpty }
+    }
+
     @Test func feedbackIsCollectedValidInvalidMissingOrTooLarge() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }

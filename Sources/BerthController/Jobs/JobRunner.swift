@@ -64,6 +64,13 @@ public actor JobRunner {
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.listen() }
+            // The janitor's engine listing can take a while: never in the way of a claim.
+            group.addTask {
+                while !Task.isCancelled {
+                    await self.clearAway()
+                    try? await Task.sleep(for: .seconds(30))
+                }
+            }
             await loop()
             group.cancelAll()
         }
@@ -72,7 +79,7 @@ public actor JobRunner {
     private func loop() async {
         let clock = ContinuousClock()
         var lastRenewal = clock.now - .seconds(3600)
-        var lastJanitor = clock.now - .seconds(3600)
+        var lastCancelPoll = clock.now
         await resumeOwnJobs()
         while !Task.isCancelled {
             let renewEvery = Duration.milliseconds(configuration.lease.milliseconds / 3)
@@ -81,10 +88,10 @@ public actor JobRunner {
                 lastRenewal = clock.now
             }
             await claim()
-            await deliverCancels()
-            if clock.now - lastJanitor >= .seconds(30) {
-                await clearAway()
-                lastJanitor = clock.now
+            // Cancels reach this process by notification; the poll is for other processes.
+            if clock.now - lastCancelPoll >= configuration.pollInterval {
+                await deliverCancels()
+                lastCancelPoll = clock.now
             }
             _ = await wakeUps.wait(until: clock.now + min(configuration.pollInterval, renewEvery))
         }
