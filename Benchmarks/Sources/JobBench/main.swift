@@ -274,6 +274,10 @@ struct TimedStore: Store {
 
     func requestCancel(_ id: String, now: Date) async throws(StoreError) -> JobRecord { try await inner.requestCancel(id, now: now) }
 
+    func pruneOwnedJobs(owner: ResourceID, keepFinished: Int, keepFailed: Int) async throws(StoreError) -> Int {
+        try await inner.pruneOwnedJobs(owner: owner, keepFinished: keepFinished, keepFailed: keepFailed)
+    }
+
     func pruneJobs(finishedBefore: Date, keepPerProject: Int) async throws(StoreError) -> Int {
         let begin = ContinuousClock.now
         defer { recorder.record(nil, "store: prune", since: begin) }
@@ -325,8 +329,10 @@ struct Queue: Sendable {
         // The default poll interval: every pickup below comes from the wake-up, not from a poll.
         let configuration = JobRunnerConfiguration(identity: "jobbench-\(name.lowercased())", maxConcurrentJobs: concurrency, pollInterval: .seconds(2))
         let runner = JobRunner(runtime: runtime, store: timedStore, configuration: configuration)
-        await runner.updateDesired(DesiredState())
-        let task = Task { await runner.run() }
+        let task = Task {
+            await runner.updateDesired(DesiredState())
+            await runner.run()
+        }
         return Queue(name: name, project: project, submitter: submitter, store: store, recorder: recorder, task: task)
     }
 
