@@ -121,7 +121,7 @@ public final class Controller: Service {
                     }
                     let passStart = clock.now
                     let result = try await reconciler.reconcile(snapshot, refreshing: refreshing, shouldStop: { self.isStopping })
-                    let changes = result.report.results.filter { $0.outcome.succeeded && $0.action.operation.isChange }.count
+                    let changes = result.report.changeCount
                     logger.log(level: changes > 0 ? .info : .debug, "pass done in \(clock.now - passStart): \(changes) change\(changes == 1 ? "" : "s")")
                     engineFailures = 0
                     onPass(result)

@@ -47,9 +47,9 @@ public struct ExecutionReport: Sendable {
         return failures
     }
 
-    /// Resources with at least one action that changed the world.
-    public var changedResources: Set<ResourceID> {
-        Set(results.filter { $0.outcome.succeeded && $0.action.operation.isChange }.map(\.action.resource))
+    /// How many actions changed the world (waits and failures do not count).
+    public var changeCount: Int {
+        results.filter { $0.outcome.succeeded && $0.action.operation.isChange }.count
     }
 }
 

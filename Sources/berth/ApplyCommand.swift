@@ -40,7 +40,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 } catch {
                     throw CommandFailure("\(error)")
                 }
-                changes += result.report.results.filter { $0.outcome.succeeded && $0.action.operation.isChange }.count
+                changes += result.report.changeCount
                 for warning in result.plan.warnings { print(warning) }
                 let failures = result.report.failures
                 if !failures.isEmpty {

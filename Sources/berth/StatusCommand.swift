@@ -45,12 +45,7 @@ struct StatusTable {
             let last = status.lastAction.map { action in status.lastCause.map { "\(action) (\($0))" } ?? action } ?? "-"
             rows.append([status.id.description, status.phase.rawValue, ready, String(status.restartCount), last])
         }
-        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        var lines = rows.map { row in
-            zip(row, widths).enumerated().map { index, cell in
-                index == row.count - 1 ? cell.0 : cell.0.padding(toLength: cell.1, withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }
+        var lines = [textTable(rows)]
         for status in statuses where status.phase != .ready {
             guard let condition = status.condition(.ready), !condition.message.isEmpty else { continue }
             var line = "\(status.id): \(condition.reason): \(condition.message)"
