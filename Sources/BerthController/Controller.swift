@@ -172,6 +172,8 @@ public final class Controller: Service {
                 switch item {
                 case .reconnected: logger.info("engine event stream reconnected; resyncing")
                 case .event(let event):
+                    // Health checks alone send exec events every interval; a kill is followed by its die.
+                    guard Self.changesState(event) else { continue }
                     logger.debug("engine event: \(event.type) \(event.action) \(event.attributes["name"] ?? event.actorID)")
                     if event.type == "container" { touched.withLock { _ = $0.insert(event.actorID) } }
                 }
@@ -180,6 +182,13 @@ public final class Controller: Service {
         } catch {
             logger.error("engine events stopped: \(error); relying on the resync timer")
         }
+    }
+
+    /// Whether an engine event can change what a pass would plan.
+    static func changesState(_ event: EngineEvent) -> Bool {
+        guard event.type == "container" else { return true }
+        if event.action.hasPrefix("health_status") { return true }
+        return ["create", "start", "die", "destroy", "stop", "pause", "unpause", "rename", "oom", "update"].contains(event.action)
     }
 
     private func watchStore() async {
