@@ -82,6 +82,7 @@ struct StatusBuilder {
     /// The previous status with this pass's last action, or a new one.
     private func start(_ id: ResourceID, lastAction: Action?) -> ResourceStatus {
         var status = previous[id] ?? ResourceStatus(id: id, phase: .pending, updatedAt: now)
+        status.updatedAt = now
         if let lastAction {
             status.lastAction = lastAction.operation.summary
             status.lastCause = lastAction.cause
