@@ -125,17 +125,16 @@ public final class Controller: Service {
                     logger.log(level: changes > 0 ? .info : .debug, "pass done in \(clock.now - passStart): \(changes) change\(changes == 1 ? "" : "s")")
                     engineFailures = 0
                     onPass(result)
-                    // Only the leader fires schedules, so a run is submitted once however many controllers there are.
-                    let cronDue = await cron?.tick(snapshot.state)
-                    for next in [result.nextWakeUp, cronDue].compactMap({ $0 }) {
-                        deadline = min(deadline, clock.now + .milliseconds(Int64(max(0, next.timeIntervalSinceNow) * 1000) + 10))
-                    }
+                    if let next = result.nextWakeUp { deadline = min(deadline, Self.instant(of: next, on: clock)) }
                 } catch {
                     engineFailures += 1
                     let delay = BackoffPolicy(initial: .seconds(1), maximum: .seconds(30)).delay(afterAttempts: engineFailures)
                     logger.error("pass failed, next try in \(delay): \(error)")
                     deadline = min(deadline, clock.now + .milliseconds(delay.milliseconds))
                 }
+                // Only the leader fires schedules, so a run is submitted once however many controllers
+                // there are; schedules need the store, not the engine, so a failed pass does not stop them.
+                if let cronDue = await cron?.tick(snapshot.state) { deadline = min(deadline, Self.instant(of: cronDue, on: clock)) }
             } else if store != nil {
                 deadline = min(deadline, clock.now + .milliseconds(configuration.leaderLease.milliseconds / 3))
             }
@@ -143,6 +142,11 @@ public final class Controller: Service {
             if reasons.contains(.reload) || reasons.contains(.store) || reasons.contains(.timer) { reload = true }
         }
         try? await store?.releaseLeadership(name: "controller", holder: configuration.identity)
+    }
+
+    /// The clock instant of a wall-clock time, a little after it so the time has surely come.
+    private static func instant(of date: Date, on clock: ContinuousClock) -> ContinuousClock.Instant {
+        clock.now + .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000) + 10)
     }
 
     /// Whether this controller holds (or just took) the leader lease; without a store it always leads.

@@ -356,23 +356,31 @@ struct CronEndToEndTests {
         // when
         try scenario.startServe(Scenario.jobServeOptions)
         var maxActiveLong = 0
-        var tickKeys: Set<String> = []
-        try scenario.eventually(60, "four runs of tick") {
-            let all = try jobs(scenario)
+        var tickKeys: [String] = []
+        var all: [[String: Any]] = []
+        func look() throws {
+            all = try jobs(scenario)
             let activeLong = all.filter { $0["name"] as? String == "long" && ["pending", "queued", "started"].contains($0["state"] as? String ?? "") }.count
             maxActiveLong = max(maxActiveLong, activeLong)
             for job in all where job["name"] as? String == "tick" {
-                if let key = job["idempotencyKey"] as? String { tickKeys.insert(key) }
+                if let key = job["idempotencyKey"] as? String, !tickKeys.contains(key) { tickKeys.append(key) }
             }
+        }
+        try scenario.eventually(60, "four runs of tick") {
+            try look()
             return tickKeys.count >= 4
         }
-        try await Task.sleep(for: .seconds(3))
 
-        // then
-        let all = try jobs(scenario)
+        // then: the history limit is applied at the following ticks, so the first run goes
+        let first = tickKeys.sorted()[0]
+        var finishedTicks = 0
+        try scenario.eventually(30, "the oldest run of tick pruned, at most two finished runs kept") {
+            try look()
+            finishedTicks = all.filter { $0["name"] as? String == "tick" && $0["state"] as? String == "finished" }.count
+            return !all.contains { $0["idempotencyKey"] as? String == first } && finishedTicks <= 2
+        }
+        #expect(finishedTicks <= 2, "successfulJobsHistoryLimit: 2, found \(finishedTicks)")
         #expect(tickKeys.allSatisfy { $0.hasPrefix("cron:tick:") })
-        let finishedTicks = all.filter { $0["name"] as? String == "tick" && $0["state"] as? String == "finished" }
-        #expect(finishedTicks.count <= 2, "successfulJobsHistoryLimit: 2, found \(finishedTicks.count)")
         #expect(maxActiveLong <= 1, "Forbid: at most one run of long at a time")
         #expect(all.contains { $0["name"] as? String == "long" })
     }

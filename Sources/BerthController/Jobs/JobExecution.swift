@@ -243,11 +243,15 @@ struct JobExecution: Sendable {
         }
     }
 
-    /// The exit code and OOM flag; the engine may learn of an OOM kill just after the exit.
+    /// The exit code and OOM flag. The engine learns of an OOM kill from its own event, which can
+    /// arrive well after the exit on a loaded host, so a SIGKILL exit (137) without the flag is
+    /// looked at again for up to ten seconds before it counts as a plain error.
     private func exitState(_ name: String) async throws -> (code: Int, oomKilled: Bool) {
         var container = try await runtime.jobContainer(named: name)
-        for _ in 0..<10 where container?.exitCode == 137 && container?.oomKilled == false {
-            try await Task.sleep(for: .milliseconds(100))
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(10)
+        while container?.exitCode == 137, container?.oomKilled == false, clock.now < giveUp {
+            try await Task.sleep(for: .milliseconds(200))
             container = try await runtime.jobContainer(named: name)
         }
         return (container?.exitCode ?? -1, container?.oomKilled ?? false)
