@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "BerthDocker", targets: ["BerthDocker"]),
         .library(name: "BerthStore", targets: ["BerthStore"]),
         .library(name: "BerthController", targets: ["BerthController"]),
+        .library(name: "BerthAPI", targets: ["BerthAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -24,6 +25,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(name: "BerthCore", swiftSettings: strictSettings),
@@ -64,14 +69,34 @@ let package = Package(
                 "BerthDocker",
                 "BerthStore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "BerthAPI",
+            dependencies: [
+                "BerthCore",
+                "BerthManifests",
+                "BerthDocker",
+                "BerthHTTP",
+                "BerthStore",
+                "BerthController",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "berth",
             dependencies: [
+                "BerthAPI",
                 "BerthCore",
                 "BerthManifests",
                 "BerthController",
@@ -81,6 +106,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictSettings
         ),
@@ -111,6 +137,14 @@ let package = Package(
         .testTarget(
             name: "BerthControllerTests",
             dependencies: ["BerthController", "BerthCore", "BerthDocker", "BerthStore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BerthAPITests",
+            dependencies: [
+                "BerthAPI", "BerthCore", "BerthStore", "BerthDocker",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

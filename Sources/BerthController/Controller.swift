@@ -121,6 +121,7 @@ public final class Controller: Service {
                     }
                     let passStart = clock.now
                     let result = try await reconciler.reconcile(snapshot, refreshing: refreshing, shouldStop: { self.isStopping })
+                    ControllerMetrics.pass(duration: clock.now - passStart, succeeded: true)
                     let changes = result.report.changeCount
                     logger.log(level: changes > 0 ? .info : .debug, "pass done in \(clock.now - passStart): \(changes) change\(changes == 1 ? "" : "s")")
                     engineFailures = 0
@@ -128,6 +129,7 @@ public final class Controller: Service {
                     if let next = result.nextWakeUp { deadline = min(deadline, Self.instant(of: next, on: clock)) }
                 } catch {
                     engineFailures += 1
+                    ControllerMetrics.pass(duration: .zero, succeeded: false)
                     let delay = BackoffPolicy(initial: .seconds(1), maximum: .seconds(30)).delay(afterAttempts: engineFailures)
                     logger.error("pass failed, next try in \(delay): \(error)")
                     deadline = min(deadline, clock.now + .milliseconds(delay.milliseconds))

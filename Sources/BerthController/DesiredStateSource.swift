@@ -31,8 +31,7 @@ public struct DesiredStateSource: Sendable {
     }
 
     public func load() async throws -> Snapshot {
-        let paths = manifestsOptional ? manifestPaths.filter { FileManager.default.fileExists(atPath: $0) } : manifestPaths
-        let manifests = paths.isEmpty ? nil : try Manifests.load(paths: paths)
+        let manifests = try loadManifests()
         var stored: [StoredResource] = []
         if let store { stored = try await store.resources(kind: nil, project: nil, includeDeleted: true) }
         let live = stored.filter { !$0.isDeleted }
@@ -50,6 +49,50 @@ public struct DesiredStateSource: Sendable {
             deleted: deleted,
             generations: Dictionary(live.map { ($0.id, $0.generation) }, uniquingKeysWith: { first, _ in first })
         )
+    }
+
+    /// Why an API write of a resource is refused.
+    public enum WriteRefusal: Error, Sendable {
+        /// A manifest declares the resource: the manifest owns it.
+        case ownedByManifest(file: String)
+        /// The desired state would not validate after the write.
+        case invalid(ValidationError)
+        /// The manifests themselves do not validate now, so no write can be checked.
+        case manifestsInvalid(ValidationError)
+    }
+
+    /// Checks an API write, the document `resource` (nil: a deletion), against the manifests and
+    /// the other API resources: the same cross-checks a pass makes, so a write the API accepts
+    /// never leaves the controller with desired state it cannot load.
+    public func checkWrite(_ id: ResourceID, _ resource: Resource?) async throws -> Void {
+        let manifests: Manifests?
+        do {
+            manifests = try loadManifests()
+        } catch {
+            throw WriteRefusal.manifestsInvalid(error)
+        }
+        if let owned = manifests?.state.resources.first(where: { $0.id == id }) {
+            throw WriteRefusal.ownedByManifest(file: owned.location?.file ?? "a manifest")
+        }
+        var stored: [StoredResource] = []
+        if let store { stored = try await store.resources(kind: nil, project: nil, includeDeleted: false) }
+        let others = stored.filter { $0.id != id }.map(\.resource)
+        do {
+            _ = try DesiredState.validate((manifests?.state.resources ?? []) + others + (resource.map { [$0] } ?? []))
+        } catch {
+            throw WriteRefusal.invalid(error)
+        }
+    }
+
+    /// The resources the manifests declare, each with its file.
+    public func manifestResources() throws(ValidationError) -> [Resource] {
+        try loadManifests()?.state.resources ?? []
+    }
+
+    /// The manifests, or nil when there are none to read.
+    private func loadManifests() throws(ValidationError) -> Manifests? {
+        let paths = manifestsOptional ? manifestPaths.filter { FileManager.default.fileExists(atPath: $0) } : manifestPaths
+        return paths.isEmpty ? nil : try Manifests.load(paths: paths)
     }
 
     /// A fingerprint of the manifest files (paths, sizes, modification times) that changes when

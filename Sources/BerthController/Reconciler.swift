@@ -86,6 +86,7 @@ public actor Reconciler {
         let clock = ContinuousClock()
         let started = clock.now
         let report = plan.actions.isEmpty ? ExecutionReport() : await executor.execute(plan)
+        ControllerMetrics.actions(report)
         // The pass's own time plus how long the actions took: backoffs then start when the pass
         // ended, on the same clock as the `now` later passes plan with.
         let elapsed = (clock.now - started).components

@@ -19,7 +19,13 @@ public struct Manifests: Sendable {
 
     /// Reads one YAML text (a request body, a test fixture) into resources, without cross-checks.
     public static func resources(yaml: String, file: String, limits: ManifestLimits = ManifestLimits()) throws(ValidationError) -> [Resource] {
-        let (resources, issues) = readResources(try YAMLDocumentParser.parse(yaml, file: file, limits: limits))
+        try resources(from: try YAMLDocumentParser.parse(yaml, file: file, limits: limits))
+    }
+
+    /// Reads parsed documents into resources, without cross-checks; the error lists every
+    /// problem with its field path (the syntax was already checked by the parser).
+    public static func resources(from documents: [ManifestDocument]) throws(ValidationError) -> [Resource] {
+        let (resources, issues) = readResources(documents)
         guard issues.isEmpty else { throw ValidationError(issues: issues) }
         return resources
     }

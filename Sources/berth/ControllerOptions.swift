@@ -1,10 +1,12 @@
 import ArgumentParser
+import BerthAPI
 import BerthController
 import BerthCore
 import BerthDocker
 import BerthStore
 import Foundation
 import Logging
+import Yams
 
 /// Where the controller's state and engine are: `--database` (else the embedded SQLite file in
 /// `--state-dir`) and `--docker-host`.
@@ -20,6 +22,12 @@ struct ControllerOptions: ParsableArguments {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Default: $BERTH_LOG_LEVEL, else the command's own.")
     var logLevel: Logger.Level?
+
+    @Option(help: "A Berth API to work through instead of the store, e.g. http://127.0.0.1:7700. Default: $BERTH_SERVER, else `server:` in the config file.")
+    var server: String?
+
+    @Option(help: "The API token for --server. Default: $BERTH_TOKEN, else `token:` in the config file.")
+    var token: String?
 
     private var environment: [String: String] { ProcessInfo.processInfo.environment }
 
@@ -64,6 +72,19 @@ struct ControllerOptions: ParsableArguments {
         }
     }
 
+    /// The API client when a server is configured (flag, environment, then config file), else nil:
+    /// the command then works on the store directly.
+    func apiClient() throws -> APIClient? {
+        let file = ClientConfigFile.load(environment)
+        guard let server = server ?? environment["BERTH_SERVER"].flatMap({ $0.isEmpty ? nil : $0 }) ?? file.server else { return nil }
+        let token = token ?? environment["BERTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? file.token
+        do {
+            return try APIClient(server: server, token: token)
+        } catch {
+            throw CommandFailure(error.message)
+        }
+    }
+
     func openRuntime() throws -> DockerEngine {
         do throws(DockerError) {
             let endpoint = if let dockerHost {
@@ -79,6 +100,22 @@ struct ControllerOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// The CLI's config file, `$BERTH_CONFIG`, else `$XDG_CONFIG_HOME/berth/config.yaml` or
+/// `~/.config/berth/config.yaml`: `server:` and `token:`, both optional.
+struct ClientConfigFile {
+    var server: String?
+    var token: String?
+
+    static func load(_ environment: [String: String]) -> ClientConfigFile {
+        let path = environment["BERTH_CONFIG"]
+            ?? (environment["XDG_CONFIG_HOME"].map { $0 + "/berth/config.yaml" } ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.config/berth/config.yaml")
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let values = (try? Yams.load(yaml: text)) as? [String: Any] else {
+            return ClientConfigFile()
+        }
+        return ClientConfigFile(server: values["server"] as? String, token: values["token"] as? String)
+    }
+}
 
 /// A command failed for a reason already explained to the user: printed once, exit status 1.
 struct CommandFailure: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthAPI
 import BerthCore
 import BerthDocker
 import BerthManifests
@@ -6,7 +7,7 @@ import BerthStore
 import Foundation
 import Logging
 
-/// `berth jobs …`: the job queue, read and written directly in the store.
+/// `berth jobs …`: the job queue, through the API with `--server`, else directly in the store.
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs",
@@ -48,25 +49,62 @@ struct JobsCommand: AsyncParsableCommand {
             guard jobs.count == 1 || idempotencyKey == nil else {
                 throw CommandFailure("--idempotency-key needs a file with exactly one Job document, found \(jobs.count)")
             }
-            let records = try await controller.withStore { store in
-                var records: [JobRecord] = []
-                for (resource, spec) in jobs {
-                    let submission = JobSubmission(
-                        project: resource.metadata.project, name: resource.metadata.name, spec: spec,
-                        priority: priority, idempotencyKey: idempotencyKey
-                    )
-                    let (job, created) = try await store.submitJob(submission, now: Date())
-                    if !json { print(created ? "submitted \(job.id) (\(job.project)/\(job.name))" : "already submitted as \(job.id) (idempotency key)") }
-                    records.append(job)
+            let views: [JobView]
+            if let client = try controller.apiClient() {
+                views = try await submit(jobs.map(\.0), through: client)
+            } else {
+                views = try await controller.withStore { store in
+                    var records: [JobRecord] = []
+                    for (resource, spec) in jobs {
+                        let submission = JobSubmission(
+                            project: resource.metadata.project, name: resource.metadata.name, spec: spec,
+                            priority: priority, idempotencyKey: idempotencyKey
+                        )
+                        let (job, created) = try await store.submitJob(submission, now: Date())
+                        report(JobView(job), created: created)
+                        records.append(job)
+                    }
+                    guard wait else { return records.map { JobView($0) } }
+                    return try await Self.awaitEnd(records.map(\.id), store).map { JobView($0) }
                 }
-                guard wait else { return records }
-                return try await Self.awaitEnd(records.map(\.id), store)
             }
-            if json { try printJSON(records.map(JobView.init)) }
+            if json { try printJSON(views) }
             if wait {
-                if !json { print(JobTable(records).text) }
-                if records.contains(where: { $0.state != .finished }) { throw ExitStatus.failure }
+                if !json { print(JobTable(views).text) }
+                if views.contains(where: { $0.state != .finished }) { throw ExitStatus.failure }
             }
+        }
+
+        private func report(_ job: JobView, created: Bool) {
+            if !json { print(created ? "submitted \(job.id) (\(job.project)/\(job.name))" : "already submitted as \(job.id) (idempotency key)") }
+        }
+
+        /// One `POST /v1/jobs` per document, then (with --wait) polls each job until it ends.
+        private func submit(_ resources: [Resource], through client: APIClient) async throws -> [JobView] {
+            var views: [JobView] = []
+            for var resource in resources {
+                if let priority, case .job(var spec) = resource.spec {
+                    spec.priority = priority
+                    resource.spec = .job(spec)
+                }
+                let body = try ManifestRenderer.yaml([resource])
+                let headers = idempotencyKey.map { [(name: "Idempotency-Key", value: $0)] } ?? []
+                let answer = try await client.raw("POST", "/v1/jobs", body: Array(body.utf8), contentType: "application/yaml", headers: headers)
+                let job = try APIJSON.decoder().decode(JobView.self, from: Data(answer.body))
+                report(job, created: answer.status == 201)
+                views.append(job)
+            }
+            guard wait else { return views }
+            var ended: [JobView] = []
+            for view in views {
+                var job = view
+                while !job.state.isTerminal {
+                    try await Task.sleep(for: .milliseconds(200))
+                    job = try await client.call("GET", "/v1/jobs/\(job.id)", as: JobView.self)
+                }
+                ended.append(job)
+            }
+            return ended
         }
 
         /// Polls the store until every job has ended (the controller runs them).
@@ -94,15 +132,22 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let page = try await controller.withStore { store in
-                try await store.jobs(filter: JobFilter(project: project, states: Set(state)), page: PageRequest(limit: limit))
+            let jobs: [JobView]
+            if let client = try controller.apiClient() {
+                var query = [("limit", String(limit))] + state.map { ("state", $0.rawValue) }
+                if let project { query.append(("project", project)) }
+                jobs = try await client.call("GET", "/v1/jobs", query: query, as: ItemsView<JobView>.self).items
+            } else {
+                jobs = try await controller.withStore { store in
+                    try await store.jobs(filter: JobFilter(project: project, states: Set(state)), page: PageRequest(limit: limit)).items.map { JobView($0) }
+                }
             }
             if json {
-                try printJSON(page.items.map(JobView.init))
-            } else if page.items.isEmpty {
+                try printJSON(jobs)
+            } else if jobs.isEmpty {
                 print("No jobs.")
             } else {
-                print(JobTable(page.items).text)
+                print(JobTable(jobs).text)
             }
         }
     }
@@ -117,16 +162,21 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let (job, events) = try await controller.withStore { store in
-                (try await store.job(id), try await store.events(EventQuery(jobID: id, limit: 1000)))
+            let job: JobView
+            if let client = try controller.apiClient() {
+                job = try await client.call("GET", "/v1/jobs/\(id)", as: JobView.self)
+            } else {
+                let (record, events) = try await controller.withStore { store in
+                    (try await store.job(id), try await store.events(EventQuery(jobID: id, limit: 1000)))
+                }
+                guard let record else { throw CommandFailure("no job \(id)") }
+                job = JobView(record, events: events)
             }
-            guard let job else { throw CommandFailure("no job \(id)") }
-            var view = JobView(job)
-            view.events = events.map(EventView.init)
             if json {
-                try printJSON(view)
+                try printJSON(job)
                 return
             }
+            let events = job.events ?? []
             var lines = [
                 "id:          \(job.id)",
                 "job:         \(job.project)/\(job.name)",
@@ -139,7 +189,7 @@ struct JobsCommand: AsyncParsableCommand {
             }
             if let controller = job.claimedBy { lines.append("controller:  \(controller)") }
             if job.cancelRequested { lines.append("cancel:      requested") }
-            if let feedback = view.feedback { lines.append("feedback:    \(feedback)") }
+            if let feedback = job.feedback { lines.append("feedback:    \(feedback)") }
             if !events.isEmpty {
                 lines.append("events:")
                 lines += events.map { "  \($0.time.formatted(.iso8601))  \($0.reason.padding(toLength: 16, withPad: " ", startingAt: 0)) \($0.message)" }
@@ -150,25 +200,55 @@ struct JobsCommand: AsyncParsableCommand {
         }
     }
 
-    /// `berth jobs logs ID`
+    /// `berth jobs logs ID [--follow]`
     struct Logs: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a job's output: live from its container while it runs, else the tail kept with the job.")
+        static let configuration = CommandConfiguration(
+            abstract: "Print a job's output: live from its container while it runs, else the tail kept with the job.",
+            discussion: "With --follow, prints the output as it comes until the job ends; exit status 0 when it finished, 1 otherwise."
+        )
 
         @OptionGroup var controller: ControllerOptions
         @Argument(help: "The job id.") var id: String
+        @Flag(help: "Keep printing until the job ends.") var follow = false
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let job = try await controller.withStore { store in try await store.job(id) }
-            guard let job else { throw CommandFailure("no job \(id)") }
             var standardError = StandardError()
-            if job.state.isActive || job.spec.ttlAfterFinished != nil {
-                let name = ObjectName.jobContainer(project: job.project, jobID: job.id)
-                if let logs = try? await controller.openRuntime().client.logs(name) {
-                    print(String(decoding: logs.stdout, as: UTF8.self), terminator: "")
-                    print(String(decoding: logs.stderr, as: UTF8.self), terminator: "", to: &standardError)
+            if let client = try controller.apiClient() {
+                guard follow else {
+                    let logs = try await client.call("GET", "/v1/jobs/\(id)/logs", as: JobLogsView.self)
+                    print(logs.stdout, terminator: "")
+                    print(logs.stderr, terminator: "", to: &standardError)
                     return
                 }
+                for try await event in try await client.events("/v1/jobs/\(id)/logs", query: [("follow", "true")]) {
+                    switch event.name {
+                    case "stdout": print(event.data)
+                    case "stderr": print(event.data, to: &standardError)
+                    case "end":
+                        let job = try APIJSON.decoder().decode(JobView.self, from: Data(event.data.utf8))
+                        if job.state != .finished { throw ExitStatus.failure }
+                        return
+                    default: continue
+                    }
+                }
+                return
+            }
+            let job = try await controller.withStore { store in try await store.job(id) }
+            guard let job else { throw CommandFailure("no job \(id)") }
+            let name = ObjectName.jobContainer(project: job.project, jobID: job.id)
+            let client = try controller.openRuntime().client
+            if follow, job.state == .started, let frames = try? await client.followLogs(name) {
+                for try await frame in frames {
+                    let text = String(decoding: frame.bytes, as: UTF8.self)
+                    if frame.stream == .stdout { print(text, terminator: "") } else { print(text, terminator: "", to: &standardError) }
+                }
+                return
+            }
+            if job.state.isActive || job.spec.ttlAfterFinished != nil, let logs = try? await client.logs(name) {
+                print(String(decoding: logs.stdout, as: UTF8.self), terminator: "")
+                print(String(decoding: logs.stderr, as: UTF8.self), terminator: "", to: &standardError)
+                return
             }
             print(job.stdoutTail ?? "", terminator: "")
             print(job.stderrTail ?? "", terminator: "", to: &standardError)
@@ -187,12 +267,17 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let job = try await controller.withStore { store in
-                do {
-                    return try await store.requestCancel(id, now: Date())
-                } catch let error as StoreError {
-                    if error.code == .notFound { throw CommandFailure("no job \(id)") }
-                    throw error
+            let job: JobView
+            if let client = try controller.apiClient() {
+                job = try await client.call("POST", "/v1/jobs/\(id)/cancel", as: JobView.self)
+            } else {
+                job = try await controller.withStore { store in
+                    do {
+                        return JobView(try await store.requestCancel(id, now: Date()))
+                    } catch let error as StoreError {
+                        if error.code == .notFound { throw CommandFailure("no job \(id)") }
+                        throw error
+                    }
                 }
             }
             switch job.state {
@@ -206,132 +291,11 @@ struct JobsCommand: AsyncParsableCommand {
 
 extension JobState: ExpressibleByArgument {}
 
-/// The JSON form of a job that `berth jobs` prints (and the API will serve).
-struct JobView: Encodable {
-    var id: String
-    var project: String
-    var name: String
-    var state: JobState
-    var reason: String?
-    var exitCode: Int?
-    var attempt: Int
-    var priority: Int
-    var idempotencyKey: String?
-    var owner: ResourceID?
-    var claimedBy: String?
-    var cancelRequested: Bool
-    var submittedAt: Date
-    var queuedAt: Date?
-    var startedAt: Date?
-    var finishedAt: Date?
-    var nextAttemptAt: Date?
-    var stdoutTail: String?
-    var stderrTail: String?
-    /// The worker's feedback as JSON (not a string holding JSON).
-    var feedback: JSONFragment?
-    var spec: JobSpec
-    /// Only in `berth jobs show`: every transition and verdict, oldest first.
-    var events: [EventView]?
-
-    init(_ job: JobRecord) {
-        id = job.id
-        project = job.project
-        name = job.name
-        state = job.state
-        reason = job.reason
-        exitCode = job.exitCode
-        attempt = job.attempt
-        priority = job.priority
-        idempotencyKey = job.idempotencyKey
-        owner = job.owner
-        claimedBy = job.claimedBy
-        cancelRequested = job.cancelRequested
-        submittedAt = job.submittedAt
-        queuedAt = job.queuedAt
-        startedAt = job.startedAt
-        finishedAt = job.finishedAt
-        nextAttemptAt = job.nextAttemptAt
-        stdoutTail = job.stdoutTail
-        stderrTail = job.stderrTail
-        feedback = job.feedback.map(JSONFragment.init)
-        spec = job.spec
-    }
-}
-
-/// One event in `berth jobs show --json`.
-struct EventView: Encodable {
-    var time: Date
-    var type: String
-    var reason: String
-    var message: String
-
-    init(_ event: EventRecord) {
-        time = event.time
-        type = event.type.rawValue
-        reason = event.reason
-        message = event.message
-    }
-}
-
-/// JSON text embedded as JSON when it parses, else as a string.
-struct JSONFragment: Encodable, CustomStringConvertible {
-    var text: String
-
-    init(_ text: String) {
-        self.text = text
-    }
-
-    var description: String { text }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) {
-            try container.encode(value)
-        } else {
-            try container.encode(text)
-        }
-    }
-}
-
-/// Any JSON value, for re-encoding a worker's feedback.
-indirect enum JSONValue: Codable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let value): try container.encode(value)
-        case .number(let value): try container.encode(value)
-        case .string(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        }
-    }
-}
-
 /// The text table of `berth jobs list`.
 struct JobTable {
-    var jobs: [JobRecord]
+    var jobs: [JobView]
 
-    init(_ jobs: [JobRecord]) {
+    init(_ jobs: [JobView]) {
         self.jobs = jobs
     }
 

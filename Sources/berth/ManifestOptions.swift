@@ -53,6 +53,13 @@ func printJSON(_ value: some Encodable) throws {
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
+/// Prints JSON text (a server's answer) the way `printJSON` prints values.
+func printJSONText(_ bytes: [UInt8]) throws {
+    let value = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+    let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
+    print(String(decoding: data, as: UTF8.self))
+}
+
 /// Prints every problem, one per line, to standard error, then a count.
 func printIssues(_ error: BerthCore.ValidationError) {
     var standardError = StandardError()

@@ -1,6 +1,8 @@
 import ArgumentParser
+import BerthAPI
 import BerthController
 import BerthCore
+import Foundation
 import Logging
 
 /// `berth plan`: what `apply` would do now, against the live engine, with the cause of each step.
@@ -18,6 +20,18 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         controller.bootstrapLogging(fallback: .error)
+        if let client = try controller.apiClient() {
+            // The server plans from its own manifests and store.
+            let answer = try await client.raw("GET", "/v1/plan")
+            let summary = try APIJSON.decoder().decode(PlanView.Summary.self, from: Data(answer.body))
+            if json {
+                try printJSONText(answer.body)
+            } else {
+                print(summary.text)
+            }
+            if detailedExitcode, summary.changes > 0 { throw ExitCode(2) }
+            return
+        }
         let plan = try await controller.withStore { store in
             let snapshot = try await manifests.loadSnapshot(store: store)
             do {
@@ -29,7 +43,7 @@ struct PlanCommand: AsyncParsableCommand {
             }
         }
         if json {
-            try printJSON(plan)
+            try printJSON(PlanView(plan))
         } else {
             print(plan.description)
         }

@@ -1,18 +1,25 @@
 import ArgumentParser
+import BerthAPI
 import BerthController
 import BerthCore
 import Logging
 import BerthDocker
+import BerthStore
 import Foundation
 import ServiceLifecycle
 import UnixSignals
 
-/// `berth serve`: the controller loop, until SIGTERM or SIGINT.
+/// `berth serve`: the controller loop and the HTTP API, until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the controller: converge continuously, self-heal, reload manifests on change or SIGHUP."
+        abstract: "Run the controller and the HTTP API: converge continuously, self-heal, reload manifests on change or SIGHUP."
     )
+
+    /// Which parts this process runs.
+    enum Role: String, ExpressibleByArgument, CaseIterable {
+        case all, api, controller
+    }
 
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var controller: ControllerOptions
@@ -27,37 +34,66 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Ended jobs of each project kept whatever their age.") var jobKeepPerProject: Int = 100
     @Option(help: "This controller's name in job claims and the leader lease; give each controller of one store its own. Default: the host name.") var controllerID: String?
     @Option(help: "The first crash-loop backoff of a service's restarts; it doubles up to 5m.") var restartBackoff: String = "10s"
+    @Option(help: "What this process runs: all (controller and API), api, or controller.") var role: Role = .all
+    @Option(help: "The API's address, host:port (port 0: any free one). Default: $BERTH_LISTEN, else 127.0.0.1:7700.") var listen: String?
+    @Option(help: "A PEM certificate (chain) for HTTPS; needs --tls-key.") var tlsCertificate: String?
+    @Option(help: "The PEM private key of --tls-certificate.") var tlsKey: String?
 
     func run() async throws {
         controller.bootstrapLogging(fallback: .info)
         let interval = try parseSpan(resync, option: "--resync")
         let backoff = BackoffPolicy(initial: try parseSpan(restartBackoff, option: "--restart-backoff"))
         let logger = Logger(label: "berth.controller")
+        // Before any metric is made, so the controller's and the API's land in the one registry.
+        let metrics = APIMetrics()
+        var api = try APIServerConfiguration(listen: listen ?? ProcessInfo.processInfo.environment["BERTH_LISTEN"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:7700")
+        api.tlsCertificate = tlsCertificate
+        api.tlsKey = tlsKey
+        let listening = api
+        let apiURL = "\(api.tlsCertificate == nil ? "http" : "https")://\(api.host.contains(":") ? "[\(api.host)]" : api.host):\(api.port)"
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
-            let reconciler = Reconciler(runtime: runtime, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
-            let identity = controllerID ?? ProcessInfo.processInfo.hostName
-            let jobs = JobRunner(
-                runtime: runtime, store: store,
-                configuration: JobRunnerConfiguration(
-                    identity: identity, maxConcurrentJobs: maxConcurrentJobs,
-                    pollInterval: .milliseconds(try parseSpan(jobPollInterval, option: "--job-poll-interval").milliseconds),
-                    retryBackoff: BackoffPolicy(initial: try parseSpan(jobRetryBackoff, option: "--job-retry-backoff"), maximum: .minutes(10)),
-                    logTailBytes: try parseSize(jobLogTail, option: "--job-log-tail"),
-                    feedbackLimit: try parseSize(jobFeedbackLimit, option: "--job-feedback-limit"),
-                    retention: try parseSpan(jobRetention, option: "--job-retention"), keepPerProject: jobKeepPerProject
-                ),
-                logger: Logger(label: "berth.jobs")
-            )
-            let service = Controller(
-                source: manifests.source(store: store), runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
-                configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds), identity: identity), logger: logger
-            )
-            logger.info("serving: manifests \(manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint)")
+            let source = manifests.source(store: store)
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            if role != .api {
+                services.append(.init(service: try makeController(store: store, runtime: runtime, source: source, interval: interval, backoff: backoff, apiURL: role == .all ? apiURL : nil, logger: logger)))
+            }
+            if role != .controller {
+                let dependencies = APIDependencies(store: store, source: source, engine: runtime, metrics: metrics)
+                let apiLogger = Logger(label: "berth.api")
+                let scheme = api.tlsCertificate == nil ? "http" : "https"
+                services.append(.init(service: try APIServer.application(dependencies, configuration: listening, logger: apiLogger) { port in
+                    apiLogger.info("API listening on \(scheme)://\(listening.host):\(port)")
+                }))
+            }
+            logger.info("serving (\(role.rawValue)): manifests \(manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint)")
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ))
             try await group.run()
         }
+    }
+
+    private func makeController(
+        store: any Store, runtime: DockerEngine, source: DesiredStateSource, interval: TimeSpan, backoff: BackoffPolicy, apiURL: String?, logger: Logger
+    ) throws -> Controller {
+        let reconciler = Reconciler(runtime: runtime, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
+        let identity = controllerID ?? ProcessInfo.processInfo.hostName
+        let jobs = JobRunner(
+            runtime: runtime, store: store,
+            configuration: JobRunnerConfiguration(
+                identity: identity, maxConcurrentJobs: maxConcurrentJobs,
+                pollInterval: .milliseconds(try parseSpan(jobPollInterval, option: "--job-poll-interval").milliseconds),
+                retryBackoff: BackoffPolicy(initial: try parseSpan(jobRetryBackoff, option: "--job-retry-backoff"), maximum: .minutes(10)),
+                logTailBytes: try parseSize(jobLogTail, option: "--job-log-tail"),
+                feedbackLimit: try parseSize(jobFeedbackLimit, option: "--job-feedback-limit"), apiURL: apiURL,
+                retention: try parseSpan(jobRetention, option: "--job-retention"), keepPerProject: jobKeepPerProject
+            ),
+            logger: Logger(label: "berth.jobs")
+        )
+        return Controller(
+            source: source, runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
+            configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds), identity: identity), logger: logger
+        )
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthAPI
 import BerthCore
 import Logging
 import BerthStore
@@ -17,7 +18,12 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         controller.bootstrapLogging(fallback: .warning)
-        let statuses = try await controller.withStore { store in try await store.statuses(project: project) }
+        let statuses: [ResourceStatus]
+        if let client = try controller.apiClient() {
+            statuses = try await client.call("GET", "/v1/status", query: project.map { [("project", $0)] } ?? [], as: ItemsView<ResourceStatus>.self).items
+        } else {
+            statuses = try await controller.withStore { store in try await store.statuses(project: project) }
+        }
         if json {
             try printJSON(statuses)
             return

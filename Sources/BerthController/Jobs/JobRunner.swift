@@ -132,7 +132,11 @@ public actor JobRunner {
             let claimed = try await store.claimJobs(
                 controller: configuration.identity, limit: free, projectLimits: projectLimits, lease: configuration.lease, now: Date()
             )
-            for job in claimed { start(job) }
+            let now = Date()
+            for job in claimed {
+                ControllerMetrics.pickedUp(job, at: now)
+                start(job)
+            }
         } catch {
             logger.error("cannot claim jobs: \(error)")
         }

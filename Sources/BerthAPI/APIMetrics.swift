@@ -1,0 +1,37 @@
+import BerthStore
+import BerthCore
+import Metrics
+import Prometheus
+
+/// The process's Prometheus registry behind swift-metrics: the controller's counters and timers,
+/// Hummingbird's request metrics, and job gauges refreshed from the store at each scrape.
+public struct APIMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+
+    /// The registry every `APIMetrics` shares; swift-metrics is bootstrapped with it once per process.
+    private static let shared: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+            .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
+        ]
+        MetricsSystem.bootstrap(factory)
+        return registry
+    }()
+
+    /// Bootstraps swift-metrics with the shared registry (only the first call does).
+    public init() {
+        registry = Self.shared
+    }
+
+    /// The Prometheus text, with job gauges read from the store now.
+    func render(store: any Store) async throws -> [UInt8] {
+        let counts = try await store.jobCounts(project: nil)
+        for state in [JobState.pending, .queued, .started] {
+            registry.makeGauge(name: "berth_jobs", labels: [("state", state.rawValue)], help: "Pending and active jobs by state").set(Double(counts[state] ?? 0))
+        }
+        registry.makeGauge(name: "berth_job_queue_depth", help: "Pending jobs waiting to be claimed").set(Double(counts[.pending] ?? 0))
+        return registry.emitToBuffer()
+    }
+}

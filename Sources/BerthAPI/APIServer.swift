@@ -1,0 +1,144 @@
+import BerthController
+import BerthDocker
+import BerthStore
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+
+/// What the routes work with: the store, the desired-state source (manifests + store, for the
+/// ownership and cross-resource checks of writes, and for plans), and the engine.
+public struct APIDependencies: Sendable {
+    public var store: any Store
+    public var source: DesiredStateSource
+    public var engine: DockerEngine
+    /// The largest request body taken; larger ones are answered 413.
+    public var bodyLimit: Int
+    public var metrics: APIMetrics
+
+    public init(store: any Store, source: DesiredStateSource, engine: DockerEngine, bodyLimit: Int = 1 << 20, metrics: APIMetrics = APIMetrics()) {
+        self.store = store
+        self.source = source
+        self.engine = engine
+        self.bodyLimit = bodyLimit
+        self.metrics = metrics
+    }
+}
+
+/// Where and how the API listens.
+public struct APIServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// PEM files; both given means HTTPS.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+
+    public init(host: String = "127.0.0.1", port: Int = 7700, tlsCertificate: String? = nil, tlsKey: String? = nil) {
+        self.host = host
+        self.port = port
+        self.tlsCertificate = tlsCertificate
+        self.tlsKey = tlsKey
+    }
+
+    /// `127.0.0.1:7700`, `[::1]:7700` or `localhost:0` (0: any free port).
+    public init(listen: String) throws(APIConfigurationError) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw APIConfigurationError("--listen takes host:port, e.g. 127.0.0.1:7700; found \"\(listen)\"")
+        }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw APIConfigurationError("--listen needs a host, e.g. 127.0.0.1:\(port)") }
+        self.init(host: host, port: port)
+    }
+}
+
+/// A configuration that cannot be served (a bad address, unreadable TLS files).
+public struct APIConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Builds the HTTP API: its router (for tests without a socket) and the application `serve` runs.
+public enum APIServer {
+    /// Every route, behind the JSON error shape, request metrics and (under `/v1` and
+    /// `/metrics`) bearer-token authentication.
+    public static func router(_ dependencies: APIDependencies) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: MetricsMiddleware())
+        HealthRoutes(dependencies: dependencies).register(on: router)
+        let v1 = router.group("v1").add(middleware: Authenticator(store: dependencies.store))
+        JobRoutes(dependencies: dependencies).register(on: v1)
+        ResourceRoutes(dependencies: dependencies).register(on: v1)
+        ControlRoutes(dependencies: dependencies).register(on: v1)
+        return router
+    }
+
+    /// The server as a service-lifecycle `Service`; `onRunning` gets the port it listens on.
+    public static func application(
+        _ dependencies: APIDependencies, configuration: APIServerConfiguration, logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws(APIConfigurationError) -> some ApplicationProtocol {
+        let server: HTTPServerBuilder
+        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+            do {
+                let tls = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+                )
+                server = try .tls(.http1(), tlsConfiguration: tls)
+            } catch {
+                throw APIConfigurationError("cannot use the TLS certificate \(certificate) and key \(key): \(error)")
+            }
+        } else if configuration.tlsCertificate != nil || configuration.tlsKey != nil {
+            throw APIConfigurationError("TLS needs both --tls-certificate and --tls-key")
+        } else {
+            server = .http1()
+        }
+        return Application(
+            router: router(dependencies),
+            server: server,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "berth"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger
+        )
+    }
+}
+
+/// `/healthz` (the process answers), `/readyz` (store and engine reachable), `/metrics`.
+struct HealthRoutes {
+    let dependencies: APIDependencies
+
+    func register(on router: Router<APIRequestContext>) {
+        router.get("healthz") { _, _ in try JSONAnswer.response(.ok, ["status": "ok"]) }
+        router.get("readyz") { _, _ in try await ready() }
+        router.group("metrics").add(middleware: Authenticator(store: dependencies.store)).get { _, context in
+            try context.authorize(.readState, project: nil)
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4"
+            let text = try await dependencies.metrics.render(store: dependencies.store)
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+        }
+    }
+
+    private func ready() async throws -> Response {
+        var problems: [String] = []
+        do {
+            _ = try await dependencies.store.jobCounts(project: "berth-readyz")
+        } catch {
+            problems.append("store: \(error.message)")
+        }
+        do {
+            _ = try await dependencies.engine.client.ping()
+        } catch {
+            problems.append("docker: \(error.message)")
+        }
+        guard problems.isEmpty else {
+            throw APIError(.serviceUnavailable, code: "unavailable", message: problems.joined(separator: "; "))
+        }
+        return try JSONAnswer.response(.ok, ["status": "ready", "store": "ok", "docker": "ok"])
+    }
+}

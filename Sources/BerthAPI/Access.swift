@@ -1,0 +1,112 @@
+import BerthStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Per-request state: Hummingbird's core, plus the caller's token once authenticated.
+public struct APIRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The token the request carried; set by ``Authenticator`` on every `/v1` route.
+    var token: TokenRecord?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+}
+
+/// What a route needs of the caller's token.
+enum Permission: Sendable {
+    /// List and show jobs, read their logs.
+    case readJobs
+    /// Submit and cancel jobs.
+    case writeJobs
+    /// List and show desired resources.
+    case readResources
+    /// Apply and delete desired resources.
+    case writeResources
+    /// Plan, status, events, metrics.
+    case readState
+    /// A worker reporting on its own job.
+    case reportProgress
+
+    /// The scopes that grant it; `admin` grants everything.
+    var scopes: Set<TokenScope> {
+        switch self {
+        case .readJobs: [.read, .jobsWrite, .job]
+        case .writeJobs: [.jobsWrite]
+        case .readResources: [.read, .resourcesWrite]
+        case .writeResources: [.resourcesWrite]
+        case .readState: [.read]
+        case .reportProgress: [.jobsWrite, .job]
+        }
+    }
+}
+
+extension APIRequestContext {
+    /// The caller's token; every `/v1` route runs behind ``Authenticator``, so it is there.
+    func caller() throws(APIError) -> TokenRecord {
+        guard let token else { throw APIError.unauthorized }
+        return token
+    }
+
+    /// The one project the caller may act on, or nil for all.
+    func projectLimit() throws(APIError) -> String? {
+        try caller().project
+    }
+
+    /// Throws 403 unless the token grants `permission` on `project` (nil: on every project, as a
+    /// list without a project filter or the plan needs). A worker's token grants nothing here:
+    /// it may only touch its own job, through ``authorize(_:job:)``.
+    func authorize(_ permission: Permission, project: String?) throws(APIError) {
+        let token = try caller()
+        guard token.jobID == nil, Self.grants(token, permission) else {
+            throw APIError.forbidden("the token \"\(token.name)\" does not allow this (scopes: \(token.scopes.map(\.rawValue).sorted().joined(separator: ", ")))")
+        }
+        if let limit = token.project, limit != project {
+            throw APIError.forbidden("the token \"\(token.name)\" is limited to project \(limit)")
+        }
+    }
+
+    /// Throws 403 unless the token grants `permission` on this job; a missing job is 404 only for
+    /// a caller who could see it were it there (no project limit), so a limited token learns
+    /// nothing about other projects' jobs.
+    func authorize(_ permission: Permission, job id: String, _ job: JobRecord?) throws(APIError) -> JobRecord {
+        let token = try caller()
+        let denied = APIError.forbidden("the token \"\(token.name)\" may not act on job \(id)")
+        if let jobID = token.jobID {
+            guard jobID == id, Self.grants(token, permission), let job else { throw denied }
+            return job
+        }
+        guard Self.grants(token, permission) else { throw denied }
+        if let limit = token.project {
+            guard let job, job.project == limit else { throw denied }
+            return job
+        }
+        guard let job else { throw APIError.notFound("no job \(id)") }
+        return job
+    }
+
+    private static func grants(_ token: TokenRecord, _ permission: Permission) -> Bool {
+        token.scopes.contains(.admin) && token.jobID == nil || !permission.scopes.isDisjoint(with: token.scopes)
+    }
+}
+
+/// Reads `Authorization: Bearer <token>` and looks the token up; 401 without a valid one. The
+/// store compares hashes, never the secret, so lookups take the same time whatever the token.
+struct Authenticator: RouterMiddleware {
+    let store: any Store
+
+    func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else { throw APIError.unauthorized }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw APIError(.unauthorized, code: "unauthorized", message: "the Authorization header must be \"Bearer <token>\"", field: "Authorization")
+        }
+        guard let token = try await store.authenticate(token: String(parts[1]).trimmingCharacters(in: .whitespaces), now: Date()) else {
+            throw APIError(.unauthorized, code: "unauthorized", message: "the token is unknown, revoked or expired")
+        }
+        var context = context
+        context.token = token
+        return try await next(request, context)
+    }
+}

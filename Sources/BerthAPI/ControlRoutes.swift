@@ -1,0 +1,102 @@
+import BerthController
+import BerthCore
+import BerthStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `/v1/plan`, `/v1/status`, `/v1/events`: what the controller would do, what it recorded, and why.
+struct ControlRoutes {
+    let dependencies: APIDependencies
+    private var store: any Store { dependencies.store }
+
+    func register(on group: RouterGroup<APIRequestContext>) {
+        group.get("plan", use: plan)
+        group.get("status", use: status)
+        group.get("events", use: events)
+    }
+
+    /// `GET /v1/plan`: planned now from full desired state against the live engine; all projects,
+    /// so it needs a token without a project limit.
+    @Sendable func plan(_ request: Request, context: APIRequestContext) async throws -> Response {
+        try context.authorize(.readState, project: nil)
+        let snapshot: DesiredStateSource.Snapshot
+        do {
+            snapshot = try await dependencies.source.load()
+        } catch let error as ValidationError {
+            throw APIError(.serviceUnavailable, code: "unavailable", message: "the desired state does not validate: \(error)")
+        }
+        do {
+            let plan = try await Reconciler(runtime: dependencies.engine, store: store).plan(snapshot.state)
+            return try JSONAnswer.response(.ok, PlanView(plan))
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw APIError(.serviceUnavailable, code: "unavailable", message: "the engine could not be observed: \(error)")
+        }
+    }
+
+    /// `GET /v1/status?project=`: phase, replicas, restarts and conditions of every resource.
+    @Sendable func status(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let project = try request.uri.queryParameters.get("project").map { try JobRoutes.name($0, "project") } ?? context.projectLimit()
+        try context.authorize(.readState, project: project)
+        return try JSONAnswer.response(.ok, ItemsView(items: try await store.statuses(project: project)))
+    }
+
+    /// `GET /v1/events?project=&kind=&name=&job=&after=&limit=[&follow=true]`: oldest first; with
+    /// `follow`, server-sent events (`id:` is the sequence; `Last-Event-ID` resumes) until the client leaves.
+    @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        let project = try parameters.get("project").map { try JobRoutes.name($0, "project") } ?? context.projectLimit()
+        try context.authorize(.readState, project: project)
+        var query = EventQuery(project: project, limit: try JobRoutes.integer(parameters.get("limit"), "limit", in: 1...1000) ?? 100)
+        query.jobID = parameters.get("job")
+        if let kindText = parameters.get("kind") {
+            guard let kind = ResourceRoutes.kind(kindText), let name = parameters.get("name") else {
+                throw APIError.badParameter("kind", "filter by resource with kind, name and project together, e.g. kind=service&name=web&project=default")
+            }
+            query.resource = ResourceID(kind: kind, project: project ?? ResourceID.defaultProject, name: try JobRoutes.name(name, "name"))
+        }
+        let resume = parameters.get("after") ?? request.headers[ServerSentEvents.lastEventID]
+        if let resume {
+            guard let sequence = Int64(resume), sequence >= 0 else { throw APIError.badParameter("after", "after is an event sequence number, not \"\(resume)\"") }
+            query.afterSequence = sequence
+        }
+        guard parameters.get("follow") == "true" else {
+            return try JSONAnswer.response(.ok, ItemsView(items: try await store.events(query).map(EventView.init)))
+        }
+        let store = store
+        let start = query
+        let body = ResponseBody { writer in
+            var query = start
+            while !Task.isCancelled {
+                let batch = try await store.events(query)
+                for event in batch {
+                    let data = String(decoding: try JSONAnswer.encoder.encode(EventView(event)), as: UTF8.self)
+                    try await writer.write(ServerSentEvents.event("event", id: String(event.sequence), data: data))
+                    query.afterSequence = event.sequence
+                }
+                if batch.count < query.limit { try await Task.sleep(for: .milliseconds(500)) }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: ServerSentEvents.headers, body: body)
+    }
+}
+
+/// The `text/event-stream` framing of server-sent events.
+enum ServerSentEvents {
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+    static let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+
+    /// One event: every line of `data` on its own `data:` line, then a blank line.
+    static func event(_ name: String, id: String? = nil, data: String) -> ByteBuffer {
+        var text = "event: \(name)\n"
+        if let id { text += "id: \(id)\n" }
+        var lines = data.split(separator: "\n", omittingEmptySubsequences: false)
+        if data.hasSuffix("\n") { lines.removeLast() }
+        for line in lines { text += "data: \(line)\n" }
+        return ByteBuffer(string: text + "\n")
+    }
+}

@@ -1,0 +1,132 @@
+import ArgumentParser
+import BerthAPI
+import BerthCore
+import BerthManifests
+import Foundation
+import Logging
+
+/// `berth resources …`: desired resources kept by the API (beside the manifests), through `--server`.
+struct ResourcesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resources",
+        abstract: "Apply, show and delete desired resources through the API (needs --server or BERTH_SERVER).",
+        subcommands: [Apply.self, Get.self, Delete.self]
+    )
+
+    /// `berth resources apply -f FILE`: one `PUT` per document.
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or update every document of a file through the API.",
+            discussion: "Exit status: 0 all applied, 1 invalid input or a document the server refused (the rest are still sent)."
+        )
+
+        @OptionGroup var controller: ControllerOptions
+        @Option(name: [.customShort("f"), .customLong("file")], help: "A YAML file of resource documents.") var file: String
+        @Flag(help: "Print the stored resources as JSON.") var json = false
+
+        func run() async throws {
+            controller.bootstrapLogging(fallback: .error)
+            let client = try ResourcesCommand.client(controller)
+            let resources: [Resource]
+            do {
+                resources = try Manifests.resources(yaml: try String(contentsOfFile: file, encoding: .utf8), file: file)
+            } catch let error as BerthCore.ValidationError {
+                printIssues(error)
+                throw ExitStatus.failure
+            } catch {
+                throw CommandFailure("cannot read \(file): \(error.localizedDescription)")
+            }
+            var views: [ResourceView] = []
+            var failed = false
+            var standardError = StandardError()
+            for resource in resources {
+                do {
+                    let answer = try await client.raw("PUT", ResourcesCommand.path(resource.id), body: Array(try ManifestRenderer.yaml([resource]).utf8), contentType: "application/yaml")
+                    let view = try APIJSON.decoder().decode(ResourceView.self, from: Data(answer.body))
+                    views.append(view)
+                    if !json { print("\(answer.status == 201 ? "created" : "applied") \(resource.id) (generation \(view.generation ?? 0))") }
+                } catch let error as APIClientError {
+                    failed = true
+                    print("error: \(file):\(resource.location?.line ?? 0): \(resource.id): \(error)", to: &standardError)
+                }
+            }
+            if json { try printJSON(views) }
+            if failed { throw ExitStatus.failure }
+        }
+    }
+
+    /// `berth resources get [--kind K] [--project P] [NAME]`
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List desired resources (API and manifest ones), or show one.")
+
+        @OptionGroup var controller: ControllerOptions
+        @Option(help: "Only this kind: project, volume, service, job, cronjob, bucket, certificate.") var kind: String?
+        @Option(help: "Only this project.") var project: String?
+        @Argument(help: "One resource's name (needs --kind).") var name: String?
+        @Flag(help: "Print as JSON.") var json = false
+
+        func run() async throws {
+            controller.bootstrapLogging(fallback: .error)
+            let client = try ResourcesCommand.client(controller)
+            if let name {
+                guard let kind else { throw ArgumentParser.ValidationError("showing one resource needs --kind") }
+                let path = "/v1/resources/\(kind)/\(project ?? ResourceID.defaultProject)/\(name)"
+                let view = try await client.call("GET", path, as: ResourceView.self)
+                if json {
+                    try printJSON(view)
+                } else {
+                    print(try ManifestRenderer.yaml([view.document]), terminator: "")
+                }
+                return
+            }
+            var query: [(String, String)] = []
+            if let kind { query.append(("kind", kind)) }
+            if let project { query.append(("project", project)) }
+            let views = try await client.call("GET", "/v1/resources", query: query, as: ItemsView<ResourceView>.self).items
+            if json {
+                try printJSON(views)
+                return
+            }
+            guard !views.isEmpty else {
+                print("No resources.")
+                return
+            }
+            var rows = [["KIND", "PROJECT", "NAME", "SOURCE", "GENERATION"]]
+            for view in views {
+                rows.append([view.kind.rawValue, view.project, view.name, view.file.map { "manifest \($0)" } ?? view.source, view.generation.map(String.init) ?? "-"])
+            }
+            print(textTable(rows))
+        }
+    }
+
+    /// `berth resources delete KIND NAME [--project P]`
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an API resource; the controller removes what it made for it.",
+            discussion: "Exit status: 0 deleted, 1 refused (no such resource, or a manifest owns it)."
+        )
+
+        @OptionGroup var controller: ControllerOptions
+        @Argument(help: "The kind: project, volume, service, cronjob, bucket, certificate.") var kind: String
+        @Argument(help: "The resource's name.") var name: String
+        @Option(help: "Its project.") var project: String = ResourceID.defaultProject
+
+        func run() async throws {
+            controller.bootstrapLogging(fallback: .error)
+            let client = try ResourcesCommand.client(controller)
+            let view = try await client.call("DELETE", "/v1/resources/\(kind)/\(project)/\(name)", as: ResourceView.self)
+            print("deleted \(view.kind) \(view.project)/\(view.name); the controller converges the removal")
+        }
+    }
+
+    static func client(_ controller: ControllerOptions) throws -> APIClient {
+        guard let client = try controller.apiClient() else {
+            throw CommandFailure("berth resources works through the API: give --server (or BERTH_SERVER) and a token")
+        }
+        return client
+    }
+
+    static func path(_ id: ResourceID) -> String {
+        "/v1/resources/\(id.kind.rawValue.lowercased())/\(id.project)/\(id.name)"
+    }
+}
