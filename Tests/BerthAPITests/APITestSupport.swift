@@ -36,6 +36,7 @@ final class APIFixture: Sendable {
         apiVersion: berth/v1
         kind: Volume
         metadata: {name: data, project: alpha}
+        spec: {}
         ---
         apiVersion: berth/v1
         kind: Service

@@ -69,7 +69,7 @@ import Testing
             #expect(mismatch.status == .unprocessableContent)
             #expect(try mismatch.error()["field"] as? String == "metadata.name")
             // a mount of a volume nobody declares, a project nobody declares
-            let mount = try await client.call(.put, "/v1/resources/service/alpha/web", token: token, body: APIFixture.serviceYAML("web", extra: "  mounts: [\"nowhere:/data\"]"))
+            let mount = try await client.call(.put, "/v1/resources/service/alpha/web", token: token, body: APIFixture.serviceYAML("web", extra: "  volumes: [\"nowhere:/data\"]"))
             #expect(mount.status == .unprocessableContent)
             #expect(mount.errorMessage().contains("nowhere"), "\(mount.text)")
             let project = try await client.call(.put, "/v1/resources/service/gamma/web", token: token, body: APIFixture.serviceYAML("web", project: "gamma"))
