@@ -50,7 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
         api.tlsCertificate = tlsCertificate
         api.tlsKey = tlsKey
         let listening = api
-        let apiURL = "\(api.tlsCertificate == nil ? "http" : "https")://\(api.host.contains(":") ? "[\(api.host)]" : api.host):\(api.port)"
+        let apiURL = APIAddress()
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
             let source = manifests.source(store: store)
@@ -63,7 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
                 let apiLogger = Logger(label: "berth.api")
                 let scheme = api.tlsCertificate == nil ? "http" : "https"
                 services.append(.init(service: try APIServer.application(dependencies, configuration: listening, logger: apiLogger) { port in
-                    apiLogger.info("API listening on \(scheme)://\(listening.host):\(port)")
+                    let url = "\(scheme)://\(listening.host.contains(":") ? "[\(listening.host)]" : listening.host):\(port)"
+                    apiURL.set(url)
+                    apiLogger.info("API listening on \(url)")
                 }))
             }
             logger.info("serving (\(role.rawValue)): manifests \(manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint)")
@@ -75,7 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     private func makeController(
-        store: any Store, runtime: DockerEngine, source: DesiredStateSource, interval: TimeSpan, backoff: BackoffPolicy, apiURL: String?, logger: Logger
+        store: any Store, runtime: DockerEngine, source: DesiredStateSource, interval: TimeSpan, backoff: BackoffPolicy, apiURL: APIAddress?, logger: Logger
     ) throws -> Controller {
         let reconciler = Reconciler(runtime: runtime, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
         let identity = controllerID ?? ProcessInfo.processInfo.hostName

@@ -35,6 +35,8 @@ final class Scenario: @unchecked Sendable {
     private let store: StoreChoice
     private var database: String?
     private var serve: Process?
+    /// When set, every `berth` call works through this API (`BERTH_SERVER`, `BERTH_TOKEN`).
+    var server: (url: String, token: String)?
 
     init(_ store: StoreChoice = .sqlite) async throws {
         project = "e2e" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
@@ -57,6 +59,10 @@ final class Scenario: @unchecked Sendable {
         if let database, let url = try? TestServices.postgresURL(), var components = URLComponents(string: url) {
             components.path = "/\(database)"
             environment["BERTH_DATABASE_URL"] = components.string
+        }
+        if let server {
+            environment["BERTH_SERVER"] = server.url
+            environment["BERTH_TOKEN"] = server.token
         }
         return environment
     }
@@ -88,7 +94,9 @@ final class Scenario: @unchecked Sendable {
     func startServe(_ extra: [String] = [], resync: String = "2s") throws {
         let process = Process()
         process.executableURL = try BerthProcess.executable()
-        process.arguments = ["serve", "-f", manifests.path, "--resync", resync, "--restart-backoff", "1s"] + extra
+        // Port 0: every scenario's API gets a free port of its own (see `apiURL()`).
+        let listen = extra.contains("--listen") ? [] : ["--listen", "127.0.0.1:0"]
+        process.arguments = ["serve", "-f", manifests.path, "--resync", resync, "--restart-backoff", "1s"] + listen + extra
         process.currentDirectoryURL = folder
         var environment = ProcessInfo.processInfo.environment
         environment.merge(self.environment) { _, new in new }
@@ -106,6 +114,18 @@ final class Scenario: @unchecked Sendable {
     /// What `berth serve` logged so far.
     var serveLog: String {
         (try? String(contentsOf: folder.appendingPathComponent("serve.log"), encoding: .utf8)) ?? ""
+    }
+
+    /// The URL serve's API listens on, once it logged it.
+    func apiURL() throws -> String {
+        var url = ""
+        try eventually(30, "serve's API listens") {
+            guard let line = serveLog.split(separator: "\n").first(where: { $0.contains("API listening on ") }),
+                  let range = line.range(of: "API listening on ") else { return false }
+            url = String(line[range.upperBound...]).trimmingCharacters(in: .whitespaces)
+            return true
+        }
+        return url
     }
 
     /// Ends the serve process this scenario started: SIGTERM (graceful) or SIGKILL.

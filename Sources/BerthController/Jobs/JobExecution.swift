@@ -5,6 +5,19 @@ import Foundation
 import Logging
 import Synchronization
 
+/// The API's URL as workers should call it, set when the server is listening.
+public final class APIAddress: Sendable {
+    private let value = Mutex<String?>(nil)
+
+    public init() {}
+
+    public var current: String? { value.withLock { $0 } }
+
+    public func set(_ url: String) {
+        value.withLock { $0 = url }
+    }
+}
+
 /// Tunables of the job runner.
 public struct JobRunnerConfiguration: Sendable {
     /// This controller's name in claims; stable across restarts, so a restarted controller resumes
@@ -25,8 +38,9 @@ public struct JobRunnerConfiguration: Sendable {
     public var feedbackLimit: Int
     /// Where the job's scratch volume is mounted in its container (`BERTH_SCRATCH_DIR`).
     public var scratchPath: String
-    /// The API address given to workers as `BERTH_API_URL`, when there is one.
-    public var apiURL: String?
+    /// The API address given to workers as `BERTH_API_URL`, once the API listens (its port may
+    /// be chosen by the kernel).
+    public var apiURL: APIAddress?
     /// Finished jobs older than this are pruned, except the newest `keepPerProject` of each project.
     public var retention: TimeSpan
     public var keepPerProject: Int
@@ -34,7 +48,7 @@ public struct JobRunnerConfiguration: Sendable {
     public init(
         identity: String = ProcessInfo.processInfo.hostName, maxConcurrentJobs: Int = 4, lease: TimeSpan = .seconds(30),
         pollInterval: Duration = .seconds(2), retryBackoff: BackoffPolicy = BackoffPolicy(initial: .seconds(10), maximum: .minutes(10)),
-        logTailBytes: Int = 16 * 1024, feedbackLimit: Int = 64 * 1024, scratchPath: String = "/berth/scratch", apiURL: String? = nil,
+        logTailBytes: Int = 16 * 1024, feedbackLimit: Int = 64 * 1024, scratchPath: String = "/berth/scratch", apiURL: APIAddress? = nil,
         retention: TimeSpan = .days(7), keepPerProject: Int = 100
     ) {
         self.identity = identity
@@ -135,7 +149,7 @@ struct JobExecution: Sendable {
         values["BERTH_JOB_TOKEN"] = token.token
         values["BERTH_JOB_ATTEMPT"] = String(job.attempt)
         values["BERTH_SCRATCH_DIR"] = configuration.scratchPath
-        if let apiURL = configuration.apiURL { values["BERTH_API_URL"] = apiURL }
+        if let apiURL = configuration.apiURL?.current { values["BERTH_API_URL"] = apiURL }
         var volumeNames: [Int: String] = [:]
         for (index, mount) in container.volumes.enumerated() {
             if case .volume(let volume) = mount.source { volumeNames[index] = ObjectName.volume(project: job.project, name: volume) }

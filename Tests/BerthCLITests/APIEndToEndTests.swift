@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+
+/// The HTTP API as applications and operators use it: `berth serve` on a real port, the CLI as
+/// its client (`BERTH_SERVER`, `BERTH_TOKEN`), and workers calling back with their job token.
+@Suite("API end to end", .serialized) struct APIEndToEndTests {
+    /// Creates a token with `berth token create` and points the scenario's CLI at serve's API.
+    func connect(_ scenario: Scenario, scope: String = "admin") throws -> (url: String, token: String) {
+        let created = try scenario.berth("token", "create", "--name", "e2e-\(scope)", "--scope", scope)
+        try #require(created.status == 0, "\(created.stderr)")
+        let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("berth_"))
+        let server = (url: try scenario.apiURL(), token: token)
+        scenario.server = server
+        return server
+    }
+
+    @Test(arguments: StoreChoice.allCases)
+    func aJobSubmittedOverHTTPRunsAndItsResultIsReadBackOverHTTP(store: StoreChoice) async throws {
+        let scenario = try await Scenario(store)
+        defer { scenario.finish() }
+        // given
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+        _ = try connect(scenario)
+        // The worker reports progress with its own token over the host's loopback.
+        let callback = "wget -q -O- --header \\\"Authorization: Bearer $BERTH_JOB_TOKEN\\\" --header \\\"Content-Type: application/json\\\" --post-data '{\\\"message\\\": \\\"half way\\\", \\\"percent\\\": 50}' $BERTH_API_URL/v1/jobs/$BERTH_JOB_ID/progress >/dev/null && echo done"
+        let yaml = jobYAML(scenario, "report", command: callback, extra: "  feedbackPath: /berth/scratch/feedback.json").replacingOccurrences(of: "network: none", with: "network: host")
+
+        // when
+        let id = try scenario.submit(yaml)[0]
+
+        // then: every read goes over HTTP
+        let job = try scenario.ended(id)
+        #expect(job["state"] as? String == "finished", "\(job)")
+        let events = job["events"] as? [[String: Any]] ?? []
+        #expect(events.contains { $0["reason"] as? String == "Progress" && $0["message"] as? String == "50%: half way" }, "\(events)")
+        let logs = try scenario.berth("jobs", "logs", id, "--follow")
+        #expect(logs.status == 0)
+        #expect(logs.stdout.contains("done"), "\(logs.stdout) \(logs.stderr)")
+        let listed = try scenario.berth("jobs", "list", "--project", scenario.project, "--json")
+        #expect(listed.stdout.contains(id))
+        #expect(!scenario.serveLog.contains(scenario.server?.token ?? "-"), "the token never appears in logs")
+    }
+
+    @Test func aRunningJobsOutputIsFollowedUntilItEnds() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+        _ = try connect(scenario)
+        let id = try scenario.submit(jobYAML(scenario, "ticker", command: "for i in 1 2 3; do echo tick $i; sleep 1; done; exit 3"))[0]
+
+        // when
+        let logs = try scenario.berth("jobs", "logs", id, "--follow")
+
+        // then: the whole output, and an exit status saying the job failed
+        #expect(logs.stdout.contains("tick 1") && logs.stdout.contains("tick 3"), "\(logs.stdout)")
+        #expect(logs.status == 1)
+    }
+
+    @Test func resourcesAppliedOverHTTPAreConvergedAndDeleted() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: the manifest declares the project and one service
+        try scenario.write(serviceYAML(scenario, "owned"))
+        try scenario.startServe(resync: "1s")
+        _ = try connect(scenario)
+        let file = scenario.folder.appendingPathComponent("api.yaml")
+
+        // when: a service applied through the API
+        try serviceYAML(scenario, "extra").write(to: file, atomically: true, encoding: .utf8)
+        let applied = try scenario.berth("resources", "apply", "-f", file.path)
+
+        // then
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(applied.stdout.contains("created Service \(scenario.project)/extra"), "\(applied.stdout)")
+        try scenario.eventually(60, "the API's service runs") { scenario.inspect(scenario.container("extra"), "{{.State.Running}}") == "true" }
+        let listed = try scenario.berth("resources", "get", "--project", scenario.project)
+        #expect(listed.stdout.contains("extra") && listed.stdout.contains("manifest"), "\(listed.stdout)")
+        try scenario.eventually(30, "status over HTTP shows both services ready") {
+            let status = try scenario.berth("status", "--project", scenario.project)
+            return status.stdout.components(separatedBy: "Ready").count - 1 >= 2
+        }
+        try scenario.eventually(30, "the plan over HTTP is empty") { try scenario.berth("plan", "--detailed-exitcode").status == 0 }
+
+        // when: the manifest's service written through the API, then the API's one deleted
+        try serviceYAML(scenario, "owned").write(to: file, atomically: true, encoding: .utf8)
+        let refused = try scenario.berth("resources", "apply", "-f", file.path)
+        let deleted = try scenario.berth("resources", "delete", "service", "extra", "--project", scenario.project)
+
+        // then
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("declared in the manifest") && refused.stderr.contains("project.yaml"), "\(refused.stderr)")
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+        try scenario.eventually(60, "the deleted service's container is gone") { scenario.inspect(scenario.container("extra"), "{{.Name}}") == nil }
+        #expect(scenario.inspect(scenario.container("owned"), "{{.State.Running}}") == "true")
+    }
+
+    @Test func aLimitedTokenIsRefusedOutsideItsProject() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        try scenario.write("")
+        try scenario.startServe()
+        let created = try scenario.berth("token", "create", "--name", "other", "--scope", "jobs:write", "--project", "elsewhere", "--json")
+        let token = try #require(try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])["token"] as? String
+        scenario.server = (url: try scenario.apiURL(), token: try #require(token))
+
+        let submit = try scenario.berth("jobs", "submit", "-f", try writeJob(scenario))
+        #expect(submit.status == 1)
+        #expect(submit.stderr.contains("limited to project elsewhere"), "\(submit.stderr)")
+        let revoked = try scenario.berth("token", "list", "--json")
+        #expect(revoked.stdout.contains("\"other\""), "token list works on the store: \(revoked.stdout)")
+    }
+
+    @Test func servesHTTPSWithTheGivenCertificate() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a self-signed certificate for 127.0.0.1
+        let certificate = scenario.folder.appendingPathComponent("cert.pem").path, key = scenario.folder.appendingPathComponent("key.pem").path
+        _ = try Scenario.run("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate,
+        ])
+        try scenario.write("")
+
+        // when
+        try scenario.startServe(["--tls-certificate", certificate, "--tls-key", key])
+        let url = try scenario.apiURL()
+
+        // then
+        #expect(url.hasPrefix("https://127.0.0.1:"))
+        let health = try Scenario.run("/usr/bin/curl", ["-sS", "--cacert", certificate, url + "/healthz"])
+        #expect(health.contains("\"ok\""), "\(health)")
+    }
+
+    func writeJob(_ scenario: Scenario) throws -> String {
+        let file = scenario.folder.appendingPathComponent("job-\(UUID().uuidString).yaml")
+        try jobYAML(scenario, "j", command: "true").write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+}
