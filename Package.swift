@@ -144,6 +144,7 @@ let package = Package(
             dependencies: [
                 "BerthAPI", "BerthCore", "BerthStore", "BerthDocker",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictSettings
         ),
