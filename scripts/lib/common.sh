@@ -24,6 +24,15 @@ need_apt() {
     || die "could not install ${missing[*]}"
 }
 
+# need_pip COMMAND PACKAGE installs the PyPI package when COMMAND is not on PATH.
+need_pip() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  need_apt python3 python3-pip
+  log "pip install $2"
+  python3 -m pip install -q "$2" 2>/dev/null || python3 -m pip install -q --break-system-packages "$2" || die "could not pip install $2"
+  command -v "$1" >/dev/null 2>&1 || die "$1 is not on PATH after pip install $2"
+}
+
 # need_build_packages installs the C libraries the package links (headers and pkg-config files).
 need_build_packages() {
   need_apt pkg-config libcurl4-openssl-dev libpq-dev libsqlite3-dev
