@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 
 /// `/v1/plan`, `/v1/status`, `/v1/events`: what the controller would do, what it recorded, and why.
 struct ControlRoutes {
@@ -70,14 +71,18 @@ struct ControlRoutes {
         let start = query
         let body = ResponseBody { writer in
             var query = start
-            while !Task.isCancelled {
+            var heartbeat = ServerSentEvents.Heartbeat()
+            while ServerSentEvents.shouldContinue {
                 let batch = try await store.events(query)
                 for event in batch {
                     let data = String(decoding: try JSONAnswer.encoder.encode(EventView(event)), as: UTF8.self)
                     try await writer.write(ServerSentEvents.event("event", id: String(event.sequence), data: data))
                     query.afterSequence = event.sequence
+                    heartbeat.wrote()
                 }
-                if batch.count < query.limit { try await Task.sleep(for: .milliseconds(500)) }
+                if batch.count < query.limit {
+                    try await heartbeat.pause(&writer)
+                }
             }
             try await writer.finish(nil)
         }
@@ -87,6 +92,26 @@ struct ControlRoutes {
 
 /// The `text/event-stream` framing of server-sent events.
 enum ServerSentEvents {
+    /// Whether a stream should go on: not when the request was cancelled or the server is
+    /// shutting down gracefully (a stream would otherwise hold the shutdown forever).
+    static var shouldContinue: Bool { !Task.isCancelled && !Task.isShuttingDownGracefully }
+
+    /// Pauses between polls and writes a comment line after 10 s of silence, so a client that
+    /// left is noticed (the write fails) and proxies keep the connection open.
+    struct Heartbeat {
+        private var lastWrite = ContinuousClock.now
+
+        mutating func wrote() { lastWrite = .now }
+
+        mutating func pause(_ writer: inout any ResponseBodyWriter) async throws {
+            try await Task.sleep(for: .milliseconds(250))
+            if ContinuousClock.now - lastWrite > .seconds(10) {
+                try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                wrote()
+            }
+        }
+    }
+
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
     static let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
 

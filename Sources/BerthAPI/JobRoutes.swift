@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 
 /// `/v1/jobs`: submit, list, show, logs (optionally followed), cancel, and a worker's progress.
 struct JobRoutes {
@@ -123,20 +124,22 @@ struct JobRoutes {
 
     private func follow(_ first: JobRecord, into writer: inout any ResponseBodyWriter) async throws {
         var job = first
+        var heartbeat = ServerSentEvents.Heartbeat()
         // Wait for the container: a pending or queued job has none yet.
         while job.state == .pending || job.state == .queued {
-            try await Task.sleep(for: .milliseconds(250))
+            guard ServerSentEvents.shouldContinue else { return }
+            try await heartbeat.pause(&writer)
             guard let next = try await store.job(job.id) else { return }
             job = next
         }
         if job.state == .started,
            let frames = try? await dependencies.engine.client.followLogs(ObjectName.jobContainer(project: job.project, jobID: job.id)) {
-            for try await frame in frames {
+            for try await frame in frames.cancelOnGracefulShutdown() {
                 try await writer.write(ServerSentEvents.event(frame.stream == .stdout ? "stdout" : "stderr", data: String(decoding: frame.bytes, as: UTF8.self)))
             }
             // The container has exited; the controller records the verdict just after.
             let giveUp = ContinuousClock.now + .seconds(30)
-            while !job.state.isTerminal, ContinuousClock.now < giveUp {
+            while !job.state.isTerminal, ContinuousClock.now < giveUp, ServerSentEvents.shouldContinue {
                 try await Task.sleep(for: .milliseconds(200))
                 guard let next = try await store.job(job.id) else { return }
                 job = next

@@ -8,7 +8,7 @@ struct Berth: AsyncParsableCommand {
         abstract: "Declarative reconciler for Docker hosts: services, jobs, cron jobs, volumes, buckets and certificates.",
         subcommands: [
             ValidateCommand.self, RenderCommand.self, PlanCommand.self, ApplyCommand.self, ServeCommand.self,
-            StatusCommand.self, DestroyCommand.self, JobsCommand.self, ResourcesCommand.self, TokenCommand.self,
+            StatusCommand.self, DestroyCommand.self, JobsCommand.self, EventsCommand.self, ResourcesCommand.self, TokenCommand.self,
         ]
     )
 }

@@ -223,7 +223,9 @@ struct JobsCommand: AsyncParsableCommand {
                 }
                 for try await event in try await client.events("/v1/jobs/\(id)/logs", query: [("follow", "true")]) {
                     switch event.name {
-                    case "stdout": print(event.data)
+                    case "stdout":
+                        print(event.data)
+                        fflush(nil)
                     case "stderr": print(event.data, to: &standardError)
                     case "end":
                         let job = try APIJSON.decoder().decode(JobView.self, from: Data(event.data.utf8))
@@ -242,6 +244,7 @@ struct JobsCommand: AsyncParsableCommand {
                 for try await frame in frames {
                     let text = String(decoding: frame.bytes, as: UTF8.self)
                     if frame.stream == .stdout { print(text, terminator: "") } else { print(text, terminator: "", to: &standardError) }
+                    fflush(nil)
                 }
                 return
             }

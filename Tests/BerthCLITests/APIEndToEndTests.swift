@@ -60,6 +60,41 @@ import Testing
         #expect(logs.status == 1)
     }
 
+    @Test func eventsAreFollowedAsTheyHappen() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: `berth events --follow` through the API, started before anything happens
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+        _ = try connect(scenario)
+        let follower = Process()
+        follower.executableURL = try BerthProcess.executable()
+        follower.arguments = ["events", "--project", scenario.project, "--follow", "--json"]
+        follower.environment = ProcessInfo.processInfo.environment.merging(scenario.environment) { _, new in new }
+        let output = scenario.folder.appendingPathComponent("events.out")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        follower.standardOutput = try FileHandle(forWritingTo: output)
+        try follower.run()
+        defer {
+            follower.terminate()
+            follower.waitUntilExit()
+        }
+
+        // when
+        let id = try scenario.submit(jobYAML(scenario, "watched", command: "true"))[0]
+
+        // then: one JSON event per line, in order, ending with the verdict
+        try scenario.eventually(60, "the followed events reach the verdict") {
+            (try String(contentsOf: output, encoding: .utf8)).contains("\"Completed\"")
+        }
+        let lines = try String(contentsOf: output, encoding: .utf8).split(separator: "\n")
+        let events = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(events.allSatisfy { $0["jobID"] as? String == id })
+        let sequences = events.compactMap { $0["sequence"] as? Int }
+        #expect(sequences == sequences.sorted() && Set(sequences).count == sequences.count, "each event once, in order")
+        #expect(events.compactMap { $0["reason"] as? String }.starts(with: ["Submitted", "Queued", "Started"]))
+    }
+
     @Test func resourcesAppliedOverHTTPAreConvergedAndDeleted() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }
@@ -139,5 +174,36 @@ import Testing
         let file = scenario.folder.appendingPathComponent("job-\(UUID().uuidString).yaml")
         try jobYAML(scenario, "j", command: "true").write(to: file, atomically: true, encoding: .utf8)
         return file.path
+    }
+}
+
+/// Several API processes against one PostgreSQL, the controller apart: the supported split deployment.
+@Suite("API and controller apart") struct SplitRolesEndToEndTests {
+    @Test func anAPIProcessAndAControllerProcessShareOnePostgreSQL() async throws {
+        let scenario = try await Scenario(.postgres)
+        defer { scenario.finish() }
+        // given: a controller without API, and two API processes without controller
+        try scenario.write("")
+        try scenario.startServe(["--role", "controller"] + Scenario.jobServeOptions)
+        try scenario.startAnotherServe(["--role", "api"], log: "api-1.log")
+        try scenario.startAnotherServe(["--role", "api"], log: "api-2.log")
+        let created = try scenario.berth("token", "create", "--name", "split", "--scope", "admin")
+        let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let first = try scenario.apiURL(log: "api-1.log"), second = try scenario.apiURL(log: "api-2.log")
+
+        // when: submitted through one API, read through the other
+        scenario.server = (url: first, token: token)
+        let id = try scenario.submit(jobYAML(scenario, "split", command: "echo split"))[0]
+        scenario.server = (url: second, token: token)
+
+        // then
+        let job = try scenario.ended(id)
+        #expect(job["state"] as? String == "finished", "\(job)")
+        let events = try scenario.berth("events", "--project", scenario.project, "--job", id, "--json")
+        #expect(events.status == 0, "\(events.stderr)")
+        let reasons = (try JSONSerialization.jsonObject(with: Data(events.stdout.utf8)) as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }
+        #expect(reasons == ["Submitted", "Queued", "Started", "Finished", "Completed"], "\(events.stdout)")
+        #expect(!scenario.serveLog.contains("API listening"), "the controller role serves no API")
+        #expect(!scenario.serveLog("api-1.log").contains("pass done"), "the API role runs no controller")
     }
 }

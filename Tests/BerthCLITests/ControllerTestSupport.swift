@@ -35,6 +35,7 @@ final class Scenario: @unchecked Sendable {
     private let store: StoreChoice
     private var database: String?
     private var serve: Process?
+    private var others: [Process] = []
     /// When set, every `berth` call works through this API (`BERTH_SERVER`, `BERTH_TOKEN`).
     var server: (url: String, token: String)?
 
@@ -92,6 +93,15 @@ final class Scenario: @unchecked Sendable {
     /// Starts `berth serve` on the manifest folder in the background; `resync` bounds how long a
     /// missed wake-up can hide (tests of event-driven behaviour make it long).
     func startServe(_ extra: [String] = [], resync: String = "2s") throws {
+        serve = try launchServe(extra, resync: resync, log: "serve.log")
+    }
+
+    /// Starts one more `berth serve` (another role, say) logging to `log`; `finish()` stops it.
+    func startAnotherServe(_ extra: [String], log: String) throws {
+        others.append(try launchServe(extra, resync: "2s", log: log))
+    }
+
+    private func launchServe(_ extra: [String], resync: String, log name: String) throws -> Process {
         let process = Process()
         process.executableURL = try BerthProcess.executable()
         // Port 0: every scenario's API gets a free port of its own (see `apiURL()`).
@@ -101,26 +111,28 @@ final class Scenario: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment.merge(self.environment) { _, new in new }
         process.environment = environment
-        let log = folder.appendingPathComponent("serve.log")
+        let log = folder.appendingPathComponent(name)
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        serve = process
+        return process
     }
 
-    /// What `berth serve` logged so far.
-    var serveLog: String {
-        (try? String(contentsOf: folder.appendingPathComponent("serve.log"), encoding: .utf8)) ?? ""
+    /// What `berth serve` logged so far (`log`: another serve's file).
+    func serveLog(_ log: String = "serve.log") -> String {
+        (try? String(contentsOf: folder.appendingPathComponent(log), encoding: .utf8)) ?? ""
     }
 
-    /// The URL serve's API listens on, once it logged it.
-    func apiURL() throws -> String {
+    var serveLog: String { serveLog() }
+
+    /// The URL a serve's API listens on, once it logged it.
+    func apiURL(log: String = "serve.log") throws -> String {
         var url = ""
         try eventually(30, "serve's API listens") {
-            guard let line = serveLog.split(separator: "\n").first(where: { $0.contains("API listening on ") }),
+            guard let line = serveLog(log).split(separator: "\n").first(where: { $0.contains("API listening on ") }),
                   let range = line.range(of: "API listening on ") else { return false }
             url = String(line[range.upperBound...]).trimmingCharacters(in: .whitespaces)
             return true
@@ -213,6 +225,10 @@ final class Scenario: @unchecked Sendable {
     /// Stops serve, removes this project's containers and volumes, its database and its folder.
     func finish() {
         stopServe()
+        for process in others where process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
         let ids = (try? docker("ps", "-aq", "--filter", "label=berth.project=\(project)"))?.split(separator: "\n").map(String.init) ?? []
         if !ids.isEmpty { _ = try? Scenario.run("/usr/bin/docker", ["-H", dockerHost, "rm", "-f"] + ids) }
         _ = try? docker("rm", "-f", container("taken"))
