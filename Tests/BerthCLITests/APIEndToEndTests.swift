@@ -41,6 +41,11 @@ import Testing
         let listed = try scenario.berth("jobs", "list", "--project", scenario.project, "--json")
         #expect(listed.stdout.contains(id))
         #expect(!scenario.serveLog.contains(scenario.server?.token ?? "-"), "the token never appears in logs")
+        let server = try #require(scenario.server)
+        let metrics = try Scenario.run("/usr/bin/curl", ["-sS", "-H", "Authorization: Bearer \(server.token)", server.url + "/metrics"])
+        for name in ["berth_passes_total", "berth_pass_duration_seconds_bucket", "berth_job_pickup_seconds_count", "berth_jobs{", "hb_requests", "http_server_request_duration"] {
+            #expect(metrics.contains(name), "\(name) in /metrics")
+        }
     }
 
     @Test func aRunningJobsOutputIsFollowedUntilItEnds() async throws {
@@ -119,6 +124,9 @@ import Testing
             return status.stdout.components(separatedBy: "Ready").count - 1 >= 2
         }
         try scenario.eventually(30, "the plan over HTTP is empty") { try scenario.berth("plan", "--detailed-exitcode").status == 0 }
+        let server = try #require(scenario.server)
+        let metrics = try Scenario.run("/usr/bin/curl", ["-sS", "-H", "Authorization: Bearer \(server.token)", server.url + "/metrics"])
+        #expect(metrics.contains(#"berth_actions_total{operation="createContainer",outcome="succeeded"}"#), "\(metrics)")
 
         // when: the manifest's service written through the API, then the API's one deleted
         try serviceYAML(scenario, "owned").write(to: file, atomically: true, encoding: .utf8)
