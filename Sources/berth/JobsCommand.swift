@@ -31,16 +31,7 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let resources: [Resource]
-            do {
-                let text = try String(contentsOfFile: file, encoding: .utf8)
-                resources = try Manifests.resources(yaml: text, file: file)
-            } catch let error as BerthCore.ValidationError {
-                printIssues(error)
-                throw ExitStatus.failure
-            } catch {
-                throw CommandFailure("cannot read \(file): \(error.localizedDescription)")
-            }
+            let resources = try readDocuments(file)
             let jobs = resources.compactMap { resource -> (Resource, JobSpec)? in
                 if case .job(let spec) = resource.spec { return (resource, spec) }
                 return nil

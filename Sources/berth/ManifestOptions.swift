@@ -53,6 +53,19 @@ func printJSON(_ value: some Encodable) throws {
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
+/// The documents of one YAML file (`jobs submit -f`, `resources apply -f`); every problem is
+/// printed with file and line and the command fails.
+func readDocuments(_ file: String) throws -> [Resource] {
+    do {
+        return try Manifests.resources(yaml: try String(contentsOfFile: file, encoding: .utf8), file: file)
+    } catch let error as BerthCore.ValidationError {
+        printIssues(error)
+        throw ExitStatus.failure
+    } catch {
+        throw CommandFailure("cannot read \(file): \(error.localizedDescription)")
+    }
+}
+
 /// Prints JSON text (a server's answer) the way `printJSON` prints values.
 func printJSONText(_ bytes: [UInt8]) throws {
     let value = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])

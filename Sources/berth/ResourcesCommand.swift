@@ -27,15 +27,7 @@ struct ResourcesCommand: AsyncParsableCommand {
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
             let client = try ResourcesCommand.client(controller)
-            let resources: [Resource]
-            do {
-                resources = try Manifests.resources(yaml: try String(contentsOfFile: file, encoding: .utf8), file: file)
-            } catch let error as BerthCore.ValidationError {
-                printIssues(error)
-                throw ExitStatus.failure
-            } catch {
-                throw CommandFailure("cannot read \(file): \(error.localizedDescription)")
-            }
+            let resources = try readDocuments(file)
             var views: [ResourceView] = []
             var failed = false
             var standardError = StandardError()
