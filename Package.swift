@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "BerthDocker", targets: ["BerthDocker"]),
         .library(name: "BerthStore", targets: ["BerthStore"]),
         .library(name: "BerthController", targets: ["BerthController"]),
+        .library(name: "BerthCerts", targets: ["BerthCerts"]),
         .library(name: "BerthAPI", targets: ["BerthAPI"]),
     ],
     dependencies: [
@@ -29,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         .target(name: "BerthCore", swiftSettings: strictSettings),
@@ -62,12 +65,24 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "BerthCerts",
+            dependencies: [
+                "BerthCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "BerthController",
             dependencies: [
                 "BerthCore",
                 "BerthManifests",
                 "BerthDocker",
                 "BerthStore",
+                "BerthCerts",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -140,6 +155,7 @@ let package = Package(
             dependencies: ["BerthController", "BerthCore", "BerthDocker", "BerthStore"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "BerthCertsTests", dependencies: ["BerthCerts", "BerthCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "BerthAPITests",
             dependencies: [

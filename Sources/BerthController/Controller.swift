@@ -46,6 +46,7 @@ public final class Controller: Service {
     private let reconciler: Reconciler
     private let jobs: JobRunner?
     private let cron: CronTrigger?
+    private let certificates: CertificateManager?
     private let configuration: ControllerConfiguration
     private let logger: Logger
     private let wakeUps = WakeUpSignal()
@@ -56,7 +57,7 @@ public final class Controller: Service {
     private let onPass: @Sendable (PassResult) -> Void
 
     public init(
-        source: DesiredStateSource, runtime: any ContainerRuntime, store: (any Store)?, reconciler: Reconciler, jobs: JobRunner? = nil, cron: CronTrigger? = nil,
+        source: DesiredStateSource, runtime: any ContainerRuntime, store: (any Store)?, reconciler: Reconciler, jobs: JobRunner? = nil, cron: CronTrigger? = nil, certificates: CertificateManager? = nil,
         configuration: ControllerConfiguration = ControllerConfiguration(), logger: Logger = Logger(label: "berth.controller"),
         onPass: @escaping @Sendable (PassResult) -> Void = { _ in }
     ) {
@@ -66,6 +67,7 @@ public final class Controller: Service {
         self.reconciler = reconciler
         self.jobs = jobs
         self.cron = cron
+        self.certificates = certificates
         self.configuration = configuration
         self.logger = logger
         self.onPass = onPass
@@ -137,6 +139,8 @@ public final class Controller: Service {
                 // Only the leader fires schedules, so a run is submitted once however many controllers
                 // there are; schedules need the store, not the engine, so a failed pass does not stop them.
                 if let cronDue = await cron?.tick(snapshot.state) { deadline = min(deadline, Self.instant(of: cronDue, on: clock)) }
+                // After the pass, so the volumes a certificate is written into exist.
+                if let renewal = await certificates?.converge(snapshot.state).next { deadline = min(deadline, Self.instant(of: renewal, on: clock)) }
             } else if store != nil {
                 deadline = min(deadline, clock.now + .milliseconds(configuration.leaderLease.milliseconds / 3))
             }

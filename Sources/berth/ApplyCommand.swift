@@ -33,6 +33,7 @@ struct ApplyCommand: AsyncParsableCommand {
             let reconciler = Reconciler(runtime: try controller.openRuntime(), store: store)
             let printer = ProgressPrinter()
             var changes = 0
+            var certificatesDone = false
             while true {
                 let result: PassResult
                 do {
@@ -42,7 +43,15 @@ struct ApplyCommand: AsyncParsableCommand {
                 }
                 changes += result.report.changeCount
                 for warning in result.plan.warnings { print(warning) }
-                let failures = result.report.failures
+                var failures = result.report.failures
+                if !certificatesDone {
+                    // After the first pass, so the volumes certificates are written into exist.
+                    let certificates = try await controller.certificateManager(store: store).converge(snapshot.state)
+                    for (id, reason) in certificates.issued.sorted(by: { $0.key < $1.key }) { print("issued certificate \(id) (\(reason))") }
+                    changes += certificates.issued.count
+                    failures.merge(certificates.failures) { first, _ in first }
+                    certificatesDone = true
+                }
                 if !failures.isEmpty {
                     return Outcome.failed(failures.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }, result.statuses)
                 }

@@ -29,6 +29,9 @@ struct ControllerOptions: ParsableArguments {
     @Option(help: "The API token for --server. Default: $BERTH_TOKEN, else `token:` in the config file.")
     var token: String?
 
+    @Option(help: "The image of the stopped helper containers that write certificates into volumes. Default: $BERTH_HELPER_IMAGE, else busybox:latest.")
+    var helperImage: String?
+
     private var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// The state directory this invocation uses.
@@ -83,6 +86,18 @@ struct ControllerOptions: ParsableArguments {
         } catch {
             throw CommandFailure(error.message)
         }
+    }
+
+    /// Certificates: the local CA lives in `<state dir>/ca`.
+    func certificateManager(store: (any Store)?) throws -> CertificateManager {
+        let text = helperImage ?? environment["BERTH_HELPER_IMAGE"].flatMap { $0.isEmpty ? nil : $0 } ?? "busybox:latest"
+        let image: ImageReference
+        do {
+            image = try ImageReference(parsing: text)
+        } catch {
+            throw CommandFailure("--helper-image: \(error)")
+        }
+        return CertificateManager(engine: try openRuntime(), store: store, caDirectory: resolvedStateDirectory + "/ca", helperImage: image)
     }
 
     func openRuntime() throws -> DockerEngine {

@@ -95,6 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
         )
         return Controller(
             source: source, runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
+            certificates: try controller.certificateManager(store: store),
             configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds), identity: identity), logger: logger
         )
     }

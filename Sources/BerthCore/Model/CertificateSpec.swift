@@ -12,6 +12,24 @@ public struct CertificateSpec: Sendable, Hashable, Codable {
         case ecdsaP256 = "ECDSA-P256"
         case ecdsaP384 = "ECDSA-P384"
         case rsa2048 = "RSA-2048"
+        case rsa4096 = "RSA-4096"
+    }
+
+    /// The names of the files written into the target folder.
+    public struct FileNames: Sendable, Hashable, Codable {
+        public var certificate: String
+        public var key: String
+        /// The issuing CA's certificate (empty for self-signed certificates).
+        public var chain: String
+        /// The certificate followed by the chain, what most servers want.
+        public var fullchain: String
+
+        public init(certificate: String = "cert.pem", key: String = "key.pem", chain: String = "chain.pem", fullchain: String = "fullchain.pem") {
+            self.certificate = certificate
+            self.key = key
+            self.chain = chain
+            self.fullchain = fullchain
+        }
     }
 
     /// Where the key and certificate files are written.
@@ -22,14 +40,17 @@ public struct CertificateSpec: Sendable, Hashable, Codable {
         case hostPath(String)
     }
 
-    /// A service whose containers get a signal after each renewal.
+    /// A service whose containers get a signal (or a restart) after each renewal.
     public struct Reload: Sendable, Hashable, Codable {
         public var service: String
         public var signal: StopSignal
+        /// Restart the containers instead of signalling them.
+        public var restart: Bool
 
-        public init(service: String, signal: StopSignal) {
+        public init(service: String, signal: StopSignal = .defaultReload, restart: Bool = false) {
             self.service = service
             self.signal = signal
+            self.restart = restart
         }
     }
 
@@ -41,6 +62,7 @@ public struct CertificateSpec: Sendable, Hashable, Codable {
     public var duration: TimeSpan
     public var renewBefore: TimeSpan
     public var target: Target
+    public var files: FileNames
     public var reload: [Reload]
 
     public init(
@@ -52,6 +74,7 @@ public struct CertificateSpec: Sendable, Hashable, Codable {
         duration: TimeSpan = .days(90),
         renewBefore: TimeSpan = .days(30),
         target: Target,
+        files: FileNames = FileNames(),
         reload: [Reload] = []
     ) {
         self.commonName = commonName
@@ -62,6 +85,7 @@ public struct CertificateSpec: Sendable, Hashable, Codable {
         self.duration = duration
         self.renewBefore = renewBefore
         self.target = target
+        self.files = files
         self.reload = reload
     }
 
@@ -72,8 +96,10 @@ public struct CertificateSpec: Sendable, Hashable, Codable {
         let issuer = map.optional("issuer", default: .selfSigned) { try $0.choice(Issuer.self) }
         let keyAlgorithm = map.optional("keyAlgorithm", default: .ecdsaP256) { try $0.choice(KeyAlgorithm.self) }
         let duration = map.optional("duration", default: .days(90)) { try $0.positiveTimeSpan() }
-        let renewBefore = map.optional("renewBefore", default: .days(30)) { try $0.positiveTimeSpan() }
+        // Default: a third of the duration, as ACME clients renew.
+        let renewBefore = map.optional("renewBefore", default: TimeSpan(milliseconds: duration.milliseconds / 3)) { try $0.positiveTimeSpan() }
         let target = map.required("target") { try readTarget(try $0.map()) }
+        let files = map.optional("files", default: FileNames()) { try readFiles(try $0.map()) }
         let reload = map.optional("reload", default: []) { try $0.list(readReload) }
         if renewBefore >= duration {
             map.report("expected renewBefore (\(renewBefore)) shorter than duration (\(duration))", field: "renewBefore")
@@ -85,8 +111,30 @@ public struct CertificateSpec: Sendable, Hashable, Codable {
         guard let target else { return nil }
         return CertificateSpec(
             commonName: name, dnsNames: dnsNames, ipAddresses: ips, issuer: issuer, keyAlgorithm: keyAlgorithm,
-            duration: duration, renewBefore: renewBefore, target: target, reload: reload
+            duration: duration, renewBefore: renewBefore, target: target, files: files, reload: reload
         )
+    }
+
+    private static func readFiles(_ map: MapReader) throws -> FileNames {
+        defer { map.finish() }
+        func name(_ key: String, _ fallback: String) -> String {
+            map.optional(key, default: fallback) { reader -> String in
+                let name = try reader.nonEmptyString()
+                guard !name.contains("/"), name != ".", name != ".." else {
+                    throw reader.fail("expected a file name without \"/\", found \"\(name)\"")
+                }
+                return name
+            }
+        }
+        let defaults = FileNames()
+        let files = FileNames(
+            certificate: name("certificate", defaults.certificate), key: name("key", defaults.key),
+            chain: name("chain", defaults.chain), fullchain: name("fullchain", defaults.fullchain)
+        )
+        if Set([files.certificate, files.key, files.chain, files.fullchain]).count < 4 {
+            map.report("expected four different file names")
+        }
+        return files
     }
 
     private static func readTarget(_ map: MapReader) throws -> Target {
@@ -116,8 +164,10 @@ public struct CertificateSpec: Sendable, Hashable, Codable {
         defer { map.finish() }
         let service = map.required("service") { try $0.parse(ResourceName.validated) }
         let signal = map.optional("signal", default: .defaultReload) { try $0.parse(StopSignal.init(parsing:)) }
+        let restart = map.optional("restart", default: false) { try $0.bool() }
         guard let service else { throw AlreadyReported() }
-        return Reload(service: service, signal: signal)
+        if restart, map.has("signal") { map.report("restart: true restarts the containers; leave out signal", field: "signal") }
+        return Reload(service: service, signal: signal, restart: restart)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -125,7 +175,7 @@ public struct CertificateSpec: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case commonName, dnsNames, ipAddresses, issuer, keyAlgorithm, duration, renewBefore, target, reload
+        case commonName, dnsNames, ipAddresses, issuer, keyAlgorithm, duration, renewBefore, target, files, reload
     }
 
     private enum TargetKeys: String, CodingKey { case volume, path, hostPath }
@@ -148,6 +198,7 @@ public struct CertificateSpec: Sendable, Hashable, Codable {
         case .hostPath(let path):
             try targetContainer.encode(path, forKey: .hostPath)
         }
+        try keyed.encode(files, forKey: .files)
         try keyed.encode(reload, forKey: .reload)
     }
 }

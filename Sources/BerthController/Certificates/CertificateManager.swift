@@ -1,0 +1,243 @@
+import BerthCerts
+import BerthCore
+import BerthDocker
+import BerthStore
+import Foundation
+import Logging
+
+/// Converges `kind: Certificate`: reads each certificate back from its target, lets
+/// `CertificatePlanner` decide, issues (self-signed or by the local CA), writes the files, and
+/// reloads the services named in `reload`. A certificate is looked at when first seen, when its
+/// spec changes, and when its renewal is due, never on every pass (a volume target needs a
+/// helper container). Only the leading controller calls it.
+public actor CertificateManager {
+    private let engine: DockerEngine
+    private let store: (any Store)?
+    private let caDirectory: String
+    private let helperImage: ImageReference
+    private let logger: Logger
+    /// Per certificate: the spec last converged and when to look again.
+    private var checked: [ResourceID: (spec: CertificateSpec, next: Date)] = [:]
+    /// Failures wait before the next try (the resource's status says why).
+    private var failures: [ResourceID: Int] = [:]
+
+    public init(engine: DockerEngine, store: (any Store)?, caDirectory: String, helperImage: ImageReference, logger: Logger = Logger(label: "berth.certificates")) {
+        self.engine = engine
+        self.store = store
+        self.caDirectory = caDirectory
+        self.helperImage = helperImage
+        self.logger = logger
+    }
+
+    /// The largest certificate file read back.
+    static let readLimit = 1 << 20
+
+    /// What one `converge` did.
+    public struct Report: Sendable {
+        /// When the next certificate is due (renewal, or a retry after a failure).
+        public var next: Date?
+        /// Certificates issued, with why.
+        public var issued: [ResourceID: String] = [:]
+        public var failures: [ResourceID: String] = [:]
+    }
+
+    /// Converges every declared certificate that is due.
+    @discardableResult
+    public func converge(_ desired: DesiredState, now: Date = Date()) async -> Report {
+        var report = Report()
+        var declared: Set<ResourceID> = []
+        for resource in desired.resources {
+            guard case .certificate(let spec) = resource.spec else { continue }
+            declared.insert(resource.id)
+            if let seen = checked[resource.id], seen.spec == spec, seen.next > now {
+                report.next = min(report.next ?? seen.next, seen.next)
+                continue
+            }
+            let due: Date
+            do {
+                let outcome = try await converge(resource.id, spec, now: now)
+                due = outcome.due
+                if let reason = outcome.issued { report.issued[resource.id] = reason }
+                failures[resource.id] = nil
+            } catch {
+                report.failures[resource.id] = "\(error)"
+                let attempts = (failures[resource.id] ?? 0) + 1
+                failures[resource.id] = attempts
+                let delay = BackoffPolicy(initial: .seconds(5), maximum: .minutes(5)).delay(afterAttempts: attempts)
+                due = now.addingTimeInterval(delay.seconds)
+                logger.error("certificate \(resource.id) not converged, next try in \(delay): \(error)", metadata: ["berth.resource": "\(resource.id)"])
+                await record(resource.id, phase: .failed, reason: "IssueFailed", message: "\(error)", now: now, event: true, warning: true)
+            }
+            checked[resource.id] = (spec, due)
+            report.next = min(report.next ?? due, due)
+        }
+        checked = checked.filter { declared.contains($0.key) }
+        failures = failures.filter { declared.contains($0.key) }
+        return report
+    }
+
+    /// Converges one certificate; returns when to look again, and why it was issued if it was.
+    private func converge(_ id: ResourceID, _ spec: CertificateSpec, now: Date) async throws -> (due: Date, issued: String?) {
+        let authority = spec.issuer == .localCA ? try CertificateAuthority.loadOrCreate(in: caDirectory, now: now) : nil
+        let target = try await CertificateTarget.open(id: id, spec: spec, engine: engine, helperImage: helperImage)
+        do {
+            let outcome = try await converge(id, spec, at: target, authority: authority, now: now)
+            await target.close()
+            return outcome
+        } catch {
+            await target.close()
+            throw error
+        }
+    }
+
+    private func converge(
+        _ id: ResourceID, _ spec: CertificateSpec, at target: CertificateTarget, authority: CertificateAuthority?, now: Date
+    ) async throws -> (due: Date, issued: String?) {
+        var current: ObservedCertificate?
+        var unreadable: String?
+        if let pem = try await target.read(spec.files.certificate) {
+            do {
+                current = try CertificateIssuer.read(pem: pem, authority: authority)
+            } catch {
+                unreadable = error.description
+            }
+        }
+        switch CertificatePlanner.decide(spec, current: current, unreadable: unreadable, now: now) {
+        case .keep(let renewAt):
+            let message = "valid until \(current?.notAfter.formatted(.iso8601) ?? "?"), renewed from \(renewAt.formatted(.iso8601))"
+            await record(id, phase: .ready, reason: "Issued", message: message, now: now, event: false, warning: false)
+            return (renewAt, nil)
+        case .issue(let reason):
+            let issued = try CertificateIssuer.issue(spec, authority: authority, now: now)
+            try await target.write(issued.files(spec.files))
+            logger.info("issued certificate \(id) (\(reason)), valid until \(issued.notAfter.formatted(.iso8601))", metadata: ["berth.resource": "\(id)", "berth.cause": "\(reason)"])
+            let reloaded = try await reload(id, spec)
+            let message = "issued (\(reason)); valid until \(issued.notAfter.formatted(.iso8601))" + (reloaded.isEmpty ? "" : "; reloaded \(reloaded.joined(separator: ", "))")
+            await record(id, phase: .ready, reason: "Issued", message: message, now: now, event: true, warning: false)
+            return (issued.notAfter.addingTimeInterval(-spec.renewBefore.seconds), reason)
+        }
+    }
+
+    /// Signals (or restarts) the running containers of each service in `reload`.
+    private func reload(_ id: ResourceID, _ spec: CertificateSpec) async throws -> [String] {
+        var done: [String] = []
+        for entry in spec.reload {
+            let containers = try await engine.client.listContainers(labels: [
+                "\(LabelKey.managed)=true", "\(LabelKey.project)=\(id.project)", "\(LabelKey.kind)=\(ObjectKind.service.rawValue)", "\(LabelKey.name)=\(entry.service)",
+            ], all: false)
+            for container in containers {
+                if entry.restart {
+                    try await engine.client.restartContainer(container.id, timeout: 10)
+                    done.append("\(container.name) (restarted)")
+                } else {
+                    try await engine.client.killContainer(container.id, signal: entry.signal.description)
+                    done.append("\(container.name) (\(entry.signal.description))")
+                }
+            }
+        }
+        return done
+    }
+
+    private func record(_ id: ResourceID, phase: ResourcePhase, reason: String, message: String, now: Date, event: Bool, warning: Bool) async {
+        guard let store else { return }
+        do {
+            var status = try await store.status(id) ?? ResourceStatus(id: id, phase: phase, updatedAt: now)
+            let before = status
+            status.phase = phase
+            status.setCondition(.ready, phase == .ready ? .true : .false, reason: reason, message: message, now: now)
+            status.lastAction = event ? (phase == .ready ? "issue certificate" : "issue certificate failed") : status.lastAction
+            if status != before || event {
+                status.updatedAt = now
+                try await store.putStatus(status)
+            }
+            if event {
+                try await store.appendEvent(EventRecord(resource: id, project: id.project, type: warning ? .warning : .normal, reason: reason, message: message, time: now))
+            }
+        } catch {
+            logger.error("cannot record the status of \(id): \(error)")
+        }
+    }
+}
+
+/// Where a certificate's files live: a host folder, or a folder inside a Berth volume reached
+/// through a stopped helper container and the engine's archive API (no host path needed).
+struct CertificateTarget: Sendable {
+    private enum Place: Sendable {
+        case host(String)
+        case volume(helper: String, folder: String)
+    }
+
+    private let place: Place
+    private let engine: DockerEngine
+
+    private init(place: Place, engine: DockerEngine) {
+        self.place = place
+        self.engine = engine
+    }
+
+    /// The target of `spec`; for a volume, a stopped helper container that mounts it.
+    static func open(id: ResourceID, spec: CertificateSpec, engine: DockerEngine, helperImage: ImageReference) async throws -> CertificateTarget {
+        switch spec.target {
+        case .hostPath(let folder):
+            return CertificateTarget(place: .host(folder), engine: engine)
+        case .volume(let name, let path):
+            let volume = ObjectName.volume(project: id.project, name: name)
+            // The engine would make a missing named volume itself, unlabelled: wait for Berth's.
+            let exists = try await engine.client.listVolumes(labels: ["\(LabelKey.managed)=true"]).contains { $0.name == volume }
+            guard exists else { throw CertificateError("the volume \(volume) does not exist yet; the certificate is written once it does") }
+            let helper = "berth-\(id.project)-certificate-\(id.name)"
+            try? await engine.client.removeContainer(helper, force: true)
+            try await engine.ensureImage(helperImage, policy: .ifNotPresent)
+            let labels = [
+                LabelKey.managed: "true", LabelKey.project: id.project, LabelKey.kind: ObjectKind.certificateHelper.rawValue, LabelKey.name: id.name,
+            ]
+            let mount = ContainerCreateRequest.MountSpec(type: "volume", source: volume, target: "/target", readOnly: false)
+            let request = ContainerCreateRequest(
+                image: helperImage.description, cmd: ["true"], labels: labels, hostConfig: .init(mounts: [mount], networkMode: "none")
+            )
+            _ = try await engine.client.createContainer(name: helper, request)
+            return CertificateTarget(place: .volume(helper: helper, folder: path == "." ? "" : path), engine: engine)
+        }
+    }
+
+    /// A file's text, or nil when it is not there.
+    func read(_ file: String) async throws -> String? {
+        switch place {
+        case .host(let folder):
+            let path = folder + "/" + file
+            guard FileManager.default.fileExists(atPath: path) else { return nil }
+            return try String(contentsOfFile: path, encoding: .utf8)
+        case .volume(let helper, let folder):
+            switch try await engine.client.readFile(helper, path: "/target/" + (folder.isEmpty ? "" : folder + "/") + file, limit: CertificateManager.readLimit) {
+            case .contents(let bytes)?: return String(decoding: bytes, as: UTF8.self)
+            case .tooLarge?: throw CertificateError("\(file) at the target is larger than \(CertificateManager.readLimit) bytes")
+            case .notAFile?: throw CertificateError("\(file) at the target is not a regular file")
+            case nil: return nil
+            }
+        }
+    }
+
+    /// Writes every file: the key readable by its owner only, the others by everyone.
+    func write(_ files: [(name: String, text: String, isPrivate: Bool)]) async throws {
+        switch place {
+        case .host(let folder):
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for file in files { try CertificateFiles.write(file.text, to: folder + "/" + file.name, mode: file.isPrivate ? 0o600 : 0o644) }
+        case .volume(let helper, let folder):
+            var entries: [TarArchive.Entry] = []
+            var prefix = ""
+            for component in folder.split(separator: "/") {
+                prefix += component + "/"
+                entries.append(TarArchive.Entry(path: prefix, kind: .directory, mode: 0o755))
+            }
+            for file in files {
+                entries.append(TarArchive.Entry(path: prefix + file.name, mode: file.isPrivate ? 0o600 : 0o644, contents: Array(file.text.utf8)))
+            }
+            try await engine.client.writeArchive(helper, path: "/target", entries: entries)
+        }
+    }
+
+    func close() async {
+        if case .volume(let helper, _) = place { _ = try? await engine.client.removeContainer(helper, force: true) }
+    }
+}
