@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+/// Certificates through the CLI against the private engine: issued, kept, reissued on change,
+/// written into a volume, renewed on time under serve, with the service reloaded.
+@Suite("Certificates end to end") struct CertificateEndToEndTests {
+    func openssl(_ arguments: String...) throws -> String {
+        try Scenario.run("/usr/bin/openssl", arguments)
+    }
+
+    @Test func applyIssuesALocalCACertificateKeepsItAndReissuesWhenTheNamesChange() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        let folder = scenario.folder.appendingPathComponent("certs").path
+        func manifest(_ names: String) -> String {
+            """
+            apiVersion: berth/v1
+            kind: Certificate
+            metadata: {name: web, project: \(scenario.project)}
+            spec:
+              dnsNames: [\(names)]
+              ipAddresses: [127.0.0.1]
+              issuer: localCA
+              target: {hostPath: \(folder)}
+
+            """
+        }
+        try scenario.write(manifest("web.internal"))
+
+        // when
+        let first = try scenario.berth("apply", "-f", scenario.manifests.path)
+
+        // then
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(first.stdout.contains("issued certificate Certificate \(scenario.project)/web (no certificate at the target)"), "\(first.stdout)")
+        let ca = scenario.folder.appendingPathComponent("state/ca/ca.pem").path
+        #expect(try openssl("verify", "-CAfile", ca, folder + "/cert.pem").contains("OK"))
+        #expect(try openssl("verify", "-CAfile", ca, folder + "/fullchain.pem").contains("OK"))
+        #expect(try FileManager.default.attributesOfItem(atPath: folder + "/key.pem")[.posixPermissions] as? Int == 0o600)
+        let serial = try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-serial")
+        // The key belongs to the certificate.
+        #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-pubkey") == (try openssl("pkey", "-in", folder + "/key.pem", "-pubout")))
+
+        // when: applied again, then with another name
+        let second = try scenario.berth("apply", "-f", scenario.manifests.path)
+        #expect(second.stdout.contains("No changes."), "\(second.stdout)")
+        #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-serial") == serial)
+        try scenario.write(manifest("web.internal, www.internal"))
+        let third = try scenario.berth("apply", "-f", scenario.manifests.path)
+
+        // then
+        #expect(third.stdout.contains("spec changed: dnsNames"), "\(third.stdout)")
+        #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-serial") != serial)
+        #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-ext", "subjectAltName").contains("DNS:www.internal"))
+        let status = try scenario.statuses()
+        #expect(status["Certificate/web"]?["phase"] as? String == "Ready", "\(status)")
+    }
+
+    @Test func serveRenewsACertificateInAVolumeAndSignalsTheService() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a short-lived certificate in a volume the proxy mounts; the proxy counts SIGHUPs
+        try scenario.write("""
+            apiVersion: berth/v1
+            kind: Volume
+            metadata: {name: certs, project: \(scenario.project)}
+            spec: {}
+            ---
+            \(serviceYAML(scenario, "proxy", command: "n=0; trap 'n=$((n+1)); echo $n > /tmp/hups' HUP; while true; do sleep 1; done", extra: "  volumes: [certs:/certs]"))
+            apiVersion: berth/v1
+            kind: Certificate
+            metadata: {name: proxy, project: \(scenario.project)}
+            spec:
+              dnsNames: [proxy.internal]
+              duration: 40s
+              renewBefore: 30s
+              target: {volume: certs, path: live/proxy}
+              reload: [{service: proxy, signal: SIGHUP}]
+
+            """)
+
+        // when
+        try scenario.startServe(["--helper-image", scenario.image], resync: "2s")
+
+        // then: issued into the volume, then renewed about 10 s later, each time with a SIGHUP
+        let proxy = scenario.container("proxy")
+        var firstSerial = ""
+        try scenario.eventually(60, "the certificate is in the volume") {
+            firstSerial = try scenario.docker("exec", proxy, "sh", "-c", "cat /certs/live/proxy/cert.pem")
+            return firstSerial.contains("BEGIN CERTIFICATE")
+        }
+        try scenario.eventually(60, "the certificate is renewed") {
+            let now = try scenario.docker("exec", proxy, "sh", "-c", "cat /certs/live/proxy/cert.pem")
+            return now.contains("BEGIN CERTIFICATE") && now != firstSerial
+        }
+        try scenario.eventually(20, "the proxy got a SIGHUP per issue") {
+            (Int(try scenario.docker("exec", proxy, "cat", "/tmp/hups")) ?? 0) >= 1
+        }
+        let mode = try scenario.docker("exec", proxy, "stat", "-c", "%a", "/certs/live/proxy/key.pem")
+        #expect(mode == "600")
+        #expect(try scenario.docker("ps", "-a", "--filter", "label=berth.kind=certificate-helper", "--filter", "label=berth.project=\(scenario.project)", "-q").isEmpty, "helper containers are removed")
+        #expect(scenario.serveLog.contains("issued certificate Certificate \(scenario.project)/proxy"))
+    }
+}
