@@ -64,8 +64,8 @@ public enum CertificateIssuer {
     }
 
     /// Reads a PEM certificate back into what the planner compares; `authority` tells whether it
-    /// was signed by the local CA.
-    public static func read(pem: String, authority: CertificateAuthority?) throws(CertificateError) -> ObservedCertificate {
+    /// was signed by the local CA, `keyPEM` (the key file at the target) whether the key matches.
+    public static func read(pem: String, keyPEM: String? = nil, authority: CertificateAuthority?) throws(CertificateError) -> ObservedCertificate {
         let certificate: Certificate
         do {
             certificate = try Certificate(pemEncoded: pem)
@@ -85,9 +85,11 @@ public enum CertificateIssuer {
         let commonName = certificate.subject.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }.map { "\($0.value)" }
         let selfSigned = certificate.issuer == certificate.subject && certificate.publicKey.isValidSignature(certificate.signature, for: certificate)
         let byCA = authority.map { certificate.issuer == $0.certificate.subject && $0.certificate.publicKey.isValidSignature(certificate.signature, for: certificate) } ?? false
+        let keyMatches = keyPEM.map { text in (try? Certificate.PrivateKey(pemEncoded: text))?.publicKey == certificate.publicKey }
         return ObservedCertificate(
             commonName: commonName, dnsNames: dnsNames, ipAddresses: addresses, notBefore: certificate.notValidBefore,
-            notAfter: certificate.notValidAfter, keyAlgorithm: keyAlgorithm(certificate.publicKey), signedByLocalCA: byCA, selfSigned: selfSigned
+            notAfter: certificate.notValidAfter, keyAlgorithm: keyAlgorithm(certificate.publicKey), signedByLocalCA: byCA, selfSigned: selfSigned,
+            keyMatches: keyMatches
         )
     }
 

@@ -52,10 +52,11 @@ struct StatusTable {
             rows.append([status.id.description, status.phase.rawValue, ready, String(status.restartCount), last])
         }
         var lines = [textTable(rows)]
-        for status in statuses where status.phase != .ready {
+        // Why each resource is not ready; for certificates also until when they are valid.
+        for status in statuses where status.phase != .ready || status.id.kind == .certificate {
             guard let condition = status.condition(.ready), !condition.message.isEmpty else { continue }
             var line = "\(status.id): \(condition.reason): \(condition.message)"
-            if let next = status.nextAttemptAt { line += " (next attempt \(next.formatted(.iso8601)))" }
+            if status.phase != .ready, let next = status.nextAttemptAt { line += " (next attempt \(next.formatted(.iso8601)))" }
             lines.append(line)
         }
         return lines.joined(separator: "\n")

@@ -55,6 +55,16 @@ import Testing
         #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-ext", "subjectAltName").contains("DNS:www.internal"))
         let status = try scenario.statuses()
         #expect(status["Certificate/web"]?["phase"] as? String == "Ready", "\(status)")
+        #expect(status["Certificate/web"]?["nextAttemptAt"] != nil, "the next renewal")
+        let table = try scenario.berth("status", "--project", scenario.project)
+        #expect(table.stdout.contains("Certificate \(scenario.project)/web: Issued:") && table.stdout.contains("valid until"), "\(table.stdout)")
+
+        // when: the key file replaced by another one, then applied
+        try FileManager.default.removeItem(atPath: folder + "/key.pem")
+        _ = try openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", folder + "/key.pem")
+        let fourth = try scenario.berth("apply", "-f", scenario.manifests.path)
+        #expect(fourth.stdout.contains("the key at the target does not match the certificate"), "\(fourth.stdout)")
+        #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-pubkey") == (try openssl("pkey", "-in", folder + "/key.pem", "-pubout")))
     }
 
     @Test func serveRenewsACertificateInAVolumeAndSignalsTheService() async throws {

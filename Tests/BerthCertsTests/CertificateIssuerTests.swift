@@ -28,7 +28,10 @@ import Testing
     @Test func aSelfSignedCertificateReadsBackAsItsSpec() throws {
         let spec = CertificateSpec(commonName: "web.example.org", dnsNames: ["web.example.org", "localhost"], ipAddresses: ["127.0.0.1", "::1"], duration: .days(10), renewBefore: .days(3), target: .hostPath("/x"))
         let issued = try CertificateIssuer.issue(spec, authority: nil, now: now)
-        let read = try CertificateIssuer.read(pem: issued.certificatePEM, authority: nil)
+        let read = try CertificateIssuer.read(pem: issued.certificatePEM, keyPEM: issued.keyPEM, authority: nil)
+        #expect(read.keyMatches == true)
+        let other = try CertificateIssuer.issue(spec, authority: nil, now: now)
+        #expect(try CertificateIssuer.read(pem: issued.certificatePEM, keyPEM: other.keyPEM, authority: nil).keyMatches == false)
         #expect(read.commonName == "web.example.org")
         #expect(read.dnsNames == ["web.example.org", "localhost"])
         #expect(read.ipAddresses == ["127.0.0.1", "::1"])

@@ -28,11 +28,17 @@ import Testing
         guard case .issue(let reason) = CertificatePlanner.decide(spec(), current: observed(notAfter: now.addingTimeInterval(29 * 86400)), now: now) else {
             Issue.record("not renewed within renewBefore"); return
         }
-        #expect(reason.contains("within renewBefore 30d"))
+        #expect(reason == "expires in 29d, within renewBefore 30d")
         guard case .issue(let expired) = CertificatePlanner.decide(spec(), current: observed(notAfter: now.addingTimeInterval(-1)), now: now) else {
             Issue.record("an expired certificate kept"); return
         }
         #expect(expired.hasPrefix("expired"))
+    }
+
+    @Test func reissuesWhenTheKeyDoesNotMatch() {
+        var mismatched = observed(notAfter: now.addingTimeInterval(60 * 86400))
+        mismatched.keyMatches = false
+        #expect(CertificatePlanner.decide(spec(), current: mismatched, now: now) == .issue(reason: "the key at the target does not match the certificate"))
     }
 
     @Test func reissuesWhenTheSpecChangedNamingTheFields() {

@@ -66,7 +66,7 @@ public actor CertificateManager {
                 let delay = BackoffPolicy(initial: .seconds(5), maximum: .minutes(5)).delay(afterAttempts: attempts)
                 due = now.addingTimeInterval(delay.seconds)
                 logger.error("certificate \(resource.id) not converged, next try in \(delay): \(error)", metadata: ["berth.resource": "\(resource.id)"])
-                await record(resource.id, phase: .failed, reason: "IssueFailed", message: "\(error)", now: now, event: true, warning: true)
+                await record(resource.id, phase: .failed, reason: "IssueFailed", message: "\(error)", now: now, renewAt: due, event: true, warning: true)
             }
             checked[resource.id] = (spec, due)
             report.next = min(report.next ?? due, due)
@@ -97,24 +97,27 @@ public actor CertificateManager {
         var unreadable: String?
         if let pem = try await target.read(spec.files.certificate) {
             do {
-                current = try CertificateIssuer.read(pem: pem, authority: authority)
+                let key = try await target.read(spec.files.key) ?? ""
+                current = try CertificateIssuer.read(pem: pem, keyPEM: key, authority: authority)
             } catch {
-                unreadable = error.description
+                unreadable = "\(error)"
             }
         }
         switch CertificatePlanner.decide(spec, current: current, unreadable: unreadable, now: now) {
         case .keep(let renewAt):
             let message = "valid until \(current?.notAfter.formatted(.iso8601) ?? "?"), renewed from \(renewAt.formatted(.iso8601))"
-            await record(id, phase: .ready, reason: "Issued", message: message, now: now, event: false, warning: false)
+            await record(id, phase: .ready, reason: "Issued", message: message, now: now, renewAt: renewAt, event: false, warning: false)
             return (renewAt, nil)
         case .issue(let reason):
             let issued = try CertificateIssuer.issue(spec, authority: authority, now: now)
             try await target.write(issued.files(spec.files))
             logger.info("issued certificate \(id) (\(reason)), valid until \(issued.notAfter.formatted(.iso8601))", metadata: ["berth.resource": "\(id)", "berth.cause": "\(reason)"])
             let reloaded = try await reload(id, spec)
-            let message = "issued (\(reason)); valid until \(issued.notAfter.formatted(.iso8601))" + (reloaded.isEmpty ? "" : "; reloaded \(reloaded.joined(separator: ", "))")
-            await record(id, phase: .ready, reason: "Issued", message: message, now: now, event: true, warning: false)
-            return (issued.notAfter.addingTimeInterval(-spec.renewBefore.seconds), reason)
+            let renewAt = issued.notAfter.addingTimeInterval(-spec.renewBefore.seconds)
+            let message = "issued (\(reason)); valid until \(issued.notAfter.formatted(.iso8601)), renewed from \(renewAt.formatted(.iso8601))"
+                + (reloaded.isEmpty ? "" : "; reloaded \(reloaded.joined(separator: ", "))")
+            await record(id, phase: .ready, reason: "Issued", message: message, now: now, renewAt: renewAt, event: true, warning: false)
+            return (renewAt, reason)
         }
     }
 
@@ -138,12 +141,14 @@ public actor CertificateManager {
         return done
     }
 
-    private func record(_ id: ResourceID, phase: ResourcePhase, reason: String, message: String, now: Date, event: Bool, warning: Bool) async {
+    /// The status shows validity and the next renewal (or retry) in `nextAttemptAt`.
+    private func record(_ id: ResourceID, phase: ResourcePhase, reason: String, message: String, now: Date, renewAt: Date, event: Bool, warning: Bool) async {
         guard let store else { return }
         do {
             var status = try await store.status(id) ?? ResourceStatus(id: id, phase: phase, updatedAt: now)
             let before = status
             status.phase = phase
+            status.nextAttemptAt = renewAt
             status.setCondition(.ready, phase == .ready ? .true : .false, reason: reason, message: message, now: now)
             status.lastAction = event ? (phase == .ready ? "issue certificate" : "issue certificate failed") : status.lastAction
             if status != before || event {

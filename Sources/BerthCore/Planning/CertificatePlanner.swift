@@ -11,10 +11,12 @@ public struct ObservedCertificate: Sendable, Hashable {
     /// Whether it was signed by Berth's local CA (else by itself, or by someone else).
     public var signedByLocalCA: Bool
     public var selfSigned: Bool
+    /// Whether the key file at the target belongs to this certificate (nil: not checked).
+    public var keyMatches: Bool?
 
     public init(
         commonName: String?, dnsNames: [String], ipAddresses: [String], notBefore: Date, notAfter: Date,
-        keyAlgorithm: CertificateSpec.KeyAlgorithm?, signedByLocalCA: Bool, selfSigned: Bool
+        keyAlgorithm: CertificateSpec.KeyAlgorithm?, signedByLocalCA: Bool, selfSigned: Bool, keyMatches: Bool? = nil
     ) {
         self.commonName = commonName
         self.dnsNames = dnsNames
@@ -24,6 +26,7 @@ public struct ObservedCertificate: Sendable, Hashable {
         self.keyAlgorithm = keyAlgorithm
         self.signedByLocalCA = signedByLocalCA
         self.selfSigned = selfSigned
+        self.keyMatches = keyMatches
     }
 }
 
@@ -48,9 +51,13 @@ public enum CertificatePlanner {
         let issuerMatches = spec.issuer == .localCA ? current.signedByLocalCA : current.selfSigned
         if !issuerMatches { changed.append("issuer") }
         if !changed.isEmpty { return .issue(reason: "spec changed: \(changed.joined(separator: ", "))") }
+        if current.keyMatches == false { return .issue(reason: "the key at the target does not match the certificate") }
         let renewAt = current.notAfter.addingTimeInterval(-spec.renewBefore.seconds)
         if now >= current.notAfter { return .issue(reason: "expired at \(current.notAfter.formatted(.iso8601))") }
-        if now >= renewAt { return .issue(reason: "expires at \(current.notAfter.formatted(.iso8601)), within renewBefore \(spec.renewBefore)") }
+        if now >= renewAt {
+            let left = TimeSpan(milliseconds: Int64(current.notAfter.timeIntervalSince(now) * 1000) / 1000 * 1000)
+            return .issue(reason: "expires in \(left), within renewBefore \(spec.renewBefore)")
+        }
         return .keep(renewAt: renewAt)
     }
 }
