@@ -41,6 +41,18 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "CertBench",
+            dependencies: [
+                .product(name: "BerthCerts", package: "Berth"),
+                .product(name: "BerthCore", package: "Berth"),
+            ],
+            path: "Sources/CertBench",
+            swiftSettings: [
+                .enableUpcomingFeature("ExistentialAny"),
+                .enableUpcomingFeature("MemberImportVisibility"),
+            ]
+        ),
+        .executableTarget(
             name: "JobBench",
             dependencies: [
                 .product(name: "BerthController", package: "Berth"),
