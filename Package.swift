@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "BerthCore", targets: ["BerthCore"]),
         .library(name: "BerthManifests", targets: ["BerthManifests"]),
         .library(name: "BerthDocker", targets: ["BerthDocker"]),
+        .library(name: "BerthObjectStore", targets: ["BerthObjectStore"]),
         .library(name: "BerthStore", targets: ["BerthStore"]),
         .library(name: "BerthController", targets: ["BerthController"]),
     ],
@@ -36,6 +37,11 @@ let package = Package(
         .target(
             name: "BerthDocker",
             dependencies: ["BerthCore", "BerthHTTP"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "BerthObjectStore",
+            dependencies: ["BerthCore", "BerthHTTP", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -62,6 +68,7 @@ let package = Package(
                 "BerthCore",
                 "BerthManifests",
                 "BerthDocker",
+                "BerthObjectStore",
                 "BerthStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -76,6 +83,7 @@ let package = Package(
                 "BerthManifests",
                 "BerthController",
                 "BerthDocker",
+                "BerthObjectStore",
                 "BerthStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,6 +104,11 @@ let package = Package(
             dependencies: ["BerthDocker", "BerthCore", "BerthHTTP"],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "BerthObjectStoreTests",
+            dependencies: ["BerthObjectStore", "BerthCore", "BerthHTTP"],
+            swiftSettings: strictSettings
+        ),
         // A helper process for the store tests: claims jobs and holds their leases until killed.
         .executableTarget(
             name: "berth-store-probe",
@@ -110,12 +123,12 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthControllerTests",
-            dependencies: ["BerthController", "BerthCore", "BerthDocker", "BerthStore"],
+            dependencies: ["BerthController", "BerthCore", "BerthDocker", "BerthObjectStore", "BerthStore"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "BerthCLITests",
-            dependencies: ["berth"],
+            dependencies: ["berth", "BerthObjectStore", "BerthCore"],
             swiftSettings: strictSettings
         ),
     ],

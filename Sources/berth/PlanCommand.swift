@@ -21,7 +21,7 @@ struct PlanCommand: AsyncParsableCommand {
         let plan = try await controller.withStore { store in
             let snapshot = try await manifests.loadSnapshot(store: store)
             do {
-                return try await Reconciler(runtime: try controller.openRuntime(), store: store).plan(snapshot.state)
+                return try await Reconciler(runtime: try controller.openRuntime(), objectStorage: try controller.openObjectStorage(), store: store).plan(snapshot.state)
             } catch let error as CommandFailure {
                 throw error
             } catch {

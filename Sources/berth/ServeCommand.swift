@@ -3,6 +3,7 @@ import BerthController
 import BerthCore
 import Logging
 import BerthDocker
+import BerthObjectStore
 import Foundation
 import ServiceLifecycle
 import UnixSignals
@@ -35,7 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "berth.controller")
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
-            let reconciler = Reconciler(runtime: runtime, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
+            let objectStorage = try controller.openObjectStorage()
+            let reconciler = Reconciler(runtime: runtime, objectStorage: objectStorage, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
             let identity = controllerID ?? ProcessInfo.processInfo.hostName
             let jobs = JobRunner(
                 runtime: runtime, store: store,
@@ -53,7 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
                 source: manifests.source(store: store), runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
                 configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds), identity: identity), logger: logger
             )
-            logger.info("serving: manifests \(manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint)")
+            logger.info("serving: manifests \(manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint), object storage \(objectStorage.map { "\($0.client.configuration)" } ?? "none")")
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ))

@@ -60,6 +60,11 @@ stop_pid() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
+# free_port prints a TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds.
 wait_for() {
   local seconds=$1 what=$2 tick
