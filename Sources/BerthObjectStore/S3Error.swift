@@ -16,10 +16,8 @@ public struct S3Error: Error, Sendable, Hashable, CustomStringConvertible {
         public static let accessDenied = Code(rawValue: "AccessDenied")
         public static let signatureDoesNotMatch = Code(rawValue: "SignatureDoesNotMatch")
         public static let invalidAccessKeyId = Code(rawValue: "InvalidAccessKeyId")
-        public static let invalidBucketName = Code(rawValue: "InvalidBucketName")
         public static let noSuchTagSet = Code(rawValue: "NoSuchTagSet")
         public static let noSuchLifecycleConfiguration = Code(rawValue: "NoSuchLifecycleConfiguration")
-        public static let malformedXML = Code(rawValue: "MalformedXML")
 
         // Berth's own codes, for failures without an S3 answer.
         /// The settings are incomplete or invalid (no endpoint, no credentials, a bad URL).
@@ -52,11 +50,6 @@ public struct S3Error: Error, Sendable, Hashable, CustomStringConvertible {
         let prefix = operation.map { "\($0): " } ?? ""
         guard let status else { return prefix + message }
         return "\(prefix)\(code) (HTTP \(status)): \(message)"
-    }
-
-    /// Whether trying again later can help (the endpoint was away, slow or failing).
-    public var isRetryable: Bool {
-        code == .unreachable || code == .timeout || (status ?? 0) >= 500
     }
 
     /// Settings that are missing or invalid; `message` names the setting.
