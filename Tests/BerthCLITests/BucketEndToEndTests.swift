@@ -96,6 +96,46 @@ struct BucketEndToEndTests {
         await Self.removeBuckets(of: scenario)
     }
 
+    /// Polls `condition` every 200 ms until it holds; fails the test with `what` after `seconds`.
+    static func eventually(_ scenario: Scenario, _ seconds: Double, _ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if (try? await condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("timed out after \(seconds)s waiting until \(what)\nserve log:\n\(scenario.serveLog.suffix(3000))")
+        throw BerthProcess.SetupError("timed out waiting until \(what)")
+    }
+
+    @Test func serveCreatesTheBucketAndUndoesDriftAtItsResync() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        let client = try Self.client()
+        let name = "\(scenario.project)-media"
+        scenario.extraEnvironment = try TestServices.objectStorageEnvironment()
+        try scenario.write(Self.bucketYAML(scenario, "media", spec: "versioning: true\ntags: {team: maps}"))
+
+        // when
+        try scenario.startServe(resync: "1s")
+
+        // then
+        try await Self.eventually(scenario, 60, "\(name) exists with versioning on") { try await client.versioning(name) == .enabled }
+        try scenario.eventually(30, "the bucket's status is Ready") { try scenario.statuses()["Bucket/media"]?["phase"] as? String == "Ready" }
+
+        // when someone suspends versioning and drops a tag by hand (Berth's own tags stay: without
+        // them the bucket would no longer be Berth's)
+        try await client.setVersioning(name, enabled: false)
+        try await client.setTags(name, try await client.tags(name).filter { $0.key != "team" })
+
+        // then a resync puts both back
+        try await Self.eventually(scenario, 60, "versioning and tags of \(name) are restored") {
+            let tags = try await client.tags(name)
+            return try await client.versioning(name) == .enabled && tags["team"] == "maps" && tags["berth.managed"] == "true"
+        }
+        scenario.stopServe()
+        await Self.removeBuckets(of: scenario)
+    }
+
     @Test func neverDeletesABucketItDidNotCreateOrOneThatIsNotEmpty() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }
