@@ -21,6 +21,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var controller: ControllerOptions
+    @OptionGroup var objectStorage: ObjectStorageOptions
     @Flag(help: "Wait until every service runs and is healthy.") var wait = false
     @Option(help: "How long --wait waits, e.g. 90s or 5m.") var timeout: String = "5m"
 
@@ -33,7 +34,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let deadline = Date().addingTimeInterval(limit.seconds)
         let outcome = try await controller.withStore { store in
             let snapshot = try await manifests.loadSnapshot(store: store)
-            let reconciler = Reconciler(runtime: try controller.openRuntime(), objectStorage: try controller.openObjectStorage(), store: store)
+            let reconciler = Reconciler(runtime: try controller.openRuntime(), objectStorage: try objectStorage.open(), store: store)
             let printer = ProgressPrinter()
             var changes = 0
             while true {

@@ -17,6 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var controller: ControllerOptions
+    @OptionGroup var objectStorage: ObjectStorageOptions
     @Option(help: "Resync at least this often, e.g. 30s.") var resync: String = "30s"
     @Option(help: "Actions run at once.") var concurrency: Int = 8
     @Option(help: "Jobs this controller runs at once.") var maxConcurrentJobs: Int = 4
@@ -36,8 +37,8 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "berth.controller")
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
-            let objectStorage = try controller.openObjectStorage()
-            let reconciler = Reconciler(runtime: runtime, objectStorage: objectStorage, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
+            let storage = try objectStorage.open()
+            let reconciler = Reconciler(runtime: runtime, objectStorage: storage, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
             let identity = controllerID ?? ProcessInfo.processInfo.hostName
             let jobs = JobRunner(
                 runtime: runtime, store: store,
@@ -55,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
                 source: manifests.source(store: store), runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
                 configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds), identity: identity), logger: logger
             )
-            logger.info("serving: manifests \(manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint), object storage \(objectStorage.map { "\($0.client.configuration)" } ?? "none")")
+            logger.info("serving: manifests \(manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint), object storage \(storage.map { "\($0.client.configuration)" } ?? "none")")
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ))
