@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "BerthCore", targets: ["BerthCore"]),
         .library(name: "BerthManifests", targets: ["BerthManifests"]),
         .library(name: "BerthDocker", targets: ["BerthDocker"]),
+        .library(name: "BerthObjectStore", targets: ["BerthObjectStore"]),
         .library(name: "BerthStore", targets: ["BerthStore"]),
         .library(name: "BerthController", targets: ["BerthController"]),
         .library(name: "BerthCerts", targets: ["BerthCerts"]),
@@ -44,6 +45,11 @@ let package = Package(
         .target(
             name: "BerthDocker",
             dependencies: ["BerthCore", "BerthHTTP"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "BerthObjectStore",
+            dependencies: ["BerthCore", "BerthHTTP", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -81,6 +87,7 @@ let package = Package(
                 "BerthCore",
                 "BerthManifests",
                 "BerthDocker",
+                "BerthObjectStore",
                 "BerthStore",
                 "BerthCerts",
                 .product(name: "Logging", package: "swift-log"),
@@ -98,6 +105,7 @@ let package = Package(
                 "BerthDocker",
                 "BerthHTTP",
                 "BerthStore",
+                "BerthObjectStore",
                 "BerthController",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -117,6 +125,7 @@ let package = Package(
                 "BerthManifests",
                 "BerthController",
                 "BerthDocker",
+                "BerthObjectStore",
                 "BerthStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -138,6 +147,11 @@ let package = Package(
             dependencies: ["BerthDocker", "BerthCore", "BerthHTTP"],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "BerthObjectStoreTests",
+            dependencies: ["BerthObjectStore", "BerthCore", "BerthHTTP"],
+            swiftSettings: strictSettings
+        ),
         // A helper process for the store tests: claims jobs and holds their leases until killed.
         .executableTarget(
             name: "berth-store-probe",
@@ -152,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthControllerTests",
-            dependencies: ["BerthController", "BerthCore", "BerthDocker", "BerthStore"],
+            dependencies: ["BerthController", "BerthCore", "BerthDocker", "BerthObjectStore", "BerthStore"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "BerthCertsTests", dependencies: ["BerthCerts", "BerthCore"], swiftSettings: strictSettings),
@@ -167,7 +181,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthCLITests",
-            dependencies: ["berth"],
+            dependencies: ["berth", "BerthObjectStore", "BerthCore"],
             swiftSettings: strictSettings
         ),
     ],

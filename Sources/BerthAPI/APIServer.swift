@@ -1,5 +1,6 @@
 import BerthController
 import BerthDocker
+import BerthObjectStore
 import BerthStore
 import Foundation
 import Hummingbird
@@ -15,14 +16,20 @@ public struct APIDependencies: Sendable {
     public var store: any Store
     public var source: DesiredStateSource
     public var engine: DockerEngine
+    /// The S3 endpoint buckets are planned against; nil when none is configured.
+    public var objectStorage: (any ObjectStorage)?
     /// The largest request body taken; larger ones are answered 413.
     public var bodyLimit: Int
     public var metrics: APIMetrics
 
-    public init(store: any Store, source: DesiredStateSource, engine: DockerEngine, bodyLimit: Int = 1 << 20, metrics: APIMetrics = APIMetrics()) {
+    public init(
+        store: any Store, source: DesiredStateSource, engine: DockerEngine, objectStorage: (any ObjectStorage)? = nil,
+        bodyLimit: Int = 1 << 20, metrics: APIMetrics = APIMetrics()
+    ) {
         self.store = store
         self.source = source
         self.engine = engine
+        self.objectStorage = objectStorage
         self.bodyLimit = bodyLimit
         self.metrics = metrics
     }

@@ -49,6 +49,11 @@ extension BerthCore.Operation {
         case .renameContainer: "renameContainer"
         case .removeContainer: "removeContainer"
         case .awaitReady: "awaitReady"
+        case .createBucket: "createBucket"
+        case .setBucketVersioning: "setBucketVersioning"
+        case .setBucketLifecycle: "setBucketLifecycle"
+        case .setBucketTags: "setBucketTags"
+        case .removeBucket: "removeBucket"
         }
     }
 }

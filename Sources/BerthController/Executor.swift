@@ -1,5 +1,6 @@
 import BerthCore
 import BerthDocker
+import BerthObjectStore
 import Foundation
 import Synchronization
 
@@ -66,6 +67,8 @@ public enum ExecutionProgress: Sendable {
 /// adopts whatever exists).
 public struct Executor: Sendable {
     public var runtime: any ContainerRuntime
+    /// Where bucket operations go; plans hold none without it.
+    public var objectStorage: (any ObjectStorage)?
     public var concurrency: Int
     public var environment: EnvironmentResolver
     /// How often a wait looks at the container.
@@ -75,6 +78,7 @@ public struct Executor: Sendable {
 
     public init(
         runtime: any ContainerRuntime,
+        objectStorage: (any ObjectStorage)? = nil,
         concurrency: Int = 8,
         environment: EnvironmentResolver = EnvironmentResolver(),
         readyPollInterval: Duration = .milliseconds(100),
@@ -82,6 +86,7 @@ public struct Executor: Sendable {
         shouldStop: @escaping @Sendable () -> Bool = { false }
     ) {
         self.runtime = runtime
+        self.objectStorage = objectStorage
         self.concurrency = max(1, concurrency)
         self.environment = environment
         self.readyPollInterval = readyPollInterval
@@ -156,15 +161,32 @@ public struct Executor: Sendable {
                 try await runtime.removeContainer(named: name, grace: grace)
             case .awaitReady(let name, let condition):
                 return try await awaitReady(name, condition)
+            case .createBucket(let target):
+                try await storage().createBucket(target)
+            case .setBucketVersioning(let name, let enabled):
+                try await storage().setVersioning(bucket: name, enabled: enabled)
+            case .setBucketLifecycle(let name, let lifecycle):
+                try await storage().setLifecycle(bucket: name, lifecycle)
+            case .setBucketTags(let name, let tags):
+                try await storage().setTags(bucket: name, tags)
+            case .removeBucket(let name, let emptyFirst):
+                try await storage().removeBucket(name, emptyFirst: emptyFirst)
             }
             return .succeeded
         } catch let error as ExecutionError {
             return .failed(error.message)
         } catch let error as DockerError {
             return .failed(error.message)
+        } catch let error as S3Error {
+            return .failed(error.description)
         } catch {
             return .failed("\(error)")
         }
+    }
+
+    private func storage() throws(ExecutionError) -> any ObjectStorage {
+        guard let objectStorage else { throw ExecutionError(Reconciler.noObjectStorage) }
+        return objectStorage
     }
 
     /// Polls until the container runs (and is healthy, when asked), it stops, or its time is up:

@@ -1,5 +1,6 @@
 import BerthCore
 import BerthDocker
+import BerthObjectStore
 import BerthStore
 import Foundation
 import Logging
@@ -28,12 +29,12 @@ public struct PassResult: Sendable {
     /// The plan carried out (actions of resources in backoff withheld, with a wait each).
     public var plan: Plan
     public var report: ExecutionReport
-    /// The status of every declared service and volume after the pass.
+    /// The status of every declared service, volume and bucket after the pass.
     public var statuses: [ResourceStatus]
     /// When the next pass is due by time alone (a backoff ends).
     public var nextWakeUp: Date?
 
-    /// Nothing left to do: every planned action succeeded and every service and volume is ready.
+    /// Nothing left to do: every planned action succeeded and every service, volume and bucket is ready.
     public var converged: Bool {
         report.results.count == plan.actions.count && report.results.allSatisfy { $0.outcome.succeeded }
             && statuses.allSatisfy { $0.phase == .ready }
@@ -45,6 +46,7 @@ public struct PassResult: Sendable {
 /// the restarts it made (crash-loop backoff) and the resources whose actions failed (backoff).
 public actor Reconciler {
     private let runtime: any ContainerRuntime
+    private let objectStorage: (any ObjectStorage)?
     private let store: (any Store)?
     private let options: ReconcilerOptions
     private let logger: Logger
@@ -52,8 +54,17 @@ public actor Reconciler {
     private var failures: [ResourceID: FailureRecord] = [:]
     private var statuses: [ResourceID: ResourceStatus]?
 
-    public init(runtime: any ContainerRuntime, store: (any Store)?, options: ReconcilerOptions = ReconcilerOptions(), logger: Logger = Logger(label: "berth.controller")) {
+    /// What a bucket's status says when no endpoint is configured.
+    public static let noObjectStorage = "no S3 endpoint is configured, so buckets cannot be converged: set --s3-endpoint (or BERTH_S3_ENDPOINT) and the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+
+    /// `objectStorage` is `nil` when no endpoint is configured: declared buckets then fail with a
+    /// status saying so, and everything else converges.
+    public init(
+        runtime: any ContainerRuntime, objectStorage: (any ObjectStorage)? = nil, store: (any Store)?,
+        options: ReconcilerOptions = ReconcilerOptions(), logger: Logger = Logger(label: "berth.controller")
+    ) {
         self.runtime = runtime
+        self.objectStorage = objectStorage
         self.store = store
         self.options = options
         self.logger = logger
@@ -61,8 +72,20 @@ public actor Reconciler {
 
     /// The plan a pass would carry out now, without doing anything.
     public func plan(_ desired: DesiredState, now: Date = Date()) async throws -> Plan {
-        let observed = try await runtime.observe()
+        var observed = try await runtime.observe()
+        observed.objectStorage = await observeObjectStorage(desired)
         return makePlan(desired, observed, now: now)
+    }
+
+    /// The buckets, or why they cannot be read; a broken endpoint fails only the buckets' statuses.
+    private func observeObjectStorage(_ desired: DesiredState) async -> ObservedObjectStorage {
+        guard let objectStorage else { return .unavailable(Self.noObjectStorage) }
+        do throws(S3Error) {
+            return .available(try await objectStorage.observe(declared: Set(desired.buckets.map(\.spec.bucketName))))
+        } catch {
+            logger.warning("cannot read the buckets: \(error)")
+            return .unavailable("cannot read the buckets: \(error)")
+        }
     }
 
     /// Observes, plans, executes and records once; containers named in `refreshing` (those an
@@ -75,11 +98,12 @@ public actor Reconciler {
         shouldStop: @escaping @Sendable () -> Bool = { false }
     ) async throws -> PassResult {
         let desired = snapshot.state
-        let before = try await runtime.observe(refreshing: refreshing)
+        var before = try await runtime.observe(refreshing: refreshing)
+        before.objectStorage = await observeObjectStorage(desired)
         forgetSettledRestarts(before, now: now)
         let plan = makePlan(desired, before, now: now)
         for warning in plan.warnings { logger.warning("\(warning.message)", metadata: warning.resource.map { ["berth.resource": "\($0)"] }) }
-        let executor = Executor(runtime: runtime, concurrency: options.concurrency, progress: { [logger] event in
+        let executor = Executor(runtime: runtime, objectStorage: objectStorage, concurrency: options.concurrency, progress: { [logger] event in
             if case .finished(let result) = event { Self.log(result, logger) }
             progress(event)
         }, shouldStop: shouldStop)
@@ -93,7 +117,11 @@ public actor Reconciler {
         let finished = now.addingTimeInterval(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
         let restarts = recordRestarts(report, before: before, now: finished)
         recordFailures(report, desired: desired, now: finished)
-        let after = plan.actions.isEmpty ? before : try await runtime.observe(refreshing: Set(plan.actions.compactMap(\.operation.containerName)))
+        var after = before
+        if !plan.actions.isEmpty {
+            after = try await runtime.observe(refreshing: Set(plan.actions.compactMap(\.operation.containerName)))
+            after.objectStorage = plan.actions.contains(where: \.operation.isBucketOperation) ? await observeObjectStorage(desired) : before.objectStorage
+        }
         let statuses = StatusBuilder(
             desired: desired, observed: after, plan: plan, report: report, failures: failures,
             previous: try await previousStatuses(), generations: snapshot.generations, restarts: restarts, now: finished
@@ -219,6 +247,9 @@ public actor Reconciler {
             case .restartContainer: reason = "Restarted"
             case .renameContainer: reason = "Renamed"
             case .removeContainer: reason = "Removed"
+            case .createBucket: reason = "BucketCreated"
+            case .setBucketVersioning, .setBucketLifecycle, .setBucketTags: reason = "BucketConfigured"
+            case .removeBucket: reason = "BucketDeleted"
             case .awaitReady: return nil
             }
         case .failed: reason = "Failed"

@@ -11,7 +11,7 @@ public struct FailureRecord: Sendable, Hashable {
     public var nextAttempt: Date
 }
 
-/// Derives each declared service's and volume's status from one pass: what runs now, what the
+/// Derives each declared service's, volume's and bucket's status from one pass: what runs now, what the
 /// plan waits for, what failed. Pure, so the rules are tested without an engine.
 struct StatusBuilder {
     var desired: DesiredState
@@ -73,6 +73,22 @@ struct StatusBuilder {
                 converged(&status, id, message: "volume exists")
             } else {
                 progressing(&status, message: "volume not created yet")
+            }
+            statuses.append(status)
+        }
+        let buckets = Set(observed.objectStorage.buckets.map(\.name))
+        for (id, spec) in desired.buckets {
+            var status = start(id, lastAction: lastActions[id])
+            if apply(failure: failures[id], to: &status) {
+            } else if case .unavailable(let reason) = observed.objectStorage {
+                status.phase = .failed
+                status.setCondition(.ready, .false, reason: "ObjectStorageUnavailable", message: reason, now: now)
+                status.setCondition(.stalled, .true, reason: "ObjectStorageUnavailable", message: reason, now: now)
+                status.setCondition(.reconciling, .false, reason: "ObjectStorageUnavailable", message: reason, now: now)
+            } else if buckets.contains(spec.bucketName), !unfinished.contains(id) {
+                converged(&status, id, message: "bucket \(spec.bucketName) exists and is configured")
+            } else {
+                progressing(&status, message: "bucket \(spec.bucketName) not created or configured yet")
             }
             statuses.append(status)
         }

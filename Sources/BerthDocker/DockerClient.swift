@@ -376,10 +376,8 @@ public final class DockerClient: Sendable {
 
     /// Percent-encodes everything but RFC 3986's unreserved characters.
     static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+        PercentEncoding.component(text)
     }
-
-    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 }
 
 /// An engine API version such as `1.41`.

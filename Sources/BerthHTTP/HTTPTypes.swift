@@ -1,3 +1,5 @@
+import Foundation
+
 /// One HTTP request for ``CurlClient``.
 public struct HTTPRequest: Sendable {
     public var method: String
@@ -110,4 +112,15 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+/// RFC 3986 percent-encoding for URL paths and queries, shared by Berth's HTTP clients.
+public enum PercentEncoding {
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    /// Encodes everything but the unreserved characters (`A–Z a–z 0–9 - . _ ~`), with uppercase hex
+    /// digits: `/` becomes `%2F`, a space `%20` (the form AWS Signature V4 signs).
+    public static func component(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
 }

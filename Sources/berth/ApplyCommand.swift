@@ -6,18 +6,22 @@ import BerthStore
 import Foundation
 
 /// `berth apply`: one converge pass, and with `--wait` more passes until every service is ready.
+/// Resources that cannot be converged at all (a failed action, buckets without an endpoint) make
+/// it fail after the rest has converged.
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
         abstract: "Converge the engine to the desired state once, printing each step as it happens.",
         discussion: """
             Exit status: 0 when every action succeeded (with --wait: and every service is ready), \
-            1 on invalid input, an unreachable engine or a failed action, 3 when --wait ran out of time.
+            1 on invalid input, an unreachable engine, a failed action or a bucket without a usable S3 \
+            endpoint (the rest is converged first), 3 when --wait ran out of time.
             """
     )
 
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var controller: ControllerOptions
+    @OptionGroup var objectStorage: ObjectStorageOptions
     @Flag(help: "Wait until every service runs and is healthy.") var wait = false
     @Option(help: "How long --wait waits, e.g. 90s or 5m.") var timeout: String = "5m"
 
@@ -30,7 +34,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let deadline = Date().addingTimeInterval(limit.seconds)
         let outcome = try await controller.withStore { store in
             let snapshot = try await manifests.loadSnapshot(store: store)
-            let reconciler = Reconciler(runtime: try controller.openRuntime(), store: store)
+            let reconciler = Reconciler(runtime: try controller.openRuntime(), objectStorage: try objectStorage.open(), store: store)
             let printer = ProgressPrinter()
             var changes = 0
             var certificatesDone = false
@@ -51,6 +55,9 @@ struct ApplyCommand: AsyncParsableCommand {
                     changes += certificates.issued.count
                     failures.merge(certificates.failures) { first, _ in first }
                     certificatesDone = true
+                }
+                for status in result.statuses where status.phase == .failed && failures[status.id] == nil {
+                    failures[status.id] = status.condition(.ready)?.message ?? "failed"
                 }
                 if !failures.isEmpty {
                     return Outcome.failed(failures.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }, result.statuses)

@@ -15,6 +15,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var controller: ControllerOptions
+    @OptionGroup var objectStorage: ObjectStorageOptions
     @Flag(help: "Print the plan as JSON.") var json = false
     @Flag(help: "Exit 0 when nothing would change, 2 when something would, 1 on error.") var detailedExitcode = false
 
@@ -35,7 +36,7 @@ struct PlanCommand: AsyncParsableCommand {
         let plan = try await controller.withStore { store in
             let snapshot = try await manifests.loadSnapshot(store: store)
             do {
-                return try await Reconciler(runtime: try controller.openRuntime(), store: store).plan(snapshot.state)
+                return try await Reconciler(runtime: try controller.openRuntime(), objectStorage: try objectStorage.open(), store: store).plan(snapshot.state)
             } catch let error as CommandFailure {
                 throw error
             } catch {

@@ -4,6 +4,7 @@ import BerthController
 import BerthCore
 import Logging
 import BerthDocker
+import BerthObjectStore
 import BerthStore
 import Foundation
 import ServiceLifecycle
@@ -23,6 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var controller: ControllerOptions
+    @OptionGroup var objectStorage: ObjectStorageOptions
     @Option(help: "Resync at least this often, e.g. 30s.") var resync: String = "30s"
     @Option(help: "Actions run at once.") var concurrency: Int = 8
     @Option(help: "Jobs this controller runs at once.") var maxConcurrentJobs: Int = 4
@@ -54,12 +56,13 @@ struct ServeCommand: AsyncParsableCommand {
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
             let source = manifests.source(store: store)
+            let storage = try objectStorage.open()
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             if role != .api {
-                services.append(.init(service: try makeController(store: store, runtime: runtime, source: source, interval: interval, backoff: backoff, apiURL: role == .all ? apiURL : nil, logger: logger)))
+                services.append(.init(service: try makeController(store: store, runtime: runtime, storage: storage, source: source, interval: interval, backoff: backoff, apiURL: role == .all ? apiURL : nil, logger: logger)))
             }
             if role != .controller {
-                let dependencies = APIDependencies(store: store, source: source, engine: runtime, metrics: metrics)
+                let dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics)
                 let apiLogger = Logger(label: "berth.api")
                 let scheme = api.tlsCertificate == nil ? "http" : "https"
                 services.append(.init(service: try APIServer.application(dependencies, configuration: listening, logger: apiLogger) { port in
@@ -68,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
                     apiLogger.info("API listening on \(url)")
                 }))
             }
-            logger.info("serving (\(role.rawValue)): manifests \(manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint)")
+            logger.info("serving (\(role.rawValue)): manifests \(manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint), object storage \(storage.map { "\($0.client.configuration)" } ?? "none")")
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ))
@@ -77,9 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     private func makeController(
-        store: any Store, runtime: DockerEngine, source: DesiredStateSource, interval: TimeSpan, backoff: BackoffPolicy, apiURL: APIAddress?, logger: Logger
+        store: any Store, runtime: DockerEngine, storage: S3ObjectStorage?, source: DesiredStateSource, interval: TimeSpan, backoff: BackoffPolicy, apiURL: APIAddress?, logger: Logger
     ) throws -> Controller {
-        let reconciler = Reconciler(runtime: runtime, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
+        let reconciler = Reconciler(runtime: runtime, objectStorage: storage, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
         let identity = controllerID ?? ProcessInfo.processInfo.hostName
         let jobs = JobRunner(
             runtime: runtime, store: store,

@@ -63,6 +63,8 @@ enum BerthProcess {
         process.currentDirectoryURL = packageRoot
         var processEnvironment = ProcessInfo.processInfo.environment
         processEnvironment.removeValue(forKey: "BERTH_MANIFESTS")
+        // Tests choose the object storage themselves (Scenario.objectStorage).
+        for name in ["BERTH_S3_ENDPOINT", "BERTH_S3_REGION", "BERTH_S3_ADDRESSING"] { processEnvironment.removeValue(forKey: name) }
         processEnvironment.merge(environment) { _, new in new }
         process.environment = processEnvironment
         process.standardOutput = out

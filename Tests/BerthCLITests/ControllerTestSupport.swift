@@ -14,6 +14,15 @@ enum TestServices {
     static func dockerHost() throws -> String { try value("BERTH_TEST_DOCKER_HOST") }
     static func image() throws -> String { try value("BERTH_TEST_IMAGE") }
     static func postgresURL() throws -> String { try value("BERTH_TEST_POSTGRES_URL") }
+
+    /// moto's S3 server as `berth` reads it: endpoint and the allowed user's key.
+    static func objectStorageEnvironment() throws -> [String: String] {
+        [
+            "BERTH_S3_ENDPOINT": try value("BERTH_TEST_S3_ENDPOINT"),
+            "AWS_ACCESS_KEY_ID": try value("BERTH_TEST_S3_ACCESS_KEY"),
+            "AWS_SECRET_ACCESS_KEY": try value("BERTH_TEST_S3_SECRET_KEY"),
+        ]
+    }
 }
 
 /// Which store a controller test runs on.
@@ -34,6 +43,8 @@ final class Scenario: @unchecked Sendable {
     let dockerHost: String
     private let store: StoreChoice
     private var database: String?
+    /// Variables every `berth` call of this scenario gets besides the engine and store (object storage).
+    var extraEnvironment: [String: String] = [:]
     private var serve: Process?
     private var others: [Process] = []
     /// When set, every `berth` call works through this API (`BERTH_SERVER`, `BERTH_TOKEN`).
@@ -65,7 +76,7 @@ final class Scenario: @unchecked Sendable {
             environment["BERTH_SERVER"] = server.url
             environment["BERTH_TOKEN"] = server.token
         }
-        return environment
+        return environment.merging(extraEnvironment) { _, extra in extra }
     }
 
     /// Writes `manifests/<file>` (replacing it), after a document declaring this project unless

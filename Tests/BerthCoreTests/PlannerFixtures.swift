@@ -41,6 +41,10 @@ enum Fixture {
         Resource(metadata: ResourceMetadata(name: name, project: project), spec: .volume(VolumeSpec(reclaimPolicy: reclaim)))
     }
 
+    static func bucket(_ name: String, project: String = "shop", _ spec: BucketSpec) -> Resource {
+        Resource(metadata: ResourceMetadata(name: name, project: project), spec: .bucket(spec))
+    }
+
     static func project(_ name: String) -> Resource {
         Resource(metadata: ResourceMetadata(name: name), spec: .project(ProjectSpec()))
     }
@@ -138,8 +142,31 @@ struct InMemoryWorld {
                 observed.containers.removeAll { $0.name == name }
             case .awaitReady:
                 break
+            case .createBucket(let target):
+                observed.objectStorage = .available(observed.objectStorage.buckets + [ObservedBucket(name: target.name, tags: target.tags, versioning: .unversioned, isEmpty: true)])
+            case .setBucketVersioning(let name, let enabled):
+                updateBucket(name) { $0.versioning = enabled ? .enabled : .suspended }
+            case .setBucketLifecycle(let name, let lifecycle):
+                updateBucket(name) { bucket in
+                    bucket.lifecycle = lifecycle
+                    bucket.hasOtherLifecycleRules = false
+                }
+            case .setBucketTags(let name, let tags):
+                updateBucket(name) { $0.tags = tags }
+            case .removeBucket(let name, _):
+                observed.objectStorage = .available(observed.objectStorage.buckets.filter { $0.name != name })
             }
         }
+    }
+
+    private mutating func updateBucket(_ name: String, _ change: (inout ObservedBucket) -> Void) {
+        var buckets = observed.objectStorage.buckets
+        guard let index = buckets.firstIndex(where: { $0.name == name }) else {
+            Issue.record("plan acts on missing bucket \(name)")
+            return
+        }
+        change(&buckets[index])
+        observed.objectStorage = .available(buckets)
     }
 
     private mutating func recordRestart(_ name: String, _ now: Date) {

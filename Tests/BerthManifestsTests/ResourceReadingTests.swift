@@ -370,18 +370,51 @@ struct ResourceReadingTests {
             spec:
               bucketName: qfield.files-eu
               versioning: true
-              lifecycle: {expireDays: 7, noncurrentExpireDays: 30}
-              tags: {owner: gis}
+              lifecycle: {expireDays: 7, noncurrentExpireDays: 30, abortIncompleteUploadsDays: 2}
+              tags: {owner: gis, "app:name": "q field"}
               reclaimPolicy: Delete
+              deleteNonEmpty: true
             """
         // when
         let resource = try readOne(yaml)
         // then
         #expect(resource.spec == .bucket(BucketSpec(
             bucketName: "qfield.files-eu", versioning: true,
-            lifecycle: BucketSpec.Lifecycle(expireDays: 7, noncurrentExpireDays: 30),
-            tags: ["owner": "gis"], reclaimPolicy: .delete
+            lifecycle: BucketSpec.Lifecycle(expireDays: 7, noncurrentExpireDays: 30, abortIncompleteUploadsDays: 2),
+            tags: ["owner": "gis", "app:name": "q field"], reclaimPolicy: .delete, deleteNonEmpty: true
         )))
+    }
+
+    @Test func anEmptyBucketLifecycleIsNoLifecycle() throws {
+        let resource = try readOne("""
+            apiVersion: berth/v1
+            kind: Bucket
+            metadata: {name: files, project: qfield}
+            spec: {lifecycle: {}}
+            """)
+        #expect(resource.spec == .bucket(BucketSpec(bucketName: "qfield-files")))
+    }
+
+    @Test func refusesBucketTagsS3WouldRefuseAndDeleteNonEmptyWithoutDelete() throws {
+        // given
+        let yaml = """
+            apiVersion: berth/v1
+            kind: Bucket
+            metadata: {name: files, project: qfield}
+            spec:
+              tags:
+                berth.managed: "false"
+                team: "a|b"
+              deleteNonEmpty: true
+            """
+        // when
+        let issues = readingIssues(yaml)
+        // then
+        #expect(issues.map(\.path) == ["spec.tags.berth.managed", "spec.tags.team", "spec.deleteNonEmpty"])
+        #expect(issues.map(\.location?.line) == [6, 7, 8])
+        #expect(issues[0].message == "tag keys starting with \"berth.\" are reserved, found \"berth.managed\"")
+        #expect(issues[1].message.contains("letters, digits, spaces and _ . : / = + - @"))
+        #expect(issues[2].message == "deleteNonEmpty applies only with reclaimPolicy Delete")
     }
 
     @Test func readsACertificateWithTheDocumentedDefaults() throws {

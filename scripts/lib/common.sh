@@ -69,6 +69,23 @@ stop_pid() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
+# free_port prints a TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# timed COMMAND...: runs COMMAND (output appended to the file $out) and prints its wall time in ms;
+# a failure prints the end of $out and exits (for the benchmark scripts).
+timed() {
+  local start=${EPOCHREALTIME/./} end
+  "$@" >>"$out" 2>&1 || { tail -n 20 "$out" >&2; die "failed: $*"; }
+  end=${EPOCHREALTIME/./}
+  echo $(((end - start) / 1000))
+}
+
+# median NUMBER...: the median (the mean of the middle two, rounded down, for an even count).
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds.
 wait_for() {
   local seconds=$1 what=$2 tick

@@ -20,11 +20,6 @@ postgres_bin() {
   return 1
 }
 
-# free_port prints a TCP port on 127.0.0.1 that nothing listens on.
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then
     runuser -u postgres -- "$@"

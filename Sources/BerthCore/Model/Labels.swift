@@ -13,8 +13,10 @@ public enum LabelKey {
     /// fields that changed. It holds nothing `docker inspect` does not show: secret references,
     /// never resolved secret values.
     public static let spec = "berth.spec"
-    /// Recorded on volumes so an orphaned volume still says whether it may be deleted.
+    /// Recorded on volumes and buckets so an orphaned one still says whether it may be deleted.
     public static let reclaimPolicy = "berth.reclaim-policy"
+    /// Recorded on buckets: `true` when a bucket that still holds objects may be deleted.
+    public static let deleteNonEmpty = "berth.delete-non-empty"
 
     /// The prefix reserved for Berth's own labels.
     public static let reservedPrefix = "berth."

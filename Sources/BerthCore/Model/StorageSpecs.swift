@@ -70,11 +70,17 @@ public struct BucketSpec: Sendable, Hashable, Codable {
         public var expireDays: Int?
         /// Non-current versions expire this many days after they were replaced.
         public var noncurrentExpireDays: Int?
+        /// Multipart uploads not completed this many days after they began are aborted.
+        public var abortIncompleteUploadsDays: Int?
 
-        public init(expireDays: Int? = nil, noncurrentExpireDays: Int? = nil) {
+        public init(expireDays: Int? = nil, noncurrentExpireDays: Int? = nil, abortIncompleteUploadsDays: Int? = nil) {
             self.expireDays = expireDays
             self.noncurrentExpireDays = noncurrentExpireDays
+            self.abortIncompleteUploadsDays = abortIncompleteUploadsDays
         }
+
+        /// No rule at all: the same as declaring no lifecycle.
+        public var isEmpty: Bool { expireDays == nil && noncurrentExpireDays == nil && abortIncompleteUploadsDays == nil }
     }
 
     /// The bucket's name on the endpoint (S3 names are global there).
@@ -82,20 +88,26 @@ public struct BucketSpec: Sendable, Hashable, Codable {
     public var versioning: Bool
     public var lifecycle: Lifecycle?
     public var tags: [String: String]
+    /// `Retain` keeps the bucket when the resource goes away; `Delete` deletes it, when Berth created it.
     public var reclaimPolicy: ReclaimPolicy
+    /// With `Delete`: also delete a bucket that still holds objects (they are deleted first).
+    /// Without it a bucket that is not empty is kept, and a warning says so.
+    public var deleteNonEmpty: Bool
 
     public init(
         bucketName: String,
         versioning: Bool = false,
         lifecycle: Lifecycle? = nil,
         tags: [String: String] = [:],
-        reclaimPolicy: ReclaimPolicy = .retain
+        reclaimPolicy: ReclaimPolicy = .retain,
+        deleteNonEmpty: Bool = false
     ) {
         self.bucketName = bucketName
         self.versioning = versioning
         self.lifecycle = lifecycle
         self.tags = tags
         self.reclaimPolicy = reclaimPolicy
+        self.deleteNonEmpty = deleteNonEmpty
     }
 
     /// Reads the spec; `defaultName` (`<project>-<name>`) is used when `bucketName` is absent.
@@ -114,13 +126,22 @@ public struct BucketSpec: Sendable, Hashable, Codable {
             defer { rules.finish() }
             return Lifecycle(
                 expireDays: rules.optional("expireDays") { try $0.int(in: 1...36_500) },
-                noncurrentExpireDays: rules.optional("noncurrentExpireDays") { try $0.int(in: 1...36_500) }
+                noncurrentExpireDays: rules.optional("noncurrentExpireDays") { try $0.int(in: 1...36_500) },
+                abortIncompleteUploadsDays: rules.optional("abortIncompleteUploadsDays") { try $0.int(in: 1...36_500) }
             )
         }
-        let tags = map.optional("tags", default: [:]) { try $0.dictionary { try $0.string() } }
-        if tags.count > 50 { map.report("expected at most 50 tags (the S3 limit), found \(tags.count)", field: "tags") }
+        let tags = map.optional("tags", default: [:]) {
+            try $0.dictionary(validateKey: BucketTag.validateKey) { try $0.parse(BucketTag.validatedValue) }
+        }
+        if tags.count > BucketTag.maximumUserTags {
+            map.report("expected at most \(BucketTag.maximumUserTags) tags (S3 allows 50; Berth keeps \(50 - BucketTag.maximumUserTags) for its own), found \(tags.count)", field: "tags")
+        }
         let reclaim = map.optional("reclaimPolicy", default: .retain) { try $0.choice(ReclaimPolicy.self) }
-        return BucketSpec(bucketName: name, versioning: versioning, lifecycle: lifecycle, tags: tags, reclaimPolicy: reclaim)
+        let deleteNonEmpty = map.optional("deleteNonEmpty", default: false) { try $0.bool() }
+        if deleteNonEmpty, reclaim != .delete {
+            map.report("deleteNonEmpty applies only with reclaimPolicy Delete", field: "deleteNonEmpty")
+        }
+        return BucketSpec(bucketName: name, versioning: versioning, lifecycle: lifecycle?.isEmpty == true ? nil : lifecycle, tags: tags, reclaimPolicy: reclaim, deleteNonEmpty: deleteNonEmpty)
     }
 
     /// Only the key the decoder needs up front; encoding uses every field (synthesized `CodingKeys`).
@@ -147,5 +168,35 @@ enum BucketName {
         }
         guard !name.contains("..") else { throw ValidationError("a bucket name has no two dots in a row, found \"\(name)\"") }
         return name
+    }
+}
+
+/// S3 tag rules: keys of 1–128 and values of up to 256 letters, digits, spaces and `_ . : / = + - @`;
+/// the `aws:` and `berth.` prefixes are not for users.
+enum BucketTag {
+    /// S3 allows 50 tags; Berth's ownership tags take the rest (see ``BucketOwnership``).
+    static let maximumUserTags = 45
+
+    static func validateKey(_ key: String) throws(ValidationError) {
+        guard (1...128).contains(key.count) else {
+            throw ValidationError("expected a tag key of 1 to 128 characters, found \(key.count) in \"\(key)\"")
+        }
+        try checkCharacters(key, what: "tag key")
+        for reserved in ["aws:", LabelKey.reservedPrefix] where key.lowercased().hasPrefix(reserved) {
+            throw ValidationError("tag keys starting with \"\(reserved)\" are reserved, found \"\(key)\"")
+        }
+    }
+
+    static func validatedValue(_ value: String) throws(ValidationError) -> String {
+        guard value.count <= 256 else { throw ValidationError("expected a tag value of at most 256 characters, found \(value.count)") }
+        try checkCharacters(value, what: "tag value")
+        return value
+    }
+
+    private static func checkCharacters(_ text: String, what: String) throws(ValidationError) {
+        let allowed = text.allSatisfy { $0.isLetter || $0.isNumber || $0 == " " || "_.:/=+-@".contains($0) }
+        guard allowed else {
+            throw ValidationError("expected a \(what) of letters, digits, spaces and _ . : / = + - @, found \"\(text)\"")
+        }
     }
 }

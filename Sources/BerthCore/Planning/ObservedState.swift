@@ -10,18 +10,83 @@ public struct ObservedState: Sendable, Hashable, Codable {
     public var foreignContainerNames: Set<String>
     /// Names of volumes without Berth's labels.
     public var foreignVolumeNames: Set<String>
+    /// What the object storage endpoint holds, or why it could not be read.
+    public var objectStorage: ObservedObjectStorage
 
     public init(
         containers: [ObservedContainer] = [],
         volumes: [ObservedVolume] = [],
         foreignContainerNames: Set<String> = [],
-        foreignVolumeNames: Set<String> = []
+        foreignVolumeNames: Set<String> = [],
+        objectStorage: ObservedObjectStorage = .available([])
     ) {
         self.containers = containers
         self.volumes = volumes
         self.foreignContainerNames = foreignContainerNames
         self.foreignVolumeNames = foreignVolumeNames
+        self.objectStorage = objectStorage
     }
+}
+
+/// The buckets on the object storage endpoint, or why there are none to plan with.
+public enum ObservedObjectStorage: Sendable, Hashable, Codable {
+    /// Every bucket Berth may care about: the declared ones that exist, and every bucket carrying
+    /// Berth's ownership tags.
+    case available([ObservedBucket])
+    /// No endpoint is configured, or it could not be read; the message says which and what to do.
+    case unavailable(String)
+
+    /// The observed buckets; none when unavailable.
+    public var buckets: [ObservedBucket] {
+        if case .available(let buckets) = self { return buckets }
+        return []
+    }
+}
+
+/// A bucket as the endpoint reports it, reduced to what planning needs.
+public struct ObservedBucket: Sendable, Hashable, Codable {
+    /// The three states S3 knows; a bucket never returns to `unversioned` once versioned.
+    public enum Versioning: String, Sendable, Hashable, Codable {
+        case unversioned = "Unversioned"
+        case enabled = "Enabled"
+        case suspended = "Suspended"
+    }
+
+    public var name: String
+    public var tags: [String: String]
+    /// Read for declared buckets only; `nil` when not read.
+    public var versioning: Versioning?
+    /// The whole-bucket rules Berth understands; `nil` without a lifecycle configuration.
+    public var lifecycle: BucketSpec.Lifecycle?
+    /// Whether the configuration holds rules Berth does not write (filters, transitions, disabled rules).
+    public var hasOtherLifecycleRules: Bool
+    /// Whether the bucket holds no object and no object version; `nil` when not checked.
+    public var isEmpty: Bool?
+
+    public init(
+        name: String,
+        tags: [String: String] = [:],
+        versioning: Versioning? = nil,
+        lifecycle: BucketSpec.Lifecycle? = nil,
+        hasOtherLifecycleRules: Bool = false,
+        isEmpty: Bool? = nil
+    ) {
+        self.name = name
+        self.tags = tags
+        self.versioning = versioning
+        self.lifecycle = lifecycle
+        self.hasOtherLifecycleRules = hasOtherLifecycleRules
+        self.isEmpty = isEmpty
+    }
+
+    /// Whether Berth created the bucket (only those are ever deleted).
+    public var isOwned: Bool { tags[LabelKey.managed] == "true" }
+    public var project: String? { tags[LabelKey.project] }
+    public var resourceName: String? { tags[LabelKey.name] }
+    public var reclaimPolicy: ReclaimPolicy {
+        tags[LabelKey.reclaimPolicy].flatMap(ReclaimPolicy.init(rawValue:)) ?? .retain
+    }
+    public var deleteNonEmpty: Bool { tags[LabelKey.deleteNonEmpty] == "true" }
 }
 
 /// A container as the engine reports it, reduced to what planning needs.

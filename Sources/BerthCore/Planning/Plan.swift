@@ -34,7 +34,20 @@ public struct VolumeTarget: Sendable, Hashable, Codable {
     }
 }
 
-/// One step of a plan; each maps to one engine call (a remove stops gracefully first).
+/// Everything the executor needs to create one bucket: its name and its complete tag set
+/// (Berth's ownership tags and the spec's), written right after the bucket is made.
+public struct BucketTarget: Sendable, Hashable, Codable {
+    public var name: String
+    public var tags: [String: String]
+
+    public init(name: String, tags: [String: String]) {
+        self.name = name
+        self.tags = tags
+    }
+}
+
+/// One step of a plan; each maps to one engine or S3 call (a remove stops gracefully first; a
+/// bucket is tagged right after it is created, and emptied before it is deleted when asked).
 public enum Operation: Sendable, Hashable, Codable {
     case createVolume(target: VolumeTarget)
     case removeVolume(name: String)
@@ -46,13 +59,22 @@ public enum Operation: Sendable, Hashable, Codable {
     case removeContainer(name: String, signal: StopSignal, grace: TimeSpan)
     /// Holds the actions after it until the container runs (or is healthy).
     case awaitReady(name: String, condition: Dependency.Condition)
+    case createBucket(target: BucketTarget)
+    /// Enabled, or Suspended (a versioned bucket never returns to unversioned).
+    case setBucketVersioning(name: String, enabled: Bool)
+    /// `nil` removes the lifecycle configuration.
+    case setBucketLifecycle(name: String, lifecycle: BucketSpec.Lifecycle?)
+    /// Replaces the bucket's whole tag set.
+    case setBucketTags(name: String, tags: [String: String])
+    /// `emptyFirst` deletes every object and object version before the bucket.
+    case removeBucket(name: String, emptyFirst: Bool)
 
     /// Terraform-like marker: `+` create, `-` remove, `~` change in place, `!` restart, `…` wait.
     public var marker: Character {
         switch self {
-        case .createVolume, .createContainer: "+"
-        case .removeVolume, .removeContainer: "-"
-        case .startContainer, .renameContainer: "~"
+        case .createVolume, .createContainer, .createBucket: "+"
+        case .removeVolume, .removeContainer, .removeBucket: "-"
+        case .startContainer, .renameContainer, .setBucketVersioning, .setBucketLifecycle, .setBucketTags: "~"
         case .restartContainer: "!"
         case .awaitReady: "…"
         }
@@ -69,16 +91,29 @@ public enum Operation: Sendable, Hashable, Codable {
         case .renameContainer(let from, let to): "rename container \(from) to \(to)"
         case .removeContainer(let name, _, _): "remove container \(name)"
         case .awaitReady(let name, let condition): "wait until container \(name) is \(condition == .healthy ? "healthy" : "running")"
+        case .createBucket(let target): "create bucket \(target.name)"
+        case .setBucketVersioning(let name, let enabled): "set versioning of bucket \(name) to \(enabled ? "Enabled" : "Suspended")"
+        case .setBucketLifecycle(let name, let lifecycle): lifecycle == nil ? "remove lifecycle rules of bucket \(name)" : "set lifecycle rules of bucket \(name)"
+        case .setBucketTags(let name, _): "set tags of bucket \(name)"
+        case .removeBucket(let name, let emptyFirst): emptyFirst ? "delete bucket \(name) and every object in it" : "delete bucket \(name)"
         }
     }
 
     /// The container the step is about, if any.
     public var containerName: String? {
         switch self {
-        case .createVolume, .removeVolume: nil
+        case .createVolume, .removeVolume, .createBucket, .setBucketVersioning, .setBucketLifecycle, .setBucketTags, .removeBucket: nil
         case .createContainer(let target): target.name
         case .startContainer(let name), .restartContainer(let name, _), .removeContainer(let name, _, _), .awaitReady(let name, _): name
         case .renameContainer(_, let to): to
+        }
+    }
+
+    /// Whether the step is about a bucket (read back from object storage after a pass).
+    public var isBucketOperation: Bool {
+        switch self {
+        case .createBucket, .setBucketVersioning, .setBucketLifecycle, .setBucketTags, .removeBucket: true
+        case .createVolume, .removeVolume, .createContainer, .startContainer, .restartContainer, .renameContainer, .removeContainer, .awaitReady: false
         }
     }
 

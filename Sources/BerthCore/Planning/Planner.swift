@@ -26,6 +26,7 @@ public enum Planner {
             builder.planService(id, spec)
         }
         builder.planOrphans()
+        builder.planBuckets()
         return builder.plan
     }
 
@@ -54,8 +55,9 @@ public enum Planner {
     }
 }
 
-/// Accumulates one plan; every rule of the planner lives in one of its `plan…` methods.
-private struct PlanBuilder {
+/// Accumulates one plan; every rule of the planner lives in one of its `plan…` methods (the
+/// bucket rules in BucketPlanning.swift).
+struct PlanBuilder {
     let desired: DesiredState
     let now: Date
     let history: PlanHistory
@@ -65,6 +67,7 @@ private struct PlanBuilder {
     let serviceContainers: [ResourceID: [ObservedContainer]]
     let volumesByName: [String: ObservedVolume]
     let allContainers: [ObservedContainer]
+    let objectStorage: ObservedObjectStorage
 
     var plan = Plan()
     /// Volume name → the action creating it, for containers that mount it.
@@ -84,6 +87,7 @@ private struct PlanBuilder {
         foreignContainers = observed.foreignContainerNames
         foreignVolumes = observed.foreignVolumeNames
         allContainers = observed.containers
+        objectStorage = observed.objectStorage
         var byService: [ResourceID: [ObservedContainer]] = [:]
         byService.reserveCapacity(observed.containers.count)
         for container in allContainers where container.objectKind == .service {

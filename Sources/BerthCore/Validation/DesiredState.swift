@@ -13,6 +13,8 @@ public struct DesiredState: Sendable, Hashable {
     public private(set) var services: [(id: ResourceID, spec: ServiceSpec)] = []
     /// Volumes by identity, in identity order.
     public private(set) var volumes: [(id: ResourceID, spec: VolumeSpec)] = []
+    /// Buckets by identity, in identity order.
+    public private(set) var buckets: [(id: ResourceID, spec: BucketSpec)] = []
     /// Projects that at least one resource names (including declared ones); pruning is scoped to these.
     public private(set) var referencedProjects: Set<String> = []
 
@@ -101,15 +103,17 @@ public struct DesiredState: Sendable, Hashable {
         }
     }
 
-    /// Rebuilds `services` and `volumes` from `resources`.
+    /// Rebuilds `services`, `volumes` and `buckets` from `resources`.
     private mutating func indexByKind() {
         services = []
         volumes = []
+        buckets = []
         for resource in resources {
             switch resource.spec {
             case .service(let spec): services.append((resource.id, spec))
             case .volume(let spec): volumes.append((resource.id, spec))
-            case .project, .job, .cronJob, .bucket, .certificate: break
+            case .bucket(let spec): buckets.append((resource.id, spec))
+            case .project, .job, .cronJob, .certificate: break
             }
         }
     }
