@@ -140,14 +140,7 @@ final class PostgresConnection: SQLScriptConnection {
 
     func query(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> [SQLRow] {
         try ensureConnected()
-        let texts: [String?] = parameters.map { value in
-            switch value {
-            case .null: nil
-            case .int(let value): String(value)
-            case .bool(let value): value ? "t" : "f"
-            case .text(let value): value
-            }
-        }
+        let texts = parameters.map(\.postgresText)
         guard let name = try preparedName(sql, parameterCount: texts.count) else {
             let result = withOptionalCStrings(texts) { values in
                 PQexecParams(connection, sql, Int32(values.count), nil, values, nil, nil, 0)
@@ -223,6 +216,18 @@ final class PostgresConnection: SQLScriptConnection {
             return .database("\(message) (SQLSTATE \(state))", retryable: true)
         default:
             return .database("\(message) (SQLSTATE \(state))")
+        }
+    }
+}
+
+extension SQLValue {
+    /// The parameter's text form (libpq sends every parameter as text); nil for NULL.
+    var postgresText: String? {
+        switch self {
+        case .null: nil
+        case .int(let value): String(value)
+        case .bool(let value): value ? "t" : "f"
+        case .text(let value): value
         }
     }
 }
