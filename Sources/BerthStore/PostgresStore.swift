@@ -90,27 +90,14 @@ public final class PostgresStore: Store {
         self.hub = hub
         self.logger = logger
         self.schemaVersion = schemaVersion
-        self.engine = SQLStoreEngine(backend: Backend(workers: workers, sender: sender), submitWriters: submitWriters)
+        let backend = PooledBackend(workers: workers, dialect: .postgres) { [sender] connection in Session(connection: connection, sender: sender) }
+        self.engine = SQLStoreEngine(backend: backend, submitWriters: submitWriters)
     }
 
     /// How many connections write job submissions at once: half the pool, so a flood of submits
     /// leaves the other half to the controller's claims and transitions.
     static func submitWriters(poolSize: Int) -> Int {
         max(1, poolSize / 2)
-    }
-
-    private struct Backend: SQLBackend {
-        let workers: BlockingWorkers<PostgresConnection>
-        let sender: NotificationSender
-        var dialect: SQLDialect { .postgres }
-
-        func run<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws(StoreError) -> T) async throws(StoreError) -> T {
-            try await workers.run { [sender] connection throws(StoreError) in try body(Session(connection: connection, sender: sender)) }
-        }
-
-        func post(_ work: @escaping @Sendable (any SQLSession) -> Void) -> Bool {
-            workers.post { [sender] connection in work(Session(connection: connection, sender: sender)) }
-        }
     }
 
     private struct Session: SQLSession {

@@ -156,6 +156,23 @@ extension SQLBackend {
     }
 }
 
+/// A backend on a pool of blocking workers: each piece of work gets a session on the connection of
+/// the thread that runs it.
+struct PooledBackend<Connection: AnyObject>: SQLBackend {
+    let workers: BlockingWorkers<Connection>
+    let dialect: SQLDialect
+    /// The store's session over one of its connections (transactions and wake-ups as it does them).
+    let session: @Sendable (Connection) -> any SQLSession
+
+    func run<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws(StoreError) -> T) async throws(StoreError) -> T {
+        try await workers.run { [session] connection throws(StoreError) in try body(session(connection)) }
+    }
+
+    func post(_ work: @escaping @Sendable (any SQLSession) -> Void) -> Bool {
+        workers.post { [session] connection in work(session(connection)) }
+    }
+}
+
 /// `$first, $first+1, …` for an `IN (…)` list of `count` parameters.
 func placeholders(from first: Int, count: Int) -> String {
     (first..<first + count).map { "$\($0)" }.joined(separator: ", ")

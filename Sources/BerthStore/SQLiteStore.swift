@@ -74,21 +74,8 @@ public final class SQLiteStore: Store {
         self.logger = logger
         self.schemaVersion = schemaVersion
         // One connection: while it writes a batch, the submissions that arrive wait for the next.
-        self.engine = SQLStoreEngine(backend: Backend(workers: workers, hub: hub), submitWriters: 1)
-    }
-
-    private struct Backend: SQLBackend {
-        let workers: BlockingWorkers<SQLiteConnection>
-        let hub: NotificationHub
-        var dialect: SQLDialect { .sqlite }
-
-        func run<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws(StoreError) -> T) async throws(StoreError) -> T {
-            try await workers.run { [hub] connection throws(StoreError) in try body(Session(connection: connection, hub: hub)) }
-        }
-
-        func post(_ work: @escaping @Sendable (any SQLSession) -> Void) -> Bool {
-            workers.post { [hub] connection in work(Session(connection: connection, hub: hub)) }
-        }
+        let backend = PooledBackend(workers: workers, dialect: .sqlite) { [hub] connection in Session(connection: connection, hub: hub) }
+        self.engine = SQLStoreEngine(backend: backend, submitWriters: 1)
     }
 
     private struct Session: SQLSession {
