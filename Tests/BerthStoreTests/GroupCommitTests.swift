@@ -34,8 +34,9 @@ struct GroupCommitTests {
                 limit: limit, maxBatch: maxBatch, post: { [workers] work in workers.post { _ in work(NoSession()) } },
                 write: { [self] batch, _ in
                     batches.withLock { $0.append(batch) }
-                    // Never for ever: a test that fails early must not leave its thread blocked.
-                    if !held.isDisjoint(with: batch) { _ = gate.wait(timeout: .now() + 10) }
+                    // Never for ever: a test that fails early must not leave its thread blocked. A hang
+                    // guard only, far beyond the waits of `eventually` a test makes before releasing.
+                    if !held.isDisjoint(with: batch) { _ = gate.wait(timeout: .now() + 120) }
                     return batch.map { $0 < 0 ? .failure(.invalidArgument("\($0) is negative")) : .success("wrote \($0)") }
                 }
             )
@@ -45,9 +46,10 @@ struct GroupCommitTests {
         var recorded: [[Int]] { batches.withLock { $0 } }
     }
 
-    /// Polls `condition` (at most 5 s), for states that threads reach.
+    /// Polls `condition`, for states that threads reach; the minute is a hang guard for a stalled
+    /// machine, not a bound on how long reaching the state should take.
     func eventually(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(60)
         while !condition() {
             guard ContinuousClock.now < deadline else { throw SetupError("group commit never reached the expected state") }
             try await Task.sleep(for: .milliseconds(1))
