@@ -44,9 +44,10 @@ public final class PostgresStore: Store {
     /// error when the database cannot be reached, and with `schemaTooNew` when a newer Berth
     /// migrated it.
     public static func open(_ configuration: PostgresConfiguration, logger: Logger = Logger(label: "berth.store")) async throws(StoreError) -> PostgresStore {
+        let poolConnects = PoolConnects()
         let workers = BlockingWorkers<PostgresConnection>(
             count: configuration.poolSize, name: "berth-pg",
-            makeConnection: { PostgresConnection(configuration: configuration) },
+            makeConnection: { PostgresConnection(configuration: configuration, poolConnects: poolConnects) },
             closeConnection: { $0.close() }
         )
         let version: Int
