@@ -13,7 +13,7 @@ import Synchronization
 /// - A lost connection is reopened with backoff. An operation whose first statement finds the
 ///   connection dead is retried once on a fresh one (nothing was applied); one that loses it later
 ///   fails with a retryable `connectionLost`.
-/// - Job submissions are group-committed (`GroupCommit`): up to half the pool writes them, and
+/// - Job submissions are group-committed (`GroupCommit`): all but one of the pool write them, and
 ///   the submits that arrive meanwhile go together in the next statement, every job and its event
 ///   through a CTE, without BEGIN and COMMIT: one round trip and one durable commit for all of
 ///   them. Statements are prepared once per connection.
@@ -95,10 +95,12 @@ public final class PostgresStore: Store {
         self.engine = SQLStoreEngine(backend: backend, submitWriters: submitWriters)
     }
 
-    /// How many connections write job submissions at once: half the pool, so a flood of submits
-    /// leaves the other half to the controller's claims and transitions.
+    /// How many connections write job submissions at once: all but one of the pool, so a flood of
+    /// submits always leaves a connection to the controller's claims and transitions. Fewer
+    /// writers make bigger batches but fewer commits in flight; when the disk flush is what
+    /// limits, that costs more than the batches save (docs/benchmarks.md, "Group commit").
     static func submitWriters(poolSize: Int) -> Int {
-        max(1, poolSize / 2)
+        max(1, poolSize - 1)
     }
 
     private struct Session: SQLSession {
