@@ -1,6 +1,7 @@
 import BerthCore
 import CLibPQ
 import Foundation
+import Synchronization
 
 /// How to reach PostgreSQL. The connection string goes to libpq untouched, so everything
 /// PostgreSQL users rely on works: URIs and `key=value` strings, `PG*` environment variables,
@@ -14,8 +15,9 @@ public struct PostgresConfiguration: Sendable {
     public var overrides: [String: String]
     /// Connections for operations; the listener and the leader lease have one each besides.
     public var poolSize: Int
-    /// After a failed connection attempt, the next waits this long, doubling up to `maximumBackoff`;
-    /// operations meanwhile fail at once with a retryable `unavailable` error.
+    /// After a failed connection attempt, the next waits this long, doubling up to `maximumBackoff`,
+    /// or until another connection of the pool got through; operations meanwhile fail at once with
+    /// a retryable `unavailable` error.
     public var initialBackoff: TimeSpan
     public var maximumBackoff: TimeSpan
 
@@ -44,6 +46,19 @@ public struct PostgresConfiguration: Sendable {
     }
 }
 
+/// The connects that succeeded on any connection of a pool, shared by its connections.
+///
+/// A connection backing off after failed attempts has no news of the server; once another one
+/// of its pool got through, it tries again at once instead of failing operations with
+/// `unavailable` for up to `maximumBackoff` after the server is back (a restart, a failover).
+final class PoolConnects: Sendable {
+    private let count = Atomic<Int>(0)
+
+    var current: Int { count.load(ordering: .acquiring) }
+
+    func record() { count.add(1, ordering: .releasing) }
+}
+
 /// One libpq connection, used only by the thread that owns it. Connects lazily, reconnects with
 /// backoff, and turns libpq's failures into `StoreError`s that never carry the connection string.
 final class PostgresConnection: SQLScriptConnection {
@@ -52,6 +67,9 @@ final class PostgresConnection: SQLScriptConnection {
     private var connection: OpaquePointer?
     private var backoff: TimeSpan
     private var nextAttempt = ContinuousClock.now
+    private let poolConnects: PoolConnects
+    /// `poolConnects` when the last attempt failed: another connect since ends the backoff.
+    private var poolConnectsAtFailure = 0
     /// Bumped on every new session: session state (advisory locks, LISTEN, prepared statements)
     /// does not survive it.
     private(set) var session = 0
@@ -61,9 +79,12 @@ final class PostgresConnection: SQLScriptConnection {
     /// Dynamic statements (IN lists of any length) past this many run unprepared instead.
     private static let preparedLimit = 256
 
-    init(configuration: PostgresConfiguration) {
+    /// `poolConnects` is shared with the other connections of the pool; a connection of its own
+    /// (the listener's, the leader lease's) backs off on its own.
+    init(configuration: PostgresConfiguration, poolConnects: PoolConnects = PoolConnects()) {
         self.configuration = configuration
         self.backoff = configuration.initialBackoff
+        self.poolConnects = poolConnects
     }
 
     var isConnected: Bool {
@@ -106,7 +127,8 @@ final class PostgresConnection: SQLScriptConnection {
         if isConnected { return }
         close()
         let now = ContinuousClock.now
-        guard now >= nextAttempt else {
+        let connects = poolConnects.current
+        guard now >= nextAttempt || connects != poolConnectsAtFailure else {
             throw .unavailable("PostgreSQL could not be reached; the next attempt is in \(Int((nextAttempt - now) / .milliseconds(1))) ms")
         }
         let pairs = configuration.keywordsAndValues()
@@ -117,6 +139,7 @@ final class PostgresConnection: SQLScriptConnection {
             let detail = handle.map { Self.errorText(PQerrorMessage($0)) } ?? "out of memory"
             if let handle { PQfinish(handle) }
             nextAttempt = ContinuousClock.now + backoff.duration
+            poolConnectsAtFailure = connects
             backoff = TimeSpan(milliseconds: min(backoff.milliseconds * 2, configuration.maximumBackoff.milliseconds))
             throw .unavailable("cannot connect to PostgreSQL: \(detail)")
         }
@@ -125,6 +148,7 @@ final class PostgresConnection: SQLScriptConnection {
         connection = handle
         session += 1
         backoff = configuration.initialBackoff
+        poolConnects.record()
     }
 
     /// libpq's messages end with a newline and may span lines; they name hosts and users, never passwords.
@@ -140,14 +164,7 @@ final class PostgresConnection: SQLScriptConnection {
 
     func query(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> [SQLRow] {
         try ensureConnected()
-        let texts: [String?] = parameters.map { value in
-            switch value {
-            case .null: nil
-            case .int(let value): String(value)
-            case .bool(let value): value ? "t" : "f"
-            case .text(let value): value
-            }
-        }
+        let texts = parameters.map(\.postgresText)
         guard let name = try preparedName(sql, parameterCount: texts.count) else {
             let result = withOptionalCStrings(texts) { values in
                 PQexecParams(connection, sql, Int32(values.count), nil, values, nil, nil, 0)
@@ -223,6 +240,18 @@ final class PostgresConnection: SQLScriptConnection {
             return .database("\(message) (SQLSTATE \(state))", retryable: true)
         default:
             return .database("\(message) (SQLSTATE \(state))")
+        }
+    }
+}
+
+extension SQLValue {
+    /// The parameter's text form (libpq sends every parameter as text); nil for NULL.
+    var postgresText: String? {
+        switch self {
+        case .null: nil
+        case .int(let value): String(value)
+        case .bool(let value): value ? "t" : "f"
+        case .text(let value): value
         }
     }
 }

@@ -13,8 +13,10 @@ import Synchronization
 /// - A lost connection is reopened with backoff. An operation whose first statement finds the
 ///   connection dead is retried once on a fresh one (nothing was applied); one that loses it later
 ///   fails with a retryable `connectionLost`.
-/// - A job submission is one statement (the job and its event, through a CTE) without BEGIN and
-///   COMMIT: one round trip and one durable commit. Statements are prepared once per connection.
+/// - Job submissions are group-committed (`GroupCommit`): all but one of the pool write them, and
+///   the submits that arrive meanwhile go together in the next statement, every job and its event
+///   through a CTE, without BEGIN and COMMIT: one round trip and one durable commit for all of
+///   them. Statements are prepared once per connection.
 /// - Wake-ups: `NOTIFY berth` once a write committed, from a sender connection of its own
 ///   (`NotificationSender`); a listener thread with its own connection `LISTEN`s, reconnects
 ///   after a loss and then sends `.resync`.
@@ -33,7 +35,8 @@ public final class PostgresStore: Store {
     private let listener: NotificationListener
     private let sender: NotificationSender
     private let hub: NotificationHub
-    private let engine: SQLStoreEngine
+    /// Internal for tests that write a batch of submissions directly.
+    let engine: SQLStoreEngine
     private let logger: Logger
     public let schemaVersion: Int
 
@@ -41,9 +44,10 @@ public final class PostgresStore: Store {
     /// error when the database cannot be reached, and with `schemaTooNew` when a newer Berth
     /// migrated it.
     public static func open(_ configuration: PostgresConfiguration, logger: Logger = Logger(label: "berth.store")) async throws(StoreError) -> PostgresStore {
+        let poolConnects = PoolConnects()
         let workers = BlockingWorkers<PostgresConnection>(
             count: configuration.poolSize, name: "berth-pg",
-            makeConnection: { PostgresConnection(configuration: configuration) },
+            makeConnection: { PostgresConnection(configuration: configuration, poolConnects: poolConnects) },
             closeConnection: { $0.close() }
         )
         let version: Int
@@ -70,13 +74,15 @@ public final class PostgresStore: Store {
         )
         logger.debug("opened the PostgreSQL store", metadata: ["berth.store.schema": "\(version)"])
         return PostgresStore(
-            workers: workers, leadership: leadership, listener: listener, sender: sender, hub: hub, logger: logger, schemaVersion: version
+            workers: workers, leadership: leadership, listener: listener, sender: sender, hub: hub, logger: logger, schemaVersion: version,
+            submitWriters: Self.submitWriters(poolSize: configuration.poolSize)
         )
     }
 
     private init(
         workers: BlockingWorkers<PostgresConnection>, leadership: BlockingWorkers<LeaderConnection>,
-        listener: NotificationListener, sender: NotificationSender, hub: NotificationHub, logger: Logger, schemaVersion: Int
+        listener: NotificationListener, sender: NotificationSender, hub: NotificationHub, logger: Logger, schemaVersion: Int,
+        submitWriters: Int
     ) {
         self.workers = workers
         self.leadership = leadership
@@ -85,56 +91,58 @@ public final class PostgresStore: Store {
         self.hub = hub
         self.logger = logger
         self.schemaVersion = schemaVersion
-        self.engine = SQLStoreEngine(backend: Backend(workers: workers, sender: sender))
+        let backend = PooledBackend(workers: workers, dialect: .postgres) { [sender] connection in Session(connection: connection, sender: sender) }
+        self.engine = SQLStoreEngine(backend: backend, submitWriters: submitWriters)
     }
 
-    private struct Backend: SQLBackend {
-        let workers: BlockingWorkers<PostgresConnection>
+    /// How many connections write job submissions at once: all but one of the pool, so a flood of
+    /// submits always leaves a connection to the controller's claims and transitions. Fewer
+    /// writers make bigger batches but fewer commits in flight; when the disk flush is what
+    /// limits, that costs more than the batches save (docs/benchmarks.md, "Group commit").
+    static func submitWriters(poolSize: Int) -> Int {
+        max(1, poolSize - 1)
+    }
+
+    private struct Session: SQLSession {
+        let connection: PostgresConnection
         let sender: NotificationSender
-        var dialect: SQLDialect { .postgres }
 
-        func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws(StoreError) -> T) async throws(StoreError) -> T {
-            try await workers.run { connection throws(StoreError) in
-                do throws(StoreError) {
-                    return try body(connection)
-                } catch where error.code == .connectionLost {
-                    // A read changes nothing: once more on a fresh connection.
-                    return try body(connection)
-                }
+        func read<T>(_ body: (any SQLConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+            do throws(StoreError) {
+                return try body(connection)
+            } catch where error.code == .connectionLost {
+                // A read changes nothing: once more on a fresh connection.
+                return try body(connection)
             }
         }
 
-        func write<T: Sendable>(_ body: @escaping @Sendable (SQLTransaction) throws(StoreError) -> T) async throws(StoreError) -> T {
-            try await workers.run { connection throws(StoreError) in
-                do throws(StoreError) {
-                    try connection.execute("BEGIN")
-                } catch where error.code == .connectionLost {
-                    // The connection died while idle (a server restart): nothing was sent yet.
-                    try connection.execute("BEGIN")
-                }
-                let transaction = SQLTransaction(connection: connection)
-                do throws(StoreError) {
-                    let value = try body(transaction)
-                    try connection.execute("COMMIT")
-                    sender.send(transaction.notifications)
-                    return value
-                } catch {
-                    if connection.isConnected { try? connection.execute("ROLLBACK") }
-                    throw error
-                }
+        func write<T>(_ body: (SQLTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+            do throws(StoreError) {
+                try connection.execute("BEGIN")
+            } catch where error.code == .connectionLost {
+                // The connection died while idle (a server restart): nothing was sent yet.
+                try connection.execute("BEGIN")
             }
-        }
-
-        func writeStatement<T: Sendable>(_ body: @escaping @Sendable (SQLTransaction) throws(StoreError) -> T) async throws(StoreError) -> T {
-            try await workers.run { connection throws(StoreError) in
-                // A statement outside BEGIN commits by itself. It must not be sent on a
-                // connection that died while idle, where its failure could not be retried safely.
-                connection.closeUnlessIdle()
-                let transaction = SQLTransaction(connection: connection)
+            let transaction = SQLTransaction(connection: connection)
+            do throws(StoreError) {
                 let value = try body(transaction)
+                try connection.execute("COMMIT")
                 sender.send(transaction.notifications)
                 return value
+            } catch {
+                if connection.isConnected { try? connection.execute("ROLLBACK") }
+                throw error
             }
+        }
+
+        func writeStatement<T>(_ body: (SQLTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+            // A statement outside BEGIN commits by itself. It must not be sent on a connection
+            // that died while idle, where its failure could not be retried safely.
+            connection.closeUnlessIdle()
+            let transaction = SQLTransaction(connection: connection)
+            let value = try body(transaction)
+            sender.send(transaction.notifications)
+            return value
         }
     }
 
@@ -372,12 +380,35 @@ final class NotificationSender: Sendable {
     }
 }
 
-/// PostgreSQL's text form of a `text[]` value, each element quoted.
-func postgresArray(_ elements: [String]) -> String {
-    let quoted = elements.map { element in
-        "\"" + element.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+/// PostgreSQL's text form of an array, each element quoted, `nil` as NULL; the element type is
+/// the parameter's cast (`$1::text[]`, `$2::bigint[]`). Built byte by byte: it runs for every
+/// value a submit writes, and Foundation's `replacingOccurrences` showed in its profile.
+func postgresArray(_ elements: [String?]) -> String {
+    let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+    var bytes: [UInt8] = [UInt8(ascii: "{")]
+    bytes.reserveCapacity(elements.reduce(2) { $0 + ($1?.utf8.count ?? 4) + 3 })
+    for (index, element) in elements.enumerated() {
+        if index > 0 { bytes.append(UInt8(ascii: ",")) }
+        guard let element else {
+            bytes.append(contentsOf: "NULL".utf8)
+            continue
+        }
+        bytes.append(quote)
+        for byte in element.utf8 {
+            if byte == quote || byte == backslash { bytes.append(backslash) }
+            bytes.append(byte)
+        }
+        bytes.append(quote)
     }
-    return "{" + quoted.joined(separator: ",") + "}"
+    bytes.append(UInt8(ascii: "}"))
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Rows of values as one array parameter per column, for `unnest($1::text[], $2::bigint[], …)`:
+/// a statement that writes any number of rows, prepared once.
+func postgresArrays(_ rows: [[SQLValue]]) -> [SQLValue] {
+    guard let width = rows.first?.count else { return [] }
+    return (0..<width).map { column in .text(postgresArray(rows.map { $0[column].postgresText })) }
 }
 
 /// The LISTEN side: a thread with its own connection that waits on the socket (`poll`) and on a

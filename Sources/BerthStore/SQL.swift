@@ -114,16 +114,63 @@ final class SQLTransaction {
     }
 }
 
-/// Where a backend runs statements: reads as single statements, writes in one transaction each.
-protocol SQLBackend: Sendable {
-    var dialect: SQLDialect { get }
-    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws(StoreError) -> T) async throws(StoreError) -> T
-    func write<T: Sendable>(_ body: @escaping @Sendable (SQLTransaction) throws(StoreError) -> T) async throws(StoreError) -> T
+/// One pool connection, on the thread that owns it: reads as single statements, writes in one
+/// transaction each, synchronously.
+protocol SQLSession {
+    /// Runs `body`'s statements; a read changes nothing, so it may run them twice (once more on a
+    /// fresh connection when the first finds the connection dead).
+    func read<T>(_ body: (any SQLConnection) throws(StoreError) -> T) throws(StoreError) -> T
+    /// Runs `body` in one transaction and sends the wake-ups it asked for once it committed.
+    func write<T>(_ body: (SQLTransaction) throws(StoreError) -> T) throws(StoreError) -> T
     /// A write made of one statement, atomic by itself: run without BEGIN and COMMIT around it
     /// (one round trip instead of three), durable once it returns. The wake-ups `body` asks for
     /// through the transaction are sent after it committed; `body` must run one write statement
     /// at most (reads may follow it).
-    func writeStatement<T: Sendable>(_ body: @escaping @Sendable (SQLTransaction) throws(StoreError) -> T) async throws(StoreError) -> T
+    func writeStatement<T>(_ body: (SQLTransaction) throws(StoreError) -> T) throws(StoreError) -> T
+}
+
+/// Where a backend runs statements: on its pool's connections, each driven by a thread of its own.
+protocol SQLBackend: Sendable {
+    var dialect: SQLDialect { get }
+    /// Runs `body` with a session on a pool connection once one is free, and returns its result.
+    func run<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws(StoreError) -> T) async throws(StoreError) -> T
+    /// Queues `work` for a pool connection without waiting for it, for work that hands its results
+    /// over itself (`GroupCommit`). Returns false, and never runs `work`, once the store is closed.
+    func post(_ work: @escaping @Sendable (any SQLSession) -> Void) -> Bool
+}
+
+extension SQLBackend {
+    /// `SQLSession.read` on a pool connection.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws(StoreError) -> T) async throws(StoreError) -> T {
+        try await run { session throws(StoreError) in try session.read(body) }
+    }
+
+    /// `SQLSession.write` on a pool connection.
+    func write<T: Sendable>(_ body: @escaping @Sendable (SQLTransaction) throws(StoreError) -> T) async throws(StoreError) -> T {
+        try await run { session throws(StoreError) in try session.write(body) }
+    }
+
+    /// `SQLSession.writeStatement` on a pool connection.
+    func writeStatement<T: Sendable>(_ body: @escaping @Sendable (SQLTransaction) throws(StoreError) -> T) async throws(StoreError) -> T {
+        try await run { session throws(StoreError) in try session.writeStatement(body) }
+    }
+}
+
+/// A backend on a pool of blocking workers: each piece of work gets a session on the connection of
+/// the thread that runs it.
+struct PooledBackend<Connection: AnyObject>: SQLBackend {
+    let workers: BlockingWorkers<Connection>
+    let dialect: SQLDialect
+    /// The store's session over one of its connections (transactions and wake-ups as it does them).
+    let session: @Sendable (Connection) -> any SQLSession
+
+    func run<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws(StoreError) -> T) async throws(StoreError) -> T {
+        try await workers.run { [session] connection throws(StoreError) in try body(session(connection)) }
+    }
+
+    func post(_ work: @escaping @Sendable (any SQLSession) -> Void) -> Bool {
+        workers.post { [session] connection in work(session(connection)) }
+    }
 }
 
 /// `$first, $first+1, …` for an `IN (…)` list of `count` parameters.

@@ -5,6 +5,18 @@ import Foundation
 /// `SQLiteStore` add the connection handling, the dialect and the wake-ups.
 struct SQLStoreEngine: Sendable {
     let backend: any SQLBackend
+    /// Job submissions, written together when they come faster than they commit.
+    private let submissions: GroupCommit<PendingJob, SubmittedJob>
+
+    /// At most `submitWriters` connections write job submissions at once; the others stay free
+    /// for everything else, and submissions that wait share the next commit.
+    init(backend: any SQLBackend, submitWriters: Int) {
+        self.backend = backend
+        submissions = GroupCommit(
+            limit: submitWriters, maxBatch: Self.maxSubmitBatch, post: { [backend] work in backend.post(work) },
+            write: { batch, session in Self.writeSubmissions(batch, on: session, dialect: backend.dialect) }
+        )
+    }
 
     // MARK: Resources
 
@@ -217,73 +229,202 @@ struct SQLStoreEngine: Sendable {
     }
 
     func submitJob(_ submission: JobSubmission, now: Date) async throws(StoreError) -> (job: JobRecord, created: Bool) {
-        let spec = try Coding.encode(submission.spec)
-        let id = StoreID.make(now: now)
-        let job: [SQLValue] = [
-            .text(id), .text(submission.project), .text(submission.name), .text(spec), .int(submission.priority),
-            .text(submission.idempotencyKey), .text(submission.owner.map(Coding.encodeResourceID)), .date(now),
-        ]
-        let event = EventRecord(
-            resource: submission.owner, jobID: id, project: submission.project, reason: "Submitted",
-            message: "job \(submission.name) submitted", time: now
-        )
-        let insertJob = """
-            INSERT INTO jobs (id, project, name, spec, priority, idempotency_key, owner, state, attempt, cancel_requested, submitted_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 1, FALSE, $8)
-            ON CONFLICT (project, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-            """
-        let inserted: SQLRow?
-        switch backend.dialect {
-        case .postgres:
-            // The hot path of the API: the job, its event and nothing else in one statement,
-            // atomic without BEGIN/COMMIT, so a submit is one round trip and one commit.
-            let sql = """
-                WITH job AS (\(insertJob) RETURNING id, submitted_at),
-                event AS (
-                    INSERT INTO events (time, project, resource_kind, resource_name, job_id, type, reason, message)
-                    SELECT submitted_at, $9::text, $10::text, $11::text, id, $12::text, $13::text, $14::text FROM job
-                )
-                SELECT id FROM job
-                """
-            let eventValues: [SQLValue] = [
-                .text(event.resource?.project ?? event.project), .text(event.resource?.kind.rawValue), .text(event.resource?.name),
-                .text(event.type.rawValue), .text(event.reason), .text(event.message),
-            ]
-            inserted = try await backend.writeStatement { tx throws(StoreError) in
-                let row = try tx.query(sql, job + eventValues).first
-                if row != nil { tx.notify(.jobSubmitted(project: submission.project)) }
-                return row
-            }
-        case .sqlite:
-            inserted = try await backend.write { tx throws(StoreError) in
-                guard let row = try tx.query("\(insertJob) RETURNING id", job).first else { return nil }
-                try Self.insertEvent(tx, event)
-                tx.notify(.jobSubmitted(project: submission.project))
-                return row
-            }
+        try await submissions.run(try PendingJob(submission, now: now))
+    }
+
+    // MARK: Job submission, in batches
+
+    /// A job and whether this submission made it (false: an earlier one with the same key did).
+    typealias SubmittedJob = (job: JobRecord, created: Bool)
+
+    /// Submissions in one batch at most; bounds a statement's size and a batch's latency.
+    static let maxSubmitBatch = 64
+
+    /// A submission ready to be written: id and time fixed, spec encoded, event made.
+    struct PendingJob: Sendable {
+        /// Submissions with one key in one project make one job.
+        struct Key: Hashable, Sendable {
+            var project: String
+            var idempotencyKey: String
         }
-        if inserted != nil {
-            // Exactly what was written: decoding the spec just encoded would cost more than the insert.
-            let record = JobRecord(
+
+        /// Exactly what is written: decoding the spec just encoded would cost more than the insert.
+        var record: JobRecord
+        /// The values of `jobValueColumns`.
+        var jobValues: [SQLValue]
+        /// The values of `eventValueColumns`, for the `Submitted` event.
+        var eventValues: [SQLValue]
+
+        init(_ submission: JobSubmission, now: Date) throws(StoreError) {
+            let spec = try Coding.encode(submission.spec)
+            let id = StoreID.make(now: now)
+            let submittedAt = SQLTime.date(SQLTime.milliseconds(now))
+            record = JobRecord(
                 id: id, project: submission.project, name: submission.name, spec: submission.spec, priority: submission.priority,
                 idempotencyKey: submission.idempotencyKey, owner: submission.owner, state: .pending, attempt: 1, claimedBy: nil,
                 leaseExpiresAt: nil, containerID: nil, exitCode: nil, reason: nil, stdoutTail: nil, stderrTail: nil, feedback: nil,
-                cancelRequested: false, submittedAt: SQLTime.date(SQLTime.milliseconds(now)), queuedAt: nil, startedAt: nil,
-                finishedAt: nil, nextAttemptAt: nil
+                cancelRequested: false, submittedAt: submittedAt, queuedAt: nil, startedAt: nil, finishedAt: nil, nextAttemptAt: nil
             )
-            return (record, true)
+            jobValues = [
+                .text(id), .text(submission.project), .text(submission.name), .text(spec), .int(submission.priority),
+                .text(submission.idempotencyKey), .text(submission.owner.map(Coding.encodeResourceID)), .date(submittedAt),
+            ]
+            eventValues = SQLStoreEngine.eventValues(EventRecord(
+                resource: submission.owner, jobID: id, project: submission.project, reason: "Submitted",
+                message: "job \(submission.name) submitted", time: submittedAt
+            ))
         }
-        // The key was used before: hand back the first job (the insert above waited for a
-        // concurrent one with the same key to commit).
-        let first = try await backend.read { connection throws(StoreError) in
-            try connection.run(
-                "SELECT \(Self.jobColumns) FROM jobs WHERE project = $1 AND idempotency_key = $2",
-                .text(submission.project), .text(submission.idempotencyKey)
-            ).first
-        }
-        guard let first else { throw .database("the job with idempotency key of a conflicting submit vanished; retry", retryable: true) }
-        return (try Self.jobRecord(first), false)
+
+        var key: Key? { record.idempotencyKey.map { Key(project: record.project, idempotencyKey: $0) } }
     }
+
+    /// The columns of `PendingJob.jobValues`, in order.
+    private static let jobValueColumns = "id, project, name, spec, priority, idempotency_key, owner, submitted_at"
+
+    /// One batch: the first submission with a key is written, later ones in the batch get its job.
+    static func writeSubmissions(_ batch: [PendingJob], on session: any SQLSession, dialect: SQLDialect) -> [Result<SubmittedJob, StoreError>] {
+        var distinct: [PendingJob] = []
+        var written: [Int] = []  // for each submission, the index of the one written for it in `distinct`
+        var firstWithKey: [PendingJob.Key: Int] = [:]
+        for job in batch {
+            if let key = job.key, let first = firstWithKey[key] {
+                written.append(first)
+                continue
+            }
+            if let key = job.key { firstWithKey[key] = distinct.count }
+            written.append(distinct.count)
+            distinct.append(job)
+        }
+        let outcomes = writeDistinct(distinct, on: session, dialect: dialect)
+        return zip(batch, written).map { job, index in
+            distinct[index].record.id == job.record.id ? outcomes[index] : outcomes[index].map { ($0.job, false) }
+        }
+    }
+
+    /// Writes submissions with distinct keys together: one statement on PostgreSQL, one transaction
+    /// on SQLite, all or nothing. A database error may be one submission's fault: then each is
+    /// written on its own, so that only that one fails. Any other failure (a lost connection, a
+    /// closed store) is every submission's.
+    private static func writeDistinct(_ jobs: [PendingJob], on session: any SQLSession, dialect: SQLDialect) -> [Result<SubmittedJob, StoreError>] {
+        do throws(StoreError) {
+            return try insertJobs(jobs, on: session, dialect: dialect)
+        } catch where error.code == .database && jobs.count > 1 {
+            var outcomes: [Result<SubmittedJob, StoreError>] = []
+            for job in jobs { outcomes += writeDistinct([job], on: session, dialect: dialect) }
+            return outcomes
+        } catch {
+            return Array(repeating: .failure(error), count: jobs.count)
+        }
+    }
+
+    /// Inserts the jobs whose key was not used before, and returns each submission's job: the new
+    /// one, or the one first submitted with its key.
+    private static func insertJobs(_ jobs: [PendingJob], on session: any SQLSession, dialect: SQLDialect) throws(StoreError) -> [Result<SubmittedJob, StoreError>] {
+        let inserted: Set<String>
+        switch dialect {
+        case .postgres:
+            // The hot path of the API: every job and its event in one statement, atomic without
+            // BEGIN/COMMIT, so a batch is one round trip and one commit.
+            let (sql, parameters) = if jobs.count == 1 {
+                (postgresInsertJob, jobs[0].jobValues + jobs[0].eventValues)
+            } else {
+                (postgresInsertJobs, postgresArrays(jobs.map(\.jobValues)) + postgresArrays(jobs.map(\.eventValues)))
+            }
+            inserted = try session.writeStatement { tx throws(StoreError) in
+                var ids = Set<String>()
+                for row in try tx.query(sql, parameters) { ids.insert(try row.requiredText(0)) }
+                for job in jobs where ids.contains(job.record.id) { tx.notify(.jobSubmitted(project: job.record.project)) }
+                return ids
+            }
+        case .sqlite:
+            inserted = try session.write { tx throws(StoreError) in
+                var ids = Set<String>()
+                for job in jobs {
+                    guard try tx.query(insertJob, job.jobValues).first != nil else { continue }
+                    try tx.query(insertEventStatement, job.eventValues)
+                    tx.notify(.jobSubmitted(project: job.record.project))
+                    ids.insert(job.record.id)
+                }
+                return ids
+            }
+        }
+        let repeated = jobs.filter { !inserted.contains($0.record.id) }
+        var firstJobs: [String: Result<SubmittedJob, StoreError>] = [:]
+        if !repeated.isEmpty {
+            // Their keys were used before: hand back the first jobs (the insert waited for
+            // concurrent ones with the same keys to commit). The new jobs are written already, so
+            // a failure here is only these submissions'.
+            do throws(StoreError) {
+                let rows = try session.read { connection throws(StoreError) -> [SQLRow?] in
+                    var rows: [SQLRow?] = []
+                    for job in repeated {
+                        rows.append(try connection.run(
+                            "SELECT \(jobColumns) FROM jobs WHERE project = $1 AND idempotency_key = $2",
+                            .text(job.record.project), .text(job.record.idempotencyKey)
+                        ).first)
+                    }
+                    return rows
+                }
+                for (job, row) in zip(repeated, rows) {
+                    firstJobs[job.record.id] = Result { () throws(StoreError) -> SubmittedJob in
+                        guard let row else { throw .database("the job with idempotency key of a conflicting submit vanished; retry", retryable: true) }
+                        return (try jobRecord(row), false)
+                    }
+                }
+            } catch {
+                for job in repeated { firstJobs[job.record.id] = .failure(error) }
+            }
+        }
+        return jobs.map { job in firstJobs[job.record.id] ?? .success((job.record, true)) }
+    }
+
+    /// One job, skipped when its key was used before in its project.
+    private static let insertJob = """
+        INSERT INTO jobs (\(jobValueColumns), state, attempt, cancel_requested)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 1, FALSE)
+        ON CONFLICT (project, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING id
+        """
+
+    /// A lone job and its event: for one row, cheaper for the server than `postgresInsertJobs`
+    /// (about a quarter less CPU: no arrays to parse, no sorts).
+    private static let postgresInsertJob = """
+        WITH job AS (\(insertJob)),
+        event AS (
+            INSERT INTO events (\(eventValueColumns))
+            SELECT $9::bigint, $10::text, $11::text, $12::text, $13::text, $14::text, $15::text, $16::text FROM job
+        )
+        SELECT id FROM job
+        """
+
+    /// Every job of a batch and the events of those inserted, from one array per column. Keyed
+    /// jobs go in by project and key, in the same order in every batch, so two batches never each
+    /// wait for a key the other inserted first (a deadlock). Events follow submission order.
+    private static let postgresInsertJobs = """
+        WITH input AS (
+            SELECT * FROM unnest(
+                $1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::bigint[],
+                $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]
+            ) WITH ORDINALITY AS input (
+                \(jobValueColumns),
+                event_time, event_project, event_resource_kind, event_resource_name, event_job_id, event_type, event_reason,
+                event_message, position
+            )
+        ),
+        job AS (
+            INSERT INTO jobs (\(jobValueColumns), state, attempt, cancel_requested)
+            SELECT \(jobValueColumns), 'pending', 1, FALSE FROM input ORDER BY project, idempotency_key, position
+            ON CONFLICT (project, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING id
+        ),
+        event AS (
+            INSERT INTO events (\(eventValueColumns))
+            SELECT event_time, event_project, event_resource_kind, event_resource_name, event_job_id, event_type, event_reason,
+                event_message
+            FROM input WHERE id IN (SELECT id FROM job) ORDER BY position
+        )
+        SELECT id FROM job
+        """
 
     func job(_ id: String) async throws(StoreError) -> JobRecord? {
         try await backend.read { connection throws(StoreError) in
@@ -636,17 +777,23 @@ struct SQLStoreEngine: Sendable {
 
     private static let eventColumns = "sequence, time, project, resource_kind, resource_name, job_id, type, reason, message"
 
+    /// The columns of `eventValues`, in order.
+    static let eventValueColumns = "time, project, resource_kind, resource_name, job_id, type, reason, message"
+    private static let insertEventStatement = """
+        INSERT INTO events (\(eventValueColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING sequence
+        """
+
+    /// An event's values for `eventValueColumns`; it belongs to its resource's project, if it has one.
+    static func eventValues(_ event: EventRecord) -> [SQLValue] {
+        [
+            .date(event.time), .text(event.resource?.project ?? event.project), .text(event.resource?.kind.rawValue),
+            .text(event.resource?.name), .text(event.jobID), .text(event.type.rawValue), .text(event.reason), .text(event.message),
+        ]
+    }
+
     @discardableResult
     static func insertEvent(_ tx: SQLTransaction, _ event: EventRecord) throws(StoreError) -> Int64 {
-        let row = try one(tx.run(
-            """
-            INSERT INTO events (time, project, resource_kind, resource_name, job_id, type, reason, message)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING sequence
-            """,
-            .date(event.time), .text(event.resource?.project ?? event.project), .text(event.resource?.kind.rawValue),
-            .text(event.resource?.name), .text(event.jobID), .text(event.type.rawValue), .text(event.reason), .text(event.message)
-        ))
-        return try row.requiredInt(0)
+        try one(tx.query(insertEventStatement, eventValues(event))).requiredInt(0)
     }
 
     func appendEvent(_ event: EventRecord) async throws(StoreError) -> EventRecord {

@@ -8,7 +8,8 @@ import Logging
 /// - WAL journal, so readers (`sqlite3 berth.sqlite`, a backup) never block the controller.
 /// - `synchronous=FULL`: a commit returns only after the WAL is fsynced, so a job submission that
 ///   was acknowledged survives a power loss; `NORMAL` would lose the last commits then. The cost
-///   is one fsync per write transaction.
+///   is one fsync per write transaction; job submissions that arrive while one is written share
+///   the next transaction (`GroupCommit`).
 /// - `busy_timeout` of 30 s for other processes that open the same file (`berth jobs submit`
 ///   beside `berth serve`): a commit stalled by a slow disk makes them wait, not fail.
 /// - One connection on one dedicated thread: SQLite has one writer anyway, and serializing every
@@ -37,7 +38,8 @@ public final class SQLiteStore: Store {
 
     private let workers: BlockingWorkers<SQLiteConnection>
     private let hub = NotificationHub()
-    private let engine: SQLStoreEngine
+    /// Internal for tests that write a batch of submissions directly.
+    let engine: SQLStoreEngine
     private let logger: Logger
     /// The schema version after opening.
     public let schemaVersion: Int
@@ -71,38 +73,37 @@ public final class SQLiteStore: Store {
         self.workers = workers
         self.logger = logger
         self.schemaVersion = schemaVersion
-        self.engine = SQLStoreEngine(backend: Backend(workers: workers, hub: hub))
+        // One connection: while it writes a batch, the submissions that arrive wait for the next.
+        let backend = PooledBackend(workers: workers, dialect: .sqlite) { [hub] connection in Session(connection: connection, hub: hub) }
+        self.engine = SQLStoreEngine(backend: backend, submitWriters: 1)
     }
 
-    private struct Backend: SQLBackend {
-        let workers: BlockingWorkers<SQLiteConnection>
+    private struct Session: SQLSession {
+        let connection: SQLiteConnection
         let hub: NotificationHub
-        var dialect: SQLDialect { .sqlite }
 
-        func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws(StoreError) -> T) async throws(StoreError) -> T {
-            try await workers.run { connection throws(StoreError) in try body(connection) }
+        func read<T>(_ body: (any SQLConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+            try body(connection)
         }
 
-        func write<T: Sendable>(_ body: @escaping @Sendable (SQLTransaction) throws(StoreError) -> T) async throws(StoreError) -> T {
-            let (value, notifications) = try await workers.run { connection throws(StoreError) -> (T, [StoreNotification]) in
-                try connection.execute("BEGIN IMMEDIATE")
-                let transaction = SQLTransaction(connection: connection)
-                do throws(StoreError) {
-                    let value = try body(transaction)
-                    try connection.execute("COMMIT")
-                    return (value, transaction.notifications)
-                } catch {
-                    try? connection.execute("ROLLBACK")
-                    throw error
-                }
+        func write<T>(_ body: (SQLTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+            try connection.execute("BEGIN IMMEDIATE")
+            let transaction = SQLTransaction(connection: connection)
+            let value: T
+            do throws(StoreError) {
+                value = try body(transaction)
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
             }
-            for notification in notifications { hub.send(notification) }
+            for notification in transaction.notifications { hub.send(notification) }
             return value
         }
 
         /// SQLite commits are cheap in round trips (there are none): a transaction like any other write.
-        func writeStatement<T: Sendable>(_ body: @escaping @Sendable (SQLTransaction) throws(StoreError) -> T) async throws(StoreError) -> T {
-            try await write(body)
+        func writeStatement<T>(_ body: (SQLTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+            try write(body)
         }
     }
 

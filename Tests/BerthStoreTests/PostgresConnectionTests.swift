@@ -69,6 +69,36 @@ struct PostgresConnectionTests {
         #expect(error?.message.contains("hunter2") == false)
     }
 
+    @Test func aConnectionBackingOffTriesAgainOnceAnotherOfItsPoolGotThrough() throws {
+        // given: a connection of a pool that failed and backs off for a minute (its server is a
+        // closed port, standing in for a server that is down)
+        let poolConnects = PoolConnects()
+        let down = PostgresConfiguration(connectionString: "host=127.0.0.1 port=1 user=nobody dbname=x", initialBackoff: .seconds(60))
+        let waiting = PostgresConnection(configuration: down, poolConnects: poolConnects)
+        defer { waiting.close() }
+        let first = try #require(Self.connectError(waiting))
+        let backingOff = try #require(Self.connectError(waiting))
+        #expect(first.message.contains("cannot connect") && backingOff.message.contains("next attempt is in"))
+        // when: another connection of the pool gets through
+        let other = PostgresConnection(configuration: PostgresConfiguration(connectionString: try TestPostgres.url()), poolConnects: poolConnects)
+        defer { other.close() }
+        try other.ensureConnected()
+        // then: the waiting one tries again at once, then backs off again
+        let retried = try #require(Self.connectError(waiting))
+        #expect(retried.message.contains("cannot connect"))
+        #expect(try #require(Self.connectError(waiting)).message.contains("next attempt is in"))
+    }
+
+    /// The error of a connection attempt (a closed port refuses at once), nil when it connected.
+    static func connectError(_ connection: PostgresConnection) -> StoreError? {
+        do throws(StoreError) {
+            try connection.ensureConnected()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     @Test func aConcurrentFirstOpenMigratesOnce() async throws {
         let database = try await TestPostgres.createDatabase()
         let configuration = try TestPostgres.configuration(database: database, poolSize: 1)

@@ -277,6 +277,94 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func concurrentSubmitsWithRepeatedKeysMakeOneJobPerKey(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given: 120 submits at once, far more than the writers, so they go in batches
+            let keys = (0..<120).map { $0 < 80 ? "key-\($0 % 20)" : nil }
+            // when
+            let results = try await withThrowingTaskGroup(of: (String?, JobRecord, Bool).self) { group in
+                for (index, key) in keys.enumerated() {
+                    group.addTask {
+                        let (job, created) = try await store.submitJob(try submission(name: "job-\(index)", key: key), now: at(0))
+                        return (key, job, created)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            // then: one job per key and one per keyless submit, each with one Submitted event
+            let byKey = Dictionary(grouping: results.filter { $0.0 != nil }, by: { $0.0 })
+            #expect(byKey.count == 20)
+            #expect(byKey.values.allSatisfy { Set($0.map(\.1.id)).count == 1 && $0.filter(\.2).count == 1 })
+            let keyless = results.filter { $0.0 == nil }
+            #expect(keyless.count == 40 && keyless.allSatisfy { $0.2 })
+            #expect(try await store.jobCounts(project: "qfield") == [.pending: 60])
+            let events = try await store.events(EventQuery(project: "qfield", limit: 1000))
+            #expect(events.filter { $0.reason == "Submitted" }.count == 60)
+            #expect(Set(events.compactMap(\.jobID)) == Set(results.filter(\.2).map(\.1.id)))
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aBatchMakesOneJobPerKeyAndAnEventPerJob(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given
+            let earlier = try await store.submitJob(try submission(name: "earlier", key: "old"), now: at(0)).job
+            // when
+            let results = try await submitBatch(store, [
+                try submission(name: "a", key: "k1"),
+                try submission(name: "b"),
+                try submission(name: "a-again", key: "k1"),
+                try submission(project: "shop", name: "a-in-shop", key: "k1"),
+                try submission(name: "old-again", key: "old"),
+                try submission(name: "c"),
+            ], now: at(1))
+            // then
+            let outcomes = try results.map { try $0.get() }
+            #expect(outcomes.map(\.created) == [true, true, false, true, false, true])
+            #expect(outcomes[2].job == outcomes[0].job)
+            #expect(outcomes[3].job.id != outcomes[0].job.id && outcomes[3].job.project == "shop")
+            #expect(outcomes[4].job == earlier)
+            for outcome in outcomes where outcome.created {
+                #expect(try await store.job(outcome.job.id) == outcome.job)
+            }
+            #expect(try await store.jobCounts(project: "qfield") == [.pending: 4])
+            let submitted = try await store.events(EventQuery()).filter { $0.reason == "Submitted" }
+            #expect(submitted.map(\.jobID) == [earlier.id] + outcomes.filter(\.created).map(\.job.id))
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aSubmissionTheDatabaseRefusesFailsAloneInItsBatch(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given: the database refuses jobs named poison
+            switch kind {
+            case .postgres:
+                try await rawExecute(store, "ALTER TABLE jobs ADD CONSTRAINT no_poison CHECK (name <> 'poison')")
+            case .sqlite:
+                try await rawExecute(store, """
+                    CREATE TRIGGER no_poison BEFORE INSERT ON jobs WHEN NEW.name = 'poison'
+                    BEGIN SELECT RAISE(ABORT, 'no poison'); END
+                    """)
+            }
+            // when
+            let results = try await submitBatch(store, [
+                try submission(name: "a"), try submission(name: "poison", key: "p"), try submission(name: "b", key: "k"),
+                try submission(name: "c"),
+            ], now: at(0))
+            // then: the others are written, with their events; the refused one says why
+            let refused = try #require(results[1].failure)
+            #expect(refused.code == .database)
+            #expect(refused.message.contains("poison"))
+            let written = results.compactMap { try? $0.get() }
+            #expect(written.map(\.job.name) == ["a", "b", "c"] && written.allSatisfy(\.created))
+            let stored = try await store.jobs(filter: JobFilter(), page: PageRequest())
+            #expect(stored.items.map(\.name).sorted() == ["a", "b", "c"])
+            let events = try await store.events(EventQuery())
+            #expect(events.map(\.jobID) == written.map(\.job.id))
+        }
+    }
+
     // MARK: Claims
 
     @Test(arguments: StoreKind.allCases)
@@ -751,6 +839,10 @@ struct StoreConformanceTests {
         let notifications = store.notifications()
         await store.close()
         await expectStoreError(.closed) { try await store.job("x") }
+        await expectStoreError(.closed) { try await store.submitJob(try submission(), now: at(0)) }
+        // a batch fails as a whole, each submission with the same clear error
+        let batch = try await submitBatch(store, [try submission(name: "a"), try submission(name: "b", key: "k")], now: at(0))
+        #expect(batch.map { $0.failure?.code } == [.closed, .closed])
         var iterator = notifications.makeAsyncIterator()
         #expect(await iterator.next() == nil)
         try await place.remove()

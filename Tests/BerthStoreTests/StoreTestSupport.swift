@@ -168,6 +168,30 @@ func schemaVersion(_ store: any Store) -> Int? {
     (store as? SQLiteStore)?.schemaVersion ?? (store as? PostgresStore)?.schemaVersion
 }
 
+/// Writes `submissions` as one batch of group commit, as concurrent `submitJob` calls that
+/// waited for the same slot would be.
+func submitBatch(_ store: any Store, _ submissions: [JobSubmission], now: Date) async throws -> [Result<SQLStoreEngine.SubmittedJob, StoreError>] {
+    let backend: any SQLBackend
+    switch store {
+    case let store as SQLiteStore: backend = store.engine.backend
+    case let store as PostgresStore: backend = store.engine.backend
+    default: throw SetupError("unknown store \(type(of: store))")
+    }
+    var jobs: [SQLStoreEngine.PendingJob] = []
+    for submission in submissions { jobs.append(try SQLStoreEngine.PendingJob(submission, now: now)) }
+    let batch = jobs
+    let dialect = backend.dialect
+    let write: @Sendable (any SQLSession) throws(StoreError) -> [Result<SQLStoreEngine.SubmittedJob, StoreError>] = { session in
+        SQLStoreEngine.writeSubmissions(batch, on: session, dialect: dialect)
+    }
+    do throws(StoreError) {
+        return try await backend.run(write)
+    } catch {
+        // No connection takes the batch (the store is closed), as group commit would find it.
+        return Array(repeating: .failure(error), count: batch.count)
+    }
+}
+
 /// Reaching under the API in tests.
 func rawQuery(_ store: any Store, _ sql: String) async throws -> [[String?]] {
     switch store {
@@ -210,6 +234,14 @@ func expectStoreError<T>(_ code: StoreError.Code, sourceLocation: Testing.Source
         return error
     } catch {
         Issue.record("expected a StoreError \(code), got \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}
+
+extension Result {
+    /// The error, when this is a failure.
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
         return nil
     }
 }

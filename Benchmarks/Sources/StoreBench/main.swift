@@ -5,7 +5,8 @@ import Synchronization
 
 // Measures the state store against pgbench on the same cluster, in one run (scripts/bench-store,
 // which runs pgbench at each client count right before this tool at the same count): job
-// submissions/s and claims/s through PostgresStore and SQLiteStore, and wake-up latency
+// submissions/s (with a pool connection per client, and with the default pool) and claims/s
+// through PostgresStore and SQLiteStore, and wake-up latency
 // (submit → `.jobSubmitted` on a consumer's `notifications()`).
 //
 //   StoreBench prepare URL
@@ -91,6 +92,17 @@ func wakeUpLatencies(
     return latencies
 }
 
+/// Submits from `clients` tasks at once, one job each time.
+func submitRate(_ store: any Store, clients: Int, duration: Duration) async throws -> Double {
+    try await rate(clients: clients, duration: duration) { _ in
+        _ = try await store.submitJob(submission(), now: Date())
+        return 1
+    }
+}
+
+/// `PostgresConfiguration`'s pool size when none is given.
+let defaultPool = PostgresConfiguration(connectionString: "").poolSize
+
 /// Claims one job at a time (a controller's worst case: one transaction per job).
 func claimOne(_ store: any Store, client: Int) async throws -> Int {
     try await store.claimJobs(controller: "bench-\(client)", limit: 1, projectLimits: [:], lease: .minutes(10), now: Date()).count
@@ -127,8 +139,11 @@ case ("prepare", 3):
     await store.close()
 
 case ("header", 2):
-    print("| clients | pgbench inserts/s | PostgresStore submits/s | submits / pgbench | PostgresStore claims/s | SQLiteStore submits/s | SQLiteStore claims/s |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "| clients | pgbench inserts/s | PostgresStore submits/s | submits / pgbench | submits/s, \(defaultPool) connections | "
+            + "that / pgbench | PostgresStore claims/s | SQLiteStore submits/s | SQLiteStore claims/s |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 
 case ("throughput", 7):
     guard let clients = Int(arguments[4]), clients > 0, let runSeconds = Int(arguments[5]), runSeconds > 0, let pgbench = Double(arguments[6]) else {
@@ -137,21 +152,22 @@ case ("throughput", 7):
     let duration = Duration.seconds(runSeconds)
     // One pool connection per client, as pgbench has one connection per client.
     let postgres = try await PostgresStore.open(postgresConfiguration(arguments[2], poolSize: clients))
-    let postgresSubmits = try await rate(clients: clients, duration: duration) { _ in
-        _ = try await postgres.submitJob(submission(), now: Date())
-        return 1
-    }
+    let postgresSubmits = try await submitRate(postgres, clients: clients, duration: duration)
+    // The pool a store has by default, whatever the number of clients: as an API server would.
+    let pooled = try await PostgresStore.open(postgresConfiguration(arguments[2], poolSize: defaultPool))
+    let pooledSubmits = try await submitRate(pooled, clients: clients, duration: duration)
+    await pooled.close()
     let postgresClaims = try await rate(clients: clients, duration: duration) { client in try await claimOne(postgres, client: client) }
     await postgres.close()
     let sqlite = try await sqliteStore(arguments[3])
-    let sqliteSubmits = try await rate(clients: clients, duration: duration) { _ in
-        _ = try await sqlite.submitJob(submission(), now: Date())
-        return 1
-    }
+    let sqliteSubmits = try await submitRate(sqlite, clients: clients, duration: duration)
     let sqliteClaims = try await rate(clients: clients, duration: duration) { client in try await claimOne(sqlite, client: client) }
     await sqlite.close()
-    let ratio = String(format: "%.0f%%", postgresSubmits / pgbench * 100)
-    print("| \(clients) | \(perSecond(pgbench)) | \(perSecond(postgresSubmits)) | \(ratio) | \(perSecond(postgresClaims)) | \(perSecond(sqliteSubmits)) | \(perSecond(sqliteClaims)) |")
+    func ratio(_ rate: Double) -> String { String(format: "%.0f%%", rate / pgbench * 100) }
+    print(
+        "| \(clients) | \(perSecond(pgbench)) | \(perSecond(postgresSubmits)) | \(ratio(postgresSubmits)) | \(perSecond(pooledSubmits)) | "
+            + "\(ratio(pooledSubmits)) | \(perSecond(postgresClaims)) | \(perSecond(sqliteSubmits)) | \(perSecond(sqliteClaims)) |"
+    )
 
 case ("wakeups", 5):
     guard let runSeconds = Int(arguments[4]), runSeconds > 0 else { fail(usage) }
