@@ -137,7 +137,7 @@ struct SQLStoreEngine: Sendable {
 
     func putStatus(_ status: ResourceStatus) async throws(StoreError) {
         let conditions = try Coding.encode(status.conditions)
-        try await backend.write { tx throws(StoreError) in
+        _ = try await backend.write { tx throws(StoreError) in
             try tx.run(
                 """
                 INSERT INTO resource_status (\(Self.statusColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)

@@ -195,7 +195,7 @@ public final class SQLiteStore: Store {
     }
 
     public func releaseLeadership(name: String, holder: String) async throws(StoreError) {
-        try await engine.backend.write { tx throws(StoreError) in
+        _ = try await engine.backend.write { tx throws(StoreError) in
             try tx.run("DELETE FROM leader_leases WHERE name = $1 AND holder = $2", .text(name), .text(holder))
         }
     }

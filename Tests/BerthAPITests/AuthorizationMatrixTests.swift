@@ -103,7 +103,7 @@ import Testing
     @Test func aRevokedOrExpiredTokenIsRefused() async throws {
         let fixture = try await APIFixture()
         let revoked = try await fixture.store.createToken(name: "gone", scopes: [.admin], project: nil, expiresAt: nil, now: Date())
-        try await fixture.store.revokeToken(revoked.record.id, now: Date())
+        _ = try await fixture.store.revokeToken(revoked.record.id, now: Date())
         let expired = try await fixture.store.createToken(name: "old", scopes: [.admin], project: nil, expiresAt: Date().addingTimeInterval(-1), now: Date().addingTimeInterval(-60))
         try await fixture.test { client in
             #expect(try await client.call(.get, "/v1/jobs", token: revoked.token).status == .unauthorized)

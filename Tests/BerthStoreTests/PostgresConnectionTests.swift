@@ -118,7 +118,7 @@ struct PostgresConnectionTests {
             let other = try await place.open(poolSize: 1)
             let wakeups = other.notifications()
             let sent = ContinuousClock.now
-            try await store.submitJob(try submission(project: "latency"), now: at(0))
+            _ = try await store.submitJob(try submission(project: "latency"), now: at(0))
             let woke = await firstNotification(wakeups) { $0 == .jobSubmitted(project: "latency") }
             let elapsed = ContinuousClock.now - sent
             await other.close()
