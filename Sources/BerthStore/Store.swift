@@ -103,7 +103,8 @@ public protocol Store: Sendable {
     func createToken(name: String, scopes: [TokenScope], project: String?, expiresAt: Date?, now: Date) async throws(StoreError) -> (token: String, record: TokenRecord)
     /// A token for the worker of one job (scope `job`, the job's project), revoked when the job ends.
     func createJobToken(jobID: String, now: Date) async throws(StoreError) -> (token: String, record: TokenRecord)
-    /// The token's record when it is known, not revoked and not expired (its `lastUsedAt` set to `now`).
+    /// The token's record when it is known, not revoked and not expired. Its `lastUsedAt` is set
+    /// to `now` when it was unset or older than a minute, so that a busy token is not a write per request.
     func authenticate(token: String, now: Date) async throws(StoreError) -> TokenRecord?
     /// Every token but job tokens, oldest first.
     func tokens() async throws(StoreError) -> [TokenRecord]

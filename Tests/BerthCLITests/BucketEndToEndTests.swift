@@ -103,7 +103,9 @@ struct BucketEndToEndTests {
             if (try? await condition()) == true { return }
             try await Task.sleep(for: .milliseconds(200))
         }
-        Issue.record("timed out after \(seconds)s waiting until \(what)\nserve log:\n\(scenario.serveLog.suffix(3000))")
+        // Other tests' engine events fill the log with their warnings: show what concerns buckets.
+        let relevant = scenario.serveLog.split(separator: "\n").filter { $0.localizedCaseInsensitiveContains("bucket") || $0.contains("error") }
+        Issue.record("timed out after \(seconds)s waiting until \(what)\nserve log (bucket lines and errors):\n\(relevant.suffix(40).joined(separator: "\n"))")
         throw BerthProcess.SetupError("timed out waiting until \(what)")
     }
 

@@ -39,6 +39,15 @@ import Testing
         #expect(try openssl("verify", "-CAfile", ca, folder + "/fullchain.pem").contains("OK"))
         #expect(try FileManager.default.attributesOfItem(atPath: folder + "/key.pem")[.posixPermissions] as? Int == 0o600)
         let serial = try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-serial")
+        // Valid from now for the default 90 days.
+        let notAfter = try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-enddate").replacingOccurrences(of: "notAfter=", with: "")
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "MMM d HH:mm:ss yyyy zzz"
+        let expiry = try #require(formatter.date(from: notAfter.replacingOccurrences(of: "  ", with: " ")), "\(notAfter)")
+        #expect(abs(expiry.timeIntervalSinceNow - 90 * 86400) < 600, "\(notAfter)")
+        #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-checkend", "0").contains("will not expire"))
         // The key belongs to the certificate.
         #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-pubkey") == (try openssl("pkey", "-in", folder + "/key.pem", "-pubout")))
 

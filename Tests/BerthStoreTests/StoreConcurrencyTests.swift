@@ -13,7 +13,7 @@ struct StoreConcurrencyTests {
             for writer in 0..<writers {
                 group.addTask {
                     for index in stride(from: writer, to: count, by: writers) {
-                        try await store.submitJob(try submission(project: "p\(index % 5)", name: "j\(index)", priority: index % 3), now: at(Double(index) / 1000))
+                        _ = try await store.submitJob(try submission(project: "p\(index % 5)", name: "j\(index)", priority: index % 3), now: at(Double(index) / 1000))
                     }
                 }
             }
@@ -99,7 +99,7 @@ struct StoreConcurrencyTests {
         try await TestPlace.with(kind) { store, place in
             // given
             for index in 0..<10 {
-                try await store.submitJob(try submission(name: "j\(index)"), now: Date())
+                _ = try await store.submitJob(try submission(name: "j\(index)"), now: Date())
             }
             var arguments: [String]
             switch kind {
