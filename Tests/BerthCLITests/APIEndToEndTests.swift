@@ -5,12 +5,12 @@ import Testing
 /// its client (`BERTH_SERVER`, `BERTH_TOKEN`), and workers calling back with their job token.
 @Suite("API end to end", .serialized) struct APIEndToEndTests {
     /// Creates a token with `berth token create` and points the scenario's CLI at serve's API.
-    func connect(_ scenario: Scenario, scope: String = "admin") throws -> (url: String, token: String) {
+    func connect(_ scenario: Scenario, scope: String = "admin") async throws -> (url: String, token: String) {
         let created = try scenario.berth("token", "create", "--name", "e2e-\(scope)", "--scope", scope)
         try #require(created.status == 0, "\(created.stderr)")
         let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(token.hasPrefix("berth_"))
-        let server = (url: try scenario.apiURL(), token: token)
+        let server = (url: try await scenario.apiURL(), token: token)
         scenario.server = server
         return server
     }
@@ -22,7 +22,7 @@ import Testing
         // given
         try scenario.write("")
         try scenario.startServe(Scenario.jobServeOptions)
-        _ = try connect(scenario)
+        _ = try await connect(scenario)
         // The worker reports progress with its own token over the host's loopback.
         let callback = "wget -q -O- --header \\\"Authorization: Bearer $BERTH_JOB_TOKEN\\\" --header \\\"Content-Type: application/json\\\" --post-data '{\\\"message\\\": \\\"half way\\\", \\\"percent\\\": 50}' $BERTH_API_URL/v1/jobs/$BERTH_JOB_ID/progress >/dev/null && echo done"
         let yaml = jobYAML(scenario, "report", command: callback, extra: "  feedbackPath: /berth/scratch/feedback.json").replacingOccurrences(of: "network: none", with: "network: host")
@@ -31,7 +31,7 @@ import Testing
         let id = try scenario.submit(yaml)[0]
 
         // then: every read goes over HTTP
-        let job = try scenario.ended(id)
+        let job = try await scenario.ended(id)
         #expect(job["state"] as? String == "finished", "\(job)")
         let events = job["events"] as? [[String: Any]] ?? []
         #expect(events.contains { $0["reason"] as? String == "Progress" && $0["message"] as? String == "50%: half way" }, "\(events)")
@@ -54,7 +54,7 @@ import Testing
         // given
         try scenario.write("")
         try scenario.startServe(Scenario.jobServeOptions)
-        _ = try connect(scenario)
+        _ = try await connect(scenario)
         let id = try scenario.submit(jobYAML(scenario, "ticker", command: "for i in 1 2 3; do echo tick $i; sleep 1; done; exit 3"))[0]
 
         // when
@@ -71,7 +71,7 @@ import Testing
         // given: `berth events --follow` through the API, started before anything happens
         try scenario.write("")
         try scenario.startServe(Scenario.jobServeOptions)
-        _ = try connect(scenario)
+        _ = try await connect(scenario)
         let follower = Process()
         follower.executableURL = try BerthProcess.executable()
         follower.arguments = ["events", "--project", scenario.project, "--follow", "--json"]
@@ -89,7 +89,7 @@ import Testing
         let id = try scenario.submit(jobYAML(scenario, "watched", command: "true"))[0]
 
         // then: one JSON event per line, in order, ending with the verdict
-        try scenario.eventually(60, "the followed events reach the verdict") {
+        try await scenario.eventually(60, "the followed events reach the verdict") {
             (try String(contentsOf: output, encoding: .utf8)).contains("\"Completed\"")
         }
         let lines = try String(contentsOf: output, encoding: .utf8).split(separator: "\n")
@@ -106,7 +106,7 @@ import Testing
         // given: the manifest declares the project and one service
         try scenario.write(serviceYAML(scenario, "owned"))
         try scenario.startServe(resync: "1s")
-        _ = try connect(scenario)
+        _ = try await connect(scenario)
         let file = scenario.folder.appendingPathComponent("api.yaml")
 
         // when: a service applied through the API
@@ -116,14 +116,14 @@ import Testing
         // then
         #expect(applied.status == 0, "\(applied.stderr)")
         #expect(applied.stdout.contains("created Service \(scenario.project)/extra"), "\(applied.stdout)")
-        try scenario.eventually(60, "the API's service runs") { scenario.inspect(scenario.container("extra"), "{{.State.Running}}") == "true" }
+        try await scenario.eventually(60, "the API's service runs") { scenario.inspect(scenario.container("extra"), "{{.State.Running}}") == "true" }
         let listed = try scenario.berth("resources", "get", "--project", scenario.project)
         #expect(listed.stdout.contains("extra") && listed.stdout.contains("manifest"), "\(listed.stdout)")
-        try scenario.eventually(30, "status over HTTP shows both services ready") {
+        try await scenario.eventually(30, "status over HTTP shows both services ready") {
             let status = try scenario.berth("status", "--project", scenario.project)
             return status.stdout.components(separatedBy: "Ready").count - 1 >= 2
         }
-        try scenario.eventually(30, "the plan over HTTP is empty") { try scenario.berth("plan", "--detailed-exitcode").status == 0 }
+        try await scenario.eventually(30, "the plan over HTTP is empty") { try scenario.berth("plan", "--detailed-exitcode").status == 0 }
         let server = try #require(scenario.server)
         let metrics = try Scenario.run("/usr/bin/curl", ["-sS", "-H", "Authorization: Bearer \(server.token)", server.url + "/metrics"])
         #expect(metrics.contains(#"berth_actions_total{operation="createContainer",outcome="succeeded"}"#), "\(metrics)")
@@ -137,7 +137,7 @@ import Testing
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("declared in the manifest") && refused.stderr.contains("project.yaml"), "\(refused.stderr)")
         #expect(deleted.status == 0, "\(deleted.stderr)")
-        try scenario.eventually(60, "the deleted service's container is gone") { scenario.inspect(scenario.container("extra"), "{{.Name}}") == nil }
+        try await scenario.eventually(60, "the deleted service's container is gone") { scenario.inspect(scenario.container("extra"), "{{.Name}}") == nil }
         #expect(scenario.inspect(scenario.container("owned"), "{{.State.Running}}") == "true")
     }
 
@@ -148,7 +148,7 @@ import Testing
         try scenario.startServe()
         let created = try scenario.berth("token", "create", "--name", "other", "--scope", "jobs:write", "--project", "elsewhere", "--json")
         let token = try #require(try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])["token"] as? String
-        scenario.server = (url: try scenario.apiURL(), token: try #require(token))
+        scenario.server = (url: try await scenario.apiURL(), token: try #require(token))
 
         let submit = try scenario.berth("jobs", "submit", "-f", try writeJob(scenario))
         #expect(submit.status == 1)
@@ -170,7 +170,7 @@ import Testing
 
         // when
         try scenario.startServe(["--tls-certificate", certificate, "--tls-key", key])
-        let url = try scenario.apiURL()
+        let url = try await scenario.apiURL()
 
         // then
         #expect(url.hasPrefix("https://127.0.0.1:"))
@@ -197,7 +197,7 @@ import Testing
         try scenario.startAnotherServe(["--role", "api"], log: "api-2.log")
         let created = try scenario.berth("token", "create", "--name", "split", "--scope", "admin")
         let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let first = try scenario.apiURL(log: "api-1.log"), second = try scenario.apiURL(log: "api-2.log")
+        let first = try await scenario.apiURL(log: "api-1.log"), second = try await scenario.apiURL(log: "api-2.log")
 
         // when: submitted through one API, read through the other
         scenario.server = (url: first, token: token)
@@ -205,7 +205,7 @@ import Testing
         scenario.server = (url: second, token: token)
 
         // then
-        let job = try scenario.ended(id)
+        let job = try await scenario.ended(id)
         #expect(job["state"] as? String == "finished", "\(job)")
         let events = try scenario.berth("events", "--project", scenario.project, "--job", id, "--json")
         #expect(events.status == 0, "\(events.stderr)")

@@ -122,7 +122,7 @@ struct BucketEndToEndTests {
 
         // then
         try await Self.eventually(scenario, 60, "\(name) exists with versioning on") { try await client.versioning(name) == .enabled }
-        try scenario.eventually(30, "the bucket's status is Ready") { try scenario.statuses()["Bucket/media"]?["phase"] as? String == "Ready" }
+        try await scenario.eventually(30, "the bucket's status is Ready") { try scenario.statuses()["Bucket/media"]?["phase"] as? String == "Ready" }
 
         // when someone suspends versioning and drops a tag by hand (Berth's own tags stay: without
         // them the bucket would no longer be Berth's)

@@ -105,15 +105,15 @@ import Testing
         // then: issued into the volume, then renewed about 10 s later, each time with a SIGHUP
         let proxy = scenario.container("proxy")
         var firstSerial = ""
-        try scenario.eventually(60, "the certificate is in the volume") {
+        try await scenario.eventually(60, "the certificate is in the volume") {
             firstSerial = try scenario.docker("exec", proxy, "sh", "-c", "cat /certs/live/proxy/cert.pem")
             return firstSerial.contains("BEGIN CERTIFICATE")
         }
-        try scenario.eventually(60, "the certificate is renewed") {
+        try await scenario.eventually(60, "the certificate is renewed") {
             let now = try scenario.docker("exec", proxy, "sh", "-c", "cat /certs/live/proxy/cert.pem")
             return now.contains("BEGIN CERTIFICATE") && now != firstSerial
         }
-        try scenario.eventually(20, "the proxy got a SIGHUP per issue") {
+        try await scenario.eventually(20, "the proxy got a SIGHUP per issue") {
             (Int(try scenario.docker("exec", proxy, "cat", "/tmp/hups")) ?? 0) >= 1
         }
         let mode = try scenario.docker("exec", proxy, "stat", "-c", "%a", "/certs/live/proxy/key.pem")

@@ -61,14 +61,14 @@ struct ControllerEndToEndTests {
         try scenario.write(serviceYAML(scenario, "app"))
         try scenario.startServe(resync: "10m")
         let name = scenario.container("app")
-        try scenario.eventually(30, "\(name) runs") { scenario.inspect(name, "{{.State.Status}}") == "running" }
+        try await scenario.eventually(30, "\(name) runs") { scenario.inspect(name, "{{.State.Status}}") == "running" }
         let firstStart = scenario.inspect(name, "{{.State.StartedAt}}")
         let firstID = scenario.inspect(name, "{{.Id}}")
 
         // when killed
         try scenario.docker("kill", name)
         // then it is started again
-        try scenario.eventually(20, "\(name) is started again after docker kill") {
+        try await scenario.eventually(20, "\(name) is started again after docker kill") {
             scenario.inspect(name, "{{.State.Status}}") == "running" && scenario.inspect(name, "{{.State.StartedAt}}") != firstStart
         }
         #expect(scenario.inspect(name, "{{.Id}}") == firstID)
@@ -76,10 +76,10 @@ struct ControllerEndToEndTests {
         // when removed
         try scenario.docker("rm", "-f", name)
         // then it is created again
-        try scenario.eventually(20, "\(name) is recreated after docker rm -f") {
+        try await scenario.eventually(20, "\(name) is recreated after docker rm -f") {
             scenario.inspect(name, "{{.State.Status}}") == "running" && scenario.inspect(name, "{{.Id}}") != firstID
         }
-        try scenario.eventually(10, "the status records the restart") { (try scenario.statuses()["Service/app"]?["restartCount"] as? Int ?? 0) >= 1 }
+        try await scenario.eventually(10, "the status records the restart") { (try scenario.statuses()["Service/app"]?["restartCount"] as? Int ?? 0) >= 1 }
         #expect(try scenario.containers() == [name])
     }
 
@@ -147,7 +147,7 @@ struct ControllerEndToEndTests {
         // then: restarted again and again, each wait longer than the one before
         var starts: [Date] = []
         var lastStart = ""
-        try scenario.eventually(60, "four restarts of \(name)") {
+        try await scenario.eventually(60, "four restarts of \(name)") {
             if let started = scenario.inspect(name, "{{.State.StartedAt}}"), started != lastStart, !started.hasPrefix("0001") {
                 lastStart = started
                 starts.append(Date())
@@ -171,7 +171,7 @@ struct ControllerEndToEndTests {
         try scenario.startServe()
 
         // then
-        try scenario.eventually(40, "status shows CrashLoopBackOff") {
+        try await scenario.eventually(40, "status shows CrashLoopBackOff") {
             let status = try scenario.statuses()["Service/crasher"]
             let conditions = status?["conditions"] as? [[String: Any]] ?? []
             return status?["phase"] as? String == "Degraded" && conditions.contains { $0["reason"] as? String == "CrashLoopBackOff" }
@@ -280,12 +280,12 @@ struct ControllerEndToEndTests {
 
         // when: the update is under way, the controller is killed
         try scenario.write(replicas("2"))
-        try scenario.eventually(30, "the rolling update has begun") { try scenario.containers().contains { $0.hasSuffix("-old") } }
+        try await scenario.eventually(30, "the rolling update has begun") { try scenario.containers().contains { $0.hasSuffix("-old") } }
         scenario.stopServe(kill: true)
         try scenario.startServe()
 
         // then: every replica runs the new spec, nothing left over, nothing duplicated
-        try scenario.eventually(90, "all three replicas run version 2") {
+        try await scenario.eventually(90, "all three replicas run version 2") {
             let names = try scenario.containers()
             guard names == (0..<3).map({ scenario.container("pool", $0) }) else { return false }
             return try names.allSatisfy { name in
@@ -313,7 +313,7 @@ struct ControllerResilienceTests {
         try scenario.startServe()
 
         // then: web is healthy before worker starts
-        try scenario.eventually(60, "both run again") {
+        try await scenario.eventually(60, "both run again") {
             scenario.inspect(scenario.container("worker"), "{{.State.Status}}") == "running"
         }
         let webStarted = try dockerTime(try #require(scenario.inspect(scenario.container("web"), "{{.State.StartedAt}}")))
@@ -363,14 +363,14 @@ struct ControllerResilienceTests {
         try scenario.write(serviceYAML(scenario, "steady"))
         try scenario.startServe()
         let name = scenario.container("steady")
-        try scenario.eventually(30, "\(name) runs") { scenario.inspect(name, "{{.State.Status}}") == "running" }
+        try await scenario.eventually(30, "\(name) runs") { scenario.inspect(name, "{{.State.Status}}") == "running" }
         let id = scenario.inspect(name, "{{.Id}}")
 
         // when: the service is edited into something invalid
         try scenario.write(serviceYAML(scenario, "steady", extra: "  replicas: many"))
 
         // then
-        try scenario.eventually(20, "serve reports the problem") { scenario.serveLog.contains("keeping the last good one") }
+        try await scenario.eventually(20, "serve reports the problem") { scenario.serveLog.contains("keeping the last good one") }
         #expect(scenario.serveLog.contains("project.yaml:"), "\(scenario.serveLog)")
         #expect(scenario.serveLog.contains("replicas"))
         try await Task.sleep(for: .seconds(3))

@@ -140,9 +140,9 @@ final class Scenario: @unchecked Sendable {
     var serveLog: String { serveLog() }
 
     /// The URL a serve's API listens on, once it logged it.
-    func apiURL(log: String = "serve.log") throws -> String {
+    func apiURL(log: String = "serve.log") async throws -> String {
         var url = ""
-        try eventually(30, "serve's API listens") {
+        try await eventually(30, "serve's API listens") {
             guard let line = serveLog(log).split(separator: "\n").first(where: { $0.contains("API listening on ") }),
                   let range = line.range(of: "API listening on ") else { return false }
             url = String(line[range.upperBound...]).trimmingCharacters(in: .whitespaces)
@@ -223,11 +223,12 @@ final class Scenario: @unchecked Sendable {
     }
 
     /// Polls `condition` every 200 ms until it holds; fails the test with `what` after `seconds`.
-    func eventually(_ seconds: Double, _ what: String, _ condition: () throws -> Bool) throws {
+    /// Async, so a waiting test never blocks one of the few threads the other tests run on.
+    func eventually(_ seconds: Double, _ what: String, _ condition: () throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if (try? condition()) == true { return }
-            Thread.sleep(forTimeInterval: 0.2)
+            try await Task.sleep(for: .milliseconds(200))
         }
         Issue.record("timed out after \(seconds)s waiting until \(what)\nserve log:\n\(serveLog.suffix(3000))")
         throw BerthProcess.SetupError("timed out waiting until \(what)")

@@ -44,9 +44,9 @@ extension Scenario {
     }
 
     /// Waits until the job has ended and returns it.
-    func ended(_ id: String, within seconds: Double = 60) throws -> [String: Any] {
+    func ended(_ id: String, within seconds: Double = 60) async throws -> [String: Any] {
         var last: [String: Any] = [:]
-        try eventually(seconds, "job \(id) ends") {
+        try await eventually(seconds, "job \(id) ends") {
             last = try job(id)
             return ["finished", "failed", "cancelled"].contains(last["state"] as? String ?? "")
         }
@@ -82,17 +82,17 @@ struct JobEndToEndTests {
         try #require(ids.count == 3)
 
         // then
-        let ok = try scenario.ended(ids[0])
+        let ok = try await scenario.ended(ids[0])
         #expect(ok["state"] as? String == "finished")
         #expect(ok["reason"] as? String == "Completed")
         #expect(ok["stdoutTail"] as? String == "done\n")
         #expect(ok["stderrTail"] as? String == "warn\n")
-        let fatal = try scenario.ended(ids[2])
+        let fatal = try await scenario.ended(ids[2])
         #expect(fatal["state"] as? String == "failed")
         #expect(fatal["exitCode"] as? Int == 4)
         #expect(fatal["attempt"] as? Int == 1, "a code in nonRetryableExitCodes is not retried")
         var attempts: [(attempt: Int, seen: Date)] = []
-        try scenario.eventually(60, "the flaky job used all its attempts") {
+        try await scenario.eventually(60, "the flaky job used all its attempts") {
             let job = try scenario.job(ids[1])
             let attempt = job["attempt"] as? Int ?? 0
             if attempts.last?.attempt != attempt { attempts.append((attempt, Date())) }
@@ -106,7 +106,7 @@ struct JobEndToEndTests {
             // 1 s before the second attempt, 2 s before the third.
             #expect(third.seen.timeIntervalSince(second.seen) > second.seen.timeIntervalSince(first.seen) - 0.5, "\(attempts)")
         }
-        try scenario.eventually(20, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(20, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
     }
 
     @Test func deadlinesAndOutOfMemoryKillsAreTheirOwnReasons() async throws {
@@ -123,11 +123,11 @@ struct JobEndToEndTests {
         )
 
         // then
-        let slow = try scenario.ended(ids[0])
+        let slow = try await scenario.ended(ids[0])
         #expect(slow["state"] as? String == "failed")
         #expect(slow["reason"] as? String == "DeadlineExceeded")
         #expect(slow["attempt"] as? Int == 1, "a deadline is final")
-        let hungry = try scenario.ended(ids[1])
+        let hungry = try await scenario.ended(ids[1])
         #expect(hungry["state"] as? String == "failed")
         #expect(hungry["reason"] as? String == "OOMKilled", "\(hungry)")
     }
@@ -143,14 +143,14 @@ struct JobEndToEndTests {
         let id = try scenario.submit(jobYAML(scenario, "ghost", command: "true").replacingOccurrences(of: scenario.image, with: "localhost/no-such-image:1"))[0]
 
         // then
-        let job = try scenario.ended(id)
+        let job = try await scenario.ended(id)
         #expect(job["state"] as? String == "failed")
         #expect(job["startedAt"] == nil)
         let events = job["events"] as? [[String: Any]] ?? []
         #expect(events.contains { ($0["message"] as? String)?.contains("localhost/no-such-image:1") == true }, "\(events)")
         let text = try scenario.berth("jobs", "show", id)
         #expect(text.stdout.contains("pullPolicy is Never"), "\(text.stdout)")
-        try scenario.eventually(20, "no scratch volume is left") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(20, "no scratch volume is left") { try scenario.jobLeftovers().isEmpty }
     }
 
     @Test func feedbackIsCollectedValidInvalidMissingOrTooLarge() async throws {
@@ -170,15 +170,15 @@ struct JobEndToEndTests {
         )
 
         // then
-        let valid = try scenario.ended(ids[0])
+        let valid = try await scenario.ended(ids[0])
         #expect((valid["feedback"] as? [String: Any])?["rows"] as? Int == 42, "\(valid)")
-        let invalid = try scenario.ended(ids[1])
+        let invalid = try await scenario.ended(ids[1])
         #expect(((invalid["feedback"] as? [String: Any])?["berthError"] as? String)?.contains("not valid JSON") == true, "\(invalid)")
         #expect(invalid["exitCode"] as? Int == 2, "invalid feedback does not hide the exit status")
-        let missing = try scenario.ended(ids[2])
+        let missing = try await scenario.ended(ids[2])
         #expect(missing["feedback"] == nil)
         #expect(missing["state"] as? String == "finished")
-        let huge = try scenario.ended(ids[3])
+        let huge = try await scenario.ended(ids[3])
         #expect(((huge["feedback"] as? [String: Any])?["berthError"] as? String)?.contains("larger than") == true, "\(huge)")
     }
 
@@ -194,7 +194,7 @@ struct JobEndToEndTests {
             """, declaringProject: false)
         try scenario.startServe(Scenario.jobServeOptions)
         let ids = try scenario.submit(jobYAML(scenario, "long", command: "sleep 120") + jobYAML(scenario, "waiting", command: "echo never"))
-        try scenario.eventually(30, "the first job runs") { try scenario.job(ids[0])["state"] as? String == "started" }
+        try await scenario.eventually(30, "the first job runs") { try scenario.job(ids[0])["state"] as? String == "started" }
         #expect(try scenario.job(ids[1])["state"] as? String == "pending", "exclusive: one active job per project")
 
         // when
@@ -205,13 +205,13 @@ struct JobEndToEndTests {
         #expect(cancelPending.status == 0)
         #expect(cancelPending.stdout.contains("cancelled"))
         #expect(cancelRunning.status == 0)
-        let waiting = try scenario.ended(ids[1])
+        let waiting = try await scenario.ended(ids[1])
         #expect(waiting["state"] as? String == "cancelled")
         #expect(waiting["startedAt"] == nil)
-        let long = try scenario.ended(ids[0], within: 30)
+        let long = try await scenario.ended(ids[0], within: 30)
         #expect(long["state"] as? String == "cancelled", "\(long)\n\(scenario.serveLog)")
         #expect(long["reason"] as? String == "Cancelled")
-        try scenario.eventually(20, "the stopped worker is removed") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(20, "the stopped worker is removed") { try scenario.jobLeftovers().isEmpty }
         let again = try scenario.berth("jobs", "cancel", ids[0])
         #expect(again.stdout.contains("already ended") || again.stdout.contains("cancelled"))
         #expect(try scenario.berth("jobs", "cancel", "nosuchjob").status == 1)
@@ -229,7 +229,7 @@ struct JobEndToEndTests {
             """, declaringProject: false)
         try scenario.startServe(Scenario.jobServeOptions)
         let blocker = try scenario.submit(jobYAML(scenario, "blocker", command: "sleep 3"))[0]
-        try scenario.eventually(30, "the blocker runs") { try scenario.job(blocker)["state"] as? String == "started" }
+        try await scenario.eventually(30, "the blocker runs") { try scenario.job(blocker)["state"] as? String == "started" }
 
         // when
         let low = try scenario.submit(jobYAML(scenario, "low", command: "true", extra: "  priority: 1"))[0]
@@ -237,12 +237,12 @@ struct JobEndToEndTests {
         let middle = try scenario.submit(jobYAML(scenario, "middle", command: "true", extra: "  priority: 5"))[0]
 
         // then
-        let starts = try [high, middle, low].map { id -> String in
-            let job = try scenario.ended(id)
-            return job["startedAt"] as? String ?? ""
+        var starts: [String] = []
+        for id in [high, middle, low] {
+            starts.append(try await scenario.ended(id)["startedAt"] as? String ?? "")
         }
         #expect(starts == starts.sorted(), "high, then middle, then low: \(starts)")
-        let blocked = try scenario.ended(blocker)
+        let blocked = try await scenario.ended(blocker)
         #expect((blocked["finishedAt"] as? String ?? "") <= starts[0])
     }
 
@@ -255,7 +255,7 @@ struct JobEndToEndTests {
         // when
         try scenario.startServe(Scenario.jobServeOptions)
         var listed: [[String: Any]] = []
-        try scenario.eventually(30, "the manifest job finishes") {
+        try await scenario.eventually(30, "the manifest job finishes") {
             let result = try scenario.berth("jobs", "list", "--project", scenario.project, "--json")
             listed = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
             return listed.first?["state"] as? String == "finished"
@@ -303,7 +303,7 @@ struct JobCrashSafetyTests {
 
         // then: each job finished exactly once, on its first attempt, in one container
         for id in ids {
-            let job = try scenario.ended(id, within: 120)
+            let job = try await scenario.ended(id, within: 120)
             #expect(job["state"] as? String == "finished", "\(job)")
             #expect(job["attempt"] as? Int == 1, "\(job)")
             #expect((job["stdoutTail"] as? String)?.hasPrefix("done") == true, "\(job)")
@@ -312,7 +312,7 @@ struct JobCrashSafetyTests {
         for job in try creates.stop() { perJob[job, default: 0] += 1 }
         #expect(Set(perJob.keys) == Set(ids))
         #expect(perJob.values.allSatisfy { $0 == 1 }, "containers created per job: \(perJob)")
-        try scenario.eventually(60, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(60, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
     }
 }
 
@@ -366,7 +366,7 @@ struct CronEndToEndTests {
                 if let key = job["idempotencyKey"] as? String, !tickKeys.contains(key) { tickKeys.append(key) }
             }
         }
-        try scenario.eventually(60, "four runs of tick") {
+        try await scenario.eventually(60, "four runs of tick") {
             try look()
             return tickKeys.count >= 4
         }
@@ -374,7 +374,7 @@ struct CronEndToEndTests {
         // then: the history limit is applied at the following ticks, so the first run goes
         let first = tickKeys.sorted()[0]
         var finishedTicks = 0
-        try scenario.eventually(30, "the oldest run of tick pruned, at most two finished runs kept") {
+        try await scenario.eventually(30, "the oldest run of tick pruned, at most two finished runs kept") {
             try look()
             finishedTicks = all.filter { $0["name"] as? String == "tick" && $0["state"] as? String == "finished" }.count
             return !all.contains { $0["idempotencyKey"] as? String == first } && finishedTicks <= 2
