@@ -54,16 +54,26 @@ final class Scenario: @unchecked Sendable {
         project = "e2e" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-e2e-\(project)")
         manifests = folder.appendingPathComponent("manifests")
-        try FileManager.default.createDirectory(at: manifests, withIntermediateDirectories: true)
         image = try TestServices.image()
         dockerHost = try TestServices.dockerHost()
         self.store = store
-        if store == .postgres {
-            let name = "berth_\(project)"
-            try psql("CREATE DATABASE \(name)")
-            database = name
+        await Self.slots.acquire()
+        do {
+            try FileManager.default.createDirectory(at: manifests, withIntermediateDirectories: true)
+            if store == .postgres {
+                let name = "berth_\(project)"
+                try psql("CREATE DATABASE \(name)")
+                database = name
+            }
+        } catch {
+            Self.slots.release()
+            throw error
         }
     }
+
+    /// At most this many scenarios (each a `serve`, its containers and CLI calls) run at once: on
+    /// a two-core machine more only make every one of them late.
+    static let slots = ScenarioSlots(count: 3)
 
     /// What every `berth` call gets: the private engine and this scenario's store.
     var environment: [String: String] {
@@ -236,6 +246,7 @@ final class Scenario: @unchecked Sendable {
 
     /// Stops serve, removes this project's containers and volumes, its database and its folder.
     func finish() {
+        defer { Self.slots.release() }
         stopServe()
         for process in others where process.isRunning {
             process.terminate()
@@ -269,6 +280,36 @@ final class Scenario: @unchecked Sendable {
             throw BerthProcess.SetupError("\(executable) \(arguments.joined(separator: " ")) failed: \(String(decoding: errorData, as: UTF8.self))")
         }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A counting semaphore for scenarios; waiters are served in arrival order.
+actor ScenarioSlots {
+    private var free: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(count: Int) {
+        free = count
+    }
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    nonisolated func release() {
+        Task { await self.handBack() }
+    }
+
+    private func handBack() {
+        if waiters.isEmpty {
+            free += 1
+        } else {
+            waiters.removeFirst().resume()
+        }
     }
 }
 
