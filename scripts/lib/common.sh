@@ -26,11 +26,22 @@ need_apt() {
 
 # need_pip COMMAND PACKAGE installs the PyPI package when COMMAND is not on PATH.
 need_pip() {
+  pip_scripts_on_path
   command -v "$1" >/dev/null 2>&1 && return 0
-  need_apt python3 python3-pip
+  command -v python3 >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1 || need_apt python3 python3-pip
   log "pip install $2"
   python3 -m pip install -q "$2" 2>/dev/null || python3 -m pip install -q --break-system-packages "$2" || die "could not pip install $2"
+  pip_scripts_on_path
   command -v "$1" >/dev/null 2>&1 || die "$1 is not on PATH after pip install $2"
+}
+
+# pip_scripts_on_path puts the folders pip installs commands into (the interpreter's and the
+# user's) on PATH, so a tool pip just installed is found without a shell rehash.
+pip_scripts_on_path() {
+  command -v python3 >/dev/null 2>&1 || return 0
+  local folders
+  folders=$(python3 -c 'import site, sysconfig; print(sysconfig.get_path("scripts") + ":" + site.getuserbase() + "/bin")' 2>/dev/null) || return 0
+  export PATH="$folders:$PATH"
 }
 
 # need_build_packages installs the C libraries the package links (headers and pkg-config files).

@@ -33,11 +33,7 @@ moto_user() {
 
 start_moto() {
   need_apt curl
-  if ! command -v moto_server >/dev/null 2>&1; then
-    log "installing moto[server] with pip"
-    python3 -m pip install --quiet 'moto[server]' || { printf 'error: pip could not install moto[server]\n' >&2; return 1; }
-  fi
-  command -v moto_server >/dev/null 2>&1 || { printf 'error: moto_server is not on PATH after installing moto[server]\n' >&2; return 1; }
+  need_pip moto_server 'moto[server]'
   local root="$BERTH_TEST_ROOT/moto" port
   mkdir -p "$root"
   port=$(free_port)
