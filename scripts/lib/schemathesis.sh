@@ -40,10 +40,11 @@ yaml.safe_dump(spec, open(sys.argv[2], "w"), sort_keys=False)
 PY
   log "schemathesis against $url ($examples cases per route)"
   local status=0
-  schemathesis run "$root/openapi.yaml" --url "$url" -H "Authorization: Bearer $token" \
+  # From the test root: schemathesis keeps a cache folder in its working directory.
+  (cd "$root" && schemathesis run "$root/openapi.yaml" --url "$url" -H "Authorization: Bearer $token" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --max-examples "$examples" --workers 1 --request-timeout 10 --generation-database none --no-color \
-    --seed "${BERTH_SCHEMATHESIS_SEED:-20261123}" || status=$?
+    --seed "${BERTH_SCHEMATHESIS_SEED:-20261123}") || status=$?
   stop_pid "$pid" 10
   return $status
 }
