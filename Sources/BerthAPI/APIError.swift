@@ -109,6 +109,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 enum JSONAnswer {
     static let encoder = APIJSON.encoder()
 
+    /// The JSON text of a value, for server-sent event data.
+    static func text(_ value: some Encodable) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
     static func response(_ status: HTTPResponse.Status = .ok, _ value: some Encodable, headers: HTTPFields = [:]) throws -> Response {
         var fields = headers
         fields[.contentType] = "application/json"

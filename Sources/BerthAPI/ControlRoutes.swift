@@ -40,7 +40,7 @@ struct ControlRoutes {
 
     /// `GET /v1/status?project=`: phase, replicas, restarts and conditions of every resource.
     @Sendable func status(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let project = try request.uri.queryParameters.get("project").map { try JobRoutes.name($0, "project") } ?? context.projectLimit()
+        let project = try RequestParameters.project(request, context)
         try context.authorize(.readState, project: project)
         return try JSONAnswer.response(.ok, ItemsView(items: try await store.statuses(project: project)))
     }
@@ -49,15 +49,15 @@ struct ControlRoutes {
     /// `follow`, server-sent events (`id:` is the sequence; `Last-Event-ID` resumes) until the client leaves.
     @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
         let parameters = request.uri.queryParameters
-        let project = try parameters.get("project").map { try JobRoutes.name($0, "project") } ?? context.projectLimit()
+        let project = try RequestParameters.project(request, context)
         try context.authorize(.readState, project: project)
-        var query = EventQuery(project: project, limit: try JobRoutes.integer(parameters.get("limit"), "limit", in: 1...1000) ?? 100)
+        var query = EventQuery(project: project, limit: try RequestParameters.integer(parameters.get("limit"), "limit", in: 1...1000) ?? 100)
         query.jobID = parameters.get("job")
         if let kindText = parameters.get("kind") {
             guard let kind = ResourceRoutes.kind(kindText), let name = parameters.get("name") else {
                 throw APIError.badParameter("kind", "filter by resource with kind, name and project together, e.g. kind=service&name=web&project=default")
             }
-            query.resource = ResourceID(kind: kind, project: project ?? ResourceID.defaultProject, name: try JobRoutes.name(name, "name"))
+            query.resource = ResourceID(kind: kind, project: project ?? ResourceID.defaultProject, name: try RequestParameters.name(name, "name"))
         }
         let resume = parameters.get("after") ?? request.headers[ServerSentEvents.lastEventID]
         if let resume {
@@ -75,8 +75,7 @@ struct ControlRoutes {
             while ServerSentEvents.shouldContinue {
                 let batch = try await store.events(query)
                 for event in batch {
-                    let data = String(decoding: try JSONAnswer.encoder.encode(EventView(event)), as: UTF8.self)
-                    try await writer.write(ServerSentEvents.event("event", id: String(event.sequence), data: data))
+                    try await writer.write(ServerSentEvents.event("event", id: String(event.sequence), data: try JSONAnswer.text(EventView(event))))
                     query.afterSequence = event.sequence
                     heartbeat.wrote()
                 }

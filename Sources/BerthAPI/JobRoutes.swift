@@ -43,7 +43,7 @@ struct JobRoutes {
     /// `GET /v1/jobs?project=&state=&limit=&cursor=&order=`: keyset pages, newest first by default.
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
-        let project = try query.get("project").map { try Self.name($0, "project") } ?? context.projectLimit()
+        let project = try RequestParameters.project(request, context)
         try context.authorize(.readJobs, project: project)
         var states: Set<JobState> = []
         for text in query.getAll("state").flatMap({ $0.split(separator: ",") }) {
@@ -52,7 +52,7 @@ struct JobRoutes {
             }
             states.insert(state)
         }
-        let limit = try Self.integer(query.get("limit"), "limit", in: 1...1000) ?? 50
+        let limit = try RequestParameters.integer(query.get("limit"), "limit", in: 1...1000) ?? 50
         var page = PageRequest(limit: limit, cursor: query.get("cursor"))
         if let order = query.get("order") {
             guard let value = PageRequest.Order(rawValue: order) else {
@@ -149,24 +149,7 @@ struct JobRoutes {
             if !logs.stdout.isEmpty { try await writer.write(ServerSentEvents.event("stdout", data: logs.stdout)) }
             if !logs.stderr.isEmpty { try await writer.write(ServerSentEvents.event("stderr", data: logs.stderr)) }
         }
-        try await writer.write(ServerSentEvents.event("end", data: String(decoding: try JSONAnswer.encoder.encode(JobView(job)), as: UTF8.self)))
-    }
-
-    static func name(_ text: String, _ parameter: String) throws(APIError) -> String {
-        do {
-            try ResourceName.validate(text)
-            return text
-        } catch {
-            throw APIError.badParameter(parameter, "\(parameter) \"\(text)\" is not a valid name: \(error.issues.map(\.message).joined(separator: "; "))")
-        }
-    }
-
-    static func integer(_ text: String?, _ parameter: String, in range: ClosedRange<Int>) throws(APIError) -> Int? {
-        guard let text else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw APIError.badParameter(parameter, "\(parameter) is a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(text)\"")
-        }
-        return value
+        try await writer.write(ServerSentEvents.event("end", data: try JSONAnswer.text(JobView(job))))
     }
 
     private static func format(_ percent: Double) -> String {

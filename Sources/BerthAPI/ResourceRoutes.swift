@@ -52,7 +52,7 @@ struct ResourceRoutes {
             guard let kind = Self.kind(text) else { throw APIError.badParameter("kind", Self.unknownKind(text)) }
             return kind
         }
-        let project = try query.get("project").map { try JobRoutes.name($0, "project") } ?? context.projectLimit()
+        let project = try RequestParameters.project(request, context)
         try context.authorize(.readResources, project: project)
         var views = try await store.resources(kind: kind, project: project, includeDeleted: false).map(ResourceView.init)
         let stored = Set(views.map { ResourceID(kind: $0.kind, project: $0.project, name: $0.name) })
@@ -114,8 +114,8 @@ struct ResourceRoutes {
     private static func id(_ context: APIRequestContext) throws(APIError) -> ResourceID {
         let text = (try? context.parameters.require("kind")) ?? ""
         guard let kind = kind(text) else { throw APIError.badParameter("kind", unknownKind(text)) }
-        let project = try JobRoutes.name((try? context.parameters.require("project")) ?? "", "project")
-        let name = try JobRoutes.name((try? context.parameters.require("name")) ?? "", "name")
+        let project = try RequestParameters.name((try? context.parameters.require("project")) ?? "", "project")
+        let name = try RequestParameters.name((try? context.parameters.require("name")) ?? "", "name")
         return ResourceID(kind: kind, project: project, name: name)
     }
 

@@ -42,19 +42,22 @@ public enum CertificateIssuer {
                 try ExtendedKeyUsage([.serverAuth, .clientAuth])
                 SubjectAlternativeNames(names)
             }
-            let signer = authority?.privateKey ?? key
-            let signerAlgorithm = authority == nil ? algorithm : .ecdsaWithSHA256
-            if spec.issuer == .localCA, authority == nil { throw CertificateError("issuer localCA needs the local CA") }
+            // Who signs: the certificate's own key, or the CA's (an ECDSA P-256 key, see CertificateAuthority).
+            let signer: (name: DistinguishedName, key: Certificate.PrivateKey, algorithm: Certificate.SignatureAlgorithm, chain: String)
+            switch (spec.issuer, authority) {
+            case (.selfSigned, _): signer = (subject, key, algorithm, "")
+            case (.localCA, let authority?): signer = (authority.certificate.subject, authority.privateKey, .ecdsaWithSHA256, try authority.pem + "\n")
+            case (.localCA, nil): throw CertificateError("issuer localCA needs the local CA")
+            }
             let certificate = try Certificate(
                 version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: key.publicKey,
                 notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(spec.duration.seconds),
-                issuer: spec.issuer == .localCA ? authority!.certificate.subject : subject, subject: subject,
-                signatureAlgorithm: spec.issuer == .localCA ? signerAlgorithm : algorithm, extensions: extensions,
-                issuerPrivateKey: spec.issuer == .localCA ? signer : key
+                issuer: signer.name, subject: subject, signatureAlgorithm: signer.algorithm, extensions: extensions,
+                issuerPrivateKey: signer.key
             )
             return IssuedCertificate(
                 certificatePEM: try certificate.serializeAsPEM().pemString + "\n", keyPEM: try key.serializeAsPEM().pemString + "\n",
-                chainPEM: spec.issuer == .localCA ? try authority!.pem + "\n" : "", notAfter: certificate.notValidAfter
+                chainPEM: signer.chain, notAfter: certificate.notValidAfter
             )
         } catch let error as CertificateError {
             throw error

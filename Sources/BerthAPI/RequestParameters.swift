@@ -1,0 +1,32 @@
+import BerthCore
+import Hummingbird
+
+/// Query and path parameters read the one way every route reads them: a bad value is 400 naming
+/// the parameter and what was expected.
+enum RequestParameters {
+    /// A resource or project name (a lowercase DNS label).
+    static func name(_ text: String, _ parameter: String) throws(APIError) -> String {
+        do {
+            try ResourceName.validate(text)
+            return text
+        } catch {
+            throw APIError.badParameter(parameter, "\(parameter) \"\(text)\" is not a valid name: \(error.issues.map(\.message).joined(separator: "; "))")
+        }
+    }
+
+    /// A whole number within `range`, or nil when the parameter is absent.
+    static func integer(_ text: String?, _ parameter: String, in range: ClosedRange<Int>) throws(APIError) -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw APIError.badParameter(parameter, "\(parameter) is a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(text)\"")
+        }
+        return value
+    }
+
+    /// The `project` filter of a list: the one asked for, else the caller's project limit (a
+    /// limited token lists its own project), else nil for every project.
+    static func project(_ request: Request, _ context: APIRequestContext) throws(APIError) -> String? {
+        if let text = request.uri.queryParameters.get("project") { return try name(text, "project") }
+        return try context.projectLimit()
+    }
+}
