@@ -4,17 +4,22 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// Reads the one resource document a request body carries, JSON or YAML (JSON is YAML), with
-/// the manifest reader, so a body is checked exactly like a manifest file.
+/// Reads the one resource document a request body carries, JSON or YAML, with the manifest
+/// reader, so a body is checked exactly like a manifest file.
 enum RequestDocument {
     /// Media types a document may be sent as; a body without `Content-Type` is read as YAML.
-    static let mediaTypes: Set<String> = ["application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"]
+    static let mediaTypes: Set<String> = [json, "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"]
+    private static let json = "application/json"
+    private static let file = "request body"
 
     static func resource(_ request: Request, limit: Int) async throws(APIError) -> Resource {
         let text = try await body(request, limit: limit)
         let documents: [ManifestDocument]
         do {
-            documents = try YAMLDocumentParser.parse(text, file: "request body")
+            // JSON is read as JSON (strictly, and without libyaml's event stream); anything else as YAML.
+            documents = try mediaType(request) == json
+                ? [ManifestDocument(file: file, index: 0, root: InputNode(json: text, file: file))]
+                : YAMLDocumentParser.parse(text, file: file)
         } catch {
             throw APIError.invalid(error, syntax: true)
         }
@@ -44,14 +49,18 @@ enum RequestDocument {
         }
     }
 
+    /// `Content-Type` without its parameters, lowercased; nil without the header.
+    private static func mediaType(_ request: Request) -> String? {
+        request.headers[.contentType].map { $0.split(separator: ";").first.map(String.init)?.trimmingCharacters(in: .whitespaces).lowercased() ?? "" }
+    }
+
     private static func path(_ keys: [any CodingKey]) -> String {
         keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
 
     /// The body as UTF-8 text, refusing unsupported media types (415) and bodies over `limit` (413).
     private static func body(_ request: Request, limit: Int) async throws(APIError) -> String {
-        if let contentType = request.headers[.contentType] {
-            let mediaType = contentType.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased()
+        if let mediaType = mediaType(request) {
             guard mediaTypes.contains(mediaType) else {
                 throw APIError(
                     .unsupportedMediaType, code: "unsupported_media_type",

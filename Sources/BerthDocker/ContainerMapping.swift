@@ -119,7 +119,7 @@ enum SpecLabel {
     static func decode(_ text: String?) -> ServiceSpec? {
         guard let text else { return nil }
         if let known = cache.withLock({ $0[text] }) { return known }
-        guard let spec = try? JSONDecoder().decode(ServiceSpec.self, from: Data(text.utf8)) else { return nil }
+        guard let spec = try? ServiceSpec(json: text) else { return nil }
         cache.withLock { cache in
             if cache.count >= 4096 { cache.removeAll() }
             cache[text] = spec

@@ -117,7 +117,15 @@ public struct Resource: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// Decodes through the same reader as manifests, so JSON bodies get the same checks and messages.
     public init(from decoder: any Decoder) throws {
-        let node = try InputNode(from: decoder)
+        try self.init(input: InputNode(from: decoder))
+    }
+
+    /// Reads JSON text (a stored document) through the same reader, without Foundation's decoder.
+    public init(json: String) throws(ValidationError) {
+        try self.init(input: InputNode(json: json))
+    }
+
+    private init(input node: InputNode) throws(ValidationError) {
         let context = ReadContext()
         guard let resource = Resource.read(node, context: context) else {
             throw ValidationError(issues: context.issues)
@@ -157,7 +165,11 @@ extension Decodable {
     /// Decodes any input (JSON, a stored spec) into an ``InputNode`` and reads it with `read`,
     /// so specs decoded from storage pass the same validation as manifests.
     static func decodeInput(from decoder: any Decoder, read: (MapReader) -> Self?) throws -> Self {
-        let node = try InputNode(from: decoder)
+        try readInput(InputNode(from: decoder), read: read)
+    }
+
+    /// Reads a spec from an input tree with `read`; every problem found is in the thrown error.
+    static func readInput(_ node: InputNode, read: (MapReader) -> Self?) throws(ValidationError) -> Self {
         let context = ReadContext()
         let reader = ValueReader(node: node, path: "spec", context: context)
         let value = reader.attempt { reader -> Self in

@@ -63,6 +63,11 @@ public struct ServiceSpec: Sendable, Hashable, Codable {
         self = try Self.decodeInput(from: decoder, read: Self.read)
     }
 
+    /// Reads JSON text (a stored spec) through the same checks, without Foundation's decoder.
+    public init(json: String) throws(ValidationError) {
+        self = try Self.readInput(InputNode(json: json), read: Self.read)
+    }
+
     /// Encodes flat, as written in manifests: the container fields, then the service's own.
     public func encode(to encoder: any Encoder) throws {
         try container.encode(to: encoder)
