@@ -35,16 +35,31 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Ended jobs older than this are pruned (the newest --job-keep-per-project of each project are kept).") var jobRetention: String = "7d"
     @Option(help: "Ended jobs of each project kept whatever their age.") var jobKeepPerProject: Int = 100
     @Option(help: "This controller's name in job claims and the leader lease; give each controller of one store its own. Default: the host name.") var controllerID: String?
-    @Option(help: "The first crash-loop backoff of a service's restarts; it doubles up to 5m.") var restartBackoff: String = "10s"
+    @Option(help: "The first crash-loop backoff of a service's restarts; it doubles up to --restart-backoff-max.") var restartBackoff: String = "10s"
+    @Option(help: "The longest crash-loop backoff.") var restartBackoffMax: String = "5m"
+    @Option(help: "A container that ran this long before it exited restarts at once, its backoff forgotten.") var restartBackoffReset: String = "10m"
     @Option(help: "What this process runs: all (controller and API), api, or controller.") var role: Role = .all
     @Option(help: "The API's address, host:port (port 0: any free one). Default: $BERTH_LISTEN, else 127.0.0.1:7700.") var listen: String?
     @Option(help: "A PEM certificate (chain) for HTTPS; needs --tls-key.") var tlsCertificate: String?
     @Option(help: "The PEM private key of --tls-certificate.") var tlsKey: String?
 
+    /// The crash-loop backoff of `--restart-backoff`, `--restart-backoff-max` and `--restart-backoff-reset`.
+    func restartBackoffPolicy() throws -> BackoffPolicy {
+        let policy = BackoffPolicy(
+            initial: try parseSpan(restartBackoff, option: "--restart-backoff"),
+            maximum: try parseSpan(restartBackoffMax, option: "--restart-backoff-max"),
+            resetAfter: try parseSpan(restartBackoffReset, option: "--restart-backoff-reset")
+        )
+        guard policy.maximum >= policy.initial else {
+            throw ArgumentParser.ValidationError("--restart-backoff-max (\(policy.maximum)) is shorter than --restart-backoff (\(policy.initial))")
+        }
+        return policy
+    }
+
     func run() async throws {
         controller.bootstrapLogging(fallback: .info)
         let interval = try parseSpan(resync, option: "--resync")
-        let backoff = BackoffPolicy(initial: try parseSpan(restartBackoff, option: "--restart-backoff"))
+        let backoff = try restartBackoffPolicy()
         let logger = Logger(label: "berth.controller")
         // Before any metric is made, so the controller's and the API's land in the one registry.
         let metrics = APIMetrics()

@@ -141,6 +141,54 @@ struct CLITests {
         }
     }
 
+    @Test func readsTheManifestsFolderWhenNeitherPathNorVariableIsGiven() throws {
+        // when: run in the package root, without -f and without BERTH_MANIFESTS
+        let result = try BerthProcess.run(["validate", "--json"])
+        // then
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let report = try #require(try jsonObject(result.stdout) as? [String: Any])
+        #expect(report["files"] as? [String] == ["manifests/quickstart.yaml"])
+    }
+
+    @Test(arguments: [
+        (["--restart-backoff", "1m", "--restart-backoff-max", "10s"], "--restart-backoff-max (10s) is shorter than --restart-backoff (1m)"),
+        (["--restart-backoff-reset", "soon"], "--restart-backoff-reset: "),
+    ])
+    func serveRefusesAnImpossibleRestartBackoff(flags: [String], message: String) throws {
+        // when: nothing is started, so no store or engine is needed
+        let result = try BerthProcess.run(["serve"] + flags)
+        // then
+        #expect(result.status == 64, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
+    }
+
+    /// The limits of docs/manifests.md bound memory as well as time: a billion-laughs file and a
+    /// 100,000-deep nesting are refused by a `berth validate` process that stays small.
+    @Test func hostileFilesAreRefusedInBoundedTimeAndMemory() throws {
+        var bomb = "lol0: &lol0 \"lol\"\n"
+        for level in 1...9 {
+            bomb += "lol\(level): &lol\(level) [\(Array(repeating: "*lol\(level - 1)", count: 10).joined(separator: ", "))]\n"
+        }
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        try withTemporaryFolder { folder in
+            for (name, text, limit) in [("bomb.yaml", bomb, "maxNodes"), ("deep.yaml", deep, "maxDepth")] {
+                let file = folder.appendingPathComponent(name)
+                try text.write(to: file, atomically: true, encoding: .utf8)
+                let started = ContinuousClock.now
+                let result = try BerthProcess.run(["validate", "-f", file.path])
+                #expect(result.status == 1, "stderr: \(result.stderr)")
+                #expect(result.stderr.contains(limit), "stderr: \(result.stderr)")
+                #expect(ContinuousClock.now - started < .seconds(20))
+            }
+        }
+        // The largest resident size of any child this test process has waited for (kilobytes);
+        // expanding the bomb alone would take gigabytes. Other tests' children (berth serve) stay
+        // near 50 MiB, under the bound too.
+        var usage = rusage()
+        #expect(getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0)
+        #expect(usage.ru_maxrss > 0 && usage.ru_maxrss < 256 * 1024, "peak child RSS \(usage.ru_maxrss) KiB")
+    }
+
     @Test func reportsValidManifestsAsJSON() throws {
         // when
         let result = try BerthProcess.run(["validate", "-f", "manifests", "--json"])

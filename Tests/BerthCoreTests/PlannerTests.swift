@@ -176,6 +176,25 @@ struct PlannerTests {
         #expect(plan.actions.map(\.cause) == ["exited with code 1"])
     }
 
+    @Test func takesItsBackoffValuesFromTheOptions() throws {
+        // given: backoff from 2s, capped at 5s, forgotten after 30s of running
+        let options = PlannerOptions(restartBackoff: BackoffPolicy(initial: .seconds(2), maximum: .seconds(5), resetAfter: .seconds(30)))
+        let web = try Fixture.service("web")
+        let desired = try Fixture.desired(web)
+        let crashed = Fixture.container(for: web, in: desired, state: .exited, exitCode: 1, startedAt: Fixture.now.addingTimeInterval(-3))
+        let ranLong = Fixture.container(for: web, in: desired, state: .exited, exitCode: 1, startedAt: Fixture.now.addingTimeInterval(-40))
+        // 4 restarts so far, the last 1s ago: 2s · 2³ = 16s, capped at 5s
+        let history = PlanHistory(restarts: ["berth-shop-web-0": .init(count: 4, last: Fixture.now.addingTimeInterval(-1))])
+        func plan(_ container: ObservedContainer, at time: Date = Fixture.now) -> Plan {
+            Planner.plan(desired: desired, observed: ObservedState(containers: [container]), now: time, history: history, options: options)
+        }
+
+        // then
+        #expect(plan(crashed).waits.map(\.reason) == ["CrashLoopBackOff: berth-shop-web-0 exited with code 1; 4 restarts so far, next in 4s"])
+        #expect(plan(crashed, at: Fixture.now.addingTimeInterval(4)).actions.map(\.cause) == ["exited with code 1 (restart 5)"])
+        #expect(plan(ranLong).actions.map(\.cause) == ["exited with code 1"], "30s of running reset the count")
+    }
+
     @Test(arguments: [(1, 0), (2, 10), (3, 20), (5, 80), (6, 160), (7, 300), (20, 300)])
     func backoffDoublesFromTenSecondsUpToFiveMinutes(attempts: Int, seconds: Int64) {
         #expect(BackoffPolicy().delay(afterAttempts: attempts - 1) == .seconds(seconds))

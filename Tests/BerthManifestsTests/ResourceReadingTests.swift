@@ -764,6 +764,71 @@ struct ResourceReadingTests {
             path: "spec.env.TOKEN", line: 7, message: ["expected a string, {fromEnv: NAME} or {fromFile: /path}"]
         ),
         BadInput(
+            name: "env fromFile with a relative path",
+            yaml: """
+                apiVersion: berth/v1
+                kind: Service
+                metadata: {name: app}
+                spec:
+                  image: nginx:1.27
+                  env:
+                    KEY: {fromFile: run/secrets/key}
+                """,
+            path: "spec.env.KEY.fromFile", line: 7, message: [#"expected an absolute path, found "run/secrets/key""#]
+        ),
+        BadInput(
+            name: "env fromEnv naming an invalid variable",
+            yaml: """
+                apiVersion: berth/v1
+                kind: Service
+                metadata: {name: app}
+                spec:
+                  image: nginx:1.27
+                  env:
+                    KEY: {fromEnv: 1KEY}
+                """,
+            path: "spec.env.KEY.fromEnv", line: 7, message: ["cannot start with a digit"]
+        ),
+        BadInput(
+            name: "env reference with neither fromEnv nor fromFile",
+            yaml: """
+                apiVersion: berth/v1
+                kind: Service
+                metadata: {name: app}
+                spec:
+                  image: nginx:1.27
+                  env:
+                    KEY: {}
+                """,
+            path: "spec.env.KEY", line: 7, message: ["expected a string, {fromEnv: NAME} or {fromFile: /path}"]
+        ),
+        BadInput(
+            name: "env reference with an unknown key",
+            yaml: """
+                apiVersion: berth/v1
+                kind: Service
+                metadata: {name: app}
+                spec:
+                  image: nginx:1.27
+                  env:
+                    KEY: {fromSecret: key}
+                """,
+            path: "spec.env.KEY.fromSecret", line: 7, message: [#"unknown field "fromSecret""#]
+        ),
+        BadInput(
+            name: "env value that is a list",
+            yaml: """
+                apiVersion: berth/v1
+                kind: Service
+                metadata: {name: app}
+                spec:
+                  image: nginx:1.27
+                  env:
+                    KEY: [a, b]
+                """,
+            path: "spec.env.KEY", line: 7, message: ["expected a string, found a list"]
+        ),
+        BadInput(
             name: "reserved label key",
             yaml: """
                 apiVersion: berth/v1
@@ -831,6 +896,19 @@ struct ResourceReadingTests {
             #expect(issue.message.contains(fragment), "\(issue.message.debugDescription) lacks \(fragment.debugDescription)")
         }
         #expect(issue.description.hasPrefix("bad.yaml:\(input.line):"))
+    }
+
+    @Test func anInvalidEnvReferenceIsOneProblemNotTwo() {
+        let issues = readingIssues("""
+            apiVersion: berth/v1
+            kind: Service
+            metadata: {name: app}
+            spec:
+              image: nginx:1.27
+              env:
+                KEY: {fromFile: relative/path}
+            """)
+        #expect(issues.map(\.path) == ["spec.env.KEY.fromFile"], "\(issues.map(\.description))")
     }
 
     @Test func namesTheResourceOnEveryIssueOnceItsIdentityIsKnown() {

@@ -20,6 +20,8 @@ public enum EnvValue: Sendable, Hashable, Codable, CustomStringConvertible {
         switch (fromEnv, fromFile) {
         case (let name?, nil): return .fromEnv(name)
         case (nil, let path?): return .fromFile(path)
+        // The one reference given is invalid, and its own error says why.
+        case (nil, nil) where map.has("fromEnv") != map.has("fromFile"): throw AlreadyReported()
         default: throw reader.fail("expected a string, {fromEnv: NAME} or {fromFile: /path}")
         }
     }
