@@ -14,6 +14,9 @@ struct ControllerOptions: ParsableArguments {
     @Option(help: "A PostgreSQL URL (postgresql://…) for the store. Default: $BERTH_DATABASE_URL, else the embedded SQLite file in the state directory.")
     var database: String?
 
+    @Option(help: "Connections to PostgreSQL this process keeps at most (opened as needed); submissions write on all but one. Default: $BERTH_DATABASE_POOL, else 4.")
+    var databasePool: Int?
+
     @Option(help: "Where the embedded store lives. Default: $BERTH_STATE_DIR, else $XDG_STATE_HOME/berth or ~/.local/state/berth.")
     var stateDir: String?
 
@@ -67,12 +70,22 @@ struct ControllerOptions: ParsableArguments {
 
     func openStore() async throws -> any Store {
         let url = database ?? environment["BERTH_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        let poolSize = try resolvedPoolSize()
         do {
-            if let url { return try await PostgresStore.open(PostgresConfiguration(connectionString: url)) }
+            if let url { return try await PostgresStore.open(PostgresConfiguration(connectionString: url, poolSize: poolSize)) }
             return try await SQLiteStore.open(.inStateDirectory(resolvedStateDirectory))
         } catch {
             throw CommandFailure("cannot open the store: \(error)")
         }
+    }
+
+    /// `--database-pool`, else `BERTH_DATABASE_POOL`, else 4; 1 to 64.
+    private func resolvedPoolSize() throws -> Int {
+        let text = environment["BERTH_DATABASE_POOL"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let size = databasePool ?? (text == nil ? 4 : text.flatMap(Int.init)), (1...64).contains(size) else {
+            throw CommandFailure("--database-pool (or BERTH_DATABASE_POOL) takes a number of connections from 1 to 64; found \(databasePool.map(String.init) ?? text ?? "")")
+        }
+        return size
     }
 
     /// The API client when a server is configured (flag, environment, then config file), else nil:

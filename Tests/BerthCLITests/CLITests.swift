@@ -189,6 +189,19 @@ struct CLITests {
         #expect(usage.ru_maxrss > 0 && usage.ru_maxrss < 256 * 1024, "peak child RSS \(usage.ru_maxrss) KiB")
     }
 
+    @Test func thePostgreSQLPoolSizeComesFromAFlagOrTheEnvironmentWithinBounds() throws {
+        let url = try TestServices.postgresURL()
+        // a size in bounds works, from the flag or the environment
+        #expect(try BerthProcess.run(["token", "list", "--database", url, "--database-pool", "2"]).status == 0)
+        #expect(try BerthProcess.run(["token", "list", "--database", url], environment: ["BERTH_DATABASE_POOL": "16"]).status == 0)
+        // anything else is refused before connecting, naming the setting
+        for (flags, environment) in [(["--database-pool", "0"], [:]), ([], ["BERTH_DATABASE_POOL": "many"])] as [([String], [String: String])] {
+            let refused = try BerthProcess.run(["token", "list", "--database", url] + flags, environment: environment)
+            #expect(refused.status == 1, "stderr: \(refused.stderr)")
+            #expect(refused.stderr.contains("--database-pool (or BERTH_DATABASE_POOL) takes a number of connections from 1 to 64"), "stderr: \(refused.stderr)")
+        }
+    }
+
     @Test func reportsValidManifestsAsJSON() throws {
         // when
         let result = try BerthProcess.run(["validate", "-f", "manifests", "--json"])
