@@ -128,3 +128,12 @@ build_busybox_image() {
   done
   tar -C "$rootfs" -c . | docker -H "$host" import - "$image" >/dev/null
 }
+
+# build_berth_release SCRATCH_PATH: builds `berth` as docs/operations.md installs it (release,
+# Swift's runtime linked in) and sets `berth` to the binary's path.
+build_berth_release() {
+  local flags=(-c release --static-swift-stdlib --scratch-path "$1")
+  log "swift build ${flags[*]} --product berth"
+  swift build "${flags[@]}" --product berth >&2
+  berth="$(swift build "${flags[@]}" --show-bin-path)/berth"
+}
