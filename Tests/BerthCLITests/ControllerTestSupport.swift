@@ -161,6 +161,9 @@ final class Scenario: @unchecked Sendable {
         return url
     }
 
+    /// Whether the serve process this scenario started has ended (on its own, or crashed).
+    var serveHasExited: Bool { serve.map { !$0.isRunning } ?? true }
+
     /// Ends the serve process this scenario started: SIGTERM (graceful) or SIGKILL.
     func stopServe(kill: Bool = false) {
         guard let serve, serve.isRunning else { return }

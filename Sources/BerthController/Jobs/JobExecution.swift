@@ -87,6 +87,7 @@ struct JobExecution: Sendable {
     func run(_ claimed: JobRecord) async {
         var job = claimed
         let name = ObjectName.jobContainer(project: job.project, jobID: job.id)
+        CrashPoint.reach(.claimed)
         do {
             // A freshly claimed job has no container on record: create straight away (a container
             // left by a crash before the record is adopted on the create's 409). Otherwise look first.
@@ -105,6 +106,7 @@ struct JobExecution: Sendable {
                 do {
                     let id = try await create(job, name: name)
                     job = try await store.transitionJob(job.id, from: .queued, to: .queued, controller: configuration.identity, update: JobUpdate(containerID: id), now: Date())
+                    CrashPoint.reach(.created)
                 } catch let problem as ExecutionError {
                     return try await finish(job, .couldNotStart(problem.message), container: nil)
                 }
@@ -125,8 +127,10 @@ struct JobExecution: Sendable {
             if job.state == .queued {
                 job = try await store.transitionJob(job.id, from: .queued, to: .started, controller: configuration.identity, update: JobUpdate(containerID: current.id), now: Date())
                 logger.info("started", metadata: metadata(job))
+                CrashPoint.reach(.started)
             }
             let end = try await awaitEnd(job, current)
+            CrashPoint.reach(.exited)
             try await finish(job, end, container: try await runtime.jobContainer(named: name))
         } catch let error as StoreError {
             // Another controller reclaimed the job (our lease ran out), or it was cancelled while
@@ -292,6 +296,7 @@ struct JobExecution: Sendable {
             jobID: job.id, project: job.project, type: state == .finished ? .normal : .warning, reason: verdict.reason,
             message: "attempt \(job.attempt): \(verdict.message)", time: ended.finishedAt ?? Date()
         ))
+        CrashPoint.reach(.recorded)
         if state == .pending || job.spec.ttlAfterFinished == nil {
             try await removeObjects(job)
         }
