@@ -3,8 +3,7 @@ import Foundation
 import Testing
 
 /// The private dockerd also listens on 127.0.0.1 with mutual TLS (scripts/services/dockerd.sh).
-/// Serialized: the keep-alive test counts this process's connections to that port, which no other
-/// suite uses.
+/// Serialized: the keep-alive test counts the connections to that port, which no other suite uses.
 @Suite("Docker engine over TCP with TLS", .serialized)
 struct DockerTCPTests {
     /// `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` as a user would set them.
@@ -45,44 +44,42 @@ struct DockerTCPTests {
 
     @Test func consecutiveRequestsReuseOneConnection() async throws {
         let client = DockerClient(endpoint: try DockerEndpoint.fromEnvironment(environment))
-        #expect(try Self.tcpTable().contains { $0.local == port && $0.remote == 0 }, "the engine's listening socket is in the table")
-        let before = try Self.connections(to: port)
+        #expect(try Self.tcpTable().contains { $0.local == port && $0.state == "0A" }, "the engine's listening socket is in the table")
+        let before = try Self.openConnections(to: port)
 
-        var seen: Set<Int> = []
+        // After each request: which connections to the engine are open that were not before.
+        var opened: [Set<Int>] = []
         for _ in 0..<20 {
             #expect(try await client.ping())
-            seen.formUnion(try Self.connections(to: port))
+            opened.append(try Self.openConnections(to: port).subtracting(before))
         }
         _ = try await client.info()
+        opened.append(try Self.openConnections(to: port).subtracting(before))
         _ = try await client.listContainers()
-        seen.formUnion(try Self.connections(to: port))
+        opened.append(try Self.openConnections(to: port).subtracting(before))
 
-        #expect(seen.subtracting(before).count == 1, "connections opened: \(seen.subtracting(before).sorted())")
+        // The same single connection every time (closing one after a request leaves none open).
+        #expect(Set(opened).count == 1 && opened.first?.count == 1, "open connections after each request: \(opened.map { $0.sorted() })")
     }
 
-    /// The client-side ports of every TCP connection to 127.0.0.1:`port` the kernel lists, open or
-    /// in TIME_WAIT on either end (a closed connection stays listed for a minute).
-    static func connections(to port: Int) throws -> Set<Int> {
-        var ports: Set<Int> = []
-        for row in try tcpTable() {
-            if row.remote == port { ports.insert(row.local) }
-            if row.local == port && row.remote != 0 { ports.insert(row.remote) }
-        }
-        return ports
+    /// The local ports of established TCP connections to 127.0.0.1:`port`.
+    static func openConnections(to port: Int) throws -> Set<Int> {
+        Set(try tcpTable().filter { $0.remote == port && $0.state == "01" }.map(\.local))
     }
 
-    /// Local and remote ports of the IPv4 sockets in /proc/net/tcp (read whole: procfs reports no size).
-    static func tcpTable() throws -> [(local: Int, remote: Int)] {
+    /// Local and remote ports and the state (`01` established, `0A` listening) of the IPv4 sockets
+    /// in /proc/net/tcp.
+    static func tcpTable() throws -> [(local: Int, remote: Int, state: String)] {
         let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/net/tcp"))
         defer { try? handle.close() }
         let text = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
         return text.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(separator: " ")
-            guard fields.count > 2,
+            guard fields.count > 3,
                   let local = fields[1].split(separator: ":").last.flatMap({ Int($0, radix: 16) }),
                   let remote = fields[2].split(separator: ":").last.flatMap({ Int($0, radix: 16) })
             else { return nil }
-            return (local, remote)
+            return (local, remote, String(fields[3]))
         }
     }
 }
