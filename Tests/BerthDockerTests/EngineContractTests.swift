@@ -57,7 +57,7 @@ struct EngineContractTests {
             let mark = Date()
             try await Task.sleep(for: .milliseconds(100))
             try await engine.client.writeArchive(id, path: "/tmp", entries: [.init(path: "go", contents: [])])
-            #expect(try await engine.client.waitContainer(id) == 0)
+            #expect(try await engine.client.waitContainer(id, timeout: .seconds(60)) == 0, "the gate opened")
 
             // when
             let all = try await engine.client.logs(id)
