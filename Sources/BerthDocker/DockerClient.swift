@@ -44,16 +44,21 @@ public final class DockerClient: Sendable {
     public func apiVersion() async throws(DockerError) -> APIVersion {
         if let known = negotiated.withLock({ $0 }) { return known }
         let ping = try await send("GET", "/_ping", versioned: false, what: "ping")
-        let header = ping.headers["api-version"] ?? ""
+        let chosen = try Self.negotiate(offered: ping.headers["api-version"] ?? "")
+        negotiated.withLock { $0 = chosen }
+        return chosen
+    }
+
+    /// The version to speak to an engine offering `header` (its `Api-Version`): at most
+    /// ``maximumAPIVersion``; below ``minimumAPIVersion`` is refused.
+    static func negotiate(offered header: String) throws(DockerError) -> APIVersion {
         guard let offered = APIVersion(header) else {
             throw DockerError(.decoding, "the Docker engine reported API version \"\(header)\", which Berth cannot read")
         }
-        guard offered >= Self.minimumAPIVersion else {
-            throw DockerError(.badRequest, "the Docker engine speaks API \(offered); Berth needs API \(Self.minimumAPIVersion) or later (Docker 20.10+)")
+        guard offered >= minimumAPIVersion else {
+            throw DockerError(.badRequest, "the Docker engine speaks API \(offered); Berth needs API \(minimumAPIVersion) or later (Docker 20.10+)")
         }
-        let chosen = min(offered, Self.maximumAPIVersion)
-        negotiated.withLock { $0 = chosen }
-        return chosen
+        return min(offered, maximumAPIVersion)
     }
 
     // MARK: Containers
@@ -107,13 +112,14 @@ public final class DockerClient: Sendable {
         _ = try await send("DELETE", "/containers/\(Self.escape(idOrName))", query: [("force", force ? "1" : "0"), ("v", volumes ? "1" : "0")], what: "remove container \(idOrName)")
     }
 
-    /// Waits until the container is not running and returns its exit code.
-    public func waitContainer(_ idOrName: String) async throws(DockerError) -> Int {
+    /// Waits until the container is not running and returns its exit code; past `timeout` (none
+    /// by default) the wait ends with a `.timeout` and the container keeps running.
+    public func waitContainer(_ idOrName: String, timeout: Duration? = nil) async throws(DockerError) -> Int {
         struct Waited: Decodable {
             var statusCode: Int
             enum CodingKeys: String, CodingKey { case statusCode = "StatusCode" }
         }
-        let response = try await send("POST", "/containers/\(Self.escape(idOrName))/wait", query: [("condition", "not-running")], timeout: nil, what: "wait for container \(idOrName)")
+        let response = try await send("POST", "/containers/\(Self.escape(idOrName))/wait", query: [("condition", "not-running")], timeout: timeout, what: "wait for container \(idOrName)")
         return try decode(Waited.self, response, "wait for container").statusCode
     }
 

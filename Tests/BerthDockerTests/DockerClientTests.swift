@@ -54,12 +54,15 @@ struct DockerClientTests {
             }
             let running = try await engine.client.inspectContainer(id)
             #expect(running.state.status == "running" && running.state.startedAt != nil)
-            await #expect(throws: DockerError.self) { try await engine.client.startContainer(id) }
+            let startedTwice = await #expect(throws: DockerError.self) { try await engine.client.startContainer(id) }
+            #expect(startedTwice?.code == .notModified && startedTwice?.status == 304, "\(startedTwice.map(String.init(describing:)) ?? "")")
 
             try await engine.client.stopContainer(id, timeout: 3)
             let stopped = try await engine.client.inspectContainer(id)
             #expect(stopped.state.status == "exited")
             #expect(stopped.state.finishedAt != nil)
+            let stoppedTwice = await #expect(throws: DockerError.self) { try await engine.client.stopContainer(id, timeout: 3) }
+            #expect(stoppedTwice?.code == .notModified && stoppedTwice?.status == 304, "\(stoppedTwice.map(String.init(describing:)) ?? "")")
 
             try await engine.client.restartContainer(id, timeout: 1)
             #expect(try await engine.client.inspectContainer(id).state.status == "running")

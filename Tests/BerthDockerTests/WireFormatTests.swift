@@ -139,11 +139,21 @@ struct WireFormatTests {
         #expect(request.hostConfig.initProcess == true && request.hostConfig.securityOpt == ["no-new-privileges:true"])
     }
 
-    @Test func decodingFailuresNameTheMissingField() throws {
-        let error = DockerError.decoding("inspect container", DecodingError.keyNotFound(
-            ContainerDetails.CodingKeys.state, .init(codingPath: [], debugDescription: "")
-        ))
-        #expect(error.code == .decoding)
-        #expect(error.message.contains("missing field State"))
+    @Test func negotiatesTheEnginesAPIVersionWithinBerthsRangeAndRefusesAnOlderEngine() throws {
+        #expect(try DockerClient.negotiate(offered: "1.41") == APIVersion(major: 1, minor: 41))
+        #expect(try DockerClient.negotiate(offered: "1.43") == APIVersion(major: 1, minor: 43))
+        #expect(try DockerClient.negotiate(offered: "1.52") == DockerClient.maximumAPIVersion)
+        #expect(try DockerClient.negotiate(offered: "2.0") == DockerClient.maximumAPIVersion)
+
+        for old in ["1.40", "1.9", "0.99"] {
+            let refused = #expect(throws: DockerError.self) { try DockerClient.negotiate(offered: old) }
+            #expect(refused?.code == .badRequest)
+            #expect(refused?.message == "the Docker engine speaks API \(old); Berth needs API 1.41 or later (Docker 20.10+)")
+        }
+        for unreadable in ["", "1", "one.two", "1.41.2"] {
+            let error = #expect(throws: DockerError.self) { try DockerClient.negotiate(offered: unreadable) }
+            #expect(error?.code == .decoding)
+            #expect(error?.message.contains("\"\(unreadable)\"") == true)
+        }
     }
 }
