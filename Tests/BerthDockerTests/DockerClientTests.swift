@@ -228,7 +228,7 @@ struct DockerClientTests {
             try await engine.client.startContainer(id)
             _ = try await engine.client.waitContainer(id)
             // The engine learns of the OOM kill from its own event, which can arrive after the exit.
-            try await engine.eventually(10, "the engine records the OOM kill") { try await engine.client.inspectContainer(id).state.oomKilled }
+            try await engine.eventually(30, "the engine records the OOM kill") { try await engine.client.inspectContainer(id).state.oomKilled }
             let state = try await engine.client.inspectContainer(id).state
             #expect(state.exitCode == 137)
             #expect(ObservedContainer(try await engine.client.inspectContainer(id)).oomKilled)
