@@ -28,7 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Resync at least this often, e.g. 30s.") var resync: String = "30s"
     @Option(help: "Actions run at once.") var concurrency: Int = 8
     @Option(help: "Jobs this controller runs at once.") var maxConcurrentJobs: Int = 4
-    @Option(help: "A failed job attempt is retried after this long, doubling per attempt up to 10m.") var jobRetryBackoff: String = "10s"
+    @Option(help: "A failed job attempt is retried after this long, doubling per attempt up to --job-retry-backoff-max.") var jobRetryBackoff: String = "10s"
+    @Option(help: "The longest wait before a job's retry, e.g. 10m; at least --job-retry-backoff.") var jobRetryBackoffMax: String = "10m"
     @Option(help: "How often the store is read for submits and cancels no notification announced (another process on the embedded store).") var jobPollInterval: String = "2s"
     @Option(help: "The last bytes of a job's stdout and stderr kept with it, e.g. 16Ki.") var jobLogTail: String = "16Ki"
     @Option(help: "The largest feedback file read from a job, e.g. 64Ki.") var jobFeedbackLimit: String = "64Ki"
@@ -45,6 +46,10 @@ struct ServeCommand: AsyncParsableCommand {
         controller.bootstrapLogging(fallback: .info)
         let interval = try parseSpan(resync, option: "--resync")
         let backoff = BackoffPolicy(initial: try parseSpan(restartBackoff, option: "--restart-backoff"))
+        let identity = controllerID ?? ProcessInfo.processInfo.hostName
+        let apiURL = APIAddress()
+        // Before the store and the engine are opened: a bad job setting fails at once, naming the flag.
+        let jobSettings = try jobRunnerConfiguration(identity: identity, apiURL: role == .all ? apiURL : nil)
         let logger = Logger(label: "berth.controller")
         // Before any metric is made, so the controller's and the API's land in the one registry.
         let metrics = APIMetrics()
@@ -52,14 +57,13 @@ struct ServeCommand: AsyncParsableCommand {
         api.tlsCertificate = tlsCertificate
         api.tlsKey = tlsKey
         let listening = api
-        let apiURL = APIAddress()
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
             let source = manifests.source(store: store)
             let storage = try objectStorage.open()
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             if role != .api {
-                services.append(.init(service: try makeController(store: store, runtime: runtime, storage: storage, source: source, interval: interval, backoff: backoff, apiURL: role == .all ? apiURL : nil, logger: logger)))
+                services.append(.init(service: try makeController(store: store, runtime: runtime, storage: storage, source: source, interval: interval, backoff: backoff, jobs: jobSettings, logger: logger)))
             }
             if role != .controller {
                 let dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics)
@@ -79,27 +83,33 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
+    /// The job runner's settings from the `--job-…` flags (and `--max-concurrent-jobs`).
+    func jobRunnerConfiguration(identity: String, apiURL: APIAddress?) throws -> JobRunnerConfiguration {
+        let retryBackoff = try parseSpan(jobRetryBackoff, option: "--job-retry-backoff")
+        let retryBackoffMax = try parseSpan(jobRetryBackoffMax, option: "--job-retry-backoff-max")
+        guard retryBackoffMax.milliseconds >= retryBackoff.milliseconds else {
+            throw ArgumentParser.ValidationError("--job-retry-backoff-max (\(jobRetryBackoffMax)) is shorter than --job-retry-backoff (\(jobRetryBackoff)); give a maximum at least as long as the first wait")
+        }
+        return JobRunnerConfiguration(
+            identity: identity, maxConcurrentJobs: maxConcurrentJobs,
+            pollInterval: .milliseconds(try parseSpan(jobPollInterval, option: "--job-poll-interval").milliseconds),
+            retryBackoff: BackoffPolicy(initial: retryBackoff, maximum: retryBackoffMax),
+            logTailBytes: try parseSize(jobLogTail, option: "--job-log-tail"),
+            feedbackLimit: try parseSize(jobFeedbackLimit, option: "--job-feedback-limit"), apiURL: apiURL,
+            retention: try parseSpan(jobRetention, option: "--job-retention"), keepPerProject: jobKeepPerProject
+        )
+    }
+
     private func makeController(
-        store: any Store, runtime: DockerEngine, storage: S3ObjectStorage?, source: DesiredStateSource, interval: TimeSpan, backoff: BackoffPolicy, apiURL: APIAddress?, logger: Logger
+        store: any Store, runtime: DockerEngine, storage: S3ObjectStorage?, source: DesiredStateSource, interval: TimeSpan, backoff: BackoffPolicy,
+        jobs settings: JobRunnerConfiguration, logger: Logger
     ) throws -> Controller {
         let reconciler = Reconciler(runtime: runtime, objectStorage: storage, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
-        let identity = controllerID ?? ProcessInfo.processInfo.hostName
-        let jobs = JobRunner(
-            runtime: runtime, store: store,
-            configuration: JobRunnerConfiguration(
-                identity: identity, maxConcurrentJobs: maxConcurrentJobs,
-                pollInterval: .milliseconds(try parseSpan(jobPollInterval, option: "--job-poll-interval").milliseconds),
-                retryBackoff: BackoffPolicy(initial: try parseSpan(jobRetryBackoff, option: "--job-retry-backoff"), maximum: .minutes(10)),
-                logTailBytes: try parseSize(jobLogTail, option: "--job-log-tail"),
-                feedbackLimit: try parseSize(jobFeedbackLimit, option: "--job-feedback-limit"), apiURL: apiURL,
-                retention: try parseSpan(jobRetention, option: "--job-retention"), keepPerProject: jobKeepPerProject
-            ),
-            logger: Logger(label: "berth.jobs")
-        )
+        let jobs = JobRunner(runtime: runtime, store: store, configuration: settings, logger: Logger(label: "berth.jobs"))
         return Controller(
             source: source, runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
             certificates: try controller.certificateManager(store: store),
-            configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds), identity: identity), logger: logger
+            configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds), identity: settings.identity), logger: logger
         )
     }
 }
