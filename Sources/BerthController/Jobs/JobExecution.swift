@@ -274,7 +274,10 @@ struct JobExecution: Sendable {
     /// Records the verdict on the attempt, then removes what is no longer needed. Recording comes
     /// first: a crash in between leaves a container the janitor removes, never a lost result.
     private func finish(_ job: JobRecord, _ end: AttemptEnd, container: JobContainer?) async throws {
-        let verdict = JobVerdict.decide(end, spec: job.spec, attempt: job.attempt, retryBackoff: configuration.retryBackoff, now: Date())
+        // One moment for the verdict and its record: a retry is due exactly its backoff after the
+        // attempt's recorded end, however long collecting the result below takes.
+        let now = Date()
+        let verdict = JobVerdict.decide(end, spec: job.spec, attempt: job.attempt, retryBackoff: configuration.retryBackoff, now: now)
         var update = JobUpdate(exitCode: verdict.exitCode, reason: verdict.reason, nextAttemptAt: verdict.retryAt)
         if let container {
             let tails = try? await runtime.logTails(named: container.name, bytes: configuration.logTailBytes)
@@ -285,7 +288,7 @@ struct JobExecution: Sendable {
         let state: JobState = end == .cancelled ? .cancelled : verdict.state
         let from = job.state
         // A job that never left `queued` and is cancelled or fails goes straight to its end.
-        let ended = try await store.transitionJob(job.id, from: from, to: state, controller: configuration.identity, update: update, now: Date())
+        let ended = try await store.transitionJob(job.id, from: from, to: state, controller: configuration.identity, update: update, now: now)
         logger.log(level: state == .finished ? .info : .warning, "\(verdict.message)", metadata: metadata(job))
         // The why in words, beside the transition's own event: `berth jobs show` prints both.
         try await store.appendEvent(EventRecord(
