@@ -64,6 +64,13 @@ public protocol JobRuntime: Sendable {
     func logTails(named name: String, bytes: Int) async throws(DockerError) -> (stdout: String, stderr: String)
     func readFile(named name: String, path: String, limit: Int) async throws(DockerError) -> BoundedFile?
     func ensureImage(_ image: ImageReference, policy: PullPolicy) async throws(DockerError)
+    /// Whether the engine announced an OOM kill of the container since `since` (its `oom` event).
+    func announcedOutOfMemory(named name: String, since: Date) async throws(DockerError) -> Bool
+}
+
+extension JobRuntime {
+    /// Runtimes without an event history rely on the container's own OOM flag.
+    public func announcedOutOfMemory(named name: String, since: Date) async throws(DockerError) -> Bool { false }
 }
 
 extension DockerEngine: JobRuntime {
@@ -146,6 +153,11 @@ extension DockerEngine: JobRuntime {
 
     public func readFile(named name: String, path: String, limit: Int) async throws(DockerError) -> BoundedFile? {
         try await client.readFile(name, path: path, limit: limit)
+    }
+
+    public func announcedOutOfMemory(named name: String, since: Date) async throws(DockerError) -> Bool {
+        let events = try await client.pastEvents(filters: ["type": ["container"], "container": [name], "event": ["oom"]], since: since, until: Date())
+        return events.contains { $0.action == "oom" }
     }
 }
 
