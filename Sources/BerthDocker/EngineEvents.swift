@@ -62,6 +62,26 @@ extension DockerClient {
     }
 }
 
+extension DockerClient {
+    /// The events matching `filters` between `since` and `until` that the engine still holds (it
+    /// keeps a short backlog); the answer ends at `until` instead of following.
+    public func pastEvents(filters: [String: [String]], since: Date, until: Date) async throws(DockerError) -> [EngineEvent] {
+        var query = [("since", EventCursor(since: since).sinceText), ("until", EventCursor(since: until).sinceText)]
+        if !filters.isEmpty { query.append(("filters", Self.filters(filters))) }
+        let response = try await send("GET", "/events", query: query, what: "read past events")
+        var lines = LineBuffer()
+        var events: [EngineEvent] = []
+        for line in lines.feed(response.body + [UInt8(ascii: "\n")]) where !line.isEmpty {
+            do {
+                events.append(try JSONDecoder().decode(EngineEvent.self, from: Data(line)))
+            } catch {
+                throw DockerError.decoding("read past events", error)
+            }
+        }
+        return events
+    }
+}
+
 /// Where an event watch resumes, and which events at that instant were already delivered.
 struct EventCursor {
     private(set) var lastNano: Int64

@@ -64,6 +64,13 @@ public protocol JobRuntime: Sendable {
     func logTails(named name: String, bytes: Int) async throws(DockerError) -> (stdout: String, stderr: String)
     func readFile(named name: String, path: String, limit: Int) async throws(DockerError) -> BoundedFile?
     func ensureImage(_ image: ImageReference, policy: PullPolicy) async throws(DockerError)
+    /// Whether the engine announced an OOM kill of the container since `since` (its `oom` event).
+    func announcedOutOfMemory(named name: String, since: Date) async throws(DockerError) -> Bool
+}
+
+extension JobRuntime {
+    /// Runtimes without an event history rely on the container's own OOM flag.
+    public func announcedOutOfMemory(named name: String, since: Date) async throws(DockerError) -> Bool { false }
 }
 
 extension DockerEngine: JobRuntime {
@@ -120,14 +127,37 @@ extension DockerEngine: JobRuntime {
     }
 
     public func logTails(named name: String, bytes: Int) async throws(DockerError) -> (stdout: String, stderr: String) {
-        // Lines are a proxy for bytes here: ask for enough lines, then keep the last `bytes`.
-        let logs = try await client.logs(name, tail: max(100, bytes / 20))
-        func tail(_ data: [UInt8]) -> String { String(decoding: data.suffix(bytes), as: UTF8.self) }
-        return (tail(logs.stdout), tail(logs.stderr))
+        // The engine tails by lines of both streams together, not by bytes of each: ask for a few
+        // lines, and four times as many while a stream holds fewer bytes than wanted and the log
+        // has more, until 64 times the tail has been read (a stream silent for that long keeps
+        // what was found). Short lines then still fill the tail.
+        var lines = max(100, bytes / 20)
+        while true {
+            let logs = try await client.logs(name, tail: lines)
+            // Fewer lines than asked for: the whole log. (The engine keeps a line over 16 KiB as
+            // parts without newlines, counted here as one: such a log may end the search early.)
+            let whole = Self.lineCount(logs.stdout) + Self.lineCount(logs.stderr) < lines
+            let filled = logs.stdout.count >= bytes && logs.stderr.count >= bytes
+            if whole || filled || logs.stdout.count + logs.stderr.count >= 64 * bytes {
+                func tail(_ data: [UInt8]) -> String { String(decoding: data.suffix(bytes), as: UTF8.self) }
+                return (tail(logs.stdout), tail(logs.stderr))
+            }
+            lines *= 4
+        }
+    }
+
+    /// Log lines in `data`: its newlines, and a last line without one.
+    private static func lineCount(_ data: [UInt8]) -> Int {
+        data.lazy.filter { $0 == UInt8(ascii: "\n") }.count + (data.last.map { $0 == UInt8(ascii: "\n") ? 0 : 1 } ?? 0)
     }
 
     public func readFile(named name: String, path: String, limit: Int) async throws(DockerError) -> BoundedFile? {
         try await client.readFile(name, path: path, limit: limit)
+    }
+
+    public func announcedOutOfMemory(named name: String, since: Date) async throws(DockerError) -> Bool {
+        let events = try await client.pastEvents(filters: ["type": ["container"], "container": [name], "event": ["oom"]], since: since, until: Date())
+        return events.contains { $0.action == "oom" }
     }
 }
 

@@ -28,7 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Resync at least this often, e.g. 30s.") var resync: String = "30s"
     @Option(help: "Actions run at once.") var concurrency: Int = 8
     @Option(help: "Jobs this controller runs at once.") var maxConcurrentJobs: Int = 4
-    @Option(help: "A failed job attempt is retried after this long, doubling per attempt up to 10m.") var jobRetryBackoff: String = "10s"
+    @Option(help: "A failed job attempt is retried after this long, doubling per attempt up to --job-retry-backoff-max.") var jobRetryBackoff: String = "10s"
+    @Option(help: "The longest wait before a job's retry, e.g. 10m; at least --job-retry-backoff.") var jobRetryBackoffMax: String = "10m"
     @Option(help: "How often the store is read for submits and cancels no notification announced (another process on the embedded store).") var jobPollInterval: String = "2s"
     @Option(help: "The last bytes of a job's stdout and stderr kept with it, e.g. 16Ki.") var jobLogTail: String = "16Ki"
     @Option(help: "The largest feedback file read from a job, e.g. 64Ki.") var jobFeedbackLimit: String = "64Ki"
@@ -45,21 +46,29 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The crash-loop backoff of `--restart-backoff`, `--restart-backoff-max` and `--restart-backoff-reset`.
     func restartBackoffPolicy() throws -> BackoffPolicy {
-        let policy = BackoffPolicy(
-            initial: try parseSpan(restartBackoff, option: "--restart-backoff"),
-            maximum: try parseSpan(restartBackoffMax, option: "--restart-backoff-max"),
-            resetAfter: try parseSpan(restartBackoffReset, option: "--restart-backoff-reset")
-        )
-        guard policy.maximum >= policy.initial else {
-            throw ArgumentParser.ValidationError("--restart-backoff-max (\(policy.maximum)) is shorter than --restart-backoff (\(policy.initial))")
-        }
+        var policy = try backoff(from: restartBackoff, "--restart-backoff", upTo: restartBackoffMax, "--restart-backoff-max")
+        policy.resetAfter = try parseSpan(restartBackoffReset, option: "--restart-backoff-reset")
         return policy
+    }
+
+    /// A backoff from the first flag's wait doubling up to the second's; a maximum shorter than
+    /// the first wait is refused, naming both flags.
+    private func backoff(from initial: String, _ initialFlag: String, upTo maximum: String, _ maximumFlag: String) throws -> BackoffPolicy {
+        let first = try parseSpan(initial, option: initialFlag), longest = try parseSpan(maximum, option: maximumFlag)
+        guard longest >= first else {
+            throw ArgumentParser.ValidationError("\(maximumFlag) (\(longest)) is shorter than \(initialFlag) (\(first)); give a maximum at least as long as the first wait")
+        }
+        return BackoffPolicy(initial: first, maximum: longest)
     }
 
     func run() async throws {
         controller.bootstrapLogging(fallback: .info)
         let interval = try parseSpan(resync, option: "--resync")
         let backoff = try restartBackoffPolicy()
+        let identity = controllerID ?? ProcessInfo.processInfo.hostName
+        let apiURL = APIAddress()
+        // Before the store and the engine are opened: a bad job setting fails at once, naming the flag.
+        let jobSettings = try jobRunnerConfiguration(identity: identity, apiURL: role == .all ? apiURL : nil)
         let logger = Logger(label: "berth.controller")
         // Before any metric is made, so the controller's and the API's land in the one registry.
         let metrics = APIMetrics()
@@ -67,14 +76,13 @@ struct ServeCommand: AsyncParsableCommand {
         api.tlsCertificate = tlsCertificate
         api.tlsKey = tlsKey
         let listening = api
-        let apiURL = APIAddress()
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
             let source = manifests.source(store: store)
             let storage = try objectStorage.open()
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             if role != .api {
-                services.append(.init(service: try makeController(store: store, runtime: runtime, storage: storage, source: source, interval: interval, backoff: backoff, apiURL: role == .all ? apiURL : nil, logger: logger)))
+                services.append(.init(service: try makeController(store: store, runtime: runtime, storage: storage, source: source, interval: interval, backoff: backoff, jobs: jobSettings, logger: logger)))
             }
             if role != .controller {
                 let dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics)
@@ -94,27 +102,28 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
+    /// The job runner's settings from the `--job-…` flags (and `--max-concurrent-jobs`).
+    func jobRunnerConfiguration(identity: String, apiURL: APIAddress?) throws -> JobRunnerConfiguration {
+        JobRunnerConfiguration(
+            identity: identity, maxConcurrentJobs: maxConcurrentJobs,
+            pollInterval: .milliseconds(try parseSpan(jobPollInterval, option: "--job-poll-interval").milliseconds),
+            retryBackoff: try backoff(from: jobRetryBackoff, "--job-retry-backoff", upTo: jobRetryBackoffMax, "--job-retry-backoff-max"),
+            logTailBytes: try parseSize(jobLogTail, option: "--job-log-tail"),
+            feedbackLimit: try parseSize(jobFeedbackLimit, option: "--job-feedback-limit"), apiURL: apiURL,
+            retention: try parseSpan(jobRetention, option: "--job-retention"), keepPerProject: jobKeepPerProject
+        )
+    }
+
     private func makeController(
-        store: any Store, runtime: DockerEngine, storage: S3ObjectStorage?, source: DesiredStateSource, interval: TimeSpan, backoff: BackoffPolicy, apiURL: APIAddress?, logger: Logger
+        store: any Store, runtime: DockerEngine, storage: S3ObjectStorage?, source: DesiredStateSource, interval: TimeSpan, backoff: BackoffPolicy,
+        jobs settings: JobRunnerConfiguration, logger: Logger
     ) throws -> Controller {
         let reconciler = Reconciler(runtime: runtime, objectStorage: storage, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
-        let identity = controllerID ?? ProcessInfo.processInfo.hostName
-        let jobs = JobRunner(
-            runtime: runtime, store: store,
-            configuration: JobRunnerConfiguration(
-                identity: identity, maxConcurrentJobs: maxConcurrentJobs,
-                pollInterval: .milliseconds(try parseSpan(jobPollInterval, option: "--job-poll-interval").milliseconds),
-                retryBackoff: BackoffPolicy(initial: try parseSpan(jobRetryBackoff, option: "--job-retry-backoff"), maximum: .minutes(10)),
-                logTailBytes: try parseSize(jobLogTail, option: "--job-log-tail"),
-                feedbackLimit: try parseSize(jobFeedbackLimit, option: "--job-feedback-limit"), apiURL: apiURL,
-                retention: try parseSpan(jobRetention, option: "--job-retention"), keepPerProject: jobKeepPerProject
-            ),
-            logger: Logger(label: "berth.jobs")
-        )
+        let jobs = JobRunner(runtime: runtime, store: store, configuration: settings, logger: Logger(label: "berth.jobs"))
         return Controller(
             source: source, runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
             certificates: try controller.certificateManager(store: store),
-            configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds), identity: identity), logger: logger
+            configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds), identity: settings.identity), logger: logger
         )
     }
 }

@@ -128,6 +128,32 @@ struct DockerClientTests {
         }
     }
 
+    @Test func pastEventsReportAnOutOfMemoryKill() async throws {
+        try await withTestEngine { engine in
+            // given: a container killed for going over its memory limit
+            let name = engine.name("hungry")
+            let since = Date().addingTimeInterval(-1)
+            let id = try await engine.client.createContainer(name: name, engine.request(
+                ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a)"]
+            ) { $0.hostConfig.memory = 16 * 1024 * 1024 })
+            try await engine.client.startContainer(id)
+            #expect(try await engine.client.waitContainer(id) == 137)
+
+            // when: its past events, read without following
+            var actions: [String] = []
+            try await engine.eventually(10, "the engine announces the OOM kill") {
+                actions = try await engine.client.pastEvents(filters: ["container": [name]], since: since, until: Date()).map(\.action)
+                return actions.contains("oom")
+            }
+            let oomOnly = try await engine.client.pastEvents(filters: ["type": ["container"], "container": [name], "event": ["oom"]], since: since, until: Date())
+
+            // then
+            #expect(actions.starts(with: ["create", "start"]), "\(actions)")
+            // One `oom` per process the kernel killed.
+            #expect(!oomOnly.isEmpty && oomOnly.allSatisfy { $0.action == "oom" }, "\(oomOnly.map(\.action))")
+        }
+    }
+
     @Test func followsLogsAsTheyAreWritten() async throws {
         try await withTestEngine { engine in
             let id = try await engine.client.createContainer(

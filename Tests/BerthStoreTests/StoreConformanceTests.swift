@@ -596,6 +596,30 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func cancellingAQueuedJobIsFlaggedAndItsHolderEndsItCancelledNeverToBeClaimedAgain(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given: claimed by c1, its container not created yet
+            let queued = try await Self.job(in: .queued, store: store, name: "q")
+            let notifications = store.notifications()
+            // when
+            let flagged = try await store.requestCancel(queued.id, now: at(10))
+            let ended = try await store.transitionJob(queued.id, from: .queued, to: .cancelled, controller: "c1", update: JobUpdate(reason: "Cancelled"), now: at(11))
+            // then: the holder is told and ends it; it never started and no one claims it again
+            #expect(flagged.state == .queued && flagged.cancelRequested && flagged.finishedAt == nil)
+            let wake = await firstNotification(notifications) { $0 == .jobCancelRequested(jobID: queued.id) }
+            #expect(wake)
+            #expect(ended.state == .cancelled && ended.reason == "Cancelled" && ended.finishedAt == at(11) && ended.startedAt == nil)
+            let reasons = try await store.events(EventQuery(jobID: queued.id)).map(\.reason)
+            #expect(reasons.suffix(2) == ["CancelRequested", "Cancelled"], "\(reasons)")
+            #expect(try await store.claimJobs(controller: "c2", limit: 10, projectLimits: [:], lease: .seconds(5), now: at(200)).isEmpty)
+            #expect(try await store.reclaimExpiredLeases(now: at(200)).isEmpty, "an ended job holds no lease to reclaim")
+            await expectStoreError(.stateConflict) {
+                try await store.transitionJob(queued.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(containerID: "late"), now: at(12))
+            }
+        }
+    }
+
     // MARK: Listing
 
     @Test(arguments: StoreKind.allCases)

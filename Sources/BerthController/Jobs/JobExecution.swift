@@ -248,7 +248,8 @@ struct JobExecution: Sendable {
         }
         switch ending {
         case .exited:
-            let state = try await exitState(container.name)
+            // A second before the start: the engine's clock and this one may differ a little.
+            let state = try await exitState(container.name, startedAt: (container.startedAt ?? job.startedAt ?? Date()).addingTimeInterval(-1))
             return .exited(code: state.code, oomKilled: state.oomKilled)
         case .deadline:
             try await runtime.stopContainer(named: container.name, grace: job.spec.container.stopGracePeriod)
@@ -261,14 +262,22 @@ struct JobExecution: Sendable {
         }
     }
 
-    /// The exit code and OOM flag. The engine learns of an OOM kill from its own event, which can
-    /// arrive well after the exit on a loaded host, so a SIGKILL exit (137) without the flag is
-    /// looked at again for up to ten seconds before it counts as a plain error.
-    private func exitState(_ name: String) async throws -> (code: Int, oomKilled: Bool) {
+    /// The exit code and OOM flag. The engine learns of an OOM kill from the kernel's notice, which
+    /// can arrive well after the exit on a loaded host; its flag then lags (the tests saw it unset
+    /// ten seconds on), while the container's `oom` event is a second witness. So a SIGKILL exit
+    /// (137) without the flag is looked at again, flag and events, for up to ten seconds before
+    /// it counts as a plain error.
+    private func exitState(_ name: String, startedAt: Date) async throws -> (code: Int, oomKilled: Bool) {
         var container = try await runtime.jobContainer(named: name)
         let clock = ContinuousClock()
         let giveUp = clock.now + .seconds(10)
         while container?.exitCode == 137, container?.oomKilled == false, clock.now < giveUp {
+            do {
+                if try await runtime.announcedOutOfMemory(named: name, since: startedAt) { return (137, true) }
+            } catch {
+                // Best effort: the flag may still come.
+                logger.warning("cannot read the engine's events for an OOM kill of \(name): \(error)")
+            }
             try await Task.sleep(for: .milliseconds(200))
             container = try await runtime.jobContainer(named: name)
         }
@@ -278,7 +287,10 @@ struct JobExecution: Sendable {
     /// Records the verdict on the attempt, then removes what is no longer needed. Recording comes
     /// first: a crash in between leaves a container the janitor removes, never a lost result.
     private func finish(_ job: JobRecord, _ end: AttemptEnd, container: JobContainer?) async throws {
-        let verdict = JobVerdict.decide(end, spec: job.spec, attempt: job.attempt, retryBackoff: configuration.retryBackoff, now: Date())
+        // One moment for the verdict and its record: a retry is due exactly its backoff after the
+        // attempt's recorded end, however long collecting the result below takes.
+        let now = Date()
+        let verdict = JobVerdict.decide(end, spec: job.spec, attempt: job.attempt, retryBackoff: configuration.retryBackoff, now: now)
         var update = JobUpdate(exitCode: verdict.exitCode, reason: verdict.reason, nextAttemptAt: verdict.retryAt)
         if let container {
             let tails = try? await runtime.logTails(named: container.name, bytes: configuration.logTailBytes)
@@ -289,7 +301,7 @@ struct JobExecution: Sendable {
         let state: JobState = end == .cancelled ? .cancelled : verdict.state
         let from = job.state
         // A job that never left `queued` and is cancelled or fails goes straight to its end.
-        let ended = try await store.transitionJob(job.id, from: from, to: state, controller: configuration.identity, update: update, now: Date())
+        let ended = try await store.transitionJob(job.id, from: from, to: state, controller: configuration.identity, update: update, now: now)
         logger.log(level: state == .finished ? .info : .warning, "\(verdict.message)", metadata: metadata(job))
         // The why in words, beside the transition's own event: `berth jobs show` prints both.
         try await store.appendEvent(EventRecord(
