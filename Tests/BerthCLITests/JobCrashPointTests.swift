@@ -18,10 +18,7 @@ struct JobCrashPointTests {
         defer { scenario.finish() }
         // given: a serve that dies when the job reaches the point (pending: no serve yet)
         try scenario.write("")
-        let creates = try Scenario.EventCapture(
-            scenario, filters: ["type=container", "event=create", "label=berth.project=\(scenario.project)"],
-            format: "{{index .Actor.Attributes \"berth.job\"}}"
-        )
+        let creates = try scenario.captureJobCreates()
         let ids = try scenario.submit(jobYAML(scenario, "once", command: "sleep 1; echo done"))
         let id = try #require(ids.first)
         if point != .pending {

@@ -53,6 +53,14 @@ extension Scenario {
         return last
     }
 
+    /// Follows the engine's container creates in this project; `stop()` returns the job id of each.
+    func captureJobCreates() throws -> EventCapture {
+        try EventCapture(
+            self, filters: ["type=container", "event=create", "label=berth.project=\(project)"],
+            format: "{{index .Actor.Attributes \"berth.job\"}}"
+        )
+    }
+
     /// Names of this project's job containers and scratch volumes that still exist.
     func jobLeftovers() throws -> [String] {
         let containers = try docker("ps", "-a", "--filter", "label=berth.project=\(project)", "--filter", "label=berth.kind=job", "--format", "{{.Names}}")
@@ -467,10 +475,7 @@ struct JobCrashSafetyTests {
         defer { scenario.finish() }
         // given: jobs of varied lengths, and a controller that is SIGKILLed again and again
         try scenario.write("")
-        let creates = try Scenario.EventCapture(
-            scenario, filters: ["type=container", "event=create", "label=berth.project=\(scenario.project)"],
-            format: "{{index .Actor.Attributes \"berth.job\"}}"
-        )
+        let creates = try scenario.captureJobCreates()
         let options = Scenario.jobServeOptions + ["--max-concurrent-jobs", "4"]
         try scenario.startServe(options)
         var random = SystemRandomNumberGenerator()

@@ -579,6 +579,15 @@ struct ResourceReadingTests {
         var message: [String]
 
         var testDescription: String { name }
+
+        /// A Service whose one environment variable is `KEY: value` (a line of YAML, line 7).
+        static func env(_ name: String, _ entry: String, path: String, message: String) -> BadInput {
+            BadInput(
+                name: name,
+                yaml: "apiVersion: berth/v1\nkind: Service\nmetadata: {name: app}\nspec:\n  image: nginx:1.27\n  env:\n    \(entry)\n",
+                path: path, line: 7, message: [message]
+            )
+        }
     }
 
     static let badInputs: [BadInput] = [
@@ -763,71 +772,11 @@ struct ResourceReadingTests {
                 """,
             path: "spec.env.TOKEN", line: 7, message: ["expected a string, {fromEnv: NAME} or {fromFile: /path}"]
         ),
-        BadInput(
-            name: "env fromFile with a relative path",
-            yaml: """
-                apiVersion: berth/v1
-                kind: Service
-                metadata: {name: app}
-                spec:
-                  image: nginx:1.27
-                  env:
-                    KEY: {fromFile: run/secrets/key}
-                """,
-            path: "spec.env.KEY.fromFile", line: 7, message: [#"expected an absolute path, found "run/secrets/key""#]
-        ),
-        BadInput(
-            name: "env fromEnv naming an invalid variable",
-            yaml: """
-                apiVersion: berth/v1
-                kind: Service
-                metadata: {name: app}
-                spec:
-                  image: nginx:1.27
-                  env:
-                    KEY: {fromEnv: 1KEY}
-                """,
-            path: "spec.env.KEY.fromEnv", line: 7, message: ["cannot start with a digit"]
-        ),
-        BadInput(
-            name: "env reference with neither fromEnv nor fromFile",
-            yaml: """
-                apiVersion: berth/v1
-                kind: Service
-                metadata: {name: app}
-                spec:
-                  image: nginx:1.27
-                  env:
-                    KEY: {}
-                """,
-            path: "spec.env.KEY", line: 7, message: ["expected a string, {fromEnv: NAME} or {fromFile: /path}"]
-        ),
-        BadInput(
-            name: "env reference with an unknown key",
-            yaml: """
-                apiVersion: berth/v1
-                kind: Service
-                metadata: {name: app}
-                spec:
-                  image: nginx:1.27
-                  env:
-                    KEY: {fromSecret: key}
-                """,
-            path: "spec.env.KEY.fromSecret", line: 7, message: [#"unknown field "fromSecret""#]
-        ),
-        BadInput(
-            name: "env value that is a list",
-            yaml: """
-                apiVersion: berth/v1
-                kind: Service
-                metadata: {name: app}
-                spec:
-                  image: nginx:1.27
-                  env:
-                    KEY: [a, b]
-                """,
-            path: "spec.env.KEY", line: 7, message: ["expected a string, found a list"]
-        ),
+        .env("env fromFile with a relative path", "KEY: {fromFile: run/secrets/key}", path: "spec.env.KEY.fromFile", message: #"expected an absolute path, found "run/secrets/key""#),
+        .env("env fromEnv naming an invalid variable", "KEY: {fromEnv: 1KEY}", path: "spec.env.KEY.fromEnv", message: "cannot start with a digit"),
+        .env("env reference with neither fromEnv nor fromFile", "KEY: {}", path: "spec.env.KEY", message: "expected a string, {fromEnv: NAME} or {fromFile: /path}"),
+        .env("env reference with an unknown key", "KEY: {fromSecret: key}", path: "spec.env.KEY.fromSecret", message: #"unknown field "fromSecret""#),
+        .env("env value that is a list", "KEY: [a, b]", path: "spec.env.KEY", message: "expected a string, found a list"),
         BadInput(
             name: "reserved label key",
             yaml: """

@@ -3,7 +3,8 @@ import Foundation
 
 // Measures BerthDocker's own overhead against the engine's cost, side by side in one run:
 // request latency against curl's command line on a kept-alive connection, and
-// create+start+remove against the docker CLI, at 1, 4 and 8 concurrent creators.
+// create+start+remove against the same calls as raw HTTP from curl (the engine's ceiling) and
+// through the docker CLI, at 1, 4 and 8 concurrent creators.
 // Usage: DockerBench <unix socket path> <image>   (scripts/bench docker starts a private dockerd)
 
 let arguments = CommandLine.arguments
@@ -34,6 +35,18 @@ func milliseconds(_ seconds: Double) -> String { String(format: "%.3f ms", secon
     let output = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return String(decoding: output, as: UTF8.self)
+}
+
+/// Runs a program, its output discarded, and returns its exit status.
+@Sendable func exitStatus(_ program: String, _ arguments: [String]) throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    return process.terminationStatus
 }
 
 /// Per-request latency through BerthDocker, sequential, after a warm-up.
@@ -119,6 +132,36 @@ func cyclesThroughCLI(total: Int, workers: Int, socket: String, image: String) t
     return Double(total) / Date().timeIntervalSince(start)
 }
 
+/// The same three calls as raw HTTP from curl (one process per cycle, its three requests on one
+/// kept-alive connection): the engine's own ceiling, with next to nothing on the client side.
+func cyclesThroughCurl(total: Int, workers: Int, socket: String, image: String, version: String) throws -> Double {
+    let start = Date()
+    let group = DispatchGroup()
+    let failures = LockedCounter()
+    let body = #"{"Image":"\#(image)","Cmd":["sleep","30"],"HostConfig":{"NetworkMode":"none"}}"#
+    for worker in 0..<workers {
+        DispatchQueue.global().async(group: group) {
+            for index in stride(from: worker, to: total, by: workers) {
+                let name = "bench-curl-\(workers)-\(index)"
+                let base = "http://localhost/v\(version)/containers"
+                let common = ["-s", "-f", "-o", "/dev/null", "--unix-socket", socket]
+                do {
+                    // -f: an HTTP error fails curl, which then exits non-zero.
+                    let status = try exitStatus("/usr/bin/curl", common + ["-X", "POST", "-H", "Content-Type: application/json", "-d", body, "\(base)/create?name=\(name)"]
+                        + ["--next"] + common + ["-X", "POST", "\(base)/\(name)/start"]
+                        + ["--next"] + common + ["-X", "DELETE", "\(base)/\(name)?force=1"])
+                    if status != 0 { failures.increment() }
+                } catch {
+                    failures.increment()
+                }
+            }
+        }
+    }
+    group.wait()
+    precondition(failures.value == 0, "curl cycles failed")
+    return Double(total) / Date().timeIntervalSince(start)
+}
+
 /// A counter shared by the CLI workers.
 final class LockedCounter: @unchecked Sendable {
     // SAFETY: every access holds `lock`.
@@ -128,10 +171,15 @@ final class LockedCounter: @unchecked Sendable {
     var value: Int { lock.withLock { count } }
 }
 
-print("\n| create+start+remove, 24 containers | BerthDocker | docker CLI | ratio |")
-print("| --- | --- | --- | --- |")
+func rate(_ perSecond: Double, _ workers: Int) -> String {
+    "\(String(format: "%.1f", perSecond))/s (\(milliseconds(Double(workers) / perSecond)) each)"
+}
+
+print("\n| create+start+remove, 24 containers | BerthDocker | raw API (curl) | docker CLI | BerthDocker ÷ raw API | BerthDocker ÷ CLI |")
+print("| --- | --- | --- | --- | --- | --- |")
 for workers in [1, 4, 8] {
     let throughClient = try await cyclesThroughClient(total: 24, workers: workers, client: client, image: image)
+    let throughCurl = try cyclesThroughCurl(total: 24, workers: workers, socket: socket, image: image, version: version)
     let throughCLI = try cyclesThroughCLI(total: 24, workers: workers, socket: socket, image: image)
-    print("| \(workers) concurrent | \(String(format: "%.1f", throughClient))/s (\(milliseconds(Double(workers) / throughClient)) each) | \(String(format: "%.1f", throughCLI))/s (\(milliseconds(Double(workers) / throughCLI)) each) | \(String(format: "%.2f", throughClient / throughCLI)) |")
+    print("| \(workers) concurrent | \(rate(throughClient, workers)) | \(rate(throughCurl, workers)) | \(rate(throughCLI, workers)) | \(String(format: "%.2f", throughClient / throughCurl)) | \(String(format: "%.2f", throughClient / throughCLI)) |")
 }
