@@ -179,7 +179,7 @@ print("\n| create+start+remove, 24 containers | BerthDocker | raw API (curl) | d
 print("| --- | --- | --- | --- | --- | --- |")
 for workers in [1, 4, 8] {
     let throughClient = try await cyclesThroughClient(total: 24, workers: workers, client: client, image: image)
-    let throughCurl = try cyclesThroughCurl(total: 24, workers: workers, socket: socket, image: image, version: version)
+    let throughCurl = try cyclesThroughCurl(total: 24, workers: workers, socket: socket, image: image, version: "\(version)")
     let throughCLI = try cyclesThroughCLI(total: 24, workers: workers, socket: socket, image: image)
     print("| \(workers) concurrent | \(rate(throughClient, workers)) | \(rate(throughCurl, workers)) | \(rate(throughCLI, workers)) | \(String(format: "%.2f", throughClient / throughCurl)) | \(String(format: "%.2f", throughClient / throughCLI)) |")
 }
