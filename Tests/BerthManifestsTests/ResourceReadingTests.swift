@@ -580,13 +580,13 @@ struct ResourceReadingTests {
 
         var testDescription: String { name }
 
-        /// A Service whose one environment variable is `KEY: value` (a line of YAML, line 7).
+        /// A Service whose one environment variable is `entry` (a line of YAML, line 7).
+        static func serviceWithEnv(_ entry: String) -> String {
+            "apiVersion: berth/v1\nkind: Service\nmetadata: {name: app}\nspec:\n  image: nginx:1.27\n  env:\n    \(entry)\n"
+        }
+
         static func env(_ name: String, _ entry: String, path: String, message: String) -> BadInput {
-            BadInput(
-                name: name,
-                yaml: "apiVersion: berth/v1\nkind: Service\nmetadata: {name: app}\nspec:\n  image: nginx:1.27\n  env:\n    \(entry)\n",
-                path: path, line: 7, message: [message]
-            )
+            BadInput(name: name, yaml: serviceWithEnv(entry), path: path, line: 7, message: [message])
         }
     }
 
@@ -848,15 +848,7 @@ struct ResourceReadingTests {
     }
 
     @Test func anInvalidEnvReferenceIsOneProblemNotTwo() {
-        let issues = readingIssues("""
-            apiVersion: berth/v1
-            kind: Service
-            metadata: {name: app}
-            spec:
-              image: nginx:1.27
-              env:
-                KEY: {fromFile: relative/path}
-            """)
+        let issues = readingIssues(BadInput.serviceWithEnv("KEY: {fromFile: relative/path}"))
         #expect(issues.map(\.path) == ["spec.env.KEY.fromFile"], "\(issues.map(\.description))")
     }
 
