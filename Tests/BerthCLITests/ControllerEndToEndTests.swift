@@ -144,21 +144,32 @@ struct ControllerEndToEndTests {
         // when
         try scenario.startServe()
 
-        // then: restarted again and again, each wait longer than the one before
+        // then: restarted again and again, each wait longer than the one before. The engine's
+        // own start times are compared (not when this test noticed them); a gap is the health
+        // check noticing (slow on a loaded host) plus the backoff: none before the first restart,
+        // then 1 s doubling, so the fifth gap waits 8 s more than the first.
         var starts: [Date] = []
         var lastStart = ""
-        try await scenario.eventually(60, "four restarts of \(name)") {
+        try await scenario.eventually(90, "five restarts of \(name)") {
             if let started = scenario.inspect(name, "{{.State.StartedAt}}"), started != lastStart, !started.hasPrefix("0001") {
                 lastStart = started
-                starts.append(Date())
+                starts.append(try #require(Self.engineTime(started), "\(started)"))
             }
-            return starts.count >= 5
+            return starts.count >= 6
         }
         let gaps = zip(starts.dropFirst(), starts).map { $0.timeIntervalSince($1) }
-        #expect(gaps[3] > gaps[0] + 1.5, "gaps between restarts: \(gaps)")
+        #expect(gaps[4] > gaps[0] + 4, "gaps between restarts: \(gaps)")
         let status = try scenario.statuses()["Service/flaky"]
         #expect((status?["restartCount"] as? Int ?? 0) >= 3)
         #expect(scenario.serveLog.contains("unhealthy for"))
+    }
+
+    /// The engine's RFC 3339 time with nanoseconds (`2026-11-23T21:00:00.123456789Z`).
+    static func engineTime(_ text: String) -> Date? {
+        let parts = text.split(separator: ".", maxSplits: 1)
+        guard let whole = ISO8601DateFormatter().date(from: parts.count == 2 ? parts[0] + "Z" : text) else { return nil }
+        guard parts.count == 2, let fraction = Double("0." + parts[1].prefix { $0.isNumber }) else { return whole }
+        return whole.addingTimeInterval(fraction)
     }
 
     @Test func aContainerThatCrashesAtStartIsInCrashLoopBackOff() async throws {
