@@ -25,20 +25,14 @@ extension DockerClient {
                 var failures = 0
                 while !Task.isCancelled {
                     do {
-                        var query = [("since", cursor.sinceText)]
-                        if !filters.isEmpty { query.append(("filters", Self.filters(filters))) }
+                        let query = Self.eventsQuery(since: cursor, filters: filters)
                         let response = try await openStream("GET", "/events", query: query, what: "watch events")
                         if failures > 0 { continuation.yield(.reconnected(after: cursor.lastTime)) }
                         failures = 0
                         var lines = LineBuffer()
                         for try await chunk in response.body {
                             for line in lines.feed(chunk) {
-                                let event: EngineEvent
-                                do {
-                                    event = try JSONDecoder().decode(EngineEvent.self, from: Data(line))
-                                } catch {
-                                    throw DockerError.decoding("watch events", error)
-                                }
+                                let event = try Self.event(line, what: "watch events")
                                 if cursor.admit(event) { continuation.yield(.event(event)) }
                             }
                         }
@@ -66,19 +60,31 @@ extension DockerClient {
     /// The events matching `filters` between `since` and `until` that the engine still holds (it
     /// keeps a short backlog); the answer ends at `until` instead of following.
     public func pastEvents(filters: [String: [String]], since: Date, until: Date) async throws(DockerError) -> [EngineEvent] {
-        var query = [("since", EventCursor(since: since).sinceText), ("until", EventCursor(since: until).sinceText)]
-        if !filters.isEmpty { query.append(("filters", Self.filters(filters))) }
+        let query = Self.eventsQuery(since: EventCursor(since: since), until: EventCursor(since: until), filters: filters)
         let response = try await send("GET", "/events", query: query, what: "read past events")
         var lines = LineBuffer()
         var events: [EngineEvent] = []
         for line in lines.feed(response.body + [UInt8(ascii: "\n")]) where !line.isEmpty {
-            do {
-                events.append(try JSONDecoder().decode(EngineEvent.self, from: Data(line)))
-            } catch {
-                throw DockerError.decoding("read past events", error)
-            }
+            events.append(try Self.event(line, what: "read past events"))
         }
         return events
+    }
+
+    /// The `/events` query: from `since` (up to `until`, else following), matching `filters`.
+    private static func eventsQuery(since: EventCursor, until: EventCursor? = nil, filters: [String: [String]]) -> [(String, String)] {
+        var query = [("since", since.sinceText)]
+        if let until { query.append(("until", until.sinceText)) }
+        if !filters.isEmpty { query.append(("filters", Self.filters(filters))) }
+        return query
+    }
+
+    /// One line of the `/events` answer as an event.
+    private static func event(_ line: [UInt8], what: String) throws(DockerError) -> EngineEvent {
+        do {
+            return try JSONDecoder().decode(EngineEvent.self, from: Data(line))
+        } catch {
+            throw DockerError.decoding(what, error)
+        }
     }
 }
 
