@@ -46,8 +46,9 @@ enum BerthProcess {
     }
 
     /// Runs `berth arguments…` in the package root; output goes through files so a large answer
-    /// cannot fill a pipe and stall the child.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+    /// cannot fill a pipe and stall the child. With `timeout` (seconds), coreutils' `timeout`
+    /// ends a child that should have exited at once but did not.
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Int? = nil) throws -> CommandResult {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -58,8 +59,13 @@ enum BerthProcess {
         let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
 
         let process = Process()
-        process.executableURL = try executable()
-        process.arguments = arguments
+        if let timeout {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = [String(timeout), try executable().path] + arguments
+        } else {
+            process.executableURL = try executable()
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = packageRoot
         var processEnvironment = ProcessInfo.processInfo.environment
         processEnvironment.removeValue(forKey: "BERTH_MANIFESTS")
@@ -153,12 +159,14 @@ struct CLITests {
     @Test(arguments: [
         (["--restart-backoff", "1m", "--restart-backoff-max", "10s"], "--restart-backoff-max (10s) is shorter than --restart-backoff (1m)"),
         (["--restart-backoff-reset", "soon"], "--restart-backoff-reset: "),
+        (["--job-retry-backoff-max", "soon"], "--job-retry-backoff-max"),
+        (["--job-retry-backoff", "10s", "--job-retry-backoff-max", "5s"], "--job-retry-backoff-max (5s) is shorter than --job-retry-backoff (10s)"),
     ])
-    func serveRefusesAnImpossibleRestartBackoff(flags: [String], message: String) throws {
-        // when: nothing is started, so no store or engine is needed
-        let result = try BerthProcess.run(["serve"] + flags)
+    func serveRefusesAnImpossibleBackoffNamingTheFlags(flags: [String], message: String) throws {
+        // when: it fails before it opens anything (a timeout ends it should it serve instead)
+        let result = try BerthProcess.run(["serve", "--listen", "127.0.0.1:0", "--state-dir", "/nonexistent/berth"] + flags, timeout: 60)
         // then
-        #expect(result.status == 64, "stderr: \(result.stderr)")
+        #expect(result.status == 64, "a usage error: \(result.stderr)")
         #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
     }
 

@@ -390,27 +390,6 @@ struct JobEndToEndTests {
         }
     }
 
-    @Test(arguments: [
-        (["--job-retry-backoff-max", "soon"], "--job-retry-backoff-max"),
-        (["--job-retry-backoff", "10s", "--job-retry-backoff-max", "5s"], "shorter than --job-retry-backoff"),
-    ])
-    func serveRefusesABadRetryBackoffMaximumNamingIt(arguments: [String], problem: String) throws {
-        // when: it fails before it opens anything (a timeout ends it should it serve instead)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["60", try BerthProcess.executable().path, "serve", "--listen", "127.0.0.1:0", "--state-dir", "/nonexistent/berth"] + arguments
-        let errors = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-
-        // then
-        #expect(process.terminationStatus == 64, "a usage error: \(text)")
-        #expect(text.contains(problem), "\(text)")
-    }
-
     @Test func higherPriorityRunsFirstWithinTheProjectLimit() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }
