@@ -227,12 +227,28 @@ final class SQLiteConnection: SQLScriptConnection {
         sqlite3_busy_timeout(handle, Int32(clamping: configuration.busyTimeout.milliseconds))
         do throws(StoreError) {
             // journal_mode answers with a row: run it as a query.
-            let mode = try query("PRAGMA journal_mode = WAL", []).first?.text(0)
+            let mode = try retryingDeadlock(until: .now + .milliseconds(configuration.busyTimeout.milliseconds)) { () throws(StoreError) in
+                try query("PRAGMA journal_mode = WAL", []).first?.text(0)
+            }
             guard mode == "wal" else { throw .unavailable("SQLite refused WAL mode for \(configuration.path) (it answered \(mode ?? "nothing"))") }
             try execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON")
         } catch {
             openError = error
             close()
+        }
+    }
+
+    /// Runs `body` again while SQLite answers busy, until `deadline`. A new file is still in
+    /// rollback-journal mode, and two processes switching it to WAL at once (`berth serve` and a
+    /// `berth jobs submit` started beside it) can meet SQLite's deadlock rule: it answers
+    /// SQLITE_BUSY at once rather than call the busy handler, so wait here as the handler would.
+    private func retryingDeadlock<T>(until deadline: ContinuousClock.Instant, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        while true {
+            do throws(StoreError) {
+                return try body()
+            } catch where error.isRetryable && ContinuousClock.now < deadline {
+                usleep(UInt32.random(in: 1_000...20_000))
+            }
         }
     }
 

@@ -94,6 +94,29 @@ struct StoreConcurrencyTests {
         }
     }
 
+    /// `berth serve` and a `berth jobs submit` started beside it both open a file that does not
+    /// exist yet. Switching a new file to WAL can meet SQLite's deadlock rule (it answers "database
+    /// is locked" at once instead of waiting out the busy timeout); every opener must still succeed.
+    @Test func storesOpeningOneNewSQLiteFileTogetherAllSucceed() async throws {
+        for round in 0..<20 {
+            // given
+            let place = try await TestPlace.make(.sqlite)
+            // when
+            let stores = try await withThrowingTaskGroup(of: (any Store).self) { group in
+                for _ in 0..<8 { group.addTask { try await place.open() } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            // then
+            #expect(stores.count == 8, "round \(round)")
+            _ = try await stores[0].submitJob(try submission(name: "j\(round)"), now: Date())
+            for store in stores {
+                #expect(try await store.jobCounts(project: nil) == [.pending: 1], "round \(round)")
+                await store.close()
+            }
+            try await place.remove()
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func jobsOfAClaimerKilledWithSIGKILLAreReclaimedAfterTheirLeaseExpires(kind: StoreKind) async throws {
         try await TestPlace.with(kind) { store, place in
