@@ -115,9 +115,19 @@ enum JSONAnswer {
     }
 
     static func response(_ status: HTTPResponse.Status = .ok, _ value: some Encodable, headers: HTTPFields = [:]) throws -> Response {
+        response(status, bytes: try encoder.encode(value), headers: headers)
+    }
+
+    /// An answer written with ``JSONWriter`` (the job routes).
+    static func response(_ status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], _ write: (inout JSONWriter) throws -> Void) throws -> Response {
+        var writer = JSONWriter()
+        try write(&writer)
+        return response(status, bytes: writer.bytes, headers: headers)
+    }
+
+    private static func response(_ status: HTTPResponse.Status, bytes: some Sequence<UInt8>, headers: HTTPFields) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
-        let data = try encoder.encode(value)
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

@@ -55,6 +55,84 @@ public struct JobView: Codable, Sendable {
     }
 }
 
+extension JSONWriter {
+    /// A job exactly as ``JobView`` encodes it, written from the record with the stored spec
+    /// text embedded: the answer of every job route.
+    mutating func job(_ job: JobRecord, events: [EventRecord]? = nil) throws {
+        beginObject()
+        key("attempt"); integer(job.attempt)
+        key("cancelRequested"); bool(job.cancelRequested)
+        if let value = job.claimedBy { key("claimedBy"); string(value) }
+        if let events {
+            key("events")
+            beginArray()
+            for event in events {
+                element()
+                self.event(event)
+            }
+            endArray()
+        }
+        if let value = job.exitCode { key("exitCode"); integer(value) }
+        if let value = job.feedback {
+            key("feedback")
+            raw(try JSONAnswer.text(JSONFragment(value)))
+        }
+        if let value = job.finishedAt { key("finishedAt"); date(value) }
+        key("id"); string(job.id)
+        if let value = job.idempotencyKey { key("idempotencyKey"); string(value) }
+        key("name"); string(job.name)
+        if let value = job.nextAttemptAt { key("nextAttemptAt"); date(value) }
+        if let value = job.owner { key("owner"); resourceID(value) }
+        key("priority"); integer(job.priority)
+        key("project"); string(job.project)
+        if let value = job.queuedAt { key("queuedAt"); date(value) }
+        if let value = job.reason { key("reason"); string(value) }
+        key("spec"); raw(job.specJSON)
+        if let value = job.startedAt { key("startedAt"); date(value) }
+        key("state"); string(job.state.rawValue)
+        if let value = job.stderrTail { key("stderrTail"); string(value) }
+        if let value = job.stdoutTail { key("stdoutTail"); string(value) }
+        key("submittedAt"); date(job.submittedAt)
+        endObject()
+    }
+
+    /// An event exactly as ``EventView`` encodes it.
+    mutating func event(_ event: EventRecord) {
+        beginObject()
+        if let value = event.jobID { key("jobID"); string(value) }
+        key("message"); string(event.message)
+        key("project"); string(event.project)
+        key("reason"); string(event.reason)
+        if let value = event.resource { key("resource"); resourceID(value) }
+        key("sequence"); integer(event.sequence)
+        key("time"); date(event.time)
+        key("type"); string(event.type.rawValue)
+        endObject()
+    }
+
+    private mutating func resourceID(_ id: ResourceID) {
+        beginObject()
+        key("kind"); string(id.kind.rawValue)
+        key("name"); string(id.name)
+        key("project"); string(id.project)
+        endObject()
+    }
+
+    /// A page of jobs exactly as ``ItemsView`` of ``JobView`` encodes it.
+    mutating func jobs(_ page: Page<JobRecord>) throws {
+        beginObject()
+        key("items")
+        beginArray()
+        for job in page.items {
+            element()
+            try self.job(job)
+        }
+        endArray()
+        if let next = page.nextCursor { key("next"); string(next) }
+        endObject()
+    }
+}
+
 /// One event: a job's transition or verdict, or an action on a resource.
 public struct EventView: Codable, Sendable {
     /// Increases with every event; `GET /v1/events?after=` resumes after it.

@@ -37,7 +37,7 @@ struct JobRoutes {
         }
         let submission = JobSubmission(project: resource.metadata.project, name: resource.metadata.name, spec: spec, idempotencyKey: key)
         let (job, created) = try await store.submitJob(submission, now: Date())
-        return try JSONAnswer.response(created ? .created : .ok, JobView(job), headers: [.location: "/v1/jobs/\(job.id)"])
+        return try JSONAnswer.response(created ? .created : .ok, headers: [.location: "/v1/jobs/\(job.id)"]) { try $0.job(job) }
     }
 
     /// `GET /v1/jobs?project=&state=&limit=&cursor=&order=`: keyset pages, newest first by default.
@@ -61,22 +61,23 @@ struct JobRoutes {
             page.order = value
         }
         let result = try await store.jobs(filter: JobFilter(project: project, states: states), page: page)
-        return try JSONAnswer.response(.ok, ItemsView(items: result.items.map { JobView($0) }, next: result.nextCursor))
+        return try JSONAnswer.response { try $0.jobs(result) }
     }
 
     /// `GET /v1/jobs/{id}`: the job with its events.
     @Sendable func show(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        let job = try context.authorize(.readJobs, job: id, try await store.job(id))
-        let events = try await store.events(EventQuery(jobID: id, limit: 1000))
-        return try JSONAnswer.response(.ok, JobView(job, events: events))
+        let found = try await store.job(id, events: 1000)
+        let job = try context.authorize(.readJobs, job: id, found?.job)
+        return try JSONAnswer.response { try $0.job(job, events: found?.events ?? []) }
     }
 
     /// `POST /v1/jobs/{id}/cancel`: a pending job never starts; a running one is stopped.
     @Sendable func cancel(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         _ = try context.authorize(.writeJobs, job: id, try await store.job(id))
-        return try JSONAnswer.response(.ok, JobView(try await store.requestCancel(id, now: Date())))
+        let cancelled = try await store.requestCancel(id, now: Date())
+        return try JSONAnswer.response { try $0.job(cancelled) }
     }
 
     /// `POST /v1/jobs/{id}/progress`: a worker's report, recorded as an event of its job.

@@ -32,6 +32,9 @@ public struct JobRecord: Sendable, Hashable {
     public var project: String
     public var name: String
     public var spec: JobSpec
+    /// `spec` as the store keeps it: compact JSON with sorted keys, the same text the API writes
+    /// for it, so answers embed it instead of encoding the spec again.
+    public var specJSON: String
     public var priority: Int
     public var idempotencyKey: String?
     public var owner: ResourceID?
@@ -58,7 +61,7 @@ public struct JobRecord: Sendable, Hashable {
     public var nextAttemptAt: Date?
 
     public init(
-        id: String, project: String, name: String, spec: JobSpec, priority: Int, idempotencyKey: String?, owner: ResourceID?,
+        id: String, project: String, name: String, spec: JobSpec, specJSON: String, priority: Int, idempotencyKey: String?, owner: ResourceID?,
         state: JobState, attempt: Int, claimedBy: String?, leaseExpiresAt: Date?, containerID: String?, exitCode: Int?,
         reason: String?, stdoutTail: String?, stderrTail: String?, feedback: String?, cancelRequested: Bool,
         submittedAt: Date, queuedAt: Date?, startedAt: Date?, finishedAt: Date?, nextAttemptAt: Date?
@@ -67,6 +70,7 @@ public struct JobRecord: Sendable, Hashable {
         self.project = project
         self.name = name
         self.spec = spec
+        self.specJSON = specJSON
         self.priority = priority
         self.idempotencyKey = idempotencyKey
         self.owner = owner

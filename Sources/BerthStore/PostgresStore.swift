@@ -175,6 +175,9 @@ public final class PostgresStore: Store {
     }
 
     public func job(_ id: String) async throws(StoreError) -> JobRecord? { try await engine.job(id) }
+    public func job(_ id: String, events limit: Int) async throws(StoreError) -> (job: JobRecord, events: [EventRecord])? {
+        try await engine.job(id, events: limit)
+    }
     public func jobs(filter: JobFilter, page: PageRequest) async throws(StoreError) -> Page<JobRecord> { try await engine.jobs(filter: filter, page: page) }
     public func jobCounts(project: String?) async throws(StoreError) -> [JobState: Int] { try await engine.jobCounts(project: project) }
 

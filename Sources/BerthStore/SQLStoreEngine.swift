@@ -1,5 +1,6 @@
 import BerthCore
 import Foundation
+import Synchronization
 
 /// Every store operation, written once in the SQL both backends understand; `PostgresStore` and
 /// `SQLiteStore` add the connection handling, the dialect and the wake-ups.
@@ -217,9 +218,10 @@ struct SQLStoreEngine: Sendable {
         guard let state = JobState(rawValue: try row.requiredText(7)) else {
             throw .invalidStoredData("unknown job state \(row.text(7) ?? "")")
         }
+        let spec = try row.requiredText(3)
         return JobRecord(
             id: try row.requiredText(0), project: try row.requiredText(1), name: try row.requiredText(2),
-            spec: try Coding.decodeJobSpec(try row.requiredText(3)), priority: Int(try row.requiredInt(4)),
+            spec: try Coding.decodeJobSpec(spec), specJSON: spec, priority: Int(try row.requiredInt(4)),
             idempotencyKey: row.text(5), owner: try row.text(6).map(Coding.decodeResourceID), state: state,
             attempt: Int(try row.requiredInt(8)), claimedBy: row.text(9), leaseExpiresAt: try row.date(10),
             containerID: row.text(11), exitCode: try row.int(12).map { Int($0) }, reason: row.text(13),
@@ -261,7 +263,7 @@ struct SQLStoreEngine: Sendable {
             let id = StoreID.make(now: now)
             let submittedAt = SQLTime.date(SQLTime.milliseconds(now))
             record = JobRecord(
-                id: id, project: submission.project, name: submission.name, spec: submission.spec, priority: submission.priority,
+                id: id, project: submission.project, name: submission.name, spec: submission.spec, specJSON: spec, priority: submission.priority,
                 idempotencyKey: submission.idempotencyKey, owner: submission.owner, state: .pending, attempt: 1, claimedBy: nil,
                 leaseExpiresAt: nil, containerID: nil, exitCode: nil, reason: nil, stdoutTail: nil, stderrTail: nil, feedback: nil,
                 cancelRequested: false, submittedAt: submittedAt, queuedAt: nil, startedAt: nil, finishedAt: nil, nextAttemptAt: nil
@@ -433,6 +435,17 @@ struct SQLStoreEngine: Sendable {
             try connection.run("SELECT \(Self.jobColumns) FROM jobs WHERE id = $1", .text(id)).first
         }
         return try row.map(Self.jobRecord)
+    }
+
+    func job(_ id: String, events limit: Int) async throws(StoreError) -> (job: JobRecord, events: [EventRecord])? {
+        guard limit > 0 else { throw .invalidArgument("an event query reads at least one event; limit was \(limit)") }
+        let rows = try await backend.read { connection throws(StoreError) -> (SQLRow, [SQLRow])? in
+            guard let job = try connection.run("SELECT \(Self.jobColumns) FROM jobs WHERE id = $1", .text(id)).first else { return nil }
+            let events = try connection.run("SELECT \(Self.eventColumns) FROM events WHERE job_id = $1 ORDER BY sequence LIMIT $2", .text(id), .int(Int64(limit)))
+            return (job, events)
+        }
+        guard let (job, events) = rows else { return nil }
+        return (try Self.jobRecord(job), try Self.eventRecords(events))
     }
 
     func jobs(filter: JobFilter, page: PageRequest) async throws(StoreError) -> Page<JobRecord> {
@@ -831,7 +844,12 @@ struct SQLStoreEngine: Sendable {
             ORDER BY sequence LIMIT $\(parameters.count)
             """
         let rows = try await backend.read { [parameters] connection throws(StoreError) in try connection.query(sql, parameters) }
+        return try Self.eventRecords(rows)
+    }
+
+    static func eventRecords(_ rows: [SQLRow]) throws(StoreError) -> [EventRecord] {
         var events: [EventRecord] = []
+        events.reserveCapacity(rows.count)
         for row in rows {
             var resource: ResourceID?
             if let kindText = row.text(3), let name = row.text(4) {
@@ -975,9 +993,22 @@ enum Coding {
         try readStored(Resource.self) { () throws(ValidationError) in try Resource(json: text) }
     }
 
+    /// Jobs read again and again (a client polling its job, the controller's passes) and jobs
+    /// submitted from one template share their spec text: each text is read and validated once.
     static func decodeJobSpec(_ text: String) throws(StoreError) -> JobSpec {
-        try readStored(JobSpec.self) { () throws(ValidationError) in try JobSpec(json: text) }
+        if let spec = decodedSpecs.withLock({ $0[text] }) { return spec }
+        let spec = try readStored(JobSpec.self) { () throws(ValidationError) in try JobSpec(json: text) }
+        decodedSpecs.withLock { specs in
+            if specs.count >= maxDecodedSpecs { specs.removeAll(keepingCapacity: true) }
+            specs[text] = spec
+        }
+        return spec
     }
+
+    /// Recently read spec texts and their specs; emptied when full (a bound, not an LRU: the
+    /// texts that keep being read are back after one read each).
+    private static let decodedSpecs = Mutex<[String: JobSpec]>([:])
+    static let maxDecodedSpecs = 512
 
     private static func readStored<T>(_ type: T.Type, _ read: () throws(ValidationError) -> T) throws(StoreError) -> T {
         do {

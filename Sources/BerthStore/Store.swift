@@ -52,6 +52,8 @@ public protocol Store: Sendable {
     /// the same project (`created` false). A submit that returned is durable.
     func submitJob(_ submission: JobSubmission, now: Date) async throws(StoreError) -> (job: JobRecord, created: Bool)
     func job(_ id: String) async throws(StoreError) -> JobRecord?
+    /// The job with its first `limit` events, oldest first, read together (one trip to the store).
+    func job(_ id: String, events limit: Int) async throws(StoreError) -> (job: JobRecord, events: [EventRecord])?
     /// Ordered by id (submission order), with keyset pagination.
     func jobs(filter: JobFilter, page: PageRequest) async throws(StoreError) -> Page<JobRecord>
     /// Active (queued + started) and pending jobs per state, for metrics and queue depth.

@@ -536,6 +536,11 @@ struct StoreConformanceTests {
             let events = try await store.events(EventQuery(jobID: job.id))
             #expect(events.map(\.reason) == ["Submitted", "Queued", "Started", "Finished"])
             #expect(events.last?.message.contains("Completed") == true)
+            // and read together, as the API shows a job: the same job and events, up to the limit
+            let together = try #require(try await store.job(job.id, events: 1000))
+            #expect(together.job == finished && together.events.map(\.sequence) == events.map(\.sequence))
+            #expect(try await store.job(job.id, events: 2)?.events.map(\.reason) == ["Submitted", "Queued"])
+            #expect(try await store.job("nope", events: 10) == nil)
         }
     }
 
