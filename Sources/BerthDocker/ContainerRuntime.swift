@@ -56,8 +56,10 @@ public struct DockerEngine: ContainerRuntime {
     /// One list request, plus an inspection of each Berth container that is not running or not
     /// healthy, or that `refreshing` names: a converged engine is observed with a single request.
     public func observe(refreshing: Set<String>) async throws(DockerError) -> ObservedState {
+        // The two lists are independent: the engine answers both at once.
+        async let listedVolumes = Self.result { [client] () async throws(DockerError) in try await client.listVolumes() }
         let containers = try await client.listContainers()
-        let volumes = try await client.listVolumes()
+        let volumes = try await listedVolumes.get()
         var state = ObservedState()
         let managed = containers.filter { $0.labels[LabelKey.managed] == "true" }
         state.foreignContainerNames = Set(containers.filter { $0.labels[LabelKey.managed] != "true" }.map(\.name))
@@ -206,5 +208,16 @@ extension ImageReference {
     /// `registry/repository` without tag or digest, as the pull API wants it.
     var repositoryWithRegistry: String {
         registry.map { "\($0)/\(repository)" } ?? repository
+    }
+}
+
+extension DockerEngine {
+    /// A call's outcome as a value, so an `async let` keeps its typed error.
+    static func result<T: Sendable>(_ body: @Sendable () async throws(DockerError) -> T) async -> Result<T, DockerError> {
+        do {
+            return .success(try await body())
+        } catch {
+            return .failure(error)
+        }
     }
 }

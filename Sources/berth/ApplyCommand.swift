@@ -32,9 +32,9 @@ struct ApplyCommand: AsyncParsableCommand {
         controller.bootstrapLogging(fallback: .error)
         let limit = try parseSpan(timeout, option: "--timeout")
         let deadline = Date().addingTimeInterval(limit.seconds)
-        let outcome = try await controller.withStore { store in
+        let outcome = try await controller.withRuntime { runtime in try await controller.withStore { store in
             let snapshot = try await manifests.loadSnapshot(store: store)
-            let reconciler = Reconciler(runtime: try controller.openRuntime(), objectStorage: try objectStorage.open(), store: store)
+            let reconciler = Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store)
             let printer = ProgressPrinter()
             var changes = 0
             var certificatesDone = false
@@ -67,7 +67,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 let next = min(result.nextWakeUp ?? .distantFuture, Date().addingTimeInterval(1), deadline)
                 try await Task.sleep(for: .milliseconds(Int64(max(0.05, next.timeIntervalSinceNow) * 1000)))
             }
-        }
+        } }
         switch outcome {
         case .done(let changes, let statuses):
             let ready = statuses.filter { $0.phase == .ready }.count
