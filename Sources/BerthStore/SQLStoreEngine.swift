@@ -439,14 +439,28 @@ struct SQLStoreEngine: Sendable {
 
     func job(_ id: String, events limit: Int) async throws(StoreError) -> (job: JobRecord, events: [EventRecord])? {
         guard limit > 0 else { throw .invalidArgument("an event query reads at least one event; limit was \(limit)") }
-        let rows = try await backend.read { connection throws(StoreError) -> (SQLRow, [SQLRow])? in
-            guard let job = try connection.run("SELECT \(Self.jobColumns) FROM jobs WHERE id = $1", .text(id)).first else { return nil }
-            let events = try connection.run("SELECT \(Self.eventColumns) FROM events WHERE job_id = $1 ORDER BY sequence LIMIT $2", .text(id), .int(Int64(limit)))
-            return (job, events)
+        let rows = try await backend.read { connection throws(StoreError) in
+            try connection.run(Self.jobWithEventsStatement, .text(id), .int(Int64(limit)))
         }
-        guard let (job, events) = rows else { return nil }
-        return (try Self.jobRecord(job), try Self.eventRecords(events))
+        guard let first = rows.first, first.text(0) == "0" else { return nil }
+        let job = try Self.jobRecord(SQLRow(values: Array(first.values[1...Self.jobColumnCount])))
+        let events = try Self.eventRecords(rows.dropFirst().map { SQLRow(values: Array($0.values[(Self.jobColumnCount + 1)...])) })
+        return (job, events)
     }
+
+    private static let jobColumnCount = jobColumns.split(separator: ",").count
+    /// One statement, so one round trip on PostgreSQL: the job's row (part 0: its columns, then
+    /// NULLs), then its events' rows (part 1: NULLs, then the event's columns) in order.
+    private static let jobWithEventsStatement: String = {
+        let noEvent = Array(repeating: "NULL", count: eventColumns.split(separator: ",").count).joined(separator: ", ")
+        let noJob = Array(repeating: "NULL", count: jobColumnCount).joined(separator: ", ")
+        return """
+            SELECT 0 AS part, \(jobColumns), \(noEvent) FROM jobs WHERE id = $1
+            UNION ALL
+            SELECT 1, \(noJob), e.* FROM (SELECT \(eventColumns) FROM events WHERE job_id = $1 ORDER BY sequence LIMIT $2) AS e
+            ORDER BY 1, \(jobColumnCount + 2)
+            """
+    }()
 
     func jobs(filter: JobFilter, page: PageRequest) async throws(StoreError) -> Page<JobRecord> {
         guard page.limit > 0 else { throw .invalidArgument("a page holds at least one item; limit was \(page.limit)") }
