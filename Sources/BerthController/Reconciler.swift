@@ -70,9 +70,10 @@ public actor Reconciler {
         self.logger = logger
     }
 
-    /// The plan a pass would carry out now, without doing anything.
-    public func plan(_ desired: DesiredState, now: Date = Date()) async throws -> Plan {
-        var observed = try await runtime.observe()
+    /// The plan a pass would carry out now, without doing anything. `observed`: the engine as the
+    /// caller just observed it (nil: observed now).
+    public func plan(_ desired: DesiredState, observed: ObservedState? = nil, now: Date = Date()) async throws -> Plan {
+        var observed = if let observed { observed } else { try await runtime.observe() }
         observed.objectStorage = await observeObjectStorage(desired)
         return makePlan(desired, observed, now: now)
     }
@@ -89,16 +90,19 @@ public actor Reconciler {
     }
 
     /// Observes, plans, executes and records once; containers named in `refreshing` (those an
-    /// engine event was about) are read afresh rather than from the engine's list.
+    /// engine event was about) are read afresh rather than from the engine's list. `observed`: the
+    /// engine as the caller just observed it (`apply` observes while it reads the store and the
+    /// manifests); nil: observed now.
     public func reconcile(
         _ snapshot: DesiredStateSource.Snapshot,
+        observed: ObservedState? = nil,
         refreshing: Set<String> = [],
         now: Date = Date(),
         progress: @escaping @Sendable (ExecutionProgress) -> Void = { _ in },
         shouldStop: @escaping @Sendable () -> Bool = { false }
     ) async throws -> PassResult {
         let desired = snapshot.state
-        var before = try await runtime.observe(refreshing: refreshing)
+        var before = if let observed { observed } else { try await runtime.observe(refreshing: refreshing) }
         before.objectStorage = await observeObjectStorage(desired)
         forgetSettledRestarts(before, now: now)
         let plan = makePlan(desired, before, now: now)

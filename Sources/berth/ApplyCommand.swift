@@ -32,16 +32,23 @@ struct ApplyCommand: AsyncParsableCommand {
         controller.bootstrapLogging(fallback: .error)
         let limit = try parseSpan(timeout, option: "--timeout")
         let deadline = Date().addingTimeInterval(limit.seconds)
-        let outcome = try await controller.withRuntime { runtime in try await controller.withStore { store in
+        let runtime = try controller.openRuntime()
+        let observation = controller.startObserving(runtime)
+        defer { observation.cancel() }
+        let outcome = try await controller.withStore { store in
             let snapshot = try await manifests.loadSnapshot(store: store)
             let reconciler = Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store)
+            var firstObservation: Task<ObservedState, any Error>? = observation
             let printer = ProgressPrinter()
             var changes = 0
             var certificatesDone = false
             while true {
                 let result: PassResult
                 do {
-                    result = try await reconciler.reconcile(snapshot, progress: printer.handle)
+                    // The first pass plans from the observation made meanwhile; later ones observe anew.
+                    let observed = try await firstObservation?.value
+                    firstObservation = nil
+                    result = try await reconciler.reconcile(snapshot, observed: observed, progress: printer.handle)
                 } catch {
                     throw CommandFailure("\(error)")
                 }
@@ -67,7 +74,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 let next = min(result.nextWakeUp ?? .distantFuture, Date().addingTimeInterval(1), deadline)
                 try await Task.sleep(for: .milliseconds(Int64(max(0.05, next.timeIntervalSinceNow) * 1000)))
             }
-        } }
+        }
         switch outcome {
         case .done(let changes, let statuses):
             let ready = statuses.filter { $0.phase == .ready }.count

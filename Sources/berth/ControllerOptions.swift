@@ -113,15 +113,10 @@ struct ControllerOptions: ParsableArguments {
         return CertificateManager(engine: try openRuntime(), store: store, caDirectory: resolvedStateDirectory + "/ca", helperImage: image)
     }
 
-    /// Runs `body` with the engine while its API version is asked for: the answer arrives while
-    /// `body` reads the store and the manifests, not after. A failure to reach the engine is
-    /// reported by the first request that needs it.
-    func withRuntime<T>(_ body: (DockerEngine) async throws -> T) async throws -> T {
-        let runtime = try openRuntime()
-        async let negotiated: Void = { _ = try? await runtime.client.apiVersion() }()
-        let result = try await body(runtime)
-        await negotiated
-        return result
+    /// Starts observing the engine at once, so its answers arrive while the caller opens the store
+    /// and reads the manifests rather than after; the caller awaits (or cancels) the task.
+    func startObserving(_ runtime: DockerEngine) -> Task<ObservedState, any Error> {
+        Task { try await runtime.observe() }
     }
 
     func openRuntime() throws -> DockerEngine {

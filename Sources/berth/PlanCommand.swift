@@ -33,16 +33,20 @@ struct PlanCommand: AsyncParsableCommand {
             if detailedExitcode, summary.changes > 0 { throw ExitCode(2) }
             return
         }
-        let plan = try await controller.withRuntime { runtime in try await controller.withStore { store in
+        let runtime = try controller.openRuntime()
+        let observation = controller.startObserving(runtime)
+        defer { observation.cancel() }
+        let plan = try await controller.withStore { store in
             let snapshot = try await manifests.loadSnapshot(store: store)
             do {
-                return try await Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store).plan(snapshot.state)
+                let observed = try await observation.value
+                return try await Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store).plan(snapshot.state, observed: observed)
             } catch let error as CommandFailure {
                 throw error
             } catch {
                 throw CommandFailure("\(error)")
             }
-        } }
+        }
         if json {
             try printJSON(PlanView(plan))
         } else {
