@@ -8,6 +8,8 @@ struct SQLStoreEngine: Sendable {
     let backend: any SQLBackend
     /// Job submissions, written together when they come faster than they commit.
     private let submissions: GroupCommit<PendingJob, SubmittedJob>
+    /// Tokens found valid in the last second.
+    let tokens = TokenCache()
 
     /// At most `submitWriters` connections write job submissions at once; the others stay free
     /// for everything else, and submissions that wait share the next commit.
@@ -674,6 +676,8 @@ struct SQLStoreEngine: Sendable {
             }
             return row
         }
+        // Ending a job revoked its tokens.
+        if to.isTerminal, from != to { tokens.forget { $0.jobID == id } }
         return try Self.jobRecord(row)
     }
 
@@ -766,7 +770,10 @@ struct SQLStoreEngine: Sendable {
                 return try Self.one(tx.run("SELECT \(Self.jobColumns) FROM jobs WHERE id = $1", .text(id)))
             }
         }
-        return try Self.jobRecord(row)
+        let job = try Self.jobRecord(row)
+        // A pending job was cancelled at once, and its tokens revoked.
+        if job.state == .cancelled { tokens.forget { $0.jobID == id } }
+        return job
     }
 
     func pruneJobs(finishedBefore: Date, keepPerProject: Int) async throws(StoreError) -> Int {
@@ -931,6 +938,14 @@ struct SQLStoreEngine: Sendable {
 
     func authenticate(token: String, now: Date) async throws(StoreError) -> TokenRecord? {
         let hash = TokenSecret.hash(token)
+        let (known, mark) = tokens.record(hash: hash, now: now)
+        if let known { return known }
+        guard let record = try await lookUp(hash: hash, now: now) else { return nil }
+        tokens.remember(hash: hash, record, now: now, since: mark)
+        return record
+    }
+
+    private func lookUp(hash: String, now: Date) async throws(StoreError) -> TokenRecord? {
         let valid = "hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)"
         let found = try await backend.read { connection throws(StoreError) -> SQLRow? in
             try connection.run("SELECT \(Self.tokenColumns) FROM tokens WHERE \(valid)", .text(hash), .date(now)).first
@@ -959,9 +974,11 @@ struct SQLStoreEngine: Sendable {
     }
 
     func revokeToken(_ id: String, now: Date) async throws(StoreError) -> Bool {
-        try await backend.write { tx throws(StoreError) in
+        let revoked = try await backend.write { tx throws(StoreError) in
             !(try tx.run("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id", .text(id), .date(now))).isEmpty
         }
+        tokens.forget { $0.id == id }
+        return revoked
     }
 }
 

@@ -107,6 +107,8 @@ public protocol Store: Sendable {
     func createJobToken(jobID: String, now: Date) async throws(StoreError) -> (token: String, record: TokenRecord)
     /// The token's record when it is known, not revoked and not expired. Its `lastUsedAt` is set
     /// to `now` when it was unset or older than a minute, so that a busy token is not a write per request.
+    /// A token found valid is remembered for a second: revoking it through this store (or ending
+    /// its job) takes effect at once, through another process within that second.
     func authenticate(token: String, now: Date) async throws(StoreError) -> TokenRecord?
     /// Every token but job tokens, oldest first.
     func tokens() async throws(StoreError) -> [TokenRecord]

@@ -777,11 +777,33 @@ struct StoreConformanceTests {
             #expect(try await store.authenticate(token: token + "x", now: at(60)) == nil)
             #expect(try await store.authenticate(token: token, now: at(3600)) == nil, "expired")
             #expect(try await store.tokens().map(\.name) == ["ci", "admin"])
+            #expect(try await store.authenticate(token: adminToken, now: at(1.5)) != nil)
             #expect(try await store.revokeToken(adminRecord.id, now: at(2)))
             #expect(try await store.revokeToken(adminRecord.id, now: at(3)) == false)
+            #expect(try await store.authenticate(token: adminToken, now: at(2.2)) == nil, "revoked through this store: refused at once")
             #expect(try await store.authenticate(token: adminToken, now: at(4)) == nil)
             #expect(try await store.tokens().first { $0.id == adminRecord.id }?.revokedAt == at(2))
             await expectStoreError(.invalidArgument) { try await store.createToken(name: "none", scopes: [], project: nil, expiresAt: nil, now: at(0)) }
+        }
+    }
+
+    /// A store remembers a token it found valid for a second (one database trip fewer per API
+    /// request); a revocation made through another store, as by another process, takes effect
+    /// within that second, and through the same store at once.
+    @Test(arguments: StoreKind.allCases)
+    func aTokenRevokedElsewhereIsRefusedWithinASecond(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, place in
+            // given: the API's store found the token valid; another process's store revokes it
+            let (token, record) = try await store.createToken(name: "app", scopes: [.read], project: nil, expiresAt: at(30), now: at(0))
+            #expect(try await store.authenticate(token: token, now: at(10)) != nil)
+            let other = try await place.open()
+            #expect(try await other.revokeToken(record.id, now: at(10.1)))
+            #expect(try await other.authenticate(token: token, now: at(10.2)) == nil)
+            // then
+            #expect(try await store.authenticate(token: token, now: at(10.9))?.id == record.id, "remembered for at most a second")
+            #expect(try await store.authenticate(token: token, now: at(11)) == nil)
+            #expect(try await store.authenticate(token: token, now: at(10.5)) == nil, "a clock that went back does not bring it back")
+            await other.close()
         }
     }
 
@@ -796,8 +818,9 @@ struct StoreConformanceTests {
             #expect(try await store.authenticate(token: token, now: at(3))?.jobID == job.id)
             #expect(try await store.tokens().isEmpty, "job tokens are not listed with API tokens")
             // when
-            try await store.transitionJob(job.id, from: .started, to: .finished, controller: "c1", update: JobUpdate(exitCode: 0), now: at(4))
-            // then
+            try await store.transitionJob(job.id, from: .started, to: .finished, controller: "c1", update: JobUpdate(exitCode: 0), now: at(3.2))
+            // then: refused at once, also within the second a valid token is remembered
+            #expect(try await store.authenticate(token: token, now: at(3.5)) == nil)
             #expect(try await store.authenticate(token: token, now: at(5)) == nil)
             await expectStoreError(.invalidArgument) { try await store.createJobToken(jobID: job.id, now: at(6)) }
             await expectStoreError(.notFound) { try await store.createJobToken(jobID: "missing", now: at(6)) }
