@@ -147,7 +147,9 @@ import Testing
         try scenario.write("")
         try scenario.startServe()
         let created = try scenario.berth("token", "create", "--name", "other", "--scope", "jobs:write", "--project", "elsewhere", "--json")
-        let token = try #require(try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])["token"] as? String
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
+        let token = answer["token"] as? String
+        let id = try #require((answer["record"] as? [String: Any])?["id"] as? String)
         scenario.server = (url: try await scenario.apiURL(), token: try #require(token))
 
         let submit = try scenario.berth("jobs", "submit", "-f", try writeJob(scenario))
@@ -155,6 +157,14 @@ import Testing
         #expect(submit.stderr.contains("limited to project elsewhere"), "\(submit.stderr)")
         let revoked = try scenario.berth("token", "list", "--json")
         #expect(revoked.stdout.contains("\"other\""), "token list works on the store: \(revoked.stdout)")
+
+        // and once revoked on the store, the running server refuses it (it remembers a valid token for a second)
+        #expect(try scenario.berth("jobs", "list", "--project", "elsewhere").status == 0)
+        #expect(try scenario.berth("token", "revoke", id).status == 0)
+        try await scenario.eventually(10, "the revoked token is refused") {
+            let listed = try scenario.berth("jobs", "list", "--project", "elsewhere")
+            return listed.status != 0 && listed.stderr.contains("revoked")
+        }
     }
 
     @Test func servesHTTPSWithTheGivenCertificate() async throws {
