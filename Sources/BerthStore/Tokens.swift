@@ -70,11 +70,16 @@ enum TokenSecret {
     /// Lower-case hex SHA-256 of the token's UTF-8 bytes. Lookups go by this hash, so the secret
     /// itself is never compared and a timing difference can reveal at most a hash prefix.
     static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        var text: [UInt8] = []
+        text.reserveCapacity(2 * SHA256.byteCount)
+        for byte in SHA256.hash(data: Data(token.utf8)) {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0xF)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
 /// Tokens found valid in the last second, by hash: a request then authenticates without a trip

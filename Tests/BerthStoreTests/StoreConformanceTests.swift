@@ -787,6 +787,12 @@ struct StoreConformanceTests {
         }
     }
 
+    /// Stored hashes must stay what earlier versions wrote, or every existing token stops working.
+    @Test func aTokenIsStoredAsTheLowerCaseHexOfItsSHA256() {
+        #expect(TokenSecret.hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(TokenSecret.hash("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+
     /// A store remembers a token it found valid for a second (one database trip fewer per API
     /// request); a revocation made through another store, as by another process, takes effect
     /// within that second, and through the same store at once.
