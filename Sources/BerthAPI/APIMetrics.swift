@@ -28,10 +28,12 @@ public struct APIMetrics: Sendable {
     /// The Prometheus text, with job gauges read from the store now.
     func render(store: any Store) async throws -> [UInt8] {
         let counts = try await store.jobCounts(project: nil)
+        let jobs = MetricNameDescriptor(namespace: "berth", metricName: "jobs", unitName: "", helpText: "Pending and active jobs by state")
         for state in [JobState.pending, .queued, .started] {
-            registry.makeGauge(name: "berth_jobs", labels: [("state", state.rawValue)], help: "Pending and active jobs by state").set(Double(counts[state] ?? 0))
+            registry.makeGauge(descriptor: jobs, labels: [("state", state.rawValue)]).set(Double(counts[state] ?? 0))
         }
-        registry.makeGauge(name: "berth_job_queue_depth", help: "Pending jobs waiting to be claimed").set(Double(counts[.pending] ?? 0))
+        let queueDepth = MetricNameDescriptor(namespace: "berth", metricName: "job_queue_depth", unitName: "", helpText: "Pending jobs waiting to be claimed")
+        registry.makeGauge(descriptor: queueDepth).set(Double(counts[.pending] ?? 0))
         return registry.emitToBuffer()
     }
 }
