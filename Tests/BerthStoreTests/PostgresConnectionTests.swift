@@ -117,13 +117,17 @@ struct PostgresConnectionTests {
         try await TestPlace.with(.postgres) { store, place in
             let other = try await place.open(poolSize: 1)
             let wakeups = other.notifications()
-            let sent = ContinuousClock.now
+            let started = ContinuousClock.now
             _ = try await store.submitJob(try submission(project: "latency"), now: at(0))
+            // Timed from the acknowledged commit: the submit itself may wait behind other tests'
+            // writes to the shared cluster (timed from before it, this once took 2.8 s while the
+            // 10,000-job claim test ran beside it).
+            let committed = ContinuousClock.now
             let woke = await firstNotification(wakeups) { $0 == .jobSubmitted(project: "latency") }
-            let elapsed = ContinuousClock.now - sent
+            let elapsed = ContinuousClock.now - committed
             await other.close()
             #expect(woke)
-            #expect(elapsed < .seconds(1))
+            #expect(elapsed < .seconds(1), "the submit took \(committed - started)")
         }
     }
 }
