@@ -45,4 +45,34 @@ struct JobCrashPointTests {
         try await scenario.eventually(60, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
         #expect(try creates.stop() == [id], "one container was created for the job")
     }
+
+    /// A cancel that arrives while no controller runs, after the worker exited but before its
+    /// result was recorded, does not change the result: the work is done, and the job ends once,
+    /// finished, with its output.
+    @Test(arguments: StoreChoice.allCases)
+    func aCancelAfterTheWorkerExitedLeavesItsResult(store: StoreChoice) async throws {
+        let scenario = try await Scenario(store)
+        defer { scenario.finish() }
+        // given: the worker exited and the controller died before recording it
+        try scenario.write("")
+        let id = try #require(try scenario.submit(jobYAML(scenario, "done", command: "sleep 1; echo done")).first)
+        scenario.extraEnvironment["BERTH_CRASH_AT"] = Point.exited.rawValue
+        try scenario.startServe(Scenario.jobServeOptions)
+        try await scenario.eventually(60, "serve crashes after the worker exited") { scenario.serveHasExited }
+        scenario.extraEnvironment["BERTH_CRASH_AT"] = nil
+
+        // when: cancelled meanwhile, then a controller starts
+        let cancel = try scenario.berth("jobs", "cancel", id)
+        #expect(cancel.status == 0, "\(cancel.stderr)")
+        #expect(try scenario.job(id)["cancelRequested"] as? Bool == true)
+        try scenario.startServe(Scenario.jobServeOptions)
+
+        // then
+        let job = try await scenario.ended(id, within: 90)
+        #expect(job["state"] as? String == "finished" && job["exitCode"] as? Int == 0, "\(job)")
+        #expect((job["stdoutTail"] as? String)?.hasPrefix("done") == true, "\(job)")
+        let events = (job["events"] as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }
+        #expect(events.filter { $0 == "Finished" }.count == 1 && !events.contains("Cancelled"), "one end, not a cancel: \(events)")
+        try await scenario.eventually(60, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
+    }
 }

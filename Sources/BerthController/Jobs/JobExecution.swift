@@ -204,11 +204,13 @@ struct JobExecution: Sendable {
     }
 
     /// Waits for the container to exit, its deadline, or a cancel; stops it for the latter two.
+    /// A container that already exited (the controller was down meanwhile) ends the attempt with
+    /// its exit status: a cancel or a deadline that comes after the work cannot undo it.
     private func awaitEnd(_ job: JobRecord, _ container: JobContainer) async throws -> AttemptEnd {
         let deadline = job.spec.activeDeadline.map { limit in
             (container.startedAt ?? job.startedAt ?? Date()).addingTimeInterval(limit.seconds)
         }
-        let ending = await withTaskGroup(of: Ending?.self) { group -> Ending in
+        let ending = container.state == .exited || container.state == .dead ? .exited : await withTaskGroup(of: Ending?.self) { group -> Ending in
             group.addTask {
                 var failures = 0
                 while !Task.isCancelled {
