@@ -48,12 +48,18 @@ struct TestEngine {
 
     /// Polls `condition` every 50 ms until it holds or `seconds` pass.
     func eventually(_ seconds: Double = 20, _ what: String, _ condition: () async throws -> Bool) async throws {
+        if try await poll(seconds, condition) { return }
+        Issue.record("timed out after \(seconds)s waiting until \(what)")
+    }
+
+    /// Whether `condition` came to hold within `seconds`, polled every 50 ms.
+    func poll(_ seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if try await condition() { return }
+            if try await condition() { return true }
             try await Task.sleep(for: .milliseconds(50))
         }
-        Issue.record("timed out after \(seconds)s waiting until \(what)")
+        return false
     }
 }
 
