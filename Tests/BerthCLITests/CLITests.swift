@@ -48,42 +48,55 @@ enum BerthProcess {
     /// Runs `berth arguments…` in the package root; output goes through files so a large answer
     /// cannot fill a pipe and stall the child. With `timeout` (seconds), coreutils' `timeout`
     /// ends a child that should have exited at once but did not.
+    ///
+    /// Spawned and reaped here (posix_spawn, waitpid on its pid), not with Foundation's `Process`:
+    /// with many children starting and ending at once across the suite, `waitUntilExit()` once
+    /// never returned for a `berth jobs submit` that had exited (left a zombie), and the suite hung.
     static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Int? = nil) throws -> CommandResult {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
-        guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
-              FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        else { throw SetupError("cannot create output files in \(scratch.path)") }
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
 
-        let process = Process()
-        if let timeout {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            process.arguments = [String(timeout), try executable().path] + arguments
-        } else {
-            process.executableURL = try executable()
-            process.arguments = arguments
-        }
-        process.currentDirectoryURL = packageRoot
+        let command = timeout.map { ["/usr/bin/timeout", String($0)] } ?? []
+        let argv = command + [try executable().path] + arguments
         var processEnvironment = ProcessInfo.processInfo.environment
         processEnvironment.removeValue(forKey: "BERTH_MANIFESTS")
         // Tests choose the object storage themselves (Scenario.objectStorage).
         for name in ["BERTH_S3_ENDPOINT", "BERTH_S3_REGION", "BERTH_S3_ADDRESSING"] { processEnvironment.removeValue(forKey: name) }
         processEnvironment.merge(environment) { _, new in new }
-        process.environment = processEnvironment
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
+        let status = try spawnAndWait(argv, environment: processEnvironment.map { "\($0.key)=\($0.value)" }, stdout: outURL.path, stderr: errURL.path)
         return CommandResult(
-            status: process.terminationStatus,
+            status: status,
             stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
             stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
         )
+    }
+
+    /// Runs `argv` in the package root with its output in two files and returns its exit status
+    /// (128 + the signal when a signal ended it).
+    private static func spawnAndWait(_ argv: [String], environment: [String], stdout: String, stderr: String) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // In the package root: a shell changes there and execs the command (glibc's
+        // posix_spawn_file_actions_addchdir_np is not visible to Swift).
+        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", packageRoot.path] + argv
+        let cArguments = argv.map { strdup($0) } + [nil]
+        let cEnvironment = environment.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments + cEnvironment { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, cEnvironment)
+        guard spawned == 0 else { throw SetupError("cannot start \(argv[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            guard errno == EINTR else { throw SetupError("waiting for \(argv[0]) failed: \(String(cString: strerror(errno)))") }
+        }
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 }
 
