@@ -95,15 +95,17 @@ struct EventResumeTests {
         )
         let request = ContainerCreateRequest(image: "localhost/scratch:1", cmd: ["/bin/true"], labels: ["berth.test": "restart"], hostConfig: .init(networkMode: "none"))
 
-        // given: a watch that has seen one event
+        // given: a watch that has seen one event. It starts from a moment ago: under load its first
+        // request can reach the engine after the create (a fixed 300 ms head start once was not
+        // enough), and the engine then replays the create rather than the watch missing it.
         let seen = EventLog()
+        let watchFrom = Date().addingTimeInterval(-1)
         let watcher = Task {
-            for try await item in client.events(filters: ["label": ["berth.test=restart"]], reconnectDelay: .milliseconds(100)) {
+            for try await item in client.events(filters: ["label": ["berth.test=restart"]], since: watchFrom, reconnectDelay: .milliseconds(100)) {
                 await seen.append(item)
             }
         }
         defer { watcher.cancel() }
-        try await Task.sleep(for: .milliseconds(300))
         _ = try await client.createContainer(name: "before", request)
         try await daemon.eventually("the first event") { await seen.containerEvents.contains("before:create") }
 
