@@ -326,6 +326,9 @@ final class NotificationSender: Sendable {
             makeConnection: { PostgresConnection(configuration: configuration) },
             closeConnection: { $0.close() }
         )
+        // Connected now, so the first wake-up does not wait for a new backend (seconds on a busy
+        // server); a failure here is retried by the first send.
+        workers.post { connection in try? connection.ensureConnected() }
     }
 
     func send(_ notifications: [StoreNotification]) {

@@ -126,8 +126,11 @@ struct PostgresConnectionTests {
             let woke = await firstNotification(wakeups) { $0 == .jobSubmitted(project: "latency") }
             let elapsed = ContinuousClock.now - committed
             await other.close()
+            // This store never polls: the wake-up can only have come by NOTIFY. The bound is far
+            // below the controller's resync (30 s), and loose enough for a cluster busy with other
+            // tests (it once took 2 s beside the 10,000-job claim test).
             #expect(woke)
-            #expect(elapsed < .seconds(1), "the submit took \(committed - started)")
+            #expect(elapsed < .seconds(5), "the submit took \(committed - started)")
         }
     }
 }
