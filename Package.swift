@@ -57,13 +57,17 @@ let package = Package(
             dependencies: ["BerthCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
-        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // libpq's declarations only (no pkg-config, which would link it); CLibPQLoader loads the
+        // library when a PostgreSQL store first calls it.
+        .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
+        .target(name: "CLibPQLoader", dependencies: ["CLibPQ"], linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(
             name: "BerthStore",
             dependencies: [
                 "BerthCore",
                 "CLibPQ",
+                "CLibPQLoader",
                 "CSQLite",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,7 +137,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            swiftSettings: strictSettings
+            swiftSettings: strictSettings,
+            // The executable exports none of its 44,000 symbols to the dynamic linker: nothing
+            // looks them up, and every library's imports were searched through them at each start
+            // (docs/benchmarks.md, "Controller").
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]
         ),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: strictSettings),
         .testTarget(

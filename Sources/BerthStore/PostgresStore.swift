@@ -1,5 +1,6 @@
 import BerthCore
 import CLibPQ
+import CLibPQLoader
 import Foundation
 import Logging
 import Synchronization
@@ -13,10 +14,12 @@ import Synchronization
 /// - A lost connection is reopened with backoff. An operation whose first statement finds the
 ///   connection dead is retried once on a fresh one (nothing was applied); one that loses it later
 ///   fails with a retryable `connectionLost`.
-/// - Job submissions are group-committed (`GroupCommit`): all but one of the pool write them, and
+/// - Job submissions are group-committed (`BatchedCalls`): all but one of the pool write them, and
 ///   the submits that arrive meanwhile go together in the next statement, every job and its event
 ///   through a CTE, without BEGIN and COMMIT: one round trip and one durable commit for all of
-///   them. Statements are prepared once per connection.
+///   them. Reads of one job with its events that wait for a connection go together the same way
+///   (`BatchedCalls`): one statement for all the jobs asked meanwhile. Statements are prepared
+///   once per connection.
 /// - Wake-ups: `NOTIFY berth` once a write committed, from a sender connection of its own
 ///   (`NotificationSender`); a listener thread with its own connection `LISTEN`s, reconnects
 ///   after a loss and then sends `.resync`.
@@ -41,9 +44,10 @@ public final class PostgresStore: Store {
     public let schemaVersion: Int
 
     /// Connects, migrates the schema and starts listening. Fails with a retryable `unavailable`
-    /// error when the database cannot be reached, and with `schemaTooNew` when a newer Berth
-    /// migrated it.
+    /// error when the database cannot be reached, with `schemaTooNew` when a newer Berth migrated
+    /// it, and with `database` when libpq itself cannot be loaded.
     public static func open(_ configuration: PostgresConfiguration, logger: Logger = Logger(label: "berth.store")) async throws(StoreError) -> PostgresStore {
+        try loadLibPQ()
         let poolConnects = PoolConnects()
         let workers = BlockingWorkers<PostgresConnection>(
             count: configuration.poolSize, name: "berth-pg",
@@ -75,14 +79,14 @@ public final class PostgresStore: Store {
         logger.debug("opened the PostgreSQL store", metadata: ["berth.store.schema": "\(version)"])
         return PostgresStore(
             workers: workers, leadership: leadership, listener: listener, sender: sender, hub: hub, logger: logger, schemaVersion: version,
-            submitWriters: Self.submitWriters(poolSize: configuration.poolSize)
+            connections: configuration.poolSize, submitWriters: Self.submitWriters(poolSize: configuration.poolSize)
         )
     }
 
     private init(
         workers: BlockingWorkers<PostgresConnection>, leadership: BlockingWorkers<LeaderConnection>,
         listener: NotificationListener, sender: NotificationSender, hub: NotificationHub, logger: Logger, schemaVersion: Int,
-        submitWriters: Int
+        connections: Int, submitWriters: Int
     ) {
         self.workers = workers
         self.leadership = leadership
@@ -92,7 +96,16 @@ public final class PostgresStore: Store {
         self.logger = logger
         self.schemaVersion = schemaVersion
         let backend = PooledBackend(workers: workers, dialect: .postgres) { [sender] connection in Session(connection: connection, sender: sender) }
-        self.engine = SQLStoreEngine(backend: backend, submitWriters: submitWriters)
+        self.engine = SQLStoreEngine(backend: backend, connections: connections, submitWriters: submitWriters)
+    }
+
+    /// Loads libpq, which Berth does not link (`CLibPQLoader`), or says why it cannot.
+    private static func loadLibPQ() throws(StoreError) {
+        var message = [CChar](repeating: 0, count: 512)
+        let loaded = message.withUnsafeMutableBufferPointer { berth_libpq_load($0.baseAddress, $0.count) == 0 }
+        guard loaded else {
+            throw .database(message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        }
     }
 
     /// How many connections write job submissions at once: all but one of the pool, so a flood of

@@ -135,7 +135,7 @@ protocol SQLBackend: Sendable {
     /// Runs `body` with a session on a pool connection once one is free, and returns its result.
     func run<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws(StoreError) -> T) async throws(StoreError) -> T
     /// Queues `work` for a pool connection without waiting for it, for work that hands its results
-    /// over itself (`GroupCommit`). Returns false, and never runs `work`, once the store is closed.
+    /// over itself (`BatchedCalls`). Returns false, and never runs `work`, once the store is closed.
     func post(_ work: @escaping @Sendable (any SQLSession) -> Void) -> Bool
 }
 

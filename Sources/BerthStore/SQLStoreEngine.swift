@@ -7,17 +7,24 @@ import Synchronization
 struct SQLStoreEngine: Sendable {
     let backend: any SQLBackend
     /// Job submissions, written together when they come faster than they commit.
-    private let submissions: GroupCommit<PendingJob, SubmittedJob>
+    private let submissions: BatchedCalls<PendingJob, SubmittedJob>
+    /// Reads of one job with its events, read together when they come faster than the pool answers.
+    private let jobReads: BatchedCalls<JobRead, [SQLRow]>
     /// Tokens found valid in the last second.
     let tokens = TokenCache()
 
     /// At most `submitWriters` connections write job submissions at once; the others stay free
-    /// for everything else, and submissions that wait share the next commit.
-    init(backend: any SQLBackend, submitWriters: Int) {
+    /// for everything else, and submissions that wait share the next commit. Reads of one job use
+    /// up to all of the pool's `connections`.
+    init(backend: any SQLBackend, connections: Int, submitWriters: Int) {
         self.backend = backend
-        submissions = GroupCommit(
+        submissions = BatchedCalls(
             limit: submitWriters, maxBatch: Self.maxSubmitBatch, post: { [backend] work in backend.post(work) },
-            write: { batch, session in Self.writeSubmissions(batch, on: session, dialect: backend.dialect) }
+            run: { batch, session in Self.writeSubmissions(batch, on: session, dialect: backend.dialect) }
+        )
+        jobReads = BatchedCalls(
+            limit: connections, maxBatch: Self.maxJobReadBatch, post: { [backend] work in backend.post(work) },
+            run: { batch, session in Self.readJobs(batch, on: session) }
         )
     }
 
@@ -441,28 +448,77 @@ struct SQLStoreEngine: Sendable {
 
     func job(_ id: String, events limit: Int) async throws(StoreError) -> (job: JobRecord, events: [EventRecord])? {
         guard limit > 0 else { throw .invalidArgument("an event query reads at least one event; limit was \(limit)") }
-        let rows = try await backend.read { connection throws(StoreError) in
-            try connection.run(Self.jobWithEventsStatement, .text(id), .int(Int64(limit)))
-        }
-        guard let first = rows.first, first.text(0) == "0" else { return nil }
+        // Decoded here, not on the connection's thread, like `job(_:)`.
+        let rows = try await jobReads.run(JobRead(id: id, eventLimit: limit))
+        guard let first = rows.first else { return nil }
         let job = try Self.jobRecord(SQLRow(values: Array(first.values[1...Self.jobColumnCount])))
         let events = try Self.eventRecords(rows.dropFirst().map { SQLRow(values: Array($0.values[(Self.jobColumnCount + 1)...])) })
         return (job, events)
     }
 
+    /// One call of `job(_:events:)`.
+    struct JobRead: Hashable, Sendable {
+        var id: String
+        var eventLimit: Int
+    }
+
+    /// Job reads that wait go together, up to this many per statement.
+    static let maxJobReadBatch = 64
+
+    /// On a connection's thread: one statement per distinct event limit in `batch` (the API asks
+    /// with one) for every job asked, each once; each call gets its job's row, then its events'
+    /// rows in order, or no rows for a job that does not exist.
+    static func readJobs(_ batch: [JobRead], on session: any SQLSession) -> [Result<[SQLRow], StoreError>] {
+        var rowsByRead: [JobRead: [SQLRow]] = [:]
+        var failures: [Int: StoreError] = [:]
+        for (limit, reads) in Dictionary(grouping: batch, by: \.eventLimit) {
+            var seen = Set<String>()
+            let ids = reads.map(\.id).filter { seen.insert($0).inserted }
+            do throws(StoreError) {
+                let rows = try session.read { connection throws(StoreError) in
+                    try connection.query(jobsWithEventsStatements[ids.count - 1], [.int(Int64(limit))] + ids.map(SQLValue.text))
+                }
+                for row in rows {
+                    // A job's row names it in its first column after the part; an event's in its job_id.
+                    let isJob = row.text(0) == "0"
+                    guard let id = isJob ? row.text(1) : row.text(jobColumnCount + 1 + eventJobIDColumn) else { continue }
+                    rowsByRead[JobRead(id: id, eventLimit: limit), default: []].append(row)
+                }
+            } catch {
+                failures[limit] = error
+            }
+        }
+        return batch.map { read in
+            if let failure = failures[read.eventLimit] { return .failure(failure) }
+            let rows = rowsByRead[read] ?? []
+            // Events of a job deleted between the two parts of the statement answer as no job.
+            return .success(rows.first?.text(0) == "0" ? rows : [])
+        }
+    }
+
     private static let jobColumnCount = jobColumns.split(separator: ",").count
-    /// One statement, so one round trip on PostgreSQL: the job's row (part 0: its columns, then
-    /// NULLs), then its events' rows (part 1: NULLs, then the event's columns) in order.
-    private static let jobWithEventsStatement: String = {
+    /// `job_id`'s position among `eventColumns`.
+    private static let eventJobIDColumn = 5
+
+    /// For 1…`maxJobReadBatch` jobs, one statement each, so one round trip on PostgreSQL: the
+    /// jobs' rows ($2…; part 0: the job's columns, then NULLs), then the first $1 events of each
+    /// (part 1: NULLs, then the event's columns), in order.
+    private static let jobsWithEventsStatements = (1...maxJobReadBatch).map(jobsWithEventsStatement)
+
+    private static func jobsWithEventsStatement(count: Int) -> String {
         let noEvent = Array(repeating: "NULL", count: eventColumns.split(separator: ",").count).joined(separator: ", ")
         let noJob = Array(repeating: "NULL", count: jobColumnCount).joined(separator: ", ")
+        let ids = placeholders(from: 2, count: count)
         return """
-            SELECT 0 AS part, \(jobColumns), \(noEvent) FROM jobs WHERE id = $1
+            SELECT 0 AS part, \(jobColumns), \(noEvent) FROM jobs WHERE id IN (\(ids))
             UNION ALL
-            SELECT 1, \(noJob), e.* FROM (SELECT \(eventColumns) FROM events WHERE job_id = $1 ORDER BY sequence LIMIT $2) AS e
+            SELECT 1, \(noJob), \(eventColumns) FROM (
+                SELECT \(eventColumns), row_number() OVER (PARTITION BY job_id ORDER BY sequence) AS position
+                FROM events WHERE job_id IN (\(ids))
+            ) AS e WHERE position <= $1
             ORDER BY 1, \(jobColumnCount + 2)
             """
-    }()
+    }
 
     func jobs(filter: JobFilter, page: PageRequest) async throws(StoreError) -> Page<JobRecord> {
         guard page.limit > 0 else { throw .invalidArgument("a page holds at least one item; limit was \(page.limit)") }

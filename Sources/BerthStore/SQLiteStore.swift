@@ -9,7 +9,7 @@ import Logging
 /// - `synchronous=FULL`: a commit returns only after the WAL is fsynced, so a job submission that
 ///   was acknowledged survives a power loss; `NORMAL` would lose the last commits then. The cost
 ///   is one fsync per write transaction; job submissions that arrive while one is written share
-///   the next transaction (`GroupCommit`).
+///   the next transaction (`BatchedCalls`).
 /// - `busy_timeout` of 30 s for other processes that open the same file (`berth jobs submit`
 ///   beside `berth serve`): a commit stalled by a slow disk makes them wait, not fail.
 /// - One connection on one dedicated thread: SQLite has one writer anyway, and serializing every
@@ -75,7 +75,7 @@ public final class SQLiteStore: Store {
         self.schemaVersion = schemaVersion
         // One connection: while it writes a batch, the submissions that arrive wait for the next.
         let backend = PooledBackend(workers: workers, dialect: .sqlite) { [hub] connection in Session(connection: connection, hub: hub) }
-        self.engine = SQLStoreEngine(backend: backend, submitWriters: 1)
+        self.engine = SQLStoreEngine(backend: backend, connections: 1, submitWriters: 1)
     }
 
     private struct Session: SQLSession {

@@ -18,6 +18,7 @@ struct JobsCommand: AsyncParsableCommand {
     /// `berth jobs submit -f job.yaml`: one job per `kind: Job` document.
     struct Submit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "submit",
             abstract: "Submit the Job documents of a file; prints each job's id.",
             discussion: "Exit status: 0 submitted (or, with --wait, every job finished), 1 invalid input or a job that failed or was cancelled."
         )
@@ -113,7 +114,7 @@ struct JobsCommand: AsyncParsableCommand {
 
     /// `berth jobs list`
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List jobs, newest first.")
 
         @OptionGroup var controller: ControllerOptions
         @Option(help: "Only this project.") var project: String?
@@ -145,7 +146,7 @@ struct JobsCommand: AsyncParsableCommand {
 
     /// `berth jobs show ID`
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one job: states, times, result, log tails, feedback.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one job: states, times, result, log tails, feedback.")
 
         @OptionGroup var controller: ControllerOptions
         @Argument(help: "The job id.") var id: String
@@ -194,6 +195,7 @@ struct JobsCommand: AsyncParsableCommand {
     /// `berth jobs logs ID [--follow]`
     struct Logs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "logs",
             abstract: "Print a job's output: live from its container while it runs, else the tail kept with the job.",
             discussion: "With --follow, prints the output as it comes until the job ends; exit status 0 when it finished, 1 otherwise."
         )
@@ -252,6 +254,7 @@ struct JobsCommand: AsyncParsableCommand {
     /// `berth jobs cancel ID`
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cancel",
             abstract: "Cancel a job: a pending one never starts; a running one is stopped (grace, then kill).",
             discussion: "Exit status: 0 when the cancel was recorded (or the job had already ended), 1 when there is no such job."
         )

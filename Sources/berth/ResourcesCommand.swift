@@ -16,6 +16,7 @@ struct ResourcesCommand: AsyncParsableCommand {
     /// `berth resources apply -f FILE`: one `PUT` per document.
     struct Apply: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "apply",
             abstract: "Create or update every document of a file through the API.",
             discussion: "Exit status: 0 all applied, 1 invalid input or a document the server refused (the rest are still sent)."
         )
@@ -49,7 +50,7 @@ struct ResourcesCommand: AsyncParsableCommand {
 
     /// `berth resources get [--kind K] [--project P] [NAME]`
     struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List desired resources (API and manifest ones), or show one.")
+        static let configuration = CommandConfiguration(commandName: "get", abstract: "List desired resources (API and manifest ones), or show one.")
 
         @OptionGroup var controller: ControllerOptions
         @Option(help: "Only this kind: project, volume, service, job, cronjob, bucket, certificate.") var kind: String?
@@ -94,6 +95,7 @@ struct ResourcesCommand: AsyncParsableCommand {
     /// `berth resources delete KIND NAME [--project P]`
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "delete",
             abstract: "Delete an API resource; the controller removes what it made for it.",
             discussion: "Exit status: 0 deleted, 1 refused (no such resource, or a manifest owns it)."
         )

@@ -15,6 +15,7 @@ struct TokenCommand: AsyncParsableCommand {
     /// `berth token create --name N --scope S [--project P] [--expires D]`
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Create a token and print it once; only its hash is stored.",
             discussion: "Scopes: admin, read, jobs:write, resources:write (repeat --scope for several)."
         )
@@ -58,7 +59,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     /// `berth token list`
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List tokens (never their secret).")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens (never their secret).")
 
         @OptionGroup var controller: ControllerOptions
         @Flag(help: "Print the tokens as JSON.") var json = false
@@ -88,6 +89,7 @@ struct TokenCommand: AsyncParsableCommand {
     /// `berth token revoke ID`
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "revoke",
             abstract: "Revoke a token; requests carrying it are refused from now on.",
             discussion: "Exit status: 0 revoked, 1 no such token (or already revoked)."
         )

@@ -223,6 +223,22 @@ struct CLITests {
         }
     }
 
+    /// Berth links no libpq: it is loaded when a PostgreSQL store opens, so a `berth` on the
+    /// embedded store starts without mapping it and the libraries it needs (`CLibPQLoader`).
+    @Test func libpqIsLoadedOnlyWhenAPostgreSQLStoreOpens() throws {
+        let url = try TestServices.postgresURL()
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("berth-libpq-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: state) }
+        // when: the same command on each store, with the dynamic loader naming every file it loads
+        let embedded = try BerthProcess.run(["token", "list", "--state-dir", state.path], environment: ["LD_DEBUG": "files", "BERTH_DATABASE_URL": ""])
+        let postgres = try BerthProcess.run(["token", "list", "--database", url], environment: ["LD_DEBUG": "files"])
+        // then
+        #expect(embedded.status == 0 && postgres.status == 0, "stderr: \(embedded.stderr.suffix(500)) / \(postgres.stderr.suffix(500))")
+        #expect(embedded.stderr.contains("file=libsqlite3.so"), "the loader's trace is there")
+        #expect(!embedded.stderr.contains("libpq.so"))
+        #expect(postgres.stderr.contains("file=libpq.so.5"))
+    }
+
     @Test func reportsValidManifestsAsJSON() throws {
         // when
         let result = try BerthProcess.run(["validate", "-f", "manifests", "--json"])

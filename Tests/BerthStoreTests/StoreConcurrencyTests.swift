@@ -94,6 +94,76 @@ struct StoreConcurrencyTests {
         }
     }
 
+    /// GETs of jobs that wait for a connection are read together (`BatchedCalls`): each call must
+    /// still get its own job and events (or none), and see every write acknowledged before it.
+    @Test(arguments: StoreKind.allCases)
+    func jobsReadTogetherEachGetTheirOwnAndSeeEveryAcknowledgedWrite(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given: jobs with 1 to 4 events, and one started job whose feedback a writer bumps
+            var ids: [String] = []
+            for index in 0..<12 {
+                let job = try await store.submitJob(try submission(project: "p\(index % 3)", name: "j\(index)"), now: at(0)).job
+                ids.append(job.id)
+            }
+            _ = try await store.claimJobs(controller: "c1", limit: 12, projectLimits: [:], lease: .minutes(5), now: at(1))
+            for (index, id) in ids.enumerated() where index % 3 != 0 {
+                try await store.transitionJob(id, from: .queued, to: .started, controller: "c1", update: JobUpdate(), now: at(2))
+                if index % 3 == 2 {
+                    try await store.transitionJob(id, from: .started, to: .finished, controller: "c1", update: JobUpdate(exitCode: 0, reason: "Completed"), now: at(3))
+                }
+            }
+            let bumped = ids[1]
+            var answers: [String: (job: JobRecord, events: [EventRecord])] = [:]
+            for id in ids where id != bumped {
+                let job = try #require(try await store.job(id))
+                answers[id] = (job, try await store.events(EventQuery(jobID: id)))
+            }
+            let expected = answers
+            #expect(Set(expected.values.map(\.events.count)).count >= 3, "jobs with different numbers of events")
+            // when: 8 readers ask for every job (and one that does not exist) with two limits, while
+            // a writer bumps one job's feedback and reads it back after each acknowledged write
+            let asked = ids + ["no-such-job"]
+            let mismatches = try await withThrowingTaskGroup(of: [String].self) { group in
+                for reader in 0..<8 {
+                    group.addTask {
+                        var wrong: [String] = []
+                        for round in 0..<25 {
+                            for id in asked.shuffled() {
+                                let limit = (round + reader) % 2 == 0 ? 1000 : 2
+                                let found = try await store.job(id, events: limit)
+                                if id == bumped {
+                                    if found?.job.id != bumped { wrong.append("\(id) was not found") }
+                                    continue
+                                }
+                                guard let want = expected[id] else {
+                                    if found != nil { wrong.append("\(id) was found") }
+                                    continue
+                                }
+                                if found?.job != want.job || found?.events != Array(want.events.prefix(limit)) {
+                                    wrong.append("\(id) with limit \(limit): \(String(describing: found?.job.id)), \(found?.events.count ?? -1) events")
+                                }
+                            }
+                        }
+                        return wrong
+                    }
+                }
+                group.addTask {
+                    var wrong: [String] = []
+                    for value in 1...100 {
+                        let feedback = #"{"n":\#(value)}"#
+                        try await store.transitionJob(bumped, from: .started, to: .started, controller: "c1", update: JobUpdate(feedback: feedback), now: at(4))
+                        let read = try await store.job(bumped, events: 1000)
+                        if read?.job.feedback != feedback { wrong.append("after writing \(feedback) read \(String(describing: read?.job.feedback))") }
+                    }
+                    return wrong
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            // then
+            #expect(mismatches.count == 0, "wrong answers, the first: \(mismatches.prefix(5))")
+        }
+    }
+
     /// `berth serve` and a `berth jobs submit` started beside it both open a file that does not
     /// exist yet. Switching a new file to WAL can meet SQLite's deadlock rule (it answers "database
     /// is locked" at once instead of waiting out the busy timeout); every opener must still succeed.

@@ -4,9 +4,9 @@ import Testing
 
 @testable import BerthStore
 
-/// Group commit without a database: which calls share a batch, and who gets which result.
-@Suite("Group commit")
-struct GroupCommitTests {
+/// Batched calls without a database: which calls share a batch, and who gets which result.
+@Suite("Batched calls")
+struct BatchedCallsTests {
     final class NoConnection {}
 
     /// Writers here never touch a database.
@@ -29,10 +29,10 @@ struct GroupCommitTests {
             workers = BlockingWorkers(count: threads, name: "berth-test-pool", makeConnection: { NoConnection() }, closeConnection: { _ in })
         }
 
-        func groupCommit(limit: Int, maxBatch: Int = 64) -> GroupCommit<Int, String> {
-            GroupCommit(
+        func batchedCalls(limit: Int, maxBatch: Int = 64) -> BatchedCalls<Int, String> {
+            BatchedCalls(
                 limit: limit, maxBatch: maxBatch, post: { [workers] work in workers.post { _ in work(NoSession()) } },
-                write: { [self] batch, _ in
+                run: { [self] batch, _ in
                     batches.withLock { $0.append(batch) }
                     // Never for ever: a test that fails early must not leave its thread blocked. A hang
                     // guard only, far beyond the waits of `eventually` a test makes before releasing.
@@ -59,7 +59,7 @@ struct GroupCommitTests {
     @Test func aLoneCallIsWrittenAtOnceAndAlone() async throws {
         // given
         let pool = Pool(threads: 2)
-        let commit = pool.groupCommit(limit: 1)
+        let commit = pool.batchedCalls(limit: 1)
         // when
         let first = try await commit.run(1)
         let second = try await commit.run(2)
@@ -72,7 +72,7 @@ struct GroupCommitTests {
     @Test func callsArrivingWhileEveryWriterIsBusyShareTheNextBatch() async throws {
         // given: the only writer is busy with 0
         let pool = Pool(threads: 2, holding: [0])
-        let commit = pool.groupCommit(limit: 1)
+        let commit = pool.batchedCalls(limit: 1)
         async let first = commit.run(0)
         try await eventually { pool.recorded == [[0]] }
         // when
@@ -94,7 +94,7 @@ struct GroupCommitTests {
     @Test func aBatchHoldsAtMostMaxBatchCalls() async throws {
         // given
         let pool = Pool(threads: 2, holding: [0])
-        let commit = pool.groupCommit(limit: 1, maxBatch: 2)
+        let commit = pool.batchedCalls(limit: 1, maxBatch: 2)
         async let first = commit.run(0)
         try await eventually { pool.recorded == [[0]] }
         // when
@@ -114,7 +114,7 @@ struct GroupCommitTests {
     @Test func writersWorkSideBySideUpToTheLimit() async throws {
         // given: two writers on a pool of three
         let pool = Pool(threads: 3, holding: [1, 2])
-        let commit = pool.groupCommit(limit: 2)
+        let commit = pool.batchedCalls(limit: 2)
         // when
         async let first = commit.run(1)
         try await eventually { pool.recorded.count == 1 }
@@ -136,7 +136,7 @@ struct GroupCommitTests {
     @Test func aFailingInputFailsItsOwnCallOnly() async throws {
         // given
         let pool = Pool(threads: 2, holding: [0])
-        let commit = pool.groupCommit(limit: 1)
+        let commit = pool.batchedCalls(limit: 1)
         async let first = commit.run(0)
         try await eventually { pool.recorded == [[0]] }
         // when: -1 shares a batch with 1 and 2
@@ -169,7 +169,7 @@ struct GroupCommitTests {
     @Test func callsFailAsClosedOnceThePoolStopped() async throws {
         // given
         let pool = Pool(threads: 1)
-        let commit = pool.groupCommit(limit: 1)
+        let commit = pool.batchedCalls(limit: 1)
         await pool.workers.stop()
         // when
         let error = await expectStoreError(.closed) { try await commit.run(1) }
