@@ -4,7 +4,8 @@ import Metrics
 import Prometheus
 
 /// The process's Prometheus registry behind swift-metrics: the controller's counters and timers,
-/// Hummingbird's request metrics, and job gauges refreshed from the store at each scrape.
+/// the API's request metrics (`RequestMetricsMiddleware`), and job gauges refreshed from the
+/// store at each scrape.
 public struct APIMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
 

@@ -75,7 +75,7 @@ public enum APIServer {
     public static func router(_ dependencies: APIDependencies) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: RequestMetricsMiddleware())
         HealthRoutes(dependencies: dependencies).register(on: router)
         let v1 = router.group("v1").add(middleware: Authenticator(store: dependencies.store))
         JobRoutes(dependencies: dependencies).register(on: v1)

@@ -12,7 +12,9 @@ public final class DockerClient: Sendable {
 
     public let endpoint: DockerEndpoint
     let http: CurlClient
-    private let negotiated = Mutex<APIVersion?>(nil)
+    /// The negotiation of the API version, shared by the requests that need it meanwhile; reset
+    /// when it fails, so the next request tries again.
+    private let negotiation = Mutex<Task<APIVersion, any Error>?>(nil)
 
     public init(endpoint: DockerEndpoint, http: CurlClient = CurlClient(name: "berth-docker")) {
         self.endpoint = endpoint
@@ -41,12 +43,25 @@ public final class DockerClient: Sendable {
     ///
     /// The version comes from the `Api-Version` header of `GET /_ping`, which the engine answers at
     /// once (`GET /version` asks containerd and the runtimes first: 100 ms and more).
+    /// Requests made together before the version is known wait for one ping (an `apply` lists
+    /// containers and volumes at once on a new client).
     public func apiVersion() async throws(DockerError) -> APIVersion {
-        if let known = negotiated.withLock({ $0 }) { return known }
-        let ping = try await send("GET", "/_ping", versioned: false, what: "ping")
-        let chosen = try Self.negotiate(offered: ping.headers["api-version"] ?? "")
-        negotiated.withLock { $0 = chosen }
-        return chosen
+        let negotiating = negotiation.withLock { current in
+            if let current { return current }
+            let started = Task { [self] () async throws -> APIVersion in
+                let ping = try await send("GET", "/_ping", versioned: false, what: "ping")
+                return try Self.negotiate(offered: ping.headers["api-version"] ?? "")
+            }
+            current = started
+            return started
+        }
+        do {
+            return try await negotiating.value
+        } catch {
+            negotiation.withLock { if $0 == negotiating { $0 = nil } }
+            // `send` and `negotiate` throw only DockerErrors.
+            throw error as? DockerError ?? DockerError(.engine, "negotiating the API version: \(error)")
+        }
     }
 
     /// The version to speak to an engine offering `header` (its `Api-Version`): at most

@@ -118,11 +118,16 @@ import Testing
             #expect(metrics.status == .ok)
             let text = metrics.text
             #expect(text.contains("berth_job_queue_depth 1"), "\(text.prefix(2000))")
-            #expect(text.contains("hb_requests"), "request counts by Hummingbird's middleware")
+            // request counts and durations by route, method and status (RequestMetricsMiddleware)
+            let statusRoute = #"{http_route="/v1/status",http_request_method="GET",http_response_status_code="200"}"#
+            #expect(text.contains("hb_requests\(statusRoute) "), "\(text.prefix(4000))")
+            #expect(text.contains("http_server_request_duration_count\(statusRoute) "))
 
             let unknown = try await client.call(.get, "/v1/nothing-here", token: fixture.tokens["admin"])
             #expect(unknown.status == .notFound)
             #expect(try unknown.error()["code"] as? String == "not_found")
+            let after = try await client.call(.get, "/metrics", token: fixture.tokens["read"]).text
+            #expect(after.contains(#"hb_request_errors{http_route="NotFound",http_request_method="GET",error_type="404"} "#), "\(after.prefix(4000))")
         }
         await fixture.finish()
     }
