@@ -17,9 +17,9 @@ import Synchronization
 /// - Job submissions are group-committed (`BatchedCalls`): all but one of the pool write them, and
 ///   the submits that arrive meanwhile go together in the next statement, every job and its event
 ///   through a CTE, without BEGIN and COMMIT: one round trip and one durable commit for all of
-///   them. Reads of one job with its events that wait for a connection go together the same way
-///   (`BatchedCalls`): one statement for all the jobs asked meanwhile. Statements are prepared
-///   once per connection.
+///   them. Reads of one job with its events go together the same way (`BatchedCalls`), one
+///   statement at a time for all the jobs asked meanwhile. Statements are prepared once per
+///   connection.
 /// - Wake-ups: `NOTIFY berth` once a write committed, from a sender connection of its own
 ///   (`NotificationSender`); a listener thread with its own connection `LISTEN`s, reconnects
 ///   after a loss and then sends `.resync`.
@@ -79,14 +79,14 @@ public final class PostgresStore: Store {
         logger.debug("opened the PostgreSQL store", metadata: ["berth.store.schema": "\(version)"])
         return PostgresStore(
             workers: workers, leadership: leadership, listener: listener, sender: sender, hub: hub, logger: logger, schemaVersion: version,
-            connections: configuration.poolSize, submitWriters: Self.submitWriters(poolSize: configuration.poolSize)
+            submitWriters: Self.submitWriters(poolSize: configuration.poolSize)
         )
     }
 
     private init(
         workers: BlockingWorkers<PostgresConnection>, leadership: BlockingWorkers<LeaderConnection>,
         listener: NotificationListener, sender: NotificationSender, hub: NotificationHub, logger: Logger, schemaVersion: Int,
-        connections: Int, submitWriters: Int
+        submitWriters: Int
     ) {
         self.workers = workers
         self.leadership = leadership
@@ -96,7 +96,7 @@ public final class PostgresStore: Store {
         self.logger = logger
         self.schemaVersion = schemaVersion
         let backend = PooledBackend(workers: workers, dialect: .postgres) { [sender] connection in Session(connection: connection, sender: sender) }
-        self.engine = SQLStoreEngine(backend: backend, connections: connections, submitWriters: submitWriters)
+        self.engine = SQLStoreEngine(backend: backend, submitWriters: submitWriters)
     }
 
     /// Loads libpq, which Berth does not link (`CLibPQLoader`), or says why it cannot.

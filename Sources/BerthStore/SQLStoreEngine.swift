@@ -14,16 +14,19 @@ struct SQLStoreEngine: Sendable {
     let tokens = TokenCache()
 
     /// At most `submitWriters` connections write job submissions at once; the others stay free
-    /// for everything else, and submissions that wait share the next commit. Reads of one job use
-    /// up to all of the pool's `connections`.
-    init(backend: any SQLBackend, connections: Int, submitWriters: Int) {
+    /// for everything else, and submissions that wait share the next commit. Reads of one job go
+    /// one statement at a time: whatever arrives while one is in flight goes into the next (up to
+    /// `maxJobReadBatch` jobs). More statements in flight only split the same waiting reads into
+    /// smaller ones, each a round trip and a thread wake-up more: on PostgreSQL, 32 clients polling
+    /// a job got 33 % more answers from one than from four (docs/benchmarks.md, "HTTP API").
+    init(backend: any SQLBackend, submitWriters: Int) {
         self.backend = backend
         submissions = BatchedCalls(
             limit: submitWriters, maxBatch: Self.maxSubmitBatch, post: { [backend] work in backend.post(work) },
             run: { batch, session in Self.writeSubmissions(batch, on: session, dialect: backend.dialect) }
         )
         jobReads = BatchedCalls(
-            limit: connections, maxBatch: Self.maxJobReadBatch, post: { [backend] work in backend.post(work) },
+            limit: 1, maxBatch: Self.maxJobReadBatch, post: { [backend] work in backend.post(work) },
             run: { batch, session in Self.readJobs(batch, on: session) }
         )
     }

@@ -75,7 +75,7 @@ public final class SQLiteStore: Store {
         self.schemaVersion = schemaVersion
         // One connection: while it writes a batch, the submissions that arrive wait for the next.
         let backend = PooledBackend(workers: workers, dialect: .sqlite) { [hub] connection in Session(connection: connection, hub: hub) }
-        self.engine = SQLStoreEngine(backend: backend, connections: 1, submitWriters: 1)
+        self.engine = SQLStoreEngine(backend: backend, submitWriters: 1)
     }
 
     private struct Session: SQLSession {
