@@ -50,6 +50,7 @@ import Testing
         ("-", 1, 2, "expected a digit"),
         ("1.", 1, 3, "after the decimal point"),
         ("1e", 1, 3, "in the exponent"),
+        ("[1, 2.5e403]", 1, 5, "the number 2.5e403 is out of range"),
         ("tru", 1, 1, "expected a JSON value"),
         ("{} x", 1, 4, "expected the end of the JSON text"),
     ] as [(String, Int, Int, String)])

@@ -1,5 +1,6 @@
 import BerthCore
 import BerthDocker
+import BerthHTTP
 import Foundation
 import Testing
 
@@ -13,6 +14,30 @@ struct DockerClientTests {
             #expect(version <= DockerClient.maximumAPIVersion)
             let info = try await engine.client.info()
             #expect(info.cpus >= 1 && info.memoryBytes > 0)
+        }
+    }
+
+    /// A new client's first requests, made together, share the negotiation of the API version;
+    /// one that failed (the engine not up yet) is tried again by the next request.
+    @Test func aFailedNegotiationIsTriedAgainAndConcurrentFirstRequestsShareOne() async throws {
+        try await withTestEngine { engine in
+            guard case .unixSocket(let socket) = engine.client.endpoint.connection else {
+                Issue.record("the test engine listens on a unix socket")
+                return
+            }
+            let link = FileManager.default.temporaryDirectory.appendingPathComponent("\(engine.scope).sock").path
+            defer { try? FileManager.default.removeItem(atPath: link) }
+            let client = DockerClient(endpoint: try DockerEndpoint(host: "unix://\(link)"))
+            // when the engine cannot be reached yet
+            let refused = await #expect(throws: DockerError.self) { _ = try await client.apiVersion() }
+            #expect(refused?.code == .unreachable, "\(refused.map(String.init(describing:)) ?? "")")
+            // then it is tried again once it can, by requests made together
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: socket)
+            async let containers = client.listContainers(labels: ["berth.test=\(engine.scope)"])
+            async let volumes = client.listVolumes(labels: ["berth.test=\(engine.scope)"])
+            let (listed, volumesListed) = try await (containers, volumes)
+            #expect(listed.isEmpty && volumesListed.isEmpty)
+            #expect(try await client.apiVersion() == engine.client.apiVersion())
         }
     }
 

@@ -103,9 +103,11 @@ private struct JSONInputParser {
         index += count
     }
 
-    /// A number as written, checked against JSON's grammar: `-? int frac? exp?`.
+    /// A number as written, checked against JSON's grammar: `-? int frac? exp?`, and refused
+    /// beyond a Double's range, as Foundation's parser refuses it.
     private mutating func number() throws(ValidationError) -> String {
         let start = index
+        let location = position
         if peek(UInt8(ascii: "-")) { index += 1 }
         if peek(UInt8(ascii: "0")) {
             index += 1
@@ -121,7 +123,9 @@ private struct JSONInputParser {
             if peek(UInt8(ascii: "+")) || peek(UInt8(ascii: "-")) { index += 1 }
             guard digits() > 0 else { throw fail("expected a digit in the exponent, found \(found)") }
         }
-        return String(decoding: bytes[start..<index], as: UTF8.self)
+        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        guard let value = Double(text), value.isFinite else { throw fail("the number \(text) is out of range", at: location) }
+        return text
     }
 
     private mutating func digits() -> Int {
