@@ -43,6 +43,7 @@ public final class DockerClient: Sendable {
     ///
     /// The version comes from the `Api-Version` header of `GET /_ping`, which the engine answers at
     /// once (`GET /version` asks containerd and the runtimes first: 100 ms and more).
+    ///
     /// Requests made together before the version is known wait for one ping (an `apply` lists
     /// containers and volumes at once on a new client).
     public func apiVersion() async throws(DockerError) -> APIVersion {

@@ -505,20 +505,20 @@ struct SQLStoreEngine: Sendable {
 
     /// For 1…`maxJobReadBatch` jobs, one statement each, so one round trip on PostgreSQL: the
     /// jobs' rows ($2…; part 0: the job's columns, then NULLs), then the first $1 events of each
-    /// (part 1: NULLs, then the event's columns), in order.
+    /// (part 1: NULLs, then the event's columns; one subquery per job, so each stops after $1
+    /// rows of its index), in order.
     private static let jobsWithEventsStatements = (1...maxJobReadBatch).map(jobsWithEventsStatement)
 
     private static func jobsWithEventsStatement(count: Int) -> String {
         let noEvent = Array(repeating: "NULL", count: eventColumns.split(separator: ",").count).joined(separator: ", ")
         let noJob = Array(repeating: "NULL", count: jobColumnCount).joined(separator: ", ")
-        let ids = placeholders(from: 2, count: count)
+        let events = (2..<2 + count).map { id in
+            "SELECT 1, \(noJob), e.* FROM (SELECT \(eventColumns) FROM events WHERE job_id = $\(id) ORDER BY sequence LIMIT $1) AS e"
+        }
         return """
-            SELECT 0 AS part, \(jobColumns), \(noEvent) FROM jobs WHERE id IN (\(ids))
+            SELECT 0 AS part, \(jobColumns), \(noEvent) FROM jobs WHERE id IN (\(placeholders(from: 2, count: count)))
             UNION ALL
-            SELECT 1, \(noJob), \(eventColumns) FROM (
-                SELECT \(eventColumns), row_number() OVER (PARTITION BY job_id ORDER BY sequence) AS position
-                FROM events WHERE job_id IN (\(ids))
-            ) AS e WHERE position <= $1
+            \(events.joined(separator: "\nUNION ALL\n"))
             ORDER BY 1, \(jobColumnCount + 2)
             """
     }
