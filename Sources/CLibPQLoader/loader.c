@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static void *library;

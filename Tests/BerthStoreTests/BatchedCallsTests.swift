@@ -9,14 +9,14 @@ import Testing
 struct BatchedCallsTests {
     final class NoConnection {}
 
-    /// Writers here never touch a database.
+    /// Runners here never touch a database.
     struct NoSession: SQLSession {
         func read<T>(_ body: (any SQLConnection) throws(StoreError) -> T) throws(StoreError) -> T { throw .closed }
         func write<T>(_ body: (SQLTransaction) throws(StoreError) -> T) throws(StoreError) -> T { throw .closed }
         func writeStatement<T>(_ body: (SQLTransaction) throws(StoreError) -> T) throws(StoreError) -> T { throw .closed }
     }
 
-    /// A pool of threads whose writes record every batch, fail negative inputs, and hold a batch
+    /// A pool of threads whose runs record every batch, fail negative inputs, and hold a batch
     /// with a held input on its thread until `release()`.
     final class Pool: Sendable {
         let workers: BlockingWorkers<NoConnection>
@@ -51,7 +51,7 @@ struct BatchedCallsTests {
     func eventually(_ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
         while !condition() {
-            guard ContinuousClock.now < deadline else { throw SetupError("group commit never reached the expected state") }
+            guard ContinuousClock.now < deadline else { throw SetupError("the batched calls never reached the expected state") }
             try await Task.sleep(for: .milliseconds(1))
         }
     }
