@@ -98,15 +98,28 @@ struct Authenticator: RouterMiddleware {
 
     func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else { throw APIError.unauthorized }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+        guard let secret = Self.bearerToken(header) else {
             throw APIError(.unauthorized, code: "unauthorized", message: "the Authorization header must be \"Bearer <token>\"", field: "Authorization")
         }
-        guard let token = try await store.authenticate(token: String(parts[1]).trimmingCharacters(in: .whitespaces), now: Date()) else {
+        guard let token = try await store.authenticate(token: String(secret), now: Date()) else {
             throw APIError(.unauthorized, code: "unauthorized", message: "the token is unknown, revoked or expired")
         }
         var context = context
         context.token = token
         return try await next(request, context)
+    }
+
+    /// The token of a `Bearer <token>` header value: the scheme in any case, blanks around the
+    /// token ignored; nil for another scheme or no token. Runs on every request, so it works on
+    /// the UTF-8 view (Foundation's `trimmingCharacters` was 4 % of a GET).
+    static func bearerToken(_ header: String) -> Substring? {
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let bytes = header.utf8
+        guard let space = bytes.firstIndex(of: UInt8(ascii: " ")),
+              bytes[..<space].elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }),
+              let first = bytes[space...].firstIndex(where: { !isBlank($0) }),
+              let last = bytes.lastIndex(where: { !isBlank($0) })
+        else { return nil }
+        return header[first...last]
     }
 }

@@ -48,11 +48,7 @@ struct ControllerOptions: ParsableArguments {
     /// Sends logs to standard error at the chosen level (`fallback` when none was given).
     func bootstrapLogging(fallback: Logger.Level) {
         let level = logLevel ?? environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? fallback
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, level: level) }
     }
 
     /// Runs `body` with the store open, and closes it afterwards, also on error.

@@ -114,4 +114,25 @@ import Testing
         }
         await fixture.finish()
     }
+
+    /// (Blanks before the scheme are not the header's: HTTP drops them around a field value.)
+    @Test func theBearerSchemeIsReadInAnyCaseWithBlanksAroundTheToken() async throws {
+        let fixture = try await APIFixture()
+        let admin = try await fixture.store.createToken(name: "ops", scopes: [.admin], project: nil, expiresAt: nil, now: Date())
+        try await fixture.test { client in
+            for accepted in ["Bearer \(admin.token)", "bearer \(admin.token)", "BEARER   \(admin.token) \t", "Bearer \t\(admin.token)", " Bearer \(admin.token)"] {
+                let response = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: accepted])
+                #expect(response.status == .ok, "\(accepted.debugDescription): \(response.status) \(response.text)")
+            }
+            for malformed in ["Bearer", "Bearer ", "Bearer  \t ", "Bearer\t\(admin.token)", "Bearerx \(admin.token)", "Bear \(admin.token)"] {
+                let response = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: malformed])
+                #expect(response.status == .unauthorized, "\(malformed.debugDescription): \(response.status)")
+                #expect(try response.error()["field"] as? String == "Authorization", "\(malformed.debugDescription): \(response.text)")
+            }
+            let wrong = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(admin.token)x"])
+            #expect(wrong.status == .unauthorized)
+            #expect(try wrong.error()["field"] == nil, "a well-formed unknown token is not a header problem: \(wrong.text)")
+        }
+        await fixture.finish()
+    }
 }

@@ -239,6 +239,20 @@ struct CLITests {
         #expect(postgres.stderr.contains("file=libpq.so.5"))
     }
 
+    @Test func logLinesNameLevelLabelMetadataAndSource() throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("berth-log-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: state) }
+        // when
+        let debug = try BerthProcess.run(["token", "list", "--state-dir", state.path, "--log-level", "debug"], environment: ["BERTH_DATABASE_URL": ""])
+        let quiet = try BerthProcess.run(["token", "list", "--state-dir", state.path], environment: ["BERTH_DATABASE_URL": ""])
+        // then
+        #expect(debug.status == 0 && quiet.status == 0, "stderr: \(debug.stderr.suffix(500))")
+        let line = try #require(debug.stderr.split(separator: "\n").first { $0.contains("opened the SQLite store") }, "stderr: \(debug.stderr)")
+        #expect(line.contains(" debug berth.store: berth.store.path=\(state.path)/berth.sqlite berth.store.schema="), "\(line)")
+        #expect(line.hasSuffix(" [BerthStore] opened the SQLite store"), "\(line)")
+        #expect(!quiet.stderr.contains("opened the SQLite store"), "debug lines stay out at the default level: \(quiet.stderr)")
+    }
+
     @Test func reportsValidManifestsAsJSON() throws {
         // when
         let result = try BerthProcess.run(["validate", "-f", "manifests", "--json"])
