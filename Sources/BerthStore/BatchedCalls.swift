@@ -18,7 +18,8 @@ import Synchronization
 /// order, so one failing input need not fail the others.
 final class BatchedCalls<Input: Sendable, Success: Sendable>: Sendable {
     typealias Run = @Sendable ([Input], any SQLSession) -> [Result<Success, StoreError>]
-    typealias Post = @Sendable (@escaping @Sendable (any SQLSession) -> Void) -> Bool
+    /// Queues a runner; the flag tells a runner queueing itself again (`SQLBackend.post`'s `fromWorker`).
+    typealias Post = @Sendable (@escaping @Sendable (any SQLSession) -> Void, Bool) -> Bool
 
     private struct Waiter {
         var input: Input
@@ -51,7 +52,7 @@ final class BatchedCalls<Input: Sendable, Success: Sendable>: Sendable {
                 state.runners += 1
                 return true
             }
-            if startRunner { queueRunner() }
+            if startRunner { queueRunner(fromWorker: false) }
         }
         return try result.get()
     }
@@ -59,8 +60,8 @@ final class BatchedCalls<Input: Sendable, Success: Sendable>: Sendable {
     /// How many calls wait for a runner now.
     var waitingCount: Int { state.withLock { $0.waiting.count } }
 
-    private func queueRunner() {
-        guard !post({ [self] session in runBatch(on: session) }) else { return }
+    private func queueRunner(fromWorker: Bool) {
+        guard !post({ [self] session in runBatch(on: session) }, fromWorker) else { return }
         // The store is closed: no runner will come for those waiting.
         let abandoned = state.withLock { state -> [Waiter] in
             state.runners -= 1
@@ -91,6 +92,6 @@ final class BatchedCalls<Input: Sendable, Success: Sendable>: Sendable {
             }
             return true
         }
-        if again { queueRunner() }
+        if again { queueRunner(fromWorker: true) }
     }
 }

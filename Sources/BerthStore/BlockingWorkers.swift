@@ -60,17 +60,19 @@ final class BlockingWorkers<Connection: AnyObject>: @unchecked Sendable {
     }
 
     /// Queues `work` for one of the threads without waiting for it; false once the workers stopped.
+    /// A worker that queues work at the end of its own (`fromWorker`) wakes no other thread for
+    /// it: it returns to the queue right after, and takes it, or the item ahead of it, itself.
     @discardableResult
-    func post(_ work: @escaping Work) -> Bool {
-        enqueue(work)
+    func post(_ work: @escaping Work, fromWorker: Bool = false) -> Bool {
+        enqueue(work, wakingAThread: !fromWorker)
     }
 
-    private func enqueue(_ work: @escaping Work) -> Bool {
+    private func enqueue(_ work: @escaping Work, wakingAThread wake: Bool = true) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard !stopped else { return false }
         queue.append(work)
-        condition.signal()
+        if wake { condition.signal() }
         return true
     }
 

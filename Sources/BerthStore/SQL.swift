@@ -136,7 +136,9 @@ protocol SQLBackend: Sendable {
     func run<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws(StoreError) -> T) async throws(StoreError) -> T
     /// Queues `work` for a pool connection without waiting for it, for work that hands its results
     /// over itself (`BatchedCalls`). Returns false, and never runs `work`, once the store is closed.
-    func post(_ work: @escaping @Sendable (any SQLSession) -> Void) -> Bool
+    /// `fromWorker`: the caller is work on a pool connection that ends right after, so its thread
+    /// takes the queue's next item and no other needs waking.
+    func post(_ work: @escaping @Sendable (any SQLSession) -> Void, fromWorker: Bool) -> Bool
 }
 
 extension SQLBackend {
@@ -168,8 +170,8 @@ struct PooledBackend<Connection: AnyObject>: SQLBackend {
         try await workers.run { [session] connection throws(StoreError) in try body(session(connection)) }
     }
 
-    func post(_ work: @escaping @Sendable (any SQLSession) -> Void) -> Bool {
-        workers.post { [session] connection in work(session(connection)) }
+    func post(_ work: @escaping @Sendable (any SQLSession) -> Void, fromWorker: Bool) -> Bool {
+        workers.post({ [session] connection in work(session(connection)) }, fromWorker: fromWorker)
     }
 }
 

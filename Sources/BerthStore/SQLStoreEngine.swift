@@ -22,11 +22,11 @@ struct SQLStoreEngine: Sendable {
     init(backend: any SQLBackend, submitWriters: Int) {
         self.backend = backend
         submissions = BatchedCalls(
-            limit: submitWriters, maxBatch: Self.maxSubmitBatch, post: { [backend] work in backend.post(work) },
+            limit: submitWriters, maxBatch: Self.maxSubmitBatch, post: { [backend] work, fromWorker in backend.post(work, fromWorker: fromWorker) },
             run: { batch, session in Self.writeSubmissions(batch, on: session, dialect: backend.dialect) }
         )
         jobReads = BatchedCalls(
-            limit: 1, maxBatch: Self.maxJobReadBatch, post: { [backend] work in backend.post(work) },
+            limit: 1, maxBatch: Self.maxJobReadBatch, post: { [backend] work, fromWorker in backend.post(work, fromWorker: fromWorker) },
             run: { batch, session in Self.readJobs(batch, on: session) }
         )
     }

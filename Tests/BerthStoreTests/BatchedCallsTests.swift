@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 import Testing
 
@@ -31,7 +32,7 @@ struct BatchedCallsTests {
 
         func batchedCalls(limit: Int, maxBatch: Int = 64) -> BatchedCalls<Int, String> {
             BatchedCalls(
-                limit: limit, maxBatch: maxBatch, post: { [workers] work in workers.post { _ in work(NoSession()) } },
+                limit: limit, maxBatch: maxBatch, post: { [workers] work, fromWorker in workers.post({ _ in work(NoSession()) }, fromWorker: fromWorker) },
                 run: { [self] batch, _ in
                     batches.withLock { $0.append(batch) }
                     // Never for ever: a test that fails early must not leave its thread blocked. A hang
@@ -164,6 +165,28 @@ struct BatchedCallsTests {
         #expect(one == "wrote 1")
         #expect(two == "wrote 2")
         #expect(refused?.code == .invalidArgument)
+    }
+
+    @Test func workAWorkerQueuesAtTheEndOfItsOwnRunsNextOnItsThread() async throws {
+        // given: two threads, one of them idle
+        let workers = BlockingWorkers<NoConnection>(count: 2, name: "berth-test-pool", makeConnection: { NoConnection() }, closeConnection: { _ in })
+        let threads = Mutex<[String]>([])
+        let record = { threads.withLock { $0.append(Thread.current.name ?? "?") } }
+        // when: a worker queues the next item itself, waking no other thread for it
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            workers.post { _ in
+                record()
+                workers.post({ _ in
+                    record()
+                    done.resume()
+                }, fromWorker: true)
+            }
+        }
+        await workers.stop()
+        // then
+        let names = threads.withLock { $0 }
+        #expect(names.count == 2)
+        #expect(names.first == names.last, "the queueing worker took it: \(names)")
     }
 
     @Test func callsFailAsClosedOnceThePoolStopped() async throws {
