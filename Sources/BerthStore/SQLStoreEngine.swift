@@ -501,7 +501,7 @@ struct SQLStoreEngine: Sendable {
 
     private static let jobColumnCount = jobColumns.split(separator: ",").count
     /// `job_id`'s position among `eventColumns`.
-    private static let eventJobIDColumn = 5
+    private static let eventJobIDColumn = eventColumns.split(separator: ", ").firstIndex(of: "job_id")!
 
     /// For 1…`maxJobReadBatch` jobs, one statement each, so one round trip on PostgreSQL: the
     /// jobs' rows ($2…; part 0: the job's columns, then NULLs), then the first $1 events of each

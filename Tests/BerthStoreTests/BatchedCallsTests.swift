@@ -70,8 +70,8 @@ struct BatchedCallsTests {
         #expect(pool.recorded == [[1], [2]])
     }
 
-    @Test func callsArrivingWhileEveryWriterIsBusyShareTheNextBatch() async throws {
-        // given: the only writer is busy with 0
+    @Test func callsArrivingWhileEveryRunnerIsBusyShareTheNextBatch() async throws {
+        // given: the only runner is busy with 0
         let pool = Pool(threads: 2, holding: [0])
         let commit = pool.batchedCalls(limit: 1)
         async let first = commit.run(0)
@@ -112,8 +112,8 @@ struct BatchedCallsTests {
         #expect(pool.recorded.flatMap { $0 }.sorted() == [0, 1, 2, 3, 4, 5])
     }
 
-    @Test func writersWorkSideBySideUpToTheLimit() async throws {
-        // given: two writers on a pool of three
+    @Test func runnersWorkSideBySideUpToTheLimit() async throws {
+        // given: two runners on a pool of three
         let pool = Pool(threads: 3, holding: [1, 2])
         let commit = pool.batchedCalls(limit: 2)
         // when
