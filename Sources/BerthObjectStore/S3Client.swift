@@ -207,6 +207,7 @@ public final class S3Client: Sendable {
             headers.append(("Content-MD5", Data(Insecure.MD5.hash(data: body)).base64EncodedString()))
         }
         let credentials = configuration.credentials
+        if let token = credentials.sessionToken { headers.append(("x-amz-security-token", token)) }
         let request = HTTPRequest(
             method: method, url: url(bucket: bucket, key: key, query: query), headers: headers, body: body,
             awsSigV4: HTTPRequest.AWSSigning(provider: "aws:amz:\(configuration.region):s3", accessKey: credentials.accessKey, secretKey: credentials.secretKey)

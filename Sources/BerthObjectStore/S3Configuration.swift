@@ -44,26 +44,31 @@ public struct S3Configuration: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(endpoint.absoluteString.trimmingSuffix("/")) (region \(region), \(addressing.rawValue) addressing)" }
 }
 
-/// An access key pair for SigV4 signing; never printed.
+/// An access key pair for SigV4 signing, with the session token of temporary credentials (STS,
+/// an assumed role, SSO); never printed.
 public struct S3Credentials: Sendable, Hashable, CustomStringConvertible {
     public let accessKey: String
     public let secretKey: String
+    /// Sent as `x-amz-security-token` on every request (and signed) when set.
+    public let sessionToken: String?
 
-    public init(accessKey: String, secretKey: String) {
+    public init(accessKey: String, secretKey: String, sessionToken: String? = nil) {
         self.accessKey = accessKey
         self.secretKey = secretKey
+        self.sessionToken = sessionToken
     }
 
     public var description: String { "S3Credentials(accessKey: \(accessKey.prefix(4))…)" }
 
-    /// The credentials from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, else from the shared
-    /// credentials file (`file`, else `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` when
+    /// The credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`
+    /// (optional), else from the shared credentials file (`file`, else `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` when
     /// it exists) under the profile `AWS_PROFILE` (default `default`). `nil` when none is set.
     public static func resolve(environment: [String: String], file: String? = nil) throws(S3Error) -> S3Credentials? {
         let key = environment["AWS_ACCESS_KEY_ID"].flatMap { $0.isEmpty ? nil : $0 }
         let secret = environment["AWS_SECRET_ACCESS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         switch (key, secret) {
-        case let (key?, secret?): return S3Credentials(accessKey: key, secretKey: secret)
+        case let (key?, secret?):
+            return S3Credentials(accessKey: key, secretKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
         case (.some, nil): throw .configuration("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; set both")
         case (nil, .some): throw .configuration("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not; set both")
         case (nil, nil): break
@@ -78,8 +83,8 @@ public struct S3Credentials: Sendable, Hashable, CustomStringConvertible {
         return try fromFile(standard, profile: profile)
     }
 
-    /// Reads `aws_access_key_id` and `aws_secret_access_key` of `[profile]` from an AWS shared
-    /// credentials file (INI: `[section]`, `key = value`, `#` and `;` comments).
+    /// Reads `aws_access_key_id`, `aws_secret_access_key` and `aws_session_token` (optional) of
+    /// `[profile]` from an AWS shared credentials file (INI: `[section]`, `key = value`, `#` and `;` comments).
     public static func fromFile(_ path: String, profile: String) throws(S3Error) -> S3Credentials {
         let text: String
         do {
@@ -112,7 +117,7 @@ public struct S3Credentials: Sendable, Hashable, CustomStringConvertible {
         guard let secret = values["aws_secret_access_key"], !secret.isEmpty else {
             throw .configuration("\(path): profile [\(profile)] has no aws_secret_access_key")
         }
-        return S3Credentials(accessKey: key, secretKey: secret)
+        return S3Credentials(accessKey: key, secretKey: secret, sessionToken: values["aws_session_token"].flatMap { $0.isEmpty ? nil : $0 })
     }
 }
 

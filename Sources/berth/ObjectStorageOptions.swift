@@ -3,7 +3,8 @@ import BerthObjectStore
 import Foundation
 
 /// The S3 endpoint buckets are converged on (`plan`, `apply`, `serve`): `--s3-…` flags, else
-/// `BERTH_S3_…` variables; credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` or a file.
+/// `BERTH_S3_…` variables; credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (and
+/// `AWS_SESSION_TOKEN`) or a file.
 struct ObjectStorageOptions: ParsableArguments {
     @Option(help: "The S3 endpoint buckets are converged on, e.g. http://127.0.0.1:9000. Default: $BERTH_S3_ENDPOINT, else none (buckets then fail with a status saying so).")
     var s3Endpoint: String?

@@ -202,6 +202,33 @@ struct BucketEndToEndTests {
         #expect(status.stdout.contains("Bucket \(scenario.project)/media: ObjectStorageUnavailable: no S3 endpoint is configured"), "\(status.stdout)")
     }
 
+    @Test func temporaryCredentialsWorkWithTheirSessionToken() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        let name = "\(scenario.project)-temp"
+        // given: an assumed role's key, secret and session token in the environment
+        var environment = try TestServices.objectStorageEnvironment()
+        environment["AWS_ACCESS_KEY_ID"] = try TestServices.value("BERTH_TEST_S3_SESSION_ACCESS_KEY")
+        environment["AWS_SECRET_ACCESS_KEY"] = try TestServices.value("BERTH_TEST_S3_SESSION_SECRET_KEY")
+        environment["AWS_SESSION_TOKEN"] = try TestServices.value("BERTH_TEST_S3_SESSION_TOKEN")
+        scenario.extraEnvironment = environment
+        try scenario.write(Self.bucketYAML(scenario, "temp", spec: "versioning: true"))
+
+        // when
+        let applied = try scenario.berth(["apply", "-f", scenario.manifests.path])
+        environment["AWS_SESSION_TOKEN"] = "not-the-token"
+        scenario.extraEnvironment = environment
+        let refused = try scenario.berth(["apply", "-f", scenario.manifests.path])
+
+        // then
+        #expect(applied.status == 0, "stdout: \(applied.stdout)\nstderr: \(applied.stderr)")
+        #expect(try await Self.client().versioning(name) == .enabled)
+        #expect(refused.status != 0, "stdout: \(refused.stdout)\nstderr: \(refused.stderr)")
+        #expect((refused.stdout + refused.stderr).contains("InvalidToken"), "stdout: \(refused.stdout)\nstderr: \(refused.stderr)")
+        #expect(!(refused.stdout + refused.stderr).contains("not-the-token"))
+        await Self.removeBuckets(of: scenario)
+    }
+
     @Test func anEndpointWithoutCredentialsFailsAtOnceNamingWhatIsMissing() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }

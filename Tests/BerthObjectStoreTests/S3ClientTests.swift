@@ -149,6 +149,31 @@ struct S3ClientTests {
         #expect(error?.description.contains(good.secretKey) == false)
     }
 
+    @Test func temporaryCredentialsSendTheirSessionToken() async throws {
+        let session = try MotoServer.sessionCredentials()
+        let client = try MotoServer.client(credentials: session)
+        let bucket = MotoServer.bucketName("session")
+
+        try await client.createBucket(bucket)
+        let listed = try await client.listBuckets()
+        try await client.deleteBucket(bucket)
+
+        #expect(listed.contains(bucket))
+        #expect(try await !client.bucketExists(bucket))
+    }
+
+    @Test func temporaryCredentialsWithAnotherTokenAreRefused() async throws {
+        let session = try MotoServer.sessionCredentials()
+        let client = try MotoServer.client(credentials: S3Credentials(accessKey: session.accessKey, secretKey: session.secretKey, sessionToken: "not-the-token"))
+
+        let error = await #expect(throws: S3Error.self) { try await client.listBuckets() }
+
+        #expect(error?.code.rawValue == "InvalidToken")
+        #expect(error?.status == 400)
+        #expect(error?.description.contains("not-the-token") == false)
+        #expect(error?.description.contains(session.secretKey) == false)
+    }
+
     @Test func aUserWithoutPermissionIsAccessDenied() async throws {
         let client = try MotoServer.client(credentials: try MotoServer.credentials(denied: true))
 

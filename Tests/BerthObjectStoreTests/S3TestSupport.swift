@@ -19,6 +19,14 @@ enum MotoServer {
         return S3Credentials(accessKey: try value(prefix + "ACCESS_KEY"), secretKey: try value(prefix + "SECRET_KEY"))
     }
 
+    /// Temporary credentials of a role with every permission, with their session token.
+    static func sessionCredentials() throws -> S3Credentials {
+        S3Credentials(
+            accessKey: try value("BERTH_TEST_S3_SESSION_ACCESS_KEY"), secretKey: try value("BERTH_TEST_S3_SESSION_SECRET_KEY"),
+            sessionToken: try value("BERTH_TEST_S3_SESSION_TOKEN")
+        )
+    }
+
     static func client(region: String = "us-east-1", addressing: S3Configuration.Addressing = .path, credentials: S3Credentials? = nil) throws -> S3Client {
         S3Client(configuration: try S3Configuration(endpoint: try endpoint, region: region, addressing: addressing, credentials: credentials ?? self.credentials()))
     }

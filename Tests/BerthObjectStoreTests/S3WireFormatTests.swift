@@ -84,6 +84,11 @@ struct S3WireFormatTests {
             [other]
             aws_access_key_id=AKIDOTHER
             aws_secret_access_key=secret-other
+
+            [temporary]
+            aws_access_key_id = ASIATEMP
+            aws_secret_access_key = secret-temp
+            aws_session_token = token/temp==
             """.write(to: file, atomically: true, encoding: .utf8)
 
         let fromEnvironment = try S3Credentials.resolve(environment: ["AWS_ACCESS_KEY_ID": "E", "AWS_SECRET_ACCESS_KEY": "S"], file: file.path)
@@ -91,6 +96,9 @@ struct S3WireFormatTests {
         #expect(try S3Credentials.resolve(environment: [:], file: file.path) == S3Credentials(accessKey: "AKIDDEFAULT", secretKey: "secret/default"))
         #expect(try S3Credentials.resolve(environment: ["AWS_PROFILE": "other", "AWS_SHARED_CREDENTIALS_FILE": file.path]) == S3Credentials(accessKey: "AKIDOTHER", secretKey: "secret-other"))
         #expect(try S3Credentials.resolve(environment: ["HOME": "/nonexistent"]) == nil)
+        let temporary = try S3Credentials.resolve(environment: ["AWS_ACCESS_KEY_ID": "E", "AWS_SECRET_ACCESS_KEY": "S", "AWS_SESSION_TOKEN": "T"], file: file.path)
+        #expect(temporary == S3Credentials(accessKey: "E", secretKey: "S", sessionToken: "T"))
+        #expect(try S3Credentials.resolve(environment: ["AWS_PROFILE": "temporary"], file: file.path) == S3Credentials(accessKey: "ASIATEMP", secretKey: "secret-temp", sessionToken: "token/temp=="))
         let half = #expect(throws: S3Error.self) { try S3Credentials.resolve(environment: ["AWS_ACCESS_KEY_ID": "E"]) }
         #expect(half?.message.contains("AWS_SECRET_ACCESS_KEY") == true)
         let missing = #expect(throws: S3Error.self) { try S3Credentials.resolve(environment: ["AWS_PROFILE": "nope"], file: file.path) }
@@ -106,7 +114,8 @@ struct S3WireFormatTests {
     }
 
     @Test func credentialsNeverPrintTheSecret() {
-        let credentials = S3Credentials(accessKey: "AKIDEXAMPLE", secretKey: "very-secret")
+        let credentials = S3Credentials(accessKey: "AKIDEXAMPLE", secretKey: "very-secret", sessionToken: "secret-token")
         #expect(!"\(credentials)".contains("very-secret"))
+        #expect(!"\(credentials)".contains("secret-token"))
     }
 }
