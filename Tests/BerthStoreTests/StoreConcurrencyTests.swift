@@ -294,8 +294,12 @@ final class LoadState: Sendable {
 }
 
 /// Runs a command as the postgres user (the cluster's owner) and waits for it on a thread of its
-/// own (posix_spawn + waitpid: Foundation's Process did not notice `runuser` exiting here).
+/// own (posix_spawn + waitpid: Foundation's Process did not notice `runuser` exiting here). The
+/// child gets no descriptor of this process but its standard streams: `pg_ctl start` leaves a
+/// server running, which kept the write ends of other tests' pipes open, so a test reading a
+/// command's output to its end (`Scenario.run`) waited for ever.
 func runAsPostgres(_ command: [String]) async throws {
+    guard let closeFrom = addCloseFrom else { throw SetupError("glibc has no posix_spawn_file_actions_addclosefrom_np (2.34 or later needed)") }
     let arguments = ["/usr/sbin/runuser", "-u", "postgres", "--"] + command
     let status: Int32 = await withCheckedContinuation { continuation in
         Thread {
@@ -303,6 +307,7 @@ func runAsPostgres(_ command: [String]) async throws {
             posix_spawn_file_actions_init(&fileActions)
             posix_spawn_file_actions_addopen(&fileActions, 1, "/dev/null", O_WRONLY, 0)
             posix_spawn_file_actions_addopen(&fileActions, 2, "/dev/null", O_WRONLY, 0)
+            _ = closeFrom(&fileActions, 3)
             defer { posix_spawn_file_actions_destroy(&fileActions) }
             let argv = arguments.map { strdup($0) } + [nil]
             defer { for argument in argv { free(argument) } }
@@ -318,6 +323,13 @@ func runAsPostgres(_ command: [String]) async throws {
     }
     guard status == 0 else { throw SetupError("\(command.joined(separator: " ")) exited with \(status)") }
 }
+
+/// glibc's `posix_spawn_file_actions_addclosefrom_np`, which Swift does not see (it is declared
+/// only under `_GNU_SOURCE`): the child closes every descriptor from the given one on.
+private let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+    guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+}()
 
 /// The `berth-store-probe` helper, built beside the test bundle.
 final class ProbeProcess: Sendable {
