@@ -61,8 +61,9 @@ public struct S3Credentials: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "S3Credentials(accessKey: \(accessKey.prefix(4))…)" }
 
     /// The credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`
-    /// (optional), else from the shared credentials file (`file`, else `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` when
-    /// it exists) under the profile `AWS_PROFILE` (default `default`). `nil` when none is set.
+    /// (optional), else from the shared credentials file (`file`, else `AWS_SHARED_CREDENTIALS_FILE`,
+    /// else `~/.aws/credentials` when it exists) under the profile `AWS_PROFILE` (default
+    /// `default`). `nil` when none is set.
     public static func resolve(environment: [String: String], file: String? = nil) throws(S3Error) -> S3Credentials? {
         let key = environment["AWS_ACCESS_KEY_ID"].flatMap { $0.isEmpty ? nil : $0 }
         let secret = environment["AWS_SECRET_ACCESS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
@@ -84,7 +85,8 @@ public struct S3Credentials: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Reads `aws_access_key_id`, `aws_secret_access_key` and `aws_session_token` (optional) of
-    /// `[profile]` from an AWS shared credentials file (INI: `[section]`, `key = value`, `#` and `;` comments).
+    /// `[profile]` from an AWS shared credentials file (INI: `[section]`, `key = value`, `#` and `;`
+    /// comments).
     public static func fromFile(_ path: String, profile: String) throws(S3Error) -> S3Credentials {
         let text: String
         do {
