@@ -1,5 +1,6 @@
 import BerthController
 import BerthDocker
+import BerthHTTP
 import BerthObjectStore
 import BerthStore
 import Foundation
@@ -21,10 +22,14 @@ public struct APIDependencies: Sendable {
     /// The largest request body taken; larger ones are answered 413.
     public var bodyLimit: Int
     public var metrics: APIMetrics
+    /// The checks writes go through before they are stored (volumes, the projects' policies).
+    let admission: Admission
 
+    /// `protectedHostPaths`: host paths no API writer may use whatever a policy allows, besides
+    /// BerthCore's list (`HostPath.neverAllowed`): Berth's state directory, the engine's socket.
     public init(
         store: any Store, source: DesiredStateSource, engine: DockerEngine, objectStorage: (any ObjectStorage)? = nil,
-        bodyLimit: Int = 1 << 20, metrics: APIMetrics = APIMetrics()
+        bodyLimit: Int = 1 << 20, metrics: APIMetrics = APIMetrics(), protectedHostPaths: [String] = []
     ) {
         self.store = store
         self.source = source
@@ -32,6 +37,9 @@ public struct APIDependencies: Sendable {
         self.objectStorage = objectStorage
         self.bodyLimit = bodyLimit
         self.metrics = metrics
+        var protected = protectedHostPaths
+        if case .unixSocket(let path) = engine.client.endpoint.connection { protected.append(path) }
+        admission = Admission(source: source, store: store, protectedHostPaths: protected)
     }
 }
 

@@ -50,7 +50,7 @@ public struct JobView: Codable, Sendable {
         stdoutTail = job.stdoutTail
         stderrTail = job.stderrTail
         feedback = job.feedback.map(JSONFragment.init)
-        spec = job.spec
+        spec = job.spec.hidingLiteralEnv()
         self.events = events?.map(EventView.init)
     }
 }
@@ -87,7 +87,7 @@ extension JSONWriter {
         key("project"); string(job.project)
         if let value = job.queuedAt { key("queuedAt"); date(value) }
         if let value = job.reason { key("reason"); string(value) }
-        key("spec"); raw(job.specJSON)
+        key("spec"); raw(job.shownSpecJSON)
         if let value = job.startedAt { key("startedAt"); date(value) }
         key("state"); string(job.state.rawValue)
         if let value = job.stderrTail { key("stderrTail"); string(value) }

@@ -1,3 +1,4 @@
+import BerthCore
 import BerthStore
 import Foundation
 import HTTPTypes
@@ -65,6 +66,20 @@ extension APIRequestContext {
         if let limit = token.project, limit != project {
             throw APIError.forbidden("the token \"\(token.name)\" is limited to project \(limit)")
         }
+    }
+
+    /// Throws 403 unless the caller holds `admin`: `what` is the operator's to do.
+    func requireAdmin(_ what: String) throws(APIError) {
+        let token = try caller()
+        guard token.jobID == nil, token.scopes.contains(.admin) else {
+            throw APIError.forbidden("\(what) needs a token with the admin scope; the token \"\(token.name)\" has \(token.scopes.map(\.rawValue).sorted().joined(separator: ", "))")
+        }
+    }
+
+    /// How a project's policy sees the caller: an admin token is the operator's, any other an API writer's.
+    func policyWriter() throws(APIError) -> PolicyWriter {
+        let token = try caller()
+        return token.jobID == nil && token.scopes.contains(.admin) ? .admin : .api
     }
 
     /// Throws 403 unless the token grants `permission` on this job; a missing job is 404 only for

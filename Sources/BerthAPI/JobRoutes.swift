@@ -31,6 +31,7 @@ struct JobRoutes {
             throw APIError(.unprocessableContent, code: "invalid", message: "expected a document of kind Job, found \(resource.kind)", field: "kind")
         }
         try context.authorize(.writeJobs, project: resource.metadata.project)
+        try await dependencies.admission.admitJob(resource, spec, by: try context.policyWriter())
         let key = request.headers[Self.idempotencyKey]
         if let key, key.isEmpty || key.count > 200 {
             throw APIError.badParameter("Idempotency-Key", "an idempotency key has 1 to 200 characters")

@@ -19,15 +19,16 @@ struct ResourceRoutes {
     /// `PUT`: creates (201) or updates (200, generation bumped when the document changed).
     @Sendable func apply(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = try Self.id(context)
-        try context.authorize(.writeResources, project: id.project)
+        try authorizeWrite(id, context)
         let resource = try await RequestDocument.resource(request, limit: dependencies.bodyLimit)
         for (field, path, document) in [("kind", id.kind.rawValue, resource.kind.rawValue), ("metadata.project", id.project, resource.metadata.project), ("metadata.name", id.name, resource.metadata.name)]
         where path != document {
             throw APIError(.unprocessableContent, code: "invalid", message: "the document says \(document) where the path says \(path)", field: field)
         }
-        try await check(id, resource)
+        let writer = try context.policyWriter()
+        try dependencies.admission.admit(resource, by: writer, in: try await check(id, resource))
         let before = try await store.resource(id)
-        let stored = try await store.putResource(resource, source: .api, now: Date())
+        let stored = try await store.putResource(resource, source: writer == .admin ? .admin : .api, now: Date())
         let created = before == nil || before?.isDeleted == true
         return try JSONAnswer.response(created ? .created : .ok, ResourceView(stored))
     }
@@ -35,7 +36,7 @@ struct ResourceRoutes {
     /// `GET`: an API resource, or one a manifest declares (`source: manifest`, with its file).
     @Sendable func show(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = try Self.id(context)
-        try context.authorize(.readResources, project: id.project)
+        try context.authorize(.readResources, project: id.owningProject)
         if let stored = try await store.resource(id), !stored.isDeleted {
             return try JSONAnswer.response(.ok, ResourceView(stored))
         }
@@ -54,10 +55,19 @@ struct ResourceRoutes {
         }
         let project = try RequestParameters.project(request, context)
         try context.authorize(.readResources, project: project)
-        var views = try await store.resources(kind: kind, project: project, includeDeleted: false).map(ResourceView.init)
-        let stored = Set(views.map { ResourceID(kind: $0.kind, project: $0.project, name: $0.name) })
+        var rows = try await store.resources(kind: kind, project: project, includeDeleted: false)
+        if let project {
+            // Project documents all sit in project default; each belongs to the project it declares.
+            rows.removeAll { $0.id.owningProject != project }
+            let own = ResourceID(kind: .project, project: ResourceID.defaultProject, name: project)
+            if project != ResourceID.defaultProject, kind == nil || kind == .project, let row = try await store.resource(own), !row.isDeleted {
+                rows.append(row)
+            }
+        }
+        var views = rows.map(ResourceView.init)
+        let stored = Set(rows.map(\.id))
         for resource in try manifestResources()
-        where !stored.contains(resource.id) && (kind == nil || resource.kind == kind) && (project == nil || resource.metadata.project == project) {
+        where !stored.contains(resource.id) && (kind == nil || resource.kind == kind) && (project == nil || resource.id.owningProject == project) {
             views.append(ResourceView(manifest: resource))
         }
         views.sort { ($0.kind, $0.project, $0.name) < ($1.kind, $1.project, $1.name) }
@@ -67,7 +77,7 @@ struct ResourceRoutes {
     /// `DELETE`: a soft delete the controller converges (its objects go, then the row).
     @Sendable func delete(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = try Self.id(context)
-        try context.authorize(.writeResources, project: id.project)
+        try authorizeWrite(id, context)
         guard let stored = try await store.resource(id), !stored.isDeleted else {
             if let declared = try manifestResources().first(where: { $0.id == id }) {
                 throw Self.owned(id, file: declared.location?.file ?? "a manifest")
@@ -79,11 +89,20 @@ struct ResourceRoutes {
         return try JSONAnswer.response(.ok, ResourceView(deleted))
     }
 
+    /// A write needs `resources:write` on the resource's project; a Project document (its limits
+    /// and its policy) is the operator's, so writing one needs `admin`.
+    private func authorizeWrite(_ id: ResourceID, _ context: APIRequestContext) throws(APIError) {
+        try context.authorize(.writeResources, project: id.owningProject)
+        if id.kind == .project { try context.requireAdmin("writing a Project (its limits and policy)") }
+    }
+
     /// The write against the manifests and the other API resources: 409 when a manifest owns the
-    /// resource (or a deletion would break what others need), 422 when the result would not validate.
-    private func check(_ id: ResourceID, _ resource: Resource?) async throws {
+    /// resource (or a deletion would break what others need), 422 when the result would not
+    /// validate; else the desired state once the write is done.
+    @discardableResult
+    private func check(_ id: ResourceID, _ resource: Resource?) async throws -> DesiredState {
         do {
-            try await dependencies.source.checkWrite(id, resource)
+            return try await dependencies.source.checkWrite(id, resource)
         } catch let refusal as DesiredStateSource.WriteRefusal {
             switch refusal {
             case .ownedByManifest(let file):

@@ -43,6 +43,7 @@ public struct DesiredStateSource: Sendable {
             state = try DesiredState.validate((manifests?.state.resources ?? []) + live.map(\.resource))
         }
         state.includeInScope(deleted.map(\.id.project))
+        state.markWrittenByAPIWriters(live.filter { $0.source == .api }.map(\.id))
         return Snapshot(
             state: state,
             files: manifests?.files ?? [],
@@ -63,8 +64,8 @@ public struct DesiredStateSource: Sendable {
 
     /// Checks an API write, the document `resource` (nil: a deletion), against the manifests and
     /// the other API resources: the same cross-checks a pass makes, so a write the API accepts
-    /// never leaves the controller with desired state it cannot load.
-    public func checkWrite(_ id: ResourceID, _ resource: Resource?) async throws -> Void {
+    /// never leaves the controller with desired state it cannot load. Returns that desired state.
+    public func checkWrite(_ id: ResourceID, _ resource: Resource?) async throws -> DesiredState {
         let manifests: Manifests?
         do {
             manifests = try loadManifests()
@@ -78,7 +79,7 @@ public struct DesiredStateSource: Sendable {
         if let store { stored = try await store.resources(kind: nil, project: nil, includeDeleted: false) }
         let others = stored.filter { $0.id != id }.map(\.resource)
         do {
-            _ = try DesiredState.validate((manifests?.state.resources ?? []) + others + (resource.map { [$0] } ?? []))
+            return try DesiredState.validate((manifests?.state.resources ?? []) + others + (resource.map { [$0] } ?? []))
         } catch {
             throw WriteRefusal.invalid(error)
         }

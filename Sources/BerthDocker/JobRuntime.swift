@@ -96,6 +96,7 @@ extension DockerEngine: JobRuntime {
     }
 
     public func createJobContainer(_ target: JobContainerTarget, environment: [String: String]) async throws(DockerError) -> String {
+        try await checkVolumesBelongToTheJob(target)
         var volumeLabels = target.labels
         volumeLabels[LabelKey.attempt] = nil
         _ = try await client.createVolume(VolumeCreateRequest(name: target.scratchVolume, labels: volumeLabels))
@@ -111,6 +112,28 @@ extension DockerEngine: JobRuntime {
                 throw DockerError(.conflict, "container name \(target.name) is taken by a container that is not attempt \(target.attempt) of job \(target.jobID); remove it", status: 409)
             }
             return existing.id
+        }
+    }
+
+    /// A job mounts only volumes of its own project: Docker names join project and name with
+    /// `-`, so `prod-db` of project `shop` is named like `db` of project `shop-prod`, and the engine
+    /// would make a missing one on the spot. Each must exist, and one Berth made (labelled) must
+    /// carry the job's project and the volume's name; an unlabelled one is a volume the desired
+    /// state adopted as it is (validation refuses two declared volumes with one Docker name).
+    private func checkVolumesBelongToTheJob(_ target: JobContainerTarget) async throws(DockerError) {
+        let project = target.labels[LabelKey.project] ?? ""
+        for (index, dockerName) in target.volumeNames.sorted(by: { $0.key < $1.key }) {
+            guard index < target.spec.container.volumes.count, case .volume(let name) = target.spec.container.volumes[index].source else { continue }
+            let labels: [String: String]
+            do {
+                labels = try await client.inspectVolume(dockerName).labels
+            } catch where error.code == .notFound {
+                throw DockerError(.badRequest, "volume \(name) of project \(project) (\(dockerName)) does not exist yet; the controller creates it once a Volume \(name) is declared in project \(project)")
+            }
+            guard labels[LabelKey.managed] != "true" || labels[LabelKey.project] == project && labels[LabelKey.name] == name else {
+                let owner = "project \(labels[LabelKey.project] ?? "?")'s volume \(labels[LabelKey.name] ?? "?")"
+                throw DockerError(.badRequest, "volume \(dockerName) is \(owner), not volume \(name) of project \(project); a job mounts only its own project's volumes")
+            }
         }
     }
 

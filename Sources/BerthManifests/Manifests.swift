@@ -14,7 +14,10 @@ public struct Manifests: Sendable {
         let (resources, readIssues) = readResources(loaded.documents)
         let issues = loaded.issues + readIssues
         guard issues.isEmpty else { throw ValidationError(issues: issues) }
-        return Manifests(files: files, state: try DesiredState.validate(resources))
+        let state = try DesiredState.validate(resources)
+        let policyIssues = PolicyCheck.manifestIssues(state)
+        guard policyIssues.isEmpty else { throw ValidationError(issues: policyIssues) }
+        return Manifests(files: files, state: state)
     }
 
     /// Reads one YAML text (a request body, a test fixture) into resources, without cross-checks.

@@ -35,6 +35,11 @@ public struct JobRecord: Sendable, Hashable {
     /// `spec` as the store keeps it: compact JSON with sorted keys, the same text the API writes
     /// for it, so answers embed it instead of encoding the spec again.
     public var specJSON: String
+    /// `specJSON` as answers show it, literal env values hidden (``JobSpec/hidingLiteralEnv()``);
+    /// the same text when there are none.
+    public var shownSpecJSON: String {
+        spec.hasLiteralEnv ? Coding.shownSpecJSON(spec, stored: specJSON) : specJSON
+    }
     public var priority: Int
     public var idempotencyKey: String?
     public var owner: ResourceID?

@@ -3,8 +3,11 @@ import Foundation
 
 /// Who wrote a desired resource into the store.
 public enum ResourceSource: String, Sendable, Hashable, Codable, CaseIterable {
-    /// Through the HTTP API; the store is the only copy.
+    /// Through the HTTP API by an API writer (a token without `admin`); the store is the only
+    /// copy. Held to its project's policy, and never manages a bucket Berth did not create.
     case api
+    /// Through the HTTP API with an `admin` token: the operator's own, trusted like a manifest.
+    case admin
     /// Mirrored from a manifest file; the manifest owns it.
     case manifest
 }

@@ -1095,6 +1095,21 @@ enum Coding {
         return spec
     }
 
+    /// The stored spec text `stored` of `spec` with its literal env values hidden, encoded once
+    /// per text (bounded like the decoded specs).
+    static func shownSpecJSON(_ spec: JobSpec, stored: String) -> String {
+        if let shown = shownSpecs.withLock({ $0[stored] }) { return shown }
+        // Encoding a spec that was encoded before cannot fail; were it to, nothing is shown.
+        let shown = (try? encode(spec.hidingLiteralEnv())) ?? "{}"
+        shownSpecs.withLock { texts in
+            if texts.count >= maxDecodedSpecs { texts.removeAll(keepingCapacity: true) }
+            texts[stored] = shown
+        }
+        return shown
+    }
+
+    private static let shownSpecs = Mutex<[String: String]>([:])
+
     /// Recently read spec texts and their specs; emptied when full (a bound, not an LRU: the
     /// texts that keep being read are back after one read each).
     private static let decodedSpecs = Mutex<[String: JobSpec]>([:])

@@ -85,7 +85,8 @@ struct ServeCommand: AsyncParsableCommand {
                 services.append(.init(service: try makeController(store: store, runtime: runtime, storage: storage, source: source, interval: interval, backoff: backoff, jobs: jobSettings, logger: logger)))
             }
             if role != .controller {
-                let dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics)
+                let stateDirectory = URL(fileURLWithPath: controller.resolvedStateDirectory).standardizedFileURL.path
+                let dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics, protectedHostPaths: [stateDirectory])
                 let apiLogger = Logger(label: "berth.api")
                 let scheme = api.tlsCertificate == nil ? "http" : "https"
                 services.append(.init(service: try APIServer.application(dependencies, configuration: listening, logger: apiLogger) { port in

@@ -12,11 +12,14 @@ import Testing
     /// What a route needs, written out as the API reference states it.
     enum Need {
         case readJobs(String?), writeJobs(String?), readResources(String?), writeResources(String?), readState(String?)
+        /// The operator's own writes (a Project and its policy): `admin` only.
+        case admin(String)
 
         /// `nil` project: every project (plan, metrics), or a list the token's limit narrows.
         var project: String? {
             switch self {
             case .readJobs(let p), .writeJobs(let p), .readResources(let p), .writeResources(let p), .readState(let p): p
+            case .admin(let p): p
             }
         }
     }
@@ -73,6 +76,12 @@ import Testing
             Route(method: .put, uri: "/v1/resources/service/alpha/web", body: APIFixture.serviceYAML("web"), need: .writeResources("alpha")),
             Route(method: .put, uri: "/v1/resources/service/beta/web", body: APIFixture.serviceYAML("web", project: "beta"), need: .writeResources("beta")),
             Route(method: .delete, uri: "/v1/resources/service/beta/nothing", need: .writeResources("beta")),
+            // A Project document is its own project's to read (its metadata.project is always
+            // default), and only an admin's to write.
+            Route(method: .get, uri: "/v1/resources/project/default/alpha", need: .readResources("alpha")),
+            Route(method: .get, uri: "/v1/resources/project/default/beta", need: .readResources("beta")),
+            Route(method: .put, uri: "/v1/resources/project/default/gamma", body: "apiVersion: berth/v1\nkind: Project\nmetadata: {name: gamma}\n", need: .admin("gamma")),
+            Route(method: .put, uri: "/v1/resources/project/default/default", body: "apiVersion: berth/v1\nkind: Project\nmetadata: {name: default}\n", need: .admin("default")),
             Route(method: .get, uri: "/v1/plan", need: .readState(nil)),
             Route(method: .get, uri: "/v1/status?project=alpha", need: .readState("alpha")),
             Route(method: .get, uri: "/v1/status", need: .readState(nil), narrowedByLimit: true),

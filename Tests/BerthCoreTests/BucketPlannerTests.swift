@@ -112,6 +112,24 @@ struct BucketPlannerTests {
         #expect(tags == ["owner": "ops", "team": "web"], "its own tags stay; no ownership tag is added")
     }
 
+    @Test func anAPIWritersBucketNeverManagesSomeoneElsesBucketButStillItsOwn() throws {
+        let spec = BucketSpec(bucketName: "shop-media", versioning: true, lifecycle: BucketSpec.Lifecycle(expireDays: 1))
+        var desired = try Fixture.desired(Fixture.bucket("media", spec))
+        desired.markWrittenByAPIWriters([ResourceID(kind: .bucket, project: "shop", name: "media")])
+        let foreign = ObservedBucket(name: "shop-media", tags: ["owner": "ops"], versioning: .unversioned, lifecycle: BucketSpec.Lifecycle(expireDays: 365))
+
+        #expect(Self.plan(desired, [foreign]).description == """
+            ! warning: Bucket shop/media: bucket shop-media exists and Berth did not create it: only a manifest or an admin token may manage it, so it is left alone
+            No changes. The world matches the desired state.
+            """)
+        var own = Self.converged(spec)
+        own.versioning = .suspended
+        #expect(Self.plan(desired, [own]).actions.map(\.description) == [
+            "~ set versioning of bucket shop-media to Enabled (Bucket shop/media: versioning: Suspended → Enabled)",
+        ])
+        #expect(Self.plan(desired, []).actions.count == 3, "a missing bucket is created as for anyone")
+    }
+
     @Test func deletesAnEmptyOrphanWithReclaimPolicyDelete() throws {
         let spec = BucketSpec(bucketName: "shop-media", reclaimPolicy: .delete)
         let desired = try Fixture.desired()

@@ -72,3 +72,27 @@ extension EnvironmentName {
         return name
     }
 }
+
+extension EnvValue {
+    /// What answers show in place of a literal value: the name is shown, the value never.
+    public static let hidden = EnvValue.literal("(hidden)")
+}
+
+extension JobSpec {
+    /// Whether any env value is a literal, which answers hide.
+    public var hasLiteralEnv: Bool {
+        container.env.values.contains { if case .literal = $0 { true } else { false } }
+    }
+
+    /// The spec as API answers and the CLI show it: every literal env value replaced by
+    /// ``EnvValue/hidden`` (literal values of submitted jobs are often secrets); references
+    /// (`fromEnv`, `fromFile`) show as they are, since they name no secret.
+    public func hidingLiteralEnv() -> JobSpec {
+        guard hasLiteralEnv else { return self }
+        var shown = self
+        for (name, value) in shown.container.env {
+            if case .literal = value { shown.container.env[name] = .hidden }
+        }
+        return shown
+    }
+}

@@ -35,6 +35,10 @@ public struct ResourceID: Sendable, Hashable, Codable, Comparable, CustomStringC
         (lhs.kind, lhs.project, lhs.name) < (rhs.kind, rhs.project, rhs.name)
     }
 
+    /// The project the resource belongs to for access: its own, and for a Project document (whose
+    /// `metadata.project` is always `default`) the project it declares.
+    public var owningProject: String { kind == .project ? name : project }
+
     /// `Service qfield/app`
     public var description: String { "\(kind) \(project)/\(name)" }
 }

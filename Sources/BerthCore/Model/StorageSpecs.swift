@@ -1,4 +1,5 @@
-/// A namespace of resources with limits and defaults for its jobs and containers.
+/// A namespace of resources with limits and defaults for its jobs and containers, and the policy
+/// its API writers are held to.
 public struct ProjectSpec: Sendable, Hashable, Codable {
     /// At most this many jobs of the project run at once; `nil` leaves only the controller's limit.
     public var maxConcurrentJobs: Int?
@@ -6,18 +7,26 @@ public struct ProjectSpec: Sendable, Hashable, Codable {
     public var exclusiveJobs: Bool
     /// Limits applied to the project's services and jobs that declare none.
     public var defaultResources: ResourceLimits?
+    /// What API writers may ask of the host; `nil` gives them the defaults of ``ProjectPolicy``.
+    public var policy: ProjectPolicy?
 
-    public init(maxConcurrentJobs: Int? = nil, exclusiveJobs: Bool = false, defaultResources: ResourceLimits? = nil) {
+    public init(maxConcurrentJobs: Int? = nil, exclusiveJobs: Bool = false, defaultResources: ResourceLimits? = nil, policy: ProjectPolicy? = nil) {
         self.maxConcurrentJobs = maxConcurrentJobs
         self.exclusiveJobs = exclusiveJobs
         self.defaultResources = defaultResources
+        self.policy = policy
     }
 
     static func read(_ map: MapReader) -> ProjectSpec? {
         ProjectSpec(
             maxConcurrentJobs: map.optional("maxConcurrentJobs") { try $0.int(in: 1...10_000) },
             exclusiveJobs: map.optional("exclusiveJobs", default: false) { try $0.bool() },
-            defaultResources: map.optional("defaultResources") { try ResourceLimits.read(try $0.map()) }
+            defaultResources: map.optional("defaultResources") { try ResourceLimits.read(try $0.map()) },
+            policy: map.optional("policy") { reader -> ProjectPolicy in
+                let policy = try reader.map()
+                defer { policy.finish() }
+                return ProjectPolicy.read(policy)
+            }
         )
     }
 

@@ -55,6 +55,10 @@ extension PlanBuilder {
             plan.warnings.append(Warning(resource: id, message: "bucket \(bucket.name) was created by Berth for \(owner); it is left alone until that tag is changed or the bucketName is"))
             return
         }
+        if !bucket.isOwned, desired.writtenByAPIWriters.contains(id) {
+            plan.warnings.append(Warning(resource: id, message: "bucket \(bucket.name) exists and Berth did not create it: only a manifest or an admin token may manage it, so it is left alone"))
+            return
+        }
         if !bucket.isOwned {
             plan.warnings.append(Warning(resource: id, message: "bucket \(bucket.name) exists and Berth did not create it: its settings are converged, but it is never deleted"))
         }

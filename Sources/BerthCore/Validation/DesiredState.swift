@@ -17,6 +17,8 @@ public struct DesiredState: Sendable, Hashable {
     public private(set) var buckets: [(id: ResourceID, spec: BucketSpec)] = []
     /// Projects that at least one resource names (including declared ones); pruning is scoped to these.
     public private(set) var referencedProjects: Set<String> = []
+    /// Resources an API writer (not the operator) wrote: they never manage a bucket Berth did not create.
+    public private(set) var writtenByAPIWriters: Set<ResourceID> = []
 
     /// An empty desired state (only the implicit `default` project).
     public init() {
@@ -68,6 +70,11 @@ public struct DesiredState: Sendable, Hashable {
     /// deleted through the API).
     public mutating func includeInScope(_ projects: some Sequence<String>) {
         referencedProjects.formUnion(projects)
+    }
+
+    /// Records which resources an API writer wrote, for the rules only the operator is trusted with.
+    public mutating func markWrittenByAPIWriters(_ ids: some Sequence<ResourceID>) {
+        writtenByAPIWriters.formUnion(ids)
     }
 
     /// Whether a resource with this identity is declared (without copying it).
@@ -136,12 +143,6 @@ public struct DesiredState: Sendable, Hashable {
                 break
             }
         }
-    }
-}
-
-extension ResourceLimits? {
-    fileprivate func filled(from defaults: ResourceLimits) -> ResourceLimits {
-        ResourceLimits(memory: self?.memory ?? defaults.memory, cpus: self?.cpus ?? defaults.cpus)
     }
 }
 

@@ -1,0 +1,158 @@
+/// What writers who are not the operator may ask of the host in one project: the line between
+/// what the operator declares (manifests, admin tokens: trusted) and what API writers send
+/// (checked against this policy). Set in a Project's `spec.policy`, which only manifests and admin
+/// tokens can write; a project without one gets the defaults, which allow nothing of the host.
+public struct ProjectPolicy: Sendable, Hashable, Codable {
+    /// Whose writes the policy binds.
+    public enum Scope: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Resources written and jobs submitted through the API without an admin token.
+        case api
+        /// Those, and the project's manifests too (`berth validate`, `plan`, `apply`, `serve`).
+        case all
+    }
+
+    public var appliesTo: Scope
+    /// Host folders (and files) that bind mounts, `fromFile` values, volume `device` options and
+    /// certificate host-path targets may use, by path prefix; normalized when read.
+    public var hostPaths: [String]
+    /// Whether containers may use the host's network namespace.
+    public var hostNetwork: Bool
+    /// Names of the controller's environment variables that `fromEnv` may reference.
+    public var envFromController: [String]
+    /// Image patterns (`*` matches any run of characters); `nil` allows any image.
+    public var images: [String]?
+    /// Volume drivers that volumes may use; another driver could mount what it likes.
+    public var volumeDrivers: [String]
+    public var maxResources: PolicyLimits
+
+    public init(
+        appliesTo: Scope = .api,
+        hostPaths: [String] = [],
+        hostNetwork: Bool = false,
+        envFromController: [String] = [],
+        images: [String]? = nil,
+        volumeDrivers: [String] = ["local"],
+        maxResources: PolicyLimits = PolicyLimits()
+    ) {
+        self.appliesTo = appliesTo
+        self.hostPaths = hostPaths
+        self.hostNetwork = hostNetwork
+        self.envFromController = envFromController
+        self.images = images
+        self.volumeDrivers = volumeDrivers
+        self.maxResources = maxResources
+    }
+
+    static func read(_ map: MapReader) -> ProjectPolicy {
+        ProjectPolicy(
+            appliesTo: map.optional("appliesTo", default: .api) { try $0.choice(Scope.self) },
+            hostPaths: map.optional("hostPaths", default: []) { try $0.list { try $0.parse(HostPath.normalizedPrefix) } },
+            hostNetwork: map.optional("hostNetwork", default: false) { try $0.bool() },
+            envFromController: map.optional("envFromController", default: []) { try $0.list { try $0.parse(EnvironmentName.validated) } },
+            images: map.optional("images") { try $0.list { try $0.parse(ImagePattern.validated) } },
+            volumeDrivers: map.optional("volumeDrivers", default: ["local"]) { try $0.list { try $0.nonEmptyString() } },
+            maxResources: map.optional("maxResources", default: PolicyLimits()) { try PolicyLimits.read(try $0.map()) }
+        )
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self = try Self.decodeInput(from: decoder) { Self.read($0) }
+    }
+}
+
+/// The most one container, and one project in all, may take; `nil` fields set no bound.
+public struct PolicyLimits: Sendable, Hashable, Codable {
+    /// Memory limit of each container; a container must then declare one (or get the project's default).
+    public var containerMemory: ByteSize?
+    /// CPU limit of each container; a container must then declare one (or get the project's default).
+    public var containerCpus: CPUQuantity?
+    /// Memory of all the project's service replicas together.
+    public var projectMemory: ByteSize?
+    /// CPUs of all the project's service replicas together.
+    public var projectCpus: CPUQuantity?
+    /// Service replicas of the project together.
+    public var replicas: Int?
+    /// Jobs of the project not yet ended (pending, queued, started) when one more is submitted.
+    public var activeJobs: Int?
+
+    public init(
+        containerMemory: ByteSize? = nil, containerCpus: CPUQuantity? = nil, projectMemory: ByteSize? = nil,
+        projectCpus: CPUQuantity? = nil, replicas: Int? = nil, activeJobs: Int? = nil
+    ) {
+        self.containerMemory = containerMemory
+        self.containerCpus = containerCpus
+        self.projectMemory = projectMemory
+        self.projectCpus = projectCpus
+        self.replicas = replicas
+        self.activeJobs = activeJobs
+    }
+
+    static func read(_ map: MapReader) throws -> PolicyLimits {
+        defer { map.finish() }
+        return PolicyLimits(
+            containerMemory: map.optional("containerMemory") { try $0.parse(ByteSize.init(parsing:)) },
+            containerCpus: map.optional("containerCpus") { try $0.parse(CPUQuantity.init(parsing:)) },
+            projectMemory: map.optional("projectMemory") { try $0.parse(ByteSize.init(parsing:)) },
+            projectCpus: map.optional("projectCpus") { try $0.parse(CPUQuantity.init(parsing:)) },
+            replicas: map.optional("replicas") { try $0.int(in: 0...100_000) },
+            activeJobs: map.optional("activeJobs") { try $0.int(in: 0...1_000_000) }
+        )
+    }
+}
+
+/// An image pattern of a policy: an image reference in which `*` matches any run of characters,
+/// `/` included (`registry.example.com/shop/*`, `busybox:*`).
+public enum ImagePattern {
+    static func validated(_ pattern: String) throws(ValidationError) -> String {
+        guard !pattern.isEmpty, !pattern.contains(where: \.isWhitespace) else {
+            throw ValidationError("expected an image pattern such as registry.example.com/shop/* or busybox:*, found \(pattern.quoted)")
+        }
+        return pattern
+    }
+
+    /// Whether `image` (as written) matches `pattern`: the classic wildcard match, where a `*`
+    /// that fails is retried one character further on.
+    public static func matches(_ image: String, _ pattern: String) -> Bool {
+        let text = Array(image), glob = Array(pattern)
+        var t = 0, g = 0
+        var star: (glob: Int, text: Int)?
+        while t < text.count {
+            if g < glob.count, glob[g] == "*" {
+                star = (g, t)
+                g += 1
+            } else if g < glob.count, glob[g] == text[t] {
+                g += 1
+                t += 1
+            } else if let retry = star {
+                g = retry.glob + 1
+                t = retry.text + 1
+                star = (retry.glob, retry.text + 1)
+            } else {
+                return false
+            }
+        }
+        while g < glob.count, glob[g] == "*" { g += 1 }
+        return g == glob.count
+    }
+}
+
+/// Who wrote a resource or submitted a job, as a policy sees them.
+public enum PolicyWriter: Sendable, Hashable {
+    /// A manifest file: the operator's, bound only when the policy applies to all.
+    case manifest
+    /// An API token with the `admin` scope: the operator's.
+    case admin
+    /// Any other API token (and the CLI through the API with one).
+    case api
+}
+
+extension ProjectPolicy {
+    /// Whether the policy holds `writer` to its rules.
+    public func binds(_ writer: PolicyWriter) -> Bool {
+        switch writer {
+        case .api: true
+        case .admin: false
+        case .manifest: appliesTo == .all
+        }
+    }
+}

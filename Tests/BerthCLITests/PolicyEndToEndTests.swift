@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+/// The trust line as people meet it: an operator runs `berth serve` with manifests in git, and an
+/// application holding a project-limited `resources:write` token applies documents through the API.
+@Suite("Policy end to end", .serialized) struct PolicyEndToEndTests {
+    @Test func anAPIWriterReachesAHostFolderOnlyOnceTheOperatorsPolicyAllowsIt() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a host folder holding a file, a project without a policy, and a writer's token
+        let folder = scenario.folder.appendingPathComponent("srv-shop")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try "from-the-host\n".write(to: folder.appendingPathComponent("data/greeting"), atomically: true, encoding: .utf8)
+        try scenario.write("")
+        try scenario.startServe(resync: "1s")
+        let created = try scenario.berth("token", "create", "--name", "shop-app", "--scope", "resources:write", "--project", scenario.project)
+        try #require(created.status == 0, "\(created.stderr)")
+        scenario.server = (url: try await scenario.apiURL(), token: created.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let document = scenario.folder.appendingPathComponent("reader.yaml")
+        try serviceYAML(scenario, "reader", extra: "  volumes: [\"\(folder.path)/data:/data:ro\"]").write(to: document, atomically: true, encoding: .utf8)
+
+        // when: applied through the API while the project has no policy
+        let refused = try scenario.berth("resources", "apply", "-f", document.path)
+
+        // then: refused, naming the field and the rule; nothing runs
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("spec.volumes[0]") && refused.stderr.contains("policy.hostPaths"), "\(refused.stderr)")
+        let root = try scenario.berth("resources", "apply", "-f", try Self.write(serviceYAML(scenario, "root", extra: "  volumes: [\"/:/host\"]"), in: scenario))
+        #expect(root.status == 1)
+        #expect(root.stderr.contains("is never allowed"), "\(root.stderr)")
+
+        // when: the operator allows the folder in the project's manifest
+        try """
+            apiVersion: berth/v1
+            kind: Project
+            metadata: {name: \(scenario.project)}
+            spec:
+              policy: {hostPaths: ["\(folder.path)"]}
+            """.write(to: scenario.folder.appendingPathComponent("manifests/project.yaml"), atomically: true, encoding: .utf8)
+        let taken = try scenario.berth("resources", "apply", "-f", document.path)
+
+        // then: taken, and the controller converges it with the folder mounted
+        #expect(taken.status == 0, "\(taken.stderr)")
+        try await scenario.eventually(60, "the API writer's service runs") { scenario.inspect(scenario.container("reader"), "{{.State.Running}}") == "true" }
+        #expect(scenario.inspect(scenario.container("reader"), "{{range .Mounts}}{{.Source}}{{end}}") == folder.path + "/data")
+        #expect(try scenario.docker("exec", scenario.container("reader"), "cat", "/data/greeting").contains("from-the-host"))
+        // and "/" stays out of reach whatever the policy lists
+        #expect(try scenario.berth("resources", "apply", "-f", try Self.write(serviceYAML(scenario, "root", extra: "  volumes: [\"/:/host\"]"), in: scenario)).status == 1)
+    }
+
+    @Test func aProjectWhosePolicyAppliesToAllHoldsTheOperatorsManifestsToIt() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        try scenario.write("""
+            apiVersion: berth/v1
+            kind: Project
+            metadata: {name: \(scenario.project)}
+            spec:
+              policy: {appliesTo: all}
+            ---
+            \(serviceYAML(scenario, "web", extra: "  volumes: [\"/etc:/host-etc:ro\"]"))
+            """, declaringProject: false)
+
+        let validated = try scenario.berth("validate", "-f", scenario.manifests.path)
+        let applied = try scenario.berth("apply", "-f", scenario.manifests.path)
+
+        #expect(validated.status == 1)
+        #expect(validated.stderr.contains("project.yaml:") && validated.stderr.contains("spec.volumes[0]") && validated.stderr.contains("policy.hostPaths"), "\(validated.stderr)")
+        #expect(applied.status != 0)
+        #expect(try scenario.containers().isEmpty)
+    }
+
+    private static func write(_ yaml: String, in scenario: Scenario) throws -> String {
+        let file = scenario.folder.appendingPathComponent("doc-\(UUID().uuidString).yaml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+}

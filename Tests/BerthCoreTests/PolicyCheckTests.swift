@@ -1,0 +1,206 @@
+import Foundation
+import Testing
+@testable import BerthCore
+
+/// A document of project `shop` from its JSON text.
+private func resource(_ kind: String, _ spec: String, name: String = "thing") throws -> Resource {
+    try Resource(json: #"{"apiVersion": "berth/v1", "kind": "\#(kind)", "metadata": {"name": "\#(name)", "project": "shop"}, "spec": \#(spec)}"#)
+}
+
+/// Project `shop`'s spec with `policy` (JSON), read as a manifest would be.
+private func project(policy: String?, extra: String = "") throws -> ProjectSpec {
+    let fields = [policy.map { #""policy": \#($0)"# }, extra.isEmpty ? nil : extra].compactMap { $0 }.joined(separator: ", ")
+    let document = try Resource(json: #"{"apiVersion": "berth/v1", "kind": "Project", "metadata": {"name": "shop"}, "spec": {\#(fields)}}"#)
+    guard case .project(let spec) = document.spec else { throw ValidationError("not a project") }
+    return spec
+}
+
+/// Symlinks of a pretend host: `/srv/shop/link` → `/etc`, `/srv/shop/up` → `/`, `/var/run` → `/run`.
+private let symlinks: @Sendable (String) -> String = { path in
+    for (link, target) in [("/srv/shop/link", "/etc"), ("/srv/shop/up", "/"), ("/var/run", "/run")] where HostPath.isWithin(path, link) {
+        let rest = path.dropFirst(link.count)
+        return HostPath.normalize(target + "/" + rest) ?? path
+    }
+    return path
+}
+
+/// The fields `writer` is refused on for `document` in project `shop` declared by `spec`; empty
+/// when it is allowed. Admins and (unless the policy applies to all) manifests are not checked.
+private func refusals(_ document: Resource, _ spec: ProjectSpec?, writer: PolicyWriter, services: [ServiceSpec] = [], activeJobs: Int = 0) -> [String] {
+    guard (spec?.policy ?? ProjectPolicy()).binds(writer) else { return [] }
+    let check = PolicyCheck(project: "shop", spec: spec, alsoNeverAllowed: ["/var/lib/berth"], resolve: symlinks)
+    return check.check(document, projectServices: services, activeJobs: activeJobs).map(\.field)
+}
+
+/// One rule: a document refused (at `field`) by the default policy or by `refusingPolicy`, and
+/// a policy that allows it.
+struct PolicyCase: CustomTestStringConvertible, Sendable {
+    var name: String
+    var kind: String
+    var spec: String
+    var field: String
+    var allowingPolicy: String
+    var refusingPolicy = "{}"
+    var testDescription: String { name }
+}
+
+private let worker = #""image": "example/worker:1""#
+
+@Suite struct PolicyCheckTests {
+    static let cases: [PolicyCase] = [
+        PolicyCase(name: "bind mount", kind: "Service", spec: #"{\#(worker), "volumes": ["/srv/shop/data:/data"]}"#, field: "spec.volumes[0]", allowingPolicy: #"{"hostPaths": ["/srv/shop"]}"#),
+        PolicyCase(name: "fromFile", kind: "Job", spec: #"{\#(worker), "env": {"KEY": {"fromFile": "/srv/shop/key"}}}"#, field: "spec.env.KEY", allowingPolicy: #"{"hostPaths": ["/srv/shop/"]}"#),
+        PolicyCase(name: "certificate folder", kind: "Certificate", spec: #"{"dnsNames": ["shop.example.org"], "target": {"hostPath": "/srv/shop/tls"}}"#, field: "spec.target.hostPath", allowingPolicy: #"{"hostPaths": ["/srv"]}"#),
+        PolicyCase(name: "volume device", kind: "Volume", spec: #"{"options": {"type": "none", "o": "bind", "device": "/srv/shop/db"}}"#, field: "spec.options.device", allowingPolicy: #"{"hostPaths": ["/srv/shop"]}"#),
+        PolicyCase(name: "volume driver", kind: "Volume", spec: #"{"driver": "rexray"}"#, field: "spec.driver", allowingPolicy: #"{"volumeDrivers": ["local", "rexray"]}"#),
+        PolicyCase(name: "host network", kind: "Service", spec: #"{\#(worker), "network": "host"}"#, field: "spec.network", allowingPolicy: #"{"hostNetwork": true}"#),
+        PolicyCase(name: "cron template network", kind: "CronJob", spec: #"{"schedule": "@hourly", "jobTemplate": {\#(worker), "network": "host"}}"#, field: "spec.jobTemplate.network", allowingPolicy: #"{"hostNetwork": true}"#),
+        PolicyCase(name: "fromEnv", kind: "Job", spec: #"{\#(worker), "env": {"DB": {"fromEnv": "SHOP_DB_URL"}}}"#, field: "spec.env.DB", allowingPolicy: #"{"envFromController": ["SHOP_DB_URL"]}"#),
+        PolicyCase(name: "image", kind: "Job", spec: #"{"image": "evil.example.com/miner:1"}"#, field: "spec.image", allowingPolicy: #"{"images": ["evil.example.com/*"]}"#, refusingPolicy: #"{"images": ["example/*"]}"#),
+        PolicyCase(name: "container memory", kind: "Service", spec: #"{\#(worker), "resources": {"memory": "2Gi"}}"#, field: "spec.resources.memory", allowingPolicy: #"{"maxResources": {"containerMemory": "4Gi"}}"#, refusingPolicy: #"{"maxResources": {"containerMemory": "1Gi"}}"#),
+        PolicyCase(name: "container cpus", kind: "Job", spec: #"{\#(worker), "resources": {"cpus": "3"}}"#, field: "spec.resources.cpus", allowingPolicy: #"{"maxResources": {"containerCpus": "4"}}"#, refusingPolicy: #"{"maxResources": {"containerCpus": "2"}}"#),
+    ]
+
+    @Test(arguments: cases)
+    func eachRuleRefusesAPIWritersByDefaultAndAllowsThemWhenThePolicySays(_ rule: PolicyCase) throws {
+        let document = try resource(rule.kind, rule.spec)
+        let refusing = try project(policy: rule.refusingPolicy)
+        #expect(refusals(document, refusing, writer: .api) == [rule.field])
+        #expect(refusals(document, try project(policy: rule.allowingPolicy), writer: .api) == [])
+        // The operator is trusted: an admin token, and manifests unless the policy applies to all.
+        #expect(refusals(document, refusing, writer: .admin) == [])
+        #expect(refusals(document, refusing, writer: .manifest) == [])
+        let bindingAll = try project(policy: "{\"appliesTo\": \"all\"" + (rule.refusingPolicy == "{}" ? "}" : ", " + rule.refusingPolicy.dropFirst()))
+        #expect(refusals(document, bindingAll, writer: .manifest) == [rule.field])
+        #expect(refusals(document, bindingAll, writer: .admin) == [])
+    }
+
+    @Test(arguments: [
+        ("/srv/shop/../../etc", "/etc is outside the prefix once .. is resolved"),
+        ("/srv/shop/link/passwd", "a symlink under the prefix pointing out of it"),
+        ("/srv/shop/up", "a symlink to /"),
+        ("/SRV/shop/data", "names differ in case"),
+        ("/srv/shopping", "a name that only starts like the prefix"),
+        ("/srv", "a folder holding the prefix"),
+    ])
+    func pathTricksDoNotEscapeTheAllowedPrefix(_ path: String, _ why: String) throws {
+        let spec = try project(policy: #"{"hostPaths": ["/srv/shop/"]}"#)
+        let document = try resource("Service", #"{\#(worker), "volumes": ["\#(path):/data"]}"#)
+        #expect(refusals(document, spec, writer: .api) == ["spec.volumes[0]"], "\(why)")
+    }
+
+    @Test(arguments: ["/srv/shop", "/srv/shop/", "/srv//shop/./data/", "/srv/shop/data/../cache"])
+    func pathsInsideTheAllowedPrefixAreAllowedHoweverTheyAreWritten(_ path: String) throws {
+        let spec = try project(policy: #"{"hostPaths": ["/srv/shop"]}"#)
+        let document = try resource("Service", #"{\#(worker), "volumes": ["\#(path):/data"]}"#)
+        #expect(refusals(document, spec, writer: .api) == [])
+    }
+
+    @Test(arguments: ["/", "/proc", "/proc/1/root", "/sys/kernel", "/dev", "/dev/zero", "/var/run/docker.sock", "/run/docker.sock", "/var/lib/berth/berth.sqlite", "/var/lib"])
+    func someHostPathsAreNeverAllowedToAPIWritersWhateverThePolicy(_ path: String) throws {
+        let spec = try project(policy: #"{"hostPaths": ["/"]}"#)
+        let mount = try resource("Service", #"{\#(worker), "volumes": ["\#(path):/host"]}"#)
+        let file = try resource("Job", #"{\#(worker), "env": {"X": {"fromFile": "\#(path)"}}}"#)
+        let certificate = try resource("Certificate", #"{"dnsNames": ["a.example.org"], "target": {"hostPath": "\#(path)"}}"#)
+        #expect(refusals(mount, spec, writer: .api) == ["spec.volumes[0]"])
+        #expect(refusals(file, spec, writer: .api) == ["spec.env.X"])
+        #expect(refusals(certificate, spec, writer: .api) == ["spec.target.hostPath"])
+        #expect(refusals(mount, spec, writer: .admin) == [])
+    }
+
+    @Test func messagesNameThePathTheProjectAndTheRule() throws {
+        let check = PolicyCheck(project: "shop", spec: nil)
+        let root = check.check(try resource("Service", #"{\#(worker), "volumes": ["/srv/x:/x", "/:/host"]}"#))
+        #expect(root.map(\.description) == [
+            "spec.volumes[0]: host path /srv/x is not allowed for API-written resources of project shop (policy.hostPaths)",
+            "spec.volumes[1]: host path / is never allowed for API-written resources (it holds /proc)",
+        ])
+        let tricked = PolicyCheck(project: "shop", spec: try project(policy: #"{"hostPaths": ["/srv/shop"]}"#), writer: "API-submitted jobs", resolve: symlinks)
+            .check(try resource("Job", #"{\#(worker), "env": {"A": {"fromFile": "/srv/shop/link/shadow"}}}"#))
+        #expect(tricked.map(\.message) == ["host path /srv/shop/link/shadow (/etc/shadow) is not allowed for API-submitted jobs of project shop (policy.hostPaths)"])
+    }
+
+    @Test func containerLimitsCountTheProjectDefaultsAndAreRequiredWhenBounded() throws {
+        let bounded = #"{"maxResources": {"containerMemory": "1Gi", "containerCpus": "1"}}"#
+        let none = try resource("Job", worker.wrappedInBraces)
+        #expect(refusals(none, try project(policy: bounded), writer: .api) == ["spec.resources.memory", "spec.resources.cpus"])
+        let withDefaults = try project(policy: bounded, extra: #""defaultResources": {"memory": "512Mi", "cpus": "500m"}"#)
+        #expect(refusals(none, withDefaults, writer: .api) == [])
+        let tooBigDefaults = try project(policy: bounded, extra: #""defaultResources": {"memory": "2Gi"}"#)
+        #expect(refusals(none, tooBigDefaults, writer: .api) == ["spec.resources.memory", "spec.resources.cpus"])
+    }
+
+    @Test func projectTotalsCountEveryServiceOfTheProjectOnceWritten() throws {
+        let spec = try project(policy: #"{"maxResources": {"replicas": 4, "projectMemory": "1Gi", "projectCpus": "2"}}"#)
+        let web = try resource("Service", #"{\#(worker), "replicas": 3, "resources": {"memory": "256Mi", "cpus": "500m"}}"#)
+        guard case .service(let webSpec) = web.spec else { return }
+        var other = webSpec
+        other.replicas = 1
+        #expect(refusals(web, spec, writer: .api, services: [webSpec, other]) == [])
+        other.replicas = 2
+        #expect(refusals(web, spec, writer: .api, services: [webSpec, other]) == ["spec.replicas", "spec.resources.memory", "spec.resources.cpus"])
+        // A bound on the project's memory needs every container to declare some.
+        let unbounded = try resource("Service", worker.wrappedInBraces)
+        #expect(refusals(unbounded, spec, writer: .api, services: []) == ["spec.resources.memory", "spec.resources.cpus"])
+    }
+
+    @Test func activeJobsAreBoundedAtSubmission() throws {
+        let spec = try project(policy: #"{"maxResources": {"activeJobs": 2}}"#)
+        let job = try resource("Job", worker.wrappedInBraces)
+        #expect(refusals(job, spec, writer: .api, activeJobs: 1) == [])
+        #expect(refusals(job, spec, writer: .api, activeJobs: 2) == ["metadata.project"])
+    }
+
+    @Test func policiesAreReadWithTheirFieldsCheckedAndRoundTrip() throws {
+        let spec = try project(policy: #"{"appliesTo": "all", "hostPaths": ["/srv/a/../b/"], "images": ["busybox:*"], "maxResources": {"containerMemory": "1Gi"}}"#)
+        #expect(spec.policy?.hostPaths == ["/srv/b"])
+        #expect(spec.policy?.appliesTo == .all)
+        let encoded = try Resource(metadata: ResourceMetadata(name: "shop"), spec: .project(spec)).jsonText()
+        guard case .project(let again) = try Resource(json: encoded).spec else { throw ValidationError("not a project") }
+        #expect(again == spec)
+        for (bad, field) in [
+            (#"{"hostPaths": ["srv/shop"]}"#, "spec.policy.hostPaths[0]"),
+            (#"{"appliesTo": "everyone"}"#, "spec.policy.appliesTo"),
+            (#"{"envFromController": ["1BAD"]}"#, "spec.policy.envFromController[0]"),
+            (#"{"maxResources": {"memory": "1Gi"}}"#, "spec.policy.maxResources.memory"),
+            (#"{"hostNetwrk": true}"#, "spec.policy.hostNetwrk"),
+        ] {
+            #expect(throws: ValidationError.self, "\(bad)") { try project(policy: bad) }
+            do {
+                _ = try project(policy: bad)
+            } catch let error as ValidationError {
+                #expect(error.issues.map(\.path) == [field])
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("busybox:*", "busybox:1.36", true), ("busybox:*", "busybox", false), ("registry.example.com/shop/*", "registry.example.com/shop/app/worker:2", true),
+        ("registry.example.com/shop/*", "registry.example.com/shopping/app", false), ("*", "anything/at:all", true), ("a*b*c", "aXbYbZc", true), ("a*b*c", "aXbYcZ", false),
+    ])
+    func imagePatternsMatchWholeReferences(_ pattern: String, _ image: String, _ matches: Bool) {
+        #expect(ImagePattern.matches(image, pattern) == matches)
+    }
+
+    @Test func manifestsOfAProjectWhosePolicyAppliesToAllAreHeldToIt() throws {
+        var shop = try project(policy: #"{"appliesTo": "all"}"#)
+        let projectDocument = Resource(metadata: ResourceMetadata(name: "shop"), spec: .project(shop))
+        var mount = try resource("Service", #"{\#(worker), "volumes": ["/etc:/etc"]}"#)
+        mount.location = SourceLocation(file: "shop.yaml", line: 7, column: 1)
+        let issues = PolicyCheck.manifestIssues(try DesiredState.validate([projectDocument, mount]))
+        #expect(issues.map(\.description) == ["shop.yaml:7:1: Service shop/thing: spec.volumes[0]: host path /etc is not allowed for manifests of project shop (policy.hostPaths)"])
+        shop.policy?.appliesTo = .api
+        #expect(PolicyCheck.manifestIssues(try DesiredState.validate([Resource(metadata: ResourceMetadata(name: "shop"), spec: .project(shop)), mount])) == [])
+    }
+}
+
+extension String {
+    fileprivate var wrappedInBraces: String { "{" + self + "}" }
+}
+
+extension Resource {
+    /// The document as JSON text, as the store keeps it.
+    fileprivate func jsonText() throws -> String {
+        String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
+    }
+}
