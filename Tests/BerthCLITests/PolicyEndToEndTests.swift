@@ -70,6 +70,44 @@ import Testing
         #expect(try scenario.containers().isEmpty)
     }
 
+    @Test func aJobMountsNoOtherProjectsVolumeEvenWhenItsDockerNameMatches() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: project <p>-prod's volume db, whose Docker name is what project <p>'s prod-db would be
+        let prod = "\(scenario.project)-prod"
+        try scenario.write("""
+            apiVersion: berth/v1
+            kind: Project
+            metadata: {name: \(prod)}
+            ---
+            apiVersion: berth/v1
+            kind: Volume
+            metadata: {name: db, project: \(prod)}
+            spec: {}
+            """)
+        try scenario.startServe(Scenario.jobServeOptions)
+        try await scenario.eventually(60, "the controller made \(prod)'s volume") {
+            (try? scenario.docker("volume", "inspect", "-f", "{{index .Labels \"berth.project\"}}", "berth-\(prod)-db")) == prod
+        }
+        defer { _ = try? scenario.docker("volume", "rm", "-f", "berth-\(prod)-db") }
+
+        // when: the operator's CLI (on the store, so no API check) submits jobs of project <p>
+        // mounting prod-db and a volume that does not exist
+        let stolen = try scenario.submit(jobYAML(scenario, "steal", command: "ls /steal", extra: "  volumes: [\"prod-db:/steal\"]"))[0]
+        let missing = try scenario.submit(jobYAML(scenario, "missing", command: "true", extra: "  volumes: [\"nothing:/x\"]"))[0]
+
+        // then: both fail before a container is made, saying why; no volume is made on the spot
+        let stolenJob = try await scenario.ended(stolen)
+        #expect(stolenJob["state"] as? String == "failed")
+        let stolenEvents = (stolenJob["events"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }.joined(separator: "\n")
+        #expect(stolenEvents.contains("is project \(prod)'s volume db, not volume prod-db of project \(scenario.project)"), "\(stolenEvents)")
+        let missingJob = try await scenario.ended(missing)
+        #expect(missingJob["state"] as? String == "failed")
+        let missingEvents = (missingJob["events"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }.joined(separator: "\n")
+        #expect(missingEvents.contains("does not exist yet"), "\(missingEvents)")
+        #expect((try? scenario.docker("volume", "inspect", "berth-\(scenario.project)-nothing")) == nil)
+    }
+
     private static func write(_ yaml: String, in scenario: Scenario) throws -> String {
         let file = scenario.folder.appendingPathComponent("doc-\(UUID().uuidString).yaml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
