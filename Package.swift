@@ -42,6 +42,7 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "BerthHTTP", dependencies: ["CCurl"], swiftSettings: strictSettings),
+        .target(name: "BerthHostFiles", swiftSettings: strictSettings),
         .target(
             name: "BerthDocker",
             dependencies: ["BerthCore", "BerthHTTP"],
@@ -94,6 +95,7 @@ let package = Package(
                 "BerthObjectStore",
                 "BerthStore",
                 "BerthCerts",
+                "BerthHostFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -150,6 +152,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "BerthHTTPTests", dependencies: ["BerthHTTP"], swiftSettings: strictSettings),
+        .testTarget(name: "BerthHostFilesTests", dependencies: ["BerthHostFiles"], swiftSettings: strictSettings),
         .testTarget(
             name: "BerthDockerTests",
             dependencies: ["BerthDocker", "BerthCore", "BerthHTTP"],
