@@ -79,6 +79,7 @@ let package = Package(
             name: "BerthCerts",
             dependencies: [
                 "BerthCore",
+                "BerthHostFiles",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -180,7 +181,7 @@ let package = Package(
             dependencies: ["BerthController", "BerthCore", "BerthDocker", "BerthObjectStore", "BerthStore"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "BerthCertsTests", dependencies: ["BerthCerts", "BerthCore"], swiftSettings: strictSettings),
+        .testTarget(name: "BerthCertsTests", dependencies: ["BerthCerts", "BerthCore", "BerthHostFiles"], swiftSettings: strictSettings),
         .testTarget(
             name: "BerthAPITests",
             dependencies: [

@@ -97,7 +97,7 @@ struct ControllerOptions: ParsableArguments {
         }
     }
 
-    /// Certificates: the local CA lives in `<state dir>/ca`.
+    /// Certificates: the local CA lives in `<state dir>/ca`, the record of host files written beside it.
     func certificateManager(store: (any Store)?) throws -> CertificateManager {
         let text = helperImage ?? environment["BERTH_HELPER_IMAGE"].flatMap { $0.isEmpty ? nil : $0 } ?? "busybox:latest"
         let image: ImageReference
@@ -106,7 +106,7 @@ struct ControllerOptions: ParsableArguments {
         } catch {
             throw CommandFailure("--helper-image: \(error)")
         }
-        return CertificateManager(engine: try openRuntime(), store: store, caDirectory: resolvedStateDirectory + "/ca", helperImage: image)
+        return CertificateManager(engine: try openRuntime(), store: store, stateDirectory: resolvedStateDirectory, helperImage: image)
     }
 
     /// Starts observing the engine at once, so its answers arrive while the caller opens the store
