@@ -134,6 +134,7 @@ let package = Package(
                 "BerthDocker",
                 "BerthObjectStore",
                 "BerthStore",
+                "BerthHostFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
