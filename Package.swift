@@ -42,6 +42,7 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "BerthHTTP", dependencies: ["CCurl"], swiftSettings: strictSettings),
+        .target(name: "BerthHostFiles", swiftSettings: strictSettings),
         .target(
             name: "BerthDocker",
             dependencies: ["BerthCore", "BerthHTTP"],
@@ -78,6 +79,7 @@ let package = Package(
             name: "BerthCerts",
             dependencies: [
                 "BerthCore",
+                "BerthHostFiles",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -94,6 +96,7 @@ let package = Package(
                 "BerthObjectStore",
                 "BerthStore",
                 "BerthCerts",
+                "BerthHostFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -131,6 +134,7 @@ let package = Package(
                 "BerthDocker",
                 "BerthObjectStore",
                 "BerthStore",
+                "BerthHostFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -150,6 +154,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "BerthHTTPTests", dependencies: ["BerthHTTP"], swiftSettings: strictSettings),
+        .testTarget(name: "BerthHostFilesTests", dependencies: ["BerthHostFiles"], swiftSettings: strictSettings),
         .testTarget(
             name: "BerthDockerTests",
             dependencies: ["BerthDocker", "BerthCore", "BerthHTTP"],
@@ -177,7 +182,7 @@ let package = Package(
             dependencies: ["BerthController", "BerthCore", "BerthDocker", "BerthObjectStore", "BerthStore"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "BerthCertsTests", dependencies: ["BerthCerts", "BerthCore"], swiftSettings: strictSettings),
+        .testTarget(name: "BerthCertsTests", dependencies: ["BerthCerts", "BerthCore", "BerthHostFiles"], swiftSettings: strictSettings),
         .testTarget(
             name: "BerthAPITests",
             dependencies: [

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthHostFiles
 import Crypto
 import Foundation
 import SwiftASN1
@@ -16,21 +17,28 @@ public struct CertificateAuthority: Sendable {
         get throws { try certificate.serializeAsPEM().pemString }
     }
 
-    /// Loads the CA from `directory`, or creates it there when it does not exist yet.
+    /// Loads the CA from `directory`, or creates it there (and the folders on the way, mode 0700)
+    /// when it does not exist yet.
     public static func loadOrCreate(in directory: String, now: Date = Date()) throws(CertificateError) -> CertificateAuthority {
-        let keyPath = directory + "/ca-key.pem", certificatePath = directory + "/ca.pem"
-        let files = FileManager.default
-        if files.fileExists(atPath: keyPath), files.fileExists(atPath: certificatePath) {
-            do {
-                let key = try Certificate.PrivateKey(pemEncoded: try String(contentsOfFile: keyPath, encoding: .utf8))
-                let certificate = try Certificate(pemEncoded: try String(contentsOfFile: certificatePath, encoding: .utf8))
-                return CertificateAuthority(certificate: certificate, privateKey: key)
-            } catch {
-                throw CertificateError("the local CA in \(directory) cannot be read: \(error); move it away to make a new one (clients trust the old one)")
+        let keyFile = "ca-key.pem", certificateFile = "ca.pem"
+        let folder: HostFolder
+        do {
+            folder = try HostFolder(directory, creating: 0o700)
+            if try folder.contains(keyFile), try folder.contains(certificateFile) {
+                do {
+                    let key = try Certificate.PrivateKey(pemEncoded: String(decoding: try folder.read(keyFile, limit: CertificateIssuer.readLimit).bytes, as: UTF8.self))
+                    let certificate = try Certificate(pemEncoded: String(decoding: try folder.read(certificateFile, limit: CertificateIssuer.readLimit).bytes, as: UTF8.self))
+                    return CertificateAuthority(certificate: certificate, privateKey: key)
+                } catch {
+                    throw CertificateError("the local CA in \(directory) cannot be read: \(error); move it away to make a new one (clients trust the old one)")
+                }
             }
+        } catch let error as CertificateError {
+            throw error
+        } catch {
+            throw CertificateError("cannot open the local CA's folder: \(error)")
         }
         do {
-            try files.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
             let name = try DistinguishedName {
                 OrganizationName("Berth")
@@ -47,8 +55,8 @@ public struct CertificateAuthority: Sendable {
                 },
                 issuerPrivateKey: key
             )
-            try CertificateFiles.write(try key.serializeAsPEM().pemString, to: keyPath, mode: 0o600)
-            try CertificateFiles.write(try certificate.serializeAsPEM().pemString, to: certificatePath, mode: 0o644)
+            try folder.write(keyFile, Array(try key.serializeAsPEM().pemString.utf8), mode: 0o600)
+            try folder.write(certificateFile, Array(try certificate.serializeAsPEM().pemString.utf8), mode: 0o644)
             return CertificateAuthority(certificate: certificate, privateKey: key)
         } catch let error as CertificateError {
             throw error
@@ -62,26 +70,4 @@ public struct CertificateAuthority: Sendable {
 public struct CertificateError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// Files written whole (a temporary file renamed over the target) with their mode set before
-/// any byte lands, so a key is never readable by others and never half-written.
-public enum CertificateFiles {
-    public static func write(_ text: String, to path: String, mode: Int) throws {
-        let temporary = path + ".tmp-\(UUID().uuidString.prefix(8))"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: mode]) else {
-            throw CertificateError("cannot write \(path)")
-        }
-        do {
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-            try handle.write(contentsOf: Data(text.utf8))
-            try handle.synchronize()
-            try handle.close()
-            // rename(2) replaces the old file atomically: a reader sees the old or the new one.
-            guard rename(temporary, path) == 0 else { throw CertificateError(String(cString: strerror(errno))) }
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw CertificateError("cannot write \(path): \(error.localizedDescription)")
-        }
-    }
 }

@@ -26,6 +26,9 @@ public struct IssuedCertificate: Sendable {
 
 /// Issues certificates for specs (swift-certificates, keys from swift-crypto) and reads them back.
 public enum CertificateIssuer {
+    /// The largest certificate or key file read back (1 MiB).
+    public static let readLimit = 1 << 20
+
     /// A new key and certificate for `spec`, signed by itself or by `authority` (`issuer: localCA`).
     public static func issue(_ spec: CertificateSpec, authority: CertificateAuthority?, now: Date = Date()) throws(CertificateError) -> IssuedCertificate {
         do {

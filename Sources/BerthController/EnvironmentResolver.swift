@@ -1,9 +1,11 @@
 import BerthCore
+import BerthHostFiles
 import Foundation
 
 /// Turns a spec's `env` into the values a container gets: literals as they are, `fromEnv` from the
-/// controller's own environment, `fromFile` from a file on the controller's host. Resolved values
-/// go to the engine only; they are never logged or stored.
+/// controller's own environment, `fromFile` from a regular file on the controller's host (at most
+/// `HostFile.valueLimit`, no symbolic link, device or FIFO). Resolved values go to the engine
+/// only; they are never logged or stored.
 public struct EnvironmentResolver: Sendable {
     /// The controller's environment, where `fromEnv` looks.
     public var processEnvironment: [String: String]
@@ -25,15 +27,21 @@ public struct EnvironmentResolver: Sendable {
                 }
                 resolved[name] = text
             case .fromFile(let path):
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw ExecutionError("env.\(name): cannot read \(path) on the controller's host (missing or not readable)")
-                }
-                var text = String(decoding: data, as: UTF8.self)
+                var text = try Self.read(path, for: name)
                 if text.hasSuffix("\n") { text.removeLast() }
                 resolved[name] = text
             }
         }
         return resolved
+    }
+
+    /// The text of the file `path` names for the variable `name`.
+    private static func read(_ path: String, for name: String) throws(ExecutionError) -> String {
+        do throws(HostFileError) {
+            return String(decoding: try HostFile.read(path, limit: HostFile.valueLimit).bytes, as: UTF8.self)
+        } catch {
+            throw ExecutionError("env.\(name): cannot read \(path) on the controller's host: \(error.message)")
+        }
     }
 }
 

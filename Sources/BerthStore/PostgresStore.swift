@@ -220,7 +220,9 @@ public final class PostgresStore: Store {
 
     public func appendEvent(_ event: EventRecord) async throws(StoreError) -> EventRecord { try await engine.appendEvent(event) }
     public func events(_ query: EventQuery) async throws(StoreError) -> [EventRecord] { try await engine.events(query) }
-    public func pruneEvents(before: Date) async throws(StoreError) -> Int { try await engine.pruneEvents(before: before) }
+    public func pruneEvents(before: Date, keepAtMost: Int) async throws(StoreError) -> Int {
+        try await engine.pruneEvents(before: before, keepAtMost: keepAtMost)
+    }
 
     public func createToken(name: String, scopes: [TokenScope], project: String?, expiresAt: Date?, now: Date) async throws(StoreError) -> (token: String, record: TokenRecord) {
         try await engine.createToken(name: name, scopes: scopes, project: project, jobID: nil, expiresAt: expiresAt, now: now)

@@ -844,6 +844,7 @@ struct SQLStoreEngine: Sendable {
                 ) ranked WHERE newest > $2 AND finished_at < $1
                 """
             try tx.run("DELETE FROM tokens WHERE job_id IN (\(doomed))", .date(finishedBefore), .int(max(0, keepPerProject)))
+            try tx.run("DELETE FROM events WHERE job_id IN (\(doomed))", .date(finishedBefore), .int(max(0, keepPerProject)))
             return try tx.run("DELETE FROM jobs WHERE id IN (\(doomed)) RETURNING id", .date(finishedBefore), .int(max(0, keepPerProject))).count
         }
     }
@@ -860,6 +861,7 @@ struct SQLStoreEngine: Sendable {
                 """
             let parameters: [SQLValue] = [.text(Coding.encodeResourceID(owner)), .int(max(0, keepFinished)), .int(max(0, keepFailed))]
             try tx.query("DELETE FROM tokens WHERE job_id IN (\(doomed))", parameters)
+            try tx.query("DELETE FROM events WHERE job_id IN (\(doomed))", parameters)
             return try tx.query("DELETE FROM jobs WHERE id IN (\(doomed)) RETURNING id", parameters).count
         }
     }
@@ -945,9 +947,17 @@ struct SQLStoreEngine: Sendable {
         return events
     }
 
-    func pruneEvents(before: Date) async throws(StoreError) -> Int {
+    func pruneEvents(before: Date, keepAtMost: Int) async throws(StoreError) -> Int {
         try await backend.write { tx throws(StoreError) in
-            try tx.run("DELETE FROM events WHERE time < $1 RETURNING sequence", .date(before)).count
+            // The newest `keepAtMost` are those after the sequence at that offset (none: keep all).
+            try tx.run(
+                """
+                DELETE FROM events WHERE time < $1
+                    OR sequence <= (SELECT sequence FROM events ORDER BY sequence DESC LIMIT 1 OFFSET $2)
+                RETURNING sequence
+                """,
+                .date(before), .int(max(0, keepAtMost))
+            ).count
         }
     }
 

@@ -1,6 +1,7 @@
 import BerthCore
 import CSQLite
 import Foundation
+import Glibc
 import Logging
 
 /// The embedded store: one SQLite file (the system libsqlite3), for a single controller.
@@ -48,10 +49,11 @@ public final class SQLiteStore: Store {
     public static func open(_ configuration: Configuration, logger: Logger = Logger(label: "berth.store")) async throws(StoreError) -> SQLiteStore {
         let folder = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw .unavailable("cannot create the folder \(folder.path) for the SQLite store: \(error.localizedDescription)")
         }
+        try prepareFile(configuration.path, in: folder.path, logger: logger)
         let workers = BlockingWorkers<SQLiteConnection>(
             count: 1, name: "berth-sqlite",
             makeConnection: { SQLiteConnection(configuration: configuration) },
@@ -66,6 +68,23 @@ public final class SQLiteStore: Store {
         } catch {
             await workers.stop()
             throw error
+        }
+    }
+
+    /// Creates the database file with mode 0600 before SQLite opens it, so the WAL and
+    /// shared-memory files SQLite makes beside it take that mode too. A folder or file others can
+    /// access is reported, not changed: an operator may have opened it on purpose.
+    private static func prepareFile(_ path: String, in folder: String, logger: Logger) throws(StoreError) {
+        let file = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard file >= 0 || errno == EEXIST else {
+            throw .unavailable("cannot create the SQLite file \(path): \(String(cString: strerror(errno)))")
+        }
+        if file >= 0 { Glibc.close(file) }
+        for (place, mode) in [(folder, "700"), (path, "600")] {
+            var status = stat()
+            if stat(place, &status) == 0, status.st_mode & 0o077 != 0 {
+                logger.warning("\(place) can be accessed by group or others (mode 0\(String(status.st_mode & 0o777, radix: 8))); run chmod \(mode) \(place)")
+            }
         }
     }
 
@@ -166,7 +185,9 @@ public final class SQLiteStore: Store {
 
     public func appendEvent(_ event: EventRecord) async throws(StoreError) -> EventRecord { try await engine.appendEvent(event) }
     public func events(_ query: EventQuery) async throws(StoreError) -> [EventRecord] { try await engine.events(query) }
-    public func pruneEvents(before: Date) async throws(StoreError) -> Int { try await engine.pruneEvents(before: before) }
+    public func pruneEvents(before: Date, keepAtMost: Int) async throws(StoreError) -> Int {
+        try await engine.pruneEvents(before: before, keepAtMost: keepAtMost)
+    }
 
     public func createToken(name: String, scopes: [TokenScope], project: String?, expiresAt: Date?, now: Date) async throws(StoreError) -> (token: String, record: TokenRecord) {
         try await engine.createToken(name: name, scopes: scopes, project: project, jobID: nil, expiresAt: expiresAt, now: now)

@@ -80,11 +80,13 @@ public protocol Store: Sendable {
     @discardableResult
     func requestCancel(_ id: String, now: Date) async throws(StoreError) -> JobRecord
     /// Deletes finished, failed and cancelled jobs that ended before `finishedBefore`, except the
-    /// `keepPerProject` most recent ones of each project. Returns how many were deleted.
+    /// `keepPerProject` most recent ones of each project, with their events. Returns how many
+    /// jobs were deleted.
     @discardableResult
     func pruneJobs(finishedBefore: Date, keepPerProject: Int) async throws(StoreError) -> Int
     /// Keeps the `keepFinished` newest finished and the `keepFailed` newest failed or cancelled jobs
-    /// of one owner (a CronJob's history limits) and deletes its older ended ones; returns how many.
+    /// of one owner (a CronJob's history limits) and deletes its older ended ones with their
+    /// events; returns how many jobs.
     @discardableResult
     func pruneOwnedJobs(owner: ResourceID, keepFinished: Int, keepFailed: Int) async throws(StoreError) -> Int
 
@@ -95,9 +97,10 @@ public protocol Store: Sendable {
     func appendEvent(_ event: EventRecord) async throws(StoreError) -> EventRecord
     /// Oldest first.
     func events(_ query: EventQuery) async throws(StoreError) -> [EventRecord]
-    /// Deletes events older than `before`; returns how many.
+    /// Deletes events older than `before`, and the oldest beyond the newest `keepAtMost`;
+    /// returns how many.
     @discardableResult
-    func pruneEvents(before: Date) async throws(StoreError) -> Int
+    func pruneEvents(before: Date, keepAtMost: Int) async throws(StoreError) -> Int
 
     // MARK: Tokens
 

@@ -3,6 +3,7 @@ import BerthAPI
 import BerthController
 import BerthCore
 import BerthDocker
+import BerthHostFiles
 import BerthStore
 import Foundation
 import Logging
@@ -87,7 +88,7 @@ struct ControllerOptions: ParsableArguments {
     /// The API client when a server is configured (flag, environment, then config file), else nil:
     /// the command then works on the store directly.
     func apiClient() throws -> APIClient? {
-        let file = ClientConfigFile.load(environment)
+        let file = try ClientConfigFile.load(environment)
         guard let server = server ?? environment["BERTH_SERVER"].flatMap({ $0.isEmpty ? nil : $0 }) ?? file.server else { return nil }
         let token = token ?? environment["BERTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? file.token
         do {
@@ -97,7 +98,7 @@ struct ControllerOptions: ParsableArguments {
         }
     }
 
-    /// Certificates: the local CA lives in `<state dir>/ca`.
+    /// Certificates: the local CA lives in `<state dir>/ca`, the record of host files written beside it.
     func certificateManager(store: (any Store)?) throws -> CertificateManager {
         let text = helperImage ?? environment["BERTH_HELPER_IMAGE"].flatMap { $0.isEmpty ? nil : $0 } ?? "busybox:latest"
         let image: ImageReference
@@ -106,7 +107,7 @@ struct ControllerOptions: ParsableArguments {
         } catch {
             throw CommandFailure("--helper-image: \(error)")
         }
-        return CertificateManager(engine: try openRuntime(), store: store, caDirectory: resolvedStateDirectory + "/ca", helperImage: image)
+        return CertificateManager(engine: try openRuntime(), store: store, stateDirectory: resolvedStateDirectory, helperImage: image)
     }
 
     /// Starts observing the engine at once, so its answers arrive while the caller opens the store
@@ -132,18 +133,35 @@ struct ControllerOptions: ParsableArguments {
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// The CLI's config file, `$BERTH_CONFIG`, else `$XDG_CONFIG_HOME/berth/config.yaml` or
-/// `~/.config/berth/config.yaml`: `server:` and `token:`, both optional.
+/// `~/.config/berth/config.yaml`: `server:` and `token:`, both optional. Like ssh's keys and
+/// libpq's `.pgpass`, a file holding a token is refused unless only its owner can access it.
 struct ClientConfigFile {
     var server: String?
     var token: String?
 
-    static func load(_ environment: [String: String]) -> ClientConfigFile {
+    static func load(_ environment: [String: String]) throws -> ClientConfigFile {
         let path = environment["BERTH_CONFIG"]
             ?? (environment["XDG_CONFIG_HOME"].map { $0 + "/berth/config.yaml" } ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.config/berth/config.yaml")
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let values = (try? Yams.load(yaml: text)) as? [String: Any] else {
+        guard let contents = try contents(path) else { return ClientConfigFile() }
+        guard let values = (try? Yams.load(yaml: String(decoding: contents.bytes, as: UTF8.self))) as? [String: Any] else {
             return ClientConfigFile()
         }
-        return ClientConfigFile(server: values["server"] as? String, token: values["token"] as? String)
+        let file = ClientConfigFile(server: values["server"] as? String, token: values["token"] as? String)
+        if file.token != nil, contents.mode & 0o077 != 0 {
+            throw CommandFailure("\(path) holds a token and group or others can access it (mode 0\(String(contents.mode, radix: 8))); run chmod 600 \(path)")
+        }
+        return file
+    }
+
+    /// The file at `path`, or nil when there is none.
+    private static func contents(_ path: String) throws -> HostFileContents? {
+        do throws(HostFileError) {
+            // A dotfile is often a link into a repository of them: the file it names is checked.
+            return try HostFile.read(path, limit: HostFile.valueLimit, followingLinks: true)
+        } catch {
+            guard error.isMissing else { throw CommandFailure("cannot read the config file: \(error.message)") }
+            return nil
+        }
     }
 }
 

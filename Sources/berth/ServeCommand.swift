@@ -35,6 +35,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The largest feedback file read from a job, e.g. 64Ki.") var jobFeedbackLimit: String = "64Ki"
     @Option(help: "Ended jobs older than this are pruned (the newest --job-keep-per-project of each project are kept).") var jobRetention: String = "7d"
     @Option(help: "Ended jobs of each project kept whatever their age.") var jobKeepPerProject: Int = 100
+    @Option(help: "Events older than this are pruned, e.g. 30d.") var eventRetention: String = "30d"
+    @Option(help: "Events kept at most; the oldest beyond go.") var eventKeep: Int = 100_000
     @Option(help: "This controller's name in job claims and the leader lease; give each controller of one store its own. Default: the host name.") var controllerID: String?
     @Option(help: "The first crash-loop backoff of a service's restarts; it doubles up to --restart-backoff-max.") var restartBackoff: String = "10s"
     @Option(help: "The longest crash-loop backoff.") var restartBackoffMax: String = "5m"
@@ -111,7 +113,8 @@ struct ServeCommand: AsyncParsableCommand {
             retryBackoff: try backoff(from: jobRetryBackoff, "--job-retry-backoff", upTo: jobRetryBackoffMax, "--job-retry-backoff-max"),
             logTailBytes: try parseSize(jobLogTail, option: "--job-log-tail"),
             feedbackLimit: try parseSize(jobFeedbackLimit, option: "--job-feedback-limit"), apiURL: apiURL,
-            retention: try parseSpan(jobRetention, option: "--job-retention"), keepPerProject: jobKeepPerProject
+            retention: try parseSpan(jobRetention, option: "--job-retention"), keepPerProject: jobKeepPerProject,
+            eventRetention: try parseSpan(eventRetention, option: "--event-retention"), eventsKept: eventKeep
         )
     }
 

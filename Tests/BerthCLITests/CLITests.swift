@@ -253,6 +253,62 @@ struct CLITests {
         #expect(!quiet.stderr.contains("opened the SQLite store"), "debug lines stay out at the default level: \(quiet.stderr)")
     }
 
+    /// The state folder and the SQLite files are the owner's alone; a state folder others can
+    /// enter is reported, not changed.
+    @Test func theStateFolderAndTheStoreFilesAreTheOwnersAlone() throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("berth-modes-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let state = parent.appendingPathComponent("state").path
+        func mode(_ path: String) throws -> Int { try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int ?? -1 }
+        // when: a new state folder
+        let created = try BerthProcess.run(["token", "list", "--state-dir", state, "--log-level", "warning"], environment: ["BERTH_DATABASE_URL": ""])
+        // then
+        #expect(created.status == 0, "stderr: \(created.stderr)")
+        #expect(try mode(state) == 0o700)
+        for file in ["berth.sqlite", "berth.sqlite-wal", "berth.sqlite-shm"] where FileManager.default.fileExists(atPath: state + "/" + file) {
+            #expect(try mode(state + "/" + file) == 0o600, "\(file)")
+        }
+        #expect(try mode(state + "/berth.sqlite") == 0o600)
+        #expect(!created.stderr.contains("warning"), "stderr: \(created.stderr)")
+
+        // when: the folder and the file opened to others
+        #expect(chmod(state, 0o755) == 0 && chmod(state + "/berth.sqlite", 0o644) == 0)
+        let loose = try BerthProcess.run(["token", "list", "--state-dir", state, "--log-level", "warning"], environment: ["BERTH_DATABASE_URL": ""])
+        // then: it works, and says what to tighten
+        #expect(loose.status == 0, "stderr: \(loose.stderr)")
+        #expect(loose.stderr.contains("\(state) can be accessed by group or others (mode 0755); run chmod 700 \(state)"), "stderr: \(loose.stderr)")
+        #expect(loose.stderr.contains("\(state)/berth.sqlite can be accessed by group or others (mode 0644); run chmod 600 \(state)/berth.sqlite"), "stderr: \(loose.stderr)")
+        #expect(try mode(state) == 0o755, "left as the operator set it")
+    }
+
+    /// A client config file with a token that others can read is refused, as ssh refuses a
+    /// readable key; one without a token, or the owner's alone, is read.
+    @Test func aConfigFileWithATokenThatOthersCanReadIsRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("config.yaml").path
+        // An address nothing listens on: a command that gets past the config file fails to connect.
+        try "server: http://127.0.0.1:9\ntoken: berth_not-a-real-token\n".write(toFile: config, atomically: true, encoding: .utf8)
+        func listJobs() throws -> CommandResult {
+            try BerthProcess.run(["jobs", "list"], environment: ["BERTH_CONFIG": config, "BERTH_SERVER": "", "BERTH_TOKEN": ""], timeout: 60)
+        }
+        for mode in [0o644, 0o640, 0o604] as [mode_t] {
+            // when
+            #expect(chmod(config, mode) == 0)
+            let refused = try listJobs()
+            // then
+            #expect(refused.status == 1, "stderr: \(refused.stderr)")
+            #expect(refused.stderr.contains("\(config) holds a token and group or others can access it (mode 0\(String(mode, radix: 8))); run chmod 600 \(config)"), "stderr: \(refused.stderr)")
+            #expect(!refused.stderr.contains("berth_not-a-real-token"))
+        }
+        // when: the owner's alone, it is read (and the server is not there)
+        #expect(chmod(config, 0o600) == 0)
+        let read = try listJobs()
+        #expect(read.status == 1 && !read.stderr.contains("chmod"), "stderr: \(read.stderr)")
+        #expect(read.stderr.contains("127.0.0.1:9"), "it went to the configured server: \(read.stderr)")
+    }
+
     @Test func reportsValidManifestsAsJSON() throws {
         // when
         let result = try BerthProcess.run(["validate", "-f", "manifests", "--json"])

@@ -76,6 +76,62 @@ import Testing
         #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-pubkey") == (try openssl("pkey", "-in", folder + "/key.pem", "-pubout")))
     }
 
+    /// A host folder target never replaces a file Berth did not write (a Certificate aimed at
+    /// `/etc` with files `passwd` and `shadow`) and never follows a symbolic link to a folder.
+    @Test func aHostTargetKeepsFilesBerthDidNotWriteAndFollowsNoLink() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a folder holding someone's passwd, and a link to another folder
+        let etc = scenario.folder.appendingPathComponent("etc").path
+        let elsewhere = scenario.folder.appendingPathComponent("elsewhere").path
+        let link = scenario.folder.appendingPathComponent("link").path
+        for folder in [etc, elsewhere] { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: elsewhere)
+        let passwd = "root:x:0:0:root:/root:/bin/sh\n"
+        try passwd.write(toFile: etc + "/passwd", atomically: true, encoding: .utf8)
+        try scenario.write("""
+            apiVersion: berth/v1
+            kind: Certificate
+            metadata: {name: clobber, project: \(scenario.project)}
+            spec:
+              dnsNames: [web.internal]
+              target: {hostPath: \(etc)}
+              files: {certificate: passwd, key: shadow}
+            ---
+            apiVersion: berth/v1
+            kind: Certificate
+            metadata: {name: linked, project: \(scenario.project)}
+            spec:
+              dnsNames: [web.internal]
+              target: {hostPath: \(link)/certs}
+
+            """)
+
+        // when
+        let result = try scenario.berth("apply", "-f", scenario.manifests.path)
+
+        // then: both refused, naming the file; nothing written anywhere
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("refusing to replace \(etc)/passwd: Berth did not write it"), "\(result.stderr)")
+        #expect(result.stderr.contains("\(link) is a symbolic link; Berth does not follow links here"), "\(result.stderr)")
+        #expect(try String(contentsOfFile: etc + "/passwd", encoding: .utf8) == passwd)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: etc) == ["passwd"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere).isEmpty)
+
+        // when: passwd moved away, Berth writes its files; applied again with a new name it replaces its own
+        try FileManager.default.moveItem(atPath: etc + "/passwd", toPath: scenario.folder.appendingPathComponent("passwd.saved").path)
+        try FileManager.default.removeItem(atPath: link)
+        _ = try scenario.berth("apply", "-f", scenario.manifests.path)
+        let issued = try String(contentsOfFile: etc + "/passwd", encoding: .utf8)
+        #expect(issued.contains("BEGIN CERTIFICATE"))
+        try scenario.write(try String(contentsOf: scenario.manifests.appendingPathComponent("project.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "dnsNames: [web.internal]\n  target: {hostPath: \(etc)}", with: "dnsNames: [www.internal]\n  target: {hostPath: \(etc)}"), declaringProject: false)
+        let again = try scenario.berth("apply", "-f", scenario.manifests.path)
+        #expect(!again.stderr.contains("refusing"), "\(again.stderr)")
+        #expect(try String(contentsOfFile: etc + "/passwd", encoding: .utf8) != issued)
+        #expect(try FileManager.default.attributesOfItem(atPath: etc + "/shadow")[.posixPermissions] as? Int == 0o600)
+    }
+
     @Test func serveRenewsACertificateInAVolumeAndSignalsTheService() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }

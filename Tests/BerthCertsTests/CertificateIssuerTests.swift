@@ -1,5 +1,6 @@
 import BerthCerts
 import BerthCore
+import BerthHostFiles
 import Foundation
 import Testing
 
@@ -53,7 +54,7 @@ import Testing
         // when
         let issued = try CertificateIssuer.issue(spec, authority: again, now: now)
         for file in issued.files(spec.files) {
-            try CertificateFiles.write(file.text, to: folder + "/" + file.name, mode: file.isPrivate ? 0o600 : 0o644)
+            try HostFolder(folder).write(file.name, Array(file.text.utf8), mode: file.isPrivate ? 0o600 : 0o644)
         }
 
         // then

@@ -256,7 +256,7 @@ struct ExecutorTests {
 
     @Test(arguments: [
         (EnvValue.fromEnv("BERTH_TEST_UNSET"), "env.SECRET: the controller's environment variable BERTH_TEST_UNSET is not set"),
-        (.fromFile("/nonexistent/berth/secret"), "env.SECRET: cannot read /nonexistent/berth/secret on the controller's host (missing or not readable)"),
+        (.fromFile("/nonexistent/berth/secret"), "env.SECRET: cannot read /nonexistent/berth/secret on the controller's host: /nonexistent/berth/secret does not exist"),
     ])
     func anUnresolvableEnvFailsThatCreateNamingTheVariable(value: EnvValue, message: String) async throws {
         // given: web's secret cannot be resolved; cache is fine
@@ -274,5 +274,31 @@ struct ExecutorTests {
         #expect(report.outcome(of: "create container berth-shop-web-0") == .failed(message))
         #expect(report.failures == [Fixture.serviceID("web"): message])
         #expect(await runtime.containerNames == ["berth-shop-cache-0"])
+    }
+
+    /// `fromFile` reads regular files only, bounded: a link, a folder or a file above the limit
+    /// is refused naming the file (devices and FIFOs: `HostFileTests`).
+    @Test func fromFileReadsOnlyABoundedRegularFile() throws {
+        // given
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-fromfile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let secret = folder.appendingPathComponent("secret").path, link = folder.appendingPathComponent("link").path
+        let large = folder.appendingPathComponent("large").path
+        try Data("s3cr3t\n".utf8).write(to: URL(fileURLWithPath: secret))
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: secret)
+        try Data(repeating: 0x61, count: 64 * 1024 + 1).write(to: URL(fileURLWithPath: large))
+        let cases = [
+            (link, "\(link) is a symbolic link; Berth does not follow links here: name the file or folder it points to"),
+            (folder.path, "\(folder.path) is a folder, expected a regular file"),
+            (large, "\(large) is larger than 64 KiB, the most Berth reads from it"),
+        ]
+        for (path, message) in cases {
+            // when
+            let error = #expect(throws: ExecutionError.self) { try EnvironmentResolver(processEnvironment: [:]).resolve(["KEY": .fromFile(path)]) }
+            // then
+            #expect(error?.message == "env.KEY: cannot read \(path) on the controller's host: \(message)")
+        }
+        #expect(try EnvironmentResolver(processEnvironment: [:]).resolve(["KEY": .fromFile(secret)]) == ["KEY": "s3cr3t"])
     }
 }

@@ -729,6 +729,37 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func aPrunedJobTakesItsEventsAlong(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given: an old and a recent finished job, a CronJob's two runs, a resource's event
+            func finished(_ name: String, owner: ResourceID? = nil, at seconds: Double) async throws -> String {
+                var job = try submission(name: name)
+                job.owner = owner
+                let id = try await store.submitJob(job, now: at(0)).job.id
+                try await store.requestCancel(id, now: at(seconds))
+                return id
+            }
+            let cron = ResourceID(kind: .cronJob, project: "qfield", name: "nightly")
+            let old = try await finished("old", at: 10), recent = try await finished("recent", at: 20)
+            let firstRun = try await finished("run1", owner: cron, at: 21), secondRun = try await finished("run2", owner: cron, at: 22)
+            let app = ResourceID(kind: .service, project: "qfield", name: "app")
+            try await store.appendEvent(EventRecord(resource: app, project: "qfield", reason: "Created", message: "created", time: at(1)))
+            for id in [old, recent, firstRun, secondRun] { #expect(try await store.events(EventQuery(jobID: id)).isEmpty == false) }
+
+            // when
+            try await store.pruneJobs(finishedBefore: at(15), keepPerProject: 0)
+            try await store.pruneOwnedJobs(owner: cron, keepFinished: 0, keepFailed: 1)
+
+            // then: the pruned jobs' events are gone, the kept ones' and the resource's stay
+            #expect(try await store.events(EventQuery(jobID: old)).isEmpty)
+            #expect(try await store.events(EventQuery(jobID: firstRun)).isEmpty)
+            #expect(try await store.events(EventQuery(jobID: recent)).isEmpty == false)
+            #expect(try await store.events(EventQuery(jobID: secondRun)).isEmpty == false)
+            #expect(try await store.events(EventQuery(resource: app)).map(\.reason) == ["Created"])
+        }
+    }
+
     // MARK: Events
 
     @Test(arguments: StoreKind.allCases)
@@ -750,10 +781,28 @@ struct StoreConformanceTests {
             #expect(try await store.events(EventQuery(afterSequence: first.sequence, limit: 2)).map(\.reason) == ["Unhealthy", "Restarted"])
             #expect(try await store.events(EventQuery(project: "qfield")).first { $0.reason == "Unhealthy" }?.type == .warning)
             // when
-            let pruned = try await store.pruneEvents(before: at(10))
+            let pruned = try await store.pruneEvents(before: at(10), keepAtMost: 100)
             // then
             #expect(pruned == 2)
             #expect(try await store.events(EventQuery()).map(\.reason) == ["Restarted", "Note"])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func prunesEventsBeyondTheNewestKept(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given: five recent events
+            for index in 0..<5 {
+                try await store.appendEvent(EventRecord(project: "qfield", reason: "Note", message: "event \(index)", time: at(100 + Double(index))))
+            }
+            // when: none too old, at most 3 kept; then as many as there are
+            let pruned = try await store.pruneEvents(before: at(0), keepAtMost: 3)
+            let none = try await store.pruneEvents(before: at(0), keepAtMost: 3)
+            // then
+            #expect(pruned == 2 && none == 0)
+            #expect(try await store.events(EventQuery()).map(\.message) == ["event 2", "event 3", "event 4"])
+            #expect(try await store.pruneEvents(before: at(0), keepAtMost: 0) == 3)
+            #expect(try await store.events(EventQuery()).isEmpty)
         }
     }
 

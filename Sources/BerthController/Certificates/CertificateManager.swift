@@ -1,6 +1,7 @@
 import BerthCerts
 import BerthCore
 import BerthDocker
+import BerthHostFiles
 import BerthStore
 import Foundation
 import Logging
@@ -14,6 +15,7 @@ public actor CertificateManager {
     private let engine: DockerEngine
     private let store: (any Store)?
     private let caDirectory: String
+    private let record: CertificateFileRecord
     private let helperImage: ImageReference
     private let logger: Logger
     /// Per certificate: the spec last converged and when to look again.
@@ -21,16 +23,16 @@ public actor CertificateManager {
     /// Failures wait before the next try (the resource's status says why).
     private var failures: [ResourceID: Int] = [:]
 
-    public init(engine: DockerEngine, store: (any Store)?, caDirectory: String, helperImage: ImageReference, logger: Logger = Logger(label: "berth.certificates")) {
+    /// The local CA lives in `<stateDirectory>/ca`, the record of the host files Berth wrote in
+    /// `<stateDirectory>/certificate-files.json`.
+    public init(engine: DockerEngine, store: (any Store)?, stateDirectory: String, helperImage: ImageReference, logger: Logger = Logger(label: "berth.certificates")) {
         self.engine = engine
         self.store = store
-        self.caDirectory = caDirectory
+        self.caDirectory = stateDirectory + "/ca"
+        self.record = CertificateFileRecord(stateDirectory: stateDirectory)
         self.helperImage = helperImage
         self.logger = logger
     }
-
-    /// The largest certificate file read back.
-    static let readLimit = 1 << 20
 
     /// What one `converge` did.
     public struct Report: Sendable {
@@ -79,7 +81,7 @@ public actor CertificateManager {
     /// Converges one certificate; returns when to look again, and why it was issued if it was.
     private func converge(_ id: ResourceID, _ spec: CertificateSpec, now: Date) async throws -> (due: Date, issued: String?) {
         let authority = spec.issuer == .localCA ? try CertificateAuthority.loadOrCreate(in: caDirectory, now: now) : nil
-        let target = try await CertificateTarget.open(id: id, spec: spec, engine: engine, helperImage: helperImage)
+        let target = try await CertificateTarget.open(id: id, spec: spec, engine: engine, helperImage: helperImage, record: record)
         do {
             let outcome = try await converge(id, spec, at: target, authority: authority, now: now)
             await target.close()
@@ -164,7 +166,8 @@ public actor CertificateManager {
     }
 }
 
-/// Where a certificate's files live: a host folder, or a folder inside a Berth volume reached
+/// Where a certificate's files live: a host folder (reached without following symbolic links,
+/// its files replaced only when Berth wrote them), or a folder inside a Berth volume reached
 /// through a stopped helper container and the engine's archive API (no host path needed).
 struct CertificateTarget: Sendable {
     private enum Place: Sendable {
@@ -174,17 +177,19 @@ struct CertificateTarget: Sendable {
 
     private let place: Place
     private let engine: DockerEngine
+    private let record: CertificateFileRecord
 
-    private init(place: Place, engine: DockerEngine) {
+    private init(place: Place, engine: DockerEngine, record: CertificateFileRecord) {
         self.place = place
         self.engine = engine
+        self.record = record
     }
 
     /// The target of `spec`; for a volume, a stopped helper container that mounts it.
-    static func open(id: ResourceID, spec: CertificateSpec, engine: DockerEngine, helperImage: ImageReference) async throws -> CertificateTarget {
+    static func open(id: ResourceID, spec: CertificateSpec, engine: DockerEngine, helperImage: ImageReference, record: CertificateFileRecord) async throws -> CertificateTarget {
         switch spec.target {
         case .hostPath(let folder):
-            return CertificateTarget(place: .host(folder), engine: engine)
+            return CertificateTarget(place: .host(folder), engine: engine, record: record)
         case .volume(let name, let path):
             let volume = ObjectName.volume(project: id.project, name: name)
             // The engine would make a missing named volume itself, unlabelled: wait for Berth's.
@@ -201,7 +206,7 @@ struct CertificateTarget: Sendable {
                 image: helperImage.description, cmd: ["true"], labels: labels, hostConfig: .init(mounts: [mount], networkMode: "none")
             )
             _ = try await engine.client.createContainer(name: helper, request)
-            return CertificateTarget(place: .volume(helper: helper, folder: path == "." ? "" : path), engine: engine)
+            return CertificateTarget(place: .volume(helper: helper, folder: path == "." ? "" : path), engine: engine, record: record)
         }
     }
 
@@ -209,25 +214,39 @@ struct CertificateTarget: Sendable {
     func read(_ file: String) async throws -> String? {
         switch place {
         case .host(let folder):
-            let path = folder + "/" + file
-            guard FileManager.default.fileExists(atPath: path) else { return nil }
-            return try String(contentsOfFile: path, encoding: .utf8)
+            do throws(HostFileError) {
+                return String(decoding: try HostFolder(folder).read(file, limit: CertificateIssuer.readLimit).bytes, as: UTF8.self)
+            } catch {
+                guard error.isMissing else { throw error }
+                return nil
+            }
         case .volume(let helper, let folder):
-            switch try await engine.client.readFile(helper, path: "/target/" + (folder.isEmpty ? "" : folder + "/") + file, limit: CertificateManager.readLimit) {
+            switch try await engine.client.readFile(helper, path: "/target/" + (folder.isEmpty ? "" : folder + "/") + file, limit: CertificateIssuer.readLimit) {
             case .contents(let bytes)?: return String(decoding: bytes, as: UTF8.self)
-            case .tooLarge?: throw CertificateError("\(file) at the target is larger than \(CertificateManager.readLimit) bytes")
+            case .tooLarge?: throw CertificateError("\(file) at the target is larger than \(CertificateIssuer.readLimit) bytes")
             case .notAFile?: throw CertificateError("\(file) at the target is not a regular file")
             case nil: return nil
             }
         }
     }
 
-    /// Writes every file: the key readable by its owner only, the others by everyone.
+    /// Writes every file: the key readable by its owner only, the others by everyone. In a host
+    /// folder (made with mode 0700 when missing) nothing is written if any file is there that
+    /// Berth did not write; the files are recorded before they are written.
     func write(_ files: [(name: String, text: String, isPrivate: Bool)]) async throws {
         switch place {
-        case .host(let folder):
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            for file in files { try CertificateFiles.write(file.text, to: folder + "/" + file.name, mode: file.isPrivate ? 0o600 : 0o644) }
+        case .host(let path):
+            let folder = try HostFolder(path, creating: 0o700)
+            let written = try record.paths()
+            for file in files where !written.contains(CertificateFileRecord.key(path, file.name)) {
+                guard try !folder.contains(file.name) else {
+                    throw CertificateError(
+                        "refusing to replace \(path)/\(file.name): Berth did not write it (\(record.location) does not list it); move it away, or choose another target or file name"
+                    )
+                }
+            }
+            try record.add(files.map { CertificateFileRecord.key(path, $0.name) })
+            for file in files { try folder.write(file.name, Array(file.text.utf8), mode: file.isPrivate ? 0o600 : 0o644) }
         case .volume(let helper, let folder):
             var entries: [TarArchive.Entry] = []
             var prefix = ""

@@ -44,12 +44,16 @@ public struct JobRunnerConfiguration: Sendable {
     /// Finished jobs older than this are pruned, except the newest `keepPerProject` of each project.
     public var retention: TimeSpan
     public var keepPerProject: Int
+    /// Events older than this are pruned (`--event-retention`, 30 days)…
+    public var eventRetention: TimeSpan
+    /// …and the oldest beyond this many (`--event-keep`, 100,000). A pruned job's go with it.
+    public var eventsKept: Int
 
     public init(
         identity: String = ProcessInfo.processInfo.hostName, maxConcurrentJobs: Int = 4, lease: TimeSpan = .seconds(30),
         pollInterval: Duration = .seconds(2), retryBackoff: BackoffPolicy = BackoffPolicy(initial: .seconds(10), maximum: .minutes(10)),
         logTailBytes: Int = 16 * 1024, feedbackLimit: Int = 64 * 1024, scratchPath: String = "/berth/scratch", apiURL: APIAddress? = nil,
-        retention: TimeSpan = .days(7), keepPerProject: Int = 100
+        retention: TimeSpan = .days(7), keepPerProject: Int = 100, eventRetention: TimeSpan = .days(30), eventsKept: Int = 100_000
     ) {
         self.identity = identity
         self.maxConcurrentJobs = max(1, maxConcurrentJobs)
@@ -62,6 +66,8 @@ public struct JobRunnerConfiguration: Sendable {
         self.apiURL = apiURL
         self.retention = retention
         self.keepPerProject = keepPerProject
+        self.eventRetention = eventRetention
+        self.eventsKept = eventsKept
     }
 }
 

@@ -180,7 +180,7 @@ public actor JobRunner {
 
     /// Removes containers and scratch volumes of jobs that ended (after `ttlAfterFinished`), that
     /// wait for a retry, or whose rows are gone (in the desired state's projects); prunes old
-    /// finished jobs.
+    /// finished jobs, and events by age and count.
     private func clearAway() async {
         do {
             let objects = try await runtime.jobObjects()
@@ -206,6 +206,7 @@ public actor JobRunner {
                 try await runtime.removeVolume(named: volume)
             }
             try await store.pruneJobs(finishedBefore: Date().addingTimeInterval(-configuration.retention.seconds), keepPerProject: configuration.keepPerProject)
+            try await store.pruneEvents(before: Date().addingTimeInterval(-configuration.eventRetention.seconds), keepAtMost: configuration.eventsKept)
         } catch {
             logger.error("cleaning up ended jobs failed: \(error)")
         }
