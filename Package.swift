@@ -114,6 +114,7 @@ let package = Package(
                 "BerthStore",
                 "BerthObjectStore",
                 "BerthController",
+                "BerthHostFiles",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,5 +1,6 @@
 import BerthController
 import BerthCore
+import BerthHostFiles
 import BerthStore
 import HTTPTypes
 import Synchronization

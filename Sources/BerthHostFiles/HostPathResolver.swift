@@ -1,12 +1,9 @@
-import BerthCore
-#if canImport(Glibc)
 import Glibc
-#endif
 
-/// Resolves the symlinks of a host path the way the kernel would when the path is used, for
-/// ``PolicyCheck``: component by component, following each link (relative ones from the folder
-/// holding them), up to 40 links as Linux allows. The part that does not exist yet is kept as
-/// written: it cannot point anywhere until someone creates it.
+/// Resolves the symlinks of a host path the way the kernel would when the path is used, for a
+/// project's policy (BerthCore's `PolicyCheck`): component by component, following each link
+/// (relative ones from the folder holding them), up to 40 links as Linux allows. The part that
+/// does not exist yet is kept as written: it cannot point anywhere until someone creates it.
 public enum HostPathResolver {
     /// The resolved, normalized form of a normalized absolute path.
     @Sendable public static func resolve(_ path: String) -> String {
