@@ -76,16 +76,15 @@ struct StatusBuilder {
             }
             statuses.append(status)
         }
-        let buckets = Set(observed.objectStorage.buckets.map(\.name))
+        let buckets = Dictionary(observed.objectStorage.buckets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for (id, spec) in desired.buckets {
             var status = start(id, lastAction: lastActions[id])
             if apply(failure: failures[id], to: &status) {
             } else if case .unavailable(let reason) = observed.objectStorage {
-                status.phase = .failed
-                status.setCondition(.ready, .false, reason: "ObjectStorageUnavailable", message: reason, now: now)
-                status.setCondition(.stalled, .true, reason: "ObjectStorageUnavailable", message: reason, now: now)
-                status.setCondition(.reconciling, .false, reason: "ObjectStorageUnavailable", message: reason, now: now)
-            } else if buckets.contains(spec.bucketName), !unfinished.contains(id) {
+                stalled(&status, reason: "ObjectStorageUnavailable", message: reason)
+            } else if let bucket = buckets[spec.bucketName], !bucket.isOwned, desired.writtenByAPIWriters.contains(id) {
+                stalled(&status, reason: "NotManaged", message: "bucket \(spec.bucketName) exists and Berth did not create it: only a manifest or an admin token may manage it")
+            } else if buckets[spec.bucketName] != nil, !unfinished.contains(id) {
                 converged(&status, id, message: "bucket \(spec.bucketName) exists and is configured")
             } else {
                 progressing(&status, message: "bucket \(spec.bucketName) not created or configured yet")
@@ -117,6 +116,14 @@ struct StatusBuilder {
         status.setCondition(.stalled, .true, reason: "Backoff", message: "\(attempts); next at \(failure.nextAttempt.formatted(.iso8601))", now: now)
         status.setCondition(.reconciling, .false, reason: "Backoff", message: failure.message, now: now)
         return true
+    }
+
+    /// Failed until something outside Berth changes: stalled, not reconciling.
+    private func stalled(_ status: inout ResourceStatus, reason: String, message: String) {
+        status.phase = .failed
+        status.setCondition(.ready, .false, reason: reason, message: message, now: now)
+        status.setCondition(.stalled, .true, reason: reason, message: message, now: now)
+        status.setCondition(.reconciling, .false, reason: reason, message: message, now: now)
     }
 
     private func converged(_ status: inout ResourceStatus, _ id: ResourceID, message: String) {

@@ -1,3 +1,5 @@
+import BerthCore
+import BerthObjectStore
 import Foundation
 import Testing
 
@@ -106,6 +108,73 @@ import Testing
         let missingEvents = (missingJob["events"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }.joined(separator: "\n")
         #expect(missingEvents.contains("does not exist yet"), "\(missingEvents)")
         #expect((try? scenario.docker("volume", "inspect", "berth-\(scenario.project)-nothing")) == nil)
+    }
+
+    @Test func everyProbeOfAProjectWriterIsRefusedOverHTTPWithItsStatusAndField() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: berth serve with object storage, and the tokens an application would hold
+        let storage = try TestServices.objectStorageEnvironment()
+        scenario.extraEnvironment = storage
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions + ["--resync", "1s"])
+        let url = try await scenario.apiURL()
+        func token(_ scope: String, project: String) throws -> String {
+            try scenario.berth("token", "create", "--name", "\(scope)-\(project)", "--scope", scope, "--project", project).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let resources = try token("resources:write", project: scenario.project), jobs = try token("jobs:write", project: scenario.project)
+        let defaultWriter = try token("resources:write", project: "default")
+        let stateDirectory = scenario.folder.appendingPathComponent("state").path
+        /// `curl` METHOD PATH with a token and a YAML body; the status and the error's field.
+        func call(_ method: String, _ path: String, _ token: String, _ body: String) throws -> (status: Int, field: String, text: String) {
+            let file = try Self.write(body, in: scenario)
+            let output = try Scenario.run("/usr/bin/curl", [
+                "-sS", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H", "Authorization: Bearer \(token)",
+                "-H", "Content-Type: application/yaml", "--data-binary", "@\(file)", url + path,
+            ])
+            let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+            let text = lines.dropLast().joined(separator: "\n")
+            let error = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["error"] as? [String: Any]
+            return (Int(lines.last ?? "") ?? 0, error?["field"] as? String ?? "", text)
+        }
+        let p = scenario.project
+        let rootService = serviceYAML(scenario, "root", extra: "  volumes: [\"/:/host\", \"/var/run/docker.sock:/var/run/docker.sock\"]\n  user: \"0:0\"").replacingOccurrences(of: "network: none", with: "network: host")
+        let probes: [(what: String, method: String, path: String, token: String, body: String, status: Int, field: String)] = [
+            ("a service mounting / and the Docker socket on the host network as root", "PUT", "/v1/resources/service/\(p)/root", resources, rootService, 403, "spec.network"),
+            ("a job reading the controller's environment", "POST", "/v1/jobs", jobs, jobYAML(scenario, "env", command: "env", extra: "  env: {LEAK: {fromEnv: BERTH_TEST_S3_SECRET_KEY}}"), 403, "spec.env.LEAK"),
+            ("a job reading the store file", "POST", "/v1/jobs", jobs, jobYAML(scenario, "file", command: "env", extra: "  env: {LEAK: {fromFile: \(stateDirectory)/berth.sqlite}}"), 403, "spec.env.LEAK"),
+            ("a job reading /dev/zero", "POST", "/v1/jobs", jobs, jobYAML(scenario, "zero", command: "env", extra: "  env: {ZERO: {fromFile: /dev/zero}}"), 403, "spec.env.ZERO"),
+            ("a certificate over /etc/passwd", "PUT", "/v1/resources/certificate/\(p)/tls", resources,
+             "apiVersion: berth/v1\nkind: Certificate\nmetadata: {name: tls, project: \(p)}\nspec: {dnsNames: [a.example.org], target: {hostPath: /etc}, files: {certificate: passwd, key: shadow}}\n", 403, "spec.target.hostPath"),
+            ("a certificate into /dev", "PUT", "/v1/resources/certificate/\(p)/dev", resources,
+             "apiVersion: berth/v1\nkind: Certificate\nmetadata: {name: dev, project: \(p)}\nspec: {dnsNames: [a.example.org], target: {hostPath: /dev}, files: {certificate: zero}}\n", 403, "spec.target.hostPath"),
+            ("a default-limited token rewriting another Project", "PUT", "/v1/resources/project/default/\(p)", defaultWriter,
+             "apiVersion: berth/v1\nkind: Project\nmetadata: {name: \(p)}\nspec: {defaultResources: {memory: 4Mi}}\n", 403, ""),
+            ("a job mounting another project's volume by its Docker name", "POST", "/v1/jobs", jobs, jobYAML(scenario, "steal", command: "ls", extra: "  volumes: [\"prod-db:/steal\"]"), 422, "spec.volumes[0]"),
+        ]
+        for probe in probes {
+            let answer = try call(probe.method, probe.path, probe.token, probe.body)
+            #expect(answer.status == probe.status && answer.field == probe.field, "\(probe.what): \(answer.status) \(answer.text)")
+        }
+        let root = try call("PUT", "/v1/resources/service/\(p)/root", resources, rootService)
+        for rule in ["policy.hostNetwork", "host path / is never allowed", "/var/run/docker.sock (/run/docker.sock) is never allowed"] {
+            #expect(root.text.contains(rule), "every violation is named: \(root.text)")
+        }
+        #expect(try scenario.containers().isEmpty, "nothing a probe sent runs")
+
+        // A bucket Berth did not create, declared by the writer: stored, never managed.
+        let client = try BucketEndToEndTests.client()
+        let foreign = "\(p)-foreign"
+        try await client.createBucket(foreign)
+        let bucket = try call("PUT", "/v1/resources/bucket/\(p)/taken", resources, BucketEndToEndTests.bucketYAML(scenario, "taken", spec: "bucketName: \(foreign)\nversioning: true\nlifecycle: {expireDays: 1}"))
+        #expect(bucket.status == 201, "\(bucket.text)")
+        try await scenario.eventually(60, "the controller says it leaves the bucket alone") {
+            let status = try scenario.berth("status", "--project", p, "--json")
+            return status.stdout.contains("only a manifest or an admin token may manage it") || scenario.serveLog.contains("only a manifest or an admin token may manage it")
+        }
+        #expect(try await client.versioning(foreign) != .enabled)
+        #expect(try await client.lifecycle(foreign).isEmpty)
+        await BucketEndToEndTests.removeBuckets(of: scenario)
     }
 
     private static func write(_ yaml: String, in scenario: Scenario) throws -> String {
