@@ -161,7 +161,8 @@ struct DockerClientTests {
             // containers, until one's events are read back.
             var actions: [String] = []
             var oomOnly: [EngineEvent] = []
-            for attempt in 1...3 where !actions.contains("oom") {
+            // A container whose create and start were evicted before the read counts as unread.
+            for attempt in 1...3 where !(actions.contains("oom") && actions.starts(with: ["create", "start"])) {
                 let name = engine.name("hungry-\(attempt)")
                 let since = Date().addingTimeInterval(-1)
                 let id = try await engine.client.createContainer(name: name, engine.request(
