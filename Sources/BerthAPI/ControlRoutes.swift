@@ -116,11 +116,39 @@ enum ServerSentEvents {
 
     /// One event: every line of `data` on its own `data:` line, then a blank line.
     static func event(_ name: String, id: String? = nil, data: String) -> ByteBuffer {
-        var text = "event: \(name)\n"
-        if let id { text += "id: \(id)\n" }
-        var lines = data.split(separator: "\n", omittingEmptySubsequences: false)
-        if data.hasSuffix("\n") { lines.removeLast() }
-        for line in lines { text += "data: \(line)\n" }
-        return ByteBuffer(string: text + "\n")
+        event(name, id: id, data: data.utf8)
+    }
+
+    /// One event of bytes (a log frame): invalid UTF-8 becomes U+FFFD, and every CR, LF and CRLF
+    /// starts a new `data:` line, as a reader splits lines (a line end left inside one `data:`
+    /// line would let the bytes after it pass for fields and events of their own).
+    static func event(_ name: String, id: String? = nil, data: some Collection<UInt8>) -> ByteBuffer {
+        var buffer = ByteBuffer(string: "event: \(name)\n")
+        if let id { buffer.writeString("id: \(id)\n") }
+        for line in lines(Array(String(decoding: data, as: UTF8.self).utf8)) {
+            buffer.writeString("data: ")
+            buffer.writeBytes(line)
+            buffer.writeString("\n")
+        }
+        buffer.writeString("\n")
+        return buffer
+    }
+
+    /// The lines of `bytes`, each ended by CR, LF or CRLF; a line end at the very end starts no
+    /// further line, and no bytes are one empty line.
+    static func lines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        let carriageReturn = UInt8(ascii: "\r"), lineFeed = UInt8(ascii: "\n")
+        var lines: [ArraySlice<UInt8>] = []
+        var start = 0, index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            guard byte == carriageReturn || byte == lineFeed else { continue }
+            lines.append(bytes[start..<(index - 1)])
+            if byte == carriageReturn, index < bytes.count, bytes[index] == lineFeed { index += 1 }
+            start = index
+        }
+        if start < bytes.count || lines.isEmpty { lines.append(bytes[start...]) }
+        return lines
     }
 }

@@ -136,7 +136,7 @@ struct JobRoutes {
         if job.state == .started,
            let frames = try? await dependencies.engine.client.followLogs(ObjectName.jobContainer(project: job.project, jobID: job.id)) {
             for try await frame in frames.cancelOnGracefulShutdown() {
-                try await writer.write(ServerSentEvents.event(frame.stream == .stdout ? "stdout" : "stderr", data: String(decoding: frame.bytes, as: UTF8.self)))
+                try await writer.write(ServerSentEvents.event(frame.stream == .stdout ? "stdout" : "stderr", data: frame.bytes))
             }
             // The container has exited; the controller records the verdict just after.
             let giveUp = ContinuousClock.now + .seconds(30)

@@ -222,12 +222,13 @@ struct JobsCommand: AsyncParsableCommand {
                     case "stderr": print(event.data, to: &standardError)
                     case "end":
                         let job = try APIJSON.decoder().decode(JobView.self, from: Data(event.data.utf8))
+                        guard job.state.isTerminal else { throw CommandFailure("the server ended the stream while job \(id) was \(job.state)") }
                         if job.state != .finished { throw ExitStatus.failure }
                         return
                     default: continue
                     }
                 }
-                return
+                throw CommandFailure("the stream of job \(id) closed before its end")
             }
             let job = try await controller.withStore { store in try await store.job(id) }
             guard let job else { throw CommandFailure("no job \(id)") }

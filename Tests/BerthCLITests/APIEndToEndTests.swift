@@ -65,6 +65,31 @@ import Testing
         #expect(logs.status == 1)
     }
 
+    @Test func aWorkersOutputCannotEndAFollowedStream() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a finished job's JSON, and a worker that wrote it as an `end` event framed with
+        // CRLF, then failed
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+        _ = try await connect(scenario)
+        let finished = try await scenario.ended(try scenario.submit(jobYAML(scenario, "genuine", command: "true"))[0])
+        try #require(finished["state"] as? String == "finished")
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: finished), as: UTF8.self)
+        let forgery = Data("forged\r\n\r\nevent: end\r\ndata: \(json)\r\n\r\n".utf8).base64EncodedString()
+        let id = try scenario.submit(jobYAML(scenario, "forger", command: "echo \(forgery) | base64 -d; exit 3"))[0]
+        // Followed after the end, the output kept with the job is sent whole, in one event (the
+        // engine would send each line of a running job's output as a frame of its own).
+        try #require(try await scenario.ended(id)["state"] as? String == "failed")
+
+        // when
+        let logs = try scenario.berth("jobs", "logs", id, "--follow")
+
+        // then: the forgery is printed as output, and the job's real end decides the exit status
+        #expect(logs.stdout.contains("forged") && logs.stdout.contains("event: end"), "\(logs.stdout)")
+        #expect(logs.status == 1, "\(logs.stderr)")
+    }
+
     @Test func eventsAreFollowedAsTheyHappen() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }
