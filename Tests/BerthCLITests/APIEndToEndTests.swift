@@ -90,6 +90,39 @@ import Testing
         #expect(logs.status == 1, "\(logs.stderr)")
     }
 
+    @Test func aWorkersControlCharactersReachTheTerminalEscaped() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a worker whose progress message and output carry ESC and BEL
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+        _ = try await connect(scenario)
+        let progress = "wget -q -O- --header \\\"Authorization: Bearer $BERTH_JOB_TOKEN\\\" --header \\\"Content-Type: application/json\\\" --post-data '{\\\"message\\\": \\\"red\\\\u001b[31m\\\"}' $BERTH_API_URL/v1/jobs/$BERTH_JOB_ID/progress >/dev/null"
+        let command = progress + "; printf 'plain\\\\033[2J\\\\007\\\\tend\\\\n'"
+        let id = try scenario.submit(jobYAML(scenario, "noisy", command: command).replacingOccurrences(of: "network: none", with: "network: host"))[0]
+        let job = try await scenario.ended(id)
+        try #require(job["state"] as? String == "finished", "\(job)")
+
+        // when
+        let logs = try scenario.berth("jobs", "logs", id)
+        let followed = try scenario.berth("jobs", "logs", id, "--follow")
+        let shown = try scenario.berth("jobs", "show", id)
+        let events = try scenario.berth("events", "--project", scenario.project, "--job", id)
+        let json = try scenario.berth("events", "--project", scenario.project, "--job", id, "--json")
+
+        // then: escapes on the terminal, tabs and line ends kept in output; JSON escapes them itself
+        for output in [logs.stdout, followed.stdout] {
+            #expect(output.contains("plain\\u{1B}[2J\\u{7}\tend\n"), "\(output)")
+        }
+        for output in [shown.stdout, events.stdout] {
+            #expect(output.contains("red\\u{1B}[31m"), "\(output)")
+        }
+        for output in [logs.stdout, followed.stdout, shown.stdout, events.stdout, json.stdout] {
+            #expect(!output.contains("\u{1B}") && !output.contains("\u{7}"), "\(output)")
+        }
+        #expect(json.stdout.contains(#"red\u001b[31m"#) || json.stdout.contains(#"red\u001B[31m"#), "\(json.stdout)")
+    }
+
     @Test func eventsAreFollowedAsTheyHappen() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }
