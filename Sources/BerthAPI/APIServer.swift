@@ -121,7 +121,7 @@ struct HealthRoutes {
 
     func register(on router: Router<APIRequestContext>) {
         router.get("healthz") { _, _ in try JSONAnswer.response(.ok, ["status": "ok"]) }
-        router.get("readyz") { _, _ in try await ready() }
+        router.get("readyz") { request, _ in try await ready(request) }
         router.group("metrics").add(middleware: Authenticator(store: dependencies.store)).get { _, context in
             try context.authorize(.readState, project: nil)
             var headers = HTTPFields()
@@ -131,7 +131,27 @@ struct HealthRoutes {
         }
     }
 
-    private func ready() async throws -> Response {
+    /// Ready or not, for anyone (a load balancer has no token); what is wrong (the engine's
+    /// address, the store's error) only for a token that may read state.
+    private func ready(_ request: Request) async throws -> Response {
+        let problems = await readinessProblems()
+        let detailed = await mayReadDetails(request)
+        guard problems.isEmpty else {
+            throw APIError(.serviceUnavailable, code: "unavailable", message: detailed ? problems.joined(separator: "; ") : "not ready")
+        }
+        return try JSONAnswer.response(.ok, detailed ? ["status": "ready", "store": "ok", "docker": "ok"] : ["status": "ready"])
+    }
+
+    /// Whether the request carries a valid token that may read state; a missing or wrong one is
+    /// no error here, it only gets the short answer.
+    private func mayReadDetails(_ request: Request) async -> Bool {
+        guard let header = request.headers[.authorization], let secret = Authenticator.bearerToken(header),
+              let token = try? await dependencies.store.authenticate(token: String(secret), now: Date())
+        else { return false }
+        return token.jobID == nil && APIRequestContext.grants(token, .readState)
+    }
+
+    private func readinessProblems() async -> [String] {
         var problems: [String] = []
         do {
             _ = try await dependencies.store.jobCounts(project: "berth-readyz")
@@ -143,9 +163,6 @@ struct HealthRoutes {
         } catch {
             problems.append("docker: \(error.message)")
         }
-        guard problems.isEmpty else {
-            throw APIError(.serviceUnavailable, code: "unavailable", message: problems.joined(separator: "; "))
-        }
-        return try JSONAnswer.response(.ok, ["status": "ready", "store": "ok", "docker": "ok"])
+        return problems
     }
 }
