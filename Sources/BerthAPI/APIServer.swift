@@ -21,10 +21,15 @@ public struct APIDependencies: Sendable {
     /// The largest request body taken; larger ones are answered 413.
     public var bodyLimit: Int
     public var metrics: APIMetrics
+    /// The followed streams open at once.
+    public var followers: FollowerSlots
+    /// How fast each job's progress is taken.
+    public var progressPace: ProgressPace
 
     public init(
         store: any Store, source: DesiredStateSource, engine: DockerEngine, objectStorage: (any ObjectStorage)? = nil,
-        bodyLimit: Int = 1 << 20, metrics: APIMetrics = APIMetrics()
+        bodyLimit: Int = 1 << 20, metrics: APIMetrics = APIMetrics(), followers: FollowerSlots = FollowerSlots(),
+        progressPace: ProgressPace = ProgressPace()
     ) {
         self.store = store
         self.source = source
@@ -32,6 +37,8 @@ public struct APIDependencies: Sendable {
         self.objectStorage = objectStorage
         self.bodyLimit = bodyLimit
         self.metrics = metrics
+        self.followers = followers
+        self.progressPace = progressPace
     }
 }
 
@@ -42,6 +49,11 @@ public struct APIServerConfiguration: Sendable {
     /// PEM files; both given means HTTPS.
     public var tlsCertificate: String?
     public var tlsKey: String?
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    public var maxConnections = 1000
+    /// How long a connection may send nothing (a request's head or body not yet complete, or no
+    /// next request) before it is closed.
+    public var idleTimeout: Duration = .seconds(30)
 
     public init(host: String = "127.0.0.1", port: Int = 7700, tlsCertificate: String? = nil, tlsKey: String? = nil) {
         self.host = host
@@ -89,6 +101,7 @@ public enum APIServer {
         _ dependencies: APIDependencies, configuration: APIServerConfiguration, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws(APIConfigurationError) -> some ApplicationProtocol {
+        let http = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeout / .milliseconds(1)))))
         let server: HTTPServerBuilder
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
             do {
@@ -96,19 +109,22 @@ public enum APIServer {
                     certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
                     privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
                 )
-                server = try .tls(.http1(), tlsConfiguration: tls)
+                server = try .tls(http, tlsConfiguration: tls)
             } catch {
                 throw APIConfigurationError("cannot use the TLS certificate \(certificate) and key \(key): \(error)")
             }
         } else if configuration.tlsCertificate != nil || configuration.tlsKey != nil {
             throw APIConfigurationError("TLS needs both --tls-certificate and --tls-key")
         } else {
-            server = .http1()
+            server = http
         }
         return Application(
             router: router(dependencies),
             server: server,
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "berth"),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "berth",
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)
+            ),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )

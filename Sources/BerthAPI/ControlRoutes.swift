@@ -67,9 +67,12 @@ struct ControlRoutes {
         guard parameters.get("follow") == "true" else {
             return try JSONAnswer.response(.ok, ItemsView(items: try await store.events(query).map(EventView.init)))
         }
+        let slot = try dependencies.followers.take(try context.caller())
         let store = store
         let start = query
         let body = ResponseBody { writer in
+            // The slot is given back when this body ends.
+            defer { withExtendedLifetime(slot) {} }
             var query = start
             var heartbeat = ServerSentEvents.Heartbeat()
             while ServerSentEvents.shouldContinue {
@@ -80,7 +83,7 @@ struct ControlRoutes {
                     heartbeat.wrote()
                 }
                 if batch.count < query.limit {
-                    try await heartbeat.pause(&writer)
+                    try await heartbeat.pause { try await writer.write($0) }
                 }
             }
             try await writer.finish(nil)
@@ -102,12 +105,47 @@ enum ServerSentEvents {
 
         mutating func wrote() { lastWrite = .now }
 
-        mutating func pause(_ writer: inout any ResponseBodyWriter) async throws {
+        mutating func pause(_ send: (ByteBuffer) async throws -> Void) async throws {
             try await Task.sleep(for: .milliseconds(250))
             if ContinuousClock.now - lastWrite > .seconds(10) {
-                try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                try await send(ByteBuffer(string: ": keep-alive\n\n"))
                 wrote()
             }
+        }
+    }
+
+    /// Writes what `produce` sends through a buffer of `capacity` events, so the producer never
+    /// waits for the reader: a reader that falls that far behind is dropped, with a last
+    /// `dropped` event, instead of the server holding ever more for it.
+    static func relay(into writer: inout any ResponseBodyWriter, capacity: Int = 64, _ produce: @escaping @Sendable (Outbox) async throws -> Void) async throws {
+        let (events, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(capacity))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await produce(Outbox(continuation: continuation))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            defer { group.cancelAll() }
+            do {
+                for try await event in events { try await writer.write(event) }
+            } catch is Outbox.Overflow {
+                try await writer.write(ServerSentEvents.event("dropped", data: "the reader fell \(capacity) events behind and was dropped; follow again to go on"))
+            }
+        }
+    }
+
+    /// The producer's end of a ``relay(into:capacity:_:)``.
+    struct Outbox: Sendable {
+        /// The reader fell too far behind.
+        struct Overflow: Error {}
+
+        let continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
+
+        func send(_ event: ByteBuffer) throws(Overflow) {
+            if case .dropped = continuation.yield(event) { throw Overflow() }
         }
     }
 

@@ -203,22 +203,31 @@ struct JobsCommand: AsyncParsableCommand {
         @OptionGroup var controller: ControllerOptions
         @Argument(help: "The job id.") var id: String
         @Flag(help: "Keep printing until the job ends.") var follow = false
+        @Option(help: "Only the last lines of each stream, 1 to \(JobLogsView.maximumTail) (through the API, \(JobLogsView.defaultTail) unless given).") var tail: Int?
+
+        func validate() throws {
+            if let tail, !(1...JobLogsView.maximumTail).contains(tail) {
+                throw ArgumentParser.ValidationError("--tail is 1 to \(JobLogsView.maximumTail), found \(tail)")
+            }
+        }
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
             var standardError = StandardError()
             if let client = try controller.apiClient() {
+                let query = tail.map { [("tail", String($0))] } ?? []
                 guard follow else {
-                    let logs = try await client.call("GET", "/v1/jobs/\(id)/logs", as: JobLogsView.self)
+                    let logs = try await client.call("GET", "/v1/jobs/\(id)/logs", query: query, as: JobLogsView.self)
                     printOutput(logs.stdout, logs.stderr)
                     return
                 }
-                for try await event in try await client.events("/v1/jobs/\(id)/logs", query: [("follow", "true")]) {
+                for try await event in try await client.events("/v1/jobs/\(id)/logs", query: query + [("follow", "true")]) {
                     switch event.name {
                     case "stdout":
                         print(TerminalText.escaped(event.data, keepingLines: true))
                         fflush(nil)
                     case "stderr": print(TerminalText.escaped(event.data, keepingLines: true), to: &standardError)
+                    case "dropped": throw CommandFailure(event.data)
                     case "end":
                         let job = try APIJSON.decoder().decode(JobView.self, from: Data(event.data.utf8))
                         guard job.state.isTerminal else { throw CommandFailure("the server ended the stream while job \(id) was \(job.state)") }
@@ -233,7 +242,7 @@ struct JobsCommand: AsyncParsableCommand {
             guard let job else { throw CommandFailure("no job \(id)") }
             let name = ObjectName.jobContainer(project: job.project, jobID: job.id)
             let client = try controller.openRuntime().client
-            if follow, job.state == .started, let frames = try? await client.followLogs(name) {
+            if follow, job.state == .started, let frames = try? await client.followLogs(name, tail: tail) {
                 for try await frame in frames {
                     let text = String(decoding: frame.bytes, as: UTF8.self)
                     if frame.stream == .stdout { printOutput(text, "") } else { printOutput("", text) }
@@ -241,11 +250,13 @@ struct JobsCommand: AsyncParsableCommand {
                 }
                 return
             }
-            if job.state.isActive || job.spec.ttlAfterFinished != nil, let logs = try? await client.logs(name) {
+            if job.state.isActive || job.spec.ttlAfterFinished != nil, let logs = try? await client.logs(name, tail: tail) {
                 printOutput(String(decoding: logs.stdout, as: UTF8.self), String(decoding: logs.stderr, as: UTF8.self))
                 return
             }
-            printOutput(job.stdoutTail ?? "", job.stderrTail ?? "")
+            let stored = (stdout: job.stdoutTail ?? "", stderr: job.stderrTail ?? "")
+            guard let tail else { return printOutput(stored.stdout, stored.stderr) }
+            printOutput(JobLogsView.lastLines(stored.stdout, tail), JobLogsView.lastLines(stored.stderr, tail))
         }
 
         /// A worker's output as it was written, its control characters escaped.

@@ -90,6 +90,36 @@ import Testing
         #expect(logs.status == 1, "\(logs.stderr)")
     }
 
+    @Test func aFollowedStreamThatClosesWithoutItsEndFailsTheFollower() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a running job followed through the API
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+        _ = try await connect(scenario)
+        let id = try scenario.submit(jobYAML(scenario, "long", command: "echo attached; sleep 60"))[0]
+        let follower = Process()
+        follower.executableURL = try BerthProcess.executable()
+        follower.arguments = ["jobs", "logs", id, "--follow"]
+        follower.environment = ProcessInfo.processInfo.environment.merging(scenario.environment) { _, new in new }
+        let output = scenario.folder.appendingPathComponent("follower.out"), errors = scenario.folder.appendingPathComponent("follower.err")
+        for file in [output, errors] { FileManager.default.createFile(atPath: file.path, contents: nil) }
+        follower.standardOutput = try FileHandle(forWritingTo: output)
+        follower.standardError = try FileHandle(forWritingTo: errors)
+        try follower.run()
+        defer { if follower.isRunning { follower.terminate() } }
+        try await scenario.eventually(60, "the follower prints the job's output") { try String(contentsOf: output, encoding: .utf8).contains("attached") }
+
+        // when: the server shuts down while the job runs
+        scenario.stopServe()
+        try await scenario.eventually(30, "the follower exits") { !follower.isRunning }
+
+        // then: no end came, so no success
+        #expect(follower.terminationStatus == 1)
+        let message = try String(contentsOf: errors, encoding: .utf8)
+        #expect(message.contains("closed before its end"), "\(message)")
+    }
+
     @Test func aWorkersControlCharactersReachTheTerminalEscaped() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }
@@ -121,6 +151,35 @@ import Testing
             #expect(!output.contains("\u{1B}") && !output.contains("\u{7}"), "\(output)")
         }
         #expect(json.stdout.contains(#"red\u001b[31m"#) || json.stdout.contains(#"red\u001B[31m"#), "\(json.stdout)")
+    }
+
+    @Test func logsAreReadAsATailOfBoundedLines() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a finished job whose container (and its 3000 lines) is kept
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+        let server = try await connect(scenario)
+        let id = try scenario.submit(jobYAML(scenario, "long", command: "seq 1 3000", extra: "  ttlAfterFinished: 5m"))[0]
+        try #require(try await scenario.ended(id)["state"] as? String == "finished")
+        func get(_ query: String) throws -> [String: Any] {
+            let answer = try Scenario.run("/usr/bin/curl", ["-sS", "-H", "Authorization: Bearer \(server.token)", "\(server.url)/v1/jobs/\(id)/logs\(query)"])
+            return try #require(try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any], "\(answer)")
+        }
+
+        // when
+        let five = try get("?tail=5"), byDefault = try get(""), refused = try ["0", "10001", "-1", "all", "5x"].map { try get("?tail=\($0)") }
+
+        // then: the last lines, 1000 unless asked; a bad tail names the field
+        #expect(five["stdout"] as? String == "2996\n2997\n2998\n2999\n3000\n", "\(five)")
+        #expect(five["source"] as? String == "container")
+        let lines = (byDefault["stdout"] as? String ?? "").split(separator: "\n")
+        #expect(lines.count == 1000 && lines.first == "2001" && lines.last == "3000", "\(lines.count) lines")
+        for answer in refused {
+            #expect((answer["error"] as? [String: Any])?["field"] as? String == "tail", "\(answer)")
+        }
+        let cli = try scenario.berth("jobs", "logs", id, "--tail", "2")
+        #expect(cli.stdout == "2999\n3000\n", "\(cli.stdout) \(cli.stderr)")
     }
 
     @Test func eventsAreFollowedAsTheyHappen() async throws {
