@@ -126,35 +126,52 @@ public struct ServerSentEvent: Sendable, Hashable {
     public var data: String
 }
 
-/// Splits a `text/event-stream` into events as chunks arrive.
+/// Splits a `text/event-stream` into events as chunks arrive; lines end with CRLF, LF or CR, as
+/// the event-stream format says (a CR at the end of one chunk and an LF at the start of the next
+/// end one line).
 struct ServerSentEventParser {
-    private var pending: [UInt8] = []
+    private var line: [UInt8] = []
+    private var afterCarriageReturn = false
     private var name = "message"
     private var id: String?
     private var data: [String] = []
 
     mutating func feed(_ chunk: [UInt8]) -> [ServerSentEvent] {
-        pending += chunk
+        let carriageReturn = UInt8(ascii: "\r"), lineFeed = UInt8(ascii: "\n")
         var events: [ServerSentEvent] = []
-        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-            var line = String(decoding: pending[..<newline], as: UTF8.self)
-            pending.removeSubrange(...newline)
-            if line.hasSuffix("\r") { line.removeLast() }
-            if line.isEmpty {
-                if !data.isEmpty { events.append(ServerSentEvent(name: name, id: id, data: data.joined(separator: "\n"))) }
-                name = "message"
-                data = []
+        for byte in chunk {
+            if afterCarriageReturn {
+                afterCarriageReturn = false
+                if byte == lineFeed { continue }
+            }
+            guard byte == carriageReturn || byte == lineFeed else {
+                line.append(byte)
                 continue
             }
-            let (field, value) = Self.split(line)
-            switch field {
-            case "event": name = value
-            case "id": id = value
-            case "data": data.append(value)
-            default: break
-            }
+            afterCarriageReturn = byte == carriageReturn
+            if let event = take(String(decoding: line, as: UTF8.self)) { events.append(event) }
+            line.removeAll(keepingCapacity: true)
         }
         return events
+    }
+
+    /// Takes one line; a blank one ends the event, which is returned when it had data.
+    private mutating func take(_ line: String) -> ServerSentEvent? {
+        guard !line.isEmpty else {
+            defer {
+                name = "message"
+                data = []
+            }
+            return data.isEmpty ? nil : ServerSentEvent(name: name, id: id, data: data.joined(separator: "\n"))
+        }
+        let (field, value) = Self.split(line)
+        switch field {
+        case "event": name = value
+        case "id": id = value
+        case "data": data.append(value)
+        default: break
+        }
+        return nil
     }
 
     private static func split(_ line: String) -> (String, String) {

@@ -10,11 +10,13 @@ import NIOCore
 public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public var status: HTTPResponse.Status
     /// A stable word scripts can switch on: `unauthorized`, `forbidden`, `not_found`, `malformed`,
-    /// `invalid`, `conflict`, `too_large`, `unsupported_media_type`, `unavailable`, `internal`.
+    /// `invalid`, `conflict`, `too_large`, `unsupported_media_type`, `rate_limited`, `unavailable`, `internal`.
     public var code: String
     public var message: String
     /// The JSON or YAML field path the problem is about (`spec.replicas`), or a header or query parameter.
     public var field: String?
+    /// Seconds to wait before trying again, sent as `Retry-After` (429 and 503 of the limits).
+    public var retryAfter: Int?
 
     public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil) {
         self.status = status
@@ -38,7 +40,9 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = Body(error: .init(code: code, message: message, field: field))
-        return try JSONAnswer.response(status, body)
+        var headers = HTTPFields()
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return try JSONAnswer.response(status, body, headers: headers)
     }
 
     static let unauthorized = APIError(.unauthorized, code: "unauthorized", message: "a bearer token is required: Authorization: Bearer <token>")
@@ -47,6 +51,14 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message: message) }
     static func badParameter(_ name: String, _ message: String) -> APIError {
         APIError(.badRequest, code: "malformed", message: message, field: name)
+    }
+
+    /// Too much at once: 429 `rate_limited` (this caller's share) or 503 `unavailable` (the
+    /// server's), with the seconds to wait.
+    static func busy(_ status: HTTPResponse.Status, _ message: String, retryAfter seconds: Int = 5) -> APIError {
+        var error = APIError(status, code: status == .tooManyRequests ? "rate_limited" : "unavailable", message: message)
+        error.retryAfter = seconds
+        return error
     }
 
     /// A body that failed validation: a syntax error is 400 (malformed) with its position, a schema

@@ -24,12 +24,17 @@ public struct APIDependencies: Sendable {
     public var metrics: APIMetrics
     /// The checks writes go through before they are stored (volumes, the projects' policies).
     let admission: Admission
+    /// The followed streams open at once.
+    public var followers: FollowerSlots
+    /// How fast each job's progress is taken.
+    public var progressPace: ProgressPace
 
     /// `protectedHostPaths`: host paths no API writer may use whatever a policy allows, besides
     /// BerthCore's list (`HostPath.neverAllowed`): Berth's state directory, the engine's socket.
     public init(
         store: any Store, source: DesiredStateSource, engine: DockerEngine, objectStorage: (any ObjectStorage)? = nil,
-        bodyLimit: Int = 1 << 20, metrics: APIMetrics = APIMetrics(), protectedHostPaths: [String] = []
+        bodyLimit: Int = 1 << 20, metrics: APIMetrics = APIMetrics(), followers: FollowerSlots = FollowerSlots(),
+        progressPace: ProgressPace = ProgressPace(), protectedHostPaths: [String] = []
     ) {
         self.store = store
         self.source = source
@@ -40,6 +45,8 @@ public struct APIDependencies: Sendable {
         var protected = protectedHostPaths
         if case .unixSocket(let path) = engine.client.endpoint.connection { protected.append(path) }
         admission = Admission(source: source, store: store, protectedHostPaths: protected)
+        self.followers = followers
+        self.progressPace = progressPace
     }
 }
 
@@ -50,6 +57,11 @@ public struct APIServerConfiguration: Sendable {
     /// PEM files; both given means HTTPS.
     public var tlsCertificate: String?
     public var tlsKey: String?
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    public var maxConnections = 1000
+    /// How long a connection may send nothing (a request's head or body not yet complete, or no
+    /// next request) before it is closed.
+    public var idleTimeout: Duration = .seconds(30)
 
     public init(host: String = "127.0.0.1", port: Int = 7700, tlsCertificate: String? = nil, tlsKey: String? = nil) {
         self.host = host
@@ -97,6 +109,7 @@ public enum APIServer {
         _ dependencies: APIDependencies, configuration: APIServerConfiguration, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws(APIConfigurationError) -> some ApplicationProtocol {
+        let http = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeout / .milliseconds(1)))))
         let server: HTTPServerBuilder
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
             do {
@@ -104,19 +117,22 @@ public enum APIServer {
                     certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
                     privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
                 )
-                server = try .tls(.http1(), tlsConfiguration: tls)
+                server = try .tls(http, tlsConfiguration: tls)
             } catch {
                 throw APIConfigurationError("cannot use the TLS certificate \(certificate) and key \(key): \(error)")
             }
         } else if configuration.tlsCertificate != nil || configuration.tlsKey != nil {
             throw APIConfigurationError("TLS needs both --tls-certificate and --tls-key")
         } else {
-            server = .http1()
+            server = http
         }
         return Application(
             router: router(dependencies),
             server: server,
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "berth"),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "berth",
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)
+            ),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
@@ -129,7 +145,7 @@ struct HealthRoutes {
 
     func register(on router: Router<APIRequestContext>) {
         router.get("healthz") { _, _ in try JSONAnswer.response(.ok, ["status": "ok"]) }
-        router.get("readyz") { _, _ in try await ready() }
+        router.get("readyz") { request, _ in try await ready(request) }
         router.group("metrics").add(middleware: Authenticator(store: dependencies.store)).get { _, context in
             try context.authorize(.readState, project: nil)
             var headers = HTTPFields()
@@ -139,7 +155,27 @@ struct HealthRoutes {
         }
     }
 
-    private func ready() async throws -> Response {
+    /// Ready or not, for anyone (a load balancer has no token); what is wrong (the engine's
+    /// address, the store's error) only for a token that may read state.
+    private func ready(_ request: Request) async throws -> Response {
+        let problems = await readinessProblems()
+        let detailed = await mayReadDetails(request)
+        guard problems.isEmpty else {
+            throw APIError(.serviceUnavailable, code: "unavailable", message: detailed ? problems.joined(separator: "; ") : "not ready")
+        }
+        return try JSONAnswer.response(.ok, detailed ? ["status": "ready", "store": "ok", "docker": "ok"] : ["status": "ready"])
+    }
+
+    /// Whether the request carries a valid token that may read state; a missing or wrong one is
+    /// no error here, it only gets the short answer.
+    private func mayReadDetails(_ request: Request) async -> Bool {
+        guard let header = request.headers[.authorization], let secret = Authenticator.bearerToken(header),
+              let token = try? await dependencies.store.authenticate(token: String(secret), now: Date())
+        else { return false }
+        return token.jobID == nil && APIRequestContext.grants(token, .readState)
+    }
+
+    private func readinessProblems() async -> [String] {
         var problems: [String] = []
         do {
             _ = try await dependencies.store.jobCounts(project: "berth-readyz")
@@ -151,9 +187,6 @@ struct HealthRoutes {
         } catch {
             problems.append("docker: \(error.message)")
         }
-        guard problems.isEmpty else {
-            throw APIError(.serviceUnavailable, code: "unavailable", message: problems.joined(separator: "; "))
-        }
-        return try JSONAnswer.response(.ok, ["status": "ready", "store": "ok", "docker": "ok"])
+        return problems
     }
 }

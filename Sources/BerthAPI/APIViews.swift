@@ -239,6 +239,29 @@ public struct JobLogsView: Codable, Sendable {
         self.stderr = stderr
         self.source = source
     }
+
+    /// Lines of each stream an answer holds unless `tail` asks for fewer or more.
+    public static let defaultTail = 1000
+    /// The most lines of each stream `tail` may ask for.
+    public static let maximumTail = 10_000
+
+    /// The last `count` lines of `text`; a line end at the very end closes the last line.
+    public static func lastLines(_ text: String, _ count: Int) -> String {
+        let lineFeed = UInt8(ascii: "\n")
+        let bytes = text.utf8
+        var index = bytes.endIndex
+        if index > bytes.startIndex, bytes[bytes.index(before: index)] == lineFeed { index = bytes.index(before: index) }
+        var seen = 0
+        while index > bytes.startIndex {
+            let previous = bytes.index(before: index)
+            if bytes[previous] == lineFeed {
+                seen += 1
+                if seen == count { return String(text[index...]) }
+            }
+            index = previous
+        }
+        return text
+    }
 }
 
 /// A progress report a worker posts about its own job (`POST /v1/jobs/{id}/progress`).

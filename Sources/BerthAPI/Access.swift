@@ -101,7 +101,7 @@ extension APIRequestContext {
         return job
     }
 
-    private static func grants(_ token: TokenRecord, _ permission: Permission) -> Bool {
+    static func grants(_ token: TokenRecord, _ permission: Permission) -> Bool {
         token.scopes.contains(.admin) && token.jobID == nil || !permission.scopes.isDisjoint(with: token.scopes)
     }
 }

@@ -67,9 +67,12 @@ struct ControlRoutes {
         guard parameters.get("follow") == "true" else {
             return try JSONAnswer.response(.ok, ItemsView(items: try await store.events(query).map(EventView.init)))
         }
+        let slot = try dependencies.followers.take(try context.caller())
         let store = store
         let start = query
         let body = ResponseBody { writer in
+            // The slot is given back when this body ends.
+            defer { withExtendedLifetime(slot) {} }
             var query = start
             var heartbeat = ServerSentEvents.Heartbeat()
             while ServerSentEvents.shouldContinue {
@@ -80,7 +83,7 @@ struct ControlRoutes {
                     heartbeat.wrote()
                 }
                 if batch.count < query.limit {
-                    try await heartbeat.pause(&writer)
+                    try await heartbeat.pause { try await writer.write($0) }
                 }
             }
             try await writer.finish(nil)
@@ -102,12 +105,47 @@ enum ServerSentEvents {
 
         mutating func wrote() { lastWrite = .now }
 
-        mutating func pause(_ writer: inout any ResponseBodyWriter) async throws {
+        mutating func pause(_ send: (ByteBuffer) async throws -> Void) async throws {
             try await Task.sleep(for: .milliseconds(250))
             if ContinuousClock.now - lastWrite > .seconds(10) {
-                try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                try await send(ByteBuffer(string: ": keep-alive\n\n"))
                 wrote()
             }
+        }
+    }
+
+    /// Writes what `produce` sends through a buffer of `capacity` events, so the producer never
+    /// waits for the reader: a reader that falls that far behind is dropped, with a last
+    /// `dropped` event, instead of the server holding ever more for it.
+    static func relay(into writer: inout any ResponseBodyWriter, capacity: Int = 64, _ produce: @escaping @Sendable (Outbox) async throws -> Void) async throws {
+        let (events, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(capacity))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await produce(Outbox(continuation: continuation))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            defer { group.cancelAll() }
+            do {
+                for try await event in events { try await writer.write(event) }
+            } catch is Outbox.Overflow {
+                try await writer.write(ServerSentEvents.event("dropped", data: "the reader fell \(capacity) events behind and was dropped; follow again to go on"))
+            }
+        }
+    }
+
+    /// The producer's end of a ``relay(into:capacity:_:)``.
+    struct Outbox: Sendable {
+        /// The reader fell too far behind.
+        struct Overflow: Error {}
+
+        let continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
+
+        func send(_ event: ByteBuffer) throws(Overflow) {
+            if case .dropped = continuation.yield(event) { throw Overflow() }
         }
     }
 
@@ -116,11 +154,39 @@ enum ServerSentEvents {
 
     /// One event: every line of `data` on its own `data:` line, then a blank line.
     static func event(_ name: String, id: String? = nil, data: String) -> ByteBuffer {
-        var text = "event: \(name)\n"
-        if let id { text += "id: \(id)\n" }
-        var lines = data.split(separator: "\n", omittingEmptySubsequences: false)
-        if data.hasSuffix("\n") { lines.removeLast() }
-        for line in lines { text += "data: \(line)\n" }
-        return ByteBuffer(string: text + "\n")
+        event(name, id: id, data: data.utf8)
+    }
+
+    /// One event of bytes (a log frame): invalid UTF-8 becomes U+FFFD, and every CR, LF and CRLF
+    /// starts a new `data:` line, as a reader splits lines (a line end left inside one `data:`
+    /// line would let the bytes after it pass for fields and events of their own).
+    static func event(_ name: String, id: String? = nil, data: some Collection<UInt8>) -> ByteBuffer {
+        var buffer = ByteBuffer(string: "event: \(name)\n")
+        if let id { buffer.writeString("id: \(id)\n") }
+        for line in lines(Array(String(decoding: data, as: UTF8.self).utf8)) {
+            buffer.writeString("data: ")
+            buffer.writeBytes(line)
+            buffer.writeString("\n")
+        }
+        buffer.writeString("\n")
+        return buffer
+    }
+
+    /// The lines of `bytes`, each ended by CR, LF or CRLF; a line end at the very end starts no
+    /// further line, and no bytes are one empty line.
+    static func lines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        let carriageReturn = UInt8(ascii: "\r"), lineFeed = UInt8(ascii: "\n")
+        var lines: [ArraySlice<UInt8>] = []
+        var start = 0, index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            guard byte == carriageReturn || byte == lineFeed else { continue }
+            lines.append(bytes[start..<(index - 1)])
+            if byte == carriageReturn, index < bytes.count, bytes[index] == lineFeed { index += 1 }
+            start = index
+        }
+        if start < bytes.count || lines.isEmpty { lines.append(bytes[start...]) }
+        return lines
     }
 }

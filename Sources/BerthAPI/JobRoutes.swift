@@ -81,10 +81,12 @@ struct JobRoutes {
         return try JSONAnswer.response { try $0.job(cancelled) }
     }
 
-    /// `POST /v1/jobs/{id}/progress`: a worker's report, recorded as an event of its job.
+    /// `POST /v1/jobs/{id}/progress`: a worker's report, recorded as an event of its job; at the
+    /// pace ``ProgressPace`` allows.
     @Sendable func progress(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let job = try context.authorize(.reportProgress, job: id, try await store.job(id))
+        try dependencies.progressPace.take(job: id, now: .now)
         let report = try await RequestDocument.json(ProgressReport.self, request, limit: dependencies.bodyLimit)
         guard !report.message.isEmpty, report.message.count <= 4096 else {
             throw APIError(.unprocessableContent, code: "invalid", message: "a progress message has 1 to 4096 characters", field: "message")
@@ -100,44 +102,53 @@ struct JobRoutes {
         return try JSONAnswer.response(.accepted, EventView(event))
     }
 
-    /// `GET /v1/jobs/{id}/logs[?follow=true]`: the output as JSON, or followed as server-sent
-    /// events (`stdout`, `stderr`, then `end` with the job) until the job ends.
+    /// The most bytes of output read from the engine for one answer.
+    static let logByteLimit = 4 << 20
+
+    /// `GET /v1/jobs/{id}/logs[?tail=N][&follow=true]`: the last `tail` lines of each stream as
+    /// JSON, or followed as server-sent events (`stdout`, `stderr`, then `end` with the job)
+    /// until the job ends; a reader that falls behind gets `dropped` instead.
     @Sendable func logs(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
+        let tail = try RequestParameters.integer(request.uri.queryParameters.get("tail"), "tail", in: 1...JobLogsView.maximumTail) ?? JobLogsView.defaultTail
         let job = try context.authorize(.readJobs, job: id, try await store.job(id))
         guard request.uri.queryParameters.get("follow") == "true" else {
-            return try JSONAnswer.response(.ok, try await currentLogs(job))
+            return try JSONAnswer.response(.ok, try await currentLogs(job, tail: tail))
         }
+        let slot = try dependencies.followers.take(try context.caller())
         let body = ResponseBody { writer in
-            try await follow(job, into: &writer)
+            // The slot is given back when this body ends.
+            defer { withExtendedLifetime(slot) {} }
+            try await ServerSentEvents.relay(into: &writer) { outbox in try await follow(job, tail: tail, into: outbox) }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: ServerSentEvents.headers, body: body)
     }
 
-    /// The container's log while it exists, else the tails kept with the job.
-    private func currentLogs(_ job: JobRecord) async throws -> JobLogsView {
+    /// The last `tail` lines of each stream: from the container while it exists, else from the
+    /// tails kept with the job.
+    private func currentLogs(_ job: JobRecord, tail: Int) async throws -> JobLogsView {
         if job.state.isActive || job.spec.ttlAfterFinished != nil,
-           let logs = try? await dependencies.engine.client.logs(ObjectName.jobContainer(project: job.project, jobID: job.id)) {
+           let logs = try? await dependencies.engine.client.logs(ObjectName.jobContainer(project: job.project, jobID: job.id), tail: tail, byteLimit: Self.logByteLimit) {
             return JobLogsView(stdout: String(decoding: logs.stdout, as: UTF8.self), stderr: String(decoding: logs.stderr, as: UTF8.self), source: "container")
         }
-        return JobLogsView(stdout: job.stdoutTail ?? "", stderr: job.stderrTail ?? "", source: "stored")
+        return JobLogsView(stdout: JobLogsView.lastLines(job.stdoutTail ?? "", tail), stderr: JobLogsView.lastLines(job.stderrTail ?? "", tail), source: "stored")
     }
 
-    private func follow(_ first: JobRecord, into writer: inout any ResponseBodyWriter) async throws {
+    private func follow(_ first: JobRecord, tail: Int, into outbox: ServerSentEvents.Outbox) async throws {
         var job = first
         var heartbeat = ServerSentEvents.Heartbeat()
         // Wait for the container: a pending or queued job has none yet.
         while job.state == .pending || job.state == .queued {
             guard ServerSentEvents.shouldContinue else { return }
-            try await heartbeat.pause(&writer)
+            try await heartbeat.pause { try outbox.send($0) }
             guard let next = try await store.job(job.id) else { return }
             job = next
         }
         if job.state == .started,
-           let frames = try? await dependencies.engine.client.followLogs(ObjectName.jobContainer(project: job.project, jobID: job.id)) {
+           let frames = try? await dependencies.engine.client.followLogs(ObjectName.jobContainer(project: job.project, jobID: job.id), tail: tail) {
             for try await frame in frames.cancelOnGracefulShutdown() {
-                try await writer.write(ServerSentEvents.event(frame.stream == .stdout ? "stdout" : "stderr", data: String(decoding: frame.bytes, as: UTF8.self)))
+                try outbox.send(ServerSentEvents.event(frame.stream == .stdout ? "stdout" : "stderr", data: frame.bytes))
             }
             // The container has exited; the controller records the verdict just after.
             let giveUp = ContinuousClock.now + .seconds(30)
@@ -146,12 +157,15 @@ struct JobRoutes {
                 guard let next = try await store.job(job.id) else { return }
                 job = next
             }
+            // Shutting down before the job ended: the stream closes without an end, which its
+            // reader takes for what it is.
+            guard job.state.isTerminal || ServerSentEvents.shouldContinue else { return }
         } else {
-            let logs = try await currentLogs(job)
-            if !logs.stdout.isEmpty { try await writer.write(ServerSentEvents.event("stdout", data: logs.stdout)) }
-            if !logs.stderr.isEmpty { try await writer.write(ServerSentEvents.event("stderr", data: logs.stderr)) }
+            let logs = try await currentLogs(job, tail: tail)
+            if !logs.stdout.isEmpty { try outbox.send(ServerSentEvents.event("stdout", data: logs.stdout)) }
+            if !logs.stderr.isEmpty { try outbox.send(ServerSentEvents.event("stderr", data: logs.stderr)) }
         }
-        try await writer.write(ServerSentEvents.event("end", data: try JSONAnswer.text(JobView(job))))
+        try outbox.send(ServerSentEvents.event("end", data: try JSONAnswer.text(JobView(job))))
     }
 
     private static func format(_ percent: Double) -> String {

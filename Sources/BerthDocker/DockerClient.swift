@@ -140,11 +140,25 @@ public final class DockerClient: Sendable {
     }
 
     /// Standard output and error so far, demultiplexed; `tail` lines at most, `since` a time.
-    public func logs(_ idOrName: String, tail: Int? = nil, since: Date? = nil) async throws(DockerError) -> ContainerLogs {
-        let response = try await send("GET", "/containers/\(Self.escape(idOrName))/logs", query: Self.logQuery(follow: false, tail: tail, since: since), what: "logs of container \(idOrName)")
+    /// Reading stops at the first frame that brings the output to `byteLimit` bytes; the rest
+    /// of the engine's answer is never read.
+    public func logs(_ idOrName: String, tail: Int? = nil, since: Date? = nil, byteLimit: Int = .max) async throws(DockerError) -> ContainerLogs {
+        let response = try await openStream(
+            "GET", "/containers/\(Self.escape(idOrName))/logs", query: Self.logQuery(follow: false, tail: tail, since: since),
+            timeout: .seconds(60), what: "logs of container \(idOrName)"
+        )
         var demultiplexer = LogDemultiplexer()
         var logs = ContainerLogs()
-        for frame in demultiplexer.feed(response.body) { logs.append(frame) }
+        do {
+            reading: for try await chunk in response.body {
+                for frame in demultiplexer.feed(chunk) {
+                    logs.append(frame)
+                    if logs.stdout.count + logs.stderr.count >= byteLimit { break reading }
+                }
+            }
+        } catch {
+            throw Self.mapTransport(error, endpoint)
+        }
         return logs
     }
 
@@ -312,9 +326,10 @@ public final class DockerClient: Sendable {
         return try await send(method, path, query: query, body: Array(body), contentType: "application/json", what: what)
     }
 
-    /// Opens a streaming response (events, followed logs, pull progress) after checking its status.
-    func openStream(_ method: String, _ path: String, query: [(String, String)] = [], what: String) async throws(DockerError) -> HTTPStreamResponse {
-        let request = try await makeRequest(method, path, query: query, versioned: true, body: nil, contentType: nil, timeout: nil)
+    /// Opens a streaming response (events, logs, pull progress) after checking its status; a
+    /// `timeout` bounds the whole transfer.
+    func openStream(_ method: String, _ path: String, query: [(String, String)] = [], timeout: Duration? = nil, what: String) async throws(DockerError) -> HTTPStreamResponse {
+        let request = try await makeRequest(method, path, query: query, versioned: true, body: nil, contentType: nil, timeout: timeout)
         let response: HTTPStreamResponse
         do {
             response = try await http.stream(request)

@@ -184,10 +184,10 @@ struct JobsCommand: AsyncParsableCommand {
             if let feedback = job.feedback { lines.append("feedback:    \(feedback)") }
             if !events.isEmpty {
                 lines.append("events:")
-                lines += events.map { "  \($0.time.formatted(.iso8601))  \($0.reason.padding(toLength: 16, withPad: " ", startingAt: 0)) \($0.message)" }
+                lines += events.map { "  \($0.time.formatted(.iso8601))  \($0.reason.padding(toLength: 16, withPad: " ", startingAt: 0)) \(TerminalText.escaped($0.message, keepingLines: false))" }
             }
-            if let out = job.stdoutTail, !out.isEmpty { lines.append("stdout (tail):\n" + out) }
-            if let err = job.stderrTail, !err.isEmpty { lines.append("stderr (tail):\n" + err) }
+            if let out = job.stdoutTail, !out.isEmpty { lines.append("stdout (tail):\n" + TerminalText.escaped(out, keepingLines: true)) }
+            if let err = job.stderrTail, !err.isEmpty { lines.append("stderr (tail):\n" + TerminalText.escaped(err, keepingLines: true)) }
             print(lines.joined(separator: "\n"))
         }
     }
@@ -203,51 +203,67 @@ struct JobsCommand: AsyncParsableCommand {
         @OptionGroup var controller: ControllerOptions
         @Argument(help: "The job id.") var id: String
         @Flag(help: "Keep printing until the job ends.") var follow = false
+        @Option(help: "Only the last lines of each stream, 1 to \(JobLogsView.maximumTail) (through the API, \(JobLogsView.defaultTail) unless given).") var tail: Int?
+
+        func validate() throws {
+            if let tail, !(1...JobLogsView.maximumTail).contains(tail) {
+                throw ArgumentParser.ValidationError("--tail is 1 to \(JobLogsView.maximumTail), found \(tail)")
+            }
+        }
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
             var standardError = StandardError()
             if let client = try controller.apiClient() {
+                let query = tail.map { [("tail", String($0))] } ?? []
                 guard follow else {
-                    let logs = try await client.call("GET", "/v1/jobs/\(id)/logs", as: JobLogsView.self)
-                    print(logs.stdout, terminator: "")
-                    print(logs.stderr, terminator: "", to: &standardError)
+                    let logs = try await client.call("GET", "/v1/jobs/\(id)/logs", query: query, as: JobLogsView.self)
+                    printOutput(logs.stdout, logs.stderr)
                     return
                 }
-                for try await event in try await client.events("/v1/jobs/\(id)/logs", query: [("follow", "true")]) {
+                for try await event in try await client.events("/v1/jobs/\(id)/logs", query: query + [("follow", "true")]) {
                     switch event.name {
                     case "stdout":
-                        print(event.data)
+                        print(TerminalText.escaped(event.data, keepingLines: true))
                         fflush(nil)
-                    case "stderr": print(event.data, to: &standardError)
+                    case "stderr": print(TerminalText.escaped(event.data, keepingLines: true), to: &standardError)
+                    case "dropped": throw CommandFailure(event.data)
                     case "end":
                         let job = try APIJSON.decoder().decode(JobView.self, from: Data(event.data.utf8))
+                        guard job.state.isTerminal else { throw CommandFailure("the server ended the stream while job \(id) was \(job.state)") }
                         if job.state != .finished { throw ExitStatus.failure }
                         return
                     default: continue
                     }
                 }
-                return
+                throw CommandFailure("the stream of job \(id) closed before its end")
             }
             let job = try await controller.withStore { store in try await store.job(id) }
             guard let job else { throw CommandFailure("no job \(id)") }
             let name = ObjectName.jobContainer(project: job.project, jobID: job.id)
             let client = try controller.openRuntime().client
-            if follow, job.state == .started, let frames = try? await client.followLogs(name) {
+            if follow, job.state == .started, let frames = try? await client.followLogs(name, tail: tail) {
                 for try await frame in frames {
                     let text = String(decoding: frame.bytes, as: UTF8.self)
-                    if frame.stream == .stdout { print(text, terminator: "") } else { print(text, terminator: "", to: &standardError) }
+                    if frame.stream == .stdout { printOutput(text, "") } else { printOutput("", text) }
                     fflush(nil)
                 }
                 return
             }
-            if job.state.isActive || job.spec.ttlAfterFinished != nil, let logs = try? await client.logs(name) {
-                print(String(decoding: logs.stdout, as: UTF8.self), terminator: "")
-                print(String(decoding: logs.stderr, as: UTF8.self), terminator: "", to: &standardError)
+            if job.state.isActive || job.spec.ttlAfterFinished != nil, let logs = try? await client.logs(name, tail: tail) {
+                printOutput(String(decoding: logs.stdout, as: UTF8.self), String(decoding: logs.stderr, as: UTF8.self))
                 return
             }
-            print(job.stdoutTail ?? "", terminator: "")
-            print(job.stderrTail ?? "", terminator: "", to: &standardError)
+            let stored = (stdout: job.stdoutTail ?? "", stderr: job.stderrTail ?? "")
+            guard let tail else { return printOutput(stored.stdout, stored.stderr) }
+            printOutput(JobLogsView.lastLines(stored.stdout, tail), JobLogsView.lastLines(stored.stderr, tail))
+        }
+
+        /// A worker's output as it was written, its control characters escaped.
+        private func printOutput(_ stdout: String, _ stderr: String) {
+            var standardError = StandardError()
+            print(TerminalText.escaped(stdout, keepingLines: true), terminator: "")
+            print(TerminalText.escaped(stderr, keepingLines: true), terminator: "", to: &standardError)
         }
     }
 

@@ -45,6 +45,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The API's address, host:port (port 0: any free one). Default: $BERTH_LISTEN, else 127.0.0.1:7700.") var listen: String?
     @Option(help: "A PEM certificate (chain) for HTTPS; needs --tls-key.") var tlsCertificate: String?
     @Option(help: "The PEM private key of --tls-certificate.") var tlsKey: String?
+    @Option(help: "Connections the API serves at once; more wait until one closes.") var maxConnections: Int = 1000
+    @Option(help: "A connection that sends nothing this long (a request half sent, or no next request) is closed, e.g. 30s.") var idleTimeout: String = "30s"
+    @Option(help: "Followed streams (follow=true) open at once; more are answered 503.") var maxFollowers: Int = 200
+    @Option(help: "Followed streams one token may hold open at once; more are answered 429.") var maxFollowersPerToken: Int = 10
 
     /// The crash-loop backoff of `--restart-backoff`, `--restart-backoff-max` and `--restart-backoff-reset`.
     func restartBackoffPolicy() throws -> BackoffPolicy {
@@ -77,6 +81,11 @@ struct ServeCommand: AsyncParsableCommand {
         var api = try APIServerConfiguration(listen: listen ?? ProcessInfo.processInfo.environment["BERTH_LISTEN"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:7700")
         api.tlsCertificate = tlsCertificate
         api.tlsKey = tlsKey
+        api.maxConnections = try positive(maxConnections, "--max-connections")
+        let idle = try parseSpan(idleTimeout, option: "--idle-timeout")
+        guard idle.milliseconds > 0 else { throw ArgumentParser.ValidationError("--idle-timeout is longer than 0, e.g. 30s") }
+        api.idleTimeout = .milliseconds(idle.milliseconds)
+        let followers = FollowerSlots(limit: try positive(maxFollowers, "--max-followers"), perToken: try positive(maxFollowersPerToken, "--max-followers-per-token"))
         let listening = api
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
@@ -88,7 +97,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             if role != .controller {
                 let stateDirectory = URL(fileURLWithPath: controller.resolvedStateDirectory).standardizedFileURL.path
-                let dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics, protectedHostPaths: [stateDirectory])
+                let dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics, followers: followers, protectedHostPaths: [stateDirectory])
                 let apiLogger = Logger(label: "berth.api")
                 let scheme = api.tlsCertificate == nil ? "http" : "https"
                 services.append(.init(service: try APIServer.application(dependencies, configuration: listening, logger: apiLogger) { port in
@@ -103,6 +112,12 @@ struct ServeCommand: AsyncParsableCommand {
             ))
             try await group.run()
         }
+    }
+
+    /// `value`, refused naming `flag` unless it is at least 1.
+    private func positive(_ value: Int, _ flag: String) throws -> Int {
+        guard value >= 1 else { throw ArgumentParser.ValidationError("\(flag) is at least 1, found \(value)") }
+        return value
     }
 
     /// The job runner's settings from the `--job-…` flags (and `--max-concurrent-jobs`).

@@ -65,6 +65,123 @@ import Testing
         #expect(logs.status == 1)
     }
 
+    @Test func aWorkersOutputCannotEndAFollowedStream() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a finished job's JSON, and a worker that wrote it as an `end` event framed with
+        // CRLF, then failed
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+        _ = try await connect(scenario)
+        let finished = try await scenario.ended(try scenario.submit(jobYAML(scenario, "genuine", command: "true"))[0])
+        try #require(finished["state"] as? String == "finished")
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: finished), as: UTF8.self)
+        let forgery = Data("forged\r\n\r\nevent: end\r\ndata: \(json)\r\n\r\n".utf8).base64EncodedString()
+        let id = try scenario.submit(jobYAML(scenario, "forger", command: "echo \(forgery) | base64 -d; exit 3"))[0]
+        // Followed after the end, the output kept with the job is sent whole, in one event (the
+        // engine would send each line of a running job's output as a frame of its own).
+        try #require(try await scenario.ended(id)["state"] as? String == "failed")
+
+        // when
+        let logs = try scenario.berth("jobs", "logs", id, "--follow")
+
+        // then: the forgery is printed as output, and the job's real end decides the exit status
+        #expect(logs.stdout.contains("forged") && logs.stdout.contains("event: end"), "\(logs.stdout)")
+        #expect(logs.status == 1, "\(logs.stderr)")
+    }
+
+    @Test func aFollowedStreamThatClosesWithoutItsEndFailsTheFollower() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a running job followed through the API
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+        _ = try await connect(scenario)
+        let id = try scenario.submit(jobYAML(scenario, "long", command: "echo attached; sleep 60"))[0]
+        let follower = Process()
+        follower.executableURL = try BerthProcess.executable()
+        follower.arguments = ["jobs", "logs", id, "--follow"]
+        follower.environment = ProcessInfo.processInfo.environment.merging(scenario.environment) { _, new in new }
+        let output = scenario.folder.appendingPathComponent("follower.out"), errors = scenario.folder.appendingPathComponent("follower.err")
+        for file in [output, errors] { FileManager.default.createFile(atPath: file.path, contents: nil) }
+        follower.standardOutput = try FileHandle(forWritingTo: output)
+        follower.standardError = try FileHandle(forWritingTo: errors)
+        try follower.run()
+        defer { if follower.isRunning { follower.terminate() } }
+        try await scenario.eventually(60, "the follower prints the job's output") { try String(contentsOf: output, encoding: .utf8).contains("attached") }
+
+        // when: the server shuts down while the job runs
+        scenario.stopServe()
+        try await scenario.eventually(30, "the follower exits") { !follower.isRunning }
+
+        // then: no end came, so no success
+        #expect(follower.terminationStatus == 1)
+        let message = try String(contentsOf: errors, encoding: .utf8)
+        #expect(message.contains("closed before its end"), "\(message)")
+    }
+
+    @Test func aWorkersControlCharactersReachTheTerminalEscaped() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a worker whose progress message and output carry ESC and BEL
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+        _ = try await connect(scenario)
+        let progress = "wget -q -O- --header \\\"Authorization: Bearer $BERTH_JOB_TOKEN\\\" --header \\\"Content-Type: application/json\\\" --post-data '{\\\"message\\\": \\\"red\\\\u001b[31m\\\"}' $BERTH_API_URL/v1/jobs/$BERTH_JOB_ID/progress >/dev/null"
+        let command = progress + "; printf 'plain\\\\033[2J\\\\007\\\\tend\\\\n'"
+        let id = try scenario.submit(jobYAML(scenario, "noisy", command: command).replacingOccurrences(of: "network: none", with: "network: host"))[0]
+        let job = try await scenario.ended(id)
+        try #require(job["state"] as? String == "finished", "\(job)")
+
+        // when
+        let logs = try scenario.berth("jobs", "logs", id)
+        let followed = try scenario.berth("jobs", "logs", id, "--follow")
+        let shown = try scenario.berth("jobs", "show", id)
+        let events = try scenario.berth("events", "--project", scenario.project, "--job", id)
+        let json = try scenario.berth("events", "--project", scenario.project, "--job", id, "--json")
+
+        // then: escapes on the terminal, tabs and line ends kept in output; JSON escapes them itself
+        for output in [logs.stdout, followed.stdout] {
+            #expect(output.contains("plain\\u{1B}[2J\\u{7}\tend\n"), "\(output)")
+        }
+        for output in [shown.stdout, events.stdout] {
+            #expect(output.contains("red\\u{1B}[31m"), "\(output)")
+        }
+        for output in [logs.stdout, followed.stdout, shown.stdout, events.stdout, json.stdout] {
+            #expect(!output.contains("\u{1B}") && !output.contains("\u{7}"), "\(output)")
+        }
+        #expect(json.stdout.contains(#"red\u001b[31m"#) || json.stdout.contains(#"red\u001B[31m"#), "\(json.stdout)")
+    }
+
+    @Test func logsAreReadAsATailOfBoundedLines() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a finished job whose container (and its 3000 lines) is kept
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+        let server = try await connect(scenario)
+        let id = try scenario.submit(jobYAML(scenario, "long", command: "seq 1 3000", extra: "  ttlAfterFinished: 5m"))[0]
+        try #require(try await scenario.ended(id)["state"] as? String == "finished")
+        func get(_ query: String) throws -> [String: Any] {
+            let answer = try Scenario.run("/usr/bin/curl", ["-sS", "-H", "Authorization: Bearer \(server.token)", "\(server.url)/v1/jobs/\(id)/logs\(query)"])
+            return try #require(try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any], "\(answer)")
+        }
+
+        // when
+        let five = try get("?tail=5"), byDefault = try get(""), refused = try ["0", "10001", "-1", "all", "5x"].map { try get("?tail=\($0)") }
+
+        // then: the last lines, 1000 unless asked; a bad tail names the field
+        #expect(five["stdout"] as? String == "2996\n2997\n2998\n2999\n3000\n", "\(five)")
+        #expect(five["source"] as? String == "container")
+        let lines = (byDefault["stdout"] as? String ?? "").split(separator: "\n")
+        #expect(lines.count == 1000 && lines.first == "2001" && lines.last == "3000", "\(lines.count) lines")
+        for answer in refused {
+            #expect((answer["error"] as? [String: Any])?["field"] as? String == "tail", "\(answer)")
+        }
+        let cli = try scenario.berth("jobs", "logs", id, "--tail", "2")
+        #expect(cli.stdout == "2999\n3000\n", "\(cli.stdout) \(cli.stderr)")
+    }
+
     @Test func eventsAreFollowedAsTheyHappen() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }
