@@ -49,7 +49,7 @@ final class APIFixture: Sendable {
 
         """
 
-    init(bodyLimit: Int = 1 << 20) async throws {
+    init(bodyLimit: Int = 1 << 20, progressPace: ProgressPace = ProgressPace()) async throws {
         let environment = ProcessInfo.processInfo.environment
         guard let host = environment["BERTH_TEST_DOCKER_HOST"], !host.isEmpty else {
             throw SetupError("BERTH_TEST_DOCKER_HOST is not set: run the suite with scripts/test, which starts a private dockerd")
@@ -60,7 +60,7 @@ final class APIFixture: Sendable {
         store = try await SQLiteStore.open(.init(path: directory.appendingPathComponent("berth.db").path))
         let source = DesiredStateSource(manifestPaths: [directory.appendingPathComponent("manifests").path], store: store)
         let engine = DockerEngine(client: DockerClient(endpoint: try DockerEndpoint(host: host)))
-        dependencies = APIDependencies(store: store, source: source, engine: engine, bodyLimit: bodyLimit)
+        dependencies = APIDependencies(store: store, source: source, engine: engine, bodyLimit: bodyLimit, progressPace: progressPace)
         var tokens: [String: String] = [:]
         let now = Date()
         for (name, scopes, project) in [
