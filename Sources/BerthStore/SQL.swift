@@ -65,6 +65,14 @@ enum SQLDialect: Sendable {
     case postgres
     case sqlite
 
+    /// Locks the selected rows, waiting for other transactions that hold them (SQLite has one writer).
+    var forUpdate: String {
+        switch self {
+        case .postgres: " FOR UPDATE"
+        case .sqlite: ""
+        }
+    }
+
     /// Locks the selected rows and skips rows other transactions locked (SQLite has one writer).
     var skipLocked: String {
         switch self {

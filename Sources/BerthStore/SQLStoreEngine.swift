@@ -38,37 +38,42 @@ struct SQLStoreEngine: Sendable {
     func putResource(_ resource: Resource, source: ResourceSource, now: Date) async throws(StoreError) -> StoredResource {
         let document = try Coding.encodeResource(resource)
         let id = resource.id
+        // The row is locked while it is read and changed, and a create that finds the row made
+        // meanwhile by another writer reads it again: concurrent writes of one resource all land
+        // (SKIP LOCKED here made the second writer miss the row and fail on its insert).
         return try await backend.write { tx throws(StoreError) in
-            let existing = try tx.run(
-                "SELECT document, generation, deleted_at FROM resources WHERE kind = $1 AND project = $2 AND name = $3\(tx.dialect.skipLocked)",
-                .text(id.kind.rawValue), .text(id.project), .text(id.name)
-            ).first
-            let rows: [SQLRow]
-            if let existing {
-                let changed = try existing.requiredText(0) != document || existing.text(2) != nil
-                let generation = try existing.requiredInt(1) + (changed ? 1 : 0)
-                rows = try tx.run(
-                    """
-                    UPDATE resources SET document = $4, generation = $5, source = $6, updated_at = CASE WHEN $7 THEN $8 ELSE updated_at END,
-                        deleted_at = NULL
-                    WHERE kind = $1 AND project = $2 AND name = $3 RETURNING \(Self.resourceColumns)
-                    """,
-                    .text(id.kind.rawValue), .text(id.project), .text(id.name), .text(document), .int(generation),
-                    .text(source.rawValue), .bool(changed), .date(now)
-                )
-                if changed { tx.notify(.resourceChanged(id)) }
-            } else {
-                rows = try tx.run(
+            for _ in 0..<2 {
+                if let existing = try tx.run(
+                    "SELECT document, generation, deleted_at FROM resources WHERE kind = $1 AND project = $2 AND name = $3\(tx.dialect.forUpdate)",
+                    .text(id.kind.rawValue), .text(id.project), .text(id.name)
+                ).first {
+                    let changed = try existing.requiredText(0) != document || existing.text(2) != nil
+                    let generation = try existing.requiredInt(1) + (changed ? 1 : 0)
+                    let rows = try tx.run(
+                        """
+                        UPDATE resources SET document = $4, generation = $5, source = $6, updated_at = CASE WHEN $7 THEN $8 ELSE updated_at END,
+                            deleted_at = NULL
+                        WHERE kind = $1 AND project = $2 AND name = $3 RETURNING \(Self.resourceColumns)
+                        """,
+                        .text(id.kind.rawValue), .text(id.project), .text(id.name), .text(document), .int(generation),
+                        .text(source.rawValue), .bool(changed), .date(now)
+                    )
+                    if changed { tx.notify(.resourceChanged(id)) }
+                    guard let row = rows.first else { throw .database("writing \(id) returned no row") }
+                    return try Self.storedResource(row)
+                }
+                if let row = try tx.run(
                     """
                     INSERT INTO resources (kind, project, name, document, generation, source, created_at, updated_at)
-                    VALUES ($1, $2, $3, $4, 1, $5, $6, $6) RETURNING \(Self.resourceColumns)
+                    VALUES ($1, $2, $3, $4, 1, $5, $6, $6) ON CONFLICT (kind, project, name) DO NOTHING RETURNING \(Self.resourceColumns)
                     """,
                     .text(id.kind.rawValue), .text(id.project), .text(id.name), .text(document), .text(source.rawValue), .date(now)
-                )
-                tx.notify(.resourceChanged(id))
+                ).first {
+                    tx.notify(.resourceChanged(id))
+                    return try Self.storedResource(row)
+                }
             }
-            guard let row = rows.first else { throw .database("writing \(id) returned no row") }
-            return try Self.storedResource(row)
+            throw .database("writing \(id) found neither its row nor room to create it")
         }
     }
 

@@ -94,6 +94,44 @@ struct StoreConcurrencyTests {
         }
     }
 
+    /// Writers of one resource at once (an application retrying its PUT, two API processes):
+    /// every write lands, created once, and the generation counts each change exactly.
+    @Test(arguments: StoreKind.allCases)
+    func concurrentWritesOfOneResourceAllLand(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, place in
+            // given: four writers (their own connections on PostgreSQL), none of the rows there yet
+            let writers: [any Store] = kind == .postgres
+                ? try await (0..<4).asyncMap { _ in try await place.open(poolSize: 1) }
+                : Array(repeating: store, count: 4)
+            // when: each writes the same ten resources 20 times, the same document every time
+            let documents = (0..<10).map { Resource(metadata: ResourceMetadata(name: "v\($0)", project: "p"), spec: .volume(VolumeSpec(labels: ["version": "same"]))) }
+            let failures = try await withThrowingTaskGroup(of: [String].self) { group in
+                for writer in writers {
+                    group.addTask {
+                        var failed: [String] = []
+                        for round in 0..<20 {
+                            for document in documents {
+                                do {
+                                    _ = try await writer.putResource(document, source: .api, now: at(Double(round)))
+                                } catch {
+                                    failed.append("\(error)")
+                                }
+                            }
+                        }
+                        return failed
+                    }
+                }
+                return try await group.reduce(into: [String]()) { $0 += $1 }
+            }
+            if kind == .postgres { for writer in writers { await writer.close() } }
+            // then
+            #expect(failures.isEmpty, "\(failures.count) failed, e.g. \(failures.prefix(3))")
+            let stored = try await store.resources(kind: .volume, project: "p", includeDeleted: true)
+            #expect(stored.count == 10)
+            #expect(stored.allSatisfy { $0.generation == 1 }, "an unchanged write bumps nothing: \(stored.map(\.generation))")
+        }
+    }
+
     /// GETs of jobs that wait for a connection are read together (`BatchedCalls`): each call must
     /// still get its own job and events (or none), and see every write acknowledged before it.
     @Test(arguments: StoreKind.allCases)
