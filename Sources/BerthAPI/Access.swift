@@ -71,15 +71,14 @@ extension APIRequestContext {
     /// Throws 403 unless the caller holds `admin`: `what` is the operator's to do.
     func requireAdmin(_ what: String) throws(APIError) {
         let token = try caller()
-        guard token.jobID == nil, token.scopes.contains(.admin) else {
+        guard Self.isAdmin(token) else {
             throw APIError.forbidden("\(what) needs a token with the admin scope; the token \"\(token.name)\" has \(token.scopes.map(\.rawValue).sorted().joined(separator: ", "))")
         }
     }
 
     /// How a project's policy sees the caller: an admin token is the operator's, any other an API writer's.
     func policyWriter() throws(APIError) -> PolicyWriter {
-        let token = try caller()
-        return token.jobID == nil && token.scopes.contains(.admin) ? .admin : .api
+        Self.isAdmin(try caller()) ? .admin : .api
     }
 
     /// Throws 403 unless the token grants `permission` on this job; a missing job is 404 only for
@@ -102,7 +101,12 @@ extension APIRequestContext {
     }
 
     static func grants(_ token: TokenRecord, _ permission: Permission) -> Bool {
-        token.scopes.contains(.admin) && token.jobID == nil || !permission.scopes.isDisjoint(with: token.scopes)
+        isAdmin(token) || !permission.scopes.isDisjoint(with: token.scopes)
+    }
+
+    /// The operator's token: `admin`, and not a worker's (a job token never grants more than its job).
+    private static func isAdmin(_ token: TokenRecord) -> Bool {
+        token.jobID == nil && token.scopes.contains(.admin)
     }
 }
 

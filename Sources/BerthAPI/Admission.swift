@@ -9,7 +9,6 @@ import Synchronization
 /// anything an API writer (not an admin) sends keeps to its project's policy (``PolicyCheck``,
 /// with host paths resolved on this host). A refusal is 403 with code `policy`.
 struct Admission: Sendable {
-    let source: DesiredStateSource
     let store: any Store
     /// Host paths never allowed to API writers besides BerthCore's list: the engine's socket and
     /// Berth's state directory.
@@ -17,7 +16,6 @@ struct Admission: Sendable {
     private let recent: RecentDesiredState
 
     init(source: DesiredStateSource, store: any Store, protectedHostPaths: [String]) {
-        self.source = source
         self.store = store
         self.protectedHostPaths = protectedHostPaths
         recent = RecentDesiredState(source: source)

@@ -154,16 +154,20 @@ enum ServerSentEvents {
 
     /// One event: every line of `data` on its own `data:` line, then a blank line.
     static func event(_ name: String, id: String? = nil, data: String) -> ByteBuffer {
-        event(name, id: id, data: data.utf8)
+        event(name, id: id, utf8: Array(data.utf8))
     }
 
     /// One event of bytes (a log frame): invalid UTF-8 becomes U+FFFD, and every CR, LF and CRLF
     /// starts a new `data:` line, as a reader splits lines (a line end left inside one `data:`
     /// line would let the bytes after it pass for fields and events of their own).
     static func event(_ name: String, id: String? = nil, data: some Collection<UInt8>) -> ByteBuffer {
+        event(name, id: id, utf8: Array(String(decoding: data, as: UTF8.self).utf8))
+    }
+
+    private static func event(_ name: String, id: String?, utf8 bytes: [UInt8]) -> ByteBuffer {
         var buffer = ByteBuffer(string: "event: \(name)\n")
         if let id { buffer.writeString("id: \(id)\n") }
-        for line in lines(Array(String(decoding: data, as: UTF8.self).utf8)) {
+        for line in lines(bytes) {
             buffer.writeString("data: ")
             buffer.writeBytes(line)
             buffer.writeString("\n")

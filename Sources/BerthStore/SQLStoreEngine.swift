@@ -1101,34 +1101,20 @@ enum Coding {
     /// Jobs read again and again (a client polling its job, the controller's passes) and jobs
     /// submitted from one template share their spec text: each text is read and validated once.
     static func decodeJobSpec(_ text: String) throws(StoreError) -> JobSpec {
-        if let spec = decodedSpecs.withLock({ $0[text] }) { return spec }
-        let spec = try readStored(JobSpec.self) { () throws(ValidationError) in try JobSpec(json: text) }
-        decodedSpecs.withLock { specs in
-            if specs.count >= maxDecodedSpecs { specs.removeAll(keepingCapacity: true) }
-            specs[text] = spec
+        try decodedSpecs.value(for: text) { () throws(StoreError) in
+            try readStored(JobSpec.self) { () throws(ValidationError) in try JobSpec(json: text) }
         }
-        return spec
     }
 
     /// The stored spec text `stored` of `spec` with its literal env values hidden, encoded once
-    /// per text (bounded like the decoded specs).
+    /// per text.
     static func shownSpecJSON(_ spec: JobSpec, stored: String) -> String {
-        if let shown = shownSpecs.withLock({ $0[stored] }) { return shown }
         // Encoding a spec that was encoded before cannot fail; were it to, nothing is shown.
-        let shown = (try? encode(spec.hidingLiteralEnv())) ?? "{}"
-        shownSpecs.withLock { texts in
-            if texts.count >= maxDecodedSpecs { texts.removeAll(keepingCapacity: true) }
-            texts[stored] = shown
-        }
-        return shown
+        shownSpecs.value(for: stored) { (try? encode(spec.hidingLiteralEnv())) ?? "{}" }
     }
 
-    private static let shownSpecs = Mutex<[String: String]>([:])
-
-    /// Recently read spec texts and their specs; emptied when full (a bound, not an LRU: the
-    /// texts that keep being read are back after one read each).
-    private static let decodedSpecs = Mutex<[String: JobSpec]>([:])
-    static let maxDecodedSpecs = 512
+    private static let decodedSpecs = SpecTextMemo<JobSpec>(capacity: 512)
+    private static let shownSpecs = SpecTextMemo<String>(capacity: 512)
 
     private static func readStored<T>(_ type: T.Type, _ read: () throws(ValidationError) -> T) throws(StoreError) -> T {
         do {
@@ -1147,5 +1133,27 @@ enum Coding {
             throw .invalidStoredData("a resource id \(text) is not Kind/project/name")
         }
         return ResourceID(kind: kind, project: String(parts[1]), name: String(parts[2]))
+    }
+}
+
+/// Values worked out from stored spec texts, each once per text; emptied when full (a bound, not
+/// an LRU: the texts that keep being read are back after one read each).
+final class SpecTextMemo<Value: Sendable>: Sendable {
+    private let values = Mutex<[String: Value]>([:])
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// The value for `text`, from `compute` the first time.
+    func value<Failure: Error>(for text: String, _ compute: () throws(Failure) -> Value) throws(Failure) -> Value {
+        if let value = values.withLock({ $0[text] }) { return value }
+        let value = try compute()
+        values.withLock { values in
+            if values.count >= capacity { values.removeAll(keepingCapacity: true) }
+            values[text] = value
+        }
+        return value
     }
 }
