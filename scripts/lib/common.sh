@@ -117,6 +117,19 @@ private_dockerd_command() {
   printf '%s' "dockerd --host unix://$root/d.sock --data-root $root/data --exec-root $root/exec --pidfile $root/dockerd.pid --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false --userland-proxy=false"
 }
 
+# unmount_under FOLDER unmounts every mount point below FOLDER, deepest first. A dockerd's exec
+# root holds its network namespace files (exec/netns/default, one per container with a bridge
+# network) as nsfs bind mounts, which survive the engine and make `rm -rf` fail with "Device or
+# resource busy"; `umount -R FOLDER` does not help when FOLDER itself is no mount point.
+unmount_under() {
+  local folder=${1%/} target
+  [ -n "$folder" ] && [ "$folder" != / ] || return 1
+  # Field 5 of mountinfo is the mount point (no spaces in our paths, so no \040 escapes).
+  for target in $(awk -v prefix="$folder/" 'index($5, prefix) == 1 {print $5}' /proc/self/mountinfo | sort -r -u); do
+    umount "$target" 2>/dev/null || umount -l "$target" 2>/dev/null || log "could not unmount $target"
+  done
+}
+
 # build_busybox_image HOST ROOTFS IMAGE makes IMAGE on the engine at HOST by `docker import` of a
 # root file system holding Debian's busybox-static and its applets: no registry is needed.
 build_busybox_image() {
