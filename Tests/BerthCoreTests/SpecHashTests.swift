@@ -260,6 +260,8 @@ struct SpecHashTests {
             .project(ProjectSpec(maxConcurrentJobs: 4, exclusiveJobs: true, defaultResources: ResourceLimits(memory: try ByteSize(parsing: "256Mi"))))
         case .volume:
             .volume(VolumeSpec(driver: "local", options: ["type": "tmpfs"], labels: ["a": "b"], reclaimPolicy: .delete))
+        case .network:
+            .network(NetworkSpec(internal: true, ipam: NetworkSpec.IPAM(subnet: "10.20.0.0/24", gateway: "10.20.0.1"), labels: ["a": "b"], reclaimPolicy: .retain))
         case .service:
             .service(try baseService())
         case .job:
