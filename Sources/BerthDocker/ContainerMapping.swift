@@ -58,7 +58,7 @@ extension ContainerCreateRequest {
             exposedPorts: exposed.isEmpty ? nil : exposed,
             hostConfig: HostConfig(
                 mounts: mounts + extraMounts,
-                networkMode: container.network?.rawValue ?? endpoints.first?.network,
+                networkMode: container.network == .project ? endpoints.first?.network : container.network.rawValue,
                 portBindings: bindings.isEmpty ? nil : bindings,
                 memory: container.resources?.memory?.bytes,
                 nanoCpus: container.resources?.cpus?.nanoCPUs,

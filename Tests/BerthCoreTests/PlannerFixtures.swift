@@ -24,7 +24,7 @@ enum Fixture {
             env: env,
             volumes: try volumes.map { try Mount(parsing: $0) },
             // Published ports need a network with port mapping: the project's default one in these tests.
-            network: network ?? (ports.isEmpty ? NetworkMode.none : nil)
+            network: network ?? (ports.isEmpty ? NetworkMode.none : .project)
         )
         let spec = ServiceSpec(
             container: container,
@@ -86,8 +86,24 @@ enum Fixture {
                 if case .volume(let volume) = $0.source { return ObjectName.volume(project: id.project, name: volume) }
                 return nil
             },
+            endpoints: state.endpoints(of: spec.container, project: id.project, alias: id.name).map { ObservedEndpoint(network: $0.network) },
             spec: hash == nil ? spec : nil
         )
+    }
+
+    /// The networks of `state` exactly as the executor would have created them, with `containers` attached.
+    static func networks(in state: DesiredState, attached containers: [ObservedContainer] = []) -> [ObservedNetwork] {
+        state.networks.filter { !$0.spec.external }.map { id, spec in
+            let name = spec.engineName(project: id.project, name: id.name)
+            return ObservedNetwork(
+                name: name, driver: spec.driver, internal: spec.internal, subnets: spec.ipam.map { [$0.subnet] } ?? [],
+                labels: [
+                    LabelKey.managed: "true", LabelKey.project: id.project, LabelKey.kind: "network", LabelKey.name: id.name,
+                    LabelKey.specHash: state.specHashes[id]!, LabelKey.reclaimPolicy: spec.reclaimPolicy.rawValue,
+                ],
+                containers: containers.filter { $0.endpoints.contains { $0.network == name } }.map(\.name)
+            )
+        }
     }
 
     static func plan(

@@ -11,9 +11,9 @@ public struct ContainerSpec: Sendable, Hashable, Codable {
     /// Extra container labels; keys starting with `berth.` are reserved.
     public var labels: [String: String]
     public var volumes: [Mount]
-    /// An engine network mode (`host`, `none`, `bridge`); `nil` joins ``networks`` instead.
-    public var network: NetworkMode?
-    /// The project's networks the container joins when ``network`` is `nil`: never empty then
+    /// An engine network mode (`host`, `none`, `bridge`), or `project`: join ``networks``.
+    public var network: NetworkMode
+    /// The project's networks the container joins with network mode `project`: never empty then
     /// (the project's `default` network when none is listed); empty with an engine mode.
     public var networks: [NetworkAttachment]
     public var resources: ResourceLimits?
@@ -36,7 +36,7 @@ public struct ContainerSpec: Sendable, Hashable, Codable {
         env: [String: EnvValue] = [:],
         labels: [String: String] = [:],
         volumes: [Mount] = [],
-        network: NetworkMode? = nil,
+        network: NetworkMode = .project,
         networks: [NetworkAttachment] = [],
         resources: ResourceLimits? = nil,
         stopSignal: StopSignal = .sigterm,
@@ -55,7 +55,11 @@ public struct ContainerSpec: Sendable, Hashable, Codable {
         self.labels = labels
         self.volumes = volumes
         self.network = network
-        self.networks = network == nil && networks.isEmpty ? [NetworkAttachment(name: NetworkAttachment.defaultNetwork)] : (network == nil ? networks : [])
+        if network != .project {
+            self.networks = []
+        } else {
+            self.networks = networks.isEmpty ? [NetworkAttachment(name: NetworkAttachment.defaultNetwork)] : networks
+        }
         self.resources = resources
         self.stopSignal = stopSignal
         self.stopGracePeriod = stopGracePeriod
@@ -81,7 +85,7 @@ public struct ContainerSpec: Sendable, Hashable, Codable {
         let volumes = map.optional("volumes", default: []) { try $0.list { try $0.parse(Mount.init(parsing:)) } }
         let mode = map.optional("network") { try $0.parse(NetworkChoice.init(parsing:)) }
         var networks = map.optional("networks", default: []) { try NetworkAttachment.readList($0) }
-        var network: NetworkMode?
+        var network = NetworkMode.project
         switch mode {
         case .engine(let engineMode)?:
             network = engineMode
@@ -95,7 +99,7 @@ public struct ContainerSpec: Sendable, Hashable, Codable {
                 map.report("network \(name) is the short form of networks: [\(name)]; list it under networks instead", field: "network")
             }
         case nil:
-            network = nil
+            break
         }
         let resources = map.optional("resources") { try ResourceLimits.read(try $0.map()) }
         let stopSignal = map.optional("stopSignal", default: .sigterm) { try $0.parse(StopSignal.init(parsing:)) }
@@ -134,10 +138,10 @@ public struct ContainerSpec: Sendable, Hashable, Codable {
         try keyed.encode(env, forKey: .env)
         try keyed.encode(labels, forKey: .labels)
         try keyed.encode(volumes, forKey: .volumes)
-        if let network {
-            try keyed.encode(network, forKey: .network)
-        } else {
+        if network == .project {
             try keyed.encode(networks, forKey: .networks)
+        } else {
+            try keyed.encode(network, forKey: .network)
         }
         try keyed.encodeIfPresent(resources, forKey: .resources)
         try keyed.encode(stopSignal, forKey: .stopSignal)
@@ -168,11 +172,17 @@ public struct ResourceLimits: Sendable, Hashable, Codable {
     }
 }
 
-/// An engine network mode: the host's network namespace, no network, or the engine's default bridge.
+/// Where a container's network comes from: the host's network namespace, no network, the
+/// engine's default bridge, or (the default) the project's networks.
 public enum NetworkMode: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
     case host
     case none
     case bridge
+    /// The networks listed in ``ContainerSpec/networks``; never written as `network:`.
+    case project
+
+    /// The modes `network:` takes.
+    static let engineModes: [NetworkMode] = [.host, .none, .bridge]
 
     public var description: String { rawValue }
 }
@@ -183,7 +193,7 @@ enum NetworkChoice {
     case project(String)
 
     init(parsing text: String) throws(ValidationError) {
-        if let mode = NetworkMode(rawValue: text) {
+        if let mode = NetworkMode(rawValue: text), NetworkMode.engineModes.contains(mode) {
             self = .engine(mode)
             return
         }

@@ -293,7 +293,8 @@ private struct CrossChecks {
     }
 
     private mutating func checkHostPorts(_ resource: Resource, _ spec: ServiceSpec, published: inout [HostPortClaim]) {
-        if !spec.ports.isEmpty, let mode = spec.container.network, mode == .host || mode == .none {
+        let mode = spec.container.network
+        if !spec.ports.isEmpty, mode == .host || mode == .none {
             report(resource, "spec.ports", "ports are published only on a bridge or project network; with network \(mode) leave ports out (host: the process binds host ports itself; none: there is no network)")
             return
         }
