@@ -20,16 +20,9 @@ extension PlanBuilder {
                 missingNetworks.insert(name)
                 plan.warnings.append(Warning(resource: id, message: "network \(name) exists without Berth labels; Berth does not take it over (declare it with external: true and networkName to use it as it is)"))
             } else {
-                networkCreations[name] = add(.createNetwork(target: networkTarget(id, spec, hash, name)), id, "missing")
+                networkCreations[name] = add(.createNetwork(target: NetworkTarget(id, spec, hash: hash)), id, "missing")
             }
         }
-    }
-
-    private func networkTarget(_ id: ResourceID, _ spec: NetworkSpec, _ hash: String, _ name: String) -> NetworkTarget {
-        var labels = Self.labels(id, kind: .network, hash: hash)
-        labels[LabelKey.reclaimPolicy] = spec.reclaimPolicy.rawValue
-        labels.merge(spec.labels) { own, _ in own }
-        return NetworkTarget(name: name, spec: spec, labels: labels)
     }
 
     /// Docker cannot change a network: detach Berth's containers, remove it, create it anew; the
@@ -51,7 +44,7 @@ extension PlanBuilder {
             add(.disconnectContainer(name: container, network: existing.name), id, cause)
         }
         let removal = add(.removeNetwork(name: existing.name), id, cause, after: detached)
-        networkCreations[existing.name] = add(.createNetwork(target: networkTarget(id, spec, hash, existing.name)), id, cause, after: [removal])
+        networkCreations[existing.name] = add(.createNetwork(target: NetworkTarget(id, spec, hash: hash)), id, cause, after: [removal])
         detachedContainers.formUnion(existing.containers)
     }
 
@@ -110,7 +103,27 @@ extension PlanBuilder {
     }
 }
 
+extension NetworkTarget {
+    /// The network Berth creates for a Network resource (or a project's implicit default one).
+    public init(_ id: ResourceID, _ spec: NetworkSpec, hash: String) {
+        var labels = PlanBuilder.labels(id, kind: .network, hash: hash)
+        labels[LabelKey.reclaimPolicy] = spec.reclaimPolicy.rawValue
+        labels.merge(spec.labels) { own, _ in own }
+        self.init(name: spec.engineName(project: id.project, name: id.name), spec: spec, labels: labels)
+    }
+}
+
 extension DesiredState {
+    /// The networks Berth must create for a container of `project` before it can join them
+    /// (external ones are used as they are).
+    public func networkTargets(of container: ContainerSpec, project: String) -> [NetworkTarget] {
+        container.networks.compactMap { attachment in
+            guard let spec = network(project: project, name: attachment.name), !spec.external else { return nil }
+            let id = ResourceID(kind: .network, project: project, name: attachment.name)
+            return NetworkTarget(id, spec, hash: specHashes[id] ?? SpecHash.of(spec))
+        }
+    }
+
     /// The engine endpoints of a container of `project`: one per network it joins, answering to
     /// `alias` (a service's name) and the attachment's own aliases. Empty with an engine network mode.
     public func endpoints(of container: ContainerSpec, project: String, alias: String?) -> [NetworkEndpoint] {
