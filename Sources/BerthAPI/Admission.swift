@@ -5,7 +5,7 @@ import BerthStore
 import HTTPTypes
 import Synchronization
 
-/// What the API checks before it stores a write: a job's volumes belong to its project, and
+/// What the API checks before it stores a write: a job's volumes and networks belong to its project, and
 /// anything an API writer (not an admin) sends keeps to its project's policy (``PolicyCheck``,
 /// with host paths resolved on this host). A refusal is 403 with code `policy`.
 struct Admission: Sendable {
@@ -35,7 +35,8 @@ struct Admission: Sendable {
     func admitJob(_ resource: Resource, _ spec: JobSpec, by writer: PolicyWriter) async throws {
         let project = resource.metadata.project
         let mountsVolumes = spec.container.volumes.contains { if case .volume = $0.source { true } else { false } }
-        guard writer == .api || mountsVolumes else { return }
+        let joinsDeclaredNetworks = spec.container.networks.contains { $0.name != NetworkAttachment.defaultNetwork }
+        guard writer == .api || mountsVolumes || joinsDeclaredNetworks else { return }
         let state: DesiredState
         do {
             state = try await recent.current()
@@ -45,6 +46,9 @@ struct Admission: Sendable {
         for (index, mount) in spec.container.volumes.enumerated() {
             guard case .volume(let name) = mount.source, !state.contains(ResourceID(kind: .volume, project: project, name: name)) else { continue }
             throw APIError(.unprocessableContent, code: "invalid", message: "volume \"\(name)\" is not declared in project \(project); a job mounts only its own project's volumes", field: "spec.volumes[\(index)]")
+        }
+        for (index, attachment) in spec.container.networks.enumerated() where state.network(project: project, name: attachment.name) == nil {
+            throw APIError(.unprocessableContent, code: "invalid", message: "network \"\(attachment.name)\" is not declared in project \(project); a job joins only its own project's networks (or default)", field: "spec.networks[\(index)].name")
         }
         let projectSpec = state.projects[project]
         let activeJobs = try await activeJobCount(project, spec: projectSpec)

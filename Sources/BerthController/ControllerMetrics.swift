@@ -43,6 +43,10 @@ extension BerthCore.Operation {
         switch self {
         case .createVolume: "createVolume"
         case .removeVolume: "removeVolume"
+        case .createNetwork: "createNetwork"
+        case .removeNetwork: "removeNetwork"
+        case .connectContainer: "connectContainer"
+        case .disconnectContainer: "disconnectContainer"
         case .createContainer: "createContainer"
         case .startContainer: "startContainer"
         case .restartContainer: "restartContainer"

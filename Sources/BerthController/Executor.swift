@@ -147,6 +147,14 @@ public struct Executor: Sendable {
                 try await runtime.createVolume(target)
             case .removeVolume(let name):
                 try await runtime.removeVolume(named: name)
+            case .createNetwork(let target):
+                try await runtime.createNetwork(target)
+            case .removeNetwork(let name):
+                try await runtime.removeNetwork(named: name)
+            case .connectContainer(let name, let endpoint):
+                try await runtime.connectContainer(named: name, to: endpoint)
+            case .disconnectContainer(let name, let network):
+                try await runtime.disconnectContainer(named: name, from: network)
             case .createContainer(let target):
                 try await images.ensure(target.spec.container.image, policy: target.spec.container.pullPolicy)
                 let values = try environment.resolve(target.spec.container.env)

@@ -225,10 +225,12 @@ public actor Reconciler {
             known[id] = nil
         }
         let deletableVolumes = Set(observed.volumes.filter { $0.reclaimPolicy == .delete }.map(\.name))
+        let deletableNetworks = Set(observed.networks.filter { $0.reclaimPolicy == .delete }.map(\.name))
         for resource in deleted {
             let remains = switch resource.id.kind {
             case .service: observedServices.contains(resource.id)
             case .volume: deletableVolumes.contains(ObjectName.volume(project: resource.id.project, name: resource.id.name))
+            case .network: deletableNetworks.contains(ObjectName.network(project: resource.id.project, name: resource.id.name))
             default: false
             }
             guard !remains else { continue }
@@ -246,6 +248,10 @@ public actor Reconciler {
             switch action.operation {
             case .createVolume: reason = "VolumeCreated"
             case .removeVolume: reason = "VolumeRemoved"
+            case .createNetwork: reason = "NetworkCreated"
+            case .removeNetwork: reason = "NetworkRemoved"
+            case .connectContainer: reason = "Connected"
+            case .disconnectContainer: reason = "Disconnected"
             case .createContainer: reason = "Created"
             case .startContainer: reason = "Started"
             case .restartContainer: reason = "Restarted"

@@ -8,15 +8,17 @@ extension ContainerCreateRequest {
     public init(_ target: ContainerTarget, environment: [String: String]) {
         self.init(
             target.spec.container, labels: target.labels, volumeNames: target.volumeNames, environment: environment,
-            ports: target.spec.ports, healthcheck: target.spec.healthcheck
+            endpoints: target.endpoints, ports: target.spec.ports, healthcheck: target.spec.healthcheck
         )
     }
 
     /// The engine request for a container spec: `volumeNames` maps the spec's `volume:` mounts (by
     /// index) to Docker volume names; `extraMounts` come after the spec's own (a job's scratch).
+    /// The container is created on the first of `endpoints`; the engine (API 1.41) takes one
+    /// network at creation, so ``DockerEngine`` connects the others before it starts.
     init(
         _ container: ContainerSpec, labels: [String: String], volumeNames: [Int: String], environment: [String: String],
-        ports: [PortMapping] = [], healthcheck: HealthcheckSpec? = nil, extraMounts: [MountSpec] = []
+        endpoints: [NetworkEndpoint] = [], ports: [PortMapping] = [], healthcheck: HealthcheckSpec? = nil, extraMounts: [MountSpec] = []
     ) {
         var mounts: [MountSpec] = []
         for (index, mount) in container.volumes.enumerated() {
@@ -56,14 +58,22 @@ extension ContainerCreateRequest {
             exposedPorts: exposed.isEmpty ? nil : exposed,
             hostConfig: HostConfig(
                 mounts: mounts + extraMounts,
-                networkMode: container.network.description,
+                networkMode: container.network == .project ? endpoints.first?.network : container.network.rawValue,
                 portBindings: bindings.isEmpty ? nil : bindings,
                 memory: container.resources?.memory?.bytes,
                 nanoCpus: container.resources?.cpus?.nanoCPUs,
                 initProcess: container.`init` ? true : nil,
                 securityOpt: container.noNewPrivileges ? ["no-new-privileges:true"] : nil
-            )
+            ),
+            networkingConfig: endpoints.first.map { NetworkingConfig(endpointsConfig: [$0.network: EndpointSettings($0)]) }
         )
+    }
+}
+
+extension ContainerCreateRequest.EndpointSettings {
+    /// The engine's settings for one planned endpoint.
+    public init(_ endpoint: NetworkEndpoint) {
+        self.init(aliases: endpoint.aliases, ipamConfig: endpoint.ipv4Address.map { ContainerCreateRequest.IPAMConfig(ipv4Address: $0) })
     }
 }
 
@@ -84,6 +94,7 @@ extension ObservedContainer {
             startedAt: details.state.startedAt,
             finishedAt: ended ? details.state.finishedAt : nil,
             volumeNames: details.mounts.filter { $0.type == "volume" }.compactMap(\.name).sorted(),
+            endpoints: details.endpoints, publishedPorts: details.publishedPorts,
             spec: SpecLabel.decode(details.labels[LabelKey.spec])
         )
     }
@@ -107,6 +118,7 @@ extension ObservedContainer {
         self.init(
             id: summary.id, name: summary.name, labels: summary.labels, state: .running, health: health,
             startedAt: now.addingTimeInterval(-uptime), volumeNames: summary.volumeNames,
+            endpoints: summary.endpoints, publishedPorts: summary.publishedPorts,
             spec: SpecLabel.decode(summary.labels[LabelKey.spec])
         )
     }

@@ -26,6 +26,14 @@ public protocol ContainerRuntime: Sendable {
     func createVolume(_ target: VolumeTarget) async throws(DockerError)
     /// Removes a volume; a missing one is fine, one in use is a conflict.
     func removeVolume(named name: String) async throws(DockerError)
+    /// Creates a network; an existing one with Berth's labels is fine, one without is a conflict.
+    func createNetwork(_ target: NetworkTarget) async throws(DockerError)
+    /// Removes a network; a missing one is fine, one with containers attached is a conflict.
+    func removeNetwork(named name: String) async throws(DockerError)
+    /// Attaches a container to a network; one already attached is fine.
+    func connectContainer(named name: String, to endpoint: NetworkEndpoint) async throws(DockerError)
+    /// Detaches a container from a network; one not attached (or gone) is fine.
+    func disconnectContainer(named name: String, from network: String) async throws(DockerError)
     /// Makes sure the image is present as the pull policy asks.
     func ensureImage(_ image: ImageReference, policy: PullPolicy) async throws(DockerError)
     /// Wake-ups from the engine about Berth's objects.
@@ -58,8 +66,10 @@ public struct DockerEngine: ContainerRuntime {
     public func observe(refreshing: Set<String>) async throws(DockerError) -> ObservedState {
         // The two lists are independent: the engine answers both at once.
         async let listedVolumes = Self.result { [client] () async throws(DockerError) in try await client.listVolumes() }
+        async let listedNetworks = Self.result { [client] () async throws(DockerError) in try await client.listNetworks() }
         let containers = try await client.listContainers()
         let volumes = try await listedVolumes.get()
+        let networks = try await listedNetworks.get()
         var state = ObservedState()
         let managed = containers.filter { $0.labels[LabelKey.managed] == "true" }
         state.foreignContainerNames = Set(containers.filter { $0.labels[LabelKey.managed] != "true" }.map(\.name))
@@ -82,6 +92,21 @@ public struct DockerEngine: ContainerRuntime {
                 state.foreignVolumeNames.insert(volume.name)
             }
         }
+        var attached: [String: [String]] = [:]
+        for summary in containers {
+            for endpoint in summary.endpoints { attached[endpoint.network, default: []].append(summary.name) }
+        }
+        for network in networks {
+            if network.labels[LabelKey.managed] == "true" {
+                state.networks.append(ObservedNetwork(
+                    name: network.name, driver: network.driver, internal: network.internal, enableIPv6: network.enableIPv6,
+                    subnets: network.subnets, labels: network.labels, containers: (attached[network.name] ?? []).sorted()
+                ))
+            } else {
+                state.foreignNetworkNames.insert(network.name)
+            }
+        }
+        state.networks.sort { $0.name < $1.name }
         return state
     }
 
@@ -121,14 +146,24 @@ public struct DockerEngine: ContainerRuntime {
     }
 
     public func createContainer(_ target: ContainerTarget, environment: [String: String]) async throws(DockerError) -> String {
+        let id: String
         do {
-            return try await client.createContainer(name: target.name, ContainerCreateRequest(target, environment: environment))
+            id = try await client.createContainer(name: target.name, ContainerCreateRequest(target, environment: environment))
         } catch where error.code == .conflict {
             let existing = try await client.inspectContainer(target.name)
             guard existing.labels[LabelKey.managed] == "true", existing.labels[LabelKey.specHash] == target.labels[LabelKey.specHash] else {
                 throw DockerError(.conflict, "container name \(target.name) is taken by a container Berth did not create from this spec; rename or remove it", status: 409)
             }
-            return existing.id
+            id = existing.id
+        }
+        try await connectRemaining(target.name, target.endpoints)
+        return id
+    }
+
+    /// Attaches a just-created container to every network after the one it was created on.
+    func connectRemaining(_ container: String, _ endpoints: [NetworkEndpoint]) async throws(DockerError) {
+        for endpoint in endpoints.dropFirst() {
+            try await connectContainer(named: container, to: endpoint)
         }
     }
 
@@ -172,6 +207,44 @@ public struct DockerEngine: ContainerRuntime {
         do {
             try await client.removeVolume(name)
         } catch where error.code == .notFound {
+            return
+        }
+    }
+
+    public func createNetwork(_ target: NetworkTarget) async throws(DockerError) {
+        do {
+            try await client.createNetwork(NetworkCreateRequest(target))
+        } catch where error.code == .conflict {
+            let existing = try await client.inspectNetwork(target.name)
+            guard existing.labels[LabelKey.managed] == "true", existing.labels[LabelKey.specHash] == target.labels[LabelKey.specHash] else {
+                throw DockerError(.conflict, "network \(target.name) already exists and Berth did not create it from this spec; Berth does not take it over", status: 409)
+            }
+        }
+    }
+
+    public func removeNetwork(named name: String) async throws(DockerError) {
+        do {
+            try await client.removeNetwork(name)
+        } catch where error.code == .notFound {
+            return
+        } catch where error.status == 403 {
+            throw DockerError(.conflict, "network \(name) still has containers attached: \(error.message)", status: 409)
+        }
+    }
+
+    public func connectContainer(named name: String, to endpoint: NetworkEndpoint) async throws(DockerError) {
+        let request = NetworkConnectRequest(container: name, endpointConfig: ContainerCreateRequest.EndpointSettings(endpoint))
+        do {
+            try await client.connectNetwork(endpoint.network, request)
+        } catch where error.status == 403 && error.message.contains("already exists") {
+            return
+        }
+    }
+
+    public func disconnectContainer(named name: String, from network: String) async throws(DockerError) {
+        do {
+            try await client.disconnectNetwork(network, NetworkDisconnectRequest(container: name))
+        } catch where error.code == .notFound || (error.status == 403 && error.message.contains("not connected")) {
             return
         }
     }

@@ -254,6 +254,34 @@ public final class DockerClient: Sendable {
         _ = try await send("DELETE", "/volumes/\(Self.escape(name))", query: [("force", force ? "1" : "0")], what: "remove volume \(name)")
     }
 
+    // MARK: Networks
+
+    public func listNetworks() async throws(DockerError) -> [NetworkDetails] {
+        try decode([NetworkDetails].self, try await send("GET", "/networks", what: "list networks"), "list networks")
+    }
+
+    public func inspectNetwork(_ idOrName: String) async throws(DockerError) -> NetworkDetails {
+        try decode(NetworkDetails.self, try await send("GET", "/networks/\(Self.escape(idOrName))", what: "inspect network \(idOrName)"), "inspect network")
+    }
+
+    /// Creates a network; a name already taken is a `.conflict`.
+    public func createNetwork(_ request: NetworkCreateRequest) async throws(DockerError) {
+        _ = try await send("POST", "/networks/create", json: request, what: "create network \(request.name)")
+    }
+
+    /// Removes a network; one with containers attached is a `.forbidden` or `.conflict`.
+    public func removeNetwork(_ idOrName: String) async throws(DockerError) {
+        _ = try await send("DELETE", "/networks/\(Self.escape(idOrName))", what: "remove network \(idOrName)")
+    }
+
+    public func connectNetwork(_ idOrName: String, _ request: NetworkConnectRequest) async throws(DockerError) {
+        _ = try await send("POST", "/networks/\(Self.escape(idOrName))/connect", json: request, what: "connect \(request.container) to network \(idOrName)")
+    }
+
+    public func disconnectNetwork(_ idOrName: String, _ request: NetworkDisconnectRequest) async throws(DockerError) {
+        _ = try await send("POST", "/networks/\(Self.escape(idOrName))/disconnect", json: request, what: "disconnect \(request.container) from network \(idOrName)")
+    }
+
     // MARK: Images
 
     public func inspectImage(_ reference: String) async throws(DockerError) -> ImageDetails {

@@ -1,3 +1,4 @@
+import BerthCore
 import Foundation
 
 // The Docker Engine API's own shapes (API 1.41+), as Berth uses them. Field names follow the
@@ -45,11 +46,14 @@ public struct ContainerCreateRequest: Sendable, Hashable, Encodable {
     public var healthcheck: Healthcheck?
     public var exposedPorts: [String: EmptyObject]?
     public var hostConfig: HostConfig
+    /// The network it is created on, with its aliases there.
+    public var networkingConfig: NetworkingConfig?
 
     public init(
         image: String, cmd: [String]? = nil, entrypoint: [String]? = nil, env: [String] = [], labels: [String: String] = [:],
         workingDir: String? = nil, user: String? = nil, stopSignal: String? = nil, stopTimeout: Int? = nil,
-        healthcheck: Healthcheck? = nil, exposedPorts: [String: EmptyObject]? = nil, hostConfig: HostConfig = HostConfig()
+        healthcheck: Healthcheck? = nil, exposedPorts: [String: EmptyObject]? = nil, hostConfig: HostConfig = HostConfig(),
+        networkingConfig: NetworkingConfig? = nil
     ) {
         self.image = image
         self.cmd = cmd
@@ -63,12 +67,48 @@ public struct ContainerCreateRequest: Sendable, Hashable, Encodable {
         self.healthcheck = healthcheck
         self.exposedPorts = exposedPorts
         self.hostConfig = hostConfig
+        self.networkingConfig = networkingConfig
     }
 
     enum CodingKeys: String, CodingKey {
         case image = "Image", cmd = "Cmd", entrypoint = "Entrypoint", env = "Env", labels = "Labels", workingDir = "WorkingDir"
         case user = "User", stopSignal = "StopSignal", stopTimeout = "StopTimeout", healthcheck = "Healthcheck"
-        case exposedPorts = "ExposedPorts", hostConfig = "HostConfig"
+        case exposedPorts = "ExposedPorts", hostConfig = "HostConfig", networkingConfig = "NetworkingConfig"
+    }
+
+    /// The networks a container is created on (the engine takes one at creation before API 1.44).
+    public struct NetworkingConfig: Sendable, Hashable, Encodable {
+        public var endpointsConfig: [String: EndpointSettings]
+
+        public init(endpointsConfig: [String: EndpointSettings]) {
+            self.endpointsConfig = endpointsConfig
+        }
+
+        enum CodingKeys: String, CodingKey { case endpointsConfig = "EndpointsConfig" }
+    }
+
+    /// A container's settings on one network: DNS aliases and, optionally, a fixed address.
+    public struct EndpointSettings: Sendable, Hashable, Encodable {
+        public var aliases: [String]
+        public var ipamConfig: IPAMConfig?
+
+        public init(aliases: [String], ipamConfig: IPAMConfig? = nil) {
+            self.aliases = aliases
+            self.ipamConfig = ipamConfig
+        }
+
+        enum CodingKeys: String, CodingKey { case aliases = "Aliases", ipamConfig = "IPAMConfig" }
+    }
+
+    /// A fixed address on a network.
+    public struct IPAMConfig: Sendable, Hashable, Encodable {
+        public var ipv4Address: String
+
+        public init(ipv4Address: String) {
+            self.ipv4Address = ipv4Address
+        }
+
+        enum CodingKeys: String, CodingKey { case ipv4Address = "IPv4Address" }
     }
 
     /// `{}` in JSON, as the engine wants for exposed ports.
@@ -183,12 +223,25 @@ public struct ContainerSummary: Sendable, Hashable, Decodable {
     public var status: String
     /// Names of the volumes it mounts.
     public var volumeNames: [String]
+    /// The networks it is attached to, with its addresses.
+    public var endpoints: [ObservedEndpoint]
+    /// The host ports published for it.
+    public var publishedPorts: [PublishedPort]
 
     /// The name without the engine's leading `/`.
     public var name: String { names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? id }
 
     enum CodingKeys: String, CodingKey {
         case id = "Id", names = "Names", image = "Image", labels = "Labels", state = "State", status = "Status", mounts = "Mounts"
+        case networkSettings = "NetworkSettings", ports = "Ports"
+    }
+
+    private struct SummaryPort: Decodable {
+        var ip: String?
+        var privatePort: Int
+        var publicPort: Int?
+        var type: String?
+        enum CodingKeys: String, CodingKey { case ip = "IP", privatePort = "PrivatePort", publicPort = "PublicPort", type = "Type" }
     }
 
     private struct SummaryMount: Decodable {
@@ -207,6 +260,52 @@ public struct ContainerSummary: Sendable, Hashable, Decodable {
         status = try container.decodeIfPresent(String.self, forKey: .status) ?? ""
         let mounts = try container.decodeIfPresent([SummaryMount].self, forKey: .mounts) ?? []
         volumeNames = mounts.filter { $0.type == "volume" }.compactMap(\.name).sorted()
+        endpoints = try container.decodeIfPresent(EngineNetworkSettings.self, forKey: .networkSettings)?.endpoints ?? []
+        publishedPorts = (try container.decodeIfPresent([SummaryPort].self, forKey: .ports) ?? []).compactMap { port in
+            port.publicPort.map { PublishedPort(hostIP: port.ip ?? "", hostPort: $0, containerPort: port.privatePort, transport: port.type ?? "tcp") }
+        }
+    }
+}
+
+/// `NetworkSettings` of a container, in its list row and its inspection alike: the networks
+/// it is on, and (inspection only) its published ports.
+struct EngineNetworkSettings: Decodable {
+    var endpoints: [ObservedEndpoint]
+    var publishedPorts: [PublishedPort]
+
+    private struct Network: Decodable {
+        var ipAddress: String?
+        var globalIPv6Address: String?
+        enum CodingKeys: String, CodingKey { case ipAddress = "IPAddress", globalIPv6Address = "GlobalIPv6Address" }
+    }
+
+    private struct Binding: Decodable {
+        var hostIp: String?
+        var hostPort: String?
+        enum CodingKeys: String, CodingKey { case hostIp = "HostIp", hostPort = "HostPort" }
+    }
+
+    enum CodingKeys: String, CodingKey { case networks = "Networks", ports = "Ports" }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let networks = try container.decodeIfPresent([String: Network].self, forKey: .networks) ?? [:]
+        endpoints = networks.sorted { $0.key < $1.key }.map { name, network in
+            ObservedEndpoint(
+                network: name, ipv4Address: network.ipAddress.flatMap { $0.isEmpty ? nil : $0 },
+                ipv6Address: network.globalIPv6Address.flatMap { $0.isEmpty ? nil : $0 }
+            )
+        }
+        // `"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]`; unpublished ports map to null.
+        let ports = (try? container.decodeIfPresent([String: [Binding]?].self, forKey: .ports)) ?? nil
+        publishedPorts = (ports ?? [:]).sorted { $0.key < $1.key }.flatMap { key, bindings -> [PublishedPort] in
+            let parts = key.split(separator: "/")
+            guard let containerPort = parts.first.flatMap({ Int($0) }) else { return [] }
+            let transport = parts.count > 1 ? String(parts[1]) : "tcp"
+            return (bindings ?? []).compactMap { binding in
+                binding.hostPort.flatMap(Int.init).map { PublishedPort(hostIP: binding.hostIp ?? "", hostPort: $0, containerPort: containerPort, transport: transport) }
+            }
+        }
     }
 }
 
@@ -220,6 +319,8 @@ public struct ContainerDetails: Sendable, Hashable, Decodable {
     public var state: State
     public var restartCount: Int
     public var mounts: [Mount]
+    public var endpoints: [ObservedEndpoint]
+    public var publishedPorts: [PublishedPort]
 
     /// The container's lifecycle state.
     public struct State: Sendable, Hashable, Decodable {
@@ -281,6 +382,7 @@ public struct ContainerDetails: Sendable, Hashable, Decodable {
 
     enum CodingKeys: String, CodingKey {
         case id = "Id", name = "Name", config = "Config", state = "State", restartCount = "RestartCount", mounts = "Mounts"
+        case networkSettings = "NetworkSettings"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -294,7 +396,112 @@ public struct ContainerDetails: Sendable, Hashable, Decodable {
         state = try container.decode(State.self, forKey: .state)
         restartCount = try container.decodeIfPresent(Int.self, forKey: .restartCount) ?? 0
         mounts = try container.decodeIfPresent([Mount].self, forKey: .mounts) ?? []
+        let network = try container.decodeIfPresent(EngineNetworkSettings.self, forKey: .networkSettings)
+        endpoints = network?.endpoints ?? []
+        publishedPorts = network?.publishedPorts ?? []
     }
+}
+
+/// A Docker network (`GET /networks`), the parts Berth reads.
+public struct NetworkDetails: Sendable, Hashable, Decodable {
+    public var id: String
+    public var name: String
+    public var driver: String
+    public var `internal`: Bool
+    public var enableIPv6: Bool
+    public var subnets: [String]
+    public var labels: [String: String]
+
+    private struct IPAM: Decodable {
+        var config: [Pool]?
+        enum CodingKeys: String, CodingKey { case config = "Config" }
+    }
+
+    private struct Pool: Decodable {
+        var subnet: String?
+        enum CodingKeys: String, CodingKey { case subnet = "Subnet" }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id = "Id", name = "Name", driver = "Driver", `internal` = "Internal", enableIPv6 = "EnableIPv6", ipam = "IPAM", labels = "Labels"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        name = try container.decode(String.self, forKey: .name)
+        driver = try container.decodeIfPresent(String.self, forKey: .driver) ?? ""
+        self.internal = try container.decodeIfPresent(Bool.self, forKey: .internal) ?? false
+        enableIPv6 = try container.decodeIfPresent(Bool.self, forKey: .enableIPv6) ?? false
+        subnets = (try container.decodeIfPresent(IPAM.self, forKey: .ipam)?.config ?? []).compactMap(\.subnet)
+        labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+    }
+}
+
+/// The body of `POST /networks/create`.
+public struct NetworkCreateRequest: Sendable, Hashable, Encodable {
+    public var name: String
+    public var driver: String
+    public var `internal`: Bool
+    public var enableIPv6: Bool
+    public var ipam: IPAM?
+    public var options: [String: String]
+    public var labels: [String: String]
+    /// Refuse a second network of the same name (the engine allows duplicates otherwise).
+    public var checkDuplicate = true
+
+    /// Address management: one pool.
+    public struct IPAM: Sendable, Hashable, Encodable {
+        public var config: [Pool]
+        enum CodingKeys: String, CodingKey { case config = "Config" }
+    }
+
+    public struct Pool: Sendable, Hashable, Encodable {
+        public var subnet: String
+        public var gateway: String?
+        enum CodingKeys: String, CodingKey { case subnet = "Subnet", gateway = "Gateway" }
+    }
+
+    public init(_ target: NetworkTarget) {
+        name = target.name
+        driver = target.spec.driver
+        self.internal = target.spec.internal
+        enableIPv6 = target.spec.enableIPv6
+        ipam = target.spec.ipam.map { IPAM(config: [Pool(subnet: $0.subnet, gateway: $0.gateway)]) }
+        options = target.spec.options
+        labels = target.labels
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name = "Name", driver = "Driver", `internal` = "Internal", enableIPv6 = "EnableIPv6", ipam = "IPAM"
+        case options = "Options", labels = "Labels", checkDuplicate = "CheckDuplicate"
+    }
+}
+
+/// The body of `POST /networks/{id}/connect`.
+public struct NetworkConnectRequest: Sendable, Hashable, Encodable {
+    public var container: String
+    public var endpointConfig: ContainerCreateRequest.EndpointSettings
+
+    public init(container: String, endpointConfig: ContainerCreateRequest.EndpointSettings) {
+        self.container = container
+        self.endpointConfig = endpointConfig
+    }
+
+    enum CodingKeys: String, CodingKey { case container = "Container", endpointConfig = "EndpointConfig" }
+}
+
+/// The body of `POST /networks/{id}/disconnect`.
+public struct NetworkDisconnectRequest: Sendable, Hashable, Encodable {
+    public var container: String
+    public var force: Bool
+
+    public init(container: String, force: Bool = true) {
+        self.container = container
+        self.force = force
+    }
+
+    enum CodingKeys: String, CodingKey { case container = "Container", force = "Force" }
 }
 
 /// A Docker volume (`GET /volumes`, `/volumes/{name}`).

@@ -15,8 +15,16 @@ public struct JobContainerTarget: Sendable, Hashable {
     /// The job's own scratch volume and where it is mounted.
     public var scratchVolume: String
     public var scratchPath: String
+    /// The networks it joins, as the engine names them.
+    public var endpoints: [NetworkEndpoint]
+    /// The networks Berth creates first when they do not exist yet (a project's default network
+    /// before any service of the project made it).
+    public var networks: [NetworkTarget]
 
-    public init(name: String, jobID: String, attempt: Int, spec: JobSpec, labels: [String: String], volumeNames: [Int: String], scratchVolume: String, scratchPath: String) {
+    public init(
+        name: String, jobID: String, attempt: Int, spec: JobSpec, labels: [String: String], volumeNames: [Int: String],
+        scratchVolume: String, scratchPath: String, endpoints: [NetworkEndpoint] = [], networks: [NetworkTarget] = []
+    ) {
         self.name = name
         self.jobID = jobID
         self.attempt = attempt
@@ -25,6 +33,8 @@ public struct JobContainerTarget: Sendable, Hashable {
         self.volumeNames = volumeNames
         self.scratchVolume = scratchVolume
         self.scratchPath = scratchPath
+        self.endpoints = endpoints
+        self.networks = networks
     }
 }
 
@@ -100,18 +110,35 @@ extension DockerEngine: JobRuntime {
         var volumeLabels = target.labels
         volumeLabels[LabelKey.attempt] = nil
         _ = try await client.createVolume(VolumeCreateRequest(name: target.scratchVolume, labels: volumeLabels))
+        for network in target.networks {
+            try await ensureNetwork(network)
+        }
         let request = ContainerCreateRequest(
             target.spec.container, labels: target.labels, volumeNames: target.volumeNames, environment: environment,
+            endpoints: target.endpoints,
             extraMounts: [ContainerCreateRequest.MountSpec(type: "volume", source: target.scratchVolume, target: target.scratchPath, readOnly: false)]
         )
+        let id: String
         do {
-            return try await client.createContainer(name: target.name, request)
+            id = try await client.createContainer(name: target.name, request)
         } catch where error.code == .conflict {
             let existing = try await client.inspectContainer(target.name)
             guard existing.labels[LabelKey.job] == target.jobID, existing.labels[LabelKey.attempt] == String(target.attempt) else {
                 throw DockerError(.conflict, "container name \(target.name) is taken by a container that is not attempt \(target.attempt) of job \(target.jobID); remove it", status: 409)
             }
-            return existing.id
+            id = existing.id
+        }
+        try await connectRemaining(target.name, target.endpoints)
+        return id
+    }
+
+    /// Creates a network a job joins when it is missing; one that exists is used as it is (the
+    /// controller's plan recreates a drifted one).
+    private func ensureNetwork(_ target: NetworkTarget) async throws(DockerError) {
+        do {
+            try await client.createNetwork(NetworkCreateRequest(target))
+        } catch where error.code == .conflict {
+            return
         }
     }
 

@@ -18,6 +18,10 @@ actor InMemoryRuntime: ContainerRuntime {
         case restartContainer(String)
         case renameContainer(String, to: String)
         case removeContainer(String)
+        case createNetwork(String)
+        case removeNetwork(String)
+        case connect(String, network: String)
+        case disconnect(String, network: String)
 
         var description: String {
             switch self {
@@ -29,6 +33,10 @@ actor InMemoryRuntime: ContainerRuntime {
             case .restartContainer(let name): "restart container \(name)"
             case .renameContainer(let name, let newName): "rename container \(name) to \(newName)"
             case .removeContainer(let name): "remove container \(name)"
+            case .createNetwork(let name): "create network \(name)"
+            case .removeNetwork(let name): "remove network \(name)"
+            case .connect(let name, let network): "connect container \(name) to network \(network)"
+            case .disconnect(let name, let network): "disconnect container \(name) from network \(network)"
             }
         }
     }
@@ -51,6 +59,7 @@ actor InMemoryRuntime: ContainerRuntime {
     private var inFlight = 0
     private var containers: [String: ObservedContainer] = [:]
     private var volumes: [String: ObservedVolume] = [:]
+    private var networks: [String: ObservedNetwork] = [:]
     private var failures: [Call: DockerError] = [:]
     private var delays: [Call: Duration] = [:]
     private var defaultDelay: Duration = .zero
@@ -94,13 +103,28 @@ actor InMemoryRuntime: ContainerRuntime {
 
     var containerNames: [String] { containers.keys.sorted() }
     var volumeNames: [String] { volumes.keys.sorted() }
+    var networkNames: [String] { networks.keys.sorted() }
+
+    /// The networks a container is attached to.
+    func networks(of name: String) -> [String] {
+        containers[name]?.endpoints.map(\.network).sorted() ?? []
+    }
 
     // MARK: ContainerRuntime
 
     func observe() async throws(DockerError) -> ObservedState {
-        ObservedState(
+        var attached: [String: [String]] = [:]
+        for container in containers.values {
+            for endpoint in container.endpoints { attached[endpoint.network, default: []].append(container.name) }
+        }
+        return ObservedState(
             containers: containers.values.sorted { $0.name < $1.name },
-            volumes: volumes.values.sorted { $0.name < $1.name }
+            volumes: volumes.values.sorted { $0.name < $1.name },
+            networks: networks.values.sorted { $0.name < $1.name }.map { network in
+                var network = network
+                network.containers = (attached[network.name] ?? []).sorted()
+                return network
+            }
         )
     }
 
@@ -127,8 +151,13 @@ actor InMemoryRuntime: ContainerRuntime {
         nextID += 1
         containers[target.name] = ObservedContainer(
             id: "c\(nextID)", name: target.name, labels: target.labels, state: .created,
-            volumeNames: target.volumeNames.values.sorted(), spec: target.spec
+            volumeNames: target.volumeNames.values.sorted(),
+            endpoints: target.endpoints.map { ObservedEndpoint(network: $0.network, ipv4Address: $0.ipv4Address) }, spec: target.spec
         )
+        if let missing = target.endpoints.first(where: { networks[$0.network] == nil }) {
+            containers[target.name] = nil
+            throw DockerError(.notFound, "network \(missing.network) not found", status: 404)
+        }
         environments[target.name] = environment
         return "c\(nextID)"
     }
@@ -171,6 +200,38 @@ actor InMemoryRuntime: ContainerRuntime {
 
     func ensureImage(_ image: ImageReference, policy: PullPolicy) async throws(DockerError) {
         try await perform(.ensureImage(image.description))
+    }
+
+    func createNetwork(_ target: NetworkTarget) async throws(DockerError) {
+        try await perform(.createNetwork(target.name))
+        if networks[target.name] == nil {
+            networks[target.name] = ObservedNetwork(
+                name: target.name, driver: target.spec.driver, internal: target.spec.internal, enableIPv6: target.spec.enableIPv6,
+                subnets: target.spec.ipam.map { [$0.subnet] } ?? [], labels: target.labels
+            )
+        }
+    }
+
+    func removeNetwork(named name: String) async throws(DockerError) {
+        try await perform(.removeNetwork(name))
+        if containers.values.contains(where: { $0.endpoints.contains { $0.network == name } }) {
+            throw DockerError(.conflict, "network \(name) has active endpoints", status: 409)
+        }
+        networks[name] = nil
+    }
+
+    func connectContainer(named name: String, to endpoint: NetworkEndpoint) async throws(DockerError) {
+        try await perform(.connect(name, network: endpoint.network))
+        guard containers[name] != nil else { throw Self.noSuchContainer(name) }
+        guard networks[endpoint.network] != nil else { throw DockerError(.notFound, "network \(endpoint.network) not found", status: 404) }
+        if containers[name]?.endpoints.contains(where: { $0.network == endpoint.network }) == false {
+            containers[name]?.endpoints.append(ObservedEndpoint(network: endpoint.network, ipv4Address: endpoint.ipv4Address))
+        }
+    }
+
+    func disconnectContainer(named name: String, from network: String) async throws(DockerError) {
+        try await perform(.disconnect(name, network: network))
+        containers[name]?.endpoints.removeAll { $0.network == network }
     }
 
     nonisolated func events() -> AsyncThrowingStream<EngineWatchItem, any Error> {

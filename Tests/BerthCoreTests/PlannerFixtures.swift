@@ -23,8 +23,8 @@ enum Fixture {
             image: try ImageReference(parsing: image),
             env: env,
             volumes: try volumes.map { try Mount(parsing: $0) },
-            // Published ports need a network with port mapping: a user-defined one in these tests.
-            network: network ?? (ports.isEmpty ? .none : .named("backend"))
+            // Published ports need a network with port mapping: the project's default one in these tests.
+            network: network ?? (ports.isEmpty ? NetworkMode.none : .project)
         )
         let spec = ServiceSpec(
             container: container,
@@ -86,8 +86,24 @@ enum Fixture {
                 if case .volume(let volume) = $0.source { return ObjectName.volume(project: id.project, name: volume) }
                 return nil
             },
+            endpoints: state.endpoints(of: spec.container, project: id.project, alias: id.name).map { ObservedEndpoint(network: $0.network) },
             spec: hash == nil ? spec : nil
         )
+    }
+
+    /// The networks of `state` exactly as the executor would have created them, with `containers` attached.
+    static func networks(in state: DesiredState, attached containers: [ObservedContainer] = []) -> [ObservedNetwork] {
+        state.networks.filter { !$0.spec.external }.map { id, spec in
+            let name = spec.engineName(project: id.project, name: id.name)
+            return ObservedNetwork(
+                name: name, driver: spec.driver, internal: spec.internal, subnets: spec.ipam.map { [$0.subnet] } ?? [],
+                labels: [
+                    LabelKey.managed: "true", LabelKey.project: id.project, LabelKey.kind: "network", LabelKey.name: id.name,
+                    LabelKey.specHash: state.specHashes[id]!, LabelKey.reclaimPolicy: spec.reclaimPolicy.rawValue,
+                ],
+                containers: containers.filter { $0.endpoints.contains { $0.network == name } }.map(\.name)
+            )
+        }
     }
 
     static func plan(
@@ -118,12 +134,24 @@ struct InMemoryWorld {
                 observed.volumes.append(ObservedVolume(name: target.name, driver: target.spec.driver, labels: target.labels))
             case .removeVolume(let name):
                 observed.volumes.removeAll { $0.name == name }
+            case .createNetwork(let target):
+                observed.networks.append(ObservedNetwork(name: target.name, driver: target.spec.driver, labels: target.labels))
+            case .removeNetwork(let name):
+                observed.networks.removeAll { $0.name == name }
+            case .connectContainer(let name, let endpoint):
+                update(name) { $0.endpoints.append(ObservedEndpoint(network: endpoint.network)) }
+                updateNetwork(endpoint.network) { $0.containers.append(name) }
+            case .disconnectContainer(let name, let network):
+                update(name) { $0.endpoints.removeAll { $0.network == network } }
+                updateNetwork(network) { $0.containers.removeAll { $0 == name } }
             case .createContainer(let target):
                 nextID += 1
                 observed.containers.append(ObservedContainer(
                     id: "c\(nextID)", name: target.name, labels: target.labels, state: .created,
-                    volumeNames: target.volumeNames.values.sorted(), spec: target.spec
+                    volumeNames: target.volumeNames.values.sorted(),
+                    endpoints: target.endpoints.map { ObservedEndpoint(network: $0.network) }, spec: target.spec
                 ))
+                for endpoint in target.endpoints { updateNetwork(endpoint.network) { $0.containers.append(target.name) } }
             case .startContainer(let name), .restartContainer(let name, _):
                 if case .restartContainer = action.operation { recordRestart(name, now) }
                 if let existing = observed.containers.first(where: { $0.name == name }), existing.state == .exited || existing.state == .dead {
@@ -140,6 +168,7 @@ struct InMemoryWorld {
                 update(from) { $0.name = to }
             case .removeContainer(let name, _, _):
                 observed.containers.removeAll { $0.name == name }
+                for index in observed.networks.indices { observed.networks[index].containers.removeAll { $0 == name } }
             case .awaitReady:
                 break
             case .createBucket(let target):
@@ -172,6 +201,14 @@ struct InMemoryWorld {
     private mutating func recordRestart(_ name: String, _ now: Date) {
         let count = (history.restarts[name]?.count ?? 0) + 1
         history.restarts[name] = PlanHistory.Restarts(count: count, last: now)
+    }
+
+    private mutating func updateNetwork(_ name: String, _ change: (inout ObservedNetwork) -> Void) {
+        guard let index = observed.networks.firstIndex(where: { $0.name == name }) else {
+            Issue.record("plan acts on missing network \(name)")
+            return
+        }
+        change(&observed.networks[index])
     }
 
     private mutating func update(_ name: String, _ change: (inout ObservedContainer) -> Void) {

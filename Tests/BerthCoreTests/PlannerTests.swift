@@ -73,7 +73,8 @@ struct PlannerTests {
     @Test func recreatesStopFirstWhenHostPortsWouldCollide() throws {
         let old = try Fixture.service("web", ports: ["127.0.0.1:8080:80"])
         let new = try Fixture.service("web", image: "example/app:2", ports: ["127.0.0.1:8080:80"])
-        let observed = ObservedState(containers: [Fixture.container(for: old, in: try Fixture.desired(old))])
+        let current = Fixture.container(for: old, in: try Fixture.desired(old))
+        let observed = ObservedState(containers: [current], networks: Fixture.networks(in: try Fixture.desired(old), attached: [current]))
 
         let plan = Fixture.plan(try Fixture.desired(new), observed)
 

@@ -138,7 +138,7 @@ struct SpecHashTests {
             {"image": "nginx:1.27", "env": {"B": "2", "A": "1"}, "resources": {"cpus": "0.5"}}
             """
         let long = """
-            {"stopSignal": "TERM", "resources": {"cpus": "500m"}, "network": "bridge", "stopGracePeriod": "10000ms",
+            {"stopSignal": "TERM", "resources": {"cpus": "500m"}, "networks": ["default"], "stopGracePeriod": "10000ms",
              "env": {"A": "1", "B": "2"}, "pullPolicy": "Always", "init": false, "image": "nginx:1.27",
              "volumes": [], "ports": [], "labels": {}, "replicas": 3, "restart": "never", "noNewPrivileges": false}
             """
@@ -157,7 +157,7 @@ struct SpecHashTests {
         let implicit = ServiceSpec(container: ContainerSpec(image: image))
         let explicit = ServiceSpec(
             container: ContainerSpec(
-                image: image, env: [:], labels: [:], volumes: [], network: .bridge, stopSignal: try StopSignal(parsing: "15"),
+                image: image, env: [:], labels: [:], volumes: [], networks: [NetworkAttachment(name: "default")], stopSignal: try StopSignal(parsing: "15"),
                 stopGracePeriod: try TimeSpan(parsing: "10s"), pullPolicy: .ifNotPresent, init: false, noNewPrivileges: false
             ),
             replicas: 1, ports: [], restart: .always, dependsOn: []
@@ -260,6 +260,8 @@ struct SpecHashTests {
             .project(ProjectSpec(maxConcurrentJobs: 4, exclusiveJobs: true, defaultResources: ResourceLimits(memory: try ByteSize(parsing: "256Mi"))))
         case .volume:
             .volume(VolumeSpec(driver: "local", options: ["type": "tmpfs"], labels: ["a": "b"], reclaimPolicy: .delete))
+        case .network:
+            .network(NetworkSpec(internal: true, ipam: NetworkSpec.IPAM(subnet: "10.20.0.0/24", gateway: "10.20.0.1"), labels: ["a": "b"], reclaimPolicy: .retain))
         case .service:
             .service(try baseService())
         case .job:

@@ -29,6 +29,10 @@ struct DockerEngineTests {
             switch action.operation {
             case .createVolume(let target): try await runtime.createVolume(target)
             case .removeVolume(let name): try await runtime.removeVolume(named: name)
+            case .createNetwork(let target): try await runtime.createNetwork(target)
+            case .removeNetwork(let name): try await runtime.removeNetwork(named: name)
+            case .connectContainer(let name, let endpoint): try await runtime.connectContainer(named: name, to: endpoint)
+            case .disconnectContainer(let name, let network): try await runtime.disconnectContainer(named: name, from: network)
             case .createContainer(let target): _ = try await runtime.createContainer(target, environment: ["MODE": "test"])
             case .startContainer(let name): try await runtime.startContainer(named: name)
             case .restartContainer(let name, let grace): try await runtime.restartContainer(named: name, grace: grace)

@@ -104,7 +104,7 @@ struct WireFormatTests {
             container: ContainerSpec(
                 image: try ImageReference(parsing: "example/app:1.4"), command: ["serve"], env: ["A": .literal("1")],
                 labels: ["tier": "web"], volumes: [try Mount(parsing: "data:/data"), try Mount(parsing: "/srv/conf:/conf:ro")],
-                network: .named("backend"), resources: ResourceLimits(memory: try ByteSize(parsing: "512Mi"), cpus: try CPUQuantity(parsing: "1.5")),
+                networks: [NetworkAttachment(name: "backend", aliases: ["api"], ipv4Address: "10.20.0.5"), NetworkAttachment(name: "default")], resources: ResourceLimits(memory: try ByteSize(parsing: "512Mi"), cpus: try CPUQuantity(parsing: "1.5")),
                 stopSignal: try StopSignal(parsing: "SIGINT"), stopGracePeriod: .milliseconds(2500), init: true, noNewPrivileges: true
             ),
             ports: [try PortMapping(parsing: "127.0.0.1:8080:80"), try PortMapping(parsing: "53/udp")],
@@ -112,7 +112,11 @@ struct WireFormatTests {
         )
         let target = ContainerTarget(
             name: "berth-shop-web-0", service: ResourceID(kind: .service, project: "shop", name: "web"), replica: 0, spec: spec,
-            labels: ["berth.managed": "true", "tier": "web"], volumeNames: [0: "berth-shop-data"]
+            labels: ["berth.managed": "true", "tier": "web"], volumeNames: [0: "berth-shop-data"],
+            endpoints: [
+                NetworkEndpoint(network: "berth-shop-backend", aliases: ["web", "api"], ipv4Address: "10.20.0.5"),
+                NetworkEndpoint(network: "berth-shop-default", aliases: ["web"]),
+            ]
         )
 
         // when
@@ -133,7 +137,11 @@ struct WireFormatTests {
             .init(type: "volume", source: "berth-shop-data", target: "/data", readOnly: false),
             .init(type: "bind", source: "/srv/conf", target: "/conf", readOnly: true),
         ])
-        #expect(request.hostConfig.networkMode == "backend")
+        // created on the first network (API 1.41 takes one), the engine connects the rest before the start
+        #expect(request.hostConfig.networkMode == "berth-shop-backend")
+        #expect(request.networkingConfig?.endpointsConfig.keys.sorted() == ["berth-shop-backend"])
+        #expect(request.networkingConfig?.endpointsConfig["berth-shop-backend"]?.aliases == ["web", "api"])
+        #expect(request.networkingConfig?.endpointsConfig["berth-shop-backend"]?.ipamConfig?.ipv4Address == "10.20.0.5")
         #expect(request.hostConfig.restartPolicy.name == "no")
         #expect(request.hostConfig.memory == 512 * 1024 * 1024 && request.hostConfig.nanoCpus == 1_500_000_000)
         #expect(request.hostConfig.initProcess == true && request.hostConfig.securityOpt == ["no-new-privileges:true"])

@@ -140,7 +140,8 @@ struct ResourceReadingTests {
         #expect(spec.container.command == nil)
         #expect(spec.container.entrypoint == nil)
         #expect(spec.container.env.isEmpty)
-        #expect(spec.container.network == .bridge)
+        #expect(spec.container.network == .project)
+        #expect(spec.container.networks == [NetworkAttachment(name: "default")])
         #expect(spec.container.stopGracePeriod == .seconds(10))
         #expect(spec.container.stopSignal == .sigterm)
         #expect(spec.container.pullPolicy == .ifNotPresent)
@@ -202,7 +203,8 @@ struct ResourceReadingTests {
         ])
         #expect(container.labels == ["tier": "web"])
         #expect(container.volumes.map(\.description) == ["static:/static", "/srv/config:/config:ro"])
-        #expect(container.network == .named("backend"))
+        #expect(container.network == .project)
+        #expect(container.networks == [NetworkAttachment(name: "backend")])
         #expect(container.resources == ResourceLimits(memory: ByteSize(bytes: 1 << 30), cpus: CPUQuantity(millicores: 500)))
         #expect(container.stopSignal.description == "SIGQUIT")
         #expect(container.stopGracePeriod == .seconds(30))
@@ -242,7 +244,8 @@ struct ResourceReadingTests {
         #expect(spec.ttlAfterFinished == nil)
         #expect(spec.feedbackPath == nil)
         #expect(spec.nonRetryableExitCodes.isEmpty)
-        #expect(spec.container.network == .bridge)
+        #expect(spec.container.network == .project)
+        #expect(spec.container.networks == [NetworkAttachment(name: "default")])
         #expect(spec.container.stopGracePeriod == .seconds(10))
         #expect(spec.container.pullPolicy == .ifNotPresent)
     }
@@ -512,10 +515,16 @@ struct ResourceReadingTests {
             spec: {driver: local, options: {type: tmpfs}, labels: {backup: "no"}, reclaimPolicy: Delete}
             ---
             apiVersion: berth/v1
+            kind: Network
+            metadata: {name: backend, project: shop}
+            spec: {internal: true, enableIPv6: true, ipam: {subnet: 10.20.0.0/24, gateway: 10.20.0.1}, options: {mtu: "1400"}, reclaimPolicy: Retain}
+            ---
+            apiVersion: berth/v1
             kind: Service
             metadata: {name: app, project: shop}
             spec:
               image: example/app:1.4
+              networks: [default, {name: backend, aliases: [api, app.internal], ipv4Address: 10.20.0.9}]
               command: run server
               env: {A: "1", B: {fromEnv: SHOP_B}, C: {fromFile: /run/c}}
               volumes: ["data:/data:ro"]
@@ -743,7 +752,7 @@ struct ResourceReadingTests {
                 metadata: {name: app}
                 spec: {image: nginx}
                 """,
-            path: "kind", line: 2, message: ["expected one of Project, Volume, Service", #"found "Servce" (did you mean "Service"?)"#]
+            path: "kind", line: 2, message: ["expected one of Project, Volume, Network, Service", #"found "Servce" (did you mean "Service"?)"#]
         ),
         BadInput(
             name: "invalid environment variable name",

@@ -89,6 +89,8 @@ struct JobExecution: Sendable {
     let environment: EnvironmentResolver
     let logger: Logger
     let cancel: CancelFlag
+    /// The desired state when the job was claimed: the networks it joins.
+    let desired: DesiredState
 
     func run(_ claimed: JobRecord) async {
         var job = claimed
@@ -152,6 +154,9 @@ struct JobExecution: Sendable {
     /// round trip less per job on the common path).
     private func create(_ job: JobRecord, name: String) async throws -> String {
         let container = job.spec.container
+        if let unknown = container.networks.first(where: { desired.network(project: job.project, name: $0.name) == nil }) {
+            throw ExecutionError("network \(unknown.name) is not declared in project \(job.project)")
+        }
         if container.pullPolicy == .always { try await ensureImage(container) }
         var values = try environment.resolve(container.env)
         let token = try await store.createJobToken(jobID: job.id, now: Date())
@@ -167,7 +172,9 @@ struct JobExecution: Sendable {
         let target = JobContainerTarget(
             name: name, jobID: job.id, attempt: job.attempt, spec: job.spec, labels: Self.labels(job),
             volumeNames: volumeNames, scratchVolume: ObjectName.jobScratchVolume(project: job.project, jobID: job.id),
-            scratchPath: configuration.scratchPath
+            scratchPath: configuration.scratchPath,
+            endpoints: desired.endpoints(of: container, project: job.project, alias: nil),
+            networks: desired.networkTargets(of: container, project: job.project)
         )
         do {
             return try await runtime.createJobContainer(target, environment: values)

@@ -24,6 +24,8 @@ public actor JobRunner {
     /// Claims wait for the first desired state, so project limits hold from the first claim on.
     private var desiredKnown = false
     private var submittedManifestJobs: Set<String> = []
+    /// The latest desired state: the networks of the jobs claimed next.
+    private var desired = DesiredState()
 
     public init(runtime: any JobRuntime, store: any Store, configuration: JobRunnerConfiguration = JobRunnerConfiguration(), environment: EnvironmentResolver = EnvironmentResolver(), logger: Logger = Logger(label: "berth.jobs")) {
         self.runtime = runtime
@@ -43,6 +45,7 @@ public actor JobRunner {
         for (name, spec) in state.projects { limits[name] = ProjectJobLimits(spec) }
         projectLimits = limits
         knownProjects = state.referencedProjects
+        desired = state
         desiredKnown = true
         for resource in state.resources {
             guard case .job(let spec) = resource.spec else { continue }
@@ -146,7 +149,7 @@ public actor JobRunner {
         guard executions[job.id] == nil else { return }
         let cancel = CancelFlag()
         if job.cancelRequested { cancel.set() }
-        let execution = JobExecution(runtime: runtime, store: store, configuration: configuration, environment: environment, logger: logger, cancel: cancel)
+        let execution = JobExecution(runtime: runtime, store: store, configuration: configuration, environment: environment, logger: logger, cancel: cancel, desired: desired)
         let task = Task {
             await execution.run(job)
             self.finished(job.id)

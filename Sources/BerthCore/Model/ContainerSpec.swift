@@ -11,7 +11,11 @@ public struct ContainerSpec: Sendable, Hashable, Codable {
     /// Extra container labels; keys starting with `berth.` are reserved.
     public var labels: [String: String]
     public var volumes: [Mount]
+    /// An engine network mode (`host`, `none`, `bridge`), or `project`: join ``networks``.
     public var network: NetworkMode
+    /// The project's networks the container joins with network mode `project`: never empty then
+    /// (the project's `default` network when none is listed); empty with an engine mode.
+    public var networks: [NetworkAttachment]
     public var resources: ResourceLimits?
     public var stopSignal: StopSignal
     public var stopGracePeriod: TimeSpan
@@ -20,6 +24,8 @@ public struct ContainerSpec: Sendable, Hashable, Codable {
     public var `init`: Bool
     /// Sets the `no-new-privileges` security option.
     public var noNewPrivileges: Bool
+    /// The engine options compose files set (logging, ulimits, capabilities, …).
+    public var options: ContainerOptions
 
     public init(
         image: ImageReference,
@@ -30,13 +36,15 @@ public struct ContainerSpec: Sendable, Hashable, Codable {
         env: [String: EnvValue] = [:],
         labels: [String: String] = [:],
         volumes: [Mount] = [],
-        network: NetworkMode = .bridge,
+        network: NetworkMode = .project,
+        networks: [NetworkAttachment] = [],
         resources: ResourceLimits? = nil,
         stopSignal: StopSignal = .sigterm,
         stopGracePeriod: TimeSpan = .seconds(10),
         pullPolicy: PullPolicy = .ifNotPresent,
         init runInit: Bool = false,
-        noNewPrivileges: Bool = false
+        noNewPrivileges: Bool = false,
+        options: ContainerOptions = ContainerOptions()
     ) {
         self.image = image
         self.command = command
@@ -47,12 +55,18 @@ public struct ContainerSpec: Sendable, Hashable, Codable {
         self.labels = labels
         self.volumes = volumes
         self.network = network
+        if network != .project {
+            self.networks = []
+        } else {
+            self.networks = networks.isEmpty ? [NetworkAttachment(name: NetworkAttachment.defaultNetwork)] : networks
+        }
         self.resources = resources
         self.stopSignal = stopSignal
         self.stopGracePeriod = stopGracePeriod
         self.pullPolicy = pullPolicy
         self.`init` = runInit
         self.noNewPrivileges = noNewPrivileges
+        self.options = options
     }
 
     /// Reads the shared container fields from a Service or Job spec mapping.
@@ -69,20 +83,73 @@ public struct ContainerSpec: Sendable, Hashable, Codable {
             try $0.dictionary(validateKey: LabelKey.validateUserLabel) { try $0.string() }
         }
         let volumes = map.optional("volumes", default: []) { try $0.list { try $0.parse(Mount.init(parsing:)) } }
-        let network = map.optional("network", default: .bridge) { try $0.parse(NetworkMode.init(parsing:)) }
+        let mode = map.optional("network") { try $0.parse(NetworkChoice.init(parsing:)) }
+        var networks = map.optional("networks", default: []) { try NetworkAttachment.readList($0) }
+        var network = NetworkMode.project
+        switch mode {
+        case .engine(let engineMode)?:
+            network = engineMode
+            if !networks.isEmpty {
+                map.report("network \(engineMode) leaves the project's networks; drop networks or network", field: "networks")
+            }
+        case .project(let name)?:
+            if networks.isEmpty {
+                networks = [NetworkAttachment(name: name)]
+            } else {
+                map.report("network \(name) is the short form of networks: [\(name)]; list it under networks instead", field: "network")
+            }
+        case nil:
+            break
+        }
         let resources = map.optional("resources") { try ResourceLimits.read(try $0.map()) }
         let stopSignal = map.optional("stopSignal", default: .sigterm) { try $0.parse(StopSignal.init(parsing:)) }
         let grace = map.optional("stopGracePeriod", default: .seconds(10)) { try $0.parse(TimeSpan.init(parsing:)) }
         let pullPolicy = map.optional("pullPolicy", default: .ifNotPresent) { try $0.choice(PullPolicy.self) }
         let runInit = map.optional("init", default: false) { try $0.bool() }
         let noNewPrivileges = map.optional("noNewPrivileges", default: false) { try $0.bool() }
+        let options = ContainerOptions.read(map)
         guard let image else { return nil }
         return ContainerSpec(
             image: image, command: command, entrypoint: entrypoint, workingDir: workingDir, user: user,
-            env: env, labels: labels, volumes: volumes, network: network, resources: resources,
+            env: env, labels: labels, volumes: volumes, network: network, networks: networks, resources: resources,
             stopSignal: stopSignal, stopGracePeriod: grace, pullPolicy: pullPolicy, init: runInit,
-            noNewPrivileges: noNewPrivileges
+            noNewPrivileges: noNewPrivileges, options: options
         )
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case image, command, entrypoint, workingDir, user, env, labels, volumes, network, networks, resources
+        case stopSignal, stopGracePeriod, pullPolicy, `init`, noNewPrivileges
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self = try Self.decodeInput(from: decoder, read: Self.read)
+    }
+
+    /// Encodes flat, as written in manifests: `network` for an engine mode, else `networks`; the
+    /// options only when set, so a spec that does not use them hashes as it did before they existed.
+    public func encode(to encoder: any Encoder) throws {
+        var keyed = encoder.container(keyedBy: CodingKeys.self)
+        try keyed.encode(image, forKey: .image)
+        try keyed.encodeIfPresent(command, forKey: .command)
+        try keyed.encodeIfPresent(entrypoint, forKey: .entrypoint)
+        try keyed.encodeIfPresent(workingDir, forKey: .workingDir)
+        try keyed.encodeIfPresent(user, forKey: .user)
+        try keyed.encode(env, forKey: .env)
+        try keyed.encode(labels, forKey: .labels)
+        try keyed.encode(volumes, forKey: .volumes)
+        if network == .project {
+            try keyed.encode(networks, forKey: .networks)
+        } else {
+            try keyed.encode(network, forKey: .network)
+        }
+        try keyed.encodeIfPresent(resources, forKey: .resources)
+        try keyed.encode(stopSignal, forKey: .stopSignal)
+        try keyed.encode(stopGracePeriod, forKey: .stopGracePeriod)
+        try keyed.encode(pullPolicy, forKey: .pullPolicy)
+        try keyed.encode(`init`, forKey: .`init`)
+        try keyed.encode(noNewPrivileges, forKey: .noNewPrivileges)
+        try options.encode(to: encoder)
     }
 }
 
@@ -105,49 +172,37 @@ public struct ResourceLimits: Sendable, Hashable, Codable {
     }
 }
 
-/// The container's network: the engine's `host`, `none` or `bridge`, or a user-defined network by name.
-public enum NetworkMode: Sendable, Hashable, Codable, CustomStringConvertible {
+/// Where a container's network comes from: the host's network namespace, no network, the
+/// engine's default bridge, or (the default) the project's networks.
+public enum NetworkMode: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
     case host
     case none
     case bridge
-    case named(String)
+    /// The networks listed in ``ContainerSpec/networks``; never written as `network:`.
+    case project
 
-    public init(parsing text: String) throws(ValidationError) {
-        switch text {
-        case "host": self = .host
-        case "none": self = .none
-        case "bridge": self = .bridge
-        default:
-            do {
-                try ResourceName.validate(text)
-            } catch {
-                throw ValidationError("expected host, none, bridge or a network name; \(error.issues[0].message)")
-            }
-            self = .named(text)
+    /// The modes `network:` takes.
+    static let engineModes: [NetworkMode] = [.host, .none, .bridge]
+
+    public var description: String { rawValue }
+}
+
+/// What `network:` says: an engine mode, or (the short form of `networks: [NAME]`) one network of the project.
+enum NetworkChoice {
+    case engine(NetworkMode)
+    case project(String)
+
+    init(parsing text: String) throws(ValidationError) {
+        if let mode = NetworkMode(rawValue: text), NetworkMode.engineModes.contains(mode) {
+            self = .engine(mode)
+            return
         }
-    }
-
-    public var description: String {
-        switch self {
-        case .host: "host"
-        case .none: "none"
-        case .bridge: "bridge"
-        case .named(let name): name
-        }
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
         do {
-            self = try NetworkMode(parsing: text)
+            try ResourceName.validate(text)
         } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+            throw ValidationError("expected host, none, bridge or the name of a Network of the project; \(error.issues[0].message)")
         }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
+        self = .project(text)
     }
 }
 

@@ -35,6 +35,7 @@ public enum ObjectKind: String, Sendable, Hashable, Codable {
     case service
     case job
     case volume
+    case network
     case certificateHelper = "certificate-helper"
 }
 
@@ -62,6 +63,11 @@ public enum ObjectName {
 
     /// `berth-<project>-<volume>`
     public static func volume(project: String, name: String) -> String {
+        "berth-\(project)-\(name)"
+    }
+
+    /// `berth-<project>-<network>`
+    public static func network(project: String, name: String) -> String {
         "berth-\(project)-\(name)"
     }
 }

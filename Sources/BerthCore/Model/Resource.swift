@@ -16,6 +16,7 @@ public struct ResourceMetadata: Sendable, Hashable, Codable {
 public enum ResourceSpec: Sendable, Hashable {
     case project(ProjectSpec)
     case volume(VolumeSpec)
+    case network(NetworkSpec)
     case service(ServiceSpec)
     case job(JobSpec)
     case cronJob(CronJobSpec)
@@ -26,6 +27,7 @@ public enum ResourceSpec: Sendable, Hashable {
         switch self {
         case .project: .project
         case .volume: .volume
+        case .network: .network
         case .service: .service
         case .job: .job
         case .cronJob: .cronJob
@@ -52,6 +54,16 @@ public struct Resource: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     public var id: ResourceID { ResourceID(kind: spec.kind, project: metadata.project, name: metadata.name) }
+
+    /// The container a Service, Job or CronJob runs; `nil` for other kinds.
+    public var containerSpec: ContainerSpec? {
+        switch spec {
+        case .service(let spec): spec.container
+        case .job(let spec): spec.container
+        case .cronJob(let spec): spec.jobTemplate.container
+        case .project, .volume, .network, .bucket, .certificate: nil
+        }
+    }
     public var kind: ResourceKind { spec.kind }
     public var description: String { id.description }
 
@@ -103,6 +115,7 @@ public struct Resource: Sendable, Hashable, Codable, CustomStringConvertible {
         let spec: ResourceSpec? = switch kind {
         case .project: ProjectSpec.read(map).map(ResourceSpec.project)
         case .volume: VolumeSpec.read(map).map(ResourceSpec.volume)
+        case .network: NetworkSpec.read(map).map(ResourceSpec.network)
         case .service: ServiceSpec.read(map).map(ResourceSpec.service)
         case .job: JobSpec.read(map).map(ResourceSpec.job)
         case .cronJob: CronJobSpec.read(map).map(ResourceSpec.cronJob)
@@ -146,6 +159,7 @@ public struct Resource: Sendable, Hashable, Codable, CustomStringConvertible {
         switch spec {
         case .project(let spec): try container.encode(spec, forKey: .spec)
         case .volume(let spec): try container.encode(spec, forKey: .spec)
+        case .network(let spec): try container.encode(spec, forKey: .spec)
         case .service(let spec): try container.encode(spec, forKey: .spec)
         case .job(let spec): try container.encode(spec, forKey: .spec)
         case .cronJob(let spec): try container.encode(spec, forKey: .spec)

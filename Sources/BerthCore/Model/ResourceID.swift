@@ -2,6 +2,7 @@
 public enum ResourceKind: String, Sendable, Hashable, Codable, CaseIterable, Comparable, CustomStringConvertible {
     case project = "Project"
     case volume = "Volume"
+    case network = "Network"
     case service = "Service"
     case job = "Job"
     case cronJob = "CronJob"

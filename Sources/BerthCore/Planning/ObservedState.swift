@@ -10,6 +10,10 @@ public struct ObservedState: Sendable, Hashable, Codable {
     public var foreignContainerNames: Set<String>
     /// Names of volumes without Berth's labels.
     public var foreignVolumeNames: Set<String>
+    /// Networks carrying `berth.managed=true`.
+    public var networks: [ObservedNetwork]
+    /// Names of networks without Berth's labels (the engine's own among them): never touched.
+    public var foreignNetworkNames: Set<String>
     /// What the object storage endpoint holds, or why it could not be read.
     public var objectStorage: ObservedObjectStorage
 
@@ -18,12 +22,16 @@ public struct ObservedState: Sendable, Hashable, Codable {
         volumes: [ObservedVolume] = [],
         foreignContainerNames: Set<String> = [],
         foreignVolumeNames: Set<String> = [],
+        networks: [ObservedNetwork] = [],
+        foreignNetworkNames: Set<String> = [],
         objectStorage: ObservedObjectStorage = .available([])
     ) {
         self.containers = containers
         self.volumes = volumes
         self.foreignContainerNames = foreignContainerNames
         self.foreignVolumeNames = foreignVolumeNames
+        self.networks = networks
+        self.foreignNetworkNames = foreignNetworkNames
         self.objectStorage = objectStorage
     }
 }
@@ -115,6 +123,10 @@ public struct ObservedContainer: Sendable, Hashable, Codable {
     public var finishedAt: Date?
     /// Names of the volumes the container mounts.
     public var volumeNames: [String]
+    /// The networks it is attached to, with its addresses there.
+    public var endpoints: [ObservedEndpoint]
+    /// Host ports published for it.
+    public var publishedPorts: [PublishedPort]
     /// The spec the container was created from, when the observer could tell (names changed fields).
     public var spec: ServiceSpec?
 
@@ -130,6 +142,8 @@ public struct ObservedContainer: Sendable, Hashable, Codable {
         startedAt: Date? = nil,
         finishedAt: Date? = nil,
         volumeNames: [String] = [],
+        endpoints: [ObservedEndpoint] = [],
+        publishedPorts: [PublishedPort] = [],
         spec: ServiceSpec? = nil
     ) {
         self.id = id
@@ -143,6 +157,8 @@ public struct ObservedContainer: Sendable, Hashable, Codable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.volumeNames = volumeNames
+        self.endpoints = endpoints
+        self.publishedPorts = publishedPorts
         self.spec = spec
     }
 
@@ -151,6 +167,74 @@ public struct ObservedContainer: Sendable, Hashable, Codable {
     public var objectKind: ObjectKind? { labels[LabelKey.kind].flatMap(ObjectKind.init(rawValue:)) }
     public var replica: Int? { labels[LabelKey.replica].flatMap { Int($0) } }
     public var specHash: String? { labels[LabelKey.specHash] }
+}
+
+/// A container's place on one network: how other containers (and people) reach it.
+public struct ObservedEndpoint: Sendable, Hashable, Codable {
+    /// The engine's network name (`host`, `none` and `bridge` included).
+    public var network: String
+    public var ipv4Address: String?
+    public var ipv6Address: String?
+
+    public init(network: String, ipv4Address: String? = nil, ipv6Address: String? = nil) {
+        self.network = network
+        self.ipv4Address = ipv4Address
+        self.ipv6Address = ipv6Address
+    }
+}
+
+/// A container port the engine publishes on the host.
+public struct PublishedPort: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var hostIP: String
+    public var hostPort: Int
+    public var containerPort: Int
+    public var transport: String
+
+    public init(hostIP: String, hostPort: Int, containerPort: Int, transport: String) {
+        self.hostIP = hostIP
+        self.hostPort = hostPort
+        self.containerPort = containerPort
+        self.transport = transport
+    }
+
+    /// `127.0.0.1:8080->80/tcp`, as `docker ps` shows it.
+    public var description: String {
+        let host = hostIP.contains(":") ? "[\(hostIP)]" : hostIP
+        return "\(host):\(hostPort)->\(containerPort)/\(transport)"
+    }
+}
+
+/// A network as the engine reports it, with every container attached to it (Berth's or not).
+public struct ObservedNetwork: Sendable, Hashable, Codable {
+    public var name: String
+    public var driver: String
+    public var `internal`: Bool
+    public var enableIPv6: Bool
+    /// The subnets of its address management, in the engine's order.
+    public var subnets: [String]
+    public var labels: [String: String]
+    /// Names of the containers attached to it.
+    public var containers: [String]
+
+    public init(
+        name: String, driver: String = "bridge", internal isInternal: Bool = false, enableIPv6: Bool = false,
+        subnets: [String] = [], labels: [String: String], containers: [String] = []
+    ) {
+        self.name = name
+        self.driver = driver
+        self.internal = isInternal
+        self.enableIPv6 = enableIPv6
+        self.subnets = subnets
+        self.labels = labels
+        self.containers = containers
+    }
+
+    public var project: String? { labels[LabelKey.project] }
+    public var resourceName: String? { labels[LabelKey.name] }
+    public var specHash: String? { labels[LabelKey.specHash] }
+    public var reclaimPolicy: ReclaimPolicy {
+        labels[LabelKey.reclaimPolicy].flatMap(ReclaimPolicy.init(rawValue:)) ?? .delete
+    }
 }
 
 /// A volume as the engine reports it.

@@ -10,14 +10,47 @@ public struct ContainerTarget: Sendable, Hashable, Codable {
     public var labels: [String: String]
     /// Docker volume names for the spec's `volume:` mounts, by mount index.
     public var volumeNames: [Int: String]
+    /// The networks it joins, as the engine names them; empty with an engine network mode.
+    public var endpoints: [NetworkEndpoint]
 
-    public init(name: String, service: ResourceID, replica: Int, spec: ServiceSpec, labels: [String: String], volumeNames: [Int: String]) {
+    public init(
+        name: String, service: ResourceID, replica: Int, spec: ServiceSpec, labels: [String: String],
+        volumeNames: [Int: String], endpoints: [NetworkEndpoint] = []
+    ) {
         self.name = name
         self.service = service
         self.replica = replica
         self.spec = spec
         self.labels = labels
         self.volumeNames = volumeNames
+        self.endpoints = endpoints
+    }
+}
+
+/// One network a container joins, as the engine names it, with the DNS names it answers to there.
+public struct NetworkEndpoint: Sendable, Hashable, Codable {
+    /// The engine's network name.
+    public var network: String
+    public var aliases: [String]
+    public var ipv4Address: String?
+
+    public init(network: String, aliases: [String] = [], ipv4Address: String? = nil) {
+        self.network = network
+        self.aliases = aliases
+        self.ipv4Address = ipv4Address
+    }
+}
+
+/// Everything the executor needs to create one network.
+public struct NetworkTarget: Sendable, Hashable, Codable {
+    public var name: String
+    public var spec: NetworkSpec
+    public var labels: [String: String]
+
+    public init(name: String, spec: NetworkSpec, labels: [String: String]) {
+        self.name = name
+        self.spec = spec
+        self.labels = labels
     }
 }
 
@@ -51,6 +84,13 @@ public struct BucketTarget: Sendable, Hashable, Codable {
 public enum Operation: Sendable, Hashable, Codable {
     case createVolume(target: VolumeTarget)
     case removeVolume(name: String)
+    case createNetwork(target: NetworkTarget)
+    /// Removes a network no container is attached to any more; a missing one is fine.
+    case removeNetwork(name: String)
+    /// Attaches a container to a network it should be on (after the network was recreated).
+    case connectContainer(name: String, endpoint: NetworkEndpoint)
+    /// Detaches a container from a network that is about to be recreated.
+    case disconnectContainer(name: String, network: String)
     case createContainer(target: ContainerTarget)
     case startContainer(name: String)
     case restartContainer(name: String, grace: TimeSpan)
@@ -72,8 +112,9 @@ public enum Operation: Sendable, Hashable, Codable {
     /// Terraform-like marker: `+` create, `-` remove, `~` change in place, `!` restart, `…` wait.
     public var marker: Character {
         switch self {
-        case .createVolume, .createContainer, .createBucket: "+"
-        case .removeVolume, .removeContainer, .removeBucket: "-"
+        case .createVolume, .createNetwork, .createContainer, .createBucket: "+"
+        case .removeVolume, .removeNetwork, .removeContainer, .removeBucket: "-"
+        case .connectContainer, .disconnectContainer: "~"
         case .startContainer, .renameContainer, .setBucketVersioning, .setBucketLifecycle, .setBucketTags: "~"
         case .restartContainer: "!"
         case .awaitReady: "…"
@@ -85,6 +126,10 @@ public enum Operation: Sendable, Hashable, Codable {
         switch self {
         case .createVolume(let target): "create volume \(target.name)"
         case .removeVolume(let name): "remove volume \(name)"
+        case .createNetwork(let target): "create network \(target.name)"
+        case .removeNetwork(let name): "remove network \(name)"
+        case .connectContainer(let name, let endpoint): "connect container \(name) to network \(endpoint.network)"
+        case .disconnectContainer(let name, let network): "disconnect container \(name) from network \(network)"
         case .createContainer(let target): "create container \(target.name)"
         case .startContainer(let name): "start container \(name)"
         case .restartContainer(let name, _): "restart container \(name)"
@@ -102,8 +147,9 @@ public enum Operation: Sendable, Hashable, Codable {
     /// The container the step is about, if any.
     public var containerName: String? {
         switch self {
-        case .createVolume, .removeVolume, .createBucket, .setBucketVersioning, .setBucketLifecycle, .setBucketTags, .removeBucket: nil
+        case .createVolume, .removeVolume, .createNetwork, .removeNetwork, .createBucket, .setBucketVersioning, .setBucketLifecycle, .setBucketTags, .removeBucket: nil
         case .createContainer(let target): target.name
+        case .connectContainer(let name, _), .disconnectContainer(let name, _): name
         case .startContainer(let name), .restartContainer(let name, _), .removeContainer(let name, _, _), .awaitReady(let name, _): name
         case .renameContainer(_, let to): to
         }
@@ -113,7 +159,8 @@ public enum Operation: Sendable, Hashable, Codable {
     public var isBucketOperation: Bool {
         switch self {
         case .createBucket, .setBucketVersioning, .setBucketLifecycle, .setBucketTags, .removeBucket: true
-        case .createVolume, .removeVolume, .createContainer, .startContainer, .restartContainer, .renameContainer, .removeContainer, .awaitReady: false
+        case .createVolume, .removeVolume, .createNetwork, .removeNetwork, .connectContainer, .disconnectContainer,
+             .createContainer, .startContainer, .restartContainer, .renameContainer, .removeContainer, .awaitReady: false
         }
     }
 

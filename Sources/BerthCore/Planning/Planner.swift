@@ -21,11 +21,13 @@ public enum Planner {
         options: PlannerOptions = PlannerOptions()
     ) -> Plan {
         var builder = PlanBuilder(desired: desired, observed: observed, now: now, history: history, options: options)
+        builder.planNetworks()
         builder.planVolumes()
         for (id, spec) in serviceOrder(desired.services) {
             builder.planService(id, spec)
         }
         builder.planOrphans()
+        builder.planOrphanNetworks()
         builder.planBuckets()
         return builder.plan
     }
@@ -56,7 +58,7 @@ public enum Planner {
 }
 
 /// Accumulates one plan; every rule of the planner lives in one of its `plan…` methods (the
-/// bucket rules in BucketPlanning.swift).
+/// bucket rules in BucketPlanning.swift, the network rules in NetworkPlanning.swift).
 struct PlanBuilder {
     let desired: DesiredState
     let now: Date
@@ -66,6 +68,8 @@ struct PlanBuilder {
     let foreignVolumes: Set<String>
     let serviceContainers: [ResourceID: [ObservedContainer]]
     let volumesByName: [String: ObservedVolume]
+    let networksByName: [String: ObservedNetwork]
+    let foreignNetworks: Set<String>
     let allContainers: [ObservedContainer]
     let objectStorage: ObservedObjectStorage
 
@@ -78,6 +82,15 @@ struct PlanBuilder {
     var readyAwaits: [ResourceID: [Dependency.Condition: [Int]]] = [:]
     /// Containers this plan removes, by name, with the removing action.
     var removedContainers: [String: Int] = [:]
+    /// Network name → the action creating it, for containers that join it.
+    var networkCreations: [String: Int] = [:]
+    /// Networks containers cannot join in this plan: external ones that do not exist, names taken.
+    var missingNetworks: Set<String> = []
+    /// Containers this plan detaches from a network it recreates.
+    var detachedContainers: Set<String> = []
+    /// The last re-attaching action: containers are attached again one after another, in
+    /// dependency order.
+    var lastReattach: Int?
 
     init(desired: DesiredState, observed: ObservedState, now: Date, history: PlanHistory, options: PlannerOptions) {
         self.desired = desired
@@ -100,6 +113,8 @@ struct PlanBuilder {
         }
         serviceContainers = byService
         volumesByName = Dictionary(observed.volumes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        networksByName = Dictionary(observed.networks.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        foreignNetworks = observed.foreignNetworkNames
     }
 
     @discardableResult
@@ -135,7 +150,9 @@ struct PlanBuilder {
     mutating func planService(_ id: ResourceID, _ spec: ServiceSpec) {
         let hash = desired.specHashes[id] ?? SpecHash.of(spec)
         let containers = serviceContainers[id] ?? []
-        let gate = dependencyGate(id, spec)
+        let network = networkGate(id, spec)
+        let gate = network.flatMap { network in dependencyGate(id, spec).map { $0 + network.after } }
+        let endpoints = network?.endpoints ?? []
         var previousReplica: [Int] = []
         for replica in 0..<spec.replicas {
             let name = ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica)
@@ -148,15 +165,16 @@ struct PlanBuilder {
                 if foreignContainers.contains(name) {
                     plan.warnings.append(Warning(resource: id, message: "container name \(name) is taken by a container without Berth labels; Berth does not touch it, so replica \(replica) cannot be created until it is renamed or removed"))
                 } else if let gate {
-                    let ready = createAndStart(id, spec, replica, hash, cause: others.isEmpty ? "missing" : "replacing \(others.map(\.name).joined(separator: ", "))", after: gate)
+                    let ready = createAndStart(id, spec, replica, hash, endpoints, cause: others.isEmpty ? "missing" : "replacing \(others.map(\.name).joined(separator: ", "))", after: gate)
                     removeAll(others, id, spec, cause: "replaced by \(name)", after: [ready])
                 }
                 continue
             }
             if current.specHash != hash {
                 guard let gate else { continue }
-                previousReplica = replace(current, others: others, id, spec, replica, hash, after: gate + previousReplica)
+                previousReplica = replace(current, others: others, id, spec, replica, hash, endpoints, after: gate + previousReplica)
             } else {
+                if network != nil { reattach(current, id, endpoints) }
                 planRunning(current, id, spec, gate: gate)
                 if !others.isEmpty {
                     let ready = awaitReady(name, id, condition: spec.healthcheck == nil ? .started : .healthy, after: startAction(of: name, in: id))
@@ -176,7 +194,7 @@ struct PlanBuilder {
     }
 
     /// Creates and starts one replica; returns the action after which it is ready.
-    private mutating func createAndStart(_ id: ResourceID, _ spec: ServiceSpec, _ replica: Int, _ hash: String, cause: String, after: [Int]) -> Int {
+    private mutating func createAndStart(_ id: ResourceID, _ spec: ServiceSpec, _ replica: Int, _ hash: String, _ endpoints: [NetworkEndpoint], cause: String, after: [Int]) -> Int {
         let name = ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica)
         var labels = Self.labels(id, kind: .service, hash: hash)
         labels[LabelKey.replica] = String(replica)
@@ -190,7 +208,7 @@ struct PlanBuilder {
             volumeNames[index] = volumeName
             if let creation = volumeCreations[volumeName] { volumeActions.append(creation) }
         }
-        let target = ContainerTarget(name: name, service: id, replica: replica, spec: spec, labels: labels, volumeNames: volumeNames)
+        let target = ContainerTarget(name: name, service: id, replica: replica, spec: spec, labels: labels, volumeNames: volumeNames, endpoints: endpoints)
         let create = add(.createContainer(target: target), id, cause, after: after + volumeActions)
         let start = add(.startContainer(name: name), id, cause, after: [create])
         startedContainers[id, default: []].append((name, start))
@@ -198,7 +216,7 @@ struct PlanBuilder {
     }
 
     /// Replaces a drifted replica, start-first (rename, create, start, wait, remove) or stop-first.
-    private mutating func replace(_ current: ObservedContainer, others: [ObservedContainer], _ id: ResourceID, _ spec: ServiceSpec, _ replica: Int, _ hash: String, after: [Int]) -> [Int] {
+    private mutating func replace(_ current: ObservedContainer, others: [ObservedContainer], _ id: ResourceID, _ spec: ServiceSpec, _ replica: Int, _ hash: String, _ endpoints: [NetworkEndpoint], after: [Int]) -> [Int] {
         let cause = driftCause(current, spec, hash)
         let stale = removeAll(others, id, spec, cause: "leftover of an interrupted update", after: after)
         let condition: Dependency.Condition = spec.healthcheck == nil ? .started : .healthy
@@ -206,13 +224,13 @@ struct PlanBuilder {
         case .startFirst:
             let outgoing = ObjectName.outgoingContainer(project: id.project, service: id.name, replica: replica)
             let rename = add(.renameContainer(from: current.name, to: outgoing), id, cause, after: after + stale)
-            let start = createAndStart(id, spec, replica, hash, cause: cause, after: [rename])
+            let start = createAndStart(id, spec, replica, hash, endpoints, cause: cause, after: [rename])
             let ready = awaitReady(current.name, id, condition: condition, after: start)
             add(.removeContainer(name: outgoing, signal: current.spec?.container.stopSignal ?? spec.container.stopSignal, grace: spec.container.stopGracePeriod), id, "replaced by \(current.name)", after: [ready])
             return [ready]
         case .stopFirst:
             let removal = remove(current, id, spec, cause: cause, after: after + stale)
-            let start = createAndStart(id, spec, replica, hash, cause: cause, after: [removal])
+            let start = createAndStart(id, spec, replica, hash, endpoints, cause: cause, after: [removal])
             return [awaitReady(current.name, id, condition: condition, after: start)]
         }
     }

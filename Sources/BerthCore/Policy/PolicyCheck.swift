@@ -66,6 +66,14 @@ public struct PolicyCheck: Sendable {
             if let device = spec.options["device"], device.hasPrefix("/") {
                 checkHostPath(device, field: "spec.options.device", into: &found)
             }
+        case .network(let spec):
+            if spec.external {
+                if !policy.externalNetworks {
+                    found.append(violation("spec.external", "adopting an existing network is not allowed", rule: "externalNetworks"))
+                }
+            } else if !policy.networkDrivers.contains(spec.driver) {
+                found.append(violation("spec.driver", "network driver \(spec.driver) is not allowed", rule: "networkDrivers: \(policy.networkDrivers.joined(separator: ", "))"))
+            }
         case .certificate(let spec):
             if case .hostPath(let folder) = spec.target {
                 checkHostPath(folder, field: "spec.target.hostPath", into: &found)

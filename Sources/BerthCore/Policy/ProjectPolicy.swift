@@ -23,6 +23,11 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
     public var images: [String]?
     /// Volume drivers that volumes may use; another driver could mount what it likes.
     public var volumeDrivers: [String]
+    /// Network drivers that Networks may use (`macvlan`, `ipvlan` reach the host's interfaces).
+    public var networkDrivers: [String]
+    /// Whether Networks may adopt an existing engine network (`external: true`), which could be
+    /// another project's or the host's.
+    public var externalNetworks: Bool
     public var maxResources: PolicyLimits
 
     public init(
@@ -32,6 +37,8 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
         envFromController: [String] = [],
         images: [String]? = nil,
         volumeDrivers: [String] = ["local"],
+        networkDrivers: [String] = ["bridge"],
+        externalNetworks: Bool = false,
         maxResources: PolicyLimits = PolicyLimits()
     ) {
         self.appliesTo = appliesTo
@@ -40,6 +47,8 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
         self.envFromController = envFromController
         self.images = images
         self.volumeDrivers = volumeDrivers
+        self.networkDrivers = networkDrivers
+        self.externalNetworks = externalNetworks
         self.maxResources = maxResources
     }
 
@@ -51,6 +60,8 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
             envFromController: map.optional("envFromController", default: []) { try $0.list { try $0.parse(EnvironmentName.validated) } },
             images: map.optional("images") { try $0.list { try $0.parse(ImagePattern.validated) } },
             volumeDrivers: map.optional("volumeDrivers", default: ["local"]) { try $0.list { try $0.nonEmptyString() } },
+            networkDrivers: map.optional("networkDrivers", default: ["bridge"]) { try $0.list { try $0.nonEmptyString() } },
+            externalNetworks: map.optional("externalNetworks", default: false) { try $0.bool() },
             maxResources: map.optional("maxResources", default: PolicyLimits()) { try PolicyLimits.read(try $0.map()) }
         )
     }

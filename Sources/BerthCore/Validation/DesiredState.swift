@@ -13,10 +13,16 @@ public struct DesiredState: Sendable, Hashable {
     public private(set) var services: [(id: ResourceID, spec: ServiceSpec)] = []
     /// Volumes by identity, in identity order.
     public private(set) var volumes: [(id: ResourceID, spec: VolumeSpec)] = []
+    /// Networks by identity, in identity order: the declared ones, and each project's implicit
+    /// `default` network when a service, job or cron job of the project joins it without a
+    /// Network named `default` being declared.
+    public private(set) var networks: [(id: ResourceID, spec: NetworkSpec)] = []
     /// Buckets by identity, in identity order.
     public private(set) var buckets: [(id: ResourceID, spec: BucketSpec)] = []
     /// Projects that at least one resource names (including declared ones); pruning is scoped to these.
     public private(set) var referencedProjects: Set<String> = []
+    /// Projects that at least one declared resource names: their default networks are kept.
+    public private(set) var declaredProjects: Set<String> = []
     /// Resources an API writer (not the operator) wrote: they never manage a bucket Berth did not create.
     public private(set) var writtenByAPIWriters: Set<ResourceID> = []
 
@@ -53,6 +59,7 @@ public struct DesiredState: Sendable, Hashable {
         state.computeSpecHashes()
         state.indexByKind()
         state.referencedProjects = Set(state.resources.map { $0.kind == .project ? $0.metadata.name : $0.metadata.project })
+        state.declaredProjects = state.referencedProjects
         return state
     }
 
@@ -105,24 +112,44 @@ public struct DesiredState: Sendable, Hashable {
                 specHashes[resource.id] = SpecHash.hash(canonical)
                 canonicalSpecs[resource.id] = String(decoding: canonical, as: UTF8.self)
             case .volume(let spec): specHashes[resource.id] = SpecHash.of(spec)
-            case .project, .job, .cronJob, .bucket, .certificate: break
+            case .project, .network, .job, .cronJob, .bucket, .certificate: break
             }
         }
+        for (id, spec) in networks { specHashes[id] = SpecHash.of(spec) }
     }
 
-    /// Rebuilds `services`, `volumes` and `buckets` from `resources`.
+    /// The network a container of `project` means by `name`: a declared Network, or the
+    /// implicit default one.
+    public func network(project: String, name: String) -> NetworkSpec? {
+        let id = ResourceID(kind: .network, project: project, name: name)
+        if case .network(let spec)? = resource(id)?.spec { return spec }
+        return name == NetworkAttachment.defaultNetwork ? .implicitDefault : nil
+    }
+
+    /// Rebuilds `services`, `volumes`, `networks` and `buckets` from `resources`.
     private mutating func indexByKind() {
         services = []
         volumes = []
+        networks = []
         buckets = []
+        var implicitDefaults: Set<String> = []
         for resource in resources {
             switch resource.spec {
             case .service(let spec): services.append((resource.id, spec))
             case .volume(let spec): volumes.append((resource.id, spec))
+            case .network(let spec): networks.append((resource.id, spec))
             case .bucket(let spec): buckets.append((resource.id, spec))
             case .project, .job, .cronJob, .certificate: break
             }
+            if resource.containerSpec?.networks.contains(where: { $0.name == NetworkAttachment.defaultNetwork }) == true {
+                implicitDefaults.insert(resource.metadata.project)
+            }
         }
+        for project in implicitDefaults {
+            let id = ResourceID(kind: .network, project: project, name: NetworkAttachment.defaultNetwork)
+            if !contains(id) { networks.append((id, .implicitDefault)) }
+        }
+        networks.sort { $0.id < $1.id }
     }
 
     /// Fills limits a service or job leaves out from its project's `defaultResources`.
@@ -139,7 +166,7 @@ public struct DesiredState: Sendable, Hashable {
             case .cronJob(var spec):
                 spec.jobTemplate.container.resources = spec.jobTemplate.container.resources.filled(from: defaults)
                 resources[index].spec = .cronJob(spec)
-            case .project, .volume, .bucket, .certificate:
+            case .project, .volume, .network, .bucket, .certificate:
                 break
             }
         }
@@ -163,7 +190,7 @@ private struct CrossChecks {
 
     consuming func run() -> [ValidationIssue] {
         var bucketOwners: [String: ResourceID] = [:]
-        var published: [PublishedPort] = []
+        var published: [HostPortClaim] = []
         for resource in state.resources {
             if resource.kind != .project, state.projects[resource.metadata.project] == nil {
                 report(resource, "metadata.project", "project \"\(resource.metadata.project)\" is not declared; add a Project document named \(resource.metadata.project) (only \"default\" exists implicitly)")
@@ -171,12 +198,15 @@ private struct CrossChecks {
             switch resource.spec {
             case .service(let spec):
                 checkMounts(resource, spec.container.volumes, path: "spec.volumes")
+                checkNetworks(resource, spec.container, path: "spec", replicas: spec.replicas)
                 checkDependencies(resource, spec)
                 checkHostPorts(resource, spec, published: &published)
             case .job(let spec):
                 checkMounts(resource, spec.container.volumes, path: "spec.volumes")
+                checkNetworks(resource, spec.container, path: "spec", replicas: 1)
             case .cronJob(let spec):
                 checkMounts(resource, spec.jobTemplate.container.volumes, path: "spec.jobTemplate.volumes")
+                checkNetworks(resource, spec.jobTemplate.container, path: "spec.jobTemplate", replicas: 1)
             case .certificate(let spec):
                 checkCertificate(resource, spec)
             case .bucket(let spec):
@@ -184,7 +214,7 @@ private struct CrossChecks {
                     report(resource, "spec.bucketName", "bucket \"\(spec.bucketName)\" is already declared by \(owner)")
                 }
                 bucketOwners[spec.bucketName] = resource.id
-            case .project, .volume:
+            case .project, .volume, .network:
                 break
             }
         }
@@ -208,6 +238,31 @@ private struct CrossChecks {
         }
     }
 
+    /// Every network a container joins is declared in its project (or is its `default`); a fixed
+    /// address needs one replica and a declared IPv4 subnet that holds it.
+    private mutating func checkNetworks(_ resource: Resource, _ container: ContainerSpec, path: String, replicas: Int) {
+        let project = resource.metadata.project
+        for (index, attachment) in container.networks.enumerated() {
+            let field = "\(path).networks[\(index)]"
+            guard let network = state.network(project: project, name: attachment.name) else {
+                report(resource, "\(field).name", "network \"\(attachment.name)\" is not declared in project \(project); add a Network named \(attachment.name) (external: true adopts one that exists) or join default")
+                continue
+            }
+            guard let address = attachment.ipv4Address else { continue }
+            if replicas > 1 {
+                report(resource, "\(field).ipv4Address", "\(replicas) replicas cannot all have address \(address); use one replica or leave the address out")
+            }
+            if network.external { continue }
+            guard let subnet = network.ipam.flatMap({ try? Subnet(parsing: $0.subnet) }), subnet.isIPv4 else {
+                report(resource, "\(field).ipv4Address", "a fixed address needs network \(attachment.name) to declare an IPv4 ipam.subnet")
+                continue
+            }
+            if !subnet.contains(address) {
+                report(resource, "\(field).ipv4Address", "address \(address) is outside subnet \(subnet) of network \(attachment.name)")
+            }
+        }
+    }
+
     private mutating func checkDependencies(_ resource: Resource, _ spec: ServiceSpec) {
         for (index, dependency) in spec.dependsOn.enumerated() {
             if dependency.name == resource.metadata.name {
@@ -223,23 +278,24 @@ private struct CrossChecks {
     }
 
     /// A host port some service publishes, for collision checks.
-    struct PublishedPort {
+    struct HostPortClaim {
         var owner: ResourceID
         var hostIP: String?
         var port: Int
         var transport: PortMapping.Transport
 
         /// Two bindings collide on the same port and transport unless both name different specific addresses.
-        func collides(with other: PublishedPort) -> Bool {
+        func collides(with other: HostPortClaim) -> Bool {
             guard port == other.port, transport == other.transport else { return false }
             let wildcards: Set<String?> = [nil, "0.0.0.0", "::"]
             return wildcards.contains(hostIP) || wildcards.contains(other.hostIP) || hostIP == other.hostIP
         }
     }
 
-    private mutating func checkHostPorts(_ resource: Resource, _ spec: ServiceSpec, published: inout [PublishedPort]) {
-        if !spec.ports.isEmpty, spec.container.network == .host || spec.container.network == .none {
-            report(resource, "spec.ports", "ports are published only on a bridge or named network; with network \(spec.container.network) leave ports out (host: the process binds host ports itself; none: there is no network)")
+    private mutating func checkHostPorts(_ resource: Resource, _ spec: ServiceSpec, published: inout [HostPortClaim]) {
+        let mode = spec.container.network
+        if !spec.ports.isEmpty, mode == .host || mode == .none {
+            report(resource, "spec.ports", "ports are published only on a bridge or project network; with network \(mode) leave ports out (host: the process binds host ports itself; none: there is no network)")
             return
         }
         for (index, port) in spec.ports.enumerated() {
@@ -247,7 +303,7 @@ private struct CrossChecks {
             if spec.replicas > 1 {
                 report(resource, "spec.ports[\(index)]", "\(spec.replicas) replicas cannot all publish host port \(hostPort); use one replica or leave the host port out")
             }
-            let binding = PublishedPort(owner: resource.id, hostIP: port.hostIP, port: hostPort, transport: port.transport)
+            let binding = HostPortClaim(owner: resource.id, hostIP: port.hostIP, port: hostPort, transport: port.transport)
             if let other = published.first(where: { $0.collides(with: binding) }) {
                 let whom = other.owner == resource.id ? "another entry of this service" : "\(other.owner)"
                 report(resource, "spec.ports[\(index)]", "host port \(hostPort)/\(port.transport) is also published by \(whom)")
@@ -266,6 +322,7 @@ private struct CrossChecks {
             switch id.kind {
             case .service: stem = "container " + ObjectName.serviceContainer(project: id.project, service: id.name, replica: 0)
             case .volume: stem = "volume " + ObjectName.volume(project: id.project, name: id.name)
+            case .network: stem = "network " + ObjectName.network(project: id.project, name: id.name)
             case .project, .job, .cronJob, .bucket, .certificate: continue
             }
             if let other = stems[stem] {

@@ -20,6 +20,13 @@ public enum SpecHash {
         return hash(canonicalJSON(spec))
     }
 
+    /// The hash of what a network is created from; the reclaim policy is Berth's bookkeeping.
+    public static func of(_ spec: NetworkSpec) -> String {
+        var spec = spec
+        spec.reclaimPolicy = .delete
+        return hash(canonicalJSON(spec))
+    }
+
     /// The hash of a job's spec: a manifest Job whose spec changes is a new job.
     public static func of(_ spec: JobSpec) -> String {
         hash(canonicalJSON(spec))
