@@ -117,7 +117,8 @@ wait_for() {
 # bridge, user-defined networks and iptables: they then exist in that namespace only. The two
 # go together on purpose, so no caller can get a bridged engine in the host's namespace.
 # nsenter, not `ip netns exec`: the latter also moves the command into a mount namespace of its
-# own with /sys remounted, which breaks dockerd; nsenter --net changes the network namespace only.
+# own with /sys remounted, which hides /sys/fs/cgroup (dockerd 20.10 exits: "Devices cgroup isn't
+# mounted"); nsenter --net changes the network namespace only.
 private_dockerd_command() {
   local root=$1 netns=${2:-}
   local base="dockerd --host unix://$root/d.sock --data-root $root/data --exec-root $root/exec --pidfile $root/dockerd.pid"
