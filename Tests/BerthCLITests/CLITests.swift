@@ -53,19 +53,25 @@ enum BerthProcess {
     /// with many children starting and ending at once across the suite, `waitUntilExit()` once
     /// never returned for a `berth jobs submit` that had exited (left a zombie), and the suite hung.
     static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Int? = nil) throws -> CommandResult {
+        try runCommand([try executable().path] + arguments, environment: environment, timeout: timeout)
+    }
+
+    /// Runs any command (`argv[0]` a path) the way `run` runs `berth`: in the package root, output
+    /// through files, reaped by its pid, bounded by `timeout` seconds when given.
+    static func runCommand(_ argv: [String], environment: [String: String] = [:], timeout: Int? = nil) throws -> CommandResult {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
 
         let command = timeout.map { ["/usr/bin/timeout", String($0)] } ?? []
-        let argv = command + [try executable().path] + arguments
+        let bounded = command + argv
         var processEnvironment = ProcessInfo.processInfo.environment
         processEnvironment.removeValue(forKey: "BERTH_MANIFESTS")
         // Tests choose the object storage themselves (Scenario.objectStorage).
         for name in ["BERTH_S3_ENDPOINT", "BERTH_S3_REGION", "BERTH_S3_ADDRESSING"] { processEnvironment.removeValue(forKey: name) }
         processEnvironment.merge(environment) { _, new in new }
-        let status = try spawnAndWait(argv, environment: processEnvironment.map { "\($0.key)=\($0.value)" }, stdout: outURL.path, stderr: errURL.path)
+        let status = try spawnAndWait(bounded, environment: processEnvironment.map { "\($0.key)=\($0.value)" }, stdout: outURL.path, stderr: errURL.path)
         return CommandResult(
             status: status,
             stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),

@@ -50,12 +50,14 @@ final class Scenario: @unchecked Sendable {
     /// When set, every `berth` call works through this API (`BERTH_SERVER`, `BERTH_TOKEN`).
     var server: (url: String, token: String)?
 
-    init(_ store: StoreChoice = .sqlite) async throws {
+    /// `dockerHost`: another engine than the private one, e.g. `NetnsEngine().dockerHost` for
+    /// bridge networks.
+    init(_ store: StoreChoice = .sqlite, dockerHost: String? = nil) async throws {
         project = "e2e" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-e2e-\(project)")
         manifests = folder.appendingPathComponent("manifests")
         image = try TestServices.image()
-        dockerHost = try TestServices.dockerHost()
+        self.dockerHost = try dockerHost ?? TestServices.dockerHost()
         self.store = store
         await Self.slots.acquire()
         do {
@@ -247,7 +249,7 @@ final class Scenario: @unchecked Sendable {
         throw BerthProcess.SetupError("timed out waiting until \(what)")
     }
 
-    /// Stops serve, removes this project's containers and volumes, its database and its folder.
+    /// Stops serve, removes this project's containers, volumes and networks, its database and its folder.
     func finish() {
         defer { Self.slots.release() }
         stopServe()
@@ -260,6 +262,12 @@ final class Scenario: @unchecked Sendable {
         _ = try? docker("rm", "-f", container("taken"))
         let volumes = (try? docker("volume", "ls", "-q", "--filter", "label=berth.project=\(project)"))?.split(separator: "\n").map(String.init) ?? []
         if !volumes.isEmpty { _ = try? Scenario.run("/usr/bin/docker", ["-H", dockerHost, "volume", "rm", "-f"] + volumes) }
+        // Networks (on an engine that has them) once their containers are gone: by label and by
+        // Berth's name prefix, both this scenario's own.
+        let labelled = (try? docker("network", "ls", "-q", "--filter", "label=berth.project=\(project)"))?.split(separator: "\n").map(String.init) ?? []
+        let named = (try? docker("network", "ls", "-q", "--filter", "name=berth-\(project)-"))?.split(separator: "\n").map(String.init) ?? []
+        let networks = Array(Set(labelled + named))
+        if !networks.isEmpty { _ = try? Scenario.run("/usr/bin/docker", ["-H", dockerHost, "network", "rm"] + networks) }
         if let database { try? psql("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
         try? FileManager.default.removeItem(at: folder)
     }

@@ -109,12 +109,36 @@ wait_for() {
   return 1
 }
 
-# private_dockerd_command ROOT prints the command line of a private Docker engine under ROOT (socket
-# ROOT/d.sock, pid file ROOT/dockerd.pid): no bridge, no iptables, so containers use network
-# host or none only (the rule on shared machines).
+# private_dockerd_command ROOT [NETNS] prints the command line of a private Docker engine under
+# ROOT (socket ROOT/d.sock, pid file ROOT/dockerd.pid, data and exec roots beside them).
+# Without NETNS it runs in the host's network namespace with no bridge and no iptables, so
+# containers use network host or none only (the rule on shared machines). With NETNS (a name
+# `ip netns add` made) it runs inside that namespace through nsenter and keeps Docker's default
+# bridge, user-defined networks and iptables: they then exist in that namespace only. The two
+# go together on purpose, so no caller can get a bridged engine in the host's namespace.
+# nsenter, not `ip netns exec`: the latter also moves the command into a mount namespace of its
+# own with /sys remounted, which breaks dockerd; nsenter --net changes the network namespace only.
 private_dockerd_command() {
-  local root=$1
-  printf '%s' "dockerd --host unix://$root/d.sock --data-root $root/data --exec-root $root/exec --pidfile $root/dockerd.pid --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false --userland-proxy=false"
+  local root=$1 netns=${2:-}
+  local base="dockerd --host unix://$root/d.sock --data-root $root/data --exec-root $root/exec --pidfile $root/dockerd.pid"
+  if [ -n "$netns" ]; then
+    printf '%s' "nsenter --net=/var/run/netns/$netns $base"
+  else
+    printf '%s' "$base --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false --userland-proxy=false"
+  fi
+}
+
+# unmount_under FOLDER unmounts every mount point below FOLDER, deepest first. A dockerd's exec
+# root holds its network namespace files (exec/netns/default, one per container with a bridge
+# network) as nsfs bind mounts, which survive the engine and make `rm -rf` fail with "Device or
+# resource busy"; `umount -R FOLDER` does not help when FOLDER itself is no mount point.
+unmount_under() {
+  local folder=${1%/} target
+  [ -n "$folder" ] && [ "$folder" != / ] || return 1
+  # Field 5 of mountinfo is the mount point (no spaces in our paths, so no \040 escapes).
+  for target in $(awk -v prefix="$folder/" 'index($5, prefix) == 1 {print $5}' /proc/self/mountinfo | sort -r -u); do
+    umount "$target" 2>/dev/null || umount -l "$target" 2>/dev/null || log "could not unmount $target"
+  done
 }
 
 # build_busybox_image HOST ROOTFS IMAGE makes IMAGE on the engine at HOST by `docker import` of a

@@ -53,18 +53,22 @@ make_docker_tls() {
 # The pid files name whichever dockerds run now: ours, and scratch ones a test started under the
 # test root (docker-*/dockerd.pid) and could not stop itself. Only those are stopped.
 stop_dockerd() {
-  local scratch
+  local scratch root pid pidfile="$BERTH_TEST_ROOT/docker/dockerd.pid"
   for scratch in "$BERTH_TEST_ROOT"/docker-*/dockerd.pid; do
     [ -f "$scratch" ] && stop_pid "$(cat "$scratch")" 30
   done
-  local pidfile="$BERTH_TEST_ROOT/docker/dockerd.pid"
-  [ -f "$pidfile" ] || return 0
-  local pid
-  pid=$(cat "$pidfile")
-  # Remove what the tests left, so the data root can be deleted.
-  docker -H "$BERTH_TEST_DOCKER_HOST" ps -aq 2>/dev/null | xargs -r docker -H "$BERTH_TEST_DOCKER_HOST" rm -f >/dev/null 2>&1 || true
-  stop_pid "$pid" 30
-  umount -R "$BERTH_TEST_ROOT/docker" 2>/dev/null || true
+  if [ -f "$pidfile" ]; then
+    pid=$(cat "$pidfile")
+    # Remove what the tests left, so the data root can be deleted.
+    docker -H "$BERTH_TEST_DOCKER_HOST" ps -aq 2>/dev/null | xargs -r docker -H "$BERTH_TEST_DOCKER_HOST" rm -f >/dev/null 2>&1 || true
+    stop_pid "$pid" 30
+  fi
+  # Once the engines are gone: their exec roots still hold mounted namespace files
+  # (exec/netns/default), which `rm -rf` of the test root cannot remove.
+  for root in "$BERTH_TEST_ROOT"/docker "$BERTH_TEST_ROOT"/docker-*; do
+    [ -d "$root" ] && unmount_under "$root"
+  done
+  return 0
 }
 
 build_test_image() {
