@@ -131,7 +131,7 @@ struct NetworkEndToEndTests {
         }
         // an internal network has no route out of itself
         let routes = try engine.dockerCommand(["exec", scenario.container("inside"), "ip", "route"])
-        #expect(routes.status == 0 && !routes.stdout.contains("default"), "\(routes.stdout)")
+        #expect(routes.status == 0 && !routes.stdout.contains("default"), "\(routes.stdout) \(try engine.docker("inspect", scenario.container("inside")))")
         #expect(scenario.inspect("berth-\(p)-back", "{{.Internal}}") == "true")
     }
 
@@ -187,32 +187,39 @@ struct NetworkEndToEndTests {
               pullPolicy: Never
               command: ["sh", "-c", "timeout 5 wget -qO- http://web:8080/ | grep -q for-the-job-\(p)"]
             """
-        let file = scenario.folder.appendingPathComponent("job.yaml")
-        try job.write(to: file, atomically: true, encoding: .utf8)
 
-        let submit = try scenario.berth("jobs", "submit", "-f", file.path, "--wait", "--timeout", "90s")
+        let id = try #require(try scenario.submit(job).first)
+        let ended = try await scenario.ended(id, within: 90)
 
-        #expect(submit.status == 0, "\(submit.stdout)\(submit.stderr)\n\(scenario.serveLog())")
+        #expect(ended["state"] as? String == "finished", "\(ended)\n\(scenario.serveLog())")
     }
 
     @Test func invalidNetworkFieldsAreReportedWithFileLineAndField() async throws {
         let engine = try NetnsEngine()
         let scenario = try await Scenario(dockerHost: engine.dockerHost)
         defer { scenario.finish() }
+        // fields wrong in their own document
         try scenario.write(
             Self.network(scenario, "back", spec: "{ipam: {subnet: 10.30.0.0/24, gateway: 10.31.0.1}}")
                 + Self.network(scenario, "old", spec: "{external: true, driver: bridge}")
+        )
+        let fields = try scenario.berth("validate", "-f", scenario.manifests.path)
+        #expect(fields.status == 1)
+        let fieldText = fields.stdout + fields.stderr
+        #expect(fieldText.contains("project.yaml:"), "\(fieldText)")
+        #expect(fieldText.contains("spec.ipam.gateway") && fieldText.contains("gateway 10.31.0.1 is outside subnet 10.30.0.0/24"), "\(fieldText)")
+        #expect(fieldText.contains("spec.driver") && fieldText.contains("an external network is used as it is"), "\(fieldText)")
+
+        // references between documents
+        try scenario.write(
+            Self.network(scenario, "back", spec: "{ipam: {subnet: 10.30.0.0/24}}")
                 + Self.web(scenario, "web", page: "x", networks: "  networks: [{name: back, ipv4Address: 10.30.1.5}, nowhere]")
         )
-
-        let result = try scenario.berth("validate", "-f", scenario.manifests.path)
-
-        #expect(result.status == 1)
-        let text = result.stdout + result.stderr
-        #expect(text.contains("project.yaml:"), "\(text)")
-        #expect(text.contains("spec.ipam.gateway") && text.contains("outside subnet 10.30.0.0/24"), "\(text)")
-        #expect(text.contains("spec.driver") && text.contains("an external network is used as it is"), "\(text)")
-        #expect(text.contains("spec.networks[0].ipv4Address") && text.contains("outside subnet"), "\(text)")
-        #expect(text.contains("spec.networks[1].name") && text.contains("network \"nowhere\" is not declared"), "\(text)")
+        let references = try scenario.berth("validate", "-f", scenario.manifests.path)
+        #expect(references.status == 1)
+        let referenceText = references.stdout + references.stderr
+        #expect(referenceText.contains("project.yaml:"), "\(referenceText)")
+        #expect(referenceText.contains("spec.networks[0].ipv4Address") && referenceText.contains("address 10.30.1.5 is outside subnet 10.30.0.0/24"), "\(referenceText)")
+        #expect(referenceText.contains("spec.networks[1].name") && referenceText.contains("network \"nowhere\" is not declared"), "\(referenceText)")
     }
 }
