@@ -210,6 +210,7 @@ public actor Reconciler {
         }
         for status in new where !status.sameContent(as: known[status.id]) {
             try await store.putStatus(status)
+            if let event = Self.reachabilityEvent(status, before: known[status.id]) { try await store.appendEvent(event) }
             known[status.id] = status
         }
         for result in report.results {
@@ -237,6 +238,19 @@ public actor Reconciler {
             try await store.purgeResource(resource.id)
             logger.info("purged deleted resource \(resource.id): its objects are gone")
         }
+    }
+
+    /// An event when a service's replicas can be reached somewhere new (a replica started, an
+    /// address changed): which container, on which networks at which addresses, which host ports.
+    static func reachabilityEvent(_ status: ResourceStatus, before: ResourceStatus?) -> EventRecord? {
+        let running = (status.replicas ?? []).filter { $0.state == "running" && !$0.reachability.isEmpty }
+        let known = Set((before?.replicas ?? []).filter { $0.state == "running" }.map { "\($0.container) \($0.reachability)" })
+        let new = running.filter { !known.contains("\($0.container) \($0.reachability)") }
+        guard !new.isEmpty else { return nil }
+        return EventRecord(
+            resource: status.id, project: status.id.project, type: .normal, reason: "Reachable",
+            message: new.map { "\($0.container): \($0.reachability)" }.joined(separator: "; "), time: Date()
+        )
     }
 
     /// The event an executed action leaves in the store: what changed and why, or what failed.

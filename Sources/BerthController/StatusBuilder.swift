@@ -50,6 +50,9 @@ struct StatusBuilder {
             let ready = (containers[id] ?? []).filter { isReady($0, id, spec) }.count
             status.desiredReplicas = spec.replicas
             status.readyReplicas = ready
+            status.replicas = (containers[id] ?? []).sorted { $0.name < $1.name }.map { container in
+                ReplicaStatus(container: container.name, state: container.state.rawValue, networks: container.endpoints, ports: container.publishedPorts)
+            }
             status.restartCount += restarts[id] ?? 0
             let wait = plan.waits.first { $0.resource == id }
             if apply(failure: failures[id], to: &status) {

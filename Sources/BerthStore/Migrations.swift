@@ -9,6 +9,14 @@ struct Migration: Sendable {
     var sql: String
 }
 
+extension Migration {
+    /// Where each service replica can be reached (networks, addresses, published ports), for
+    /// `berth status`: the same statement on both stores.
+    static let replicaAddresses = Migration(version: 3, name: "status replica addresses", sql: """
+        ALTER TABLE resource_status ADD COLUMN replicas text;
+        """)
+}
+
 /// Applies the migrations a database lacks, in one transaction, under a lock.
 enum Migrator {
     /// `begin` starts the transaction (`BEGIN IMMEDIATE` on SQLite takes its write lock at once);

@@ -26,7 +26,7 @@ import Synchronization
 /// - Leadership: session advisory locks on a dedicated connection; losing that connection loses
 ///   the lock, and the next `tryAcquireLeadership` says so.
 public final class PostgresStore: Store {
-    static let migrations = [migration0001, migration0002]
+    static let migrations = [migration0001, migration0002, Migration.replicaAddresses]
     static let channel = "berth"
     /// Advisory lock classes (the first key of the two-key form), so Berth's locks never meet an application's.
     static let migrationLock: Int32 = 0x4265_7201

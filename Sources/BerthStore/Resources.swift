@@ -83,6 +83,31 @@ public struct Condition: Sendable, Hashable, Codable {
     }
 }
 
+/// One container of a service as last observed: its state and how to reach it.
+public struct ReplicaStatus: Sendable, Hashable, Codable {
+    public var container: String
+    public var state: String
+    /// Its networks and addresses there (for an engine mode, the mode alone).
+    public var networks: [ObservedEndpoint]
+    /// Host ports published for it.
+    public var ports: [PublishedPort]
+
+    public init(container: String, state: String, networks: [ObservedEndpoint], ports: [PublishedPort]) {
+        self.container = container
+        self.state = state
+        self.networks = networks
+        self.ports = ports
+    }
+
+    /// `berth-shop-default 10.0.1.2, 127.0.0.1:8080->80/tcp`
+    public var reachability: String {
+        let places = networks.map { endpoint in
+            [endpoint.network, endpoint.ipv4Address, endpoint.ipv6Address].compactMap { $0 }.joined(separator: " ")
+        }
+        return (places + ports.map(\.description)).joined(separator: ", ")
+    }
+}
+
 /// What the controller last observed and did for one resource.
 public struct ResourceStatus: Sendable, Hashable, Codable {
     public var id: ResourceID
@@ -96,6 +121,8 @@ public struct ResourceStatus: Sendable, Hashable, Codable {
     public var desiredReplicas: Int?
     /// When a resource in backoff (a crash loop, a failed action) is tried again.
     public var nextAttemptAt: Date?
+    /// Services: each replica's container and how to reach it.
+    public var replicas: [ReplicaStatus]?
     /// The last action taken (`createContainer app-0`) and why (`missing`).
     public var lastAction: String?
     public var lastCause: String?
@@ -104,7 +131,7 @@ public struct ResourceStatus: Sendable, Hashable, Codable {
     public init(
         id: ResourceID, phase: ResourcePhase, conditions: [Condition] = [], observedGeneration: Int64? = nil,
         restartCount: Int = 0, readyReplicas: Int? = nil, desiredReplicas: Int? = nil, nextAttemptAt: Date? = nil,
-        lastAction: String? = nil, lastCause: String? = nil, updatedAt: Date
+        replicas: [ReplicaStatus]? = nil, lastAction: String? = nil, lastCause: String? = nil, updatedAt: Date
     ) {
         self.id = id
         self.phase = phase
@@ -114,6 +141,7 @@ public struct ResourceStatus: Sendable, Hashable, Codable {
         self.readyReplicas = readyReplicas
         self.desiredReplicas = desiredReplicas
         self.nextAttemptAt = nextAttemptAt
+        self.replicas = replicas
         self.lastAction = lastAction
         self.lastCause = lastCause
         self.updatedAt = updatedAt

@@ -151,25 +151,26 @@ struct SQLStoreEngine: Sendable {
 
     private static let statusColumns = """
         kind, project, name, phase, conditions, observed_generation, restart_count, last_action, last_cause, updated_at, \
-        ready_replicas, desired_replicas, next_attempt_at
+        ready_replicas, desired_replicas, next_attempt_at, replicas
         """
 
     func putStatus(_ status: ResourceStatus) async throws(StoreError) {
         let conditions = try Coding.encode(status.conditions)
+        let replicas = try status.replicas.map { replicas throws(StoreError) in try Coding.encode(replicas) }
         _ = try await backend.write { tx throws(StoreError) in
             try tx.run(
                 """
-                INSERT INTO resource_status (\(Self.statusColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                INSERT INTO resource_status (\(Self.statusColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                 ON CONFLICT (kind, project, name) DO UPDATE SET phase = excluded.phase, conditions = excluded.conditions,
                     observed_generation = excluded.observed_generation, restart_count = excluded.restart_count,
                     last_action = excluded.last_action, last_cause = excluded.last_cause, updated_at = excluded.updated_at,
                     ready_replicas = excluded.ready_replicas, desired_replicas = excluded.desired_replicas,
-                    next_attempt_at = excluded.next_attempt_at
+                    next_attempt_at = excluded.next_attempt_at, replicas = excluded.replicas
                 """,
                 .text(status.id.kind.rawValue), .text(status.id.project), .text(status.id.name), .text(status.phase.rawValue),
                 .text(conditions), .int(status.observedGeneration), .int(status.restartCount), .text(status.lastAction),
                 .text(status.lastCause), .date(status.updatedAt), .int(status.readyReplicas), .int(status.desiredReplicas),
-                .date(status.nextAttemptAt)
+                .date(status.nextAttemptAt), .text(replicas)
             )
         }
     }
@@ -217,6 +218,7 @@ struct SQLStoreEngine: Sendable {
             readyReplicas: try row.int(10).map { Int($0) },
             desiredReplicas: try row.int(11).map { Int($0) },
             nextAttemptAt: try row.date(12),
+            replicas: try row.text(13).map { text throws(StoreError) in try Coding.decode([ReplicaStatus].self, from: text) },
             lastAction: row.text(7),
             lastCause: row.text(8),
             updatedAt: try row.requiredDate(9)

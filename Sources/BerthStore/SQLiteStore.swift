@@ -35,7 +35,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    static let migrations = [migration0001, migration0002]
+    static let migrations = [migration0001, migration0002, Migration.replicaAddresses]
 
     private let workers: BlockingWorkers<SQLiteConnection>
     private let hub = NotificationHub()

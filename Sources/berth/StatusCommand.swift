@@ -52,6 +52,15 @@ struct StatusTable {
             rows.append([status.id.description, status.phase.rawValue, ready, String(status.restartCount), last])
         }
         var lines = [textTable(rows)]
+        // How to reach each service replica: its networks and addresses, its published ports.
+        let replicas = statuses.flatMap { status in (status.replicas ?? []).map { (status.id, $0) } }
+        if replicas.contains(where: { !$0.1.reachability.isEmpty }) {
+            var reach = [["REPLICA", "STATE", "NETWORKS AND PORTS"]]
+            for (_, replica) in replicas { reach.append([replica.container, replica.state, replica.reachability.isEmpty ? "-" : replica.reachability]) }
+            lines.append("")
+            lines.append(textTable(reach))
+            lines.append("")
+        }
         // Why each resource is not ready; for certificates also until when they are valid.
         for status in statuses where status.phase != .ready || status.id.kind == .certificate {
             guard let condition = status.condition(.ready), !condition.message.isEmpty else { continue }

@@ -1,0 +1,224 @@
+import Foundation
+import Testing
+
+/// Networks end to end, on the engine inside the test run's own network namespace (bridge
+/// networks exist only there): services find each other by name and alias, networks are created,
+/// recreated and removed as declared, and strangers' networks are never touched.
+@Suite("Networks end to end", .serialized)
+struct NetworkEndToEndTests {
+    /// An httpd answering `page` on port 8080 of every network it is on.
+    static func web(_ scenario: Scenario, _ name: String, page: String, networks: String) -> String {
+        """
+        apiVersion: berth/v1
+        kind: Service
+        metadata: {name: \(name), project: \(scenario.project)}
+        spec:
+          image: \(scenario.image)
+          pullPolicy: Never
+          command: ["sh", "-c", "mkdir -p /srv && echo \(page) > /srv/index.html && exec httpd -f -p 8080 -h /srv"]
+          stopGracePeriod: 1s
+        \(networks)
+        ---
+
+        """
+    }
+
+    /// A container to fetch from, on the given networks.
+    static func client(_ scenario: Scenario, _ name: String, networks: String) -> String {
+        """
+        apiVersion: berth/v1
+        kind: Service
+        metadata: {name: \(name), project: \(scenario.project)}
+        spec:
+          image: \(scenario.image)
+          pullPolicy: Never
+          command: ["sleep", "600"]
+          stopGracePeriod: 1s
+        \(networks)
+        ---
+
+        """
+    }
+
+    static func network(_ scenario: Scenario, _ name: String, spec: String = "{}") -> String {
+        """
+        apiVersion: berth/v1
+        kind: Network
+        metadata: {name: \(name), project: \(scenario.project)}
+        spec: \(spec)
+        ---
+
+        """
+    }
+
+    /// Fetches `url` from inside `container` (busybox wget, bounded by `timeout`: its own -T crashes).
+    static func fetch(_ engine: NetnsEngine, from container: String, _ url: String) throws -> CommandResult {
+        try engine.dockerCommand(["exec", container, "timeout", "5", "wget", "-qO-", url])
+    }
+
+    static func networkID(_ scenario: Scenario, _ name: String) -> String? {
+        try? scenario.docker("network", "inspect", "--format", "{{.Id}}", name)
+    }
+
+    @Test func servicesFindEachOtherByNameAndAliasOnTheProjectsNetworksAndStatusSaysWhere() async throws {
+        let engine = try NetnsEngine()
+        let scenario = try await Scenario(dockerHost: engine.dockerHost)
+        defer { scenario.finish() }
+        let p = scenario.project
+        // given: web on the default network and on back (alias api there); one client on each
+        try scenario.write(
+            Self.network(scenario, "back")
+                + Self.web(scenario, "web", page: "hello-\(p)", networks: "  networks: [default, {name: back, aliases: [api]}]")
+                + Self.client(scenario, "front", networks: "")
+                + Self.client(scenario, "inside", networks: "  networks: [back]")
+        )
+
+        // when
+        let apply = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
+
+        // then
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        #expect(apply.stdout.contains("create network berth-\(p)-default"), "\(apply.stdout)")
+        #expect(apply.stdout.contains("create network berth-\(p)-back"), "\(apply.stdout)")
+        try await NetnsEngine.waitUntil(timeout: .seconds(30), "front fetches http://web:8080/") {
+            try Self.fetch(engine, from: scenario.container("front"), "http://web:8080/").stdout == "hello-\(p)\n"
+        }
+        #expect(try Self.fetch(engine, from: scenario.container("inside"), "http://web:8080/").stdout == "hello-\(p)\n")
+        #expect(try Self.fetch(engine, from: scenario.container("inside"), "http://api:8080/").stdout == "hello-\(p)\n")
+        // the alias is only on back, and front is not on back
+        #expect(try Self.fetch(engine, from: scenario.container("front"), "http://api:8080/").status != 0)
+        // status: each replica's networks with an address
+        let statuses = try scenario.statuses()
+        let replicas = statuses["Service/web"]?["replicas"] as? [[String: Any]]
+        let networks = (replicas?.first?["networks"] as? [[String: Any]]) ?? []
+        #expect(Set(networks.compactMap { $0["network"] as? String }) == ["berth-\(p)-default", "berth-\(p)-back"], "\(String(describing: replicas))")
+        #expect(networks.allSatisfy { ($0["ipv4Address"] as? String)?.isEmpty == false }, "\(networks)")
+        let table = try scenario.berth("status")
+        #expect(table.stdout.contains("berth-\(p)-back 1"), "\(table.stdout)")
+        // a second apply changes nothing
+        let again = try scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+    }
+
+    @Test func aChangedNetworkIsRecreatedWithItsContainersKeptAndANewOneJoinsIt() async throws {
+        let engine = try NetnsEngine()
+        let scenario = try await Scenario(dockerHost: engine.dockerHost)
+        defer { scenario.finish() }
+        let p = scenario.project
+        let services = Self.web(scenario, "web", page: "v-\(p)", networks: "  networks: [default, back]")
+            + Self.client(scenario, "inside", networks: "  networks: [back]")
+        try scenario.write(Self.network(scenario, "back") + services)
+        let first = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        let before = (back: Self.networkID(scenario, "berth-\(p)-back"), main: Self.networkID(scenario, "berth-\(p)-default"))
+        let containers = (web: scenario.inspect(scenario.container("web"), "{{.Id}}"), inside: scenario.inspect(scenario.container("inside"), "{{.Id}}"))
+        #expect(scenario.inspect("berth-\(p)-back", "{{.Internal}}") == "false")
+
+        // when: back becomes internal (and a new client joins it)
+        try scenario.write(Self.network(scenario, "back", spec: "{internal: true}") + services + Self.client(scenario, "fresh", networks: "  networks: [back]"))
+        let second = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
+
+        // then: back is new, default is not, the containers are the same ones, attached again
+        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+        #expect(second.stdout.contains("spec changed: internal"), "\(second.stdout)")
+        #expect(Self.networkID(scenario, "berth-\(p)-back") != before.back)
+        #expect(Self.networkID(scenario, "berth-\(p)-default") == before.main)
+        #expect(scenario.inspect(scenario.container("web"), "{{.Id}}") == containers.web)
+        #expect(scenario.inspect(scenario.container("inside"), "{{.Id}}") == containers.inside)
+        try await NetnsEngine.waitUntil(timeout: .seconds(30), "inside fetches web over the new back") {
+            try Self.fetch(engine, from: scenario.container("inside"), "http://web:8080/").stdout == "v-\(p)\n"
+        }
+        #expect(try Self.fetch(engine, from: scenario.container("fresh"), "http://web:8080/").stdout == "v-\(p)\n")
+        // the engine made it internal (Docker 20.10 still gives its containers a gateway route; the
+        // network's isolation is the engine's forwarding rules, which Berth does not write)
+        #expect(scenario.inspect("berth-\(p)-back", "{{.Internal}}") == "true")
+    }
+
+    @Test func networksGoWhenNothingUsesThemAndAStrangersNetworkIsNeverTouched() async throws {
+        let engine = try NetnsEngine()
+        let scenario = try await Scenario(dockerHost: engine.dockerHost)
+        defer { scenario.finish() }
+        let p = scenario.project
+        let stranger = "berth-\(p)-legacy"
+        try scenario.docker("network", "create", stranger)
+        defer { _ = try? scenario.docker("network", "rm", stranger) }
+        try scenario.write(
+            Self.network(scenario, "back") + Self.network(scenario, "legacy")
+                + Self.web(scenario, "web", page: "x", networks: "  networks: [default, back]")
+                + Self.client(scenario, "other", networks: "")
+        )
+        let first = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(first.stdout.contains("network \(stranger) exists without Berth labels"), "\(first.stdout)")
+
+        // when: web and back are no longer declared; other still uses the default network
+        try scenario.write(Self.network(scenario, "legacy") + Self.client(scenario, "other", networks: ""))
+        let second = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
+
+        // then: back goes after web; default stays while other uses it and the project exists
+        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+        #expect(Self.networkID(scenario, "berth-\(p)-back") == nil)
+        #expect(Self.networkID(scenario, "berth-\(p)-default") != nil)
+        #expect(Self.networkID(scenario, stranger) != nil)
+
+        // when: the project is destroyed
+        let destroy = try scenario.berth("destroy", "-f", scenario.manifests.path, "--project", p)
+        #expect(destroy.status == 0, "\(destroy.stdout)\(destroy.stderr)")
+        #expect(Self.networkID(scenario, "berth-\(p)-default") == nil)
+        #expect(Self.networkID(scenario, stranger) != nil, "a network without Berth's labels is never removed")
+    }
+
+    @Test func aJobJoinsItsProjectsNetworkAndReachesAServiceByName() async throws {
+        let engine = try NetnsEngine()
+        let scenario = try await Scenario(dockerHost: engine.dockerHost)
+        defer { scenario.finish() }
+        let p = scenario.project
+        try scenario.write(Self.web(scenario, "web", page: "for-the-job-\(p)", networks: ""))
+        let apply = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        try scenario.startServe(Scenario.jobServeOptions)
+        let job = """
+            apiVersion: berth/v1
+            kind: Job
+            metadata: {name: fetch, project: \(p)}
+            spec:
+              image: \(scenario.image)
+              pullPolicy: Never
+              command: ["sh", "-c", "timeout 5 wget -qO- http://web:8080/ | grep -q for-the-job-\(p)"]
+            """
+
+        let id = try #require(try scenario.submit(job).first)
+        let ended = try await scenario.ended(id, within: 90)
+
+        #expect(ended["state"] as? String == "finished", "\(ended)\n\(scenario.serveLog())")
+    }
+
+    @Test func invalidNetworkFieldsAreReportedWithFileLineAndField() async throws {
+        let engine = try NetnsEngine()
+        let scenario = try await Scenario(dockerHost: engine.dockerHost)
+        defer { scenario.finish() }
+        // fields wrong in their own document
+        try scenario.write(
+            Self.network(scenario, "back", spec: "{ipam: {subnet: 10.30.0.0/24, gateway: 10.31.0.1}}")
+                + Self.network(scenario, "old", spec: "{external: true, driver: bridge}")
+        )
+        let fields = try scenario.berth("validate", "-f", scenario.manifests.path)
+        #expect(fields.status == 1)
+        let fieldText = fields.stdout + fields.stderr
+        #expect(fieldText.contains("project.yaml:"), "\(fieldText)")
+        #expect(fieldText.contains("spec.ipam.gateway") && fieldText.contains("gateway 10.31.0.1 is outside subnet 10.30.0.0/24"), "\(fieldText)")
+        #expect(fieldText.contains("spec.driver") && fieldText.contains("an external network is used as it is"), "\(fieldText)")
+
+        // references between documents
+        try scenario.write(
+            Self.network(scenario, "back", spec: "{ipam: {subnet: 10.30.0.0/24}}")
+                + Self.web(scenario, "web", page: "x", networks: "  networks: [{name: back, ipv4Address: 10.30.1.5}, nowhere]")
+        )
+        let references = try scenario.berth("validate", "-f", scenario.manifests.path)
+        #expect(references.status == 1)
+        let referenceText = references.stdout + references.stderr
+        #expect(referenceText.contains("project.yaml:"), "\(referenceText)")
+        #expect(referenceText.contains("spec.networks[0].ipv4Address") && referenceText.contains("address 10.30.1.5 is outside subnet 10.30.0.0/24"), "\(referenceText)")
+        #expect(referenceText.contains("spec.networks[1].name") && referenceText.contains("network \"nowhere\" is not declared"), "\(referenceText)")
+    }
+}
