@@ -237,3 +237,30 @@ extension ContainerOptionsTests {
         #expect(issues.first?.message.contains(message) == true, "\(issues)")
     }
 }
+
+extension ContainerOptionsTests {
+    // MARK: Drift
+
+    @Test func aChangedOptionRecreatesTheContainerNamingIt() throws {
+        // given: a running replica created before shmSize was set
+        let old = try Fixture.service("web")
+        var new = old
+        guard case .service(var spec) = new.spec else { Issue.record("not a service"); return }
+        spec.container.options.shmSize = try ByteSize(parsing: "256Mi")
+        new.spec = .service(spec)
+        let observed = ObservedState(containers: [Fixture.container(for: old, in: try Fixture.desired(old))])
+
+        // when
+        let plan = Fixture.plan(try Fixture.desired(new), observed)
+
+        // then
+        #expect(plan.description == """
+        ~ rename container berth-shop-web-0 to berth-shop-web-0-old (Service shop/web: spec changed: shmSize)
+        + create container berth-shop-web-0 (Service shop/web: spec changed: shmSize)
+        ~ start container berth-shop-web-0 (Service shop/web: spec changed: shmSize)
+        … wait until container berth-shop-web-0 is running (Service shop/web: before removing the replaced container)
+        - remove container berth-shop-web-0-old (Service shop/web: replaced by berth-shop-web-0)
+        Plan: 1 to create, 2 to change, 1 to remove.
+        """)
+    }
+}
