@@ -45,4 +45,23 @@ struct ContainerOptionsEndToEndTests {
         let settled = try scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
         #expect(settled.status == 0, "\(settled.stdout)")
     }
+
+    @Test func aJobRunsWithItsOptionsAndItsTerminalOutputIsRecorded() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+        let probe = "echo host=$(hostname); touch /written 2>/dev/null || echo readonly; touch /scratch/ok && echo tmpfs; [ -t 1 ] && echo tty"
+        let options = "  hostname: worker\n  readOnlyRootFilesystem: true\n  tmpfs: [/scratch]\n  capDrop: [ALL]\n  tty: true\n  stdinOpen: true"
+
+        // when
+        let ids = try scenario.submit(jobYAML(scenario, "probe", command: probe, extra: options))
+
+        // then: the job's output came through the terminal's raw stream, all of it as stdout
+        let job = try await scenario.ended(try #require(ids.first))
+        #expect(job["state"] as? String == "finished", "\(job)")
+        #expect(job["stdoutTail"] as? String == "host=worker\r\nreadonly\r\ntmpfs\r\ntty\r\n", "\(job)")
+        #expect(job["stderrTail"] as? String == "")
+    }
 }
