@@ -100,7 +100,7 @@ struct NetworkEndToEndTests {
         #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
     }
 
-    @Test func aChangedNetworkIsRecreatedWithItsContainersKeptAndAnInternalOneHasNoWayOut() async throws {
+    @Test func aChangedNetworkIsRecreatedWithItsContainersKeptAndANewOneJoinsIt() async throws {
         let engine = try NetnsEngine()
         let scenario = try await Scenario(dockerHost: engine.dockerHost)
         defer { scenario.finish() }
@@ -112,11 +112,10 @@ struct NetworkEndToEndTests {
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
         let before = (back: Self.networkID(scenario, "berth-\(p)-back"), main: Self.networkID(scenario, "berth-\(p)-default"))
         let containers = (web: scenario.inspect(scenario.container("web"), "{{.Id}}"), inside: scenario.inspect(scenario.container("inside"), "{{.Id}}"))
-        // a normal bridge network routes out: the container has a default route
-        #expect(try engine.dockerCommand(["exec", scenario.container("inside"), "ip", "route"]).stdout.contains("default"))
+        #expect(scenario.inspect("berth-\(p)-back", "{{.Internal}}") == "false")
 
-        // when: back becomes internal
-        try scenario.write(Self.network(scenario, "back", spec: "{internal: true}") + services)
+        // when: back becomes internal (and a new client joins it)
+        try scenario.write(Self.network(scenario, "back", spec: "{internal: true}") + services + Self.client(scenario, "fresh", networks: "  networks: [back]"))
         let second = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
 
         // then: back is new, default is not, the containers are the same ones, attached again
@@ -129,9 +128,9 @@ struct NetworkEndToEndTests {
         try await NetnsEngine.waitUntil(timeout: .seconds(30), "inside fetches web over the new back") {
             try Self.fetch(engine, from: scenario.container("inside"), "http://web:8080/").stdout == "v-\(p)\n"
         }
-        // an internal network has no route out of itself
-        let routes = try engine.dockerCommand(["exec", scenario.container("inside"), "ip", "route"])
-        #expect(routes.status == 0 && !routes.stdout.contains("default"), "\(routes.stdout) \(try engine.docker("inspect", scenario.container("inside")))")
+        #expect(try Self.fetch(engine, from: scenario.container("fresh"), "http://web:8080/").stdout == "v-\(p)\n")
+        // the engine made it internal (Docker 20.10 still gives its containers a gateway route; the
+        // network's isolation is the engine's forwarding rules, which Berth does not write)
         #expect(scenario.inspect("berth-\(p)-back", "{{.Internal}}") == "true")
     }
 

@@ -196,3 +196,17 @@ struct NetworkPlannerTests {
         #expect(plan.actions.map(\.description) == ["~ connect container berth-shop-app-0 to network berth-shop-backend (Service shop/app: not attached to network berth-shop-backend)"])
     }
 }
+
+extension NetworkPlannerTests {
+    @Test func aServiceWithAFixedAddressIsReplacedStopFirst() throws {
+        let backend = Self.network("backend", NetworkSpec(ipam: NetworkSpec.IPAM(subnet: "10.20.0.0/24")))
+        let attachment = [NetworkAttachment(name: "backend", ipv4Address: "10.20.0.5")]
+        let before = try Fixture.desired(backend, try Self.service("app", networks: attachment))
+        let changed = ContainerSpec(image: try ImageReference(parsing: "example/app:2"), networks: attachment)
+        let after = try Fixture.desired(backend, Resource(metadata: ResourceMetadata(name: "app", project: "shop"), spec: .service(ServiceSpec(container: changed))))
+
+        let plan = Fixture.plan(after, Self.converged(before))
+
+        #expect(plan.actions.map(\.description).first == "- remove container berth-shop-app-0 (Service shop/app: spec changed: image)")
+    }
+}

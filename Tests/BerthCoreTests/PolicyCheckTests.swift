@@ -53,6 +53,8 @@ private let worker = #""image": "example/worker:1""#
         PolicyCase(name: "certificate folder", kind: "Certificate", spec: #"{"dnsNames": ["shop.example.org"], "target": {"hostPath": "/srv/shop/tls"}}"#, field: "spec.target.hostPath", allowingPolicy: #"{"hostPaths": ["/srv"]}"#),
         PolicyCase(name: "volume device", kind: "Volume", spec: #"{"options": {"type": "none", "o": "bind", "device": "/srv/shop/db"}}"#, field: "spec.options.device", allowingPolicy: #"{"hostPaths": ["/srv/shop"]}"#),
         PolicyCase(name: "volume driver", kind: "Volume", spec: #"{"driver": "rexray"}"#, field: "spec.driver", allowingPolicy: #"{"volumeDrivers": ["local", "rexray"]}"#),
+        PolicyCase(name: "network driver", kind: "Network", spec: #"{"driver": "macvlan", "options": {"parent": "eth0"}}"#, field: "spec.driver", allowingPolicy: #"{"networkDrivers": ["bridge", "macvlan"]}"#),
+        PolicyCase(name: "external network", kind: "Network", spec: #"{"external": true, "networkName": "other_default"}"#, field: "spec.external", allowingPolicy: #"{"externalNetworks": true}"#),
         PolicyCase(name: "host network", kind: "Service", spec: #"{\#(worker), "network": "host"}"#, field: "spec.network", allowingPolicy: #"{"hostNetwork": true}"#),
         PolicyCase(name: "cron template network", kind: "CronJob", spec: #"{"schedule": "@hourly", "jobTemplate": {\#(worker), "network": "host"}}"#, field: "spec.jobTemplate.network", allowingPolicy: #"{"hostNetwork": true}"#),
         PolicyCase(name: "fromEnv", kind: "Job", spec: #"{\#(worker), "env": {"DB": {"fromEnv": "SHOP_DB_URL"}}}"#, field: "spec.env.DB", allowingPolicy: #"{"envFromController": ["SHOP_DB_URL"]}"#),

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// Reads `yaml` as the file `file`, expecting it to be valid.
-private func read(_ yaml: String, file: String = "app.yaml") throws -> [Resource] {
+func read(_ yaml: String, file: String = "app.yaml") throws -> [Resource] {
     try Manifests.resources(yaml: yaml, file: file)
 }
 
@@ -16,7 +16,7 @@ private func readOne(_ yaml: String) throws -> Resource {
 }
 
 /// The problems `yaml` is rejected with, or an empty list when it reads.
-private func readingIssues(_ yaml: String, file: String = "bad.yaml") -> [ValidationIssue] {
+func readingIssues(_ yaml: String, file: String = "bad.yaml") -> [ValidationIssue] {
     do {
         _ = try Manifests.resources(yaml: yaml, file: file)
         return []

@@ -29,6 +29,17 @@ start_dockerd() {
   build_test_image "unix://$socket" || return 1
 }
 
+# The safety rule for the engine in the host's network namespace: its containers use network
+# host or none, and no bridge network exists on it. A test that made one (a service left on the
+# project's default network, say) fails the run here, naming the networks.
+check_host_engine_has_no_bridges() {
+  local bridges
+  bridges=$(docker -H "$BERTH_TEST_DOCKER_HOST" network ls --filter driver=bridge --format '{{.Name}}' 2>/dev/null || true)
+  [ -z "$bridges" ] && return 0
+  log "a test created bridge networks on the engine in the host's network namespace (use the namespaced engine): $bridges"
+  return 1
+}
+
 # make_docker_tls FOLDER: a throwaway CA, a server certificate for IP 127.0.0.1, and a client
 # certificate in FOLDER/client laid out as Docker's DOCKER_CERT_PATH expects.
 make_docker_tls() {

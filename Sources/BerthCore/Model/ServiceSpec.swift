@@ -28,11 +28,13 @@ public struct ServiceSpec: Sendable, Hashable, Codable {
     }
 
     /// The replacement order in effect: explicit, else stop-first when the old and new container
-    /// would both need the same host ports (published ports, or the host network) or would both
-    /// write to the same named volume (two databases on one data folder), else start-first.
+    /// would both need the same host ports (published ports, or the host network) or the same
+    /// fixed network address, or would both write to the same named volume (two databases on one
+    /// data folder), else start-first.
     public var effectiveUpdateOrder: UpdateOrder {
         if let updateOrder { return updateOrder }
         if container.network == .host || ports.contains(where: \.bindsHostPort) { return .stopFirst }
+        if container.networks.contains(where: { $0.ipv4Address != nil }) { return .stopFirst }
         let writesVolume = container.volumes.contains { mount in
             if case .volume = mount.source { return !mount.readOnly }
             return false
