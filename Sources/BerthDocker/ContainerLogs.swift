@@ -34,11 +34,27 @@ public struct ContainerLogs: Sendable, Hashable {
 /// Decodes the engine's multiplexed log stream (containers without a TTY): each frame is an
 /// 8-byte header — stream type, three zero bytes, a big-endian 32-bit length — then the payload.
 /// Frames may be split across chunks; incomplete input waits for the next chunk.
+///
+/// A container with a TTY (`tty: true`) has one stream, sent raw. Such a stream is told apart by
+/// its start, which is no frame header (a type 0–2, then three zero bytes); all of it is stdout.
 struct LogDemultiplexer {
     private var pending: [UInt8] = []
+    /// Whether the stream is raw; `nil` until its first bytes tell.
+    private var raw: Bool?
 
     mutating func feed(_ chunk: [UInt8]) -> [LogFrame] {
         pending += chunk
+        if raw == nil, let first = pending.first {
+            if first > 2 || (pending.count >= 4 && pending[1..<4].contains { $0 != 0 }) {
+                raw = true
+            } else if pending.count >= 4 {
+                raw = false
+            }
+        }
+        if raw == true {
+            defer { pending.removeAll() }
+            return pending.isEmpty ? [] : [LogFrame(stream: .stdout, bytes: pending)]
+        }
         var frames: [LogFrame] = []
         var offset = 0
         while pending.count - offset >= 8 {

@@ -67,6 +67,7 @@ extension ContainerCreateRequest {
             ),
             networkingConfig: endpoints.first.map { NetworkingConfig(endpointsConfig: [$0.network: EndpointSettings($0)]) }
         )
+        apply(container.options)
     }
 }
 

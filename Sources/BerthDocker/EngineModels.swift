@@ -48,6 +48,10 @@ public struct ContainerCreateRequest: Sendable, Hashable, Encodable {
     public var hostConfig: HostConfig
     /// The network it is created on, with its aliases there.
     public var networkingConfig: NetworkingConfig?
+    /// Container options, left out unless a spec sets them (see ``apply(_:)``).
+    public var tty: Bool?
+    public var openStdin: Bool?
+    public var hostname: String?
 
     public init(
         image: String, cmd: [String]? = nil, entrypoint: [String]? = nil, env: [String] = [], labels: [String: String] = [:],
@@ -74,6 +78,7 @@ public struct ContainerCreateRequest: Sendable, Hashable, Encodable {
         case image = "Image", cmd = "Cmd", entrypoint = "Entrypoint", env = "Env", labels = "Labels", workingDir = "WorkingDir"
         case user = "User", stopSignal = "StopSignal", stopTimeout = "StopTimeout", healthcheck = "Healthcheck"
         case exposedPorts = "ExposedPorts", hostConfig = "HostConfig", networkingConfig = "NetworkingConfig"
+        case tty = "Tty", openStdin = "OpenStdin", hostname = "Hostname"
     }
 
     /// The networks a container is created on (the engine takes one at creation before API 1.44).
@@ -147,6 +152,20 @@ public struct ContainerCreateRequest: Sendable, Hashable, Encodable {
         public var nanoCpus: Int64?
         public var initProcess: Bool?
         public var securityOpt: [String]?
+        /// Container options, left out unless a spec sets them (see ``ContainerCreateRequest/apply(_:)``).
+        public var logConfig: LogConfig?
+        public var ulimits: [Ulimit]?
+        public var capAdd: [String]?
+        public var capDrop: [String]?
+        public var extraHosts: [String]?
+        public var tmpfs: [String: String]?
+        public var shmSize: Int64?
+        public var sysctls: [String: String]?
+        public var readonlyRootfs: Bool?
+        public var pidsLimit: Int64?
+        public var dns: [String]?
+        public var dnsSearch: [String]?
+        public var devices: [DeviceMapping]?
 
         public init(
             mounts: [MountSpec] = [], networkMode: String? = nil, portBindings: [String: [PortBinding]]? = nil,
@@ -166,6 +185,9 @@ public struct ContainerCreateRequest: Sendable, Hashable, Encodable {
         enum CodingKeys: String, CodingKey {
             case mounts = "Mounts", networkMode = "NetworkMode", portBindings = "PortBindings", restartPolicy = "RestartPolicy"
             case memory = "Memory", nanoCpus = "NanoCpus", initProcess = "Init", securityOpt = "SecurityOpt"
+            case logConfig = "LogConfig", ulimits = "Ulimits", capAdd = "CapAdd", capDrop = "CapDrop", extraHosts = "ExtraHosts"
+            case tmpfs = "Tmpfs", shmSize = "ShmSize", sysctls = "Sysctls", readonlyRootfs = "ReadonlyRootfs", pidsLimit = "PidsLimit"
+            case dns = "Dns", dnsSearch = "DnsSearch", devices = "Devices"
         }
     }
 

@@ -176,3 +176,43 @@ import Testing
         await fixture.finish()
     }
 }
+
+extension PolicyRouteTests {
+    @Test func containerOptionsThatWidenAreRefusedToAProjectWriterUntilThePolicyListsThem() async throws {
+        let fixture = try await APIFixture()
+        let probes: [(extra: String, field: String, says: String)] = [
+            ("  capAdd: [SYS_ADMIN]", "spec.capAdd[0]", "adding capability SYS_ADMIN is not allowed for API-written resources of project alpha (policy.capabilities)"),
+            ("  devices: [/dev/fuse]", "spec.devices[0]", "host device /dev/fuse is not allowed"),
+            ("  sysctls: {net.ipv4.ip_unprivileged_port_start: \"0\"}", "spec.sysctls.net.ipv4.ip_unprivileged_port_start", "(policy.sysctls)"),
+            ("  securityOpt: [\"seccomp=unconfined\"]", "spec.securityOpt[0]", "security option seccomp=unconfined is not allowed"),
+            ("  logging: {driver: gelf, options: {gelf-address: \"udp://logs.example.org:12201\"}}", "spec.logging.driver", "(policy.logDrivers: json-file, local, none)"),
+            ("  ulimits: {rtprio: 99}", "spec.ulimits.rtprio", "ulimit rtprio is not allowed"),
+        ]
+        try await fixture.test { client in
+            for probe in probes {
+                let service = try await client.call(.put, "/v1/resources/service/alpha/web", token: fixture.tokens["resources-alpha"], body: APIFixture.serviceYAML("web", extra: probe.extra))
+                #expect(service.status == .forbidden, "\(probe.extra): \(service.text)")
+                #expect(try service.error()["code"] as? String == "policy")
+                #expect(try service.error()["field"] as? String == probe.field, "\(service.text)")
+                #expect(service.errorMessage().contains(probe.says), "\(service.text)")
+                let job = try await client.call(.post, "/v1/jobs", token: fixture.tokens["jobs-alpha"], body: APIFixture.jobYAML("probe", extra: probe.extra))
+                #expect(job.status == .forbidden, "\(probe.extra): \(job.text)")
+                #expect(try job.error()["field"] as? String == probe.field, "\(job.text)")
+            }
+            // Options that narrow what a container may do need no policy.
+            let hardened = "  capDrop: [ALL]\n  capAdd: [NET_BIND_SERVICE]\n  readOnlyRootFilesystem: true\n  pidsLimit: 64\n  securityOpt: [no-new-privileges]\n  tmpfs: [/tmp]"
+            let taken = try await client.call(.put, "/v1/resources/service/alpha/hardened", token: fixture.tokens["resources-alpha"], body: APIFixture.serviceYAML("hardened", extra: hardened))
+            #expect(taken.status == .created, "\(taken.text)")
+        }
+        try declarePolicy(fixture, """
+            {capabilities: [SYS_ADMIN], devices: [/dev/fuse], sysctls: ["net.ipv4.*"], securityOpt: ["seccomp=unconfined"], logDrivers: [json-file, gelf], ulimits: [nofile, rtprio]}
+            """)
+        try await fixture.test { client in
+            for (index, probe) in probes.enumerated() {
+                let service = try await client.call(.put, "/v1/resources/service/alpha/web\(index)", token: fixture.tokens["resources-alpha"], body: APIFixture.serviceYAML("web\(index)", extra: probe.extra))
+                #expect(service.status == .created, "\(probe.extra): \(service.text)")
+            }
+        }
+        await fixture.finish()
+    }
+}

@@ -134,6 +134,67 @@ struct NetworkEndToEndTests {
         #expect(scenario.inspect("berth-\(p)-back", "{{.Internal}}") == "true")
     }
 
+    @Test func anInternalNetworkHasNoWayOutOfTheNamespace() async throws {
+        let engine = try NetnsEngine()
+        let scenario = try await Scenario(dockerHost: engine.dockerHost)
+        defer { scenario.finish() }
+        // given: beyond the engine's namespace, a second one of the test's own (TEST-NET-1
+        // addresses on a veth pair) with an httpd on 192.0.2.2:8080: reaching it means leaving
+        // the engine's namespace, as a packet to the internet would
+        let id = UUID().uuidString.lowercased().prefix(8)
+        let beyond = "berth-beyond-\(id)", near = "bn\(id)", far = "bf\(id)"
+        let page = scenario.folder.appendingPathComponent("beyond")
+        try FileManager.default.createDirectory(at: page, withIntermediateDirectories: true)
+        try "beyond\n".write(to: page.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
+        let inBeyond = ["/usr/bin/nsenter", "--net=/var/run/netns/\(beyond)"]
+        for step in [
+            ["/usr/sbin/ip", "netns", "add", beyond],
+        ] { #expect(try BerthProcess.runCommand(step, timeout: 30).status == 0, "\(step)") }
+        defer { _ = try? BerthProcess.runCommand(["/usr/sbin/ip", "netns", "delete", beyond], timeout: 30) }
+        for step in [
+            ["/usr/sbin/ip", "link", "add", near, "type", "veth", "peer", "name", far],
+            ["/usr/sbin/ip", "link", "set", far, "netns", beyond],
+            ["/usr/sbin/ip", "addr", "add", "192.0.2.1/30", "dev", near],
+            ["/usr/sbin/ip", "link", "set", near, "up"],
+        ] {
+            let result = try engine.run(inNamespace: step)
+            #expect(result.status == 0, "\(step): \(result.stderr)")
+        }
+        for step in [
+            ["/usr/sbin/ip", "addr", "add", "192.0.2.2/30", "dev", far],
+            ["/usr/sbin/ip", "link", "set", far, "up"],
+            ["/usr/sbin/ip", "link", "set", "lo", "up"],
+            ["/usr/sbin/ip", "route", "add", "default", "via", "192.0.2.1"],
+        ] {
+            let result = try BerthProcess.runCommand(inBeyond + step, timeout: 30)
+            #expect(result.status == 0, "\(step): \(result.stderr)")
+        }
+        // busybox httpd without -f goes into the background at once; its pid is the only one in
+        // that namespace, which the test made, so `ip netns pids` names what to stop
+        let server = try BerthProcess.runCommand(inBeyond + ["/bin/busybox", "httpd", "-p", "192.0.2.2:8080", "-h", page.path], timeout: 30)
+        #expect(server.status == 0, "\(server.stderr)")
+        defer {
+            let pids = (try? BerthProcess.runCommand(["/usr/sbin/ip", "netns", "pids", beyond], timeout: 30))?.stdout.split(separator: "\n") ?? []
+            for pid in pids { if let pid = Int32(pid) { kill(pid, SIGTERM) } }
+        }
+        try scenario.write(
+            Self.network(scenario, "sealed", spec: "{internal: true}")
+                + Self.client(scenario, "open", networks: "")
+                + Self.client(scenario, "closed", networks: "  networks: [sealed]")
+        )
+
+        // when
+        let apply = try BerthProcess.run(["apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s"], environment: scenario.environment, timeout: 150)
+
+        // then: from the project's default network the page is reached; from the internal one not
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        try await NetnsEngine.waitUntil(timeout: .seconds(30), "open reaches the namespace beyond") {
+            try Self.fetch(engine, from: scenario.container("open"), "http://192.0.2.2:8080/").stdout == "beyond\n"
+        }
+        let sealed = try Self.fetch(engine, from: scenario.container("closed"), "http://192.0.2.2:8080/")
+        #expect(sealed.status != 0, "a container on an internal network reached beyond its namespace: \(sealed.stdout)")
+    }
+
     @Test func networksGoWhenNothingUsesThemAndAStrangersNetworkIsNeverTouched() async throws {
         let engine = try NetnsEngine()
         let scenario = try await Scenario(dockerHost: engine.dockerHost)

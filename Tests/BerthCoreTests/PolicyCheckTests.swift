@@ -196,6 +196,105 @@ private let worker = #""image": "example/worker:1""#
     }
 }
 
+// MARK: Container options
+
+extension PolicyCheckTests {
+    /// The container options that widen what a container may do to its host, one rule each.
+    static let optionCases: [PolicyCase] = [
+        PolicyCase(name: "capAdd", kind: "Service", spec: #"{\#(worker), "capAdd": ["NET_ADMIN"]}"#, field: "spec.capAdd[0]", allowingPolicy: #"{"capabilities": ["cap_net_admin"]}"#),
+        PolicyCase(name: "capAdd with ALL allowed", kind: "Job", spec: #"{\#(worker), "capAdd": ["CHOWN", "SYS_ADMIN"]}"#, field: "spec.capAdd[1]", allowingPolicy: #"{"capabilities": ["ALL"]}"#, refusingPolicy: #"{"capabilities": ["NET_ADMIN"]}"#),
+        PolicyCase(name: "capAdd ALL", kind: "Service", spec: #"{\#(worker), "capAdd": ["ALL"]}"#, field: "spec.capAdd[0]", allowingPolicy: #"{"capabilities": ["ALL"]}"#, refusingPolicy: #"{"capabilities": ["NET_ADMIN", "SYS_ADMIN"]}"#),
+        PolicyCase(name: "cron template capAdd", kind: "CronJob", spec: #"{"schedule": "@hourly", "jobTemplate": {\#(worker), "capAdd": ["SYS_PTRACE"]}}"#, field: "spec.jobTemplate.capAdd[0]", allowingPolicy: #"{"capabilities": ["SYS_PTRACE"]}"#),
+        PolicyCase(name: "device", kind: "Job", spec: #"{\#(worker), "devices": ["/dev/fuse"]}"#, field: "spec.devices[0]", allowingPolicy: #"{"devices": ["/dev/fuse"]}"#),
+        PolicyCase(name: "device in an allowed folder", kind: "Service", spec: #"{\#(worker), "devices": ["/dev/dri/renderD128:/dev/dri/renderD128:rw"]}"#, field: "spec.devices[0]", allowingPolicy: #"{"devices": ["/dev/dri/"]}"#, refusingPolicy: #"{"devices": ["/dev/fuse", "/dev/driver"]}"#),
+        PolicyCase(name: "sysctl", kind: "Service", spec: #"{\#(worker), "sysctls": {"net.core.somaxconn": "1024"}}"#, field: "spec.sysctls.net.core.somaxconn", allowingPolicy: #"{"sysctls": ["net.core.somaxconn"]}"#),
+        PolicyCase(name: "sysctl under a prefix", kind: "Job", spec: #"{\#(worker), "sysctls": {"net.ipv4.tcp_syncookies": "0"}}"#, field: "spec.sysctls.net.ipv4.tcp_syncookies", allowingPolicy: #"{"sysctls": ["net.ipv4.*"]}"#, refusingPolicy: #"{"sysctls": ["net.ipv6.*", "net.ipv4"]}"#),
+        PolicyCase(name: "seccomp unconfined", kind: "Service", spec: #"{\#(worker), "securityOpt": ["no-new-privileges", "seccomp=unconfined"]}"#, field: "spec.securityOpt[1]", allowingPolicy: #"{"securityOpt": ["seccomp:unconfined"]}"#),
+        PolicyCase(name: "apparmor unconfined", kind: "Job", spec: #"{\#(worker), "securityOpt": ["apparmor=unconfined"]}"#, field: "spec.securityOpt[0]", allowingPolicy: #"{"securityOpt": ["apparmor=unconfined"]}"#, refusingPolicy: #"{"securityOpt": ["seccomp=unconfined"]}"#),
+        PolicyCase(name: "label disable", kind: "Service", spec: #"{\#(worker), "securityOpt": ["label:disable"]}"#, field: "spec.securityOpt[0]", allowingPolicy: #"{"securityOpt": ["label=disable"]}"#),
+        PolicyCase(name: "systempaths unconfined", kind: "Service", spec: #"{\#(worker), "securityOpt": ["systempaths=unconfined"]}"#, field: "spec.securityOpt[0]", allowingPolicy: #"{"securityOpt": ["systempaths=unconfined"]}"#),
+        PolicyCase(name: "seccomp profile", kind: "Job", spec: #"{\#(worker), "securityOpt": ["seccomp={\"defaultAction\": \"SCMP_ACT_ALLOW\"}"]}"#, field: "spec.securityOpt[0]", allowingPolicy: #"{"securityOpt": ["seccomp={\"defaultAction\": \"SCMP_ACT_ALLOW\"}"]}"#, refusingPolicy: #"{"securityOpt": ["seccomp=unconfined"]}"#),
+        PolicyCase(name: "log driver", kind: "Service", spec: #"{\#(worker), "logging": {"driver": "syslog", "options": {"syslog-address": "udp://logs.example.org:514"}}}"#, field: "spec.logging.driver", allowingPolicy: #"{"logDrivers": ["json-file", "syslog"]}"#),
+        PolicyCase(name: "ulimit rtprio", kind: "Job", spec: #"{\#(worker), "ulimits": {"nofile": 4096, "rtprio": 99}}"#, field: "spec.ulimits.rtprio", allowingPolicy: #"{"ulimits": ["nofile", "rtprio"]}"#),
+        PolicyCase(name: "ulimit nofile", kind: "Service", spec: #"{\#(worker), "ulimits": {"nofile": 4096}}"#, field: "spec.ulimits.nofile", allowingPolicy: "{}", refusingPolicy: #"{"ulimits": ["nproc"]}"#),
+    ]
+
+    @Test(arguments: optionCases)
+    func eachContainerOptionThatWidensIsRefusedToAPIWritersUnlessThePolicySays(_ rule: PolicyCase) throws {
+        try eachRuleRefusesAPIWritersByDefaultAndAllowsThemWhenThePolicySays(rule)
+    }
+
+    @Test func optionsThatNarrowOrStayInsideTheContainerNeedNoPolicy() throws {
+        let hardened = try resource("Service", #"""
+            {\#(worker), "capDrop": ["ALL"], "capAdd": ["CHOWN", "CAP_NET_BIND_SERVICE", "setuid", "SETGID"], "readOnlyRootFilesystem": true,
+             "pidsLimit": 100, "securityOpt": ["no-new-privileges"], "tmpfs": ["/run", "/tmp:size=64m"], "shmSize": "1Gi", "tty": true,
+             "stdinOpen": true, "hostname": "web", "dns": ["1.1.1.1"], "dnsSearch": ["example.org"], "extraHosts": ["db:10.0.0.5"],
+             "ulimits": {"nofile": {"soft": 1024, "hard": 65536}, "nproc": 512, "core": 0}, "logging": {"driver": "local", "options": {"max-size": "10m"}}}
+            """#)
+        #expect(refusals(hardened, nil, writer: .api) == [])
+        for driver in ["json-file", "local", "none"] {
+            #expect(refusals(try resource("Job", #"{\#(worker), "logging": {"driver": "\#(driver)"}}"#), nil, writer: .api) == [])
+        }
+        let engineDefaultDriver = try resource("Job", #"{\#(worker), "logging": {"options": {"tag": "x"}}}"#)
+        #expect(refusals(engineDefaultDriver, nil, writer: .api) == [], "the engine's default driver is the operator's choice")
+    }
+
+    @Test func optionViolationsNameTheFieldTheProjectAndTheRule() throws {
+        let spec = try project(policy: #"{"capabilities": ["NET_BIND_SERVICE", "NET_ADMIN"], "devices": ["/dev/fuse"], "sysctls": ["net.core.*"]}"#)
+        let check = PolicyCheck(project: "shop", spec: spec)
+        let document = try resource("Service", #"""
+            {\#(worker), "capAdd": ["SYS_ADMIN"], "devices": ["/dev/sda"], "sysctls": {"net.ipv4.ip_forward": "1"},
+             "securityOpt": ["seccomp=unconfined"], "logging": {"driver": "gelf"}, "ulimits": {"nice": -1}}
+            """#)
+        #expect(check.check(document).map(\.description) == [
+            "spec.capAdd[0]: adding capability SYS_ADMIN is not allowed for API-written resources of project shop (policy.capabilities: NET_BIND_SERVICE, NET_ADMIN)",
+            "spec.devices[0]: host device /dev/sda is not allowed for API-written resources of project shop (policy.devices: /dev/fuse)",
+            "spec.sysctls.net.ipv4.ip_forward: kernel parameter net.ipv4.ip_forward is not allowed for API-written resources of project shop (policy.sysctls: net.core.*)",
+            "spec.securityOpt[0]: security option seccomp=unconfined is not allowed for API-written resources of project shop (policy.securityOpt)",
+            "spec.logging.driver: log driver gelf is not allowed for API-written resources of project shop (policy.logDrivers: json-file, local, none)",
+            "spec.ulimits.nice: ulimit nice is not allowed for API-written resources of project shop (policy.ulimits: core, cpu, data, fsize, locks, memlock, msgqueue, nofile, nproc, rss, rttime, sigpending, stack)",
+        ])
+    }
+
+    @Test func aDeviceIsComparedWithItsSymlinksResolved() throws {
+        let spec = try project(policy: #"{"devices": ["/etc"]}"#)
+        // `/srv/shop/link` is a symlink to `/etc` on the pretend host
+        #expect(refusals(try resource("Job", #"{\#(worker), "devices": ["/srv/shop/link/tty0"]}"#), spec, writer: .api) == [])
+        let refused = PolicyCheck(project: "shop", spec: try project(policy: #"{"devices": ["/srv/shop"]}"#), resolve: symlinks)
+            .check(try resource("Job", #"{\#(worker), "devices": ["/srv/shop/link/tty0"]}"#))
+        #expect(refused.map(\.message) == ["host device /srv/shop/link/tty0 (/etc/tty0) is not allowed for API-written resources of project shop (policy.devices: /srv/shop)"])
+    }
+
+    @Test func optionPolicyFieldsAreReadNormalizedAndChecked() throws {
+        let spec = try project(policy: #"""
+            {"capabilities": ["cap_net_admin", "ALL"], "devices": ["/dev//dri/"], "sysctls": ["net.core.somaxconn", "net.ipv4.*"],
+             "securityOpt": ["seccomp:unconfined", "label:disable"], "logDrivers": ["json-file", "syslog"], "ulimits": ["nofile", "rtprio"]}
+            """#)
+        let policy = try #require(spec.policy)
+        #expect(policy.capabilities.map(\.description) == ["NET_ADMIN", "ALL"])
+        #expect(policy.devices == ["/dev/dri"])
+        #expect(policy.sysctls == ["net.core.somaxconn", "net.ipv4.*"])
+        #expect(policy.securityOpt.map(\.description) == ["seccomp=unconfined", "label=disable"])
+        #expect(policy.logDrivers == ["json-file", "syslog"] && policy.ulimits == ["nofile", "rtprio"])
+        let encoded = try Resource(metadata: ResourceMetadata(name: "shop"), spec: .project(spec)).jsonText()
+        guard case .project(let again) = try Resource(json: encoded).spec else { throw ValidationError("not a project") }
+        #expect(again == spec)
+        #expect(ProjectPolicy().logDrivers == ["json-file", "local", "none"])
+        #expect(!ProjectPolicy().ulimits.contains("rtprio") && !ProjectPolicy().ulimits.contains("nice") && ProjectPolicy().ulimits.contains("nofile"))
+        for (bad, field) in [
+            (#"{"capabilities": ["NET_WIZARD"]}"#, "spec.policy.capabilities[0]"),
+            (#"{"devices": ["dev/fuse"]}"#, "spec.policy.devices[0]"),
+            (#"{"sysctls": ["net.*.x", "net.ipv4.*"]}"#, "spec.policy.sysctls[0]"),
+            (#"{"securityOpt": ["privileged"]}"#, "spec.policy.securityOpt[0]"),
+            (#"{"logDrivers": [""]}"#, "spec.policy.logDrivers[0]"),
+            (#"{"ulimits": ["files"]}"#, "spec.policy.ulimits[0]"),
+        ] {
+            let error = #expect(throws: ValidationError.self, "\(bad)") { try project(policy: bad) }
+            #expect(error?.issues.map(\.path) == [field], "\(bad)")
+        }
+    }
+}
+
 extension String {
     fileprivate var wrappedInBraces: String { "{" + self + "}" }
 }

@@ -43,6 +43,17 @@ struct WireFormatTests {
         #expect(frames.map(\.bytes.count) == [4, 4, 300])
     }
 
+    @Test(arguments: [[UInt8]("host=web\r\nok\r\n".utf8), [0x02] + [UInt8]("x\r\n".utf8), [0x01, 0x00, 0x00, 0x41, 0x42]])
+    func readsTheRawStreamOfATTYContainerAsStdout(_ bytes: [UInt8]) {
+        // a container with a TTY sends its output as it is, without frame headers
+        var demultiplexer = LogDemultiplexer()
+        var logs = ContainerLogs()
+        for start in stride(from: 0, to: bytes.count, by: 2) {
+            for frame in demultiplexer.feed(Array(bytes[start..<min(start + 2, bytes.count)])) { logs.append(frame) }
+        }
+        #expect(logs.stdout == bytes && logs.stderr.isEmpty)
+    }
+
     @Test(arguments: [
         ("unix:///var/run/docker.sock", "http://localhost", true),
         ("tcp://127.0.0.1:2375", "http://127.0.0.1:2375", false),
@@ -145,6 +156,45 @@ struct WireFormatTests {
         #expect(request.hostConfig.restartPolicy.name == "no")
         #expect(request.hostConfig.memory == 512 * 1024 * 1024 && request.hostConfig.nanoCpus == 1_500_000_000)
         #expect(request.hostConfig.initProcess == true && request.hostConfig.securityOpt == ["no-new-privileges:true"])
+    }
+
+    @Test func mapsEveryContainerOptionToTheEnginesFieldsAndLeavesUnsetOnesOut() throws {
+        // given
+        let options = try JobSpec(json: #"""
+            {"image": "example/app:1", "network": "none", "noNewPrivileges": true,
+             "logging": {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}},
+             "ulimits": {"nproc": 512, "nofile": {"soft": 1024, "hard": 2048}}, "capAdd": ["net_admin"], "capDrop": ["ALL"],
+             "extraHosts": ["db.local:127.0.0.1", "v6:[::1]"], "tmpfs": ["/run", "/tmp:size=64m,mode=1777"], "shmSize": "256Mi",
+             "tty": true, "stdinOpen": true, "sysctls": {"net.core.somaxconn": "1024"}, "readOnlyRootFilesystem": true, "pidsLimit": -1,
+             "hostname": "web", "dns": ["1.1.1.1"], "dnsSearch": ["example.org"], "devices": ["/dev/null:/dev/mynull:rw"],
+             "securityOpt": ["no-new-privileges", "seccomp=unconfined", "label:disable"]}
+            """#).container
+        let plain = try JobSpec(json: #"{"image": "example/app:1", "network": "none"}"#).container
+
+        // when
+        let request = ContainerCreateRequest(options, labels: [:], volumeNames: [:], environment: [:])
+        let json = String(decoding: try JSONEncoder().encode(ContainerCreateRequest(plain, labels: [:], volumeNames: [:], environment: [:])), as: UTF8.self)
+
+        // then
+        #expect(request.tty == true && request.openStdin == true && request.hostname == "web")
+        let host = request.hostConfig
+        #expect(host.logConfig == .init(type: "json-file", config: ["max-size": "10m", "max-file": "3"]))
+        #expect(host.ulimits == [.init(name: "nofile", soft: 1024, hard: 2048), .init(name: "nproc", soft: 512, hard: 512)])
+        #expect(host.capAdd == ["CAP_NET_ADMIN"] && host.capDrop == ["ALL"])
+        #expect(host.extraHosts == ["db.local:127.0.0.1", "v6:::1"])
+        #expect(host.tmpfs == ["/run": "", "/tmp": "size=64m,mode=1777"])
+        #expect(host.shmSize == 256 << 20 && host.pidsLimit == -1 && host.readonlyRootfs == true)
+        #expect(host.sysctls == ["net.core.somaxconn": "1024"])
+        #expect(host.dns == ["1.1.1.1"] && host.dnsSearch == ["example.org"])
+        #expect(host.devices == [.init(pathOnHost: "/dev/null", pathInContainer: "/dev/mynull", cgroupPermissions: "rw")])
+        #expect(host.securityOpt == ["no-new-privileges:true", "seccomp=unconfined", "label=disable"], "no-new-privileges once, from either field")
+        // a spec without options sends exactly what it sent before they existed
+        for key in ["Tty", "OpenStdin", "Hostname", "LogConfig", "Ulimits", "CapAdd", "CapDrop", "ExtraHosts", "Tmpfs", "ShmSize", "Sysctls", "ReadonlyRootfs", "PidsLimit", "Dns", "DnsSearch", "Devices", "SecurityOpt"] {
+            #expect(!json.contains("\"\(key)\""), "\(key) in \(json)")
+        }
+        var onlyOption = plain
+        onlyOption.options.securityOpt = [try SecurityOption(parsing: "no-new-privileges:true")]
+        #expect(ContainerCreateRequest(onlyOption, labels: [:], volumeNames: [:], environment: [:]).hostConfig.securityOpt == ["no-new-privileges:true"])
     }
 
     @Test func negotiatesTheEnginesAPIVersionWithinBerthsRangeAndRefusesAnOlderEngine() throws {

@@ -141,6 +141,7 @@ public struct PolicyCheck: Sendable {
         } else if let rule = max.containerCpus.map({ "containerCpus: \($0)" }) ?? max.projectCpus.map({ "projectCpus: \($0)" }) {
             found.append(violation("\(base).resources.cpus", "a CPU limit is required", rule: "maxResources.\(rule)"))
         }
+        checkOptions(container.options, at: base, into: &found)
     }
 
     private func checkProjectTotals(_ services: [ServiceSpec], into found: inout [PolicyViolation]) {
@@ -188,7 +189,7 @@ public struct PolicyCheck: Sendable {
     }
 
     /// `<what> for API-written resources of project shop (policy.<rule>)`.
-    private func violation(_ field: String, _ what: String, rule: String) -> PolicyViolation {
+    func violation(_ field: String, _ what: String, rule: String) -> PolicyViolation {
         PolicyViolation(field: field, message: "\(what) for \(writer) of project \(project) (policy.\(rule))")
     }
 }

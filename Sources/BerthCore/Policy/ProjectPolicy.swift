@@ -28,6 +28,19 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
     /// Whether Networks may adopt an existing engine network (`external: true`), which could be
     /// another project's or the host's.
     public var externalNetworks: Bool
+    /// Capabilities `capAdd` may add beyond the engine's defaults (`ALL`: any).
+    public var capabilities: [Capability]
+    /// Host devices, or folders of them, that `devices` may make available; normalized when read.
+    public var devices: [String]
+    /// Kernel parameters `sysctls` may set: names, or prefixes ending in `.*` (`net.ipv4.*`).
+    public var sysctls: [String]
+    /// Security options that replace or turn off the engine's confinement (`seccomp=unconfined`).
+    public var securityOpt: [SecurityOption]
+    /// Log drivers `logging.driver` may name; the defaults keep the output on the host.
+    public var logDrivers: [String]
+    /// Ulimits containers may set; the defaults leave out `nice` and `rtprio`, which let a
+    /// container's processes take the CPU ahead of the host's.
+    public var ulimits: [String]
     public var maxResources: PolicyLimits
 
     public init(
@@ -39,6 +52,12 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
         volumeDrivers: [String] = ["local"],
         networkDrivers: [String] = ["bridge"],
         externalNetworks: Bool = false,
+        capabilities: [Capability] = [],
+        devices: [String] = [],
+        sysctls: [String] = [],
+        securityOpt: [SecurityOption] = [],
+        logDrivers: [String] = ProjectPolicy.defaultLogDrivers,
+        ulimits: [String] = ProjectPolicy.defaultUlimits,
         maxResources: PolicyLimits = PolicyLimits()
     ) {
         self.appliesTo = appliesTo
@@ -49,6 +68,12 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
         self.volumeDrivers = volumeDrivers
         self.networkDrivers = networkDrivers
         self.externalNetworks = externalNetworks
+        self.capabilities = capabilities
+        self.devices = devices
+        self.sysctls = sysctls
+        self.securityOpt = securityOpt
+        self.logDrivers = logDrivers
+        self.ulimits = ulimits
         self.maxResources = maxResources
     }
 
@@ -62,6 +87,12 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
             volumeDrivers: map.optional("volumeDrivers", default: ["local"]) { try $0.list { try $0.nonEmptyString() } },
             networkDrivers: map.optional("networkDrivers", default: ["bridge"]) { try $0.list { try $0.nonEmptyString() } },
             externalNetworks: map.optional("externalNetworks", default: false) { try $0.bool() },
+            capabilities: map.optional("capabilities", default: []) { try $0.list { try $0.parse(Capability.init(parsing:)) } },
+            devices: map.optional("devices", default: []) { try $0.list { try $0.parse(HostPath.normalizedPrefix) } },
+            sysctls: map.optional("sysctls", default: []) { try $0.list { try $0.parse(SysctlName.validatedPattern) } },
+            securityOpt: map.optional("securityOpt", default: []) { try $0.list { try $0.parse(SecurityOption.init(parsing:)) } },
+            logDrivers: map.optional("logDrivers", default: defaultLogDrivers) { try $0.list { try $0.nonEmptyString() } },
+            ulimits: map.optional("ulimits", default: defaultUlimits) { try $0.list { try $0.parse(Ulimit.validatedName) } },
             maxResources: map.optional("maxResources", default: PolicyLimits()) { try PolicyLimits.read(try $0.map()) }
         )
     }
@@ -69,6 +100,11 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         self = try Self.decodeInput(from: decoder) { Self.read($0) }
     }
+
+    /// Drivers that keep a container's output in files on the host, or drop it.
+    public static let defaultLogDrivers = ["json-file", "local", "none"]
+    /// Every ulimit but `nice` and `rtprio`.
+    public static let defaultUlimits = Ulimit.names.filter { $0 != "nice" && $0 != "rtprio" }
 }
 
 /// The most one container, and one project in all, may take; `nil` fields set no bound.
