@@ -2,16 +2,6 @@ import BerthCore
 import BerthManifests
 import Testing
 
-/// The problems `yaml` is rejected with, or an empty list when it reads.
-private func issues(_ yaml: String) -> [ValidationIssue] {
-    do {
-        _ = try Manifests.resources(yaml: yaml, file: "opts.yaml")
-        return []
-    } catch {
-        return error.issues
-    }
-}
-
 @Suite("Container options in manifests")
 struct ContainerOptionsReadingTests {
     @Test func readsEveryOptionOfAServiceAsComposeWritesThem() throws {
@@ -120,7 +110,7 @@ struct ContainerOptionsReadingTests {
               logging: {driver: syslog, optoins: {}}
             """
         // when
-        let found = issues(yaml).map { "\($0.location.map { "\($0.line)" } ?? "-") \($0.path): \($0.message)" }
+        let found = readingIssues(yaml, file: "opts.yaml").map { "\($0.location.map { "\($0.line)" } ?? "-") \($0.path): \($0.message)" }
         // then
         #expect(found == [
             "7 spec.ulimits.nofile.soft: expected the soft limit to be at most the hard limit, found soft 4096 above hard 1024",

@@ -66,6 +66,14 @@ extension HostNameSyntax {
         return name
     }
 
+    /// A network alias: a name other containers look up through the engine's DNS.
+    static func validatedAlias(_ name: String) throws(ValidationError) -> String {
+        guard isValid(name) else {
+            throw ValidationError("expected a DNS name (labels of letters, digits and -, joined by dots), found \(name.quoted)")
+        }
+        return name
+    }
+
     /// A `dnsSearch` domain.
     static func validatedDomain(_ name: String) throws(ValidationError) -> String {
         guard isValid(name) else {

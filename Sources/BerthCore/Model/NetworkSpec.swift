@@ -194,7 +194,7 @@ public struct NetworkAttachment: Sendable, Hashable, Codable {
         let map = try reader.map()
         defer { map.finish() }
         let name = map.required("name") { try $0.parse(ResourceName.validated) }
-        let aliases = map.optional("aliases", default: []) { try $0.list { try $0.parse(DNSName.validated) } }
+        let aliases = map.optional("aliases", default: []) { try $0.list { try $0.parse(HostNameSyntax.validatedAlias) } }
         let address = map.optional("ipv4Address") { reader -> String in
             let text = try reader.string()
             guard IPAddressSyntax.isIPv4(text[...]) else { throw reader.fail("expected an IPv4 address such as 10.20.0.5, found \"\(text)\"") }
@@ -202,20 +202,5 @@ public struct NetworkAttachment: Sendable, Hashable, Codable {
         }
         guard let name else { throw AlreadyReported() }
         return NetworkAttachment(name: name, aliases: aliases, ipv4Address: address)
-    }
-}
-
-/// A name other containers look up through the engine's DNS: labels of letters, digits and `-`.
-enum DNSName {
-    static func validated(_ name: String) throws(ValidationError) -> String {
-        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
-        let valid = name.count <= 253 && labels.allSatisfy { label in
-            (1...63).contains(label.count) && label.first != "-" && label.last != "-"
-                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
-        }
-        guard valid else {
-            throw ValidationError("expected a DNS name (labels of letters, digits and -, joined by dots), found \"\(name)\"")
-        }
-        return name
     }
 }

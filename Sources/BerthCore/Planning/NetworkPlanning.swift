@@ -72,8 +72,8 @@ extension PlanBuilder {
     /// Attaches a container whose spec is current to each network it should be on but is not
     /// (detached above for a recreate, or by hand).
     mutating func reattach(_ container: ObservedContainer, _ id: ResourceID, _ endpoints: [NetworkEndpoint]) {
-        let attached = Set(container.endpoints.map(\.network))
-        for endpoint in endpoints where detachedContainers.contains(container.name) || !attached.contains(endpoint.network) {
+        let detached = detachedContainers.contains(container.name)
+        for endpoint in endpoints where detached || !container.endpoints.contains(where: { $0.network == endpoint.network }) {
             guard !missingNetworks.contains(endpoint.network) else { continue }
             let creation = networkCreations[endpoint.network].map { [$0] } ?? []
             let cause = creation.isEmpty ? "not attached to network \(endpoint.network)" : "network \(endpoint.network) was recreated"
