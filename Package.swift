@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "BerthController", targets: ["BerthController"]),
         .library(name: "BerthCerts", targets: ["BerthCerts"]),
         .library(name: "BerthAPI", targets: ["BerthAPI"]),
+        .library(name: "BerthServer", targets: ["BerthServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -125,10 +126,26 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Wiring shared by `serve` and the tests: the controller and the API built from their parts.
+        .target(
+            name: "BerthServer",
+            dependencies: [
+                "BerthAPI",
+                "BerthController",
+                "BerthCore",
+                "BerthDocker",
+                "BerthObjectStore",
+                "BerthStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "berth",
             dependencies: [
                 "BerthAPI",
+                "BerthServer",
                 "BerthCore",
                 "BerthManifests",
                 "BerthController",
@@ -187,7 +204,7 @@ let package = Package(
         .testTarget(
             name: "BerthAPITests",
             dependencies: [
-                "BerthAPI", "BerthCore", "BerthStore", "BerthDocker",
+                "BerthAPI", "BerthServer", "BerthController", "BerthCore", "BerthStore", "BerthDocker",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -12,11 +12,12 @@ import NIOCore
 import NIOSSL
 
 /// What the routes work with: the store, the desired-state source (manifests + store, for the
-/// ownership and cross-resource checks of writes, and for plans), and the engine.
+/// ownership and cross-resource checks of writes, and for plans), and the engine (through
+/// ``APIRuntime``, so routes are tested without one).
 public struct APIDependencies: Sendable {
     public var store: any Store
     public var source: DesiredStateSource
-    public var engine: DockerEngine
+    public var engine: any APIRuntime
     /// The S3 endpoint buckets are planned against; nil when none is configured.
     public var objectStorage: (any ObjectStorage)?
     /// The largest request body taken; larger ones are answered 413.
@@ -32,7 +33,7 @@ public struct APIDependencies: Sendable {
     /// `protectedHostPaths`: host paths no API writer may use whatever a policy allows, besides
     /// BerthCore's list (`HostPath.neverAllowed`): Berth's state directory, the engine's socket.
     public init(
-        store: any Store, source: DesiredStateSource, engine: DockerEngine, objectStorage: (any ObjectStorage)? = nil,
+        store: any Store, source: DesiredStateSource, engine: any APIRuntime, objectStorage: (any ObjectStorage)? = nil,
         bodyLimit: Int = 1 << 20, metrics: APIMetrics = APIMetrics(), followers: FollowerSlots = FollowerSlots(),
         progressPace: ProgressPace = ProgressPace(), protectedHostPaths: [String] = []
     ) {
@@ -43,7 +44,7 @@ public struct APIDependencies: Sendable {
         self.bodyLimit = bodyLimit
         self.metrics = metrics
         var protected = protectedHostPaths
-        if case .unixSocket(let path) = engine.client.endpoint.connection { protected.append(path) }
+        if let socket = engine.socketPath { protected.append(socket) }
         admission = Admission(source: source, store: store, protectedHostPaths: protected)
         self.followers = followers
         self.progressPace = progressPace
@@ -183,7 +184,7 @@ struct HealthRoutes {
             problems.append("store: \(error.message)")
         }
         do {
-            _ = try await dependencies.engine.client.ping()
+            _ = try await dependencies.engine.ping()
         } catch {
             problems.append("docker: \(error.message)")
         }

@@ -69,6 +69,9 @@ public struct Executor: Sendable {
     public var runtime: any ContainerRuntime
     /// Where bucket operations go; plans hold none without it.
     public var objectStorage: (any ObjectStorage)?
+    /// What a bucket operation fails with when there is no `objectStorage` (the caller knows
+    /// which settings configure one).
+    public var noObjectStorage: String
     public var concurrency: Int
     public var environment: EnvironmentResolver
     /// How often a wait looks at the container.
@@ -79,6 +82,7 @@ public struct Executor: Sendable {
     public init(
         runtime: any ContainerRuntime,
         objectStorage: (any ObjectStorage)? = nil,
+        noObjectStorage: String = "no object storage is configured",
         concurrency: Int = 8,
         environment: EnvironmentResolver = EnvironmentResolver(),
         readyPollInterval: Duration = .milliseconds(100),
@@ -87,6 +91,7 @@ public struct Executor: Sendable {
     ) {
         self.runtime = runtime
         self.objectStorage = objectStorage
+        self.noObjectStorage = noObjectStorage
         self.concurrency = max(1, concurrency)
         self.environment = environment
         self.readyPollInterval = readyPollInterval
@@ -193,7 +198,7 @@ public struct Executor: Sendable {
     }
 
     private func storage() throws(ExecutionError) -> any ObjectStorage {
-        guard let objectStorage else { throw ExecutionError(Reconciler.noObjectStorage) }
+        guard let objectStorage else { throw ExecutionError(noObjectStorage) }
         return objectStorage
     }
 

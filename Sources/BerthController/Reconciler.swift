@@ -107,7 +107,7 @@ public actor Reconciler {
         forgetSettledRestarts(before, now: now)
         let plan = makePlan(desired, before, now: now)
         for warning in plan.warnings { logger.warning("\(warning.message)", metadata: warning.resource.map { ["berth.resource": "\($0)"] }) }
-        let executor = Executor(runtime: runtime, objectStorage: objectStorage, concurrency: options.concurrency, progress: { [logger] event in
+        let executor = Executor(runtime: runtime, objectStorage: objectStorage, noObjectStorage: Self.noObjectStorage, concurrency: options.concurrency, progress: { [logger] event in
             if case .finished(let result) = event { Self.log(result, logger) }
             progress(event)
         }, shouldStop: shouldStop)

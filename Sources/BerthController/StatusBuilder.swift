@@ -2,15 +2,6 @@ import BerthCore
 import BerthStore
 import Foundation
 
-/// A resource whose last action failed, and when it may be tried again.
-public struct FailureRecord: Sendable, Hashable {
-    /// Failed passes in a row.
-    public var count: Int
-    public var last: Date
-    public var message: String
-    public var nextAttempt: Date
-}
-
 /// Derives each declared service's, volume's and bucket's status from one pass: what runs now, what the
 /// plan waits for, what failed. Pure, so the rules are tested without an engine.
 struct StatusBuilder {

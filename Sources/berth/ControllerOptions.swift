@@ -3,11 +3,9 @@ import BerthAPI
 import BerthController
 import BerthCore
 import BerthDocker
-import BerthHostFiles
 import BerthStore
 import Foundation
 import Logging
-import Yams
 
 /// Where the controller's state and engine are: `--database` (else the embedded SQLite file in
 /// `--state-dir`) and `--docker-host`.
@@ -65,6 +63,7 @@ struct ControllerOptions: ParsableArguments {
         }
     }
 
+    /// The store: PostgreSQL when a URL is given, else the embedded SQLite file.
     func openStore() async throws -> any Store {
         let url = database ?? environment["BERTH_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         let poolSize = try resolvedPoolSize()
@@ -85,9 +84,24 @@ struct ControllerOptions: ParsableArguments {
         return size
     }
 
-    /// The API client when a server is configured (flag, environment, then config file), else nil:
-    /// the command then works on the store directly.
-    func apiClient() throws -> APIClient? {
+    /// Runs `body` with the client these options choose: a server's API when one is configured
+    /// (flag, environment, then config file), else the store (opened at first use and closed
+    /// afterwards, also on error).
+    func withClient<T>(_ body: (any BerthClient) async throws -> T) async throws -> T {
+        if let api = try apiClient() { return try await body(RemoteClient(api: api)) }
+        let local = LocalClient(options: self)
+        do {
+            let result = try await body(local)
+            await local.close()
+            return result
+        } catch {
+            await local.close()
+            throw error
+        }
+    }
+
+    /// The API client when a server is configured (flag, environment, then config file), else nil.
+    private func apiClient() throws -> APIClient? {
         let file = try ClientConfigFile.load(environment)
         guard let server = server ?? environment["BERTH_SERVER"].flatMap({ $0.isEmpty ? nil : $0 }) ?? file.server else { return nil }
         let token = token ?? environment["BERTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? file.token
@@ -116,6 +130,7 @@ struct ControllerOptions: ParsableArguments {
         Task { try await runtime.observe() }
     }
 
+    /// The engine `--docker-host` (else `DOCKER_HOST`) names; nothing is sent until it is used.
     func openRuntime() throws -> DockerEngine {
         do throws(DockerError) {
             let endpoint = if let dockerHost {
@@ -131,61 +146,3 @@ struct ControllerOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
-
-/// The CLI's config file, `$BERTH_CONFIG`, else `$XDG_CONFIG_HOME/berth/config.yaml` or
-/// `~/.config/berth/config.yaml`: `server:` and `token:`, both optional. Like ssh's keys and
-/// libpq's `.pgpass`, a file holding a token is refused unless only its owner can access it.
-struct ClientConfigFile {
-    var server: String?
-    var token: String?
-
-    static func load(_ environment: [String: String]) throws -> ClientConfigFile {
-        let path = environment["BERTH_CONFIG"]
-            ?? (environment["XDG_CONFIG_HOME"].map { $0 + "/berth/config.yaml" } ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.config/berth/config.yaml")
-        guard let contents = try contents(path) else { return ClientConfigFile() }
-        guard let values = (try? Yams.load(yaml: String(decoding: contents.bytes, as: UTF8.self))) as? [String: Any] else {
-            return ClientConfigFile()
-        }
-        let file = ClientConfigFile(server: values["server"] as? String, token: values["token"] as? String)
-        if file.token != nil, contents.mode & 0o077 != 0 {
-            throw CommandFailure("\(path) holds a token and group or others can access it (mode 0\(String(contents.mode, radix: 8))); run chmod 600 \(path)")
-        }
-        return file
-    }
-
-    /// The file at `path`, or nil when there is none.
-    private static func contents(_ path: String) throws -> HostFileContents? {
-        do throws(HostFileError) {
-            // A dotfile is often a link into a repository of them: the file it names is checked.
-            return try HostFile.read(path, limit: HostFile.valueLimit, followingLinks: true)
-        } catch {
-            guard error.isMissing else { throw CommandFailure("cannot read the config file: \(error.message)") }
-            return nil
-        }
-    }
-}
-
-/// A command failed for a reason already explained to the user: printed once, exit status 1.
-struct CommandFailure: Error, CustomStringConvertible {
-    var message: String
-    init(_ message: String) { self.message = message }
-    var description: String { message }
-}
-
-extension ManifestOptions {
-    /// The desired-state source: these manifests plus the store's API resources. The default
-    /// `manifests/` may be missing (the API alone declares resources); a path given is required.
-    func source(store: (any Store)?) -> DesiredStateSource {
-        DesiredStateSource(manifestPaths: resolvedPaths, manifestsOptional: paths.isEmpty && ProcessInfo.processInfo.environment["BERTH_MANIFESTS"] == nil, store: store)
-    }
-
-    /// Loads the desired state, printing every validation problem on failure.
-    func loadSnapshot(store: (any Store)?) async throws -> DesiredStateSource.Snapshot {
-        do {
-            return try await source(store: store).load()
-        } catch let error as BerthCore.ValidationError {
-            printIssues(error)
-            throw ExitStatus.failure
-        }
-    }
-}

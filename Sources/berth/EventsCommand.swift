@@ -1,11 +1,10 @@
 import ArgumentParser
 import BerthAPI
 import BerthCore
-import BerthStore
 import Foundation
 import Logging
 
-/// `berth events`: what happened and why, from the store or through the API; `--follow` keeps going.
+/// `berth events`: what happened and why, through the client the options choose; `--follow` keeps going.
 struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
@@ -23,29 +22,8 @@ struct EventsCommand: AsyncParsableCommand {
 
     func run() async throws {
         controller.bootstrapLogging(fallback: .error)
-        if let client = try controller.apiClient() {
-            var query = [("limit", String(limit))]
-            if let project { query.append(("project", project)) }
-            if let job { query.append(("job", job)) }
-            if let after { query.append(("after", String(after))) }
-            guard follow else {
-                try show(try await client.call("GET", "/v1/events", query: query, as: ItemsView<EventView>.self).items)
-                return
-            }
-            for try await event in try await client.events("/v1/events", query: query + [("follow", "true")]) {
-                try show([try APIJSON.decoder().decode(EventView.self, from: Data(event.data.utf8))])
-            }
-            return
-        }
-        try await controller.withStore { store in
-            var query = EventQuery(jobID: job, project: project, afterSequence: after, limit: limit)
-            repeat {
-                let events = try await store.events(query).map(EventView.init)
-                try show(events)
-                query.afterSequence = events.last?.sequence ?? query.afterSequence
-                if follow, events.count < limit { try await Task.sleep(for: .milliseconds(500)) }
-            } while follow
-        }
+        let filter = EventFilter(project: project, job: job, after: after, limit: limit)
+        try await controller.withClient { client in try await client.events(filter, follow: follow, show: show) }
     }
 
     private func show(_ events: [EventView]) throws {

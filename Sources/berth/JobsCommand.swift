@@ -1,13 +1,10 @@
 import ArgumentParser
 import BerthAPI
 import BerthCore
-import BerthDocker
-import BerthManifests
-import BerthStore
 import Foundation
 import Logging
 
-/// `berth jobs …`: the job queue, through the API with `--server`, else directly in the store.
+/// `berth jobs …`: the job queue, through the client the options choose (a server's API or the store).
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs",
@@ -41,24 +38,15 @@ struct JobsCommand: AsyncParsableCommand {
             guard jobs.count == 1 || idempotencyKey == nil else {
                 throw CommandFailure("--idempotency-key needs a file with exactly one Job document, found \(jobs.count)")
             }
-            let views: [JobView]
-            if let client = try controller.apiClient() {
-                views = try await submit(jobs.map(\.0), through: client)
-            } else {
-                views = try await controller.withStore { store in
-                    var records: [JobRecord] = []
-                    for (resource, spec) in jobs {
-                        let submission = JobSubmission(
-                            project: resource.metadata.project, name: resource.metadata.name, spec: spec,
-                            priority: priority, idempotencyKey: idempotencyKey
-                        )
-                        let (job, created) = try await store.submitJob(submission, now: Date())
-                        report(JobView(job), created: created)
-                        records.append(job)
-                    }
-                    guard wait else { return records.map { JobView($0) } }
-                    return try await Self.awaitEnd(records.map(\.id), store).map { JobView($0) }
+            let views = try await controller.withClient { client in
+                var views: [JobView] = []
+                for (resource, spec) in jobs {
+                    let (job, created) = try await client.submitJob(resource, spec: spec, priority: priority, idempotencyKey: idempotencyKey)
+                    report(job, created: created)
+                    views.append(job)
                 }
+                guard wait else { return views }
+                return try await client.awaitEnd(of: views)
             }
             if json { try printJSON(views) }
             if wait {
@@ -69,46 +57,6 @@ struct JobsCommand: AsyncParsableCommand {
 
         private func report(_ job: JobView, created: Bool) {
             if !json { print(created ? "submitted \(job.id) (\(job.project)/\(job.name))" : "already submitted as \(job.id) (idempotency key)") }
-        }
-
-        /// One `POST /v1/jobs` per document, then (with --wait) polls each job until it ends.
-        private func submit(_ resources: [Resource], through client: APIClient) async throws -> [JobView] {
-            var views: [JobView] = []
-            for var resource in resources {
-                if let priority, case .job(var spec) = resource.spec {
-                    spec.priority = priority
-                    resource.spec = .job(spec)
-                }
-                let body = try ManifestRenderer.yaml([resource])
-                let headers = idempotencyKey.map { [(name: "Idempotency-Key", value: $0)] } ?? []
-                let answer = try await client.raw("POST", "/v1/jobs", body: Array(body.utf8), contentType: "application/yaml", headers: headers)
-                let job = try APIJSON.decoder().decode(JobView.self, from: Data(answer.body))
-                report(job, created: answer.status == 201)
-                views.append(job)
-            }
-            guard wait else { return views }
-            var ended: [JobView] = []
-            for view in views {
-                var job = view
-                while !job.state.isTerminal {
-                    try await Task.sleep(for: .milliseconds(200))
-                    job = try await client.call("GET", "/v1/jobs/\(job.id)", as: JobView.self)
-                }
-                ended.append(job)
-            }
-            return ended
-        }
-
-        /// Polls the store until every job has ended (the controller runs them).
-        static func awaitEnd(_ ids: [String], _ store: any Store) async throws -> [JobRecord] {
-            while true {
-                var records: [JobRecord] = []
-                for id in ids {
-                    if let job = try await store.job(id) { records.append(job) }
-                }
-                if records.allSatisfy({ $0.state.isTerminal }) { return records }
-                try await Task.sleep(for: .milliseconds(200))
-            }
         }
     }
 
@@ -124,16 +72,7 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let jobs: [JobView]
-            if let client = try controller.apiClient() {
-                var query = [("limit", String(limit))] + state.map { ("state", $0.rawValue) }
-                if let project { query.append(("project", project)) }
-                jobs = try await client.call("GET", "/v1/jobs", query: query, as: ItemsView<JobView>.self).items
-            } else {
-                jobs = try await controller.withStore { store in
-                    try await store.jobs(filter: JobFilter(project: project, states: Set(state)), page: PageRequest(limit: limit)).items.map { JobView($0) }
-                }
-            }
+            let jobs = try await controller.withClient { client in try await client.jobs(project: project, states: state, limit: limit) }
             if json {
                 try printJSON(jobs)
             } else if jobs.isEmpty {
@@ -154,16 +93,7 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let job: JobView
-            if let client = try controller.apiClient() {
-                job = try await client.call("GET", "/v1/jobs/\(id)", as: JobView.self)
-            } else {
-                let (record, events) = try await controller.withStore { store in
-                    (try await store.job(id), try await store.events(EventQuery(jobID: id, limit: 1000)))
-                }
-                guard let record else { throw CommandFailure("no job \(id)") }
-                job = JobView(record, events: events)
-            }
+            let job = try await controller.withClient { client in try await client.job(id) }
             if json {
                 try printJSON(job)
                 return
@@ -213,50 +143,16 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            var standardError = StandardError()
-            if let client = try controller.apiClient() {
-                let query = tail.map { [("tail", String($0))] } ?? []
-                guard follow else {
-                    let logs = try await client.call("GET", "/v1/jobs/\(id)/logs", query: query, as: JobLogsView.self)
-                    printOutput(logs.stdout, logs.stderr)
-                    return
-                }
-                for try await event in try await client.events("/v1/jobs/\(id)/logs", query: query + [("follow", "true")]) {
-                    switch event.name {
-                    case "stdout":
-                        print(TerminalText.escaped(event.data, keepingLines: true))
-                        fflush(nil)
-                    case "stderr": print(TerminalText.escaped(event.data, keepingLines: true), to: &standardError)
-                    case "dropped": throw CommandFailure(event.data)
-                    case "end":
-                        let job = try APIJSON.decoder().decode(JobView.self, from: Data(event.data.utf8))
-                        guard job.state.isTerminal else { throw CommandFailure("the server ended the stream while job \(id) was \(job.state)") }
-                        if job.state != .finished { throw ExitStatus.failure }
-                        return
-                    default: continue
+            try await controller.withClient { client in
+                try await client.jobLogs(id, tail: tail, follow: follow) { output in
+                    switch output {
+                    case .stdout(let text): printOutput(text, "")
+                    case .stderr(let text): printOutput("", text)
                     }
+                    // A follower's reader (a pipe, a file) sees the output as it comes.
+                    if follow { fflush(nil) }
                 }
-                throw CommandFailure("the stream of job \(id) closed before its end")
             }
-            let job = try await controller.withStore { store in try await store.job(id) }
-            guard let job else { throw CommandFailure("no job \(id)") }
-            let name = ObjectName.jobContainer(project: job.project, jobID: job.id)
-            let client = try controller.openRuntime().client
-            if follow, job.state == .started, let frames = try? await client.followLogs(name, tail: tail) {
-                for try await frame in frames {
-                    let text = String(decoding: frame.bytes, as: UTF8.self)
-                    if frame.stream == .stdout { printOutput(text, "") } else { printOutput("", text) }
-                    fflush(nil)
-                }
-                return
-            }
-            if job.state.isActive || job.spec.ttlAfterFinished != nil, let logs = try? await client.logs(name, tail: tail) {
-                printOutput(String(decoding: logs.stdout, as: UTF8.self), String(decoding: logs.stderr, as: UTF8.self))
-                return
-            }
-            let stored = (stdout: job.stdoutTail ?? "", stderr: job.stderrTail ?? "")
-            guard let tail else { return printOutput(stored.stdout, stored.stderr) }
-            printOutput(JobLogsView.lastLines(stored.stdout, tail), JobLogsView.lastLines(stored.stderr, tail))
         }
 
         /// A worker's output as it was written, its control characters escaped.
@@ -280,19 +176,7 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let job: JobView
-            if let client = try controller.apiClient() {
-                job = try await client.call("POST", "/v1/jobs/\(id)/cancel", as: JobView.self)
-            } else {
-                job = try await controller.withStore { store in
-                    do {
-                        return JobView(try await store.requestCancel(id, now: Date()))
-                    } catch let error as StoreError {
-                        if error.code == .notFound { throw CommandFailure("no job \(id)") }
-                        throw error
-                    }
-                }
-            }
+            let job = try await controller.withClient { client in try await client.cancelJob(id) }
             switch job.state {
             case .cancelled: print("cancelled \(job.id)")
             case .finished, .failed: print("\(job.id) had already ended (\(job.state))")

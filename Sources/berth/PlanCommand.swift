@@ -1,8 +1,4 @@
 import ArgumentParser
-import BerthAPI
-import BerthController
-import BerthCore
-import Foundation
 import Logging
 
 /// `berth plan`: what `apply` would do now, against the live engine, with the cause of each step.
@@ -21,37 +17,8 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         controller.bootstrapLogging(fallback: .error)
-        if let client = try controller.apiClient() {
-            // The server plans from its own manifests and store.
-            let answer = try await client.raw("GET", "/v1/plan")
-            let summary = try APIJSON.decoder().decode(PlanView.Summary.self, from: Data(answer.body))
-            if json {
-                try printJSONText(answer.body)
-            } else {
-                print(summary.text)
-            }
-            if detailedExitcode, summary.changes > 0 { throw ExitCode(2) }
-            return
-        }
-        let runtime = try controller.openRuntime()
-        let observation = controller.startObserving(runtime)
-        defer { observation.cancel() }
-        let plan = try await controller.withStore { store in
-            let snapshot = try await manifests.loadSnapshot(store: store)
-            do {
-                let observed = try await observation.value
-                return try await Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store).plan(snapshot.state, observed: observed)
-            } catch let error as CommandFailure {
-                throw error
-            } catch {
-                throw CommandFailure("\(error)")
-            }
-        }
-        if json {
-            try printJSON(PlanView(plan))
-        } else {
-            print(plan.description)
-        }
-        if detailedExitcode, !plan.isEmpty { throw ExitCode(2) }
+        let plan = try await controller.withClient { client in try await client.plan(manifests: manifests, objectStorage: objectStorage) }
+        print(json ? plan.json : plan.text)
+        if detailedExitcode, plan.hasChanges { throw ExitCode(2) }
     }
 }

@@ -2,7 +2,6 @@ import ArgumentParser
 import BerthAPI
 import BerthCore
 import BerthManifests
-import Foundation
 import Logging
 
 /// `berth resources …`: desired resources kept by the API (beside the manifests), through `--server`.
@@ -27,21 +26,22 @@ struct ResourcesCommand: AsyncParsableCommand {
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let client = try ResourcesCommand.client(controller)
-            let resources = try readDocuments(file)
-            var views: [ResourceView] = []
-            var failed = false
-            var standardError = StandardError()
-            for resource in resources {
-                do {
-                    let answer = try await client.raw("PUT", ResourcesCommand.path(resource.id), body: Array(try ManifestRenderer.yaml([resource]).utf8), contentType: "application/yaml")
-                    let view = try APIJSON.decoder().decode(ResourceView.self, from: Data(answer.body))
-                    views.append(view)
-                    if !json { print("\(answer.status == 201 ? "created" : "applied") \(resource.id) (generation \(view.generation ?? 0))") }
-                } catch let error as APIClientError {
-                    failed = true
-                    print("error: \(file):\(resource.location?.line ?? 0): \(resource.id): \(error)", to: &standardError)
+            let (views, failed) = try await ResourcesCommand.withResources(controller) { resources in
+                let documents = try readDocuments(file)
+                var views: [ResourceView] = []
+                var failed = false
+                var standardError = StandardError()
+                for document in documents {
+                    do {
+                        let (view, created) = try await resources.apply(document)
+                        views.append(view)
+                        if !json { print("\(created ? "created" : "applied") \(document.id) (generation \(view.generation ?? 0))") }
+                    } catch let error as APIClientError {
+                        failed = true
+                        print("error: \(file):\(document.location?.line ?? 0): \(document.id): \(error)", to: &standardError)
+                    }
                 }
+                return (views, failed)
             }
             if json { try printJSON(views) }
             if failed { throw ExitStatus.failure }
@@ -60,35 +60,32 @@ struct ResourcesCommand: AsyncParsableCommand {
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let client = try ResourcesCommand.client(controller)
-            if let name {
-                guard let kind else { throw ArgumentParser.ValidationError("showing one resource needs --kind") }
-                let path = "/v1/resources/\(kind)/\(project ?? ResourceID.defaultProject)/\(name)"
-                let view = try await client.call("GET", path, as: ResourceView.self)
-                if json {
-                    try printJSON(view)
-                } else {
-                    print(try ManifestRenderer.yaml([view.document]), terminator: "")
+            try await ResourcesCommand.withResources(controller) { resources in
+                if let name {
+                    guard let kind else { throw ArgumentParser.ValidationError("showing one resource needs --kind") }
+                    let view = try await resources.get(kind: kind, project: project ?? ResourceID.defaultProject, name: name)
+                    if json {
+                        try printJSON(view)
+                    } else {
+                        print(try ManifestRenderer.yaml([view.document]), terminator: "")
+                    }
+                    return
                 }
-                return
+                let views = try await resources.list(kind: kind, project: project)
+                if json {
+                    try printJSON(views)
+                    return
+                }
+                guard !views.isEmpty else {
+                    print("No resources.")
+                    return
+                }
+                var rows = [["KIND", "PROJECT", "NAME", "SOURCE", "GENERATION"]]
+                for view in views {
+                    rows.append([view.kind.rawValue, view.project, view.name, view.file.map { "manifest \($0)" } ?? view.source, view.generation.map(String.init) ?? "-"])
+                }
+                print(textTable(rows))
             }
-            var query: [(String, String)] = []
-            if let kind { query.append(("kind", kind)) }
-            if let project { query.append(("project", project)) }
-            let views = try await client.call("GET", "/v1/resources", query: query, as: ItemsView<ResourceView>.self).items
-            if json {
-                try printJSON(views)
-                return
-            }
-            guard !views.isEmpty else {
-                print("No resources.")
-                return
-            }
-            var rows = [["KIND", "PROJECT", "NAME", "SOURCE", "GENERATION"]]
-            for view in views {
-                rows.append([view.kind.rawValue, view.project, view.name, view.file.map { "manifest \($0)" } ?? view.source, view.generation.map(String.init) ?? "-"])
-            }
-            print(textTable(rows))
         }
     }
 
@@ -107,20 +104,20 @@ struct ResourcesCommand: AsyncParsableCommand {
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let client = try ResourcesCommand.client(controller)
-            let view = try await client.call("DELETE", "/v1/resources/\(kind)/\(project)/\(name)", as: ResourceView.self)
+            let view = try await ResourcesCommand.withResources(controller) { resources in
+                try await resources.delete(kind: kind, project: project, name: name)
+            }
             print("deleted \(view.kind) \(view.project)/\(view.name); the controller converges the removal")
         }
     }
 
-    static func client(_ controller: ControllerOptions) throws -> APIClient {
-        guard let client = try controller.apiClient() else {
-            throw CommandFailure("berth resources works through the API: give --server (or BERTH_SERVER) and a token")
+    /// Runs `body` with the server's resources; refused when the options name no server.
+    static func withResources<T>(_ controller: ControllerOptions, _ body: (any ResourceClient) async throws -> T) async throws -> T {
+        try await controller.withClient { client in
+            guard let resources = client.resources else {
+                throw CommandFailure("berth resources works through the API: give --server (or BERTH_SERVER) and a token")
+            }
+            return try await body(resources)
         }
-        return client
-    }
-
-    static func path(_ id: ResourceID) -> String {
-        "/v1/resources/\(id.kind.rawValue.lowercased())/\(id.project)/\(id.name)"
     }
 }

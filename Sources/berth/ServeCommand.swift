@@ -2,11 +2,11 @@ import ArgumentParser
 import BerthAPI
 import BerthController
 import BerthCore
-import Logging
 import BerthDocker
 import BerthObjectStore
-import BerthStore
+import BerthServer
 import Foundation
+import Logging
 import ServiceLifecycle
 import UnixSignals
 
@@ -87,24 +87,23 @@ struct ServeCommand: AsyncParsableCommand {
         api.idleTimeout = .milliseconds(idle.milliseconds)
         let followers = FollowerSlots(limit: try positive(maxFollowers, "--max-followers"), perToken: try positive(maxFollowersPerToken, "--max-followers-per-token"))
         let listening = api
+        let settings = ControllerSettings(resyncInterval: interval, concurrency: concurrency, restartBackoff: backoff, jobs: jobSettings)
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
             let source = manifests.source(store: store)
             let storage = try objectStorage.open()
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             if role != .api {
-                services.append(.init(service: try makeController(store: store, runtime: runtime, storage: storage, source: source, interval: interval, backoff: backoff, jobs: jobSettings, logger: logger)))
+                let made = ControllerAssembly.makeController(
+                    store: store, runtime: runtime, objectStorage: storage, source: source,
+                    certificates: try controller.certificateManager(store: store), settings: settings, logger: logger
+                )
+                services.append(.init(service: made))
             }
             if role != .controller {
                 let stateDirectory = URL(fileURLWithPath: controller.resolvedStateDirectory).standardizedFileURL.path
                 let dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics, followers: followers, protectedHostPaths: [stateDirectory])
-                let apiLogger = Logger(label: "berth.api")
-                let scheme = api.tlsCertificate == nil ? "http" : "https"
-                services.append(.init(service: try APIServer.application(dependencies, configuration: listening, logger: apiLogger) { port in
-                    let url = "\(scheme)://\(listening.host.contains(":") ? "[\(listening.host)]" : listening.host):\(port)"
-                    apiURL.set(url)
-                    apiLogger.info("API listening on \(url)")
-                }))
+                services.append(.init(service: try APIAssembly.makeAPI(dependencies, configuration: listening, address: apiURL)))
             }
             logger.info("serving (\(role.rawValue)): manifests \(manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint), object storage \(storage.map { "\($0.client.configuration)" } ?? "none")")
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
@@ -130,19 +129,6 @@ struct ServeCommand: AsyncParsableCommand {
             feedbackLimit: try parseSize(jobFeedbackLimit, option: "--job-feedback-limit"), apiURL: apiURL,
             retention: try parseSpan(jobRetention, option: "--job-retention"), keepPerProject: jobKeepPerProject,
             eventRetention: try parseSpan(eventRetention, option: "--event-retention"), eventsKept: eventKeep
-        )
-    }
-
-    private func makeController(
-        store: any Store, runtime: DockerEngine, storage: S3ObjectStorage?, source: DesiredStateSource, interval: TimeSpan, backoff: BackoffPolicy,
-        jobs settings: JobRunnerConfiguration, logger: Logger
-    ) throws -> Controller {
-        let reconciler = Reconciler(runtime: runtime, objectStorage: storage, store: store, options: ReconcilerOptions(planner: PlannerOptions(restartBackoff: backoff), concurrency: concurrency), logger: logger)
-        let jobs = JobRunner(runtime: runtime, store: store, configuration: settings, logger: Logger(label: "berth.jobs"))
-        return Controller(
-            source: source, runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
-            certificates: try controller.certificateManager(store: store),
-            configuration: ControllerConfiguration(resyncInterval: .milliseconds(interval.milliseconds), identity: settings.identity), logger: logger
         )
     }
 }

@@ -1,9 +1,8 @@
 import ArgumentParser
-import BerthAPI
 import BerthCore
-import Logging
 import BerthStore
 import Foundation
+import Logging
 
 /// `berth status`: what the controller last recorded for every resource.
 struct StatusCommand: AsyncParsableCommand {
@@ -18,12 +17,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         controller.bootstrapLogging(fallback: .warning)
-        let statuses: [ResourceStatus]
-        if let client = try controller.apiClient() {
-            statuses = try await client.call("GET", "/v1/status", query: project.map { [("project", $0)] } ?? [], as: ItemsView<ResourceStatus>.self).items
-        } else {
-            statuses = try await controller.withStore { store in try await store.statuses(project: project) }
-        }
+        let statuses = try await controller.withClient { client in try await client.statuses(project: project) }
         if json {
             try printJSON(statuses)
             return

@@ -2,6 +2,7 @@ import BerthAPI
 import BerthController
 import BerthCore
 import BerthDocker
+import BerthServer
 import BerthStore
 import Foundation
 import HTTPTypes
@@ -15,8 +16,9 @@ struct SetupError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// One API over a fresh SQLite store, a manifest folder, and the test engine that scripts/test
-/// started; tokens of every scope are made up front.
+/// One API over a fresh SQLite store, a manifest folder, and an engine: the one given (an
+/// ``InMemoryEngine``), else the test engine that scripts/test started; tokens of every scope
+/// are made up front.
 final class APIFixture: Sendable {
     let directory: URL
     let store: SQLiteStore
@@ -49,17 +51,13 @@ final class APIFixture: Sendable {
 
         """
 
-    init(bodyLimit: Int = 1 << 20, progressPace: ProgressPace = ProgressPace()) async throws {
-        let environment = ProcessInfo.processInfo.environment
-        guard let host = environment["BERTH_TEST_DOCKER_HOST"], !host.isEmpty else {
-            throw SetupError("BERTH_TEST_DOCKER_HOST is not set: run the suite with scripts/test, which starts a private dockerd")
-        }
+    init(engine given: (any APIRuntime)? = nil, bodyLimit: Int = 1 << 20, progressPace: ProgressPace = ProgressPace()) async throws {
+        let engine = try given ?? Self.testEngine()
         directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("berth-api-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("manifests"), withIntermediateDirectories: true)
         try Self.manifest.write(to: directory.appendingPathComponent("manifests/stack.yaml"), atomically: true, encoding: .utf8)
         store = try await SQLiteStore.open(.init(path: directory.appendingPathComponent("berth.db").path))
         let source = DesiredStateSource(manifestPaths: [directory.appendingPathComponent("manifests").path], store: store)
-        let engine = DockerEngine(client: DockerClient(endpoint: try DockerEndpoint(host: host)))
         dependencies = APIDependencies(store: store, source: source, engine: engine, bodyLimit: bodyLimit, progressPace: progressPace)
         var tokens: [String: String] = [:]
         let now = Date()
@@ -72,6 +70,14 @@ final class APIFixture: Sendable {
         self.tokens = tokens
     }
 
+    /// The private dockerd scripts/test started.
+    private static func testEngine() throws -> DockerEngine {
+        guard let host = ProcessInfo.processInfo.environment["BERTH_TEST_DOCKER_HOST"], !host.isEmpty else {
+            throw SetupError("BERTH_TEST_DOCKER_HOST is not set: run the suite with scripts/test, which starts a private dockerd")
+        }
+        return DockerEngine(client: DockerClient(endpoint: try DockerEndpoint(host: host)))
+    }
+
     var manifestFile: String { directory.appendingPathComponent("manifests/stack.yaml").path }
 
     func finish() async {
@@ -79,9 +85,9 @@ final class APIFixture: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Runs `body` with a client of the router (no socket).
+    /// Runs `body` with a client of the API as `serve` builds it, through its router (no socket).
     func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = Application(router: APIServer.router(dependencies))
+        let app = try APIAssembly.makeAPI(dependencies, configuration: APIServerConfiguration())
         try await app.test(.router) { client in try await body(client) }
     }
 

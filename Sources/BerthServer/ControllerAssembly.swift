@@ -1,0 +1,45 @@
+import BerthController
+import BerthCore
+import BerthDocker
+import BerthObjectStore
+import BerthStore
+import Logging
+
+/// What `serve`'s flags set for the controller: how often it resyncs, how many actions and
+/// jobs run at once, the crash-loop backoff of services.
+public struct ControllerSettings: Sendable {
+    /// A pass runs at least this often.
+    public var resyncInterval: TimeSpan
+    /// Actions run at once in a pass.
+    public var concurrency: Int
+    /// The crash-loop backoff of a service's restarts.
+    public var restartBackoff: BackoffPolicy
+    /// The job runner's settings; its `identity` also names this controller in the leader lease.
+    public var jobs: JobRunnerConfiguration
+
+    public init(resyncInterval: TimeSpan, concurrency: Int, restartBackoff: BackoffPolicy, jobs: JobRunnerConfiguration) {
+        self.resyncInterval = resyncInterval
+        self.concurrency = concurrency
+        self.restartBackoff = restartBackoff
+        self.jobs = jobs
+    }
+}
+
+/// Builds the controller `serve` runs: one reconciler, the job runner and the cron trigger on one
+/// store and one engine, and the certificate manager.
+public enum ControllerAssembly {
+    public static func makeController(
+        store: any Store, runtime: some ContainerRuntime & JobRuntime, objectStorage: (any ObjectStorage)?, source: DesiredStateSource,
+        certificates: CertificateManager?, settings: ControllerSettings, logger: Logger
+    ) -> Controller {
+        let options = ReconcilerOptions(planner: PlannerOptions(restartBackoff: settings.restartBackoff), concurrency: settings.concurrency)
+        let reconciler = Reconciler(runtime: runtime, objectStorage: objectStorage, store: store, options: options, logger: logger)
+        let jobs = JobRunner(runtime: runtime, store: store, configuration: settings.jobs, logger: Logger(label: "berth.jobs"))
+        return Controller(
+            source: source, runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
+            certificates: certificates,
+            configuration: ControllerConfiguration(resyncInterval: .milliseconds(settings.resyncInterval.milliseconds), identity: settings.jobs.identity),
+            logger: logger
+        )
+    }
+}

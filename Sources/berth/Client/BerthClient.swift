@@ -1,0 +1,67 @@
+import BerthAPI
+import BerthCore
+import BerthStore
+
+/// What the commands ask of Berth, the same whether they work on the store directly
+/// (``LocalClient``) or through a server's API (``RemoteClient``): the options choose one
+/// (`ControllerOptions.withClient`), and the commands never ask which.
+protocol BerthClient {
+    /// Submits one job; `created` is false when an idempotency key named an earlier submit.
+    func submitJob(_ resource: Resource, spec: JobSpec, priority: Int?, idempotencyKey: String?) async throws -> (job: JobView, created: Bool)
+    /// Waits until every one of the jobs has ended (the controller runs them), and returns them.
+    func awaitEnd(of jobs: [JobView]) async throws -> [JobView]
+    /// Jobs, newest first.
+    func jobs(project: String?, states: [JobState], limit: Int) async throws -> [JobView]
+    /// One job with its events; throws when there is none.
+    func job(_ id: String) async throws -> JobView
+    /// Records a cancel request and returns the job as it is after it.
+    func cancelJob(_ id: String) async throws -> JobView
+    /// A job's output, handed to `write` piece by piece in the order it is printed; with `follow`,
+    /// until the job's output ends.
+    func jobLogs(_ id: String, tail: Int?, follow: Bool, write: (JobOutput) -> Void) async throws
+    /// What the controller last recorded for every resource (of `project`).
+    func statuses(project: String?) async throws -> [ResourceStatus]
+    /// Events, oldest first, handed to `show` a batch at a time: one batch, or with `follow`
+    /// batch after batch until interrupted.
+    func events(_ filter: EventFilter, follow: Bool, show: ([EventView]) throws -> Void) async throws
+    /// What a converge pass would do now. A server plans from its own manifests and store;
+    /// working locally, `manifests` and `objectStorage` say what to plan from.
+    func plan(manifests: ManifestOptions, objectStorage: ObjectStorageOptions) async throws -> PlanOutput
+    /// The desired resources kept by a server; nil when working on the store, where
+    /// `berth resources` has nothing to work through.
+    var resources: (any ResourceClient)? { get }
+}
+
+/// API resources (`berth resources`), which only a server keeps and admits.
+protocol ResourceClient {
+    /// Creates or updates one resource; `created` is true when it was new.
+    func apply(_ resource: Resource) async throws -> (resource: ResourceView, created: Bool)
+    /// Desired resources, API and manifest ones, optionally of one kind and project.
+    func list(kind: String?, project: String?) async throws -> [ResourceView]
+    /// One resource.
+    func get(kind: String, project: String, name: String) async throws -> ResourceView
+    /// Deletes an API resource and returns what was deleted.
+    func delete(kind: String, project: String, name: String) async throws -> ResourceView
+}
+
+/// A piece of a job's output, with its line ends as it is printed.
+enum JobOutput {
+    case stdout(String)
+    case stderr(String)
+}
+
+/// Which events `berth events` reads.
+struct EventFilter {
+    var project: String?
+    var job: String?
+    var after: Int64?
+    /// At most this many per read.
+    var limit: Int
+}
+
+/// A plan as the commands print it: text, JSON text, and whether it changes anything.
+struct PlanOutput {
+    var text: String
+    var json: String
+    var hasChanges: Bool
+}

@@ -1,0 +1,135 @@
+import BerthAPI
+import BerthController
+import BerthCore
+import BerthDocker
+import BerthStore
+import Foundation
+
+/// ``BerthClient`` on the store directly (and on the engine for live job output and plans):
+/// what the CLI does without `--server`. The store is opened at first use, so a command that
+/// needs the engine first (plan) starts observing it before the store is opened.
+final class LocalClient: BerthClient {
+    private let options: ControllerOptions
+    private var opened: (any Store)?
+
+    init(options: ControllerOptions) {
+        self.options = options
+    }
+
+    /// The store, opened at first use.
+    private func store() async throws -> any Store {
+        if let opened { return opened }
+        let store = try await options.openStore()
+        opened = store
+        return store
+    }
+
+    /// Closes the store if it was opened.
+    func close() async {
+        await opened?.close()
+        opened = nil
+    }
+
+    func submitJob(_ resource: Resource, spec: JobSpec, priority: Int?, idempotencyKey: String?) async throws -> (job: JobView, created: Bool) {
+        let submission = JobSubmission(
+            project: resource.metadata.project, name: resource.metadata.name, spec: spec, priority: priority, idempotencyKey: idempotencyKey
+        )
+        let (job, created) = try await store().submitJob(submission, now: Date())
+        return (JobView(job), created)
+    }
+
+    /// Polls the store until every job has ended.
+    func awaitEnd(of jobs: [JobView]) async throws -> [JobView] {
+        let store = try await store()
+        while true {
+            var records: [JobRecord] = []
+            for job in jobs {
+                if let record = try await store.job(job.id) { records.append(record) }
+            }
+            if records.allSatisfy({ $0.state.isTerminal }) { return records.map { JobView($0) } }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    func jobs(project: String?, states: [JobState], limit: Int) async throws -> [JobView] {
+        try await store().jobs(filter: JobFilter(project: project, states: Set(states)), page: PageRequest(limit: limit)).items.map { JobView($0) }
+    }
+
+    func job(_ id: String) async throws -> JobView {
+        let store = try await store()
+        let (record, events) = (try await store.job(id), try await store.events(EventQuery(jobID: id, limit: 1000)))
+        guard let record else { throw CommandFailure("no job \(id)") }
+        return JobView(record, events: events)
+    }
+
+    func cancelJob(_ id: String) async throws -> JobView {
+        do {
+            return JobView(try await store().requestCancel(id, now: Date()))
+        } catch let error as StoreError {
+            if error.code == .notFound { throw CommandFailure("no job \(id)") }
+            throw error
+        }
+    }
+
+    /// Live from the job's container while it runs (or while it is kept after the end), else the
+    /// tails kept with the job.
+    func jobLogs(_ id: String, tail: Int?, follow: Bool, write: (JobOutput) -> Void) async throws {
+        guard let job = try await store().job(id) else { throw CommandFailure("no job \(id)") }
+        let name = ObjectName.jobContainer(project: job.project, jobID: job.id)
+        let client = try options.openRuntime().client
+        if follow, job.state == .started, let frames = try? await client.followLogs(name, tail: tail) {
+            for try await frame in frames {
+                let text = String(decoding: frame.bytes, as: UTF8.self)
+                write(frame.stream == .stdout ? .stdout(text) : .stderr(text))
+            }
+            return
+        }
+        if job.state.isActive || job.spec.ttlAfterFinished != nil, let logs = try? await client.logs(name, tail: tail) {
+            write(.stdout(String(decoding: logs.stdout, as: UTF8.self)))
+            write(.stderr(String(decoding: logs.stderr, as: UTF8.self)))
+            return
+        }
+        let stored = (stdout: job.stdoutTail ?? "", stderr: job.stderrTail ?? "")
+        write(.stdout(tail.map { JobLogsView.lastLines(stored.stdout, $0) } ?? stored.stdout))
+        write(.stderr(tail.map { JobLogsView.lastLines(stored.stderr, $0) } ?? stored.stderr))
+    }
+
+    func statuses(project: String?) async throws -> [ResourceStatus] {
+        try await store().statuses(project: project)
+    }
+
+    /// Reads the store; with `follow`, again every half second while a read returns fewer than
+    /// the limit.
+    func events(_ filter: EventFilter, follow: Bool, show: ([EventView]) throws -> Void) async throws {
+        let store = try await store()
+        var query = EventQuery(jobID: filter.job, project: filter.project, afterSequence: filter.after, limit: filter.limit)
+        repeat {
+            let events = try await store.events(query).map(EventView.init)
+            try show(events)
+            query.afterSequence = events.last?.sequence ?? query.afterSequence
+            if follow, events.count < filter.limit { try await Task.sleep(for: .milliseconds(500)) }
+        } while follow
+    }
+
+    /// Plans from the manifests and the store against the live engine, observed while the store
+    /// is opened and the manifests are read.
+    func plan(manifests: ManifestOptions, objectStorage: ObjectStorageOptions) async throws -> PlanOutput {
+        let runtime = try options.openRuntime()
+        let observation = options.startObserving(runtime)
+        defer { observation.cancel() }
+        let store = try await store()
+        let snapshot = try await manifests.loadSnapshot(store: store)
+        let plan: Plan
+        do {
+            let observed = try await observation.value
+            plan = try await Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store).plan(snapshot.state, observed: observed)
+        } catch let error as CommandFailure {
+            throw error
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        return PlanOutput(text: plan.description, json: try jsonText(PlanView(plan)), hasChanges: !plan.isEmpty)
+    }
+
+    var resources: (any ResourceClient)? { nil }
+}
