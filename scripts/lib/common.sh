@@ -154,6 +154,17 @@ build_busybox_image() {
   tar -C "$rootfs" -c . | docker -H "$host" import - "$image" >/dev/null
 }
 
+# release_berth SCRATCH_PATH: sets `berth` to $BERTH_BENCH_BINARY when it is given (another
+# revision's release build, for before/after runs taken in turn), else builds one.
+release_berth() {
+  if [ -n "${BERTH_BENCH_BINARY:-}" ]; then
+    berth=$BERTH_BENCH_BINARY
+    [ -x "$berth" ] || die "BERTH_BENCH_BINARY=$berth is not an executable"
+  else
+    build_berth_release "$1"
+  fi
+}
+
 # build_berth_release SCRATCH_PATH: builds `berth` as docs/operations.md installs it (release,
 # Swift's runtime linked in) and sets `berth` to the binary's path.
 build_berth_release() {
