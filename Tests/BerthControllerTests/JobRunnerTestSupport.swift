@@ -115,8 +115,9 @@ struct NotInTime: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Checks `condition` until it holds, for at most `bound`.
-func eventually(_ what: String, within bound: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+/// Checks `condition` until it holds, for at most `bound`: generous, because the whole suite runs
+/// these beside end-to-end tests that keep the few cooperative threads busy.
+func eventually(_ what: String, within bound: Duration = .seconds(120), _ condition: () async throws -> Bool) async throws {
     let clock = ContinuousClock()
     let end = clock.now + bound
     while clock.now < end {
