@@ -65,13 +65,9 @@ actor InMemoryJobRuntime: JobRuntime {
         if let attempt { workers[attempt] = worker } else { defaultWorker = worker }
     }
 
-    /// Makes `call` throw `error` until ``stopFailing(_:)``.
+    /// Makes `call` throw `error`.
     func fail(_ call: Call, with error: DockerError) {
         failures[call] = error
-    }
-
-    func stopFailing(_ call: Call) {
-        failures[call] = nil
     }
 
     /// A create of this image fails with `notFound` until it is pulled.
@@ -107,10 +103,6 @@ actor InMemoryJobRuntime: JobRuntime {
 
     /// No worker container or scratch volume is left.
     var isEmpty: Bool { containers.isEmpty && volumes.isEmpty }
-
-    func container(_ name: String) -> JobContainer? {
-        containers[name]
-    }
 
     var running: Int { containers.values.filter { $0.state == .running }.count }
 

@@ -170,9 +170,8 @@ struct JobStepTests {
         for state in states {
             for attempt in [1, nil] as [Int?] {
                 for (code, oom) in [(0, false), (137, false), (137, true)] {
-                    for started in [nil, now.addingTimeInterval(-30)] as [Date?] {
-                        workers.append(container(state, attempt: attempt, exitCode: code, oomKilled: oom, startedAt: started))
-                    }
+                    // The deadline's base is the job's start here (the rows cover the container's).
+                    workers.append(container(state, attempt: attempt, exitCode: code, oomKilled: oom))
                 }
             }
         }
@@ -222,7 +221,7 @@ struct JobStepTests {
             }
         }
         #expect(wrong.isEmpty, "\(wrong.joined(separator: "\n"))")
-        #expect(asked > 1_000_000)
+        #expect(asked > 800_000)
     }
 
     /// What is wrong with `step` for what was observed, if anything.
