@@ -197,7 +197,10 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthControllerTests",
-            dependencies: ["BerthController", "BerthCore", "BerthDocker", "BerthObjectStore", "BerthStore"],
+            dependencies: [
+                "BerthController", "BerthCore", "BerthDocker", "BerthObjectStore", "BerthStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "BerthCertsTests", dependencies: ["BerthCerts", "BerthCore", "BerthHostFiles"], swiftSettings: strictSettings),

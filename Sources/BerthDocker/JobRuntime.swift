@@ -49,6 +49,20 @@ public struct JobContainer: Sendable, Hashable {
     public var startedAt: Date?
     public var finishedAt: Date?
 
+    public init(
+        id: String, name: String, labels: [String: String], state: ObservedContainer.State, exitCode: Int = 0, oomKilled: Bool = false,
+        startedAt: Date? = nil, finishedAt: Date? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.labels = labels
+        self.state = state
+        self.exitCode = exitCode
+        self.oomKilled = oomKilled
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+
     public var jobID: String? { labels[LabelKey.job] }
     public var attempt: Int? { labels[LabelKey.attempt].flatMap { Int($0) } }
 }

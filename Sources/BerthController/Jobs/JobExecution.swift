@@ -3,86 +3,18 @@ import BerthDocker
 import BerthStore
 import Foundation
 import Logging
-import Synchronization
 
-/// The API's URL as workers should call it, set when the server is listening.
-public final class APIAddress: Sendable {
-    private let value = Mutex<String?>(nil)
-
-    public init() {}
-
-    public var current: String? { value.withLock { $0 } }
-
-    public func set(_ url: String) {
-        value.withLock { $0 = url }
-    }
-}
-
-/// Tunables of the job runner.
-public struct JobRunnerConfiguration: Sendable {
-    /// This controller's name in claims; stable across restarts, so a restarted controller resumes
-    /// its own jobs at once instead of waiting for their leases to run out.
-    public var identity: String
-    /// Jobs this controller runs at once (`--max-concurrent-jobs`).
-    public var maxConcurrentJobs: Int
-    /// How long a claim holds without renewal; renewed at a third of it.
-    public var lease: TimeSpan
-    /// How often the store is read for submits and cancels the controller was not told about
-    /// (another process on the embedded store; a lost notification).
-    public var pollInterval: Duration
-    /// Retries wait this long, doubling per attempt.
-    public var retryBackoff: BackoffPolicy
-    /// The last bytes of stdout and stderr kept with a finished job.
-    public var logTailBytes: Int
-    /// The largest `feedback.json` read.
-    public var feedbackLimit: Int
-    /// Where the job's scratch volume is mounted in its container (`BERTH_SCRATCH_DIR`).
-    public var scratchPath: String
-    /// The API address given to workers as `BERTH_API_URL`, once the API listens (its port may
-    /// be chosen by the kernel).
-    public var apiURL: APIAddress?
-    /// Finished jobs older than this are pruned, except the newest `keepPerProject` of each project.
-    public var retention: TimeSpan
-    public var keepPerProject: Int
-    /// Events older than this are pruned (`--event-retention`, 30 days)…
-    public var eventRetention: TimeSpan
-    /// …and the oldest beyond this many (`--event-keep`, 100,000). A pruned job's go with it.
-    public var eventsKept: Int
-
-    public init(
-        identity: String = ProcessInfo.processInfo.hostName, maxConcurrentJobs: Int = 4, lease: TimeSpan = .seconds(30),
-        pollInterval: Duration = .seconds(2), retryBackoff: BackoffPolicy = BackoffPolicy(initial: .seconds(10), maximum: .minutes(10)),
-        logTailBytes: Int = 16 * 1024, feedbackLimit: Int = 64 * 1024, scratchPath: String = "/berth/scratch", apiURL: APIAddress? = nil,
-        retention: TimeSpan = .days(7), keepPerProject: Int = 100, eventRetention: TimeSpan = .days(30), eventsKept: Int = 100_000
-    ) {
-        self.identity = identity
-        self.maxConcurrentJobs = max(1, maxConcurrentJobs)
-        self.lease = lease
-        self.pollInterval = pollInterval
-        self.retryBackoff = retryBackoff
-        self.logTailBytes = logTailBytes
-        self.feedbackLimit = feedbackLimit
-        self.scratchPath = scratchPath
-        self.apiURL = apiURL
-        self.retention = retention
-        self.keepPerProject = keepPerProject
-        self.eventRetention = eventRetention
-        self.eventsKept = eventsKept
-    }
-}
-
-/// A cancel request for one running execution, set by the runner, polled by the execution.
-final class CancelFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .relaxed) }
-    var isSet: Bool { value.load(ordering: .relaxed) }
-}
-
-/// Carries one claimed job through one attempt: create (or adopt) its container, start it, wait
-/// for it to end, its deadline or a cancel, collect the result, record it, clean up. Every step
-/// first looks at what exists, so an execution resumed after a crash continues where the last
-/// one stopped and never runs a second container for the same attempt.
+/// Carries one claimed job through one attempt as a loop: observe, ask `JobStep.next` for the
+/// one next step, perform it, remember what it showed, until nothing is left to do. The decision
+/// looks at what exists (the record, the container by its name and labels), so an execution
+/// resumed after a crash continues where the last one stopped and never runs a second container
+/// for the same attempt.
 struct JobExecution: Sendable {
+    /// Called between two steps (`previous` is `nil` before the first, `next` after the last);
+    /// throwing ends the execution there, as if the process died. By default the crash points of
+    /// `BERTH_CRASH_AT` (see `CrashPoint`).
+    typealias BetweenSteps = @Sendable (_ previous: JobStep?, _ next: JobStep?, _ job: JobRecord) throws -> Void
+
     let runtime: any JobRuntime
     let store: any Store
     let configuration: JobRunnerConfiguration
@@ -91,61 +23,113 @@ struct JobExecution: Sendable {
     let cancel: CancelFlag
     /// The desired state when the job was claimed: the networks it joins.
     let desired: DesiredState
+    let betweenSteps: BetweenSteps
+
+    /// What the loop knows between steps: the job as last recorded, the container as last
+    /// inspected, and what this execution did.
+    struct State: Sendable {
+        var job: JobRecord
+        /// Whether `container` is current: steps that may change the container clear it.
+        var looked = false
+        var container: JobContainer?
+        var progress = JobStep.Progress()
+
+        var worker: JobStep.Worker {
+            guard looked else { return .unobserved }
+            return container.map { .present(JobStep.Container($0)) } ?? .absent
+        }
+
+        var view: JobStep.Job {
+            JobStep.Job(
+                state: job.state, attempt: job.attempt, containerName: ObjectName.jobContainer(project: job.project, jobID: job.id),
+                containerRecorded: job.containerID != nil, startedAt: job.startedAt, activeDeadline: job.spec.activeDeadline,
+                keepsObjects: job.spec.ttlAfterFinished != nil
+            )
+        }
+
+        mutating func saw(_ container: JobContainer?) {
+            self.container = container
+            looked = true
+        }
+
+        mutating func forget() {
+            container = nil
+            looked = false
+        }
+    }
 
     func run(_ claimed: JobRecord) async {
-        var job = claimed
-        let name = ObjectName.jobContainer(project: job.project, jobID: job.id)
-        CrashPoint.reach(.claimed)
+        var state = State(job: claimed)
+        var previous: JobStep?
         do {
-            // A freshly claimed job has no container on record: create straight away (a container
-            // left by a crash before the record is adopted on the create's 409). Otherwise look first.
-            let fresh = job.state == .queued && job.containerID == nil
-            var container = fresh ? nil : try await runtime.jobContainer(named: name)
-            if let existing = container, existing.attempt != job.attempt {
-                logger.info("removing the container of attempt \(existing.attempt ?? 0) before attempt \(job.attempt)", metadata: metadata(job))
-                try await removeObjects(job)
-                container = nil
+            while true {
+                let step = JobStep.next(
+                    job: state.view, worker: state.worker, progress: state.progress, cancelled: cancel.isSet || state.job.cancelRequested, now: Date()
+                )
+                try betweenSteps(previous, step, state.job)
+                guard let step else { return }
+                try await perform(step, &state)
+                previous = step
             }
-            if container == nil {
-                if job.state == .started {
-                    return try await finish(job, .workerLost("the worker container \(name) disappeared while the job ran"), container: nil)
-                }
-                if cancel.isSet || job.cancelRequested { return try await finish(job, .cancelled, container: nil) }
-                do {
-                    let id = try await create(job, name: name)
-                    job = try await store.transitionJob(job.id, from: .queued, to: .queued, controller: configuration.identity, update: JobUpdate(containerID: id), now: Date())
-                    CrashPoint.reach(.created)
-                } catch let problem as ExecutionError {
-                    return try await finish(job, .couldNotStart(problem.message), container: nil)
-                }
-                container = try await runtime.jobContainer(named: name)
-            }
-            guard var current = container else {
-                return try await finish(job, .workerLost("the worker container \(name) disappeared before it started"), container: nil)
-            }
-            if current.state == .created {
-                if cancel.isSet || job.cancelRequested { return try await finish(job, .cancelled, container: current) }
-                do {
-                    try await runtime.startContainer(named: name)
-                } catch {
-                    return try await finish(job, .couldNotStart(error.message), container: current)
-                }
-                current = try await runtime.jobContainer(named: name) ?? current
-            }
-            if job.state == .queued {
-                job = try await store.transitionJob(job.id, from: .queued, to: .started, controller: configuration.identity, update: JobUpdate(containerID: current.id), now: Date())
-                logger.info("started", metadata: metadata(job))
-                CrashPoint.reach(.started)
-            }
-            let end = try await awaitEnd(job, current)
-            CrashPoint.reach(.exited)
-            try await finish(job, end, container: try await runtime.jobContainer(named: name))
         } catch let error as StoreError {
             // Another controller reclaimed the job (our lease ran out), or it was cancelled while
             // pending: whoever holds it now carries on, with the same container.
-            logger.warning("job no longer ours to advance: \(error)", metadata: metadata(job))
+            logger.warning("job no longer ours to advance: \(error)", metadata: metadata(state.job))
         } catch {
-            logger.error("execution interrupted: \(error); the job is resumed after its lease or the next start", metadata: metadata(job))
+            logger.error("execution interrupted: \(error); the job is resumed after its lease or the next start", metadata: metadata(state.job))
+        }
+    }
+
+    /// Performs one step and notes what it showed or changed.
+    private func perform(_ step: JobStep, _ state: inout State) async throws {
+        let job = state.job
+        let name = ObjectName.jobContainer(project: job.project, jobID: job.id)
+        switch step {
+        case .observeContainer:
+            state.saw(try await runtime.jobContainer(named: name))
+        case .removeStaleContainer:
+            logger.info("removing the container of attempt \(state.container?.attempt ?? 0) before attempt \(job.attempt)", metadata: metadata(job))
+            try await removeObjects(job)
+            state.saw(nil)
+        case .createContainer:
+            state.forget()
+            do {
+                let id = try await create(job, name: name)
+                state.job = try await store.transitionJob(job.id, from: .queued, to: .queued, controller: configuration.identity, update: JobUpdate(containerID: id), now: Date())
+                state.progress.created = true
+            } catch let problem as ExecutionError {
+                state.progress.createFailure = problem.message
+            }
+        case .startContainer:
+            state.progress.startRequested = true
+            do {
+                try await runtime.startContainer(named: name)
+                state.forget()
+            } catch {
+                state.progress.startFailure = error.message
+            }
+        case .markStarted:
+            state.job = try await store.transitionJob(
+                job.id, from: .queued, to: .started, controller: configuration.identity, update: JobUpdate(containerID: state.container?.id), now: Date()
+            )
+            logger.info("started", metadata: metadata(state.job))
+        case .awaitEnd(let deadline):
+            await awaitEnd(name, until: deadline)
+            state.progress.waited = true
+            state.forget()
+        case .confirmOutOfMemory:
+            if let container = state.container { state.saw(try await confirmOutOfMemory(job, container)) }
+            state.progress.outOfMemoryChecked = true
+        case .stopContainer(let end):
+            try await runtime.stopContainer(named: name, grace: job.spec.container.stopGracePeriod)
+            state.progress.stoppedFor = end
+            state.forget()
+        case .record(let end, let collectOutput):
+            state.job = try await record(job, end, output: collectOutput ? name : nil)
+        case .removeObjects:
+            try await removeObjects(job)
+            state.progress.removed = true
+            state.saw(nil)
         }
     }
 
@@ -209,124 +193,97 @@ struct JobExecution: Sendable {
         return labels
     }
 
-    private enum Ending: Sendable {
-        case exited
-        case deadline
-        case cancelled
-        case lost(String)
-    }
-
-    /// Waits for the container to exit, its deadline, or a cancel; stops it for the latter two.
-    /// A container that already exited (the controller was down meanwhile) ends the attempt with
-    /// its exit status: a cancel or a deadline that comes after the work cannot undo it.
-    private func awaitEnd(_ job: JobRecord, _ container: JobContainer) async throws -> AttemptEnd {
-        let deadline = job.spec.activeDeadline.map { limit in
-            (container.startedAt ?? job.startedAt ?? Date()).addingTimeInterval(limit.seconds)
-        }
-        let ending = container.state == .exited || container.state == .dead ? .exited : await withTaskGroup(of: Ending?.self) { group -> Ending in
+    /// Waits until the container is no longer running (or is gone), `deadline` passes or a
+    /// cancel comes, whichever is first.
+    private func awaitEnd(_ name: String, until deadline: Date?) async {
+        await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 var failures = 0
                 while !Task.isCancelled {
                     do throws(DockerError) {
-                        _ = try await runtime.waitForExit(named: container.name)
-                        return .exited
+                        _ = try await runtime.waitForExit(named: name)
+                        return true
                     } catch where error.code == .notFound {
-                        return .lost("the worker container \(container.name) was removed while the job ran")
+                        return true
                     } catch {
                         failures += 1
                         try? await Task.sleep(for: .milliseconds(min(5000, 100 * (1 << min(failures, 6)))))
                     }
                 }
-                return nil
+                return false
             }
             if let deadline {
                 group.addTask {
-                    try? await Task.sleep(for: .milliseconds(Int64(max(0, deadline.timeIntervalSinceNow) * 1000)))
-                    return Task.isCancelled ? nil : .deadline
+                    try? await Task.sleep(for: .milliseconds(Int64((max(0, deadline.timeIntervalSinceNow) * 1000).rounded(.up))))
+                    return !Task.isCancelled
                 }
             }
             group.addTask {
                 while !Task.isCancelled {
-                    if cancel.isSet { return .cancelled }
+                    if cancel.isSet { return true }
                     try? await Task.sleep(for: .milliseconds(100))
                 }
-                return nil
+                return false
             }
-            var result = Ending.lost("the wait ended without a result")
-            while let next = await group.next() {
-                guard let next else { continue }
-                result = next
-                break
+            while let ended = await group.next() {
+                if ended { break }
             }
             group.cancelAll()
-            return result
-        }
-        switch ending {
-        case .exited:
-            // A second before the start: the engine's clock and this one may differ a little.
-            let state = try await exitState(container.name, startedAt: (container.startedAt ?? job.startedAt ?? Date()).addingTimeInterval(-1))
-            return .exited(code: state.code, oomKilled: state.oomKilled)
-        case .deadline:
-            try await runtime.stopContainer(named: container.name, grace: job.spec.container.stopGracePeriod)
-            return .deadlineExceeded(job.spec.activeDeadline ?? .seconds(0))
-        case .cancelled:
-            try await runtime.stopContainer(named: container.name, grace: job.spec.container.stopGracePeriod)
-            return .cancelled
-        case .lost(let problem):
-            return .workerLost(problem)
         }
     }
 
-    /// The exit code and OOM flag. The engine learns of an OOM kill from the kernel's notice, which
-    /// can arrive well after the exit on a loaded host; its flag then lags (the tests saw it unset
-    /// ten seconds on), while the container's `oom` event is a second witness. So a SIGKILL exit
-    /// (137) without the flag is looked at again, flag and events, for up to ten seconds before
-    /// it counts as a plain error.
-    private func exitState(_ name: String, startedAt: Date) async throws -> (code: Int, oomKilled: Bool) {
-        var container = try await runtime.jobContainer(named: name)
+    /// The container after a look for an OOM kill of its SIGKILL exit. The engine learns of an
+    /// OOM kill from the kernel's notice, which can arrive well after the exit on a loaded host;
+    /// its flag then lags (the tests saw it unset ten seconds on), while the container's `oom`
+    /// event is a second witness. So a 137 exit without the flag is looked at again, flag and
+    /// events, for up to ten seconds before it counts as a plain error.
+    private func confirmOutOfMemory(_ job: JobRecord, _ exited: JobContainer) async throws -> JobContainer? {
+        // A second before the start: the engine's clock and this one may differ a little.
+        let since = (exited.startedAt ?? job.startedAt ?? Date()).addingTimeInterval(-1)
+        var container: JobContainer? = exited
         let clock = ContinuousClock()
         let giveUp = clock.now + .seconds(10)
-        while container?.exitCode == 137, container?.oomKilled == false, clock.now < giveUp {
+        while var current = container, current.exitCode == 137, !current.oomKilled, clock.now < giveUp {
             do {
-                if try await runtime.announcedOutOfMemory(named: name, since: startedAt) { return (137, true) }
+                if try await runtime.announcedOutOfMemory(named: current.name, since: since) {
+                    current.oomKilled = true
+                    return current
+                }
             } catch {
                 // Best effort: the flag may still come.
-                logger.warning("cannot read the engine's events for an OOM kill of \(name): \(error)")
+                logger.warning("cannot read the engine's events for an OOM kill of \(current.name): \(error)")
             }
             try await Task.sleep(for: .milliseconds(200))
-            container = try await runtime.jobContainer(named: name)
+            container = try await runtime.jobContainer(named: current.name)
         }
-        return (container?.exitCode ?? -1, container?.oomKilled ?? false)
+        return container
     }
 
-    /// Records the verdict on the attempt, then removes what is no longer needed. Recording comes
-    /// first: a crash in between leaves a container the janitor removes, never a lost result.
-    private func finish(_ job: JobRecord, _ end: AttemptEnd, container: JobContainer?) async throws {
+    /// Records the verdict on the attempt, with the output of container `output` when given, and
+    /// its event; returns the job as recorded. Removing the objects is a step of its own, after:
+    /// a crash in between leaves a container the janitor removes, never a lost result.
+    private func record(_ job: JobRecord, _ end: AttemptEnd, output: String?) async throws -> JobRecord {
         // One moment for the verdict and its record: a retry is due exactly its backoff after the
         // attempt's recorded end, however long collecting the result below takes.
         let now = Date()
         let verdict = JobVerdict.decide(end, spec: job.spec, attempt: job.attempt, retryBackoff: configuration.retryBackoff, now: now)
         var update = JobUpdate(exitCode: verdict.exitCode, reason: verdict.reason, nextAttemptAt: verdict.retryAt)
-        if let container {
-            let tails = try? await runtime.logTails(named: container.name, bytes: configuration.logTailBytes)
+        if let output {
+            let tails = try? await runtime.logTails(named: output, bytes: configuration.logTailBytes)
             update.stdoutTail = tails?.stdout
             update.stderrTail = tails?.stderr
-            update.feedback = await feedback(job, container.name)
+            update.feedback = await feedback(job, output)
         }
         let state: JobState = end == .cancelled ? .cancelled : verdict.state
-        let from = job.state
         // A job that never left `queued` and is cancelled or fails goes straight to its end.
-        let ended = try await store.transitionJob(job.id, from: from, to: state, controller: configuration.identity, update: update, now: now)
+        let ended = try await store.transitionJob(job.id, from: job.state, to: state, controller: configuration.identity, update: update, now: now)
         logger.log(level: state == .finished ? .info : .warning, "\(verdict.message)", metadata: metadata(job))
         // The why in words, beside the transition's own event: `berth jobs show` prints both.
         try await store.appendEvent(EventRecord(
             jobID: job.id, project: job.project, type: state == .finished ? .normal : .warning, reason: verdict.reason,
             message: "attempt \(job.attempt): \(verdict.message)", time: ended.finishedAt ?? Date()
         ))
-        CrashPoint.reach(.recorded)
-        if state == .pending || job.spec.ttlAfterFinished == nil {
-            try await removeObjects(job)
-        }
+        return ended
     }
 
     /// The worker's feedback file as JSON text, or a JSON note saying why it could not be used.
@@ -366,5 +323,12 @@ struct JobExecution: Sendable {
 
     func metadata(_ job: JobRecord) -> Logger.Metadata {
         ["berth.job": "\(job.id)", "berth.project": "\(job.project)", "berth.attempt": "\(job.attempt)"]
+    }
+}
+
+extension JobStep.Container {
+    /// The container as the decision sees it.
+    init(_ container: JobContainer) {
+        self.init(state: container.state, attempt: container.attempt, exitCode: container.exitCode, oomKilled: container.oomKilled, startedAt: container.startedAt)
     }
 }

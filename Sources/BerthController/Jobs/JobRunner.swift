@@ -26,13 +26,23 @@ public actor JobRunner {
     private var submittedManifestJobs: Set<String> = []
     /// The latest desired state: the networks of the jobs claimed next.
     private var desired = DesiredState()
+    /// Runs between two steps of every execution: the crash points, or a test's simulated crash.
+    private let betweenSteps: JobExecution.BetweenSteps
 
     public init(runtime: any JobRuntime, store: any Store, configuration: JobRunnerConfiguration = JobRunnerConfiguration(), environment: EnvironmentResolver = EnvironmentResolver(), logger: Logger = Logger(label: "berth.jobs")) {
+        self.init(runtime: runtime, store: store, configuration: configuration, environment: environment, logger: logger, betweenSteps: CrashPoint.reach)
+    }
+
+    init(
+        runtime: any JobRuntime, store: any Store, configuration: JobRunnerConfiguration, environment: EnvironmentResolver, logger: Logger,
+        betweenSteps: @escaping JobExecution.BetweenSteps
+    ) {
         self.runtime = runtime
         self.store = store
         self.configuration = configuration
         self.environment = environment
         self.logger = logger
+        self.betweenSteps = betweenSteps
     }
 
     /// Jobs this runner is carrying out now.
@@ -149,7 +159,10 @@ public actor JobRunner {
         guard executions[job.id] == nil else { return }
         let cancel = CancelFlag()
         if job.cancelRequested { cancel.set() }
-        let execution = JobExecution(runtime: runtime, store: store, configuration: configuration, environment: environment, logger: logger, cancel: cancel, desired: desired)
+        let execution = JobExecution(
+            runtime: runtime, store: store, configuration: configuration, environment: environment, logger: logger, cancel: cancel, desired: desired,
+            betweenSteps: betweenSteps
+        )
         let task = Task {
             await execution.run(job)
             self.finished(job.id)
