@@ -165,24 +165,20 @@ final class TestPlace: Sendable {
 
 /// The schema version a store found or brought its database to when it opened.
 func schemaVersion(_ store: any Store) -> Int? {
-    (store as? SQLiteStore)?.schemaVersion ?? (store as? PostgresStore)?.schemaVersion
+    (store as? SQLStore)?.schemaVersion
 }
 
 /// Writes `submissions` as one batch of group commit, as concurrent `submitJob` calls that
 /// waited for the same slot would be.
-func submitBatch(_ store: any Store, _ submissions: [JobSubmission], now: Date) async throws -> [Result<SQLStoreEngine.SubmittedJob, StoreError>] {
-    let backend: any SQLBackend
-    switch store {
-    case let store as SQLiteStore: backend = store.engine.backend
-    case let store as PostgresStore: backend = store.engine.backend
-    default: throw SetupError("unknown store \(type(of: store))")
-    }
-    var jobs: [SQLStoreEngine.PendingJob] = []
-    for submission in submissions { jobs.append(try SQLStoreEngine.PendingJob(submission, now: now)) }
+func submitBatch(_ store: any Store, _ submissions: [JobSubmission], now: Date) async throws -> [Result<SQLStore.SubmittedJob, StoreError>] {
+    guard let store = store as? SQLStore else { throw SetupError("unknown store \(type(of: store))") }
+    let backend = store.backend
+    var jobs: [SQLStore.PendingJob] = []
+    for submission in submissions { jobs.append(try SQLStore.PendingJob(submission, now: now)) }
     let batch = jobs
     let dialect = backend.dialect
-    let write: @Sendable (any SQLSession) throws(StoreError) -> [Result<SQLStoreEngine.SubmittedJob, StoreError>] = { session in
-        SQLStoreEngine.writeSubmissions(batch, on: session, dialect: dialect)
+    let write: @Sendable (any SQLSession) throws(StoreError) -> [Result<SQLStore.SubmittedJob, StoreError>] = { session in
+        SQLStore.writeSubmissions(batch, on: session, dialect: dialect)
     }
     do throws(StoreError) {
         return try await backend.run(write)
@@ -194,19 +190,13 @@ func submitBatch(_ store: any Store, _ submissions: [JobSubmission], now: Date) 
 
 /// Reaching under the API in tests.
 func rawQuery(_ store: any Store, _ sql: String) async throws -> [[String?]] {
-    switch store {
-    case let store as SQLiteStore: try await store.queryForTesting(sql)
-    case let store as PostgresStore: try await store.queryForTesting(sql)
-    default: throw SetupError("unknown store \(type(of: store))")
-    }
+    guard let store = store as? SQLStore else { throw SetupError("unknown store \(type(of: store))") }
+    return try await store.queryForTesting(sql)
 }
 
 func rawExecute(_ store: any Store, _ sql: String) async throws {
-    switch store {
-    case let store as SQLiteStore: try await store.executeForTesting(sql)
-    case let store as PostgresStore: try await store.executeForTesting(sql)
-    default: throw SetupError("unknown store \(type(of: store))")
-    }
+    guard let store = store as? SQLStore else { throw SetupError("unknown store \(type(of: store))") }
+    try await store.executeForTesting(sql)
 }
 
 /// A fixed clock: whole milliseconds, as the store keeps them.

@@ -238,6 +238,12 @@ struct TimedStore: Store {
         return try await inner.job(id)
     }
 
+    func job(_ id: String, events limit: Int) async throws(StoreError) -> (job: JobRecord, events: [EventRecord])? {
+        let begin = ContinuousClock.now
+        defer { recorder.record(id, "store: read job with events", since: begin) }
+        return try await inner.job(id, events: limit)
+    }
+
     func jobs(filter: JobFilter, page: PageRequest) async throws(StoreError) -> Page<JobRecord> {
         try await inner.jobs(filter: filter, page: page)
     }
@@ -286,7 +292,9 @@ struct TimedStore: Store {
 
     func appendEvent(_ event: EventRecord) async throws(StoreError) -> EventRecord { try await inner.appendEvent(event) }
     func events(_ query: EventQuery) async throws(StoreError) -> [EventRecord] { try await inner.events(query) }
-    func pruneEvents(before: Date) async throws(StoreError) -> Int { try await inner.pruneEvents(before: before) }
+    func pruneEvents(before: Date, keepAtMost: Int) async throws(StoreError) -> Int {
+        try await inner.pruneEvents(before: before, keepAtMost: keepAtMost)
+    }
 
     func createToken(name: String, scopes: [TokenScope], project: String?, expiresAt: Date?, now: Date) async throws(StoreError) -> (token: String, record: TokenRecord) {
         try await inner.createToken(name: name, scopes: scopes, project: project, expiresAt: expiresAt, now: now)

@@ -1,5 +1,6 @@
 import BerthCore
 import CLibPQ
+import CLibPQLoader
 import Foundation
 import Synchronization
 
@@ -62,7 +63,7 @@ final class PoolConnects: Sendable {
 /// One libpq connection, used only by the thread that owns it. Connects lazily, reconnects with
 /// backoff, and turns libpq's failures into `StoreError`s that never carry the connection string.
 final class PostgresConnection: SQLScriptConnection {
-    let dialect = SQLDialect.postgres
+    let dialect: any SQLDialect = PostgresStore.dialect
     private let configuration: PostgresConfiguration
     private var connection: OpaquePointer?
     private var backoff: TimeSpan
@@ -78,6 +79,15 @@ final class PostgresConnection: SQLScriptConnection {
     private var prepared: [String: String] = [:]
     /// Dynamic statements (IN lists of any length) past this many run unprepared instead.
     private static let preparedLimit = 256
+
+    /// Loads libpq, which Berth does not link (`CLibPQLoader`), or says why it cannot.
+    static func loadLibPQ() throws(StoreError) {
+        var message = [CChar](repeating: 0, count: 512)
+        let loaded = message.withUnsafeMutableBufferPointer { berth_libpq_load($0.baseAddress, $0.count) == 0 }
+        guard loaded else {
+            throw .database(message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        }
+    }
 
     /// `poolConnects` is shared with the other connections of the pool; a connection of its own
     /// (the listener's, the leader lease's) backs off on its own.

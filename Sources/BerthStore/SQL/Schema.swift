@@ -1,16 +1,26 @@
-extension SQLiteStore {
-    /// The schema of the first release. Times are milliseconds since 1970, booleans 0/1.
-    static let migration0001 = Migration(version: 1, name: "initial", sql: """
+/// Berth's schema, written once and rendered in each dialect (`SQLDialect`'s types and
+/// statements). The migrations a database has applied are never changed: each renders exactly
+/// the statements it always ran on each database.
+enum Schema {
+    /// Every migration, in order, for one dialect.
+    static func migrations(_ dialect: any SQLDialect) -> [Migration] {
+        [initial(dialect), replicasAndBackoff(dialect), replicaAddresses]
+    }
+
+    /// The schema of the first release. Times are milliseconds since 1970 in 64-bit integer
+    /// columns on both databases, so one set of queries serves both.
+    static func initial(_ dialect: any SQLDialect) -> Migration {
+        Migration(version: 1, name: "initial", sql: """
         CREATE TABLE resources (
             kind text NOT NULL,
             project text NOT NULL,
             name text NOT NULL,
             document text NOT NULL,
-            generation integer NOT NULL,
+            generation \(dialect.bigint) NOT NULL,
             source text NOT NULL,
-            created_at integer NOT NULL,
-            updated_at integer NOT NULL,
-            deleted_at integer,
+            created_at \(dialect.bigint) NOT NULL,
+            updated_at \(dialect.bigint) NOT NULL,
+            deleted_at \(dialect.bigint),
             PRIMARY KEY (kind, project, name)
         );
         CREATE INDEX resources_by_project ON resources (project, kind, name);
@@ -21,11 +31,11 @@ extension SQLiteStore {
             name text NOT NULL,
             phase text NOT NULL,
             conditions text NOT NULL,
-            observed_generation integer,
+            observed_generation \(dialect.bigint),
             restart_count integer NOT NULL,
             last_action text,
             last_cause text,
-            updated_at integer NOT NULL,
+            updated_at \(dialect.bigint) NOT NULL,
             PRIMARY KEY (kind, project, name)
         );
 
@@ -40,19 +50,19 @@ extension SQLiteStore {
             state text NOT NULL CHECK (state IN ('pending', 'queued', 'started', 'finished', 'failed', 'cancelled')),
             attempt integer NOT NULL,
             claimed_by text,
-            lease_expires_at integer,
+            lease_expires_at \(dialect.bigint),
             container_id text,
             exit_code integer,
             reason text,
             stdout_tail text,
             stderr_tail text,
             feedback text,
-            cancel_requested integer NOT NULL DEFAULT 0,
-            submitted_at integer NOT NULL,
-            queued_at integer,
-            started_at integer,
-            finished_at integer,
-            next_attempt_at integer
+            cancel_requested \(dialect.falseByDefault),
+            submitted_at \(dialect.bigint) NOT NULL,
+            queued_at \(dialect.bigint),
+            started_at \(dialect.bigint),
+            finished_at \(dialect.bigint),
+            next_attempt_at \(dialect.bigint)
         );
         CREATE UNIQUE INDEX jobs_idempotency ON jobs (project, idempotency_key) WHERE idempotency_key IS NOT NULL;
         CREATE INDEX jobs_claim ON jobs (priority DESC, id) WHERE state = 'pending';
@@ -62,8 +72,8 @@ extension SQLiteStore {
         CREATE INDEX jobs_finished ON jobs (project, finished_at) WHERE finished_at IS NOT NULL;
 
         CREATE TABLE events (
-            sequence integer PRIMARY KEY AUTOINCREMENT,
-            time integer NOT NULL,
+            sequence \(dialect.sequenceKey),
+            time \(dialect.bigint) NOT NULL,
             project text NOT NULL,
             resource_kind text,
             resource_name text,
@@ -84,17 +94,24 @@ extension SQLiteStore {
             scopes text NOT NULL,
             project text,
             job_id text,
-            created_at integer NOT NULL,
-            expires_at integer,
-            last_used_at integer,
-            revoked_at integer
+            created_at \(dialect.bigint) NOT NULL,
+            expires_at \(dialect.bigint),
+            last_used_at \(dialect.bigint),
+            revoked_at \(dialect.bigint)
         );
-        CREATE INDEX tokens_by_job ON tokens (job_id) WHERE job_id IS NOT NULL;
+        CREATE INDEX tokens_by_job ON tokens (job_id) WHERE job_id IS NOT NULL;\(dialect.initialSchemaExtra)
+        """)
+    }
 
-        CREATE TABLE leader_leases (
-            name text PRIMARY KEY,
-            holder text NOT NULL,
-            expires_at integer NOT NULL
-        );
+    /// Replica counts and the next attempt of a resource in backoff, for `berth status`.
+    static func replicasAndBackoff(_ dialect: any SQLDialect) -> Migration {
+        let columns = ["ready_replicas integer", "desired_replicas integer", "next_attempt_at \(dialect.bigint)"]
+        return Migration(version: 2, name: "status replicas and backoff", sql: dialect.addColumns(columns, to: "resource_status"))
+    }
+
+    /// Where each service replica can be reached (networks, addresses, published ports), for
+    /// `berth status`: the same statement on both databases.
+    static let replicaAddresses = Migration(version: 3, name: "status replica addresses", sql: """
+        ALTER TABLE resource_status ADD COLUMN replicas text;
         """)
 }

@@ -1,20 +1,12 @@
 import Foundation
 
-/// One numbered schema change. Each backend's list lives in Swift constants in numbered files
-/// (`PostgresMigration0001.swift`, …) rather than in resource files, so the `berth` binary carries
-/// its schema with it: SwiftPM resources on Linux would be a bundle folder to ship beside it.
+/// One numbered schema change. The list lives in Swift (`Schema`, rendered per dialect) rather
+/// than in resource files, so the `berth` binary carries its schema with it: SwiftPM resources on
+/// Linux would be a bundle folder to ship beside it.
 struct Migration: Sendable {
     var version: Int
     var name: String
     var sql: String
-}
-
-extension Migration {
-    /// Where each service replica can be reached (networks, addresses, published ports), for
-    /// `berth status`: the same statement on both stores.
-    static let replicaAddresses = Migration(version: 3, name: "status replica addresses", sql: """
-        ALTER TABLE resource_status ADD COLUMN replicas text;
-        """)
 }
 
 /// Applies the migrations a database lacks, in one transaction, under a lock.
@@ -50,10 +42,4 @@ enum Migrator {
             throw error
         }
     }
-}
-
-/// A connection that also runs scripts of several statements without parameters (migrations,
-/// transaction control).
-protocol SQLScriptConnection: SQLConnection {
-    func execute(_ script: String) throws(StoreError)
 }

@@ -1,0 +1,48 @@
+import BerthCore
+import Foundation
+
+/// The durable job queue: submissions, claims under leases, the state machine's transitions,
+/// cancels and pruning.
+public protocol JobQueue: Sendable {
+    /// Adds a pending job, or returns the job first submitted with the same idempotency key in
+    /// the same project (`created` false). A submit that returned is durable.
+    func submitJob(_ submission: JobSubmission, now: Date) async throws(StoreError) -> (job: JobRecord, created: Bool)
+    func job(_ id: String) async throws(StoreError) -> JobRecord?
+    /// The job with its first `limit` events, oldest first, read together (one trip to the store).
+    func job(_ id: String, events limit: Int) async throws(StoreError) -> (job: JobRecord, events: [EventRecord])?
+    /// Ordered by id (submission order), with keyset pagination.
+    func jobs(filter: JobFilter, page: PageRequest) async throws(StoreError) -> Page<JobRecord>
+    /// Active (queued + started) and pending jobs per state, for metrics and queue depth.
+    func jobCounts(project: String?) async throws(StoreError) -> [JobState: Int]
+    /// Atomically claims up to `limit` pending jobs for `controller`: highest priority first, then
+    /// oldest; skips retries whose `nextAttemptAt` is later than `now`; never lets a project's
+    /// queued + started jobs exceed its limits (projects not in `projectLimits` have none). Claimed
+    /// jobs are queued, leased until `now + lease`. Several controllers may claim at once: each job
+    /// goes to exactly one.
+    func claimJobs(controller: String, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan, now: Date) async throws(StoreError) -> [JobRecord]
+    /// Moves a job from `from` to `to`, recording `update`. Refuses transitions the state machine
+    /// forbids (`illegalTransition`), and a job that is not in `from` or, when `controller` is
+    /// given, not claimed by it (`stateConflict`). Ending a job revokes its job tokens.
+    @discardableResult
+    func transitionJob(_ id: String, from: JobState, to: JobState, controller: String?, update: JobUpdate, now: Date) async throws(StoreError) -> JobRecord
+    /// Extends the lease of every queued or started job `controller` holds; returns how many.
+    @discardableResult
+    func renewLeases(controller: String, until: Date) async throws(StoreError) -> Int
+    /// Puts queued or started jobs whose lease expired before `now` back to pending (attempt kept,
+    /// reason `WorkerLost`, a Warning event each) and returns them.
+    func reclaimExpiredLeases(now: Date) async throws(StoreError) -> [JobRecord]
+    /// Marks the job for cancelling. A pending job is cancelled at once (it never starts); an
+    /// active one is left for its controller to stop; a finished one is returned unchanged.
+    @discardableResult
+    func requestCancel(_ id: String, now: Date) async throws(StoreError) -> JobRecord
+    /// Deletes finished, failed and cancelled jobs that ended before `finishedBefore`, except the
+    /// `keepPerProject` most recent ones of each project, with their events. Returns how many
+    /// jobs were deleted.
+    @discardableResult
+    func pruneJobs(finishedBefore: Date, keepPerProject: Int) async throws(StoreError) -> Int
+    /// Keeps the `keepFinished` newest finished and the `keepFailed` newest failed or cancelled jobs
+    /// of one owner (a CronJob's history limits) and deletes its older ended ones with their
+    /// events; returns how many jobs.
+    @discardableResult
+    func pruneOwnedJobs(owner: ResourceID, keepFinished: Int, keepFailed: Int) async throws(StoreError) -> Int
+}

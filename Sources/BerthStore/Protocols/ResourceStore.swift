@@ -1,0 +1,32 @@
+import BerthCore
+import Foundation
+
+/// Desired resources as the API and manifests wrote them, and the status the controller
+/// observed for each.
+public protocol ResourceStore: Sendable {
+    /// Creates or updates a resource. The generation is bumped only when the document changed
+    /// (or the resource was deleted before); writing the same document again changes nothing.
+    @discardableResult
+    func putResource(_ resource: Resource, source: ResourceSource, now: Date) async throws(StoreError) -> StoredResource
+    func resource(_ id: ResourceID) async throws(StoreError) -> StoredResource?
+    /// Sorted by id; soft-deleted ones only with `includeDeleted`.
+    func resources(kind: ResourceKind?, project: String?, includeDeleted: Bool) async throws(StoreError) -> [StoredResource]
+    /// Soft delete: sets `deletedAt` and bumps the generation so the controller converges the
+    /// deletion; `purgeResource` removes the row afterwards. Returns nil when there was no such resource.
+    @discardableResult
+    func deleteResource(_ id: ResourceID, now: Date) async throws(StoreError) -> StoredResource?
+    /// Removes the row and its status. Returns whether there was one.
+    @discardableResult
+    func purgeResource(_ id: ResourceID) async throws(StoreError) -> Bool
+
+    // MARK: Status
+
+    func putStatus(_ status: ResourceStatus) async throws(StoreError)
+    func status(_ id: ResourceID) async throws(StoreError) -> ResourceStatus?
+    /// Sorted by id.
+    func statuses(project: String?) async throws(StoreError) -> [ResourceStatus]
+    /// Removes the status row of a resource that is neither declared nor observed any more;
+    /// returns whether there was one.
+    @discardableResult
+    func deleteStatus(_ id: ResourceID) async throws(StoreError) -> Bool
+}

@@ -1,0 +1,75 @@
+import BerthCore
+import Foundation
+
+/// A job row: what was asked, where it is, and what happened.
+public struct JobRecord: Sendable, Hashable {
+    /// Time-ordered and unique (see `StoreID`): sorting by id sorts by submission.
+    public var id: String
+    public var project: String
+    public var name: String
+    public var spec: JobSpec
+    /// `spec` as the store keeps it: compact JSON with sorted keys, the same text the API writes
+    /// for it, so answers embed it instead of encoding the spec again.
+    public var specJSON: String
+    /// `specJSON` as answers show it, literal env values hidden (``JobSpec/hidingLiteralEnv()``);
+    /// the same text when there are none.
+    public var shownSpecJSON: String {
+        spec.hasLiteralEnv ? Coding.shownSpecJSON(spec, stored: specJSON) : specJSON
+    }
+    public var priority: Int
+    public var idempotencyKey: String?
+    public var owner: ResourceID?
+    public var state: JobState
+    /// The attempt that runs or ran last, from 1; a retry adds one, a reclaim does not.
+    public var attempt: Int
+    /// The controller holding the job (queued or started), or that held it last.
+    public var claimedBy: String?
+    public var leaseExpiresAt: Date?
+    public var containerID: String?
+    public var exitCode: Int?
+    /// UpperCamel: `Completed`, `Error`, `OOMKilled`, `DeadlineExceeded`, `Cancelled`, `WorkerLost`.
+    public var reason: String?
+    public var stdoutTail: String?
+    public var stderrTail: String?
+    /// The worker's `feedback.json`, as JSON text (or a note that it was invalid).
+    public var feedback: String?
+    public var cancelRequested: Bool
+    public var submittedAt: Date
+    public var queuedAt: Date?
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// A pending retry is not claimed before this time.
+    public var nextAttemptAt: Date?
+
+    public init(
+        id: String, project: String, name: String, spec: JobSpec, specJSON: String, priority: Int, idempotencyKey: String?, owner: ResourceID?,
+        state: JobState, attempt: Int, claimedBy: String?, leaseExpiresAt: Date?, containerID: String?, exitCode: Int?,
+        reason: String?, stdoutTail: String?, stderrTail: String?, feedback: String?, cancelRequested: Bool,
+        submittedAt: Date, queuedAt: Date?, startedAt: Date?, finishedAt: Date?, nextAttemptAt: Date?
+    ) {
+        self.id = id
+        self.project = project
+        self.name = name
+        self.spec = spec
+        self.specJSON = specJSON
+        self.priority = priority
+        self.idempotencyKey = idempotencyKey
+        self.owner = owner
+        self.state = state
+        self.attempt = attempt
+        self.claimedBy = claimedBy
+        self.leaseExpiresAt = leaseExpiresAt
+        self.containerID = containerID
+        self.exitCode = exitCode
+        self.reason = reason
+        self.stdoutTail = stdoutTail
+        self.stderrTail = stderrTail
+        self.feedback = feedback
+        self.cancelRequested = cancelRequested
+        self.submittedAt = submittedAt
+        self.queuedAt = queuedAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.nextAttemptAt = nextAttemptAt
+    }
+}

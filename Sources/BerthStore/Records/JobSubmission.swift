@@ -1,0 +1,26 @@
+import BerthCore
+import Foundation
+
+/// A job to add to the queue.
+public struct JobSubmission: Sendable, Hashable {
+    public var project: String
+    /// The Job document's name; several jobs may share it.
+    public var name: String
+    public var spec: JobSpec
+    /// Higher is claimed first; defaults to the spec's priority.
+    public var priority: Int
+    /// A second submit with the same key in the same project returns the first job instead of a new one.
+    public var idempotencyKey: String?
+    /// The resource that made the job: a CronJob (for its concurrency policy and history), a
+    /// manifest Job; `nil` for API submissions.
+    public var owner: ResourceID?
+
+    public init(project: String, name: String, spec: JobSpec, priority: Int? = nil, idempotencyKey: String? = nil, owner: ResourceID? = nil) {
+        self.project = project
+        self.name = name
+        self.spec = spec
+        self.priority = priority ?? spec.priority
+        self.idempotencyKey = idempotencyKey
+        self.owner = owner
+    }
+}

@@ -1,0 +1,350 @@
+import BerthCore
+import Foundation
+
+/// The job queue's listings, claims, transitions, leases, cancels and pruning (`JobQueue`).
+extension SQLStore {
+    public func jobs(filter: JobFilter, page: PageRequest) async throws(StoreError) -> Page<JobRecord> {
+        guard page.limit > 0 else { throw .invalidArgument("a page holds at least one item; limit was \(page.limit)") }
+        var conditions: [String] = []
+        var parameters: [SQLValue] = []
+        func add(_ condition: (Int) -> String, _ value: SQLValue) {
+            parameters.append(value)
+            conditions.append(condition(parameters.count))
+        }
+        if let project = filter.project { add({ "project = $\($0)" }, .text(project)) }
+        if !filter.states.isEmpty {
+            let states = filter.states.map(\.rawValue).sorted()
+            conditions.append("state IN (\(placeholders(from: parameters.count + 1, count: states.count)))")
+            parameters += states.map(SQLValue.text)
+        }
+        if let owner = filter.owner { add({ "owner = $\($0)" }, .text(Coding.encodeResourceID(owner))) }
+        if let claimedBy = filter.claimedBy { add({ "claimed_by = $\($0)" }, .text(claimedBy)) }
+        if let after = filter.submittedAfter { add({ "submitted_at >= $\($0)" }, .date(after)) }
+        if let before = filter.submittedBefore { add({ "submitted_at < $\($0)" }, .date(before)) }
+        let newest = page.order == .newestFirst
+        if let cursor = page.cursor { add({ newest ? "id < $\($0)" : "id > $\($0)" }, .text(cursor)) }
+        parameters.append(.int(page.limit + 1))
+        let sql = """
+            SELECT \(SQLStore.jobColumns) FROM jobs\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            ORDER BY id \(newest ? "DESC" : "ASC") LIMIT $\(parameters.count)
+            """
+        let rows = try await backend.read { [parameters] connection throws(StoreError) in
+            try connection.query(sql, parameters)
+        }
+        var items: [JobRecord] = []
+        for row in rows.prefix(page.limit) { items.append(try SQLStore.jobRecord(row)) }
+        return Page(items: items, nextCursor: rows.count > page.limit ? items.last?.id : nil)
+    }
+
+    public func jobCounts(project: String?) async throws(StoreError) -> [JobState: Int] {
+        let rows = try await backend.read { connection throws(StoreError) in
+            if let project {
+                return try connection.run("SELECT state, count(*) FROM jobs WHERE project = $1 GROUP BY state", .text(project))
+            }
+            return try connection.run("SELECT state, count(*) FROM jobs GROUP BY state")
+        }
+        var counts: [JobState: Int] = [:]
+        for row in rows {
+            guard let state = JobState(rawValue: try row.requiredText(0)) else { continue }
+            counts[state] = Int(try row.requiredInt(1))
+        }
+        return counts
+    }
+
+    public func claimJobs(controller: String, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan, now: Date) async throws(StoreError) -> [JobRecord] {
+        guard limit > 0 else { return [] }
+        let limits = projectLimits.compactMapValues(\.effectiveLimit)
+        let leaseEnd = now.addingTimeInterval(lease.seconds)
+        let rows = try await backend.write { tx throws(StoreError) -> [SQLRow] in
+            let claimable = "state = 'pending' AND cancel_requested = FALSE AND (next_attempt_at IS NULL OR next_attempt_at <= $1)"
+            // Projects with a limit that have claimable jobs are locked (PostgreSQL: an advisory
+            // lock per project, taken in name order) before their active jobs are counted, so two
+            // controllers never both fill the last slot. Jobs of limited projects not locked here
+            // are left for the next claim.
+            var remaining: [String: Int] = [:]
+            var blocked: Set<String> = []
+            if !limits.isEmpty {
+                let waiting = try tx.run("SELECT DISTINCT project FROM jobs WHERE \(claimable)", .date(now))
+                var locked: [String] = []
+                for row in waiting {
+                    let project = try row.requiredText(0)
+                    if limits[project] != nil { locked.append(project) }
+                }
+                locked.sort()
+                for project in locked { try tx.dialect.lockProject(project, in: tx) }
+                if !locked.isEmpty {
+                    let active = try tx.query(
+                        "SELECT project, count(*) FROM jobs WHERE state IN ('queued', 'started') AND project IN (\(placeholders(from: 1, count: locked.count))) GROUP BY project",
+                        locked.map(SQLValue.text)
+                    )
+                    var counts: [String: Int] = [:]
+                    for row in active { counts[try row.requiredText(0)] = Int(try row.requiredInt(1)) }
+                    for project in locked {
+                        remaining[project] = (limits[project] ?? 0) - (counts[project] ?? 0)
+                        if remaining[project, default: 0] <= 0 { blocked.insert(project) }
+                    }
+                }
+                for project in limits.keys where remaining[project] == nil { blocked.insert(project) }
+            }
+
+            var claimed: [SQLRow] = []
+            while claimed.count < limit {
+                let wanted = limit - claimed.count
+                var parameters: [SQLValue] = [.date(now)]
+                var exclusion = ""
+                if !blocked.isEmpty {
+                    let names = blocked.sorted()
+                    exclusion = " AND project NOT IN (\(placeholders(from: 2, count: names.count)))"
+                    parameters += names.map(SQLValue.text)
+                }
+                parameters.append(.int(wanted))
+                let candidates = try tx.query(
+                    "SELECT id, project FROM jobs WHERE \(claimable)\(exclusion) ORDER BY priority DESC, id ASC LIMIT $\(parameters.count)\(tx.dialect.skipLocked)",
+                    parameters
+                )
+                if candidates.isEmpty { break }
+                var take: [String] = []
+                var newlyBlocked = false
+                for row in candidates {
+                    let id = try row.requiredText(0), project = try row.requiredText(1)
+                    if let left = remaining[project] {
+                        guard left > 0 else {
+                            if blocked.insert(project).inserted { newlyBlocked = true }
+                            continue
+                        }
+                        remaining[project] = left - 1
+                    }
+                    take.append(id)
+                }
+                if !take.isEmpty {
+                    claimed += try tx.query(
+                        """
+                        UPDATE jobs SET state = 'queued', claimed_by = $1, lease_expires_at = $2, queued_at = $3, next_attempt_at = NULL
+                        WHERE state = 'pending' AND id IN (\(placeholders(from: 4, count: take.count))) RETURNING \(SQLStore.jobColumns)
+                        """,
+                        [.text(controller), .date(leaseEnd), .date(now)] + take.map(SQLValue.text)
+                    )
+                }
+                if candidates.count < wanted && !newlyBlocked { break }
+                if take.isEmpty && !newlyBlocked { break }
+            }
+            for row in claimed {
+                try SQLStore.insertEvent(tx, EventRecord(
+                    jobID: try row.requiredText(0), project: try row.requiredText(1), reason: "Queued",
+                    message: "claimed by \(controller) (attempt \(try row.requiredInt(8)))", time: now
+                ))
+            }
+            return claimed
+        }
+        var jobs: [JobRecord] = []
+        for row in rows { jobs.append(try SQLStore.jobRecord(row)) }
+        return jobs.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
+    }
+
+    @discardableResult
+    public func transitionJob(_ id: String, from: JobState, to: JobState, controller: String?, update: JobUpdate, now: Date) async throws(StoreError) -> JobRecord {
+        guard from.canTransition(to: to) else { throw .illegalTransition(job: id, from: from, to: to) }
+        var assignments: [String] = ["state = $1"]
+        var parameters: [SQLValue] = [.text(to.rawValue)]
+        func set(_ column: String, _ value: SQLValue) {
+            parameters.append(value)
+            assignments.append("\(column) = $\(parameters.count)")
+        }
+        func setIfGiven(_ column: String, _ value: SQLValue) {
+            if value != .null { set(column, value) }
+        }
+        setIfGiven("container_id", .text(update.containerID))
+        setIfGiven("exit_code", .int(update.exitCode))
+        setIfGiven("reason", .text(update.reason))
+        setIfGiven("stdout_tail", .text(update.stdoutTail))
+        setIfGiven("stderr_tail", .text(update.stderrTail))
+        setIfGiven("feedback", .text(update.feedback))
+        switch (from, to) {
+        case (.pending, .queued):
+            set("queued_at", .date(now))
+            set("next_attempt_at", .null)
+            if let controller { set("claimed_by", .text(controller)) }
+            setIfGiven("lease_expires_at", .date(update.leaseExpiresAt))
+        case (.queued, .started):
+            set("started_at", .date(now))
+            setIfGiven("lease_expires_at", .date(update.leaseExpiresAt))
+        case (_, .queued), (_, .started):
+            // An update in place.
+            setIfGiven("lease_expires_at", .date(update.leaseExpiresAt))
+        case (_, .pending):
+            // A retry: the next attempt starts from scratch, not before `nextAttemptAt`.
+            if update.attempt == nil { assignments.append("attempt = attempt + 1") }
+            set("claimed_by", .null)
+            set("lease_expires_at", .null)
+            set("queued_at", .null)
+            set("started_at", .null)
+            if update.containerID == nil { set("container_id", .null) }
+            set("next_attempt_at", .date(update.nextAttemptAt))
+        case (_, .finished), (_, .failed), (_, .cancelled):
+            set("finished_at", .date(now))
+            set("lease_expires_at", .null)
+        }
+        setIfGiven("attempt", .int(update.attempt))
+        parameters.append(.text(id))
+        var condition = "id = $\(parameters.count)"
+        parameters.append(.text(from.rawValue))
+        condition += " AND state = $\(parameters.count)"
+        if let controller, from.isActive {
+            parameters.append(.text(controller))
+            condition += " AND claimed_by = $\(parameters.count)"
+        }
+        let sql = "UPDATE jobs SET \(assignments.joined(separator: ", ")) WHERE \(condition) RETURNING \(SQLStore.jobColumns)"
+        let row = try await backend.write { [parameters] tx throws(StoreError) -> SQLRow in
+            guard let row = try tx.query(sql, parameters).first else {
+                guard let current = try tx.run("SELECT state, claimed_by FROM jobs WHERE id = $1", .text(id)).first else {
+                    throw .notFound("job \(id)")
+                }
+                let state = JobState(rawValue: try current.requiredText(0)) ?? from
+                if state == from, let controller { throw .notClaimed(job: id, by: controller, state: state) }
+                throw .stateConflict(job: id, expected: from, actual: state)
+            }
+            if from != to {
+                let project = try row.requiredText(1)
+                try SQLStore.insertEvent(tx, SQLStore.transitionEvent(id: id, project: project, from: from, to: to, update: update, controller: controller, now: now))
+                if to.isTerminal {
+                    try tx.run("UPDATE tokens SET revoked_at = $2 WHERE job_id = $1 AND revoked_at IS NULL", .text(id), .date(now))
+                }
+                if to == .pending { tx.notify(.jobSubmitted(project: project)) }
+            }
+            return row
+        }
+        // Ending a job revoked its tokens.
+        if to.isTerminal, from != to { validTokens.forget { $0.jobID == id } }
+        return try SQLStore.jobRecord(row)
+    }
+
+    private static func transitionEvent(id: String, project: String, from: JobState, to: JobState, update: JobUpdate, controller: String?, now: Date) -> EventRecord {
+        let reason: String = switch to {
+        case .pending: "Requeued"
+        case .queued: "Queued"
+        case .started: "Started"
+        case .finished: "Finished"
+        case .failed: "Failed"
+        case .cancelled: "Cancelled"
+        }
+        var message = "\(from) → \(to)"
+        if let controller { message += " by \(controller)" }
+        if let why = update.reason { message += ": \(why)" }
+        if let code = update.exitCode { message += " (exit code \(code))" }
+        return EventRecord(jobID: id, project: project, type: to == .failed || to == .pending ? .warning : .normal, reason: reason, message: message, time: now)
+    }
+
+    @discardableResult
+    public func renewLeases(controller: String, until: Date) async throws(StoreError) -> Int {
+        try await backend.write { tx throws(StoreError) in
+            try tx.run(
+                "UPDATE jobs SET lease_expires_at = $2 WHERE claimed_by = $1 AND state IN ('queued', 'started') RETURNING id",
+                .text(controller), .date(until)
+            ).count
+        }
+    }
+
+    public func reclaimExpiredLeases(now: Date) async throws(StoreError) -> [JobRecord] {
+        let rows = try await backend.write { tx throws(StoreError) -> [SQLRow] in
+            let expired = try tx.run(
+                "SELECT id, claimed_by FROM jobs WHERE state IN ('queued', 'started') AND lease_expires_at < $1 ORDER BY id\(tx.dialect.skipLocked)",
+                .date(now)
+            )
+            guard !expired.isEmpty else { return [] }
+            var ids: [String] = []
+            var holders: [String: String] = [:]
+            for row in expired {
+                let id = try row.requiredText(0)
+                ids.append(id)
+                holders[id] = row.text(1) ?? "?"
+            }
+            let rows = try tx.query(
+                """
+                UPDATE jobs SET state = 'pending', claimed_by = NULL, lease_expires_at = NULL, queued_at = NULL, started_at = NULL,
+                    reason = 'WorkerLost'
+                WHERE state IN ('queued', 'started') AND id IN (\(placeholders(from: 1, count: ids.count))) RETURNING \(SQLStore.jobColumns)
+                """,
+                ids.map(SQLValue.text)
+            )
+            for row in rows {
+                let id = try row.requiredText(0), project = try row.requiredText(1)
+                try SQLStore.insertEvent(tx, EventRecord(
+                    jobID: id, project: project, type: .warning, reason: "WorkerLost",
+                    message: "the lease of controller \(holders[id] ?? "?") expired; the job is pending again", time: now
+                ))
+                tx.notify(.jobSubmitted(project: project))
+            }
+            return rows
+        }
+        var jobs: [JobRecord] = []
+        for row in rows { jobs.append(try SQLStore.jobRecord(row)) }
+        return jobs
+    }
+
+    @discardableResult
+    public func requestCancel(_ id: String, now: Date) async throws(StoreError) -> JobRecord {
+        let row = try await backend.write { tx throws(StoreError) -> SQLRow in
+            guard let current = try tx.run("SELECT state, project FROM jobs WHERE id = $1\(tx.dialect.skipLocked)", .text(id)).first else {
+                throw .notFound("job \(id)")
+            }
+            let state = JobState(rawValue: try current.requiredText(0))
+            let project = try current.requiredText(1)
+            switch state {
+            case .pending:
+                // Never started: cancelled at once, nothing to stop.
+                try SQLStore.insertEvent(tx, EventRecord(jobID: id, project: project, reason: "Cancelled", message: "pending → cancelled on request", time: now))
+                try tx.run("UPDATE tokens SET revoked_at = $2 WHERE job_id = $1 AND revoked_at IS NULL", .text(id), .date(now))
+                return try SQLStore.one(tx.run(
+                    """
+                    UPDATE jobs SET state = 'cancelled', cancel_requested = TRUE, reason = 'Cancelled', finished_at = $2,
+                        lease_expires_at = NULL WHERE id = $1 RETURNING \(SQLStore.jobColumns)
+                    """,
+                    .text(id), .date(now)
+                ))
+            case .queued, .started:
+                try SQLStore.insertEvent(tx, EventRecord(jobID: id, project: project, reason: "CancelRequested", message: "cancel requested while \(state?.rawValue ?? "")", time: now))
+                tx.notify(.jobCancelRequested(jobID: id))
+                return try SQLStore.one(tx.run("UPDATE jobs SET cancel_requested = TRUE WHERE id = $1 RETURNING \(SQLStore.jobColumns)", .text(id)))
+            case .finished, .failed, .cancelled, nil:
+                return try SQLStore.one(tx.run("SELECT \(SQLStore.jobColumns) FROM jobs WHERE id = $1", .text(id)))
+            }
+        }
+        let job = try SQLStore.jobRecord(row)
+        // A pending job was cancelled at once, and its tokens revoked.
+        if job.state == .cancelled { validTokens.forget { $0.jobID == id } }
+        return job
+    }
+
+    @discardableResult
+    public func pruneJobs(finishedBefore: Date, keepPerProject: Int) async throws(StoreError) -> Int {
+        try await backend.write { tx throws(StoreError) in
+            let doomed = """
+                SELECT id FROM (
+                    SELECT id, finished_at, row_number() OVER (PARTITION BY project ORDER BY finished_at DESC, id DESC) AS newest
+                    FROM jobs WHERE state IN ('finished', 'failed', 'cancelled')
+                ) ranked WHERE newest > $2 AND finished_at < $1
+                """
+            try tx.run("DELETE FROM tokens WHERE job_id IN (\(doomed))", .date(finishedBefore), .int(max(0, keepPerProject)))
+            try tx.run("DELETE FROM events WHERE job_id IN (\(doomed))", .date(finishedBefore), .int(max(0, keepPerProject)))
+            return try tx.run("DELETE FROM jobs WHERE id IN (\(doomed)) RETURNING id", .date(finishedBefore), .int(max(0, keepPerProject))).count
+        }
+    }
+
+    @discardableResult
+    public func pruneOwnedJobs(owner: ResourceID, keepFinished: Int, keepFailed: Int) async throws(StoreError) -> Int {
+        try await backend.write { tx throws(StoreError) in
+            let doomed = """
+                SELECT id FROM (
+                    SELECT id, state, row_number() OVER (
+                        PARTITION BY CASE WHEN state = 'finished' THEN 'finished' ELSE 'failed' END ORDER BY finished_at DESC, id DESC
+                    ) AS newest
+                    FROM jobs WHERE owner = $1 AND state IN ('finished', 'failed', 'cancelled')
+                ) ranked WHERE (state = 'finished' AND newest > $2) OR (state <> 'finished' AND newest > $3)
+                """
+            let parameters: [SQLValue] = [.text(Coding.encodeResourceID(owner)), .int(max(0, keepFinished)), .int(max(0, keepFailed))]
+            try tx.query("DELETE FROM tokens WHERE job_id IN (\(doomed))", parameters)
+            try tx.query("DELETE FROM events WHERE job_id IN (\(doomed))", parameters)
+            return try tx.query("DELETE FROM jobs WHERE id IN (\(doomed)) RETURNING id", parameters).count
+        }
+    }
+}

@@ -1,9 +1,0 @@
-extension SQLiteStore {
-    /// Replica counts and the next attempt of a resource in backoff, for `berth status`. SQLite
-    /// adds one column per statement.
-    static let migration0002 = Migration(version: 2, name: "status replicas and backoff", sql: """
-        ALTER TABLE resource_status ADD COLUMN ready_replicas integer;
-        ALTER TABLE resource_status ADD COLUMN desired_replicas integer;
-        ALTER TABLE resource_status ADD COLUMN next_attempt_at integer;
-        """)
-}
