@@ -27,7 +27,7 @@ public struct APIMetrics: Sendable {
     }
 
     /// The Prometheus text, with job gauges read from the store now.
-    func render(store: any Store) async throws -> [UInt8] {
+    func render(store: any JobQueue) async throws -> [UInt8] {
         let counts = try await store.jobCounts(project: nil)
         let jobs = MetricNameDescriptor(namespace: "berth", metricName: "jobs", unitName: "", helpText: "Pending and active jobs by state")
         for state in [JobState.pending, .queued, .started] {

@@ -113,7 +113,7 @@ extension APIRequestContext {
 /// Reads `Authorization: Bearer <token>` and looks the token up; 401 without a valid one. The
 /// store compares hashes, never the secret, so lookups take the same time whatever the token.
 struct Authenticator: RouterMiddleware {
-    let store: any Store
+    let store: any TokenStore
 
     func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else { throw APIError.unauthorized }

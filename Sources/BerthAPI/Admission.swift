@@ -9,13 +9,13 @@ import Synchronization
 /// anything an API writer (not an admin) sends keeps to its project's policy (``PolicyCheck``,
 /// with host paths resolved on this host). A refusal is 403 with code `policy`.
 struct Admission: Sendable {
-    let store: any Store
+    let store: any JobQueue
     /// Host paths never allowed to API writers besides BerthCore's list: the engine's socket and
     /// Berth's state directory.
     let protectedHostPaths: [String]
     private let recent: RecentDesiredState
 
-    init(source: DesiredStateSource, store: any Store, protectedHostPaths: [String]) {
+    init(source: DesiredStateSource, store: any JobQueue, protectedHostPaths: [String]) {
         self.store = store
         self.protectedHostPaths = protectedHostPaths
         recent = RecentDesiredState(source: source)

@@ -42,7 +42,7 @@ public struct ControllerConfiguration: Sendable {
 public final class Controller: Service {
     private let source: DesiredStateSource
     private let runtime: any ContainerRuntime
-    private let store: (any Store)?
+    private let store: (any LeaderLease & StoreNotifications)?
     private let reconciler: Reconciler
     private let jobs: JobRunner?
     private let cron: CronTrigger?
@@ -57,7 +57,7 @@ public final class Controller: Service {
     private let onPass: @Sendable (PassResult) -> Void
 
     public init(
-        source: DesiredStateSource, runtime: any ContainerRuntime, store: (any Store)?, reconciler: Reconciler, jobs: JobRunner? = nil, cron: CronTrigger? = nil, certificates: CertificateManager? = nil,
+        source: DesiredStateSource, runtime: any ContainerRuntime, store: (any LeaderLease & StoreNotifications)?, reconciler: Reconciler, jobs: JobRunner? = nil, cron: CronTrigger? = nil, certificates: CertificateManager? = nil,
         configuration: ControllerConfiguration = ControllerConfiguration(), logger: Logger = Logger(label: "berth.controller"),
         onPass: @escaping @Sendable (PassResult) -> Void = { _ in }
     ) {

@@ -11,9 +11,9 @@ public struct DesiredStateSource: Sendable {
     public var manifestPaths: [String]
     /// When true, a missing manifest path counts as no manifests (the default `manifests/` of `serve`).
     public var manifestsOptional: Bool
-    public var store: (any Store)?
+    public var store: (any ResourceStore)?
 
-    public init(manifestPaths: [String], manifestsOptional: Bool = false, store: (any Store)?) {
+    public init(manifestPaths: [String], manifestsOptional: Bool = false, store: (any ResourceStore)?) {
         self.manifestPaths = manifestPaths
         self.manifestsOptional = manifestsOptional
         self.store = store

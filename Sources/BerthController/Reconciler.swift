@@ -47,7 +47,7 @@ public struct PassResult: Sendable {
 public actor Reconciler {
     private let runtime: any ContainerRuntime
     private let objectStorage: (any ObjectStorage)?
-    private let store: (any Store)?
+    private let store: (any ResourceStore & EventLog)?
     private let options: ReconcilerOptions
     private let logger: Logger
     private var history = PlanHistory()
@@ -60,7 +60,7 @@ public actor Reconciler {
     /// `objectStorage` is `nil` when no endpoint is configured: declared buckets then fail with a
     /// status saying so, and everything else converges.
     public init(
-        runtime: any ContainerRuntime, objectStorage: (any ObjectStorage)? = nil, store: (any Store)?,
+        runtime: any ContainerRuntime, objectStorage: (any ObjectStorage)? = nil, store: (any ResourceStore & EventLog)?,
         options: ReconcilerOptions = ReconcilerOptions(), logger: Logger = Logger(label: "berth.controller")
     ) {
         self.runtime = runtime

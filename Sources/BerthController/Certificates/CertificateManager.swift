@@ -13,7 +13,7 @@ import Logging
 /// helper container). Only the leading controller calls it.
 public actor CertificateManager {
     private let engine: DockerEngine
-    private let store: (any Store)?
+    private let store: (any ResourceStore & EventLog)?
     private let caDirectory: String
     private let record: CertificateFileRecord
     private let helperImage: ImageReference
@@ -25,7 +25,7 @@ public actor CertificateManager {
 
     /// The local CA lives in `<stateDirectory>/ca`, the record of the host files Berth wrote in
     /// `<stateDirectory>/certificate-files.json`.
-    public init(engine: DockerEngine, store: (any Store)?, stateDirectory: String, helperImage: ImageReference, logger: Logger = Logger(label: "berth.certificates")) {
+    public init(engine: DockerEngine, store: (any ResourceStore & EventLog)?, stateDirectory: String, helperImage: ImageReference, logger: Logger = Logger(label: "berth.certificates")) {
         self.engine = engine
         self.store = store
         self.caDirectory = stateDirectory + "/ca"

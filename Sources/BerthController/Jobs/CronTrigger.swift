@@ -10,12 +10,12 @@ import Logging
 /// The rules (missed runs, deadlines, concurrency
 /// policies, suspend) are `CronPlanner`'s.
 public actor CronTrigger {
-    private let store: any Store
+    private let store: any JobQueue & EventLog
     private let logger: Logger
     private var firstSeen: [ResourceID: Date] = [:]
     private var lastScheduled: [ResourceID: Date] = [:]
 
-    public init(store: any Store, logger: Logger = Logger(label: "berth.cron")) {
+    public init(store: any JobQueue & EventLog, logger: Logger = Logger(label: "berth.cron")) {
         self.store = store
         self.logger = logger
     }

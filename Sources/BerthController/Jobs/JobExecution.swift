@@ -16,7 +16,7 @@ struct JobExecution: Sendable {
     typealias BetweenSteps = @Sendable (_ previous: JobStep?, _ next: JobStep?, _ job: JobRecord) throws -> Void
 
     let runtime: any JobRuntime
-    let store: any Store
+    let store: any JobQueue & EventLog & TokenStore & StoreNotifications
     let configuration: JobRunnerConfiguration
     let environment: EnvironmentResolver
     let logger: Logger

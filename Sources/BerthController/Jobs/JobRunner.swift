@@ -11,7 +11,7 @@ import Logging
 /// containers and scratch volumes of ended jobs.
 public actor JobRunner {
     private let runtime: any JobRuntime
-    private let store: any Store
+    private let store: any JobQueue & EventLog & TokenStore & StoreNotifications
     private let configuration: JobRunnerConfiguration
     private let environment: EnvironmentResolver
     private let logger: Logger
@@ -29,12 +29,12 @@ public actor JobRunner {
     /// Runs between two steps of every execution: the crash points, or a test's simulated crash.
     private let betweenSteps: JobExecution.BetweenSteps
 
-    public init(runtime: any JobRuntime, store: any Store, configuration: JobRunnerConfiguration = JobRunnerConfiguration(), environment: EnvironmentResolver = EnvironmentResolver(), logger: Logger = Logger(label: "berth.jobs")) {
+    public init(runtime: any JobRuntime, store: any JobQueue & EventLog & TokenStore & StoreNotifications, configuration: JobRunnerConfiguration = JobRunnerConfiguration(), environment: EnvironmentResolver = EnvironmentResolver(), logger: Logger = Logger(label: "berth.jobs")) {
         self.init(runtime: runtime, store: store, configuration: configuration, environment: environment, logger: logger, betweenSteps: CrashPoint.reach)
     }
 
     init(
-        runtime: any JobRuntime, store: any Store, configuration: JobRunnerConfiguration, environment: EnvironmentResolver, logger: Logger,
+        runtime: any JobRuntime, store: any JobQueue & EventLog & TokenStore & StoreNotifications, configuration: JobRunnerConfiguration, environment: EnvironmentResolver, logger: Logger,
         betweenSteps: @escaping JobExecution.BetweenSteps
     ) {
         self.runtime = runtime
