@@ -171,7 +171,7 @@ struct HealthRoutes {
     /// no error here, it only gets the short answer.
     private func mayReadDetails(_ request: Request) async -> Bool {
         guard let header = request.headers[.authorization], let secret = Authenticator.bearerToken(header),
-              let token = try? await dependencies.store.authenticate(token: String(secret), now: Date())
+            let token = try? await dependencies.store.authenticate(token: String(secret), now: Date())
         else { return false }
         return token.jobID == nil && APIRequestContext.grants(token, .readState)
     }

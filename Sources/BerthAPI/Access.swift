@@ -135,9 +135,9 @@ struct Authenticator: RouterMiddleware {
         let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
         let bytes = header.utf8
         guard let space = bytes.firstIndex(of: UInt8(ascii: " ")),
-              bytes[..<space].elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }),
-              let first = bytes[space...].firstIndex(where: { !isBlank($0) }),
-              let last = bytes.lastIndex(where: { !isBlank($0) })
+            bytes[..<space].elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }),
+            let first = bytes[space...].firstIndex(where: { !isBlank($0) }),
+            let last = bytes.lastIndex(where: { !isBlank($0) })
         else { return nil }
         return header[first...last]
     }

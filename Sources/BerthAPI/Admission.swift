@@ -45,10 +45,14 @@ struct Admission: Sendable {
         }
         for (index, mount) in spec.container.volumes.enumerated() {
             guard case .volume(let name) = mount.source, !state.contains(ResourceID(kind: .volume, project: project, name: name)) else { continue }
-            throw APIError(.unprocessableContent, code: "invalid", message: "volume \"\(name)\" is not declared in project \(project); a job mounts only its own project's volumes", field: "spec.volumes[\(index)]")
+            throw APIError(
+                .unprocessableContent, code: "invalid", message: "volume \"\(name)\" is not declared in project \(project); a job mounts only its own project's volumes",
+                field: "spec.volumes[\(index)]")
         }
         for (index, attachment) in spec.container.networks.enumerated() where state.network(project: project, name: attachment.name) == nil {
-            throw APIError(.unprocessableContent, code: "invalid", message: "network \"\(attachment.name)\" is not declared in project \(project); a job joins only its own project's networks (or default)", field: "spec.networks[\(index)].name")
+            throw APIError(
+                .unprocessableContent, code: "invalid", message: "network \"\(attachment.name)\" is not declared in project \(project); a job joins only its own project's networks (or default)",
+                field: "spec.networks[\(index)].name")
         }
         let projectSpec = state.projects[project]
         let activeJobs = try await activeJobCount(project, spec: projectSpec)

@@ -129,7 +129,8 @@ struct JobRoutes {
     /// tails kept with the job.
     private func currentLogs(_ job: JobRecord, tail: Int) async throws -> JobLogsView {
         if job.state.isActive || job.spec.ttlAfterFinished != nil,
-           let logs = try? await dependencies.engine.logs(ofContainer: ObjectName.jobContainer(project: job.project, jobID: job.id), tail: tail, byteLimit: Self.logByteLimit) {
+            let logs = try? await dependencies.engine.logs(ofContainer: ObjectName.jobContainer(project: job.project, jobID: job.id), tail: tail, byteLimit: Self.logByteLimit)
+        {
             return JobLogsView(stdout: String(decoding: logs.stdout, as: UTF8.self), stderr: String(decoding: logs.stderr, as: UTF8.self), source: "container")
         }
         return JobLogsView(stdout: JobLogsView.lastLines(job.stdoutTail ?? "", tail), stderr: JobLogsView.lastLines(job.stderrTail ?? "", tail), source: "stored")
@@ -146,7 +147,8 @@ struct JobRoutes {
             job = next
         }
         if job.state == .started,
-           let frames = try? await dependencies.engine.followLogs(ofContainer: ObjectName.jobContainer(project: job.project, jobID: job.id), tail: tail) {
+            let frames = try? await dependencies.engine.followLogs(ofContainer: ObjectName.jobContainer(project: job.project, jobID: job.id), tail: tail)
+        {
             for try await frame in frames.cancelOnGracefulShutdown() {
                 try outbox.send(ServerSentEvents.event(frame.stream == .stdout ? "stdout" : "stderr", data: frame.bytes))
             }

@@ -17,7 +17,8 @@ enum RequestDocument {
         let documents: [ManifestDocument]
         do {
             // JSON is read as JSON (strictly, and without libyaml's event stream); anything else as YAML.
-            documents = try mediaType(request) == json
+            documents =
+                try mediaType(request) == json
                 ? [ManifestDocument(file: file, index: 0, root: InputNode(json: text, file: file))]
                 : YAMLDocumentParser.parse(text, file: file)
         } catch {

@@ -21,7 +21,9 @@ struct ResourceRoutes {
         let id = try Self.id(context)
         try authorizeWrite(id, context)
         let resource = try await RequestDocument.resource(request, limit: dependencies.bodyLimit)
-        for (field, path, document) in [("kind", id.kind.rawValue, resource.kind.rawValue), ("metadata.project", id.project, resource.metadata.project), ("metadata.name", id.name, resource.metadata.name)]
+        for (field, path, document) in [
+            ("kind", id.kind.rawValue, resource.kind.rawValue), ("metadata.project", id.project, resource.metadata.project), ("metadata.name", id.name, resource.metadata.name),
+        ]
         where path != document {
             throw APIError(.unprocessableContent, code: "invalid", message: "the document says \(document) where the path says \(path)", field: field)
         }

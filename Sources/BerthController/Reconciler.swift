@@ -55,7 +55,8 @@ public actor Reconciler {
     private var statuses: [ResourceID: ResourceStatus]?
 
     /// What a bucket's status says when no endpoint is configured.
-    public static let noObjectStorage = "no S3 endpoint is configured, so buckets cannot be converged: set --s3-endpoint (or BERTH_S3_ENDPOINT) and the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+    public static let noObjectStorage =
+        "no S3 endpoint is configured, so buckets cannot be converged: set --s3-endpoint (or BERTH_S3_ENDPOINT) and the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
 
     /// `objectStorage` is `nil` when no endpoint is configured: declared buckets then fail with a
     /// status saying so, and everything else converges.
@@ -107,10 +108,12 @@ public actor Reconciler {
         forgetSettledRestarts(before, now: now)
         let plan = makePlan(desired, before, now: now)
         for warning in plan.warnings { logger.warning("\(warning.message)", metadata: warning.resource.map { ["berth.resource": "\($0)"] }) }
-        let executor = Executor(runtime: runtime, objectStorage: objectStorage, noObjectStorage: Self.noObjectStorage, concurrency: options.concurrency, progress: { [logger] event in
-            if case .finished(let result) = event { Self.log(result, logger) }
-            progress(event)
-        }, shouldStop: shouldStop)
+        let executor = Executor(
+            runtime: runtime, objectStorage: objectStorage, noObjectStorage: Self.noObjectStorage, concurrency: options.concurrency,
+            progress: { [logger] event in
+                if case .finished(let result) = event { Self.log(result, logger) }
+                progress(event)
+            }, shouldStop: shouldStop)
         let clock = ContinuousClock()
         let started = clock.now
         let report = plan.actions.isEmpty ? ExecutionReport() : await executor.execute(plan)
@@ -217,10 +220,11 @@ public actor Reconciler {
             guard let event = Self.event(for: result) else { continue }
             try await store.appendEvent(event)
         }
-        let observedServices = Set(observed.containers.compactMap { container -> ResourceID? in
-            guard let project = container.project, let name = container.resourceName else { return nil }
-            return ResourceID(kind: .service, project: project, name: name)
-        })
+        let observedServices = Set(
+            observed.containers.compactMap { container -> ResourceID? in
+                guard let project = container.project, let name = container.resourceName else { return nil }
+                return ResourceID(kind: .service, project: project, name: name)
+            })
         for id in known.keys where !desired.contains(id) && !observedServices.contains(id) {
             try await store.deleteStatus(id)
             known[id] = nil
@@ -228,12 +232,13 @@ public actor Reconciler {
         let deletableVolumes = Set(observed.volumes.filter { $0.reclaimPolicy == .delete }.map(\.name))
         let deletableNetworks = Set(observed.networks.filter { $0.reclaimPolicy == .delete }.map(\.name))
         for resource in deleted {
-            let remains = switch resource.id.kind {
-            case .service: observedServices.contains(resource.id)
-            case .volume: deletableVolumes.contains(ObjectName.volume(project: resource.id.project, name: resource.id.name))
-            case .network: deletableNetworks.contains(ObjectName.network(project: resource.id.project, name: resource.id.name))
-            default: false
-            }
+            let remains =
+                switch resource.id.kind {
+                case .service: observedServices.contains(resource.id)
+                case .volume: deletableVolumes.contains(ObjectName.volume(project: resource.id.project, name: resource.id.name))
+                case .network: deletableNetworks.contains(ObjectName.network(project: resource.id.project, name: resource.id.name))
+                default: false
+                }
             guard !remains else { continue }
             try await store.purgeResource(resource.id)
             logger.info("purged deleted resource \(resource.id): its objects are gone")

@@ -138,8 +138,8 @@ struct StatusBuilder {
     /// Running the desired spec under its canonical name, and healthy when it has a health check.
     private func isReady(_ container: ObservedContainer, _ id: ResourceID, _ spec: ServiceSpec) -> Bool {
         guard let replica = container.replica, replica < spec.replicas,
-              container.name == ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica),
-              container.specHash == desired.specHashes[id], container.state == .running
+            container.name == ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica),
+            container.specHash == desired.specHashes[id], container.state == .running
         else { return false }
         return spec.healthcheck == nil || container.health == .healthy
     }

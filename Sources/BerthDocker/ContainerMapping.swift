@@ -157,16 +157,17 @@ enum EngineStatusText {
         }
         guard words.count == 2, let count = Double(words[0]) else { return nil }
         let unit = words[1].hasSuffix("s") ? String(words[1].dropLast()) : words[1]
-        let seconds: Double? = switch unit {
-        case "second": 1
-        case "minute": 60
-        case "hour": 3600
-        case "day": 86400
-        case "week": 604_800
-        case "month": 2_592_000
-        case "year": 31_536_000
-        default: nil
-        }
+        let seconds: Double? =
+            switch unit {
+            case "second": 1
+            case "minute": 60
+            case "hour": 3600
+            case "day": 86400
+            case "week": 604_800
+            case "month": 2_592_000
+            case "year": 31_536_000
+            default: nil
+            }
         return seconds.map { $0 * count }
     }
 }

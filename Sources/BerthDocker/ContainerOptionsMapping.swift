@@ -19,9 +19,12 @@ extension ContainerCreateRequest {
         hostConfig.pidsLimit = options.pidsLimit.map(Int64.init)
         hostConfig.dns = options.dns.isEmpty ? nil : options.dns
         hostConfig.dnsSearch = options.dnsSearch.isEmpty ? nil : options.dnsSearch
-        hostConfig.devices = options.devices.isEmpty ? nil : options.devices.map {
-            DeviceMapping(pathOnHost: $0.hostPath, pathInContainer: $0.containerPath, cgroupPermissions: $0.permissions)
-        }
+        hostConfig.devices =
+            options.devices.isEmpty
+            ? nil
+            : options.devices.map {
+                DeviceMapping(pathOnHost: $0.hostPath, pathInContainer: $0.containerPath, cgroupPermissions: $0.permissions)
+            }
         // After the spec's own `noNewPrivileges`, written once however often it is asked for.
         var security = hostConfig.securityOpt ?? []
         for option in options.securityOpt {

@@ -98,10 +98,11 @@ public struct DockerEngine: ContainerRuntime {
         }
         for network in networks {
             if network.labels[LabelKey.managed] == "true" {
-                state.networks.append(ObservedNetwork(
-                    name: network.name, driver: network.driver, internal: network.internal, enableIPv6: network.enableIPv6,
-                    subnets: network.subnets, labels: network.labels, containers: (attached[network.name] ?? []).sorted()
-                ))
+                state.networks.append(
+                    ObservedNetwork(
+                        name: network.name, driver: network.driver, internal: network.internal, enableIPv6: network.enableIPv6,
+                        subnets: network.subnets, labels: network.labels, containers: (attached[network.name] ?? []).sorted()
+                    ))
             } else {
                 state.foreignNetworkNames.insert(network.name)
             }
@@ -136,7 +137,7 @@ public struct DockerEngine: ContainerRuntime {
     private func inspectIfPresent(_ idOrName: String) async throws(DockerError) -> ObservedContainer? {
         do {
             return ObservedContainer(try await client.inspectContainer(idOrName))
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return nil
         }
     }
@@ -149,7 +150,7 @@ public struct DockerEngine: ContainerRuntime {
         let id: String
         do {
             id = try await client.createContainer(name: target.name, ContainerCreateRequest(target, environment: environment))
-        } catch where error.code == .conflict {
+        } catch  where error.code == .conflict {
             let existing = try await client.inspectContainer(target.name)
             guard existing.labels[LabelKey.managed] == "true", existing.labels[LabelKey.specHash] == target.labels[LabelKey.specHash] else {
                 throw DockerError(.conflict, "container name \(target.name) is taken by a container Berth did not create from this spec; rename or remove it", status: 409)
@@ -170,7 +171,7 @@ public struct DockerEngine: ContainerRuntime {
     public func startContainer(named name: String) async throws(DockerError) {
         do {
             try await client.startContainer(name)
-        } catch where error.code == .notModified {
+        } catch  where error.code == .notModified {
             return
         }
     }
@@ -187,11 +188,11 @@ public struct DockerEngine: ContainerRuntime {
         do {
             do {
                 try await client.stopContainer(name, timeout: grace.wholeSeconds)
-            } catch where error.code == .notModified {
+            } catch  where error.code == .notModified {
                 // already stopped
             }
             try await client.removeContainer(name, force: true)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return
         }
     }
@@ -206,7 +207,7 @@ public struct DockerEngine: ContainerRuntime {
     public func removeVolume(named name: String) async throws(DockerError) {
         do {
             try await client.removeVolume(name)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return
         }
     }
@@ -214,7 +215,7 @@ public struct DockerEngine: ContainerRuntime {
     public func createNetwork(_ target: NetworkTarget) async throws(DockerError) {
         do {
             try await client.createNetwork(NetworkCreateRequest(target))
-        } catch where error.code == .conflict {
+        } catch  where error.code == .conflict {
             let existing = try await client.inspectNetwork(target.name)
             guard existing.labels[LabelKey.managed] == "true", existing.labels[LabelKey.specHash] == target.labels[LabelKey.specHash] else {
                 throw DockerError(.conflict, "network \(target.name) already exists and Berth did not create it from this spec; Berth does not take it over", status: 409)
@@ -225,9 +226,9 @@ public struct DockerEngine: ContainerRuntime {
     public func removeNetwork(named name: String) async throws(DockerError) {
         do {
             try await client.removeNetwork(name)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return
-        } catch where error.status == 403 {
+        } catch  where error.status == 403 {
             throw DockerError(.conflict, "network \(name) still has containers attached: \(error.message)", status: 409)
         }
     }
@@ -236,7 +237,7 @@ public struct DockerEngine: ContainerRuntime {
         let request = NetworkConnectRequest(container: name, endpointConfig: ContainerCreateRequest.EndpointSettings(endpoint))
         do {
             try await client.connectNetwork(endpoint.network, request)
-        } catch where error.status == 403 && error.message.contains("already exists") {
+        } catch  where error.status == 403 && error.message.contains("already exists") {
             return
         }
     }
@@ -244,7 +245,7 @@ public struct DockerEngine: ContainerRuntime {
     public func disconnectContainer(named name: String, from network: String) async throws(DockerError) {
         do {
             try await client.disconnectNetwork(network, NetworkDisconnectRequest(container: name))
-        } catch where error.code == .notFound || (error.status == 403 && error.message.contains("not connected")) {
+        } catch  where error.code == .notFound || (error.status == 403 && error.message.contains("not connected")) {
             return
         }
     }
@@ -258,7 +259,7 @@ public struct DockerEngine: ContainerRuntime {
         case .ifNotPresent, .never:
             do {
                 _ = try await client.inspectImage(image.description)
-            } catch where error.code == .notFound {
+            } catch  where error.code == .notFound {
                 guard policy == .ifNotPresent else {
                     throw DockerError(.notFound, "image \(image) is not present and pullPolicy is Never; build or load it first", status: 404)
                 }

@@ -164,7 +164,8 @@ public final class DockerClient: Sendable {
 
     /// Log frames as the container writes them, until it stops or the iteration ends.
     public func followLogs(_ idOrName: String, tail: Int? = nil, since: Date? = nil) async throws(DockerError) -> AsyncThrowingStream<LogFrame, any Error> {
-        let response = try await openStream("GET", "/containers/\(Self.escape(idOrName))/logs", query: Self.logQuery(follow: true, tail: tail, since: since), what: "follow logs of container \(idOrName)")
+        let response = try await openStream(
+            "GET", "/containers/\(Self.escape(idOrName))/logs", query: Self.logQuery(follow: true, tail: tail, since: since), what: "follow logs of container \(idOrName)")
         return AsyncThrowingStream { continuation in
             let task = Task {
                 var demultiplexer = LogDemultiplexer()
@@ -197,7 +198,7 @@ public final class DockerClient: Sendable {
         let response: HTTPStreamResponse
         do {
             response = try await openStream("GET", "/containers/\(Self.escape(idOrName))/archive", query: [("path", path)], what: "read \(path) from container \(idOrName)")
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return nil
         }
         // A tar of one file: a 512-byte header, the contents padded to 512, two zero blocks.
@@ -402,7 +403,8 @@ public final class DockerClient: Sendable {
     static func check(_ status: Int, _ body: [UInt8], _ what: String) throws(DockerError) {
         guard !(200..<300).contains(status) else { return }
         struct EngineMessage: Decodable { var message: String }
-        let engineMessage = (try? JSONDecoder().decode(EngineMessage.self, from: Data(body)))?.message
+        let engineMessage =
+            (try? JSONDecoder().decode(EngineMessage.self, from: Data(body)))?.message
             ?? String(decoding: body.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         let message = "\(what): \(engineMessage.isEmpty ? "HTTP \(status)" : engineMessage)"
         switch status {

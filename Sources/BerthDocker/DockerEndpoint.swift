@@ -28,10 +28,11 @@ public struct DockerEndpoint: Sendable, Hashable, CustomStringConvertible {
             if verify || certPath != nil {
                 let folder = certPath ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.docker")
                 baseURL = "https://\(address)"
-                connection = .tcp(tls: HTTPRequest.TLSFiles(
-                    certificate: folder + "/cert.pem", key: folder + "/key.pem",
-                    certificateAuthority: folder + "/ca.pem", verifyPeer: verify
-                ))
+                connection = .tcp(
+                    tls: HTTPRequest.TLSFiles(
+                        certificate: folder + "/cert.pem", key: folder + "/key.pem",
+                        certificateAuthority: folder + "/ca.pem", verifyPeer: verify
+                    ))
             } else {
                 baseURL = "http://\(address)"
                 connection = .tcp(tls: nil)

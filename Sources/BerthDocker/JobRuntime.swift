@@ -101,7 +101,7 @@ extension DockerEngine: JobRuntime {
     public func jobContainer(named name: String) async throws(DockerError) -> JobContainer? {
         do {
             return JobContainer(try await client.inspectContainer(name))
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return nil
         }
     }
@@ -135,7 +135,7 @@ extension DockerEngine: JobRuntime {
         let id: String
         do {
             id = try await client.createContainer(name: target.name, request)
-        } catch where error.code == .conflict {
+        } catch  where error.code == .conflict {
             let existing = try await client.inspectContainer(target.name)
             guard existing.labels[LabelKey.job] == target.jobID, existing.labels[LabelKey.attempt] == String(target.attempt) else {
                 throw DockerError(.conflict, "container name \(target.name) is taken by a container that is not attempt \(target.attempt) of job \(target.jobID); remove it", status: 409)
@@ -151,7 +151,7 @@ extension DockerEngine: JobRuntime {
     private func ensureNetwork(_ target: NetworkTarget) async throws(DockerError) {
         do {
             try await client.createNetwork(NetworkCreateRequest(target))
-        } catch where error.code == .conflict {
+        } catch  where error.code == .conflict {
             return
         }
     }
@@ -168,8 +168,9 @@ extension DockerEngine: JobRuntime {
             let labels: [String: String]
             do {
                 labels = try await client.inspectVolume(dockerName).labels
-            } catch where error.code == .notFound {
-                throw DockerError(.badRequest, "volume \(name) of project \(project) (\(dockerName)) does not exist yet; the controller creates it once a Volume \(name) is declared in project \(project)")
+            } catch  where error.code == .notFound {
+                throw DockerError(
+                    .badRequest, "volume \(name) of project \(project) (\(dockerName)) does not exist yet; the controller creates it once a Volume \(name) is declared in project \(project)")
             }
             guard labels[LabelKey.managed] != "true" || labels[LabelKey.project] == project && labels[LabelKey.name] == name else {
                 let owner = "project \(labels[LabelKey.project] ?? "?")'s volume \(labels[LabelKey.name] ?? "?")"
@@ -185,7 +186,7 @@ extension DockerEngine: JobRuntime {
     public func stopContainer(named name: String, grace: TimeSpan) async throws(DockerError) {
         do {
             try await client.stopContainer(name, timeout: grace.wholeSeconds)
-        } catch where error.code == .notModified || error.code == .notFound {
+        } catch  where error.code == .notModified || error.code == .notFound {
             return
         }
     }

@@ -78,7 +78,7 @@ public enum TarArchive {
             put("ustar", into: &header, at: 257, width: 6)
             put("00", into: &header, at: 263, width: 2)
             put(prefix, into: &header, at: 345, width: 155)
-            put(octalText(checksum(header), width: 7) , into: &header, at: 148, width: 7)
+            put(octalText(checksum(header), width: 7), into: &header, at: 148, width: 7)
             header[155] = UInt8(ascii: " ")
             archive += header
             if entry.kind == .file {
@@ -101,7 +101,9 @@ public enum TarArchive {
     }
 
     private static func split(_ path: String) -> (prefix: String, name: String) {
-        guard path.utf8.count > 100, let slash = path.utf8.indices.last(where: { path.utf8[$0] == UInt8(ascii: "/") && path.utf8.distance(from: path.utf8.index(after: $0), to: path.utf8.endIndex) <= 100 }) else {
+        guard path.utf8.count > 100,
+            let slash = path.utf8.indices.last(where: { path.utf8[$0] == UInt8(ascii: "/") && path.utf8.distance(from: path.utf8.index(after: $0), to: path.utf8.endIndex) <= 100 })
+        else {
             return ("", path)
         }
         return (String(path[..<slash]), String(path[path.index(after: slash)...]))

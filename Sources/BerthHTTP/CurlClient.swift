@@ -275,18 +275,22 @@ final class CurlDriver: @unchecked Sendable {
             berth_curl_set_string(handle, CURLOPT_AWS_SIGV4, signing.provider)
             berth_curl_set_string(handle, CURLOPT_USERPWD, "\(signing.accessKey):\(signing.secretKey)")
         }
-        berth_curl_set_data_callback(handle, CURLOPT_WRITEFUNCTION, { buffer, size, count, context in
-            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
-            transfer.receiveBody(UnsafeRawBufferPointer(start: buffer, count: size * count))
-            return size * count
-        })
+        berth_curl_set_data_callback(
+            handle, CURLOPT_WRITEFUNCTION,
+            { buffer, size, count, context in
+                let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                transfer.receiveBody(UnsafeRawBufferPointer(start: buffer, count: size * count))
+                return size * count
+            })
         berth_curl_set_pointer(handle, CURLOPT_WRITEDATA, context)
-        berth_curl_set_data_callback(handle, CURLOPT_HEADERFUNCTION, { buffer, size, count, context in
-            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
-            let bytes = UnsafeRawBufferPointer(start: buffer, count: size * count)
-            transfer.receiveHeader(String(decoding: bytes, as: UTF8.self))
-            return size * count
-        })
+        berth_curl_set_data_callback(
+            handle, CURLOPT_HEADERFUNCTION,
+            { buffer, size, count, context in
+                let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                let bytes = UnsafeRawBufferPointer(start: buffer, count: size * count)
+                transfer.receiveHeader(String(decoding: bytes, as: UTF8.self))
+                return size * count
+            })
         berth_curl_set_pointer(handle, CURLOPT_HEADERDATA, context)
     }
 

@@ -95,7 +95,9 @@ struct DocumentComposer {
             }
         case .scalar(let scalar):
             guard scalar.value.utf8.count <= limits.maxScalarBytes else {
-                throw stop(at: scalar.location, "this value is \(scalar.value.utf8.count) bytes, over the limit of \(limits.maxScalarBytes) bytes for one value (limit maxScalarBytes); keep large content in a separate file")
+                throw stop(
+                    at: scalar.location,
+                    "this value is \(scalar.value.utf8.count) bytes, over the limit of \(limits.maxScalarBytes) bytes for one value (limit maxScalarBytes); keep large content in a separate file")
             }
             try count(1, at: scalar.location)
             let node = InputNode(content(of: scalar), location: scalar.location)
@@ -148,7 +150,8 @@ struct DocumentComposer {
     private mutating func count(_ size: Int, at location: SourceLocation) throws(ValidationError) {
         nodeCount += size
         guard nodeCount <= limits.maxNodes else {
-            throw stop(at: location, "the document has more than \(limits.maxNodes) values, counting every value an alias repeats (limit maxNodes); split it into several documents or use fewer aliases")
+            throw stop(
+                at: location, "the document has more than \(limits.maxNodes) values, counting every value an alias repeats (limit maxNodes); split it into several documents or use fewer aliases")
         }
     }
 

@@ -67,13 +67,14 @@ final class LibYAMLEventReader {
             return .alias(anchor: string(event.data.alias.anchor) ?? "", location: location)
         case YAML_SCALAR_EVENT:
             let scalar = event.data.scalar
-            return .scalar(YAMLEvent.Scalar(
-                value: String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self),
-                anchor: string(scalar.anchor),
-                tag: string(scalar.tag),
-                isPlain: scalar.style == YAML_PLAIN_SCALAR_STYLE,
-                location: location
-            ))
+            return .scalar(
+                YAMLEvent.Scalar(
+                    value: String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self),
+                    anchor: string(scalar.anchor),
+                    tag: string(scalar.tag),
+                    isPlain: scalar.style == YAML_PLAIN_SCALAR_STYLE,
+                    location: location
+                ))
         case YAML_SEQUENCE_START_EVENT:
             let start = event.data.sequence_start
             return .collectionStart(isMapping: false, anchor: string(start.anchor), tag: string(start.tag), location: location)
@@ -127,7 +128,8 @@ final class LibYAMLEventReader {
                 let contextAt = location(state.context_mark)
                 message += " (\(String(cString: context)) at line \(contextAt.line), column \(contextAt.column))"
             }
-            message += SourceText.isTabIndented(line: at.line, column: at.column, in: source)
+            message +=
+                SourceText.isTabIndented(line: at.line, column: at.column, in: source)
                 ? "; YAML indentation uses spaces, not tabs: replace the tabs with spaces"
                 : "; check the indentation, quoting and brackets around this position"
             issue = ValidationIssue(location: at, message: message)

@@ -35,7 +35,7 @@ public enum ManifestFiles {
     /// without the whole of it in memory.
     private static func read(_ file: String, limits: ManifestLimits) throws(ValidationError) -> [UInt8] {
         guard let handle = FileHandle(forReadingAtPath: file),
-              let data = try? handle.read(upToCount: limits.maxFileBytes + 1) ?? Data()
+            let data = try? handle.read(upToCount: limits.maxFileBytes + 1) ?? Data()
         else {
             throw ValidationError(issues: [ValidationIssue(message: "cannot read `\(file)`; check that it is a readable file")])
         }

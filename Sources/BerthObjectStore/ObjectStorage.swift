@@ -63,7 +63,7 @@ public struct S3ObjectStorage: ObjectStorage {
         let tags: [String: String]
         do throws(S3Error) {
             tags = try await client.tags(name)
-        } catch where !declared && (error.code == .accessDenied || error.code == .noSuchBucket) {
+        } catch  where !declared && (error.code == .accessDenied || error.code == .noSuchBucket) {
             // A bucket these credentials may list but not read is not Berth's.
             return nil
         }
@@ -94,8 +94,10 @@ public struct S3ObjectStorage: ObjectStorage {
     public func createBucket(_ target: BucketTarget) async throws(S3Error) {
         do throws(S3Error) {
             try await client.createBucket(target.name)
-        } catch where error.code == .bucketAlreadyOwnedByYou {
-            throw S3Error(error.code, "bucket \(target.name) appeared after this pass looked; it is not tagged as Berth's, and the next pass treats it as an existing bucket", status: error.status, operation: error.operation)
+        } catch  where error.code == .bucketAlreadyOwnedByYou {
+            throw S3Error(
+                error.code, "bucket \(target.name) appeared after this pass looked; it is not tagged as Berth's, and the next pass treats it as an existing bucket", status: error.status,
+                operation: error.operation)
         }
         try await client.setTags(target.name, target.tags)
     }
@@ -124,7 +126,7 @@ public struct S3ObjectStorage: ObjectStorage {
         do throws(S3Error) {
             if emptyFirst { try await client.deleteAllObjects(name) }
             try await client.deleteBucket(name)
-        } catch where error.code == .noSuchBucket {
+        } catch  where error.code == .noSuchBucket {
             return
         }
     }

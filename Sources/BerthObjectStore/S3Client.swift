@@ -29,7 +29,7 @@ public final class S3Client: Sendable {
         do throws(S3Error) {
             _ = try await send("HEAD", bucket: bucket, operation: "HeadBucket \(bucket)")
             return true
-        } catch where error.code == .noSuchBucket {
+        } catch  where error.code == .noSuchBucket {
             return false
         }
     }
@@ -76,7 +76,7 @@ public final class S3Client: Sendable {
         do throws(S3Error) {
             let document = try await sendXML("GET", bucket: bucket, query: [("lifecycle", "")], operation: "GetBucketLifecycleConfiguration \(bucket)")
             return document.all("Rule").map(LifecycleRule.init)
-        } catch where error.code == .noSuchLifecycleConfiguration {
+        } catch  where error.code == .noSuchLifecycleConfiguration {
             return []
         }
     }
@@ -107,7 +107,7 @@ public final class S3Client: Sendable {
                 tags[key] = tag.child("Value")?.text ?? ""
             }
             return tags
-        } catch where error.code == .noSuchTagSet {
+        } catch  where error.code == .noSuchTagSet {
             return [:]
         }
     }
@@ -199,7 +199,7 @@ public final class S3Client: Sendable {
         body: [UInt8]? = nil, contentType: String = "application/xml", operation: String
     ) async throws(S3Error) -> HTTPResponse {
         var headers: [(name: String, value: String)] = [
-            ("x-amz-content-sha256", SHA256.hash(data: body ?? []).map { String(format: "%02x", $0) }.joined()),
+            ("x-amz-content-sha256", SHA256.hash(data: body ?? []).map { String(format: "%02x", $0) }.joined())
         ]
         if let body {
             headers.append(("Content-Type", contentType))
@@ -268,12 +268,13 @@ public final class S3Client: Sendable {
         if let document = XMLElement.parse(response.body), document.name == "Error", let code = document.value("Code"), !code.isEmpty {
             return S3Error(S3Error.Code(rawValue: code), document.value("Message") ?? "", status: response.status, operation: operation)
         }
-        let code: S3Error.Code = switch response.status {
-        case 404: .noSuchBucket
-        case 403: .accessDenied
-        case 301: S3Error.Code(rawValue: "PermanentRedirect")
-        default: S3Error.Code(rawValue: "HTTP\(response.status)")
-        }
+        let code: S3Error.Code =
+            switch response.status {
+            case 404: .noSuchBucket
+            case 403: .accessDenied
+            case 301: S3Error.Code(rawValue: "PermanentRedirect")
+            default: S3Error.Code(rawValue: "HTTP\(response.status)")
+            }
         let detail = String(decoding: response.body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return S3Error(code, detail.isEmpty ? "no error document in the answer" : detail, status: response.status, operation: operation)
     }

@@ -23,7 +23,7 @@ public struct S3Configuration: Sendable, Hashable, CustomStringConvertible {
 
     public init(endpoint: String, region: String = S3Configuration.defaultRegion, addressing: Addressing = .path, credentials: S3Credentials) throws(S3Error) {
         guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              let host = url.host, !host.isEmpty
+            let host = url.host, !host.isEmpty
         else {
             throw .configuration("the S3 endpoint \"\(endpoint)\" is not an http:// or https:// URL with a host")
         }

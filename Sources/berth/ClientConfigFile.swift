@@ -10,7 +10,8 @@ struct ClientConfigFile {
     var token: String?
 
     static func load(_ environment: [String: String]) throws -> ClientConfigFile {
-        let path = environment["BERTH_CONFIG"]
+        let path =
+            environment["BERTH_CONFIG"]
             ?? (environment["XDG_CONFIG_HOME"].map { $0 + "/berth/config.yaml" } ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.config/berth/config.yaml")
         guard let contents = try contents(path) else { return ClientConfigFile() }
         guard let values = (try? Yams.load(yaml: String(decoding: contents.bytes, as: UTF8.self))) as? [String: Any] else {

@@ -133,11 +133,12 @@ struct ControllerOptions: ParsableArguments {
     /// The engine `--docker-host` (else `DOCKER_HOST`) names; nothing is sent until it is used.
     func openRuntime() throws -> DockerEngine {
         do throws(DockerError) {
-            let endpoint = if let dockerHost {
-                try DockerEndpoint(host: dockerHost, environment: environment)
-            } else {
-                try DockerEndpoint.fromEnvironment(environment)
-            }
+            let endpoint =
+                if let dockerHost {
+                    try DockerEndpoint(host: dockerHost, environment: environment)
+                } else {
+                    try DockerEndpoint.fromEnvironment(environment)
+                }
             return DockerEngine(client: DockerClient(endpoint: endpoint))
         } catch {
             throw CommandFailure(error.message)

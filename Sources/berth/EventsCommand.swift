@@ -38,7 +38,9 @@ struct EventsCommand: AsyncParsableCommand {
         }
         for event in events {
             let subject = event.resource.map { "\($0)" } ?? event.jobID.map { "job \($0)" } ?? event.project
-            print("\(event.time.formatted(.iso8601))  \(event.type.padding(toLength: 7, withPad: " ", startingAt: 0)) \(event.reason.padding(toLength: 16, withPad: " ", startingAt: 0)) \(subject): \(TerminalText.escaped(event.message, keepingLines: false))")
+            print(
+                "\(event.time.formatted(.iso8601))  \(event.type.padding(toLength: 7, withPad: " ", startingAt: 0)) \(event.reason.padding(toLength: 16, withPad: " ", startingAt: 0)) \(subject): \(TerminalText.escaped(event.message, keepingLines: false))"
+            )
         }
         // A follower's reader (a pipe, a file) sees each event as it comes, not when a buffer fills.
         if follow { fflush(nil) }

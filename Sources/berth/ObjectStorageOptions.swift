@@ -15,7 +15,10 @@ struct ObjectStorageOptions: ParsableArguments {
     @Option(help: "How buckets appear in URLs: path (endpoint/bucket) or virtual-host (bucket.endpoint). Default: $BERTH_S3_ADDRESSING, else path.")
     var s3Addressing: S3Configuration.Addressing?
 
-    @Option(help: "An AWS shared credentials file, read when AWS_ACCESS_KEY_ID is not set (profile $AWS_PROFILE, else default). Default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials when it exists.")
+    @Option(
+        help:
+            "An AWS shared credentials file, read when AWS_ACCESS_KEY_ID is not set (profile $AWS_PROFILE, else default). Default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials when it exists."
+    )
     var s3CredentialsFile: String?
 
     private var environment: [String: String] { ProcessInfo.processInfo.environment }

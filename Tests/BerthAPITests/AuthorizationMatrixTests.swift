@@ -57,7 +57,9 @@ import Testing
 
     @Test func everyScopeAgainstEveryRouteAndProject() async throws {
         let fixture = try await APIFixture()
-        let alphaJob = try await fixture.store.submitJob(JobSubmission(project: "alpha", name: "a", spec: JobSpec(container: ContainerSpec(image: try ImageReference(parsing: "localhost/berth-busybox:latest")))), now: Date()).job
+        let alphaJob = try await fixture.store.submitJob(
+            JobSubmission(project: "alpha", name: "a", spec: JobSpec(container: ContainerSpec(image: try ImageReference(parsing: "localhost/berth-busybox:latest")))), now: Date()
+        ).job
         let betaJob = try await fixture.store.submitJob(JobSubmission(project: "beta", name: "b", spec: alphaJob.spec), now: Date()).job
         let routes = [
             Route(method: .get, uri: "/v1/jobs?project=alpha", need: .readJobs("alpha")),

@@ -143,7 +143,8 @@ import Testing
             let token = fixture.tokens["resources-alpha"]
             // when
             let data = try await client.call(.put, "/v1/resources/service/alpha/web", token: token, body: APIFixture.serviceYAML("web", extra: "  volumes: [\"\(folder)/data:/data\"]"))
-            let socket = try await client.call(.put, "/v1/resources/service/alpha/tool", token: token, body: APIFixture.serviceYAML("tool", extra: "  volumes: [\"\(folder)/engine.sock:/engine.sock\"]"))
+            let socket = try await client.call(
+                .put, "/v1/resources/service/alpha/tool", token: token, body: APIFixture.serviceYAML("tool", extra: "  volumes: [\"\(folder)/engine.sock:/engine.sock\"]"))
 
             // then
             #expect(data.status == .created, "\(data.text)")

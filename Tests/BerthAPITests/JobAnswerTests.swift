@@ -44,7 +44,7 @@ struct JobAnswerTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try await SQLiteStore.open(.init(path: directory.appendingPathComponent("berth.db").path))
         // given: times with fractions of a second, before and after a leap day
-        let start = Date(timeIntervalSince1970: 1_709_164_799.987)  // 2024-02-28T23:59:59.987Z
+        let start = Date(timeIntervalSince1970: 1_709_164_799.987) // 2024-02-28T23:59:59.987Z
         let plain = try await store.submitJob(
             JobSubmission(project: "alpha", name: "plain", spec: try Self.spec("true")), now: start
         ).job
@@ -74,9 +74,10 @@ struct JobAnswerTests {
             now: later.addingTimeInterval(2)
         )
         _ = try await store.requestCancel(owned.id, now: later.addingTimeInterval(3))
-        _ = try await store.appendEvent(EventRecord(
-            resource: owned.owner, jobID: owned.id, project: "alpha", type: .warning, reason: "Progress", message: Self.awkward, time: later.addingTimeInterval(4)
-        ))
+        _ = try await store.appendEvent(
+            EventRecord(
+                resource: owned.owner, jobID: owned.id, project: "alpha", type: .warning, reason: "Progress", message: Self.awkward, time: later.addingTimeInterval(4)
+            ))
 
         // when / then: each job, alone and with its events, and a page of all of them
         for id in [plain.id, owned.id, feedbackJSON.id, feedbackText.id] {

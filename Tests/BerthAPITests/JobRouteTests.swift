@@ -35,7 +35,8 @@ import Testing
     @Test func aJSONBodyIsReadLikeYAML() async throws {
         let fixture = try await APIFixture()
         try await fixture.test { client in
-            let body = #"{"apiVersion": "berth/v1", "kind": "Job", "metadata": {"name": "j", "project": "beta"}, "spec": {"image": "localhost/berth-busybox:latest", "command": ["true"], "priority": 7}}"#
+            let body =
+                #"{"apiVersion": "berth/v1", "kind": "Job", "metadata": {"name": "j", "project": "beta"}, "spec": {"image": "localhost/berth-busybox:latest", "command": ["true"], "priority": 7}}"#
             let response = try await client.call(.post, "/v1/jobs", token: fixture.tokens["admin"], body: body, contentType: "application/json")
             #expect(response.status == .created)
             let job = try response.decode(JobView.self)

@@ -19,7 +19,8 @@ import Yams
             var checked = 0
             func check(_ method: HTTPRequest.Method, _ uri: String, token: String? = admin, body: String? = nil, contentType: String? = "application/yaml") async throws -> TestResponse {
                 let response = try await client.call(method, uri, token: token, body: body, contentType: contentType)
-                let problems = try document.validate(method: method.rawValue, uri: uri, status: response.status.code, contentType: response.headers[.contentType], body: Data(response.body.readableBytesView))
+                let problems = try document.validate(
+                    method: method.rawValue, uri: uri, status: response.status.code, contentType: response.headers[.contentType], body: Data(response.body.readableBytesView))
                 #expect(problems.isEmpty, "\(method) \(uri) → \(response.status.code): \(problems.joined(separator: "; "))\n\(response.text.prefix(500))")
                 checked += 1
                 return response
@@ -58,7 +59,7 @@ import Yams
 
 /// docs/openapi.yaml, read with Yams, and a validator for the subset of JSON Schema it uses:
 /// `$ref`, `type`, `required`, `properties`, `items`, `enum`, `format: date-time`, `minimum`.
-struct OpenAPIDocument: @unchecked Sendable {  // read once, never mutated
+struct OpenAPIDocument: @unchecked Sendable { // read once, never mutated
     let root: [String: Any]
 
     static func load() throws -> OpenAPIDocument {

@@ -38,7 +38,10 @@ import Testing
                 ("  volumes: [\"\(folder.path)/data:/data\"]", "spec.volumes[0]", "host path \(folder.path)/data is not allowed for API-written resources of project alpha (policy.hostPaths)"),
                 ("  volumes: [\"\(folder.path)/../../../../etc:/x\"]", "spec.volumes[0]", "(/etc) is not allowed"),
                 ("  env: {KEY: {fromFile: \(fixture.directory.path)/berth.db}}", "spec.env.KEY", "is not allowed"),
-                ("  env: {SECRET: {fromEnv: PATH}}", "spec.env.SECRET", "the controller's environment variable PATH is not allowed for API-written resources of project alpha (policy.envFromController)"),
+                (
+                    "  env: {SECRET: {fromEnv: PATH}}", "spec.env.SECRET",
+                    "the controller's environment variable PATH is not allowed for API-written resources of project alpha (policy.envFromController)"
+                ),
             ]
             for probe in probes {
                 let response = try await client.call(.put, "/v1/resources/service/alpha/web", token: token, body: APIFixture.serviceYAML("web", extra: probe.extra))
@@ -204,12 +207,15 @@ extension PolicyRouteTests {
             let taken = try await client.call(.put, "/v1/resources/service/alpha/hardened", token: fixture.tokens["resources-alpha"], body: APIFixture.serviceYAML("hardened", extra: hardened))
             #expect(taken.status == .created, "\(taken.text)")
         }
-        try declarePolicy(fixture, """
+        try declarePolicy(
+            fixture,
+            """
             {capabilities: [SYS_ADMIN], devices: [/dev/fuse], sysctls: ["net.ipv4.*"], securityOpt: ["seccomp=unconfined"], logDrivers: [json-file, gelf], ulimits: [nofile, rtprio]}
             """)
         try await fixture.test { client in
             for (index, probe) in probes.enumerated() {
-                let service = try await client.call(.put, "/v1/resources/service/alpha/web\(index)", token: fixture.tokens["resources-alpha"], body: APIFixture.serviceYAML("web\(index)", extra: probe.extra))
+                let service = try await client.call(
+                    .put, "/v1/resources/service/alpha/web\(index)", token: fixture.tokens["resources-alpha"], body: APIFixture.serviceYAML("web\(index)", extra: probe.extra))
                 #expect(service.status == .created, "\(probe.extra): \(service.text)")
             }
         }

@@ -24,7 +24,8 @@ import Testing
         try scenario.startServe(Scenario.jobServeOptions)
         _ = try await connect(scenario)
         // The worker reports progress with its own token over the host's loopback.
-        let callback = "wget -q -O- --header \\\"Authorization: Bearer $BERTH_JOB_TOKEN\\\" --header \\\"Content-Type: application/json\\\" --post-data '{\\\"message\\\": \\\"half way\\\", \\\"percent\\\": 50}' $BERTH_API_URL/v1/jobs/$BERTH_JOB_ID/progress >/dev/null && echo done"
+        let callback =
+            "wget -q -O- --header \\\"Authorization: Bearer $BERTH_JOB_TOKEN\\\" --header \\\"Content-Type: application/json\\\" --post-data '{\\\"message\\\": \\\"half way\\\", \\\"percent\\\": 50}' $BERTH_API_URL/v1/jobs/$BERTH_JOB_ID/progress >/dev/null && echo done"
         let yaml = jobYAML(scenario, "report", command: callback, extra: "  feedbackPath: /berth/scratch/feedback.json").replacingOccurrences(of: "network: none", with: "network: host")
 
         // when
@@ -127,7 +128,8 @@ import Testing
         try scenario.write("")
         try scenario.startServe(Scenario.jobServeOptions)
         _ = try await connect(scenario)
-        let progress = "wget -q -O- --header \\\"Authorization: Bearer $BERTH_JOB_TOKEN\\\" --header \\\"Content-Type: application/json\\\" --post-data '{\\\"message\\\": \\\"red\\\\u001b[31m\\\"}' $BERTH_API_URL/v1/jobs/$BERTH_JOB_ID/progress >/dev/null"
+        let progress =
+            "wget -q -O- --header \\\"Authorization: Bearer $BERTH_JOB_TOKEN\\\" --header \\\"Content-Type: application/json\\\" --post-data '{\\\"message\\\": \\\"red\\\\u001b[31m\\\"}' $BERTH_API_URL/v1/jobs/$BERTH_JOB_ID/progress >/dev/null"
         let command = progress + "; printf 'plain\\\\033[2J\\\\007\\\\tend\\\\n'"
         let id = try scenario.submit(jobYAML(scenario, "noisy", command: command).replacingOccurrences(of: "network: none", with: "network: host"))[0]
         let job = try await scenario.ended(id)
@@ -289,10 +291,12 @@ import Testing
         defer { scenario.finish() }
         // given: a self-signed certificate for 127.0.0.1
         let certificate = scenario.folder.appendingPathComponent("cert.pem").path, key = scenario.folder.appendingPathComponent("key.pem").path
-        _ = try Scenario.run("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate,
-        ])
+        _ = try Scenario.run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate,
+            ])
         try scenario.write("")
 
         // when

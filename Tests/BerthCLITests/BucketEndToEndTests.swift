@@ -11,10 +11,11 @@ struct BucketEndToEndTests {
     /// The same endpoint and key `berth` uses, for looking at and tampering with the buckets.
     static func client() throws -> S3Client {
         let environment = try TestServices.objectStorageEnvironment()
-        return S3Client(configuration: try S3Configuration(
-            endpoint: environment["BERTH_S3_ENDPOINT"]!,
-            credentials: S3Credentials(accessKey: environment["AWS_ACCESS_KEY_ID"]!, secretKey: environment["AWS_SECRET_ACCESS_KEY"]!)
-        ))
+        return S3Client(
+            configuration: try S3Configuration(
+                endpoint: environment["BERTH_S3_ENDPOINT"]!,
+                credentials: S3Credentials(accessKey: environment["AWS_ACCESS_KEY_ID"]!, secretKey: environment["AWS_SECRET_ACCESS_KEY"]!)
+            ))
     }
 
     static func bucketYAML(_ scenario: Scenario, _ name: String, spec: String) -> String {
@@ -47,11 +48,14 @@ struct BucketEndToEndTests {
         var environment = try TestServices.objectStorageEnvironment()
         let endpoint = environment.removeValue(forKey: "BERTH_S3_ENDPOINT")!
         scenario.extraEnvironment = environment
-        try scenario.write(Self.bucketYAML(scenario, "media", spec: """
-            versioning: true
-            lifecycle: {expireDays: 30, noncurrentExpireDays: 7, abortIncompleteUploadsDays: 2}
-            tags: {team: maps}
-            """))
+        try scenario.write(
+            Self.bucketYAML(
+                scenario, "media",
+                spec: """
+                    versioning: true
+                    lifecycle: {expireDays: 30, noncurrentExpireDays: 7, abortIncompleteUploadsDays: 2}
+                    tags: {team: maps}
+                    """))
         let flags = ["-f", scenario.manifests.path, "--s3-endpoint", endpoint, "--s3-region", "us-east-1", "--s3-addressing", "path"]
 
         // when

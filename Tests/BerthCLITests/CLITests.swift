@@ -30,7 +30,8 @@ enum BerthProcess {
         for candidate in candidates {
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isFolder), !isFolder.boolValue,
-               FileManager.default.isExecutableFile(atPath: candidate.path) {
+                FileManager.default.isExecutableFile(atPath: candidate.path)
+            {
                 return candidate
             }
         }
@@ -346,12 +347,13 @@ struct CLITests {
             #expect(result.status == 1)
             #expect(result.stdout.isEmpty)
             let lines = result.stderr.split(separator: "\n").map(String.init)
-            #expect(lines == [
-                "error: \(file.path):6:13: Service default/app: spec.replicas: expected an integer, found string \"two\"",
-                "error: \(file.path):7:3: Service default/app: spec.imgae: unknown field \"imgae\" (did you mean \"image\"?)",
-                "error: \(file.path):11:18: metadata.name: names are lowercase, found \"Data\"; use \"data\"",
-                "3 problems found.",
-            ])
+            #expect(
+                lines == [
+                    "error: \(file.path):6:13: Service default/app: spec.replicas: expected an integer, found string \"two\"",
+                    "error: \(file.path):7:3: Service default/app: spec.imgae: unknown field \"imgae\" (did you mean \"image\"?)",
+                    "error: \(file.path):11:18: metadata.name: names are lowercase, found \"Data\"; use \"data\"",
+                    "3 problems found.",
+                ])
         }
     }
 

@@ -89,7 +89,8 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: elsewhere)
         let passwd = "root:x:0:0:root:/root:/bin/sh\n"
         try passwd.write(toFile: etc + "/passwd", atomically: true, encoding: .utf8)
-        try scenario.write("""
+        try scenario.write(
+            """
             apiVersion: berth/v1
             kind: Certificate
             metadata: {name: clobber, project: \(scenario.project)}
@@ -124,8 +125,9 @@ import Testing
         _ = try scenario.berth("apply", "-f", scenario.manifests.path)
         let issued = try String(contentsOfFile: etc + "/passwd", encoding: .utf8)
         #expect(issued.contains("BEGIN CERTIFICATE"))
-        try scenario.write(try String(contentsOf: scenario.manifests.appendingPathComponent("project.yaml"), encoding: .utf8)
-            .replacingOccurrences(of: "dnsNames: [web.internal]\n  target: {hostPath: \(etc)}", with: "dnsNames: [www.internal]\n  target: {hostPath: \(etc)}"), declaringProject: false)
+        try scenario.write(
+            try String(contentsOf: scenario.manifests.appendingPathComponent("project.yaml"), encoding: .utf8)
+                .replacingOccurrences(of: "dnsNames: [web.internal]\n  target: {hostPath: \(etc)}", with: "dnsNames: [www.internal]\n  target: {hostPath: \(etc)}"), declaringProject: false)
         let again = try scenario.berth("apply", "-f", scenario.manifests.path)
         #expect(!again.stderr.contains("refusing"), "\(again.stderr)")
         #expect(try String(contentsOfFile: etc + "/passwd", encoding: .utf8) != issued)
@@ -136,7 +138,8 @@ import Testing
         let scenario = try await Scenario()
         defer { scenario.finish() }
         // given: a short-lived certificate in a volume the proxy mounts; the proxy counts SIGHUPs
-        try scenario.write("""
+        try scenario.write(
+            """
             apiVersion: berth/v1
             kind: Volume
             metadata: {name: certs, project: \(scenario.project)}
@@ -174,7 +177,8 @@ import Testing
         }
         let mode = try scenario.docker("exec", proxy, "stat", "-c", "%a", "/certs/live/proxy/key.pem")
         #expect(mode == "600")
-        #expect(try scenario.docker("ps", "-a", "--filter", "label=berth.kind=certificate-helper", "--filter", "label=berth.project=\(scenario.project)", "-q").isEmpty, "helper containers are removed")
+        #expect(
+            try scenario.docker("ps", "-a", "--filter", "label=berth.kind=certificate-helper", "--filter", "label=berth.project=\(scenario.project)", "-q").isEmpty, "helper containers are removed")
         #expect(scenario.serveLog.contains("issued certificate Certificate \(scenario.project)/proxy"))
     }
 }

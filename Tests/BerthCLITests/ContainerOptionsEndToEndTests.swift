@@ -6,13 +6,15 @@ import Testing
 @Suite("Container options end to end")
 struct ContainerOptionsEndToEndTests {
     static func stack(_ scenario: Scenario, shmSize: String) -> String {
-        serviceYAML(scenario, "web", extra: """
-              shmSize: \(shmSize)
-              readOnlyRootFilesystem: true
-              capDrop: [ALL]
-              tmpfs: [/run]
-              ulimits: {nofile: 1024}
-            """)
+        serviceYAML(
+            scenario, "web",
+            extra: """
+                  shmSize: \(shmSize)
+                  readOnlyRootFilesystem: true
+                  capDrop: [ALL]
+                  tmpfs: [/run]
+                  ulimits: {nofile: 1024}
+                """)
             + serviceYAML(scenario, "plain")
     }
 

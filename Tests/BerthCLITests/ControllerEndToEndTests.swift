@@ -15,14 +15,18 @@ struct ControllerEndToEndTests {
         ---
 
         """
-            + serviceYAML(scenario, "web", command: "echo up > /data/state; sleep \(webSleep)", extra: """
-                  volumes: ["data:/data"]
-                  healthcheck: {command: ["test", "-f", "/data/state"], interval: 1s, timeout: 5s, retries: 3}
-                """)
-            + serviceYAML(scenario, "worker", extra: """
-                  env: {GREETING: \(greeting)}
-                  dependsOn: [{name: web, condition: healthy}]
-                """)
+            + serviceYAML(
+                scenario, "web", command: "echo up > /data/state; sleep \(webSleep)",
+                extra: """
+                      volumes: ["data:/data"]
+                      healthcheck: {command: ["test", "-f", "/data/state"], interval: 1s, timeout: 5s, retries: 3}
+                    """)
+            + serviceYAML(
+                scenario, "worker",
+                extra: """
+                      env: {GREETING: \(greeting)}
+                      dependsOn: [{name: web, condition: healthy}]
+                    """)
     }
 
     @Test(arguments: StoreChoice.allCases)
@@ -136,9 +140,12 @@ struct ControllerEndToEndTests {
         let scenario = try await Scenario()
         defer { scenario.finish() }
         // given: healthy only while /tmp/ok exists, which no start creates
-        try scenario.write(serviceYAML(scenario, "flaky", extra: """
-              healthcheck: {command: ["test", "-f", "/tmp/ok"], interval: 1s, timeout: 5s, retries: 1}
-            """))
+        try scenario.write(
+            serviceYAML(
+                scenario, "flaky",
+                extra: """
+                      healthcheck: {command: ["test", "-f", "/tmp/ok"], interval: 1s, timeout: 5s, retries: 1}
+                    """))
         let name = scenario.container("flaky")
 
         // when
@@ -247,13 +254,14 @@ struct ControllerEndToEndTests {
         let scenario = try await Scenario()
         defer { scenario.finish() }
         // given
-        try scenario.write(Self.stack(scenario) + """
-            apiVersion: berth/v1
-            kind: Volume
-            metadata: {name: keep, project: \(scenario.project)}
-            spec: {reclaimPolicy: Retain}
+        try scenario.write(
+            Self.stack(scenario) + """
+                apiVersion: berth/v1
+                kind: Volume
+                metadata: {name: keep, project: \(scenario.project)}
+                spec: {reclaimPolicy: Retain}
 
-            """)
+                """)
         try #require(try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m").status == 0)
         try FileManager.default.removeItem(at: scenario.manifests.appendingPathComponent("project.yaml"))
 
@@ -278,11 +286,13 @@ struct ControllerEndToEndTests {
         defer { scenario.finish() }
         // given: three healthy replicas, updated one at a time (start-first: no host ports)
         func replicas(_ version: String) -> String {
-            serviceYAML(scenario, "pool", command: "sleep 300", extra: """
-                  replicas: 3
-                  env: {VERSION: "\(version)"}
-                  healthcheck: {command: ["true"], interval: 1s, timeout: 5s, retries: 3}
-                """)
+            serviceYAML(
+                scenario, "pool", command: "sleep 300",
+                extra: """
+                      replicas: 3
+                      env: {VERSION: "\(version)"}
+                      healthcheck: {command: ["true"], interval: 1s, timeout: 5s, retries: 3}
+                    """)
         }
         try scenario.write(replicas("1"))
         try #require(try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m").status == 0)

@@ -156,7 +156,8 @@ final class Scenario: @unchecked Sendable {
         var url = ""
         try await eventually(30, "serve's API listens") {
             guard let line = serveLog(log).split(separator: "\n").first(where: { $0.contains("API listening on ") }),
-                  let range = line.range(of: "API listening on ") else { return false }
+                let range = line.range(of: "API listening on ")
+            else { return false }
             url = String(line[range.upperBound...]).trimmingCharacters(in: .whitespaces)
             return true
         }

@@ -52,10 +52,11 @@ struct JobControllerTests {
         // given: a worker that notes SIGTERM and carries on; deadline 2 s, grace 1 s (jobYAML)
         try scenario.write("")
         try scenario.startServe(Scenario.jobServeOptions)
-        let id = try scenario.submit(jobYAML(
-            scenario, "stubborn", command: "trap 'echo got TERM; t=1' TERM; echo started; while true; do sleep 0.2; [ ${t:-0} = 1 ] && echo still here; done",
-            extra: "  activeDeadline: 2s"
-        ))[0]
+        let id = try scenario.submit(
+            jobYAML(
+                scenario, "stubborn", command: "trap 'echo got TERM; t=1' TERM; echo started; while true; do sleep 0.2; [ ${t:-0} = 1 ] && echo still here; done",
+                extra: "  activeDeadline: 2s"
+            ))[0]
 
         // when
         let job = try await scenario.ended(id, within: 60)
@@ -76,9 +77,10 @@ struct JobControllerTests {
         let scenario = try await Scenario(.postgres)
         defer { scenario.finish() }
         // given: a run every 2 s, and two controllers (both run jobs; only the leader fires schedules)
-        try scenario.write(CronEndToEndTests.cronYAML(
-            scenario, "tick", schedule: "@every 2s", command: "echo tick", extra: "  concurrencyPolicy: Allow\n  successfulJobsHistoryLimit: 50"
-        ))
+        try scenario.write(
+            CronEndToEndTests.cronYAML(
+                scenario, "tick", schedule: "@every 2s", command: "echo tick", extra: "  concurrencyPolicy: Allow\n  successfulJobsHistoryLimit: 50"
+            ))
         try scenario.startServe(Scenario.jobServeOptions + ["--controller-id", "one"])
         try scenario.startAnotherServe(Scenario.jobServeOptions + ["--controller-id", "two"], log: "serve-two.log")
 

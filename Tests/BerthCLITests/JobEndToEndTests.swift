@@ -79,8 +79,9 @@ struct JobEndToEndTests {
         fractional.formatOptions.insert(.withFractionalSeconds)
         return (job["events"] as? [[String: Any]] ?? []).compactMap { event in
             guard let sequence = event["sequence"] as? Int, let text = event["time"] as? String,
-                  let time = whole.date(from: text) ?? fractional.date(from: text),
-                  let reason = event["reason"] as? String, let message = event["message"] as? String else { return nil }
+                let time = whole.date(from: text) ?? fractional.date(from: text),
+                let reason = event["reason"] as? String, let message = event["message"] as? String
+            else { return nil }
             return (sequence, time, reason, message)
         }.sorted { $0.sequence < $1.sequence }
     }
@@ -210,7 +211,8 @@ struct JobEndToEndTests {
         let scenario = try await Scenario(store)
         defer { scenario.finish() }
         // given: an exclusive project, so a second job waits while the first runs
-        try scenario.write("""
+        try scenario.write(
+            """
             apiVersion: berth/v1
             kind: Project
             metadata: {name: \(scenario.project)}
@@ -394,7 +396,8 @@ struct JobEndToEndTests {
         let scenario = try await Scenario()
         defer { scenario.finish() }
         // given: one job at a time in this project; a blocker holds the slot while three wait
-        try scenario.write("""
+        try scenario.write(
+            """
             apiVersion: berth/v1
             kind: Project
             metadata: {name: \(scenario.project)}

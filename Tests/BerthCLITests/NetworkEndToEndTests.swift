@@ -105,7 +105,8 @@ struct NetworkEndToEndTests {
         let scenario = try await Scenario(dockerHost: engine.dockerHost)
         defer { scenario.finish() }
         let p = scenario.project
-        let services = Self.web(scenario, "web", page: "v-\(p)", networks: "  networks: [default, back]")
+        let services =
+            Self.web(scenario, "web", page: "v-\(p)", networks: "  networks: [default, back]")
             + Self.client(scenario, "inside", networks: "  networks: [back]")
         try scenario.write(Self.network(scenario, "back") + services)
         let first = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
@@ -148,7 +149,7 @@ struct NetworkEndToEndTests {
         try "beyond\n".write(to: page.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
         let inBeyond = ["/usr/bin/nsenter", "--net=/var/run/netns/\(beyond)"]
         for step in [
-            ["/usr/sbin/ip", "netns", "add", beyond],
+            ["/usr/sbin/ip", "netns", "add", beyond]
         ] { #expect(try BerthProcess.runCommand(step, timeout: 30).status == 0, "\(step)") }
         defer { _ = try? BerthProcess.runCommand(["/usr/sbin/ip", "netns", "delete", beyond], timeout: 30) }
         for step in [

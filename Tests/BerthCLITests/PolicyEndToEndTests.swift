@@ -33,12 +33,12 @@ import Testing
 
         // when: the operator allows the folder in the project's manifest
         try """
-            apiVersion: berth/v1
-            kind: Project
-            metadata: {name: \(scenario.project)}
-            spec:
-              policy: {hostPaths: ["\(folder.path)"]}
-            """.write(to: scenario.folder.appendingPathComponent("manifests/project.yaml"), atomically: true, encoding: .utf8)
+        apiVersion: berth/v1
+        kind: Project
+        metadata: {name: \(scenario.project)}
+        spec:
+          policy: {hostPaths: ["\(folder.path)"]}
+        """.write(to: scenario.folder.appendingPathComponent("manifests/project.yaml"), atomically: true, encoding: .utf8)
         let taken = try scenario.berth("resources", "apply", "-f", document.path)
 
         // then: taken, and the controller converges it with the folder mounted
@@ -53,7 +53,8 @@ import Testing
     @Test func aProjectWhosePolicyAppliesToAllHoldsTheOperatorsManifestsToIt() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }
-        try scenario.write("""
+        try scenario.write(
+            """
             apiVersion: berth/v1
             kind: Project
             metadata: {name: \(scenario.project)}
@@ -77,7 +78,8 @@ import Testing
         defer { scenario.finish() }
         // given: project <p>-prod's volume db, whose Docker name is what project <p>'s prod-db would be
         let prod = "\(scenario.project)-prod"
-        try scenario.write("""
+        try scenario.write(
+            """
             apiVersion: berth/v1
             kind: Project
             metadata: {name: \(prod)}
@@ -128,29 +130,49 @@ import Testing
         /// `curl` METHOD PATH with a token and a YAML body; the status and the error's field.
         func call(_ method: String, _ path: String, _ token: String, _ body: String) throws -> (status: Int, field: String, text: String) {
             let file = try Self.write(body, in: scenario)
-            let output = try Scenario.run("/usr/bin/curl", [
-                "-sS", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H", "Authorization: Bearer \(token)",
-                "-H", "Content-Type: application/yaml", "--data-binary", "@\(file)", url + path,
-            ])
+            let output = try Scenario.run(
+                "/usr/bin/curl",
+                [
+                    "-sS", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H", "Authorization: Bearer \(token)",
+                    "-H", "Content-Type: application/yaml", "--data-binary", "@\(file)", url + path,
+                ])
             let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
             let text = lines.dropLast().joined(separator: "\n")
             let error = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["error"] as? [String: Any]
             return (Int(lines.last ?? "") ?? 0, error?["field"] as? String ?? "", text)
         }
         let p = scenario.project
-        let rootService = serviceYAML(scenario, "root", extra: "  volumes: [\"/:/host\", \"/var/run/docker.sock:/var/run/docker.sock\"]\n  user: \"0:0\"").replacingOccurrences(of: "network: none", with: "network: host")
+        let rootService = serviceYAML(scenario, "root", extra: "  volumes: [\"/:/host\", \"/var/run/docker.sock:/var/run/docker.sock\"]\n  user: \"0:0\"").replacingOccurrences(
+            of: "network: none", with: "network: host")
         let probes: [(what: String, method: String, path: String, token: String, body: String, status: Int, field: String)] = [
             ("a service mounting / and the Docker socket on the host network as root", "PUT", "/v1/resources/service/\(p)/root", resources, rootService, 403, "spec.network"),
-            ("a job reading the controller's environment", "POST", "/v1/jobs", jobs, jobYAML(scenario, "env", command: "env", extra: "  env: {LEAK: {fromEnv: BERTH_TEST_S3_SECRET_KEY}}"), 403, "spec.env.LEAK"),
-            ("a job reading the store file", "POST", "/v1/jobs", jobs, jobYAML(scenario, "file", command: "env", extra: "  env: {LEAK: {fromFile: \(stateDirectory)/berth.sqlite}}"), 403, "spec.env.LEAK"),
+            (
+                "a job reading the controller's environment", "POST", "/v1/jobs", jobs, jobYAML(scenario, "env", command: "env", extra: "  env: {LEAK: {fromEnv: BERTH_TEST_S3_SECRET_KEY}}"), 403,
+                "spec.env.LEAK"
+            ),
+            (
+                "a job reading the store file", "POST", "/v1/jobs", jobs, jobYAML(scenario, "file", command: "env", extra: "  env: {LEAK: {fromFile: \(stateDirectory)/berth.sqlite}}"), 403,
+                "spec.env.LEAK"
+            ),
             ("a job reading /dev/zero", "POST", "/v1/jobs", jobs, jobYAML(scenario, "zero", command: "env", extra: "  env: {ZERO: {fromFile: /dev/zero}}"), 403, "spec.env.ZERO"),
-            ("a certificate over /etc/passwd", "PUT", "/v1/resources/certificate/\(p)/tls", resources,
-             "apiVersion: berth/v1\nkind: Certificate\nmetadata: {name: tls, project: \(p)}\nspec: {dnsNames: [a.example.org], target: {hostPath: /etc}, files: {certificate: passwd, key: shadow}}\n", 403, "spec.target.hostPath"),
-            ("a certificate into /dev", "PUT", "/v1/resources/certificate/\(p)/dev", resources,
-             "apiVersion: berth/v1\nkind: Certificate\nmetadata: {name: dev, project: \(p)}\nspec: {dnsNames: [a.example.org], target: {hostPath: /dev}, files: {certificate: zero}}\n", 403, "spec.target.hostPath"),
-            ("a default-limited token rewriting another Project", "PUT", "/v1/resources/project/default/\(p)", defaultWriter,
-             "apiVersion: berth/v1\nkind: Project\nmetadata: {name: \(p)}\nspec: {defaultResources: {memory: 4Mi}}\n", 403, ""),
-            ("a job mounting another project's volume by its Docker name", "POST", "/v1/jobs", jobs, jobYAML(scenario, "steal", command: "ls", extra: "  volumes: [\"prod-db:/steal\"]"), 422, "spec.volumes[0]"),
+            (
+                "a certificate over /etc/passwd", "PUT", "/v1/resources/certificate/\(p)/tls", resources,
+                "apiVersion: berth/v1\nkind: Certificate\nmetadata: {name: tls, project: \(p)}\nspec: {dnsNames: [a.example.org], target: {hostPath: /etc}, files: {certificate: passwd, key: shadow}}\n",
+                403, "spec.target.hostPath"
+            ),
+            (
+                "a certificate into /dev", "PUT", "/v1/resources/certificate/\(p)/dev", resources,
+                "apiVersion: berth/v1\nkind: Certificate\nmetadata: {name: dev, project: \(p)}\nspec: {dnsNames: [a.example.org], target: {hostPath: /dev}, files: {certificate: zero}}\n", 403,
+                "spec.target.hostPath"
+            ),
+            (
+                "a default-limited token rewriting another Project", "PUT", "/v1/resources/project/default/\(p)", defaultWriter,
+                "apiVersion: berth/v1\nkind: Project\nmetadata: {name: \(p)}\nspec: {defaultResources: {memory: 4Mi}}\n", 403, ""
+            ),
+            (
+                "a job mounting another project's volume by its Docker name", "POST", "/v1/jobs", jobs, jobYAML(scenario, "steal", command: "ls", extra: "  volumes: [\"prod-db:/steal\"]"), 422,
+                "spec.volumes[0]"
+            ),
         ]
         for probe in probes {
             let answer = try call(probe.method, probe.path, probe.token, probe.body)
@@ -166,7 +188,8 @@ import Testing
         let client = try BucketEndToEndTests.client()
         let foreign = "\(p)-foreign"
         try await client.createBucket(foreign)
-        let bucket = try call("PUT", "/v1/resources/bucket/\(p)/taken", resources, BucketEndToEndTests.bucketYAML(scenario, "taken", spec: "bucketName: \(foreign)\nversioning: true\nlifecycle: {expireDays: 1}"))
+        let bucket = try call(
+            "PUT", "/v1/resources/bucket/\(p)/taken", resources, BucketEndToEndTests.bucketYAML(scenario, "taken", spec: "bucketName: \(foreign)\nversioning: true\nlifecycle: {expireDays: 1}"))
         #expect(bucket.status == 201, "\(bucket.text)")
         try await scenario.eventually(60, "the controller says it leaves the bucket alone") {
             let status = try scenario.berth("status", "--project", p, "--json")

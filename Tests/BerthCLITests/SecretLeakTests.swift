@@ -18,7 +18,8 @@ import Testing
         let writer = try scenario.berth("token", "create", "--name", "leak-jobs", "--scope", "jobs:write", "--project", scenario.project).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let url = try await scenario.apiURL()
         scenario.server = (url: url, token: writer)
-        let id = try scenario.submit(jobYAML(scenario, "secretive", command: "echo working; case $API_KEY in job-secret-*) echo key-arrived;; esac", extra: "  env: {API_KEY: \"\(envSecret)\", MODE: batch}"))[0]
+        let id = try scenario.submit(
+            jobYAML(scenario, "secretive", command: "echo working; case $API_KEY in job-secret-*) echo key-arrived;; esac", extra: "  env: {API_KEY: \"\(envSecret)\", MODE: batch}"))[0]
         let job = try await scenario.ended(id)
         #expect(job["state"] as? String == "finished", "the worker got the value: \(job)")
         try await scenario.eventually(60, "the service runs") { scenario.inspect(scenario.container("web"), "{{.State.Running}}") == "true" }

@@ -27,7 +27,8 @@ import Testing
     }
 
     @Test func aSelfSignedCertificateReadsBackAsItsSpec() throws {
-        let spec = CertificateSpec(commonName: "web.example.org", dnsNames: ["web.example.org", "localhost"], ipAddresses: ["127.0.0.1", "::1"], duration: .days(10), renewBefore: .days(3), target: .hostPath("/x"))
+        let spec = CertificateSpec(
+            commonName: "web.example.org", dnsNames: ["web.example.org", "localhost"], ipAddresses: ["127.0.0.1", "::1"], duration: .days(10), renewBefore: .days(3), target: .hostPath("/x"))
         let issued = try CertificateIssuer.issue(spec, authority: nil, now: now)
         let read = try CertificateIssuer.read(pem: issued.certificatePEM, keyPEM: issued.keyPEM, authority: nil)
         #expect(read.keyMatches == true)

@@ -22,11 +22,12 @@ struct ExecutorTests {
 
     /// `count` volume creations that depend on nothing.
     static func independentVolumes(_ count: Int) -> Plan {
-        Plan(actions: (0..<count).map { index in
-            let id = ResourceID(kind: .volume, project: "shop", name: "v\(index)")
-            let target = VolumeTarget(name: "berth-shop-v\(index)", spec: VolumeSpec(), labels: [LabelKey.managed: "true"])
-            return Action(id: index, resource: id, operation: .createVolume(target: target), cause: "missing")
-        })
+        Plan(
+            actions: (0..<count).map { index in
+                let id = ResourceID(kind: .volume, project: "shop", name: "v\(index)")
+                let target = VolumeTarget(name: "berth-shop-v\(index)", spec: VolumeSpec(), labels: [LabelKey.managed: "true"])
+                return Action(id: index, resource: id, operation: .createVolume(target: target), cause: "missing")
+            })
     }
 
     // MARK: Ordering
@@ -62,12 +63,15 @@ struct ExecutorTests {
         let events = Recorder<String>()
 
         // when
-        let report = await Self.executor(runtime, progress: { event in
-            switch event {
-            case .started(let action): events.append("started \(action.operation.summary)")
-            case .finished(let result): events.append("finished \(result.action.operation.summary)")
+        let report = await Self.executor(
+            runtime,
+            progress: { event in
+                switch event {
+                case .started(let action): events.append("started \(action.operation.summary)")
+                case .finished(let result): events.append("finished \(result.action.operation.summary)")
+                }
             }
-        }).execute(plan)
+        ).execute(plan)
 
         // then
         #expect(report.outcome(of: "wait until container berth-shop-db-0 is healthy") == .succeeded)
@@ -241,9 +245,12 @@ struct ExecutorTests {
         try Data("s3cr3t\n".utf8).write(to: secret)
         defer { try? FileManager.default.removeItem(at: secret) }
         let runtime = InMemoryRuntime()
-        let desired = try Fixture.desired(try Fixture.service("web", env: [
-            "MODE": .literal("prod"), "TOKEN": .fromEnv("WEB_TOKEN"), "KEY": .fromFile(secret.path),
-        ]))
+        let desired = try Fixture.desired(
+            try Fixture.service(
+                "web",
+                env: [
+                    "MODE": .literal("prod"), "TOKEN": .fromEnv("WEB_TOKEN"), "KEY": .fromFile(secret.path),
+                ]))
         let plan = try await Fixture.plan(desired, on: runtime)
 
         // when

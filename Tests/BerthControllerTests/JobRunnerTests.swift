@@ -33,9 +33,10 @@ struct JobRunnerTests {
             #expect(job.stdoutTail == "done\n" && job.stderrTail == "")
             #expect(try await controller.reasons(job.id) == ["Submitted", "Queued", "Started", "Finished", "Completed"])
             try await eventually("its objects are removed") { await world.runtime.isEmpty }
-            #expect(await world.runtime.calls == [
-                .createContainer(name), .startContainer(name), .removeContainer(name), .removeVolume(ObjectName.jobScratchVolume(project: "shop", jobID: job.id)),
-            ])
+            #expect(
+                await world.runtime.calls == [
+                    .createContainer(name), .startContainer(name), .removeContainer(name), .removeVolume(ObjectName.jobScratchVolume(project: "shop", jobID: job.id)),
+                ])
             #expect(steps.steps == Self.uninterruptedSteps)
             let environment = try #require(await world.runtime.environments[name])
             #expect(environment["BERTH_JOB_ID"] == job.id && environment["BERTH_JOB_ATTEMPT"] == "1" && environment["BERTH_SCRATCH_DIR"] == "/berth/scratch")

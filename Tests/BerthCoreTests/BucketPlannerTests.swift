@@ -31,18 +31,20 @@ struct BucketPlannerTests {
 
         let plan = Self.plan(desired, [])
 
-        #expect(plan.description == """
-            + create bucket shop-media (Bucket shop/media: missing)
-            ~ set versioning of bucket shop-media to Enabled (Bucket shop/media: missing)
-            ~ set lifecycle rules of bucket shop-media (Bucket shop/media: missing)
-            Plan: 1 to create, 2 to change, 0 to remove.
-            """)
+        #expect(
+            plan.description == """
+                + create bucket shop-media (Bucket shop/media: missing)
+                ~ set versioning of bucket shop-media to Enabled (Bucket shop/media: missing)
+                ~ set lifecycle rules of bucket shop-media (Bucket shop/media: missing)
+                Plan: 1 to create, 2 to change, 0 to remove.
+                """)
         #expect(plan.actions[1].after == [0] && plan.actions[2].after == [0])
         guard case .createBucket(let target) = plan.actions[0].operation else { throw SetupError("expected a create") }
-        #expect(target.tags == [
-            "team": "web", "berth.managed": "true", "berth.project": "shop", "berth.name": "media",
-            "berth.reclaim-policy": "Retain", "berth.delete-non-empty": "false",
-        ])
+        #expect(
+            target.tags == [
+                "team": "web", "berth.managed": "true", "berth.project": "shop", "berth.name": "media",
+                "berth.reclaim-policy": "Retain", "berth.delete-non-empty": "false",
+            ])
     }
 
     @Test func plansNothingForAConvergedBucket() throws {
@@ -60,12 +62,13 @@ struct BucketPlannerTests {
 
         let plan = Self.plan(desired, [drifted])
 
-        #expect(plan.description == """
-            ~ set versioning of bucket shop-media to Enabled (Bucket shop/media: versioning: Suspended → Enabled)
-            ~ set lifecycle rules of bucket shop-media (Bucket shop/media: lifecycle.expireDays: 90 → 30, lifecycle.abortIncompleteUploadsDays: none → 2)
-            ~ set tags of bucket shop-media (Bucket shop/media: tags changed: tags.added, tags.team)
-            Plan: 0 to create, 3 to change, 0 to remove.
-            """)
+        #expect(
+            plan.description == """
+                ~ set versioning of bucket shop-media to Enabled (Bucket shop/media: versioning: Suspended → Enabled)
+                ~ set lifecycle rules of bucket shop-media (Bucket shop/media: lifecycle.expireDays: 90 → 30, lifecycle.abortIncompleteUploadsDays: none → 2)
+                ~ set tags of bucket shop-media (Bucket shop/media: tags changed: tags.added, tags.team)
+                Plan: 0 to create, 3 to change, 0 to remove.
+                """)
     }
 
     @Test func suspendsVersioningAndRemovesLifecycleWhenTheSpecDropsThem() throws {
@@ -75,11 +78,12 @@ struct BucketPlannerTests {
         observed.versioning = .enabled
         observed.lifecycle = BucketSpec.Lifecycle(expireDays: 30)
 
-        #expect(Self.plan(desired, [observed]).description == """
-            ~ set versioning of bucket shop-media to Suspended (Bucket shop/media: versioning: Enabled → Suspended)
-            ~ remove lifecycle rules of bucket shop-media (Bucket shop/media: lifecycle.expireDays: 30 → none)
-            Plan: 0 to create, 2 to change, 0 to remove.
-            """)
+        #expect(
+            Self.plan(desired, [observed]).description == """
+                ~ set versioning of bucket shop-media to Suspended (Bucket shop/media: versioning: Enabled → Suspended)
+                ~ remove lifecycle rules of bucket shop-media (Bucket shop/media: lifecycle.expireDays: 30 → none)
+                Plan: 0 to create, 2 to change, 0 to remove.
+                """)
         observed.versioning = .suspended
         observed.lifecycle = nil
         #expect(Self.plan(desired, [observed]).isEmpty, "a suspended bucket is as unversioned as S3 allows")
@@ -90,9 +94,10 @@ struct BucketPlannerTests {
         var observed = Self.converged(Self.media)
         observed.hasOtherLifecycleRules = true
 
-        #expect(Self.plan(desired, [observed]).actions.map(\.description) == [
-            "~ set lifecycle rules of bucket shop-media (Bucket shop/media: lifecycle: rules Berth does not manage)",
-        ])
+        #expect(
+            Self.plan(desired, [observed]).actions.map(\.description) == [
+                "~ set lifecycle rules of bucket shop-media (Bucket shop/media: lifecycle: rules Berth does not manage)"
+            ])
     }
 
     @Test func convergesSomeoneElsesBucketButNeverClaimsIt() throws {
@@ -102,12 +107,13 @@ struct BucketPlannerTests {
 
         let plan = Self.plan(desired, [foreign])
 
-        #expect(plan.description == """
-            ~ set versioning of bucket shop-media to Enabled (Bucket shop/media: versioning: Unversioned → Enabled)
-            ~ set tags of bucket shop-media (Bucket shop/media: tags changed: tags.team)
-            ! warning: Bucket shop/media: bucket shop-media exists and Berth did not create it: its settings are converged, but it is never deleted
-            Plan: 0 to create, 2 to change, 0 to remove.
-            """)
+        #expect(
+            plan.description == """
+                ~ set versioning of bucket shop-media to Enabled (Bucket shop/media: versioning: Unversioned → Enabled)
+                ~ set tags of bucket shop-media (Bucket shop/media: tags changed: tags.team)
+                ! warning: Bucket shop/media: bucket shop-media exists and Berth did not create it: its settings are converged, but it is never deleted
+                Plan: 0 to create, 2 to change, 0 to remove.
+                """)
         guard case .setBucketTags(_, let tags) = plan.actions[1].operation else { throw SetupError("expected tags") }
         #expect(tags == ["owner": "ops", "team": "web"], "its own tags stay; no ownership tag is added")
     }
@@ -118,15 +124,17 @@ struct BucketPlannerTests {
         desired.markWrittenByAPIWriters([ResourceID(kind: .bucket, project: "shop", name: "media")])
         let foreign = ObservedBucket(name: "shop-media", tags: ["owner": "ops"], versioning: .unversioned, lifecycle: BucketSpec.Lifecycle(expireDays: 365))
 
-        #expect(Self.plan(desired, [foreign]).description == """
-            ! warning: Bucket shop/media: bucket shop-media exists and Berth did not create it: only a manifest or an admin token may manage it, so it is left alone
-            No changes. The world matches the desired state.
-            """)
+        #expect(
+            Self.plan(desired, [foreign]).description == """
+                ! warning: Bucket shop/media: bucket shop-media exists and Berth did not create it: only a manifest or an admin token may manage it, so it is left alone
+                No changes. The world matches the desired state.
+                """)
         var own = Self.converged(spec)
         own.versioning = .suspended
-        #expect(Self.plan(desired, [own]).actions.map(\.description) == [
-            "~ set versioning of bucket shop-media to Enabled (Bucket shop/media: versioning: Suspended → Enabled)",
-        ])
+        #expect(
+            Self.plan(desired, [own]).actions.map(\.description) == [
+                "~ set versioning of bucket shop-media to Enabled (Bucket shop/media: versioning: Suspended → Enabled)"
+            ])
         #expect(Self.plan(desired, []).actions.count == 3, "a missing bucket is created as for anyone")
     }
 
@@ -134,9 +142,10 @@ struct BucketPlannerTests {
         let spec = BucketSpec(bucketName: "shop-media", reclaimPolicy: .delete)
         let desired = try Fixture.desired()
 
-        #expect(Self.plan(desired, [Self.converged(spec)]).actions.map(\.description) == [
-            "- delete bucket shop-media (Bucket shop/media: orphaned, reclaim policy Delete)",
-        ])
+        #expect(
+            Self.plan(desired, [Self.converged(spec)]).actions.map(\.description) == [
+                "- delete bucket shop-media (Bucket shop/media: orphaned, reclaim policy Delete)"
+            ])
     }
 
     @Test func keepsANonEmptyOrphanUnlessTheSpecAllowedIt() throws {
@@ -146,11 +155,12 @@ struct BucketPlannerTests {
         var allowed = Self.converged(BucketSpec(bucketName: "shop-logs", reclaimPolicy: .delete, deleteNonEmpty: true), name: "logs")
         allowed.isEmpty = false
 
-        #expect(Self.plan(desired, [kept, allowed]).description == """
-            - delete bucket shop-logs and every object in it (Bucket shop/logs: orphaned, reclaim policy Delete, deleteNonEmpty)
-            ! warning: Bucket shop/media: bucket shop-media is orphaned with reclaim policy Delete but is not empty; it is kept (deleteNonEmpty: true would delete it with its objects)
-            Plan: 0 to create, 0 to change, 1 to remove.
-            """)
+        #expect(
+            Self.plan(desired, [kept, allowed]).description == """
+                - delete bucket shop-logs and every object in it (Bucket shop/logs: orphaned, reclaim policy Delete, deleteNonEmpty)
+                ! warning: Bucket shop/media: bucket shop-media is orphaned with reclaim policy Delete but is not empty; it is kept (deleteNonEmpty: true would delete it with its objects)
+                Plan: 0 to create, 0 to change, 1 to remove.
+                """)
     }
 
     @Test func neverDeletesRetainedForeignOrOutOfScopeBuckets() throws {
@@ -168,10 +178,11 @@ struct BucketPlannerTests {
         renamed.bucketName = "shop-media-v2"
         let desired = try Fixture.desired(Fixture.bucket("media", renamed))
 
-        #expect(Self.plan(desired, [Self.converged(old)]).actions.map(\.description) == [
-            "+ create bucket shop-media-v2 (Bucket shop/media: missing)",
-            "- delete bucket shop-media (Bucket shop/media: replaced by bucket shop-media-v2, reclaim policy Delete)",
-        ])
+        #expect(
+            Self.plan(desired, [Self.converged(old)]).actions.map(\.description) == [
+                "+ create bucket shop-media-v2 (Bucket shop/media: missing)",
+                "- delete bucket shop-media (Bucket shop/media: replaced by bucket shop-media-v2, reclaim policy Delete)",
+            ])
     }
 
     @Test func leavesABucketBerthCreatedForAnotherResourceAlone() throws {
@@ -189,11 +200,12 @@ struct BucketPlannerTests {
 
         let plan = Planner.plan(desired: desired, observed: ObservedState(objectStorage: .unavailable("no S3 endpoint is configured")), now: Fixture.now)
 
-        #expect(plan.description == """
-            + create volume berth-shop-data (Volume shop/data: missing)
-            ! warning: Bucket shop/media: no S3 endpoint is configured
-            Plan: 1 to create, 0 to change, 0 to remove.
-            """)
+        #expect(
+            plan.description == """
+                + create volume berth-shop-data (Volume shop/data: missing)
+                ! warning: Bucket shop/media: no S3 endpoint is configured
+                Plan: 1 to create, 0 to change, 0 to remove.
+                """)
     }
 
     @Test(arguments: 1...50)

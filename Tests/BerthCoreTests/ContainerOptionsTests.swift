@@ -4,20 +4,22 @@ import Testing
 
 /// A service as compose stacks write one, using none of the container options.
 private func typicalService() throws -> ServiceSpec {
-    try ServiceSpec(json: #"""
-        {"image": "example/app:1.4", "command": ["gunicorn", "app.wsgi", "--bind", "0.0.0.0:8000"], "replicas": 2,
-         "env": {"DEBUG": "0", "SECRET_KEY": {"fromFile": "/run/secrets/app_key"}}, "volumes": ["static:/static", "/srv/config:/config:ro"],
-         "ports": ["127.0.0.1:8000:8000"], "healthcheck": {"command": ["wget", "-qO-", "http://127.0.0.1:8000/health"], "interval": "10s"},
-         "resources": {"memory": "512Mi", "cpus": 1.5}, "stopGracePeriod": "30s", "noNewPrivileges": true}
-        """#)
+    try ServiceSpec(
+        json: #"""
+            {"image": "example/app:1.4", "command": ["gunicorn", "app.wsgi", "--bind", "0.0.0.0:8000"], "replicas": 2,
+             "env": {"DEBUG": "0", "SECRET_KEY": {"fromFile": "/run/secrets/app_key"}}, "volumes": ["static:/static", "/srv/config:/config:ro"],
+             "ports": ["127.0.0.1:8000:8000"], "healthcheck": {"command": ["wget", "-qO-", "http://127.0.0.1:8000/health"], "interval": "10s"},
+             "resources": {"memory": "512Mi", "cpus": 1.5}, "stopGracePeriod": "30s", "noNewPrivileges": true}
+            """#)
 }
 
 /// A job as the API receives one, using none of the container options.
 private func typicalJob() throws -> JobSpec {
-    try JobSpec(json: #"""
-        {"image": "example/worker:3", "command": ["process", "--project", "17"], "env": {"MODE": "package"},
-         "activeDeadline": "10m", "backoffLimit": 2, "feedbackPath": "/io/feedback.json", "network": "none"}
-        """#)
+    try JobSpec(
+        json: #"""
+            {"image": "example/worker:3", "command": ["process", "--project", "17"], "env": {"MODE": "package"},
+             "activeDeadline": "10m", "backoffLimit": 2, "feedbackPath": "/io/feedback.json", "network": "none"}
+            """#)
 }
 
 @Suite("Container options")
@@ -28,13 +30,19 @@ struct ContainerOptionsTests {
         let spec = try typicalService()
         // Golden values computed before the options existed: a spec that uses none of them must
         // keep its `berth.spec-hash` label, or an upgrade would recreate every container.
-        #expect(SpecHash.canonicalText(spec) == #"{"command":["gunicorn","app.wsgi","--bind","0.0.0.0:8000"],"dependsOn":[],"env":{"DEBUG":"0","SECRET_KEY":{"fromFile":"/run/secrets/app_key"}},"healthcheck":{"command":["wget","-qO-","http://127.0.0.1:8000/health"],"interval":"10s","retries":3,"startPeriod":"0s","timeout":"30s"},"image":"example/app:1.4","init":false,"labels":{},"networks":[{"aliases":[],"name":"default"}],"noNewPrivileges":true,"ports":["127.0.0.1:8000:8000/tcp"],"pullPolicy":"IfNotPresent","replicas":1,"resources":{"cpus":"1.5","memory":"512Mi"},"restart":"always","stopGracePeriod":"30s","stopSignal":"SIGTERM","volumes":["static:/static","/srv/config:/config:ro"]}"#)
+        #expect(
+            SpecHash.canonicalText(spec)
+                == #"{"command":["gunicorn","app.wsgi","--bind","0.0.0.0:8000"],"dependsOn":[],"env":{"DEBUG":"0","SECRET_KEY":{"fromFile":"/run/secrets/app_key"}},"healthcheck":{"command":["wget","-qO-","http://127.0.0.1:8000/health"],"interval":"10s","retries":3,"startPeriod":"0s","timeout":"30s"},"image":"example/app:1.4","init":false,"labels":{},"networks":[{"aliases":[],"name":"default"}],"noNewPrivileges":true,"ports":["127.0.0.1:8000:8000/tcp"],"pullPolicy":"IfNotPresent","replicas":1,"resources":{"cpus":"1.5","memory":"512Mi"},"restart":"always","stopGracePeriod":"30s","stopSignal":"SIGTERM","volumes":["static:/static","/srv/config:/config:ro"]}"#
+        )
         #expect(SpecHash.of(spec) == "d0cb868863040921")
     }
 
     @Test func aJobWithoutOptionsKeepsItsHash() throws {
         let job = try typicalJob()
-        #expect(String(decoding: SpecHash.canonicalJSON(job), as: UTF8.self) == #"{"activeDeadline":"10m","backoffLimit":2,"command":["process","--project","17"],"env":{"MODE":"package"},"feedbackPath":"/io/feedback.json","image":"example/worker:3","init":false,"labels":{},"network":"none","noNewPrivileges":false,"nonRetryableExitCodes":[],"priority":0,"pullPolicy":"IfNotPresent","stopGracePeriod":"10s","stopSignal":"SIGTERM","volumes":[]}"#)
+        #expect(
+            String(decoding: SpecHash.canonicalJSON(job), as: UTF8.self)
+                == #"{"activeDeadline":"10m","backoffLimit":2,"command":["process","--project","17"],"env":{"MODE":"package"},"feedbackPath":"/io/feedback.json","image":"example/worker:3","init":false,"labels":{},"network":"none","noNewPrivileges":false,"nonRetryableExitCodes":[],"priority":0,"pullPolicy":"IfNotPresent","stopGracePeriod":"10s","stopSignal":"SIGTERM","volumes":[]}"#
+        )
         #expect(SpecHash.of(job) == "be2bc1aea86980df")
     }
 }
@@ -134,10 +142,11 @@ extension ContainerOptionsTests {
     @Test func readsTheOptionsOfJobsAndCronJobTemplatesToo() throws {
         // given
         let job = try JobSpec(json: #"{"image": "example/worker:1", "shmSize": "1Gi", "capDrop": ["ALL"]}"#)
-        let cron = try Resource(json: #"""
-            {"apiVersion": "berth/v1", "kind": "CronJob", "metadata": {"name": "nightly"},
-             "spec": {"schedule": "@daily", "jobTemplate": {"image": "example/worker:1", "readOnlyRootFilesystem": true, "tmpfs": ["/tmp"]}}}
-            """#)
+        let cron = try Resource(
+            json: #"""
+                {"apiVersion": "berth/v1", "kind": "CronJob", "metadata": {"name": "nightly"},
+                 "spec": {"schedule": "@daily", "jobTemplate": {"image": "example/worker:1", "readOnlyRootFilesystem": true, "tmpfs": ["/tmp"]}}}
+                """#)
         // then
         #expect(job.container.options.shmSize == ByteSize(bytes: 1 << 30))
         #expect(job.container.options.capDrop == [.all])
@@ -165,14 +174,15 @@ extension ContainerOptionsTests {
 
     @Test func optionsWrittenWithTheirDefaultsHashAsLeftOut() throws {
         // given
-        let explicit = try ServiceSpec(json: #"""
-            {"image": "example/app:1.4", "command": ["gunicorn", "app.wsgi", "--bind", "0.0.0.0:8000"], "replicas": 2,
-             "env": {"DEBUG": "0", "SECRET_KEY": {"fromFile": "/run/secrets/app_key"}}, "volumes": ["static:/static", "/srv/config:/config:ro"],
-             "ports": ["127.0.0.1:8000:8000"], "healthcheck": {"command": ["wget", "-qO-", "http://127.0.0.1:8000/health"], "interval": "10s"},
-             "resources": {"memory": "512Mi", "cpus": 1.5}, "stopGracePeriod": "30s", "noNewPrivileges": true,
-             "logging": {}, "ulimits": {}, "capAdd": [], "capDrop": [], "extraHosts": [], "tmpfs": [], "tty": false, "stdinOpen": false,
-             "sysctls": {}, "readOnlyRootFilesystem": false, "dns": [], "dnsSearch": [], "devices": [], "securityOpt": [], "hostname": null}
-            """#)
+        let explicit = try ServiceSpec(
+            json: #"""
+                {"image": "example/app:1.4", "command": ["gunicorn", "app.wsgi", "--bind", "0.0.0.0:8000"], "replicas": 2,
+                 "env": {"DEBUG": "0", "SECRET_KEY": {"fromFile": "/run/secrets/app_key"}}, "volumes": ["static:/static", "/srv/config:/config:ro"],
+                 "ports": ["127.0.0.1:8000:8000"], "healthcheck": {"command": ["wget", "-qO-", "http://127.0.0.1:8000/health"], "interval": "10s"},
+                 "resources": {"memory": "512Mi", "cpus": 1.5}, "stopGracePeriod": "30s", "noNewPrivileges": true,
+                 "logging": {}, "ulimits": {}, "capAdd": [], "capDrop": [], "extraHosts": [], "tmpfs": [], "tty": false, "stdinOpen": false,
+                 "sysctls": {}, "readOnlyRootFilesystem": false, "dns": [], "dnsSearch": [], "devices": [], "securityOpt": [], "hostname": null}
+                """#)
         // then
         #expect(explicit == (try typicalService()))
         #expect(SpecHash.of(explicit) == "d0cb868863040921")
@@ -202,7 +212,10 @@ extension ContainerOptionsTests {
         (#""ulimits": {"nofile": {"soft": 1024}}"#, "spec.ulimits.nofile.hard", "missing required field \"hard\""),
         (#""ulimits": {"nofile": "many"}"#, "spec.ulimits.nofile", "expected a number (soft and hard limit) or {soft: N, hard: N}, found a string"),
         (#""ulimits": {"nofile": -2}"#, "spec.ulimits.nofile", "expected a limit of 0 or more, or -1 for unlimited, found -2"),
-        (#""ulimits": {"files": 10}"#, "spec.ulimits.files", "expected a ulimit name (core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack), found \"files\""),
+        (
+            #""ulimits": {"files": 10}"#, "spec.ulimits.files",
+            "expected a ulimit name (core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack), found \"files\""
+        ),
         (#""capAdd": ["NET_ADMIN", "NET_WIZARD"]"#, "spec.capAdd[1]", "expected a Linux capability such as NET_ADMIN, SYS_PTRACE or CAP_CHOWN, or ALL, found \"NET_WIZARD\""),
         (#""capAdd": ["NET_ADMIN", "cap_net_admin"]"#, "spec.capAdd[1]", "NET_ADMIN is already listed; list each entry once"),
         (#""capAdd": ["NET_ADMIN"], "capDrop": ["ALL", "NET_ADMIN"]"#, "spec.capDrop[1]", "NET_ADMIN is also in capAdd; list it in only one of them"),
@@ -254,13 +267,14 @@ extension ContainerOptionsTests {
         let plan = Fixture.plan(try Fixture.desired(new), observed)
 
         // then
-        #expect(plan.description == """
-        ~ rename container berth-shop-web-0 to berth-shop-web-0-old (Service shop/web: spec changed: shmSize)
-        + create container berth-shop-web-0 (Service shop/web: spec changed: shmSize)
-        ~ start container berth-shop-web-0 (Service shop/web: spec changed: shmSize)
-        … wait until container berth-shop-web-0 is running (Service shop/web: before removing the replaced container)
-        - remove container berth-shop-web-0-old (Service shop/web: replaced by berth-shop-web-0)
-        Plan: 1 to create, 2 to change, 1 to remove.
-        """)
+        #expect(
+            plan.description == """
+                ~ rename container berth-shop-web-0 to berth-shop-web-0-old (Service shop/web: spec changed: shmSize)
+                + create container berth-shop-web-0 (Service shop/web: spec changed: shmSize)
+                ~ start container berth-shop-web-0 (Service shop/web: spec changed: shmSize)
+                … wait until container berth-shop-web-0 is running (Service shop/web: before removing the replaced container)
+                - remove container berth-shop-web-0-old (Service shop/web: replaced by berth-shop-web-0)
+                Plan: 1 to create, 2 to change, 1 to remove.
+                """)
     }
 }

@@ -94,7 +94,7 @@ struct ConvergencePropertyTests {
                     container.health = [.healthy, .unhealthy, .starting].randomElement(using: &random)!
                 }
                 if Int.random(in: 0...9, using: &random) == 0 {
-                    container.name += "-old"  // an update interrupted after its rename
+                    container.name += "-old" // an update interrupted after its rename
                 }
                 observed.containers.append(container)
             }
@@ -105,11 +105,14 @@ struct ConvergencePropertyTests {
         }
         for volume in ["data", "tmp"] where Bool.random(using: &random) {
             let id = ResourceID(kind: .volume, project: "shop", name: volume)
-            observed.volumes.append(ObservedVolume(name: ObjectName.volume(project: "shop", name: volume), labels: [
-                LabelKey.managed: "true", LabelKey.project: "shop", LabelKey.kind: "volume", LabelKey.name: volume,
-                LabelKey.specHash: try #require(old.specHashes[id]),
-                LabelKey.reclaimPolicy: volume == "tmp" ? "Delete" : "Retain",
-            ]))
+            observed.volumes.append(
+                ObservedVolume(
+                    name: ObjectName.volume(project: "shop", name: volume),
+                    labels: [
+                        LabelKey.managed: "true", LabelKey.project: "shop", LabelKey.kind: "volume", LabelKey.name: volume,
+                        LabelKey.specHash: try #require(old.specHashes[id]),
+                        LabelKey.reclaimPolicy: volume == "tmp" ? "Delete" : "Retain",
+                    ]))
         }
         return observed
     }

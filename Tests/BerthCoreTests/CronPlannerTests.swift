@@ -71,10 +71,12 @@ struct CronPlannerTests {
             activeJobs: 0, now: try utc("2025-01-01T12:05:02Z")
         )
         // then
-        #expect(decision == CronDecision(
-            run: try utc("2025-01-01T12:05:00Z"), lastScheduled: try utc("2025-01-01T12:05:00Z"),
-            next: try utc("2025-01-01T12:10:00Z"), message: "starting the run scheduled for 2025-01-01T12:05:00Z"
-        ))
+        #expect(
+            decision
+                == CronDecision(
+                    run: try utc("2025-01-01T12:05:00Z"), lastScheduled: try utc("2025-01-01T12:05:00Z"),
+                    next: try utc("2025-01-01T12:10:00Z"), message: "starting the run scheduled for 2025-01-01T12:05:00Z"
+                ))
     }
 
     @Test func runsNothingBeforeTheFirstFireAfterTheCronJobWasSeen() throws {
@@ -86,9 +88,11 @@ struct CronPlannerTests {
             now: try utc("2025-01-01T12:04:59Z")
         )
         // then
-        #expect(decision == CronDecision(
-            next: try utc("2025-01-01T12:05:00Z"), message: "no run due; next at 2025-01-01T12:05:00Z"
-        ))
+        #expect(
+            decision
+                == CronDecision(
+                    next: try utc("2025-01-01T12:05:00Z"), message: "no run due; next at 2025-01-01T12:05:00Z"
+                ))
     }
 
     @Test func firstRunIsTheFirstFireAfterTheCronJobWasSeen() throws {
@@ -128,12 +132,14 @@ struct CronPlannerTests {
             activeJobs: 0, now: try utc("2025-01-01T03:00:30Z")
         )
         // then
-        #expect(decision == CronDecision(
-            run: try utc("2025-01-01T03:00:00Z"), missed: 179, lastScheduled: try utc("2025-01-01T03:00:00Z"),
-            next: try utc("2025-01-01T03:01:00Z"),
-            message: "missed 179 runs since 2025-01-01T00:01:00Z; starting only the latest run scheduled for "
-                + "2025-01-01T03:00:00Z"
-        ))
+        #expect(
+            decision
+                == CronDecision(
+                    run: try utc("2025-01-01T03:00:00Z"), missed: 179, lastScheduled: try utc("2025-01-01T03:00:00Z"),
+                    next: try utc("2025-01-01T03:01:00Z"),
+                    message: "missed 179 runs since 2025-01-01T00:01:00Z; starting only the latest run scheduled for "
+                        + "2025-01-01T03:00:00Z"
+                ))
     }
 
     @Test func capsTheMissedCountAfterAVeryLongOutage() throws {
@@ -181,11 +187,13 @@ struct CronPlannerTests {
             activeJobs: 0, now: try utc("2025-01-01T12:10:00Z")
         )
         // then
-        #expect(decision == CronDecision(
-            missed: 3, lastScheduled: try utc("2025-01-01T12:00:00Z"), next: try utc("2025-01-01T13:00:00Z"),
-            message: "missed 2 runs since 2025-01-01T10:00:00Z; not starting the run scheduled for "
-                + "2025-01-01T12:00:00Z: it is 10m late, more than startingDeadline 5m"
-        ))
+        #expect(
+            decision
+                == CronDecision(
+                    missed: 3, lastScheduled: try utc("2025-01-01T12:00:00Z"), next: try utc("2025-01-01T13:00:00Z"),
+                    message: "missed 2 runs since 2025-01-01T10:00:00Z; not starting the run scheduled for "
+                        + "2025-01-01T12:00:00Z: it is 10m late, more than startingDeadline 5m"
+                ))
     }
 
     @Test(arguments: ["2025-01-01T12:04:00Z", "2025-01-01T12:05:00Z"])
@@ -213,12 +221,14 @@ struct CronPlannerTests {
             activeJobs: 1, now: try utc("2025-01-01T12:05:01Z")
         )
         // then
-        #expect(decision == CronDecision(
-            skippedBecauseActive: true, lastScheduled: try utc("2025-01-01T12:05:00Z"),
-            next: try utc("2025-01-01T12:10:00Z"),
-            message: "skipped the run scheduled for 2025-01-01T12:05:00Z: 1 job is still active "
-                + "(concurrencyPolicy Forbid); next at 2025-01-01T12:10:00Z"
-        ))
+        #expect(
+            decision
+                == CronDecision(
+                    skippedBecauseActive: true, lastScheduled: try utc("2025-01-01T12:05:00Z"),
+                    next: try utc("2025-01-01T12:10:00Z"),
+                    message: "skipped the run scheduled for 2025-01-01T12:05:00Z: 1 job is still active "
+                        + "(concurrencyPolicy Forbid); next at 2025-01-01T12:10:00Z"
+                ))
     }
 
     @Test func forbidDoesNotRetryASkippedRunOnceTheActiveJobEnds() throws {
@@ -259,12 +269,14 @@ struct CronPlannerTests {
             activeJobs: 2, now: try utc("2025-01-01T12:05:00Z")
         )
         // then
-        #expect(decision == CronDecision(
-            run: try utc("2025-01-01T12:05:00Z"), replaceActive: true, lastScheduled: try utc("2025-01-01T12:05:00Z"),
-            next: try utc("2025-01-01T12:10:00Z"),
-            message: "cancelling the active jobs (concurrencyPolicy Replace) and starting the run scheduled for "
-                + "2025-01-01T12:05:00Z"
-        ))
+        #expect(
+            decision
+                == CronDecision(
+                    run: try utc("2025-01-01T12:05:00Z"), replaceActive: true, lastScheduled: try utc("2025-01-01T12:05:00Z"),
+                    next: try utc("2025-01-01T12:10:00Z"),
+                    message: "cancelling the active jobs (concurrencyPolicy Replace) and starting the run scheduled for "
+                        + "2025-01-01T12:05:00Z"
+                ))
     }
 
     @Test func allowRunsAlongsideActiveJobs() throws {
@@ -313,9 +325,11 @@ struct CronPlannerTests {
             activeJobs: 0, now: try utc("2025-01-01T03:00:30Z")
         )
         // then
-        #expect(decision == CronDecision(
-            next: try utc("2025-01-01T03:01:00Z"), message: "suspended; next at 2025-01-01T03:01:00Z once resumed"
-        ))
+        #expect(
+            decision
+                == CronDecision(
+                    next: try utc("2025-01-01T03:01:00Z"), message: "suspended; next at 2025-01-01T03:01:00Z once resumed"
+                ))
     }
 
     @Test func resumingRunsTheLatestRunStillWithinTheStartingDeadline() throws {
@@ -377,8 +391,9 @@ struct CronPlannerTests {
         // then: 01:00 EDT, 01:30 EDT, 01:00 EST missed; 01:30 EST runs
         #expect(decision.run == (try utc("2025-11-02T06:30:00Z")))
         #expect(decision.missed == 3)
-        #expect(decision.message == "missed 3 runs since 2025-11-02T01:00:00-04:00; starting only the latest run "
-            + "scheduled for 2025-11-02T01:30:00-05:00")
+        #expect(
+            decision.message == "missed 3 runs since 2025-11-02T01:00:00-04:00; starting only the latest run "
+                + "scheduled for 2025-11-02T01:30:00-05:00")
     }
 
     // MARK: Idempotency keys

@@ -129,9 +129,10 @@ struct DesiredStateTests {
         // when
         let issues = crossCheckIssues(resources)
         // then
-        #expect(issues.map { "\($0.resource?.name ?? "?") \($0.path)" }.sorted() == [
-            "app spec.volumes[2]", "export spec.volumes[0]", "tidy spec.jobTemplate.volumes[1]",
-        ])
+        #expect(
+            issues.map { "\($0.resource?.name ?? "?") \($0.path)" }.sorted() == [
+                "app spec.volumes[2]", "export spec.volumes[0]", "tidy spec.jobTemplate.volumes[1]",
+            ])
         #expect(issues.contains { $0.message == #"volume "media" is not declared in project shop; add a Volume named media or mount a host path"# })
         #expect(issues.contains { $0.message.hasPrefix(#"volume "cache" is not declared in project shop"#) })
         #expect(issues.contains { $0.message.hasPrefix(#"volume "tmp" is not declared in project shop"#) })
@@ -234,10 +235,11 @@ struct DesiredStateTests {
         let issues = crossCheckIssues(resources)
         // then
         #expect(issues.map(\.path) == ["spec.reload[1].service", "spec.target.volume"])
-        #expect(issues.map(\.message) == [
-            #"service "api" is not declared in project shop, so it cannot be reloaded"#,
-            #"volume "certs" is not declared in project shop"#,
-        ])
+        #expect(
+            issues.map(\.message) == [
+                #"service "api" is not declared in project shop, so it cannot be reloaded"#,
+                #"volume "certs" is not declared in project shop"#,
+            ])
     }
 
     @Test func acceptsACertificateWrittenToADeclaredVolumeOrAHostPath() throws {

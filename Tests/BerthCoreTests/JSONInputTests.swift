@@ -20,10 +20,12 @@ import Testing
 
     @Test func keepsNumbersAsWrittenAndJoinsSurrogatePairs() throws {
         let node = try InputNode(json: #"[0, -0.5, 1.5e3, 2E-2, "\ud83d\ude00"]"#)
-        #expect(node.content == .list([
-            InputNode(.number("0")), InputNode(.number("-0.5")), InputNode(.number("1.5e3")), InputNode(.number("2E-2")),
-            InputNode(.string("😀")),
-        ]))
+        #expect(
+            node.content
+                == .list([
+                    InputNode(.number("0")), InputNode(.number("-0.5")), InputNode(.number("1.5e3")), InputNode(.number("2E-2")),
+                    InputNode(.string("😀")),
+                ]))
     }
 
     @Test func positionsNodesWhenGivenAFile() throws {
@@ -36,24 +38,25 @@ import Testing
         #expect(try InputNode(json: #"{"a": 1}"#).location == nil, "no positions without a file")
     }
 
-    @Test(arguments: [
-        ("", 1, 1, "found the end of the text"),
-        ("{\"a\": 1,}", 1, 9, "expected a quoted key"),
-        ("{\"a\" 1}", 1, 6, "expected \":\" after the key \"a\""),
-        ("[1 2]", 1, 4, "expected \",\" or \"]\""),
-        ("{\n  \"a\": 1,\n  \"a\": 2\n}", 3, 3, "duplicate key \"a\""),
-        ("\"open", 1, 6, "not closed"),
-        ("\"tab\there\"", 1, 5, "control character"),
-        ("\"\\x\"", 1, 4, "unknown escape"),
-        ("\"\\ud83d\"", 1, 8, "low one"),
-        ("01", 1, 2, "expected the end of the JSON text"),
-        ("-", 1, 2, "expected a digit"),
-        ("1.", 1, 3, "after the decimal point"),
-        ("1e", 1, 3, "in the exponent"),
-        ("[1, 2.5e403]", 1, 5, "the number 2.5e403 is out of range"),
-        ("tru", 1, 1, "expected a JSON value"),
-        ("{} x", 1, 4, "expected the end of the JSON text"),
-    ] as [(String, Int, Int, String)])
+    @Test(
+        arguments: [
+            ("", 1, 1, "found the end of the text"),
+            ("{\"a\": 1,}", 1, 9, "expected a quoted key"),
+            ("{\"a\" 1}", 1, 6, "expected \":\" after the key \"a\""),
+            ("[1 2]", 1, 4, "expected \",\" or \"]\""),
+            ("{\n  \"a\": 1,\n  \"a\": 2\n}", 3, 3, "duplicate key \"a\""),
+            ("\"open", 1, 6, "not closed"),
+            ("\"tab\there\"", 1, 5, "control character"),
+            ("\"\\x\"", 1, 4, "unknown escape"),
+            ("\"\\ud83d\"", 1, 8, "low one"),
+            ("01", 1, 2, "expected the end of the JSON text"),
+            ("-", 1, 2, "expected a digit"),
+            ("1.", 1, 3, "after the decimal point"),
+            ("1e", 1, 3, "in the exponent"),
+            ("[1, 2.5e403]", 1, 5, "the number 2.5e403 is out of range"),
+            ("tru", 1, 1, "expected a JSON value"),
+            ("{} x", 1, 4, "expected the end of the JSON text"),
+        ] as [(String, Int, Int, String)])
     func refusesWhatIsNotJSONNamingWhereAndWhy(json: String, line: Int, column: Int, message: String) {
         #expect {
             _ = try InputNode(json: json, file: "body")
@@ -74,11 +77,12 @@ import Testing
 
     @Test func storedSpecsReadBackEqualThroughBothPaths() throws {
         // given: a job spec with most fields set, encoded as the store encodes it
-        let spec = try JobSpec(json: #"""
-            {"image": "localhost/app:1", "command": ["sh", "-c", "echo \"hi\""], "env": {"A": "1", "B": {"fromEnv": "HOME"}},
-             "resources": {"memory": "256Mi", "cpus": "0.5"}, "network": "none", "activeDeadline": "1h30m", "backoffLimit": 3, "priority": -5,
-             "feedbackPath": "/out/feedback.json", "ttlAfterFinished": "10m", "nonRetryableExitCodes": [2, 64]}
-            """#)
+        let spec = try JobSpec(
+            json: #"""
+                {"image": "localhost/app:1", "command": ["sh", "-c", "echo \"hi\""], "env": {"A": "1", "B": {"fromEnv": "HOME"}},
+                 "resources": {"memory": "256Mi", "cpus": "0.5"}, "network": "none", "activeDeadline": "1h30m", "backoffLimit": 3, "priority": -5,
+                 "feedbackPath": "/out/feedback.json", "ttlAfterFinished": "10m", "nonRetryableExitCodes": [2, 64]}
+                """#)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let stored = String(decoding: try encoder.encode(spec), as: UTF8.self)

@@ -183,10 +183,11 @@ struct JobStepTests {
                     for checked in [false, true] {
                         for stopped in ends {
                             for removed in [false, true] {
-                                progresses.append(JobStep.Progress(
-                                    created: created, startRequested: start.0, startFailure: start.1, waited: waited, outOfMemoryChecked: checked,
-                                    stoppedFor: stopped, removed: removed
-                                ))
+                                progresses.append(
+                                    JobStep.Progress(
+                                        created: created, startRequested: start.0, startFailure: start.1, waited: waited, outOfMemoryChecked: checked,
+                                        stoppedFor: stopped, removed: removed
+                                    ))
                             }
                         }
                     }
@@ -407,9 +408,10 @@ struct JobStepTests {
     @Test func anUninterruptedAttemptTakesTheseSteps() {
         var world = World(job: Self.job(.queued, recorded: false), container: nil, cancelled: false)
         _ = world.run()
-        #expect(world.steps == [
-            .createContainer, .observeContainer, .startContainer, .observeContainer, .markStarted, .awaitEnd(deadline: nil), .observeContainer,
-            .record(.exited(code: 0, oomKilled: false), collectOutput: true), .removeObjects,
-        ])
+        #expect(
+            world.steps == [
+                .createContainer, .observeContainer, .startContainer, .observeContainer, .markStarted, .awaitEnd(deadline: nil), .observeContainer,
+                .record(.exited(code: 0, oomKilled: false), collectOutput: true), .removeObjects,
+            ])
     }
 }

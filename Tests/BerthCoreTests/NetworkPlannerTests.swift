@@ -29,15 +29,16 @@ struct NetworkPlannerTests {
         let plan = Fixture.plan(desired)
 
         // then
-        #expect(plan.description == """
-        + create network berth-shop-default (Network shop/default: missing)
-        + create container berth-shop-app-0 (Service shop/app: missing)
-        ~ start container berth-shop-app-0 (Service shop/app: missing)
-        … wait until container berth-shop-app-0 is running (Service shop/app: dependents wait for it)
-        + create container berth-shop-web-0 (Service shop/web: missing)
-        ~ start container berth-shop-web-0 (Service shop/web: missing)
-        Plan: 3 to create, 2 to change, 0 to remove.
-        """)
+        #expect(
+            plan.description == """
+                + create network berth-shop-default (Network shop/default: missing)
+                + create container berth-shop-app-0 (Service shop/app: missing)
+                ~ start container berth-shop-app-0 (Service shop/app: missing)
+                … wait until container berth-shop-app-0 is running (Service shop/app: dependents wait for it)
+                + create container berth-shop-web-0 (Service shop/web: missing)
+                ~ start container berth-shop-web-0 (Service shop/web: missing)
+                Plan: 3 to create, 2 to change, 0 to remove.
+                """)
         let creates = plan.actions.filter { if case .createContainer = $0.operation { true } else { false } }
         #expect(creates.allSatisfy { $0.after.contains(0) })
         guard case .createContainer(let target) = creates[0].operation else { return }
@@ -48,30 +49,34 @@ struct NetworkPlannerTests {
     @Test func joinsEveryListedNetworkWithItsAliasesAndAddress() throws {
         // given
         let backend = Self.network("backend", NetworkSpec(internal: true, ipam: NetworkSpec.IPAM(subnet: "10.20.0.0/24")))
-        let app = try Self.service("app", networks: [
-            NetworkAttachment(name: "backend", aliases: ["api"], ipv4Address: "10.20.0.5"), NetworkAttachment(name: "default"),
-        ])
+        let app = try Self.service(
+            "app",
+            networks: [
+                NetworkAttachment(name: "backend", aliases: ["api"], ipv4Address: "10.20.0.5"), NetworkAttachment(name: "default"),
+            ])
         let desired = try Fixture.desired(backend, app)
 
         // when
         let plan = Fixture.plan(desired)
 
         // then
-        #expect(plan.description == """
-        + create network berth-shop-backend (Network shop/backend: missing)
-        + create network berth-shop-default (Network shop/default: missing)
-        + create container berth-shop-app-0 (Service shop/app: missing)
-        ~ start container berth-shop-app-0 (Service shop/app: missing)
-        Plan: 3 to create, 1 to change, 0 to remove.
-        """)
+        #expect(
+            plan.description == """
+                + create network berth-shop-backend (Network shop/backend: missing)
+                + create network berth-shop-default (Network shop/default: missing)
+                + create container berth-shop-app-0 (Service shop/app: missing)
+                ~ start container berth-shop-app-0 (Service shop/app: missing)
+                Plan: 3 to create, 1 to change, 0 to remove.
+                """)
         guard case .createContainer(let target) = plan.actions[2].operation else {
             Issue.record("expected a create")
             return
         }
-        #expect(target.endpoints == [
-            NetworkEndpoint(network: "berth-shop-backend", aliases: ["app", "api"], ipv4Address: "10.20.0.5"),
-            NetworkEndpoint(network: "berth-shop-default", aliases: ["app"]),
-        ])
+        #expect(
+            target.endpoints == [
+                NetworkEndpoint(network: "berth-shop-backend", aliases: ["app", "api"], ipv4Address: "10.20.0.5"),
+                NetworkEndpoint(network: "berth-shop-default", aliases: ["app"]),
+            ])
         #expect(plan.actions[2].after == [0, 1])
     }
 
@@ -93,15 +98,16 @@ struct NetworkPlannerTests {
         let plan = Fixture.plan(after, Self.converged(before))
 
         // then: the containers keep running; only their attachment is renewed
-        #expect(plan.description == """
-        ~ disconnect container berth-shop-app-0 from network berth-shop-backend (Network shop/backend: spec changed: internal)
-        ~ disconnect container berth-shop-db-0 from network berth-shop-backend (Network shop/backend: spec changed: internal)
-        - remove network berth-shop-backend (Network shop/backend: spec changed: internal)
-        + create network berth-shop-backend (Network shop/backend: spec changed: internal)
-        ~ connect container berth-shop-db-0 to network berth-shop-backend (Service shop/db: network berth-shop-backend was recreated)
-        ~ connect container berth-shop-app-0 to network berth-shop-backend (Service shop/app: network berth-shop-backend was recreated)
-        Plan: 1 to create, 4 to change, 1 to remove.
-        """)
+        #expect(
+            plan.description == """
+                ~ disconnect container berth-shop-app-0 from network berth-shop-backend (Network shop/backend: spec changed: internal)
+                ~ disconnect container berth-shop-db-0 from network berth-shop-backend (Network shop/backend: spec changed: internal)
+                - remove network berth-shop-backend (Network shop/backend: spec changed: internal)
+                + create network berth-shop-backend (Network shop/backend: spec changed: internal)
+                ~ connect container berth-shop-db-0 to network berth-shop-backend (Service shop/db: network berth-shop-backend was recreated)
+                ~ connect container berth-shop-app-0 to network berth-shop-backend (Service shop/app: network berth-shop-backend was recreated)
+                Plan: 1 to create, 4 to change, 1 to remove.
+                """)
         #expect(plan.actions[2].after == [0, 1])
         #expect(plan.actions[5].after == [3, 4], "app is attached after db, which it depends on")
         var world = InMemoryWorld(Self.converged(before))
@@ -118,7 +124,10 @@ struct NetworkPlannerTests {
         let plan = Fixture.plan(after, observed)
 
         #expect(plan.isEmpty)
-        #expect(plan.warnings.map(\.message) == ["network berth-shop-backend must be recreated (spec changed: internal) but containers Berth did not create are attached: someone-elses; detach them to let Berth recreate it"])
+        #expect(
+            plan.warnings.map(\.message) == [
+                "network berth-shop-backend must be recreated (spec changed: internal) but containers Berth did not create are attached: someone-elses; detach them to let Berth recreate it"
+            ])
     }
 
     @Test func anUndeclaredNetworkIsRemovedAfterItsLastContainerAndAStrangersNeverIs() throws {
@@ -132,11 +141,12 @@ struct NetworkPlannerTests {
         let plan = Fixture.plan(after, observed)
 
         // then
-        #expect(plan.description == """
-        - remove container berth-shop-app-0 (Service shop/app: orphaned: no longer declared)
-        - remove network berth-shop-backend (Network shop/backend: orphaned: no longer declared)
-        Plan: 0 to create, 0 to change, 2 to remove.
-        """)
+        #expect(
+            plan.description == """
+                - remove container berth-shop-app-0 (Service shop/app: orphaned: no longer declared)
+                - remove network berth-shop-backend (Network shop/backend: orphaned: no longer declared)
+                Plan: 0 to create, 0 to change, 2 to remove.
+                """)
         #expect(plan.actions[1].after == [0])
     }
 
@@ -163,10 +173,11 @@ struct NetworkPlannerTests {
         var nothing = try DesiredState.validate([])
         nothing.includeInScope(["shop"])
         let destroyed = Fixture.plan(nothing, observed)
-        #expect(destroyed.actions.map(\.description) == [
-            "- remove container berth-shop-app-0 (Service shop/app: orphaned: no longer declared)",
-            "- remove network berth-shop-default (Network shop/default: orphaned: no longer declared)",
-        ])
+        #expect(
+            destroyed.actions.map(\.description) == [
+                "- remove container berth-shop-app-0 (Service shop/app: orphaned: no longer declared)",
+                "- remove network berth-shop-default (Network shop/default: orphaned: no longer declared)",
+            ])
     }
 
     @Test func aMissingExternalNetworkHoldsItsContainersBack() throws {
@@ -179,10 +190,11 @@ struct NetworkPlannerTests {
         #expect(missing.warnings.map(\.message) == ["external network legacy_net does not exist; create it, or drop external to let Berth create it"])
 
         let present = Fixture.plan(desired, ObservedState(foreignNetworkNames: ["legacy_net"]))
-        #expect(present.actions.map(\.description) == [
-            "+ create container berth-shop-app-0 (Service shop/app: missing)",
-            "~ start container berth-shop-app-0 (Service shop/app: missing)",
-        ])
+        #expect(
+            present.actions.map(\.description) == [
+                "+ create container berth-shop-app-0 (Service shop/app: missing)",
+                "~ start container berth-shop-app-0 (Service shop/app: missing)",
+            ])
     }
 
     @Test func aContainerDetachedByHandIsAttachedAgain() throws {

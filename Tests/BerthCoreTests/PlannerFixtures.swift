@@ -146,11 +146,12 @@ struct InMemoryWorld {
                 updateNetwork(network) { $0.containers.removeAll { $0 == name } }
             case .createContainer(let target):
                 nextID += 1
-                observed.containers.append(ObservedContainer(
-                    id: "c\(nextID)", name: target.name, labels: target.labels, state: .created,
-                    volumeNames: target.volumeNames.values.sorted(),
-                    endpoints: target.endpoints.map { ObservedEndpoint(network: $0.network) }, spec: target.spec
-                ))
+                observed.containers.append(
+                    ObservedContainer(
+                        id: "c\(nextID)", name: target.name, labels: target.labels, state: .created,
+                        volumeNames: target.volumeNames.values.sorted(),
+                        endpoints: target.endpoints.map { ObservedEndpoint(network: $0.network) }, spec: target.spec
+                    ))
                 for endpoint in target.endpoints { updateNetwork(endpoint.network) { $0.containers.append(target.name) } }
             case .startContainer(let name), .restartContainer(let name, _):
                 if case .restartContainer = action.operation { recordRestart(name, now) }

@@ -14,14 +14,15 @@ struct PlannerTests {
         let plan = Fixture.plan(desired)
 
         // then
-        #expect(plan.description == """
-        + create volume berth-shop-data (Volume shop/data: missing)
-        + create container berth-shop-web-0 (Service shop/web: missing)
-        ~ start container berth-shop-web-0 (Service shop/web: missing)
-        + create container berth-shop-web-1 (Service shop/web: missing)
-        ~ start container berth-shop-web-1 (Service shop/web: missing)
-        Plan: 3 to create, 2 to change, 0 to remove.
-        """)
+        #expect(
+            plan.description == """
+                + create volume berth-shop-data (Volume shop/data: missing)
+                + create container berth-shop-web-0 (Service shop/web: missing)
+                ~ start container berth-shop-web-0 (Service shop/web: missing)
+                + create container berth-shop-web-1 (Service shop/web: missing)
+                ~ start container berth-shop-web-1 (Service shop/web: missing)
+                Plan: 3 to create, 2 to change, 0 to remove.
+                """)
         let creates = plan.actions.filter { if case .createContainer = $0.operation { return true } else { return false } }
         #expect(creates.allSatisfy { $0.after.contains(0) })
     }
@@ -44,11 +45,12 @@ struct PlannerTests {
 
         let plan = Fixture.plan(desired, observed)
 
-        #expect(plan.description == """
-        - remove container berth-shop-web-2 (Service shop/web: surplus replica (1 desired))
-        - remove container berth-shop-web-1 (Service shop/web: surplus replica (1 desired))
-        Plan: 0 to create, 0 to change, 2 to remove.
-        """)
+        #expect(
+            plan.description == """
+                - remove container berth-shop-web-2 (Service shop/web: surplus replica (1 desired))
+                - remove container berth-shop-web-1 (Service shop/web: surplus replica (1 desired))
+                Plan: 0 to create, 0 to change, 2 to remove.
+                """)
         #expect(plan.actions[1].after == [0])
     }
 
@@ -60,14 +62,15 @@ struct PlannerTests {
 
         let plan = Fixture.plan(try Fixture.desired(new), observed)
 
-        #expect(plan.description == """
-        ~ rename container berth-shop-web-0 to berth-shop-web-0-old (Service shop/web: spec changed: env.MODE, image)
-        + create container berth-shop-web-0 (Service shop/web: spec changed: env.MODE, image)
-        ~ start container berth-shop-web-0 (Service shop/web: spec changed: env.MODE, image)
-        … wait until container berth-shop-web-0 is running (Service shop/web: before removing the replaced container)
-        - remove container berth-shop-web-0-old (Service shop/web: replaced by berth-shop-web-0)
-        Plan: 1 to create, 2 to change, 1 to remove.
-        """)
+        #expect(
+            plan.description == """
+                ~ rename container berth-shop-web-0 to berth-shop-web-0-old (Service shop/web: spec changed: env.MODE, image)
+                + create container berth-shop-web-0 (Service shop/web: spec changed: env.MODE, image)
+                ~ start container berth-shop-web-0 (Service shop/web: spec changed: env.MODE, image)
+                … wait until container berth-shop-web-0 is running (Service shop/web: before removing the replaced container)
+                - remove container berth-shop-web-0-old (Service shop/web: replaced by berth-shop-web-0)
+                Plan: 1 to create, 2 to change, 1 to remove.
+                """)
     }
 
     @Test func recreatesStopFirstWhenHostPortsWouldCollide() throws {
@@ -78,13 +81,14 @@ struct PlannerTests {
 
         let plan = Fixture.plan(try Fixture.desired(new), observed)
 
-        #expect(plan.description == """
-        - remove container berth-shop-web-0 (Service shop/web: spec changed: image)
-        + create container berth-shop-web-0 (Service shop/web: spec changed: image)
-        ~ start container berth-shop-web-0 (Service shop/web: spec changed: image)
-        … wait until container berth-shop-web-0 is running (Service shop/web: before removing the replaced container)
-        Plan: 1 to create, 1 to change, 1 to remove.
-        """)
+        #expect(
+            plan.description == """
+                - remove container berth-shop-web-0 (Service shop/web: spec changed: image)
+                + create container berth-shop-web-0 (Service shop/web: spec changed: image)
+                ~ start container berth-shop-web-0 (Service shop/web: spec changed: image)
+                … wait until container berth-shop-web-0 is running (Service shop/web: before removing the replaced container)
+                Plan: 1 to create, 1 to change, 1 to remove.
+                """)
     }
 
     @Test func rollsReplicasOneAtATime() throws {
@@ -124,10 +128,11 @@ struct PlannerTests {
         let plan = Fixture.plan(desired, observed)
 
         if starts {
-            #expect(plan.description == """
-            ~ start container berth-shop-web-0 (Service shop/web: exited with code \(exitCode))
-            Plan: 0 to create, 1 to change, 0 to remove.
-            """)
+            #expect(
+                plan.description == """
+                    ~ start container berth-shop-web-0 (Service shop/web: exited with code \(exitCode))
+                    Plan: 0 to create, 1 to change, 0 to remove.
+                    """)
         } else {
             #expect(plan.isEmpty)
         }
@@ -141,10 +146,11 @@ struct PlannerTests {
 
         let plan = Fixture.plan(desired, ObservedState(containers: [container]))
 
-        #expect(plan.description == """
-        ! restart container berth-shop-web-0 (Service shop/web: unhealthy for 3 checks)
-        Plan: 0 to create, 1 to change, 0 to remove.
-        """)
+        #expect(
+            plan.description == """
+                ! restart container berth-shop-web-0 (Service shop/web: unhealthy for 3 checks)
+                Plan: 0 to create, 1 to change, 0 to remove.
+                """)
     }
 
     @Test func backsOffRepeatedRestartsAndRestartsWhenTheBackoffEnds() throws {
@@ -157,11 +163,12 @@ struct PlannerTests {
         let waiting = Fixture.plan(desired, ObservedState(containers: [container]), history: history)
         let later = Fixture.plan(desired, ObservedState(containers: [container]), history: history, at: Fixture.now.addingTimeInterval(25))
 
-        #expect(waiting.description == """
-        Waiting:
-          Service shop/web: CrashLoopBackOff: berth-shop-web-0 exited with code 1; 3 restarts so far, next in 25s
-        No changes. The world matches the desired state.
-        """)
+        #expect(
+            waiting.description == """
+                Waiting:
+                  Service shop/web: CrashLoopBackOff: berth-shop-web-0 exited with code 1; 3 restarts so far, next in 25s
+                No changes. The world matches the desired state.
+                """)
         #expect(waiting.nextWakeUp == Fixture.now.addingTimeInterval(25))
         #expect(later.actions.map(\.description) == ["~ start container berth-shop-web-0 (Service shop/web: exited with code 1 (restart 4))"])
     }
@@ -208,14 +215,15 @@ struct PlannerTests {
 
         let plan = Fixture.plan(desired)
 
-        #expect(plan.description == """
-        + create container berth-shop-db-0 (Service shop/db: missing)
-        ~ start container berth-shop-db-0 (Service shop/db: missing)
-        … wait until container berth-shop-db-0 is healthy (Service shop/db: dependents wait for it)
-        + create container berth-shop-app-0 (Service shop/app: missing)
-        ~ start container berth-shop-app-0 (Service shop/app: missing)
-        Plan: 2 to create, 2 to change, 0 to remove.
-        """)
+        #expect(
+            plan.description == """
+                + create container berth-shop-db-0 (Service shop/db: missing)
+                ~ start container berth-shop-db-0 (Service shop/db: missing)
+                … wait until container berth-shop-db-0 is healthy (Service shop/db: dependents wait for it)
+                + create container berth-shop-app-0 (Service shop/app: missing)
+                ~ start container berth-shop-app-0 (Service shop/app: missing)
+                Plan: 2 to create, 2 to change, 0 to remove.
+                """)
         #expect(plan.actions[3].after == [2])
     }
 
@@ -227,11 +235,12 @@ struct PlannerTests {
 
         let plan = Fixture.plan(desired, observed)
 
-        #expect(plan.description == """
-        Waiting:
-          Service shop/app: waiting for service db to be healthy: berth-shop-db-0 is starting
-        No changes. The world matches the desired state.
-        """)
+        #expect(
+            plan.description == """
+                Waiting:
+                  Service shop/app: waiting for service db to be healthy: berth-shop-db-0 is starting
+                No changes. The world matches the desired state.
+                """)
     }
 
     @Test func removesOrphansInDeclaredProjectsAndOnlyReportsOtherProjects() throws {
@@ -243,11 +252,12 @@ struct PlannerTests {
 
         let plan = Fixture.plan(try Fixture.desired(web), observed)
 
-        #expect(plan.description == """
-        - remove container berth-shop-gone-0 (Service shop/gone: orphaned: no longer declared)
-        ! warning: project other has 1 Berth container but no declared resources; `berth destroy --project other` removes them
-        Plan: 0 to create, 0 to change, 1 to remove.
-        """)
+        #expect(
+            plan.description == """
+                - remove container berth-shop-gone-0 (Service shop/gone: orphaned: no longer declared)
+                ! warning: project other has 1 Berth container but no declared resources; `berth destroy --project other` removes them
+                Plan: 0 to create, 0 to change, 1 to remove.
+                """)
     }
 
     @Test func neverTouchesAnUnlabelledContainerWithTheSameName() throws {
@@ -256,10 +266,11 @@ struct PlannerTests {
 
         let plan = Fixture.plan(try Fixture.desired(web), observed)
 
-        #expect(plan.description == """
-        ! warning: Service shop/web: container name berth-shop-web-0 is taken by a container without Berth labels; Berth does not touch it, so replica 0 cannot be created until it is renamed or removed
-        No changes. The world matches the desired state.
-        """)
+        #expect(
+            plan.description == """
+                ! warning: Service shop/web: container name berth-shop-web-0 is taken by a container without Berth labels; Berth does not touch it, so replica 0 cannot be created until it is renamed or removed
+                No changes. The world matches the desired state.
+                """)
     }
 
     @Test func removesAnOrphanedVolumeOnlyWithDeleteAndAfterItsLastUser() throws {
@@ -284,11 +295,12 @@ struct PlannerTests {
 
         let plan = Fixture.plan(try Fixture.desired(web), observed)
 
-        #expect(plan.description == """
-        - remove container berth-shop-user-0 (Service shop/user: orphaned: no longer declared)
-        - remove volume berth-shop-scratch (Volume shop/scratch: orphaned, reclaim policy Delete)
-        Plan: 0 to create, 0 to change, 2 to remove.
-        """)
+        #expect(
+            plan.description == """
+                - remove container berth-shop-user-0 (Service shop/user: orphaned: no longer declared)
+                - remove volume berth-shop-scratch (Volume shop/scratch: orphaned, reclaim policy Delete)
+                Plan: 0 to create, 0 to change, 2 to remove.
+                """)
         #expect(plan.actions[1].after == [0])
     }
 
@@ -299,12 +311,13 @@ struct PlannerTests {
 
         let plan = Fixture.plan(try Fixture.desired(new), ObservedState(containers: [outgoing]))
 
-        #expect(plan.description == """
-        + create container berth-shop-web-0 (Service shop/web: replacing berth-shop-web-0-old)
-        ~ start container berth-shop-web-0 (Service shop/web: replacing berth-shop-web-0-old)
-        - remove container berth-shop-web-0-old (Service shop/web: replaced by berth-shop-web-0)
-        Plan: 1 to create, 1 to change, 1 to remove.
-        """)
+        #expect(
+            plan.description == """
+                + create container berth-shop-web-0 (Service shop/web: replacing berth-shop-web-0-old)
+                ~ start container berth-shop-web-0 (Service shop/web: replacing berth-shop-web-0-old)
+                - remove container berth-shop-web-0-old (Service shop/web: replaced by berth-shop-web-0)
+                Plan: 1 to create, 1 to change, 1 to remove.
+                """)
     }
 
     @Test func encodesAsJSONWithTheSameLinesAsTheText() throws {
@@ -320,9 +333,11 @@ struct PlannerTests {
         let operation = try #require(actions.first?["operation"] as? [String: Any])
         let target = try #require((operation["createContainer"] as? [String: Any])?["target"] as? [String: Any])
         #expect(target["name"] as? String == "berth-shop-web-0")
-        #expect((target["labels"] as? [String: String])?[LabelKey.specHash] == plan.actions.first.flatMap {
-            if case .createContainer(let target) = $0.operation { return target.labels[LabelKey.specHash] } else { return nil }
-        })
+        #expect(
+            (target["labels"] as? [String: String])?[LabelKey.specHash]
+                == plan.actions.first.flatMap {
+                    if case .createContainer(let target) = $0.operation { return target.labels[LabelKey.specHash] } else { return nil }
+                })
     }
 
     @Test func leavesAnUnhealthyContainerAloneWhenRestartIsNever() throws {

@@ -50,17 +50,31 @@ private let worker = #""image": "example/worker:1""#
     static let cases: [PolicyCase] = [
         PolicyCase(name: "bind mount", kind: "Service", spec: #"{\#(worker), "volumes": ["/srv/shop/data:/data"]}"#, field: "spec.volumes[0]", allowingPolicy: #"{"hostPaths": ["/srv/shop"]}"#),
         PolicyCase(name: "fromFile", kind: "Job", spec: #"{\#(worker), "env": {"KEY": {"fromFile": "/srv/shop/key"}}}"#, field: "spec.env.KEY", allowingPolicy: #"{"hostPaths": ["/srv/shop/"]}"#),
-        PolicyCase(name: "certificate folder", kind: "Certificate", spec: #"{"dnsNames": ["shop.example.org"], "target": {"hostPath": "/srv/shop/tls"}}"#, field: "spec.target.hostPath", allowingPolicy: #"{"hostPaths": ["/srv"]}"#),
-        PolicyCase(name: "volume device", kind: "Volume", spec: #"{"options": {"type": "none", "o": "bind", "device": "/srv/shop/db"}}"#, field: "spec.options.device", allowingPolicy: #"{"hostPaths": ["/srv/shop"]}"#),
+        PolicyCase(
+            name: "certificate folder", kind: "Certificate", spec: #"{"dnsNames": ["shop.example.org"], "target": {"hostPath": "/srv/shop/tls"}}"#, field: "spec.target.hostPath",
+            allowingPolicy: #"{"hostPaths": ["/srv"]}"#),
+        PolicyCase(
+            name: "volume device", kind: "Volume", spec: #"{"options": {"type": "none", "o": "bind", "device": "/srv/shop/db"}}"#, field: "spec.options.device",
+            allowingPolicy: #"{"hostPaths": ["/srv/shop"]}"#),
         PolicyCase(name: "volume driver", kind: "Volume", spec: #"{"driver": "rexray"}"#, field: "spec.driver", allowingPolicy: #"{"volumeDrivers": ["local", "rexray"]}"#),
-        PolicyCase(name: "network driver", kind: "Network", spec: #"{"driver": "macvlan", "options": {"parent": "eth0"}}"#, field: "spec.driver", allowingPolicy: #"{"networkDrivers": ["bridge", "macvlan"]}"#),
+        PolicyCase(
+            name: "network driver", kind: "Network", spec: #"{"driver": "macvlan", "options": {"parent": "eth0"}}"#, field: "spec.driver", allowingPolicy: #"{"networkDrivers": ["bridge", "macvlan"]}"#
+        ),
         PolicyCase(name: "external network", kind: "Network", spec: #"{"external": true, "networkName": "other_default"}"#, field: "spec.external", allowingPolicy: #"{"externalNetworks": true}"#),
         PolicyCase(name: "host network", kind: "Service", spec: #"{\#(worker), "network": "host"}"#, field: "spec.network", allowingPolicy: #"{"hostNetwork": true}"#),
-        PolicyCase(name: "cron template network", kind: "CronJob", spec: #"{"schedule": "@hourly", "jobTemplate": {\#(worker), "network": "host"}}"#, field: "spec.jobTemplate.network", allowingPolicy: #"{"hostNetwork": true}"#),
+        PolicyCase(
+            name: "cron template network", kind: "CronJob", spec: #"{"schedule": "@hourly", "jobTemplate": {\#(worker), "network": "host"}}"#, field: "spec.jobTemplate.network",
+            allowingPolicy: #"{"hostNetwork": true}"#),
         PolicyCase(name: "fromEnv", kind: "Job", spec: #"{\#(worker), "env": {"DB": {"fromEnv": "SHOP_DB_URL"}}}"#, field: "spec.env.DB", allowingPolicy: #"{"envFromController": ["SHOP_DB_URL"]}"#),
-        PolicyCase(name: "image", kind: "Job", spec: #"{"image": "evil.example.com/miner:1"}"#, field: "spec.image", allowingPolicy: #"{"images": ["evil.example.com/*"]}"#, refusingPolicy: #"{"images": ["example/*"]}"#),
-        PolicyCase(name: "container memory", kind: "Service", spec: #"{\#(worker), "resources": {"memory": "2Gi"}}"#, field: "spec.resources.memory", allowingPolicy: #"{"maxResources": {"containerMemory": "4Gi"}}"#, refusingPolicy: #"{"maxResources": {"containerMemory": "1Gi"}}"#),
-        PolicyCase(name: "container cpus", kind: "Job", spec: #"{\#(worker), "resources": {"cpus": "3"}}"#, field: "spec.resources.cpus", allowingPolicy: #"{"maxResources": {"containerCpus": "4"}}"#, refusingPolicy: #"{"maxResources": {"containerCpus": "2"}}"#),
+        PolicyCase(
+            name: "image", kind: "Job", spec: #"{"image": "evil.example.com/miner:1"}"#, field: "spec.image", allowingPolicy: #"{"images": ["evil.example.com/*"]}"#,
+            refusingPolicy: #"{"images": ["example/*"]}"#),
+        PolicyCase(
+            name: "container memory", kind: "Service", spec: #"{\#(worker), "resources": {"memory": "2Gi"}}"#, field: "spec.resources.memory",
+            allowingPolicy: #"{"maxResources": {"containerMemory": "4Gi"}}"#, refusingPolicy: #"{"maxResources": {"containerMemory": "1Gi"}}"#),
+        PolicyCase(
+            name: "container cpus", kind: "Job", spec: #"{\#(worker), "resources": {"cpus": "3"}}"#, field: "spec.resources.cpus", allowingPolicy: #"{"maxResources": {"containerCpus": "4"}}"#,
+            refusingPolicy: #"{"maxResources": {"containerCpus": "2"}}"#),
     ]
 
     @Test(arguments: cases)
@@ -113,10 +127,11 @@ private let worker = #""image": "example/worker:1""#
     @Test func messagesNameThePathTheProjectAndTheRule() throws {
         let check = PolicyCheck(project: "shop", spec: nil)
         let root = check.check(try resource("Service", #"{\#(worker), "volumes": ["/srv/x:/x", "/:/host"]}"#))
-        #expect(root.map(\.description) == [
-            "spec.volumes[0]: host path /srv/x is not allowed for API-written resources of project shop (policy.hostPaths)",
-            "spec.volumes[1]: host path / is never allowed for API-written resources (it holds /proc)",
-        ])
+        #expect(
+            root.map(\.description) == [
+                "spec.volumes[0]: host path /srv/x is not allowed for API-written resources of project shop (policy.hostPaths)",
+                "spec.volumes[1]: host path / is never allowed for API-written resources (it holds /proc)",
+            ])
         let tricked = PolicyCheck(project: "shop", spec: try project(policy: #"{"hostPaths": ["/srv/shop"]}"#), writer: "API-submitted jobs", resolve: symlinks)
             .check(try resource("Job", #"{\#(worker), "env": {"A": {"fromFile": "/srv/shop/link/shadow"}}}"#))
         #expect(tricked.map(\.message) == ["host path /srv/shop/link/shadow (/etc/shadow) is not allowed for API-submitted jobs of project shop (policy.hostPaths)"])
@@ -202,21 +217,46 @@ extension PolicyCheckTests {
     /// The container options that widen what a container may do to its host, one rule each.
     static let optionCases: [PolicyCase] = [
         PolicyCase(name: "capAdd", kind: "Service", spec: #"{\#(worker), "capAdd": ["NET_ADMIN"]}"#, field: "spec.capAdd[0]", allowingPolicy: #"{"capabilities": ["cap_net_admin"]}"#),
-        PolicyCase(name: "capAdd with ALL allowed", kind: "Job", spec: #"{\#(worker), "capAdd": ["CHOWN", "SYS_ADMIN"]}"#, field: "spec.capAdd[1]", allowingPolicy: #"{"capabilities": ["ALL"]}"#, refusingPolicy: #"{"capabilities": ["NET_ADMIN"]}"#),
-        PolicyCase(name: "capAdd ALL", kind: "Service", spec: #"{\#(worker), "capAdd": ["ALL"]}"#, field: "spec.capAdd[0]", allowingPolicy: #"{"capabilities": ["ALL"]}"#, refusingPolicy: #"{"capabilities": ["NET_ADMIN", "SYS_ADMIN"]}"#),
-        PolicyCase(name: "cron template capAdd", kind: "CronJob", spec: #"{"schedule": "@hourly", "jobTemplate": {\#(worker), "capAdd": ["SYS_PTRACE"]}}"#, field: "spec.jobTemplate.capAdd[0]", allowingPolicy: #"{"capabilities": ["SYS_PTRACE"]}"#),
+        PolicyCase(
+            name: "capAdd with ALL allowed", kind: "Job", spec: #"{\#(worker), "capAdd": ["CHOWN", "SYS_ADMIN"]}"#, field: "spec.capAdd[1]", allowingPolicy: #"{"capabilities": ["ALL"]}"#,
+            refusingPolicy: #"{"capabilities": ["NET_ADMIN"]}"#),
+        PolicyCase(
+            name: "capAdd ALL", kind: "Service", spec: #"{\#(worker), "capAdd": ["ALL"]}"#, field: "spec.capAdd[0]", allowingPolicy: #"{"capabilities": ["ALL"]}"#,
+            refusingPolicy: #"{"capabilities": ["NET_ADMIN", "SYS_ADMIN"]}"#),
+        PolicyCase(
+            name: "cron template capAdd", kind: "CronJob", spec: #"{"schedule": "@hourly", "jobTemplate": {\#(worker), "capAdd": ["SYS_PTRACE"]}}"#, field: "spec.jobTemplate.capAdd[0]",
+            allowingPolicy: #"{"capabilities": ["SYS_PTRACE"]}"#),
         PolicyCase(name: "device", kind: "Job", spec: #"{\#(worker), "devices": ["/dev/fuse"]}"#, field: "spec.devices[0]", allowingPolicy: #"{"devices": ["/dev/fuse"]}"#),
-        PolicyCase(name: "device in an allowed folder", kind: "Service", spec: #"{\#(worker), "devices": ["/dev/dri/renderD128:/dev/dri/renderD128:rw"]}"#, field: "spec.devices[0]", allowingPolicy: #"{"devices": ["/dev/dri/"]}"#, refusingPolicy: #"{"devices": ["/dev/fuse", "/dev/driver"]}"#),
-        PolicyCase(name: "sysctl", kind: "Service", spec: #"{\#(worker), "sysctls": {"net.core.somaxconn": "1024"}}"#, field: "spec.sysctls.net.core.somaxconn", allowingPolicy: #"{"sysctls": ["net.core.somaxconn"]}"#),
-        PolicyCase(name: "sysctl under a prefix", kind: "Job", spec: #"{\#(worker), "sysctls": {"net.ipv4.tcp_syncookies": "0"}}"#, field: "spec.sysctls.net.ipv4.tcp_syncookies", allowingPolicy: #"{"sysctls": ["net.ipv4.*"]}"#, refusingPolicy: #"{"sysctls": ["net.ipv6.*", "net.ipv4"]}"#),
-        PolicyCase(name: "seccomp unconfined", kind: "Service", spec: #"{\#(worker), "securityOpt": ["no-new-privileges", "seccomp=unconfined"]}"#, field: "spec.securityOpt[1]", allowingPolicy: #"{"securityOpt": ["seccomp:unconfined"]}"#),
-        PolicyCase(name: "apparmor unconfined", kind: "Job", spec: #"{\#(worker), "securityOpt": ["apparmor=unconfined"]}"#, field: "spec.securityOpt[0]", allowingPolicy: #"{"securityOpt": ["apparmor=unconfined"]}"#, refusingPolicy: #"{"securityOpt": ["seccomp=unconfined"]}"#),
-        PolicyCase(name: "label disable", kind: "Service", spec: #"{\#(worker), "securityOpt": ["label:disable"]}"#, field: "spec.securityOpt[0]", allowingPolicy: #"{"securityOpt": ["label=disable"]}"#),
-        PolicyCase(name: "systempaths unconfined", kind: "Service", spec: #"{\#(worker), "securityOpt": ["systempaths=unconfined"]}"#, field: "spec.securityOpt[0]", allowingPolicy: #"{"securityOpt": ["systempaths=unconfined"]}"#),
-        PolicyCase(name: "seccomp profile", kind: "Job", spec: #"{\#(worker), "securityOpt": ["seccomp={\"defaultAction\": \"SCMP_ACT_ALLOW\"}"]}"#, field: "spec.securityOpt[0]", allowingPolicy: #"{"securityOpt": ["seccomp={\"defaultAction\": \"SCMP_ACT_ALLOW\"}"]}"#, refusingPolicy: #"{"securityOpt": ["seccomp=unconfined"]}"#),
-        PolicyCase(name: "log driver", kind: "Service", spec: #"{\#(worker), "logging": {"driver": "syslog", "options": {"syslog-address": "udp://logs.example.org:514"}}}"#, field: "spec.logging.driver", allowingPolicy: #"{"logDrivers": ["json-file", "syslog"]}"#),
-        PolicyCase(name: "ulimit rtprio", kind: "Job", spec: #"{\#(worker), "ulimits": {"nofile": 4096, "rtprio": 99}}"#, field: "spec.ulimits.rtprio", allowingPolicy: #"{"ulimits": ["nofile", "rtprio"]}"#),
-        PolicyCase(name: "ulimit nofile", kind: "Service", spec: #"{\#(worker), "ulimits": {"nofile": 4096}}"#, field: "spec.ulimits.nofile", allowingPolicy: "{}", refusingPolicy: #"{"ulimits": ["nproc"]}"#),
+        PolicyCase(
+            name: "device in an allowed folder", kind: "Service", spec: #"{\#(worker), "devices": ["/dev/dri/renderD128:/dev/dri/renderD128:rw"]}"#, field: "spec.devices[0]",
+            allowingPolicy: #"{"devices": ["/dev/dri/"]}"#, refusingPolicy: #"{"devices": ["/dev/fuse", "/dev/driver"]}"#),
+        PolicyCase(
+            name: "sysctl", kind: "Service", spec: #"{\#(worker), "sysctls": {"net.core.somaxconn": "1024"}}"#, field: "spec.sysctls.net.core.somaxconn",
+            allowingPolicy: #"{"sysctls": ["net.core.somaxconn"]}"#),
+        PolicyCase(
+            name: "sysctl under a prefix", kind: "Job", spec: #"{\#(worker), "sysctls": {"net.ipv4.tcp_syncookies": "0"}}"#, field: "spec.sysctls.net.ipv4.tcp_syncookies",
+            allowingPolicy: #"{"sysctls": ["net.ipv4.*"]}"#, refusingPolicy: #"{"sysctls": ["net.ipv6.*", "net.ipv4"]}"#),
+        PolicyCase(
+            name: "seccomp unconfined", kind: "Service", spec: #"{\#(worker), "securityOpt": ["no-new-privileges", "seccomp=unconfined"]}"#, field: "spec.securityOpt[1]",
+            allowingPolicy: #"{"securityOpt": ["seccomp:unconfined"]}"#),
+        PolicyCase(
+            name: "apparmor unconfined", kind: "Job", spec: #"{\#(worker), "securityOpt": ["apparmor=unconfined"]}"#, field: "spec.securityOpt[0]",
+            allowingPolicy: #"{"securityOpt": ["apparmor=unconfined"]}"#, refusingPolicy: #"{"securityOpt": ["seccomp=unconfined"]}"#),
+        PolicyCase(
+            name: "label disable", kind: "Service", spec: #"{\#(worker), "securityOpt": ["label:disable"]}"#, field: "spec.securityOpt[0]", allowingPolicy: #"{"securityOpt": ["label=disable"]}"#),
+        PolicyCase(
+            name: "systempaths unconfined", kind: "Service", spec: #"{\#(worker), "securityOpt": ["systempaths=unconfined"]}"#, field: "spec.securityOpt[0]",
+            allowingPolicy: #"{"securityOpt": ["systempaths=unconfined"]}"#),
+        PolicyCase(
+            name: "seccomp profile", kind: "Job", spec: #"{\#(worker), "securityOpt": ["seccomp={\"defaultAction\": \"SCMP_ACT_ALLOW\"}"]}"#, field: "spec.securityOpt[0]",
+            allowingPolicy: #"{"securityOpt": ["seccomp={\"defaultAction\": \"SCMP_ACT_ALLOW\"}"]}"#, refusingPolicy: #"{"securityOpt": ["seccomp=unconfined"]}"#),
+        PolicyCase(
+            name: "log driver", kind: "Service", spec: #"{\#(worker), "logging": {"driver": "syslog", "options": {"syslog-address": "udp://logs.example.org:514"}}}"#, field: "spec.logging.driver",
+            allowingPolicy: #"{"logDrivers": ["json-file", "syslog"]}"#),
+        PolicyCase(
+            name: "ulimit rtprio", kind: "Job", spec: #"{\#(worker), "ulimits": {"nofile": 4096, "rtprio": 99}}"#, field: "spec.ulimits.rtprio", allowingPolicy: #"{"ulimits": ["nofile", "rtprio"]}"#),
+        PolicyCase(
+            name: "ulimit nofile", kind: "Service", spec: #"{\#(worker), "ulimits": {"nofile": 4096}}"#, field: "spec.ulimits.nofile", allowingPolicy: "{}", refusingPolicy: #"{"ulimits": ["nproc"]}"#),
     ]
 
     @Test(arguments: optionCases)
@@ -225,7 +265,9 @@ extension PolicyCheckTests {
     }
 
     @Test func optionsThatNarrowOrStayInsideTheContainerNeedNoPolicy() throws {
-        let hardened = try resource("Service", #"""
+        let hardened = try resource(
+            "Service",
+            #"""
             {\#(worker), "capDrop": ["ALL"], "capAdd": ["CHOWN", "CAP_NET_BIND_SERVICE", "setuid", "SETGID"], "readOnlyRootFilesystem": true,
              "pidsLimit": 100, "securityOpt": ["no-new-privileges"], "tmpfs": ["/run", "/tmp:size=64m"], "shmSize": "1Gi", "tty": true,
              "stdinOpen": true, "hostname": "web", "dns": ["1.1.1.1"], "dnsSearch": ["example.org"], "extraHosts": ["db:10.0.0.5"],
@@ -242,18 +284,21 @@ extension PolicyCheckTests {
     @Test func optionViolationsNameTheFieldTheProjectAndTheRule() throws {
         let spec = try project(policy: #"{"capabilities": ["NET_BIND_SERVICE", "NET_ADMIN"], "devices": ["/dev/fuse"], "sysctls": ["net.core.*"]}"#)
         let check = PolicyCheck(project: "shop", spec: spec)
-        let document = try resource("Service", #"""
+        let document = try resource(
+            "Service",
+            #"""
             {\#(worker), "capAdd": ["SYS_ADMIN"], "devices": ["/dev/sda"], "sysctls": {"net.ipv4.ip_forward": "1"},
              "securityOpt": ["seccomp=unconfined"], "logging": {"driver": "gelf"}, "ulimits": {"nice": -1}}
             """#)
-        #expect(check.check(document).map(\.description) == [
-            "spec.capAdd[0]: adding capability SYS_ADMIN is not allowed for API-written resources of project shop (policy.capabilities: NET_BIND_SERVICE, NET_ADMIN)",
-            "spec.devices[0]: host device /dev/sda is not allowed for API-written resources of project shop (policy.devices: /dev/fuse)",
-            "spec.sysctls.net.ipv4.ip_forward: kernel parameter net.ipv4.ip_forward is not allowed for API-written resources of project shop (policy.sysctls: net.core.*)",
-            "spec.securityOpt[0]: security option seccomp=unconfined is not allowed for API-written resources of project shop (policy.securityOpt)",
-            "spec.logging.driver: log driver gelf is not allowed for API-written resources of project shop (policy.logDrivers: json-file, local, none)",
-            "spec.ulimits.nice: ulimit nice is not allowed for API-written resources of project shop (policy.ulimits: core, cpu, data, fsize, locks, memlock, msgqueue, nofile, nproc, rss, rttime, sigpending, stack)",
-        ])
+        #expect(
+            check.check(document).map(\.description) == [
+                "spec.capAdd[0]: adding capability SYS_ADMIN is not allowed for API-written resources of project shop (policy.capabilities: NET_BIND_SERVICE, NET_ADMIN)",
+                "spec.devices[0]: host device /dev/sda is not allowed for API-written resources of project shop (policy.devices: /dev/fuse)",
+                "spec.sysctls.net.ipv4.ip_forward: kernel parameter net.ipv4.ip_forward is not allowed for API-written resources of project shop (policy.sysctls: net.core.*)",
+                "spec.securityOpt[0]: security option seccomp=unconfined is not allowed for API-written resources of project shop (policy.securityOpt)",
+                "spec.logging.driver: log driver gelf is not allowed for API-written resources of project shop (policy.logDrivers: json-file, local, none)",
+                "spec.ulimits.nice: ulimit nice is not allowed for API-written resources of project shop (policy.ulimits: core, cpu, data, fsize, locks, memlock, msgqueue, nofile, nproc, rss, rttime, sigpending, stack)",
+            ])
     }
 
     @Test func aDeviceIsComparedWithItsSymlinksResolved() throws {
@@ -266,10 +311,11 @@ extension PolicyCheckTests {
     }
 
     @Test func optionPolicyFieldsAreReadNormalizedAndChecked() throws {
-        let spec = try project(policy: #"""
-            {"capabilities": ["cap_net_admin", "ALL"], "devices": ["/dev//dri/"], "sysctls": ["net.core.somaxconn", "net.ipv4.*"],
-             "securityOpt": ["seccomp:unconfined", "label:disable"], "logDrivers": ["json-file", "syslog"], "ulimits": ["nofile", "rtprio"]}
-            """#)
+        let spec = try project(
+            policy: #"""
+                {"capabilities": ["cap_net_admin", "ALL"], "devices": ["/dev//dri/"], "sysctls": ["net.core.somaxconn", "net.ipv4.*"],
+                 "securityOpt": ["seccomp:unconfined", "label:disable"], "logDrivers": ["json-file", "syslog"], "ulimits": ["nofile", "rtprio"]}
+                """#)
         let policy = try #require(spec.policy)
         #expect(policy.capabilities.map(\.description) == ["NET_ADMIN", "ALL"])
         #expect(policy.devices == ["/dev/dri"])

@@ -255,36 +255,40 @@ struct SpecHashTests {
             activeDeadline: .minutes(10), backoffLimit: 1, priority: 10, feedbackPath: "/io/feedback.json",
             ttlAfterFinished: .hours(1), nonRetryableExitCodes: [2]
         )
-        let spec: ResourceSpec = switch kind {
-        case .project:
-            .project(ProjectSpec(maxConcurrentJobs: 4, exclusiveJobs: true, defaultResources: ResourceLimits(memory: try ByteSize(parsing: "256Mi"))))
-        case .volume:
-            .volume(VolumeSpec(driver: "local", options: ["type": "tmpfs"], labels: ["a": "b"], reclaimPolicy: .delete))
-        case .network:
-            .network(NetworkSpec(internal: true, ipam: NetworkSpec.IPAM(subnet: "10.20.0.0/24", gateway: "10.20.0.1"), labels: ["a": "b"], reclaimPolicy: .retain))
-        case .service:
-            .service(try baseService())
-        case .job:
-            .job(job)
-        case .cronJob:
-            .cronJob(CronJobSpec(
-                schedule: try CronSchedule(parsing: "*/5 * * * *"), timeZone: try TimeZoneName(parsing: "Europe/Zurich"),
-                concurrencyPolicy: .replace, startingDeadline: .minutes(1),
-                suspend: true, successfulJobsHistoryLimit: 5, failedJobsHistoryLimit: 2, jobTemplate: job
-            ))
-        case .bucket:
-            .bucket(BucketSpec(
-                bucketName: "shop-files", versioning: true, lifecycle: BucketSpec.Lifecycle(noncurrentExpireDays: 30),
-                tags: ["owner": "gis"], reclaimPolicy: .retain
-            ))
-        case .certificate:
-            .certificate(CertificateSpec(
-                commonName: "shop.example.org", dnsNames: ["shop.example.org"], ipAddresses: ["127.0.0.1"],
-                issuer: .localCA, keyAlgorithm: .ecdsaP384, duration: .days(30), renewBefore: .days(10),
-                target: .volume(name: "certs", path: "live/shop"),
-                reload: [CertificateSpec.Reload(service: "proxy", signal: .defaultReload)]
-            ))
-        }
+        let spec: ResourceSpec =
+            switch kind {
+            case .project:
+                .project(ProjectSpec(maxConcurrentJobs: 4, exclusiveJobs: true, defaultResources: ResourceLimits(memory: try ByteSize(parsing: "256Mi"))))
+            case .volume:
+                .volume(VolumeSpec(driver: "local", options: ["type": "tmpfs"], labels: ["a": "b"], reclaimPolicy: .delete))
+            case .network:
+                .network(NetworkSpec(internal: true, ipam: NetworkSpec.IPAM(subnet: "10.20.0.0/24", gateway: "10.20.0.1"), labels: ["a": "b"], reclaimPolicy: .retain))
+            case .service:
+                .service(try baseService())
+            case .job:
+                .job(job)
+            case .cronJob:
+                .cronJob(
+                    CronJobSpec(
+                        schedule: try CronSchedule(parsing: "*/5 * * * *"), timeZone: try TimeZoneName(parsing: "Europe/Zurich"),
+                        concurrencyPolicy: .replace, startingDeadline: .minutes(1),
+                        suspend: true, successfulJobsHistoryLimit: 5, failedJobsHistoryLimit: 2, jobTemplate: job
+                    ))
+            case .bucket:
+                .bucket(
+                    BucketSpec(
+                        bucketName: "shop-files", versioning: true, lifecycle: BucketSpec.Lifecycle(noncurrentExpireDays: 30),
+                        tags: ["owner": "gis"], reclaimPolicy: .retain
+                    ))
+            case .certificate:
+                .certificate(
+                    CertificateSpec(
+                        commonName: "shop.example.org", dnsNames: ["shop.example.org"], ipAddresses: ["127.0.0.1"],
+                        issuer: .localCA, keyAlgorithm: .ecdsaP384, duration: .days(30), renewBefore: .days(10),
+                        target: .volume(name: "certs", path: "live/shop"),
+                        reload: [CertificateSpec.Reload(service: "proxy", signal: .defaultReload)]
+                    ))
+            }
         let project = kind == .project ? ResourceID.defaultProject : "shop"
         return Resource(metadata: ResourceMetadata(name: "sample", project: project, labels: ["team": "ops"]), spec: spec)
     }

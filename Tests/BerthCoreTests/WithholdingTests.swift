@@ -52,16 +52,17 @@ struct WithholdingTests {
         let result = plan.withholding([db: held])
 
         // then
-        #expect(result.description == """
-        + create volume berth-shop-data (Volume shop/data: missing)
-        + create container berth-shop-cache-0 (Service shop/cache: missing)
-        ~ start container berth-shop-cache-0 (Service shop/cache: missing)
-        Waiting:
-          Service shop/db: backing off
-          Service shop/web: waiting for Service shop/db, which is backing off after a failure
-          Service shop/worker: waiting for Service shop/db, which is backing off after a failure
-        Plan: 2 to create, 1 to change, 0 to remove.
-        """)
+        #expect(
+            result.description == """
+                + create volume berth-shop-data (Volume shop/data: missing)
+                + create container berth-shop-cache-0 (Service shop/cache: missing)
+                ~ start container berth-shop-cache-0 (Service shop/cache: missing)
+                Waiting:
+                  Service shop/db: backing off
+                  Service shop/web: waiting for Service shop/db, which is backing off after a failure
+                  Service shop/worker: waiting for Service shop/db, which is backing off after a failure
+                Plan: 2 to create, 1 to change, 0 to remove.
+                """)
         // The worker is held up by web, which is held up by db: its wait names the root, with db's time.
         #expect(result.waits.map(\.until) == [Self.later, Self.later, Self.later])
         Self.expectConsistent(result)
@@ -78,10 +79,11 @@ struct WithholdingTests {
 
         // then
         Self.expectConsistent(result)
-        #expect(result.actions.map(\.operation.summary) == [
-            "create container berth-shop-cache-0",
-            "start container berth-shop-cache-0",
-        ])
+        #expect(
+            result.actions.map(\.operation.summary) == [
+                "create container berth-shop-cache-0",
+                "start container berth-shop-cache-0",
+            ])
         for kept in result.actions {
             let original = try #require(plan.actions.first { $0.operation == kept.operation })
             #expect(kept.after.map { result.actions[$0].operation.summary } == original.after.map { summaries[$0]! })

@@ -51,7 +51,9 @@ struct ContainerListObservationTests {
         #expect(unchecked != nil && unchecked?.health == nil)
     }
 
-    @Test(arguments: [("running", "Up 2 minutes (unhealthy)"), ("exited", "Exited (137) 3 seconds ago"), ("created", "Created"), ("paused", "Up 2 minutes (Paused)"), ("restarting", "Restarting (1) 1 second ago")])
+    @Test(arguments: [
+        ("running", "Up 2 minutes (unhealthy)"), ("exited", "Exited (137) 3 seconds ago"), ("created", "Created"), ("paused", "Up 2 minutes (Paused)"), ("restarting", "Restarting (1) 1 second ago"),
+    ])
     func everyOtherRowAsksForAnInspection(state: String, status: String) throws {
         #expect(ObservedContainer(try Self.summary(state: state, status: status), now: Self.now) == nil)
     }

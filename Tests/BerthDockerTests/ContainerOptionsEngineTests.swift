@@ -27,16 +27,18 @@ struct ContainerOptionsEngineTests {
         try await withTestEngine { engine in
             // given: a job spec with every option, on network none (its own network namespace)
             let command = try String(decoding: JSONEncoder().encode(["sh", "-c", Self.probe]), as: UTF8.self)
-            let container = try JobSpec(json: #"""
-                {"image": "\#(engine.image)", "network": "none", "command": \#(command), "noNewPrivileges": true,
-                 "logging": {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}},
-                 "ulimits": {"nofile": {"soft": 1024, "hard": 2048}, "nproc": 512}, "capDrop": ["ALL"], "capAdd": ["NET_ADMIN"],
-                 "extraHosts": ["db.local:127.0.0.1", "v6:[::1]"], "tmpfs": ["/run", "/scratch:size=64m,mode=1777"], "shmSize": "256Mi",
-                 "tty": true, "stdinOpen": true, "sysctls": {"net.core.somaxconn": "1024"}, "readOnlyRootFilesystem": true,
-                 "pidsLimit": 100, "hostname": "web", "dns": ["1.1.1.1"], "dnsSearch": ["example.org"],
-                 "devices": ["/dev/null:/dev/mynull:rw"],
-                 "securityOpt": ["no-new-privileges", "seccomp=unconfined", "apparmor=unconfined", "label=disable"]}
-                """#).container
+            let container = try JobSpec(
+                json: #"""
+                    {"image": "\#(engine.image)", "network": "none", "command": \#(command), "noNewPrivileges": true,
+                     "logging": {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}},
+                     "ulimits": {"nofile": {"soft": 1024, "hard": 2048}, "nproc": 512}, "capDrop": ["ALL"], "capAdd": ["NET_ADMIN"],
+                     "extraHosts": ["db.local:127.0.0.1", "v6:[::1]"], "tmpfs": ["/run", "/scratch:size=64m,mode=1777"], "shmSize": "256Mi",
+                     "tty": true, "stdinOpen": true, "sysctls": {"net.core.somaxconn": "1024"}, "readOnlyRootFilesystem": true,
+                     "pidsLimit": 100, "hostname": "web", "dns": ["1.1.1.1"], "dnsSearch": ["example.org"],
+                     "devices": ["/dev/null:/dev/mynull:rw"],
+                     "securityOpt": ["no-new-privileges", "seccomp=unconfined", "apparmor=unconfined", "label=disable"]}
+                    """#
+            ).container
             let request = ContainerCreateRequest(container, labels: engine.labels, volumeNames: [:], environment: [:])
 
             // when

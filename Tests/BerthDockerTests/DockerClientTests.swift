@@ -165,9 +165,11 @@ struct DockerClientTests {
             for attempt in 1...3 where !(actions.contains("oom") && actions.starts(with: ["create", "start"])) {
                 let name = engine.name("hungry-\(attempt)")
                 let since = Date().addingTimeInterval(-1)
-                let id = try await engine.client.createContainer(name: name, engine.request(
-                    ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a)"]
-                ) { $0.hostConfig.memory = 16 * 1024 * 1024 })
+                let id = try await engine.client.createContainer(
+                    name: name,
+                    engine.request(
+                        ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a)"]
+                    ) { $0.hostConfig.memory = 16 * 1024 * 1024 })
                 try await engine.client.startContainer(id)
                 #expect(try await engine.client.waitContainer(id) == 137)
 
@@ -204,11 +206,13 @@ struct DockerClientTests {
             let id = try await engine.client.createContainer(name: engine.name("archive"), engine.request(["sleep", "60"]))
             let feedback = Array(#"{"ok": true, "items": [1, 2, 3]}"#.utf8)
             let big = (0..<5000).map { UInt8($0 % 251) }
-            try await engine.client.writeArchive(id, path: "/tmp", entries: [
-                .init(path: "io", kind: .directory, mode: 0o755),
-                .init(path: "io/feedback.json", contents: feedback),
-                .init(path: "io/" + String(repeating: "n", count: 120) + "/big.bin", contents: big),
-            ])
+            try await engine.client.writeArchive(
+                id, path: "/tmp",
+                entries: [
+                    .init(path: "io", kind: .directory, mode: 0o755),
+                    .init(path: "io/feedback.json", contents: feedback),
+                    .init(path: "io/" + String(repeating: "n", count: 120) + "/big.bin", contents: big),
+                ])
 
             let single = try await engine.client.readArchive(id, path: "/tmp/io/feedback.json")
             let folder = try await engine.client.readArchive(id, path: "/tmp/io")
@@ -224,18 +228,21 @@ struct DockerClientTests {
     @Test func managesVolumesWithLabelsAndRefusesToRemoveOneInUse() async throws {
         try await withTestEngine { engine in
             let name = engine.name("vol")
-            let created = try await engine.client.createVolume(VolumeCreateRequest(
-                name: name, driver: "local", driverOpts: ["type": "tmpfs", "device": "tmpfs", "o": "size=1m"],
-                labels: engine.labels.merging(["berth.managed": "true"]) { $1 }
-            ))
+            let created = try await engine.client.createVolume(
+                VolumeCreateRequest(
+                    name: name, driver: "local", driverOpts: ["type": "tmpfs", "device": "tmpfs", "o": "size=1m"],
+                    labels: engine.labels.merging(["berth.managed": "true"]) { $1 }
+                ))
             #expect(created.labels["berth.test"] == engine.scope)
             #expect(created.options["type"] == "tmpfs")
             #expect(try await engine.client.listVolumes(labels: ["berth.test=\(engine.scope)"]).map(\.name) == [name])
             #expect(try await engine.client.inspectVolume(name).driver == "local")
 
-            let user = try await engine.client.createContainer(name: engine.name("user"), engine.request(["true"]) {
-                $0.hostConfig.mounts = [.init(type: "volume", source: name, target: "/v", readOnly: false)]
-            })
+            let user = try await engine.client.createContainer(
+                name: engine.name("user"),
+                engine.request(["true"]) {
+                    $0.hostConfig.mounts = [.init(type: "volume", source: name, target: "/v", readOnly: false)]
+                })
             let inUse = await #expect(throws: DockerError.self) { try await engine.client.removeVolume(name) }
             #expect(inUse?.code == .conflict)
 
@@ -284,9 +291,11 @@ struct DockerClientTests {
             // and beside the whole suite has been seen not to arrive at all: up to three containers.
             var id = ""
             for attempt in 1...3 {
-                id = try await engine.client.createContainer(name: engine.name("oom-\(attempt)"), engine.request(
-                    ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"]
-                ) { $0.hostConfig.memory = 16 * 1024 * 1024 })
+                id = try await engine.client.createContainer(
+                    name: engine.name("oom-\(attempt)"),
+                    engine.request(
+                        ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"]
+                    ) { $0.hostConfig.memory = 16 * 1024 * 1024 })
                 try await engine.client.startContainer(id)
                 _ = try await engine.client.waitContainer(id)
                 if try await engine.poll(30, { try await engine.client.inspectContainer(id).state.oomKilled }) { break }

@@ -16,10 +16,13 @@ struct DockerEngineTests {
         return try DesiredState.validate([
             Resource(metadata: ResourceMetadata(name: project), spec: .project(ProjectSpec())),
             Resource(metadata: ResourceMetadata(name: "data", project: project), spec: .volume(VolumeSpec())),
-            Resource(metadata: ResourceMetadata(name: "web", project: project), spec: .service(ServiceSpec(
-                container: container, replicas: replicas,
-                healthcheck: HealthcheckSpec(command: ["true"], interval: .milliseconds(500), timeout: .seconds(10), retries: 5)
-            ))),
+            Resource(
+                metadata: ResourceMetadata(name: "web", project: project),
+                spec: .service(
+                    ServiceSpec(
+                        container: container, replicas: replicas,
+                        healthcheck: HealthcheckSpec(command: ["true"], interval: .milliseconds(500), timeout: .seconds(10), retries: 5)
+                    ))),
         ])
     }
 
@@ -137,11 +140,12 @@ struct DockerEngineTests {
             #expect(plan.warnings.contains { $0.message.contains(name) }, "\(plan)")
             #expect(creates.isEmpty, "no create planned for a taken name")
             let conflict = await #expect(throws: DockerError.self) {
-                _ = try await runtime.createContainer(ContainerTarget(
-                    name: name, service: ResourceID(kind: .service, project: engine.scope, name: "web"), replica: 0,
-                    spec: ServiceSpec(container: ContainerSpec(image: try ImageReference(parsing: engine.image), command: ["true"], network: .none)),
-                    labels: ["berth.managed": "true", "berth.spec-hash": "x"], volumeNames: [:]
-                ), environment: [:])
+                _ = try await runtime.createContainer(
+                    ContainerTarget(
+                        name: name, service: ResourceID(kind: .service, project: engine.scope, name: "web"), replica: 0,
+                        spec: ServiceSpec(container: ContainerSpec(image: try ImageReference(parsing: engine.image), command: ["true"], network: .none)),
+                        labels: ["berth.managed": "true", "berth.spec-hash": "x"], volumeNames: [:]
+                    ), environment: [:])
             }
             #expect(conflict?.code == .conflict, "\(conflict.map(String.init(describing:)) ?? "")")
             #expect(try await engine.client.inspectContainer(name).labels["berth.managed"] == nil)

@@ -76,8 +76,8 @@ struct DockerTCPTests {
         return text.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count > 3,
-                  let local = fields[1].split(separator: ":").last.flatMap({ Int($0, radix: 16) }),
-                  let remote = fields[2].split(separator: ":").last.flatMap({ Int($0, radix: 16) })
+                let local = fields[1].split(separator: ":").last.flatMap({ Int($0, radix: 16) }),
+                let remote = fields[2].split(separator: ":").last.flatMap({ Int($0, radix: 16) })
             else { return nil }
             return (local, remote, String(fields[3]))
         }

@@ -21,10 +21,12 @@ struct EngineEventTests {
             try await Task.sleep(for: .milliseconds(300))
 
             // when
-            let id = try await engine.client.createContainer(name: engine.name("events"), engine.request(["sleep", "300"]) {
-                // A generous timeout and retries: on a loaded CI machine one exec can take seconds.
-                $0.healthcheck = .init(test: ["CMD", "true"], interval: 500_000_000, timeout: 10_000_000_000, retries: 5, startPeriod: 0)
-            })
+            let id = try await engine.client.createContainer(
+                name: engine.name("events"),
+                engine.request(["sleep", "300"]) {
+                    // A generous timeout and retries: on a loaded CI machine one exec can take seconds.
+                    $0.healthcheck = .init(test: ["CMD", "true"], interval: 500_000_000, timeout: 10_000_000_000, retries: 5, startPeriod: 0)
+                })
             try await engine.client.startContainer(id)
             try await engine.eventually(30, "healthy") { try await engine.client.inspectContainer(id).state.health?.status == "healthy" }
             try await engine.client.removeContainer(id, force: true)
@@ -158,10 +160,12 @@ final class ScratchDaemon: @unchecked Sendable {
             "--host", host, "--data-root", folder + "/data", "--exec-root", folder + "/exec", "--pidfile", folder + "/dockerd.pid",
             "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false",
         ]
-        let log = FileHandle(forWritingAtPath: folder + "/dockerd.log") ?? {
-            FileManager.default.createFile(atPath: folder + "/dockerd.log", contents: nil)
-            return FileHandle(forWritingAtPath: folder + "/dockerd.log")!
-        }()
+        let log =
+            FileHandle(forWritingAtPath: folder + "/dockerd.log")
+            ?? {
+                FileManager.default.createFile(atPath: folder + "/dockerd.log", contents: nil)
+                return FileHandle(forWritingAtPath: folder + "/dockerd.log")!
+            }()
         log.seekToEndOfFile()
         process.standardOutput = log
         process.standardError = log

@@ -115,7 +115,8 @@ struct WireFormatTests {
             container: ContainerSpec(
                 image: try ImageReference(parsing: "example/app:1.4"), command: ["serve"], env: ["A": .literal("1")],
                 labels: ["tier": "web"], volumes: [try Mount(parsing: "data:/data"), try Mount(parsing: "/srv/conf:/conf:ro")],
-                networks: [NetworkAttachment(name: "backend", aliases: ["api"], ipv4Address: "10.20.0.5"), NetworkAttachment(name: "default")], resources: ResourceLimits(memory: try ByteSize(parsing: "512Mi"), cpus: try CPUQuantity(parsing: "1.5")),
+                networks: [NetworkAttachment(name: "backend", aliases: ["api"], ipv4Address: "10.20.0.5"), NetworkAttachment(name: "default")],
+                resources: ResourceLimits(memory: try ByteSize(parsing: "512Mi"), cpus: try CPUQuantity(parsing: "1.5")),
                 stopSignal: try StopSignal(parsing: "SIGINT"), stopGracePeriod: .milliseconds(2500), init: true, noNewPrivileges: true
             ),
             ports: [try PortMapping(parsing: "127.0.0.1:8080:80"), try PortMapping(parsing: "53/udp")],
@@ -144,10 +145,11 @@ struct WireFormatTests {
         #expect(request.exposedPorts?.keys.sorted() == ["53/udp", "80/tcp"])
         #expect(request.hostConfig.portBindings?["80/tcp"] == [.init(hostIp: "127.0.0.1", hostPort: "8080")])
         #expect(request.hostConfig.portBindings?["53/udp"] == nil)
-        #expect(request.hostConfig.mounts == [
-            .init(type: "volume", source: "berth-shop-data", target: "/data", readOnly: false),
-            .init(type: "bind", source: "/srv/conf", target: "/conf", readOnly: true),
-        ])
+        #expect(
+            request.hostConfig.mounts == [
+                .init(type: "volume", source: "berth-shop-data", target: "/data", readOnly: false),
+                .init(type: "bind", source: "/srv/conf", target: "/conf", readOnly: true),
+            ])
         // created on the first network (API 1.41 takes one), the engine connects the rest before the start
         #expect(request.hostConfig.networkMode == "berth-shop-backend")
         #expect(request.networkingConfig?.endpointsConfig.keys.sorted() == ["berth-shop-backend"])
@@ -160,15 +162,17 @@ struct WireFormatTests {
 
     @Test func mapsEveryContainerOptionToTheEnginesFieldsAndLeavesUnsetOnesOut() throws {
         // given
-        let options = try JobSpec(json: #"""
-            {"image": "example/app:1", "network": "none", "noNewPrivileges": true,
-             "logging": {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}},
-             "ulimits": {"nproc": 512, "nofile": {"soft": 1024, "hard": 2048}}, "capAdd": ["net_admin"], "capDrop": ["ALL"],
-             "extraHosts": ["db.local:127.0.0.1", "v6:[::1]"], "tmpfs": ["/run", "/tmp:size=64m,mode=1777"], "shmSize": "256Mi",
-             "tty": true, "stdinOpen": true, "sysctls": {"net.core.somaxconn": "1024"}, "readOnlyRootFilesystem": true, "pidsLimit": -1,
-             "hostname": "web", "dns": ["1.1.1.1"], "dnsSearch": ["example.org"], "devices": ["/dev/null:/dev/mynull:rw"],
-             "securityOpt": ["no-new-privileges", "seccomp=unconfined", "label:disable"]}
-            """#).container
+        let options = try JobSpec(
+            json: #"""
+                {"image": "example/app:1", "network": "none", "noNewPrivileges": true,
+                 "logging": {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}},
+                 "ulimits": {"nproc": 512, "nofile": {"soft": 1024, "hard": 2048}}, "capAdd": ["net_admin"], "capDrop": ["ALL"],
+                 "extraHosts": ["db.local:127.0.0.1", "v6:[::1]"], "tmpfs": ["/run", "/tmp:size=64m,mode=1777"], "shmSize": "256Mi",
+                 "tty": true, "stdinOpen": true, "sysctls": {"net.core.somaxconn": "1024"}, "readOnlyRootFilesystem": true, "pidsLimit": -1,
+                 "hostname": "web", "dns": ["1.1.1.1"], "dnsSearch": ["example.org"], "devices": ["/dev/null:/dev/mynull:rw"],
+                 "securityOpt": ["no-new-privileges", "seccomp=unconfined", "label:disable"]}
+                """#
+        ).container
         let plain = try JobSpec(json: #"{"image": "example/app:1", "network": "none"}"#).container
 
         // when
@@ -189,7 +193,10 @@ struct WireFormatTests {
         #expect(host.devices == [.init(pathOnHost: "/dev/null", pathInContainer: "/dev/mynull", cgroupPermissions: "rw")])
         #expect(host.securityOpt == ["no-new-privileges:true", "seccomp=unconfined", "label=disable"], "no-new-privileges once, from either field")
         // a spec without options sends exactly what it sent before they existed
-        for key in ["Tty", "OpenStdin", "Hostname", "LogConfig", "Ulimits", "CapAdd", "CapDrop", "ExtraHosts", "Tmpfs", "ShmSize", "Sysctls", "ReadonlyRootfs", "PidsLimit", "Dns", "DnsSearch", "Devices", "SecurityOpt"] {
+        for key in [
+            "Tty", "OpenStdin", "Hostname", "LogConfig", "Ulimits", "CapAdd", "CapDrop", "ExtraHosts", "Tmpfs", "ShmSize", "Sysctls", "ReadonlyRootfs", "PidsLimit", "Dns", "DnsSearch", "Devices",
+            "SecurityOpt",
+        ] {
             #expect(!json.contains("\"\(key)\""), "\(key) in \(json)")
         }
         var onlyOption = plain

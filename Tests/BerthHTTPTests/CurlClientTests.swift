@@ -63,7 +63,7 @@ struct CurlClientTests {
 
     @Test func streamsTheBodyAsItIsWrittenAndStopsWhenIterationEnds() async throws {
         let client = CurlClient()
-        let filter = "%7B%22volume%22%3A%5B%22berth-http-stream%22%5D%7D"  // {"volume":["berth-http-stream"]}
+        let filter = "%7B%22volume%22%3A%5B%22berth-http-stream%22%5D%7D" // {"volume":["berth-http-stream"]}
         let response = try await client.stream(request("/v1.41/events?filters=\(filter)", timeout: nil))
         #expect(response.status == 200)
         #expect(response.headers["content-type"] == "application/json")

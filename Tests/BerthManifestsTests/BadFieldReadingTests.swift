@@ -324,10 +324,11 @@ struct BadFieldReadingTests {
         let issues = readingIssues(yaml)
         // then
         #expect(issues.count >= 3)
-        #expect(Set(issues.map(\.path)) == [
-            "spec.replicas", "spec.restart", "spec.ports[1]", "spec.healthcheck.command",
-            "spec.healthcheck.interval", "spec.stopGracePeriod",
-        ])
+        #expect(
+            Set(issues.map(\.path)) == [
+                "spec.replicas", "spec.restart", "spec.ports[1]", "spec.healthcheck.command",
+                "spec.healthcheck.interval", "spec.stopGracePeriod",
+            ])
         #expect(issues.first { $0.path == "spec.restart" }?.message.contains(#"found "sometimes""#) == true)
     }
 

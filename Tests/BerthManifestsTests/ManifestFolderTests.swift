@@ -22,16 +22,16 @@ struct ManifestFolderTests {
         try withFolder([
             "project.yaml": "apiVersion: berth/v1\nkind: Project\nmetadata: {name: shop}\n",
             "app.yaml": """
-                apiVersion: berth/v1
-                kind: Volume
-                metadata: {name: data, project: shop}
-                spec: {}
-                ---
-                apiVersion: berth/v1
-                kind: Service
-                metadata: {name: app, project: shop}
-                spec: {image: nginx, volumes: ["data:/data"]}
-                """,
+            apiVersion: berth/v1
+            kind: Volume
+            metadata: {name: data, project: shop}
+            spec: {}
+            ---
+            apiVersion: berth/v1
+            kind: Service
+            metadata: {name: app, project: shop}
+            spec: {image: nginx, volumes: ["data:/data"]}
+            """,
         ]) { root in
             // when
             let manifests = try Manifests.load(paths: [root])
@@ -45,29 +45,30 @@ struct ManifestFolderTests {
     @Test func reportsTheProblemsOfEveryFile() throws {
         try withFolder([
             "a.yaml": """
-                apiVersion: berth/v1
-                kind: Service
-                metadata: {name: app}
-                spec:
-                  image: nginx
-                  replicas: two
-                """,
+            apiVersion: berth/v1
+            kind: Service
+            metadata: {name: app}
+            spec:
+              image: nginx
+              replicas: two
+            """,
             "b.yaml": """
-                apiVersion: berth/v1
-                kind: Volume
-                metadata: {name: data}
-                spec: {drivr: local}
-                """,
+            apiVersion: berth/v1
+            kind: Volume
+            metadata: {name: data}
+            spec: {drivr: local}
+            """,
         ]) { root in
             // when
             let error = #expect(throws: ValidationError.self) { try Manifests.load(paths: [root]) }
             // then
             let issues = error?.issues ?? []
             #expect(issues.map(\.path) == ["spec.replicas", "spec.drivr"])
-            #expect(issues.map(\.location) == [
-                BerthCore.SourceLocation(file: root + "/a.yaml", line: 6, column: 13),
-                BerthCore.SourceLocation(file: root + "/b.yaml", line: 4, column: 8),
-            ])
+            #expect(
+                issues.map(\.location) == [
+                    BerthCore.SourceLocation(file: root + "/a.yaml", line: 6, column: 13),
+                    BerthCore.SourceLocation(file: root + "/b.yaml", line: 4, column: 8),
+                ])
             #expect(issues.last?.message.contains(#"(did you mean "driver"?)"#) == true)
         }
     }

@@ -61,7 +61,8 @@ struct ParserFuzzTests {
         """,
     ]
 
-    static let insertions: [[UInt8]] = [":", "-", "[", "]", "{", "}", "*a", "&a", "\t", "<<: *a", "!!int ", "!x ", "---\n", "\n", " ", "\"", "'", "|", "? ", "#", ","]
+    static let insertions: [[UInt8]] =
+        [":", "-", "[", "]", "{", "}", "*a", "&a", "\t", "<<: *a", "!!int ", "!x ", "---\n", "\n", " ", "\"", "'", "|", "? ", "#", ","]
         .map { Array($0.utf8) } + [[0xFF], [0xC3], [0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90]]
 
     static func mutate(_ input: [UInt8], with random: inout SplitMix64) -> [UInt8] {

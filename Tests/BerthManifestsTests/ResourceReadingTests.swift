@@ -107,9 +107,12 @@ struct ResourceReadingTests {
         // when
         let resource = try readOne(yaml)
         // then
-        #expect(resource.spec == .volume(VolumeSpec(
-            driver: "nfs", options: ["type": "nfs", "o": "addr=10.0.0.1"], labels: ["backup": "nightly"], reclaimPolicy: .delete
-        )))
+        #expect(
+            resource.spec
+                == .volume(
+                    VolumeSpec(
+                        driver: "nfs", options: ["type": "nfs", "o": "addr=10.0.0.1"], labels: ["backup": "nightly"], reclaimPolicy: .delete
+                    )))
     }
 
     @Test func readsAServiceWithTheDocumentedDefaults() throws {
@@ -196,11 +199,12 @@ struct ResourceReadingTests {
         #expect(container.entrypoint == ["/entry.sh"])
         #expect(container.workingDir == "/srv/app")
         #expect(container.user == "1000:1000")
-        #expect(container.env == [
-            "DEBUG": .literal("0"),
-            "SECRET_KEY": .fromFile("/run/secrets/app_key"),
-            "DATABASE_URL": .fromEnv("SHOP_DATABASE_URL"),
-        ])
+        #expect(
+            container.env == [
+                "DEBUG": .literal("0"),
+                "SECRET_KEY": .fromFile("/run/secrets/app_key"),
+                "DATABASE_URL": .fromEnv("SHOP_DATABASE_URL"),
+            ])
         #expect(container.labels == ["tier": "web"])
         #expect(container.volumes.map(\.description) == ["static:/static", "/srv/config:/config:ro"])
         #expect(container.network == .project)
@@ -213,10 +217,12 @@ struct ResourceReadingTests {
         #expect(container.noNewPrivileges)
         #expect(spec.replicas == 2)
         #expect(spec.ports.map(\.description) == ["8000/tcp", "127.0.0.1::9000/udp"])
-        #expect(spec.healthcheck == HealthcheckSpec(
-            command: ["wget", "-qO-", "http://127.0.0.1:8000/health"],
-            interval: .seconds(10), timeout: .seconds(30), retries: 3, startPeriod: .seconds(0)
-        ))
+        #expect(
+            spec.healthcheck
+                == HealthcheckSpec(
+                    command: ["wget", "-qO-", "http://127.0.0.1:8000/health"],
+                    interval: .seconds(10), timeout: .seconds(30), retries: 3, startPeriod: .seconds(0)
+                ))
         #expect(spec.restart == .onFailure)
         #expect(spec.dependsOn == [Dependency(name: "cache", condition: .started), Dependency(name: "db", condition: .healthy)])
         #expect(spec.updateOrder == .stopFirst)
@@ -359,9 +365,12 @@ struct ResourceReadingTests {
         // when
         let resource = try readOne(yaml)
         // then
-        #expect(resource.spec == .bucket(BucketSpec(
-            bucketName: "qfield-files", versioning: false, lifecycle: nil, tags: [:], reclaimPolicy: .retain
-        )))
+        #expect(
+            resource.spec
+                == .bucket(
+                    BucketSpec(
+                        bucketName: "qfield-files", versioning: false, lifecycle: nil, tags: [:], reclaimPolicy: .retain
+                    )))
     }
 
     @Test func readsEveryFieldOfABucket() throws {
@@ -381,15 +390,19 @@ struct ResourceReadingTests {
         // when
         let resource = try readOne(yaml)
         // then
-        #expect(resource.spec == .bucket(BucketSpec(
-            bucketName: "qfield.files-eu", versioning: true,
-            lifecycle: BucketSpec.Lifecycle(expireDays: 7, noncurrentExpireDays: 30, abortIncompleteUploadsDays: 2),
-            tags: ["owner": "gis", "app:name": "q field"], reclaimPolicy: .delete, deleteNonEmpty: true
-        )))
+        #expect(
+            resource.spec
+                == .bucket(
+                    BucketSpec(
+                        bucketName: "qfield.files-eu", versioning: true,
+                        lifecycle: BucketSpec.Lifecycle(expireDays: 7, noncurrentExpireDays: 30, abortIncompleteUploadsDays: 2),
+                        tags: ["owner": "gis", "app:name": "q field"], reclaimPolicy: .delete, deleteNonEmpty: true
+                    )))
     }
 
     @Test func anEmptyBucketLifecycleIsNoLifecycle() throws {
-        let resource = try readOne("""
+        let resource = try readOne(
+            """
             apiVersion: berth/v1
             kind: Bucket
             metadata: {name: files, project: qfield}
@@ -468,15 +481,18 @@ struct ResourceReadingTests {
         // when
         let resource = try readOne(yaml)
         // then
-        #expect(resource.spec == .certificate(CertificateSpec(
-            commonName: "Berth test", dnsNames: ["*.example.org"], ipAddresses: ["127.0.0.1", "::1"],
-            issuer: .localCA, keyAlgorithm: .rsa2048, duration: .days(30), renewBefore: .days(10),
-            target: .hostPath("/etc/berth/certs"),
-            reload: [
-                CertificateSpec.Reload(service: "proxy", signal: .defaultReload),
-                CertificateSpec.Reload(service: "app", signal: try StopSignal(parsing: "SIGUSR1")),
-            ]
-        )))
+        #expect(
+            resource.spec
+                == .certificate(
+                    CertificateSpec(
+                        commonName: "Berth test", dnsNames: ["*.example.org"], ipAddresses: ["127.0.0.1", "::1"],
+                        issuer: .localCA, keyAlgorithm: .rsa2048, duration: .days(30), renewBefore: .days(10),
+                        target: .hostPath("/etc/berth/certs"),
+                        reload: [
+                            CertificateSpec.Reload(service: "proxy", signal: .defaultReload),
+                            CertificateSpec.Reload(service: "app", signal: try StopSignal(parsing: "SIGUSR1")),
+                        ]
+                    )))
     }
 
     @Test func readsEveryDocumentOfAStreamWithItsStartingLine() throws {

@@ -27,10 +27,11 @@ struct S3ClientTests {
 
     @Test func createsABucketInAnotherRegionWithVirtualHostAddressing() async throws {
         // `<bucket>.localhost` resolves to the loopback address, so moto sees the bucket in the Host header.
-        let client = try S3Client(configuration: S3Configuration(
-            endpoint: try MotoServer.endpoint.replacingOccurrences(of: "127.0.0.1", with: "localhost"),
-            region: "eu-west-1", addressing: .virtualHost, credentials: try MotoServer.credentials()
-        ))
+        let client = try S3Client(
+            configuration: S3Configuration(
+                endpoint: try MotoServer.endpoint.replacingOccurrences(of: "127.0.0.1", with: "localhost"),
+                region: "eu-west-1", addressing: .virtualHost, credentials: try MotoServer.credentials()
+            ))
         try await MotoServer.withBucket("vhost", create: false) { name in
             // when
             try await client.createBucket(name)

@@ -76,20 +76,20 @@ struct S3WireFormatTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("berth-credentials-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: file) }
         try """
-            # comment
-            [default]
-            aws_access_key_id = AKIDDEFAULT
-            aws_secret_access_key = secret/default
+        # comment
+        [default]
+        aws_access_key_id = AKIDDEFAULT
+        aws_secret_access_key = secret/default
 
-            [other]
-            aws_access_key_id=AKIDOTHER
-            aws_secret_access_key=secret-other
+        [other]
+        aws_access_key_id=AKIDOTHER
+        aws_secret_access_key=secret-other
 
-            [temporary]
-            aws_access_key_id = ASIATEMP
-            aws_secret_access_key = secret-temp
-            aws_session_token = token/temp==
-            """.write(to: file, atomically: true, encoding: .utf8)
+        [temporary]
+        aws_access_key_id = ASIATEMP
+        aws_secret_access_key = secret-temp
+        aws_session_token = token/temp==
+        """.write(to: file, atomically: true, encoding: .utf8)
 
         let fromEnvironment = try S3Credentials.resolve(environment: ["AWS_ACCESS_KEY_ID": "E", "AWS_SECRET_ACCESS_KEY": "S"], file: file.path)
         #expect(fromEnvironment == S3Credentials(accessKey: "E", secretKey: "S"))

@@ -176,10 +176,11 @@ struct BatchedCallsTests {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             workers.post { _ in
                 record()
-                workers.post({ _ in
-                    record()
-                    done.resume()
-                }, fromWorker: true)
+                workers.post(
+                    { _ in
+                        record()
+                        done.resume()
+                    }, fromWorker: true)
             }
         }
         await workers.stop()

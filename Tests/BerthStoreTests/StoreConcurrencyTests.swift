@@ -29,7 +29,8 @@ struct StoreConcurrencyTests {
             try await Self.submit(jobs, to: store)
             let submitted = ContinuousClock.now
             // when: 8 claimers, each through a store of its own on PostgreSQL (several controllers)
-            let claimers: [any Store] = kind == .postgres
+            let claimers: [any Store] =
+                kind == .postgres
                 ? try await (0..<8).asyncMap { _ in try await place.open(poolSize: 1) }
                 : Array(repeating: store, count: 8)
             let claims = try await withThrowingTaskGroup(of: [String].self) { group in
@@ -63,7 +64,8 @@ struct StoreConcurrencyTests {
             // given
             try await Self.submit(200, to: store)
             let limits = (0..<5).reduce(into: [String: ProjectJobLimits]()) { $0["p\($1)"] = ProjectJobLimits(maxConcurrent: 3, exclusive: $1 == 0) }
-            let claimers: [any Store] = kind == .postgres
+            let claimers: [any Store] =
+                kind == .postgres
                 ? try await (0..<4).asyncMap { _ in try await place.open(poolSize: 1) }
                 : Array(repeating: store, count: 4)
             // when: claim, finish some, claim again, concurrently
@@ -100,7 +102,8 @@ struct StoreConcurrencyTests {
     func concurrentWritesOfOneResourceAllLand(kind: StoreKind) async throws {
         try await TestPlace.with(kind) { store, place in
             // given: four writers (their own connections on PostgreSQL), none of the rows there yet
-            let writers: [any Store] = kind == .postgres
+            let writers: [any Store] =
+                kind == .postgres
                 ? try await (0..<4).asyncMap { _ in try await place.open(poolSize: 1) }
                 : Array(repeating: store, count: 4)
             // when: each writes the same ten resources 20 times, the same document every time

@@ -99,14 +99,16 @@ extension StoreConformanceTests {
             // given
             let earlier = try await store.submitJob(try submission(name: "earlier", key: "old"), now: at(0)).job
             // when
-            let results = try await submitBatch(store, [
-                try submission(name: "a", key: "k1"),
-                try submission(name: "b"),
-                try submission(name: "a-again", key: "k1"),
-                try submission(project: "shop", name: "a-in-shop", key: "k1"),
-                try submission(name: "old-again", key: "old"),
-                try submission(name: "c"),
-            ], now: at(1))
+            let results = try await submitBatch(
+                store,
+                [
+                    try submission(name: "a", key: "k1"),
+                    try submission(name: "b"),
+                    try submission(name: "a-again", key: "k1"),
+                    try submission(project: "shop", name: "a-in-shop", key: "k1"),
+                    try submission(name: "old-again", key: "old"),
+                    try submission(name: "c"),
+                ], now: at(1))
             // then
             let outcomes = try results.map { try $0.get() }
             #expect(outcomes.map(\.created) == [true, true, false, true, false, true])
@@ -130,16 +132,20 @@ extension StoreConformanceTests {
             case .postgres:
                 try await rawExecute(store, "ALTER TABLE jobs ADD CONSTRAINT no_poison CHECK (name <> 'poison')")
             case .sqlite:
-                try await rawExecute(store, """
+                try await rawExecute(
+                    store,
+                    """
                     CREATE TRIGGER no_poison BEFORE INSERT ON jobs WHEN NEW.name = 'poison'
                     BEGIN SELECT RAISE(ABORT, 'no poison'); END
                     """)
             }
             // when
-            let results = try await submitBatch(store, [
-                try submission(name: "a"), try submission(name: "poison", key: "p"), try submission(name: "b", key: "k"),
-                try submission(name: "c"),
-            ], now: at(0))
+            let results = try await submitBatch(
+                store,
+                [
+                    try submission(name: "a"), try submission(name: "poison", key: "p"), try submission(name: "b", key: "k"),
+                    try submission(name: "c"),
+                ], now: at(0))
             // then: the others are written, with their events; the refused one says why
             let refused = try #require(results[1].failure)
             #expect(refused.code == .database)

@@ -34,12 +34,14 @@ struct StoreConformanceTests {
         // given: a database an older Berth left at migration 1, with a status row
         let place = try await TestPlace.make(kind)
         defer { Task { try? await place.remove() } }
-        try await place.migrate(upTo: 1, then: [
-            """
-            INSERT INTO resource_status (kind, project, name, phase, conditions, restart_count, last_action, updated_at)
-            VALUES ('Service', 'qfield', 'app', 'Ready', '[]', 2, 'createContainer app-0', \(SQLTime.milliseconds(at(0))))
-            """,
-        ])
+        try await place.migrate(
+            upTo: 1,
+            then: [
+                """
+                INSERT INTO resource_status (kind, project, name, phase, conditions, restart_count, last_action, updated_at)
+                VALUES ('Service', 'qfield', 'app', 'Ready', '[]', 2, 'createContainer app-0', \(SQLTime.milliseconds(at(0))))
+                """
+            ])
         // when
         let store = try await place.open()
         let version = schemaVersion(store)
@@ -48,11 +50,13 @@ struct StoreConformanceTests {
         var status = try #require(old)
         status.readyReplicas = 1
         status.desiredReplicas = 2
-        status.replicas = [ReplicaStatus(
-            container: "berth-qfield-app-0", state: "running",
-            networks: [ObservedEndpoint(network: "berth-qfield-default", ipv4Address: "10.1.0.2")],
-            ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, transport: "tcp")]
-        )]
+        status.replicas = [
+            ReplicaStatus(
+                container: "berth-qfield-app-0", state: "running",
+                networks: [ObservedEndpoint(network: "berth-qfield-default", ipv4Address: "10.1.0.2")],
+                ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, transport: "tcp")]
+            )
+        ]
         try await store.putStatus(status)
         let updated = try await store.status(id)
         await store.close()
@@ -194,9 +198,11 @@ struct StoreConformanceTests {
             try await store.putStatus(backingOff)
             let recovered = try await store.status(app)
             // then
-            #expect(stored == ResourceStatus(
-                id: app, phase: .degraded, restartCount: 4, readyReplicas: 1, desiredReplicas: 2, nextAttemptAt: at(40), updatedAt: at(10)
-            ))
+            #expect(
+                stored
+                    == ResourceStatus(
+                        id: app, phase: .degraded, restartCount: 4, readyReplicas: 1, desiredReplicas: 2, nextAttemptAt: at(40), updatedAt: at(10)
+                    ))
             #expect(listed.first { $0.id == app } == stored)
             #expect(listed.first { $0.id == data } == plain)
             #expect(recovered == backingOff)

@@ -163,19 +163,20 @@ struct World {
         containers.reserveCapacity(count)
         for (id, spec) in desired.services {
             guard let hash = desired.specHashes[id] else { preconditionFailure("no spec hash for \(id)") }
-            containers.append(ObservedContainer(
-                id: "id-\(id.name)-0",
-                name: ObjectName.serviceContainer(project: id.project, service: id.name, replica: 0),
-                labels: [
-                    LabelKey.managed: "true", LabelKey.project: id.project, LabelKey.kind: "service",
-                    LabelKey.name: id.name, LabelKey.replica: "0",
-                    LabelKey.specHash: drifted ? "0000000000000000" : hash,
-                ],
-                state: .running,
-                health: .healthy,
-                startedAt: now.addingTimeInterval(-3_600),
-                spec: drifted ? nil : spec
-            ))
+            containers.append(
+                ObservedContainer(
+                    id: "id-\(id.name)-0",
+                    name: ObjectName.serviceContainer(project: id.project, service: id.name, replica: 0),
+                    labels: [
+                        LabelKey.managed: "true", LabelKey.project: id.project, LabelKey.kind: "service",
+                        LabelKey.name: id.name, LabelKey.replica: "0",
+                        LabelKey.specHash: drifted ? "0000000000000000" : hash,
+                    ],
+                    state: .running,
+                    health: .healthy,
+                    startedAt: now.addingTimeInterval(-3_600),
+                    spec: drifted ? nil : spec
+                ))
         }
         // The engine lists containers in its own order, not Berth's.
         containers.reverse()

@@ -147,9 +147,11 @@ func cyclesThroughCurl(total: Int, workers: Int, socket: String, image: String, 
                 let common = ["-s", "-f", "-o", "/dev/null", "--unix-socket", socket]
                 do {
                     // -f: an HTTP error fails curl, which then exits non-zero.
-                    let status = try exitStatus("/usr/bin/curl", common + ["-X", "POST", "-H", "Content-Type: application/json", "-d", body, "\(base)/create?name=\(name)"]
-                        + ["--next"] + common + ["-X", "POST", "\(base)/\(name)/start"]
-                        + ["--next"] + common + ["-X", "DELETE", "\(base)/\(name)?force=1"])
+                    let status = try exitStatus(
+                        "/usr/bin/curl",
+                        common + ["-X", "POST", "-H", "Content-Type: application/json", "-d", body, "\(base)/create?name=\(name)"]
+                            + ["--next"] + common + ["-X", "POST", "\(base)/\(name)/start"]
+                            + ["--next"] + common + ["-X", "DELETE", "\(base)/\(name)?force=1"])
                     if status != 0 { failures.increment() }
                 } catch {
                     failures.increment()
@@ -181,5 +183,7 @@ for workers in [1, 4, 8] {
     let throughClient = try await cyclesThroughClient(total: 24, workers: workers, client: client, image: image)
     let throughCurl = try cyclesThroughCurl(total: 24, workers: workers, socket: socket, image: image, version: "\(version)")
     let throughCLI = try cyclesThroughCLI(total: 24, workers: workers, socket: socket, image: image)
-    print("| \(workers) concurrent | \(rate(throughClient, workers)) | \(rate(throughCurl, workers)) | \(rate(throughCLI, workers)) | \(String(format: "%.2f", throughClient / throughCurl)) | \(String(format: "%.2f", throughClient / throughCLI)) |")
+    print(
+        "| \(workers) concurrent | \(rate(throughClient, workers)) | \(rate(throughCurl, workers)) | \(rate(throughCLI, workers)) | \(String(format: "%.2f", throughClient / throughCurl)) | \(String(format: "%.2f", throughClient / throughCLI)) |"
+    )
 }

@@ -242,8 +242,8 @@ for queue in queues {
         let spans = queue.recorder.spans.filter { $0.begin >= submitted }
         queue.recorder.reset()
         guard let create = spans.first(where: { $0.job == id && $0.label.hasPrefix("engine: create") }),
-              let start = spans.first(where: { $0.job == id && $0.label == "engine: start" }),
-              let claim = spans.first(where: { $0.job == id && $0.label == "store: claim" })
+            let start = spans.first(where: { $0.job == id && $0.label == "engine: start" }),
+            let claim = spans.first(where: { $0.job == id && $0.label == "store: claim" })
         else { fail("job \(id) has no claim, create or start call") }
         result.toCreate.append(seconds(create.begin - submitted))
         result.toRunning.append(seconds(start.end - submitted))
@@ -323,8 +323,12 @@ for name in storeNames {
 }
 let allFloors = storeNames.flatMap { pickups[$0]!.floorPlain }
 let polledPickup = (0..<1000).map { Double($0) / 1000 * pollInterval }
-print("| model: \(Int(pollInterval)) s polling queue, one idle worker: submit → create request issued | \(ms(percentile(polledPickup, 50))) | \(ms(percentile(polledPickup, 99))) | \(ms(mean(polledPickup))) |")
-print("| model: the same, submit → worker running (+ the floor's p50) | \(ms(percentile(polledPickup, 50) + percentile(allFloors, 50))) | \(ms(percentile(polledPickup, 99) + percentile(allFloors, 50))) | \(ms(mean(polledPickup) + percentile(allFloors, 50))) |")
+print(
+    "| model: \(Int(pollInterval)) s polling queue, one idle worker: submit → create request issued | \(ms(percentile(polledPickup, 50))) | \(ms(percentile(polledPickup, 99))) | \(ms(mean(polledPickup))) |"
+)
+print(
+    "| model: the same, submit → worker running (+ the floor's p50) | \(ms(percentile(polledPickup, 50) + percentile(allFloors, 50))) | \(ms(percentile(polledPickup, 99) + percentile(allFloors, 50))) | \(ms(mean(polledPickup) + percentile(allFloors, 50))) |"
+)
 print("")
 print("| store | pickup p99 (target < 25 ms) | running p50 − floor p50 (target ≤ 20 ms) | running p50 − floor-with-volume p50 |")
 print("| --- | ---: | ---: | ---: |")
@@ -386,12 +390,20 @@ let rawRate = Double(rawCount) / rawSeconds
 print("| raw loop: create, start, wait, logs, remove | \(rawCount) | \(String(format: "%.1f s", rawSeconds)) | \(String(format: "%.2f", rawRate)) | 100% |")
 for name in storeNames {
     let rate = Double(berthCount[name]!) / berthSeconds[name]!
-    print("| JobRunner on \(name): submit … remove | \(berthCount[name]!) | \(String(format: "%.1f s", berthSeconds[name]!)) | \(String(format: "%.2f", rate)) | \(String(format: "%.0f%%", rate / rawRate * 100)) |")
+    print(
+        "| JobRunner on \(name): submit … remove | \(berthCount[name]!) | \(String(format: "%.1f s", berthSeconds[name]!)) | \(String(format: "%.2f", rate)) | \(String(format: "%.0f%%", rate / rawRate * 100)) |"
+    )
 }
-print("| raw loop at concurrency 1 (one job after another) | \(serialJobs) | \(String(format: "%.1f s", serialSeconds)) | \(String(format: "%.2f", 1 / perJob)) | \(String(format: "%.0f%%", 1 / perJob / rawRate * 100)) |")
+print(
+    "| raw loop at concurrency 1 (one job after another) | \(serialJobs) | \(String(format: "%.1f s", serialSeconds)) | \(String(format: "%.2f", 1 / perJob)) | \(String(format: "%.0f%%", 1 / perJob / rawRate * 100)) |"
+)
 let modelA = 1 / (pollInterval + perJob)
-print("| model: \(Int(pollInterval)) s polling, one worker, one job per poll: 1 / (\(Int(pollInterval)) s + \(ms(perJob))) | \(throughputJobs) | \(String(format: "%.0f s", Double(throughputJobs) / modelA)) | \(String(format: "%.3f", modelA)) | \(String(format: "%.1f%%", modelA / rawRate * 100)) |")
-print("| model: \(Int(pollInterval)) s polling, one worker, drains the backlog between polls: 1 / \(ms(perJob)) | \(throughputJobs) | \(String(format: "%.0f s", Double(throughputJobs) * perJob + pollInterval / 2)) | \(String(format: "%.2f", 1 / perJob)) | \(String(format: "%.0f%%", 1 / perJob / rawRate * 100)) |")
+print(
+    "| model: \(Int(pollInterval)) s polling, one worker, one job per poll: 1 / (\(Int(pollInterval)) s + \(ms(perJob))) | \(throughputJobs) | \(String(format: "%.0f s", Double(throughputJobs) / modelA)) | \(String(format: "%.3f", modelA)) | \(String(format: "%.1f%%", modelA / rawRate * 100)) |"
+)
+print(
+    "| model: \(Int(pollInterval)) s polling, one worker, drains the backlog between polls: 1 / \(ms(perJob)) | \(throughputJobs) | \(String(format: "%.0f s", Double(throughputJobs) * perJob + pollInterval / 2)) | \(String(format: "%.2f", 1 / perJob)) | \(String(format: "%.0f%%", 1 / perJob / rawRate * 100)) |"
+)
 
 print("\n### Throughput: engine and store calls per job, and their p50 duration under load\n")
 let loops = ["raw"] + storeNames

@@ -116,7 +116,8 @@ public actor CertificateManager {
             logger.info("issued certificate \(id) (\(reason)), valid until \(issued.notAfter.formatted(.iso8601))", metadata: ["berth.resource": "\(id)", "berth.cause": "\(reason)"])
             let reloaded = try await reload(id, spec)
             let renewAt = issued.notAfter.addingTimeInterval(-spec.renewBefore.seconds)
-            let message = "issued (\(reason)); valid until \(issued.notAfter.formatted(.iso8601)), renewed from \(renewAt.formatted(.iso8601))"
+            let message =
+                "issued (\(reason)); valid until \(issued.notAfter.formatted(.iso8601)), renewed from \(renewAt.formatted(.iso8601))"
                 + (reloaded.isEmpty ? "" : "; reloaded \(reloaded.joined(separator: ", "))")
             await record(id, phase: .ready, reason: "Issued", message: message, now: now, renewAt: renewAt, event: true, warning: false)
             return (renewAt, reason)
@@ -127,9 +128,10 @@ public actor CertificateManager {
     private func reload(_ id: ResourceID, _ spec: CertificateSpec) async throws -> [String] {
         var done: [String] = []
         for entry in spec.reload {
-            let containers = try await engine.client.listContainers(labels: [
-                "\(LabelKey.managed)=true", "\(LabelKey.project)=\(id.project)", "\(LabelKey.kind)=\(ObjectKind.service.rawValue)", "\(LabelKey.name)=\(entry.service)",
-            ], all: false)
+            let containers = try await engine.client.listContainers(
+                labels: [
+                    "\(LabelKey.managed)=true", "\(LabelKey.project)=\(id.project)", "\(LabelKey.kind)=\(ObjectKind.service.rawValue)", "\(LabelKey.name)=\(entry.service)",
+                ], all: false)
             for container in containers {
                 if entry.restart {
                     try await engine.client.restartContainer(container.id, timeout: 10)

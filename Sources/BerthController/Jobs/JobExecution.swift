@@ -162,7 +162,7 @@ struct JobExecution: Sendable {
         )
         do {
             return try await runtime.createJobContainer(target, environment: values)
-        } catch where error.code == .notFound && container.pullPolicy != .always {
+        } catch  where error.code == .notFound && container.pullPolicy != .always {
             try await ensureImage(container)
         } catch {
             throw ExecutionError(error.message)
@@ -203,7 +203,7 @@ struct JobExecution: Sendable {
                     do throws(DockerError) {
                         _ = try await runtime.waitForExit(named: name)
                         return true
-                    } catch where error.code == .notFound {
+                    } catch  where error.code == .notFound {
                         return true
                     } catch {
                         failures += 1
@@ -279,10 +279,11 @@ struct JobExecution: Sendable {
         let ended = try await store.transitionJob(job.id, from: job.state, to: state, controller: configuration.identity, update: update, now: now)
         logger.log(level: state == .finished ? .info : .warning, "\(verdict.message)", metadata: metadata(job))
         // The why in words, beside the transition's own event: `berth jobs show` prints both.
-        try await store.appendEvent(EventRecord(
-            jobID: job.id, project: job.project, type: state == .finished ? .normal : .warning, reason: verdict.reason,
-            message: "attempt \(job.attempt): \(verdict.message)", time: ended.finishedAt ?? Date()
-        ))
+        try await store.appendEvent(
+            EventRecord(
+                jobID: job.id, project: job.project, type: state == .finished ? .normal : .warning, reason: verdict.reason,
+                message: "attempt \(job.attempt): \(verdict.message)", time: ended.finishedAt ?? Date()
+            ))
         return ended
     }
 

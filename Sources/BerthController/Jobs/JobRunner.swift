@@ -29,7 +29,10 @@ public actor JobRunner {
     /// Runs between two steps of every execution: the crash points, or a test's simulated crash.
     private let betweenSteps: JobExecution.BetweenSteps
 
-    public init(runtime: any JobRuntime, store: any JobQueue & EventLog & TokenStore & StoreNotifications, configuration: JobRunnerConfiguration = JobRunnerConfiguration(), environment: EnvironmentResolver = EnvironmentResolver(), logger: Logger = Logger(label: "berth.jobs")) {
+    public init(
+        runtime: any JobRuntime, store: any JobQueue & EventLog & TokenStore & StoreNotifications, configuration: JobRunnerConfiguration = JobRunnerConfiguration(),
+        environment: EnvironmentResolver = EnvironmentResolver(), logger: Logger = Logger(label: "berth.jobs")
+    ) {
         self.init(runtime: runtime, store: store, configuration: configuration, environment: environment, logger: logger, betweenSteps: CrashPoint.reach)
     }
 

@@ -20,10 +20,11 @@ public struct Capability: Sendable, Hashable, Codable, Comparable, CustomStringC
 
     /// The capabilities Docker gives every container unless dropped (moby `caps.DefaultCapabilities`):
     /// adding one back after `capDrop: [ALL]` restores, and never widens, what a container may do.
-    public static let engineDefaults: Set<Capability> = Set([
-        "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID", "SETFCAP", "SETPCAP",
-        "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
-    ].map(Capability.init(checked:)))
+    public static let engineDefaults: Set<Capability> = Set(
+        [
+            "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID", "SETFCAP", "SETPCAP",
+            "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
+        ].map(Capability.init(checked:)))
 
     private init(checked name: String) {
         self.name = name

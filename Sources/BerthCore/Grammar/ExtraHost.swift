@@ -50,10 +50,11 @@ public struct ExtraHost: Sendable, Hashable, Codable, CustomStringConvertible {
 enum HostNameSyntax {
     static func isValid(_ name: String, maxLength: Int = 253) -> Bool {
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
-        return name.count <= maxLength && labels.allSatisfy { label in
-            (1...63).contains(label.count) && label.first != "-" && label.last != "-"
-                && label.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || $0 == "-" || $0 == "_" }
-        }
+        return name.count <= maxLength
+            && labels.allSatisfy { label in
+                (1...63).contains(label.count) && label.first != "-" && label.last != "-"
+                    && label.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || $0 == "-" || $0 == "_" }
+            }
     }
 }
 

@@ -33,7 +33,9 @@ public struct SecurityOption: Sendable, Hashable, Codable, CustomStringConvertib
         }
         guard let key = Key(rawValue: name) else {
             let keys = Key.allCases.map(\.rawValue)
-            throw ValidationError("expected a security option such as seccomp=unconfined, apparmor=PROFILE, label=disable or no-new-privileges, found \(text.quoted); known keys: \(keys.joined(separator: ", "))\(Suggestion.didYouMean(name, among: keys))")
+            throw ValidationError(
+                "expected a security option such as seccomp=unconfined, apparmor=PROFILE, label=disable or no-new-privileges, found \(text.quoted); known keys: \(keys.joined(separator: ", "))\(Suggestion.didYouMean(name, among: keys))"
+            )
         }
         self.key = key
         switch key {
@@ -44,7 +46,8 @@ public struct SecurityOption: Sendable, Hashable, Codable, CustomStringConvertib
             value = "true"
         case .seccomp:
             guard let rest, rest == "unconfined" || rest == "builtin" || rest.first == "{" else {
-                throw ValidationError("expected seccomp=unconfined, seccomp=builtin or seccomp={…} with a profile's JSON, found \(text.quoted); the engine takes the profile itself, not the path of its file")
+                throw ValidationError(
+                    "expected seccomp=unconfined, seccomp=builtin or seccomp={…} with a profile's JSON, found \(text.quoted); the engine takes the profile itself, not the path of its file")
             }
             value = rest
         case .apparmor:

@@ -14,16 +14,19 @@ public enum SysctlName {
             !part.isEmpty && part.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || $0 == "_" || $0 == "-" }
         }
         guard wellFormed, ipcNames.contains(name) || namespacedPrefixes.contains(where: { name.hasPrefix($0) }) else {
-            throw ValidationError("expected a namespaced kernel parameter such as net.core.somaxconn: net.*, fs.mqueue.*, kernel.msgmax, kernel.msgmnb, kernel.msgmni, kernel.sem or kernel.shm*; found \(name.quoted)")
+            throw ValidationError(
+                "expected a namespaced kernel parameter such as net.core.somaxconn: net.*, fs.mqueue.*, kernel.msgmax, kernel.msgmnb, kernel.msgmni, kernel.sem or kernel.shm*; found \(name.quoted)")
         }
     }
 
     /// A policy entry: a parameter name, or a prefix ending in `.*` (`net.ipv4.*`).
     static func validatedPattern(_ pattern: String) throws(ValidationError) -> String {
         let name = pattern.hasSuffix(".*") ? String(pattern.dropLast(2)) : pattern
-        let wellFormed = !name.isEmpty && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { part in
-            !part.isEmpty && part.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || $0 == "_" || $0 == "-" }
-        }
+        let wellFormed =
+            !name.isEmpty
+            && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { part in
+                !part.isEmpty && part.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || $0 == "_" || $0 == "-" }
+            }
         guard wellFormed else {
             throw ValidationError("expected a kernel parameter such as net.core.somaxconn, or a prefix such as net.ipv4.*, found \(pattern.quoted)")
         }

@@ -193,7 +193,7 @@ private struct JSONInputParser {
             index += 2
             let second = try hexQuad()
             guard (0xDC00..<0xE000).contains(second),
-                  let scalar = Unicode.Scalar(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
+                let scalar = Unicode.Scalar(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
             else { throw fail("a \\u escape of a high surrogate must be followed by a low one") }
             return String(Character(scalar))
         }

@@ -84,7 +84,8 @@ public enum CronPlanner {
         // `due` counts `latest` too, so one more than the limit tells an exact limit from "more".
         let (due, isExact) = fires.count(through: latest, upTo: missedCountLimit + 1)
         let earlier = missedCount(isExact ? due - 1 : missedCountLimit + 1)
-        let missedText = earlier.count == 0
+        let missedText =
+            earlier.count == 0
             ? ""
             : "missed \(earlier.atLeast ? "at least " : "")\(earlier.count) \(earlier.count == 1 ? "run" : "runs")"
                 + (fires.first(after: start).map { " since \(clock.text($0))" } ?? "") + "; "

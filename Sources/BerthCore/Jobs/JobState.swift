@@ -38,9 +38,9 @@ public enum JobState: String, Sendable, Hashable, Codable, CaseIterable, CustomS
     public func canTransition(to next: JobState) -> Bool {
         switch (self, next) {
         case (.pending, .queued), (.queued, .started), (.started, .finished), (.started, .failed), (.queued, .failed),
-             (.queued, .pending), (.started, .pending),
-             (.pending, .cancelled), (.queued, .cancelled), (.started, .cancelled),
-             (.queued, .queued), (.started, .started):
+            (.queued, .pending), (.started, .pending),
+            (.pending, .cancelled), (.queued, .cancelled), (.started, .cancelled),
+            (.queued, .queued), (.started, .started):
             true
         default:
             false

@@ -213,10 +213,12 @@ enum HostName {
     static func validated(_ name: String) throws(ValidationError) -> String {
         let body = name.hasPrefix("*.") ? String(name.dropFirst(2)) : name
         let labels = body.split(separator: ".", omittingEmptySubsequences: false)
-        let valid = name.count <= 253 && !labels.isEmpty && labels.allSatisfy { label in
-            (1...63).contains(label.count) && label.first != "-" && label.last != "-"
-                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-        }
+        let valid =
+            name.count <= 253 && !labels.isEmpty
+            && labels.allSatisfy { label in
+                (1...63).contains(label.count) && label.first != "-" && label.last != "-"
+                    && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+            }
         guard valid else { throw ValidationError("expected a DNS name such as app.example.org or *.example.org, found \"\(name)\"") }
         return name.lowercased()
     }

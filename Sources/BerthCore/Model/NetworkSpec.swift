@@ -152,7 +152,7 @@ public struct Subnet: Sendable, Hashable, CustomStringConvertible {
 enum NetworkName {
     static func validated(_ name: String) throws(ValidationError) -> String {
         guard (1...128).contains(name.count), let first = name.first, first.isASCII, first.isLetter || first.isNumber,
-              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) })
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) })
         else {
             throw ValidationError("expected a network name of letters, digits, _ . and -, starting with a letter or digit, found \"\(name)\"")
         }

@@ -112,16 +112,17 @@ public struct Resource: Sendable, Hashable, Codable, CustomStringConvertible {
     private static func readSpec(_ kind: ResourceKind, _ metadata: ResourceMetadata, _ reader: ValueReader) throws -> ResourceSpec {
         let map = try reader.map()
         defer { map.finish() }
-        let spec: ResourceSpec? = switch kind {
-        case .project: ProjectSpec.read(map).map(ResourceSpec.project)
-        case .volume: VolumeSpec.read(map).map(ResourceSpec.volume)
-        case .network: NetworkSpec.read(map).map(ResourceSpec.network)
-        case .service: ServiceSpec.read(map).map(ResourceSpec.service)
-        case .job: JobSpec.read(map).map(ResourceSpec.job)
-        case .cronJob: CronJobSpec.read(map).map(ResourceSpec.cronJob)
-        case .bucket: BucketSpec.read(map, defaultName: "\(metadata.project)-\(metadata.name)").map(ResourceSpec.bucket)
-        case .certificate: CertificateSpec.read(map).map(ResourceSpec.certificate)
-        }
+        let spec: ResourceSpec? =
+            switch kind {
+            case .project: ProjectSpec.read(map).map(ResourceSpec.project)
+            case .volume: VolumeSpec.read(map).map(ResourceSpec.volume)
+            case .network: NetworkSpec.read(map).map(ResourceSpec.network)
+            case .service: ServiceSpec.read(map).map(ResourceSpec.service)
+            case .job: JobSpec.read(map).map(ResourceSpec.job)
+            case .cronJob: CronJobSpec.read(map).map(ResourceSpec.cronJob)
+            case .bucket: BucketSpec.read(map, defaultName: "\(metadata.project)-\(metadata.name)").map(ResourceSpec.bucket)
+            case .certificate: CertificateSpec.read(map).map(ResourceSpec.certificate)
+            }
         guard let spec else { throw AlreadyReported() }
         return spec
     }

@@ -113,7 +113,8 @@ extension PlanBuilder {
             } else if bucket.deleteNonEmpty {
                 add(.removeBucket(name: bucket.name, emptyFirst: true), id, "\(cause), reclaim policy Delete, deleteNonEmpty")
             } else {
-                plan.warnings.append(Warning(resource: id, message: "bucket \(bucket.name) is \(cause) with reclaim policy Delete but is not empty; it is kept (deleteNonEmpty: true would delete it with its objects)"))
+                plan.warnings.append(
+                    Warning(resource: id, message: "bucket \(bucket.name) is \(cause) with reclaim policy Delete but is not empty; it is kept (deleteNonEmpty: true would delete it with its objects)"))
             }
         }
     }

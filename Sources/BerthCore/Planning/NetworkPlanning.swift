@@ -18,7 +18,8 @@ extension PlanBuilder {
                 if existing.specHash != hash { recreateNetwork(existing, id, spec, hash) }
             } else if foreignNetworks.contains(name) {
                 missingNetworks.insert(name)
-                plan.warnings.append(Warning(resource: id, message: "network \(name) exists without Berth labels; Berth does not take it over (declare it with external: true and networkName to use it as it is)"))
+                plan.warnings.append(
+                    Warning(resource: id, message: "network \(name) exists without Berth labels; Berth does not take it over (declare it with external: true and networkName to use it as it is)"))
             } else {
                 networkCreations[name] = add(.createNetwork(target: NetworkTarget(id, spec, hash: hash)), id, "missing")
             }
@@ -32,7 +33,12 @@ extension PlanBuilder {
         let managed = Dictionary(allContainers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let strangers = existing.containers.filter { managed[$0] == nil }
         if !strangers.isEmpty {
-            plan.warnings.append(Warning(resource: id, message: "network \(existing.name) must be recreated (\(cause)) but containers Berth did not create are attached: \(strangers.sorted().joined(separator: ", ")); detach them to let Berth recreate it"))
+            plan.warnings.append(
+                Warning(
+                    resource: id,
+                    message:
+                        "network \(existing.name) must be recreated (\(cause)) but containers Berth did not create are attached: \(strangers.sorted().joined(separator: ", ")); detach them to let Berth recreate it"
+                ))
             return
         }
         let jobs = existing.containers.filter { managed[$0]?.objectKind != .service }
@@ -89,7 +95,8 @@ extension PlanBuilder {
         let desiredNames = Set(desired.networks.map { $0.spec.engineName(project: $0.id.project, name: $0.id.name) })
         for network in networksByName.values.sorted(by: { $0.name < $1.name }) {
             guard let project = network.project, let name = network.resourceName, scope.contains(project),
-                  !desiredNames.contains(network.name), network.reclaimPolicy == .delete else { continue }
+                !desiredNames.contains(network.name), network.reclaimPolicy == .delete
+            else { continue }
             if name == NetworkAttachment.defaultNetwork, desired.declaredProjects.contains(project) { continue }
             let id = ResourceID(kind: .network, project: project, name: name)
             let remaining = network.containers.filter { removedContainers[$0] == nil }

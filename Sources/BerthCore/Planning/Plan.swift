@@ -160,7 +160,8 @@ public enum Operation: Sendable, Hashable, Codable {
         switch self {
         case .createBucket, .setBucketVersioning, .setBucketLifecycle, .setBucketTags, .removeBucket: true
         case .createVolume, .removeVolume, .createNetwork, .removeNetwork, .connectContainer, .disconnectContainer,
-             .createContainer, .startContainer, .restartContainer, .renameContainer, .removeContainer, .awaitReady: false
+            .createContainer, .startContainer, .restartContainer, .renameContainer, .removeContainer, .awaitReady:
+            false
         }
     }
 

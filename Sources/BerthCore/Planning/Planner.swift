@@ -132,7 +132,8 @@ struct PlanBuilder {
             let hash = desired.specHashes[id] ?? SpecHash.of(spec)
             if let existing = volumesByName[name] {
                 if existing.specHash != hash {
-                    plan.warnings.append(Warning(resource: id, message: "volume \(name) differs from its spec (driver, options or labels); Docker cannot change a volume in place, so remove it by hand to recreate it"))
+                    plan.warnings.append(
+                        Warning(resource: id, message: "volume \(name) differs from its spec (driver, options or labels); Docker cannot change a volume in place, so remove it by hand to recreate it"))
                 }
             } else if foreignVolumes.contains(name) {
                 plan.warnings.append(Warning(resource: id, message: "volume \(name) exists without Berth labels; it is used as it is and never removed"))
@@ -163,7 +164,11 @@ struct PlanBuilder {
             }
             guard let current else {
                 if foreignContainers.contains(name) {
-                    plan.warnings.append(Warning(resource: id, message: "container name \(name) is taken by a container without Berth labels; Berth does not touch it, so replica \(replica) cannot be created until it is renamed or removed"))
+                    plan.warnings.append(
+                        Warning(
+                            resource: id,
+                            message:
+                                "container name \(name) is taken by a container without Berth labels; Berth does not touch it, so replica \(replica) cannot be created until it is renamed or removed"))
                 } else if let gate {
                     let ready = createAndStart(id, spec, replica, hash, endpoints, cause: others.isEmpty ? "missing" : "replacing \(others.map(\.name).joined(separator: ", "))", after: gate)
                     removeAll(others, id, spec, cause: "replaced by \(name)", after: [ready])
@@ -216,7 +221,9 @@ struct PlanBuilder {
     }
 
     /// Replaces a drifted replica, start-first (rename, create, start, wait, remove) or stop-first.
-    private mutating func replace(_ current: ObservedContainer, others: [ObservedContainer], _ id: ResourceID, _ spec: ServiceSpec, _ replica: Int, _ hash: String, _ endpoints: [NetworkEndpoint], after: [Int]) -> [Int] {
+    private mutating func replace(
+        _ current: ObservedContainer, others: [ObservedContainer], _ id: ResourceID, _ spec: ServiceSpec, _ replica: Int, _ hash: String, _ endpoints: [NetworkEndpoint], after: [Int]
+    ) -> [Int] {
         let cause = driftCause(current, spec, hash)
         let stale = removeAll(others, id, spec, cause: "leftover of an interrupted update", after: after)
         let condition: Dependency.Condition = spec.healthcheck == nil ? .started : .healthy
@@ -226,7 +233,9 @@ struct PlanBuilder {
             let rename = add(.renameContainer(from: current.name, to: outgoing), id, cause, after: after + stale)
             let start = createAndStart(id, spec, replica, hash, endpoints, cause: cause, after: [rename])
             let ready = awaitReady(current.name, id, condition: condition, after: start)
-            add(.removeContainer(name: outgoing, signal: current.spec?.container.stopSignal ?? spec.container.stopSignal, grace: spec.container.stopGracePeriod), id, "replaced by \(current.name)", after: [ready])
+            add(
+                .removeContainer(name: outgoing, signal: current.spec?.container.stopSignal ?? spec.container.stopSignal, grace: spec.container.stopGracePeriod), id, "replaced by \(current.name)",
+                after: [ready])
             return [ready]
         case .stopFirst:
             let removal = remove(current, id, spec, cause: cause, after: after + stale)
@@ -250,11 +259,12 @@ struct PlanBuilder {
             startedContainers[id, default: []].append((container.name, start))
         case .exited, .dead:
             let failed = container.oomKilled || (container.exitCode ?? 0) != 0
-            let shouldStart = switch spec.restart {
-            case .always: true
-            case .onFailure: failed
-            case .never: false
-            }
+            let shouldStart =
+                switch spec.restart {
+                case .always: true
+                case .onFailure: failed
+                case .never: false
+                }
             guard shouldStart, let gate else { return }
             let cause = container.oomKilled ? "killed: out of memory" : "exited with code \(container.exitCode ?? 0)"
             restartWithBackoff(container, id, .startContainer(name: container.name), cause: cause, after: gate)
@@ -384,7 +394,8 @@ struct PlanBuilder {
             _ = remove(container, id, nil, cause: "orphaned: no longer declared", after: [])
         }
         for (project, count) in unscoped.sorted(by: { $0.key < $1.key }) {
-            plan.warnings.append(Warning(resource: nil, message: "project \(project) has \(count) Berth container\(count == 1 ? "" : "s") but no declared resources; `berth destroy --project \(project)` removes them"))
+            plan.warnings.append(
+                Warning(resource: nil, message: "project \(project) has \(count) Berth container\(count == 1 ? "" : "s") but no declared resources; `berth destroy --project \(project)` removes them"))
         }
         for volume in volumesByName.values.sorted(by: { $0.name < $1.name }) {
             guard let project = volume.project, let name = volume.resourceName, scope.contains(project) else { continue }

@@ -40,10 +40,11 @@ public struct DesiredState: Sendable, Hashable {
         for resource in input {
             if let first = seen[resource.id] {
                 let firstPlace = first.location.map { " (first declared at \($0))" } ?? ""
-                issues.append(ValidationIssue(
-                    resource: resource.id, location: resource.location,
-                    message: "duplicate resource: \(resource.id) is declared twice\(firstPlace)"
-                ))
+                issues.append(
+                    ValidationIssue(
+                        resource: resource.id, location: resource.location,
+                        message: "duplicate resource: \(resource.id) is declared twice\(firstPlace)"
+                    ))
                 continue
             }
             seen[resource.id] = resource
@@ -193,7 +194,9 @@ private struct CrossChecks {
         var published: [HostPortClaim] = []
         for resource in state.resources {
             if resource.kind != .project, state.projects[resource.metadata.project] == nil {
-                report(resource, "metadata.project", "project \"\(resource.metadata.project)\" is not declared; add a Project document named \(resource.metadata.project) (only \"default\" exists implicitly)")
+                report(
+                    resource, "metadata.project",
+                    "project \"\(resource.metadata.project)\" is not declared; add a Project document named \(resource.metadata.project) (only \"default\" exists implicitly)")
             }
             switch resource.spec {
             case .service(let spec):
@@ -245,7 +248,9 @@ private struct CrossChecks {
         for (index, attachment) in container.networks.enumerated() {
             let field = "\(path).networks[\(index)]"
             guard let network = state.network(project: project, name: attachment.name) else {
-                report(resource, "\(field).name", "network \"\(attachment.name)\" is not declared in project \(project); add a Network named \(attachment.name) (external: true adopts one that exists) or join default")
+                report(
+                    resource, "\(field).name",
+                    "network \"\(attachment.name)\" is not declared in project \(project); add a Network named \(attachment.name) (external: true adopts one that exists) or join default")
                 continue
             }
             guard let address = attachment.ipv4Address else { continue }
@@ -270,8 +275,9 @@ private struct CrossChecks {
             } else if !declares(.service, resource.metadata.project, dependency.name) {
                 report(resource, "spec.dependsOn[\(index)]", "service \"\(dependency.name)\" is not declared in project \(resource.metadata.project)")
             } else if dependency.condition == .healthy,
-                      case .service(let target)? = state.resource(ResourceID(kind: .service, project: resource.metadata.project, name: dependency.name))?.spec,
-                      target.healthcheck == nil {
+                case .service(let target)? = state.resource(ResourceID(kind: .service, project: resource.metadata.project, name: dependency.name))?.spec,
+                target.healthcheck == nil
+            {
                 report(resource, "spec.dependsOn[\(index)]", "condition healthy needs a healthcheck on service \"\(dependency.name)\"; add one or use condition started")
             }
         }
@@ -295,7 +301,9 @@ private struct CrossChecks {
     private mutating func checkHostPorts(_ resource: Resource, _ spec: ServiceSpec, published: inout [HostPortClaim]) {
         let mode = spec.container.network
         if !spec.ports.isEmpty, mode == .host || mode == .none {
-            report(resource, "spec.ports", "ports are published only on a bridge or project network; with network \(mode) leave ports out (host: the process binds host ports itself; none: there is no network)")
+            report(
+                resource, "spec.ports",
+                "ports are published only on a bridge or project network; with network \(mode) leave ports out (host: the process binds host ports itself; none: there is no network)")
             return
         }
         for (index, port) in spec.ports.enumerated() {

@@ -70,7 +70,7 @@ final class NotificationSender: Sendable {
                 connection.closeUnlessIdle()
                 do throws(StoreError) {
                     _ = try connection.query(sql, parameters)
-                } catch where error.code == .connectionLost {
+                } catch  where error.code == .connectionLost {
                     // Sending a wake-up twice is harmless: once more on a fresh connection.
                     _ = try connection.query(sql, parameters)
                 }

@@ -38,7 +38,7 @@ final class PostgresBackend: SQLBackend {
         func read<T>(_ body: (any SQLConnection) throws(StoreError) -> T) throws(StoreError) -> T {
             do throws(StoreError) {
                 return try body(connection)
-            } catch where error.code == .connectionLost {
+            } catch  where error.code == .connectionLost {
                 // A read changes nothing: once more on a fresh connection.
                 return try body(connection)
             }
@@ -47,7 +47,7 @@ final class PostgresBackend: SQLBackend {
         func write<T>(_ body: (SQLTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
             do throws(StoreError) {
                 try connection.execute("BEGIN")
-            } catch where error.code == .connectionLost {
+            } catch  where error.code == .connectionLost {
                 // The connection died while idle (a server restart): nothing was sent yet.
                 try connection.execute("BEGIN")
             }
@@ -90,9 +90,10 @@ final class PostgresBackend: SQLBackend {
                 if leader.connection.session == session { return true }
                 leader.held = [:]
             }
-            let taken = try leader.connection.run(
-                "SELECT pg_try_advisory_lock(\(PostgresDialect.leaderLock), hashtext($1))", .text(name)
-            ).first?.bool(0) ?? false
+            let taken =
+                try leader.connection.run(
+                    "SELECT pg_try_advisory_lock(\(PostgresDialect.leaderLock), hashtext($1))", .text(name)
+                ).first?.bool(0) ?? false
             if taken { leader.held[name] = holder }
             return taken
         }

@@ -19,11 +19,12 @@ struct PostgresDialect: SQLDialect {
     /// The hot path of the API: every job and its event in one statement, atomic without
     /// BEGIN/COMMIT, so a batch is one round trip and one commit.
     func insertJobs(_ jobs: [SQLStore.PendingJob], on session: any SQLSession) throws(StoreError) -> Set<String> {
-        let (sql, parameters) = if jobs.count == 1 {
-            (Self.insertOne, jobs[0].jobValues + jobs[0].eventValues)
-        } else {
-            (Self.insertBatch, postgresArrays(jobs.map(\.jobValues)) + postgresArrays(jobs.map(\.eventValues)))
-        }
+        let (sql, parameters) =
+            if jobs.count == 1 {
+                (Self.insertOne, jobs[0].jobValues + jobs[0].eventValues)
+            } else {
+                (Self.insertBatch, postgresArrays(jobs.map(\.jobValues)) + postgresArrays(jobs.map(\.eventValues)))
+            }
         return try session.writeStatement { tx throws(StoreError) in
             var ids = Set<String>()
             for row in try tx.query(sql, parameters) { ids.insert(try row.requiredText(0)) }

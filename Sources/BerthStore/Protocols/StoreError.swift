@@ -84,7 +84,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     }
 
     public static func schemaTooNew(found: Int, known: Int) -> StoreError {
-        StoreError(.schemaTooNew, "the database schema is at version \(found) but this Berth knows versions up to \(known): it was migrated by a newer Berth; run that version or restore a backup taken before the upgrade")
+        StoreError(
+            .schemaTooNew,
+            "the database schema is at version \(found) but this Berth knows versions up to \(known): it was migrated by a newer Berth; run that version or restore a backup taken before the upgrade")
     }
 
     public static func invalidStoredData(_ detail: String, underlying: (any Error & Sendable)? = nil) -> StoreError {

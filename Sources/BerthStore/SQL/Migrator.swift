@@ -19,7 +19,8 @@ enum Migrator {
         try connection.execute(begin)
         do throws(StoreError) {
             if let lock { try connection.run(lock) }
-            try connection.execute("""
+            try connection.execute(
+                """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version integer PRIMARY KEY,
                     name text NOT NULL,

@@ -99,11 +99,12 @@ extension SQLStore {
                 guard let kind = ResourceKind(rawValue: kindText) else { throw .invalidStoredData("unknown resource kind \(kindText)") }
                 resource = ResourceID(kind: kind, project: try row.requiredText(2), name: name)
             }
-            events.append(EventRecord(
-                resource: resource, jobID: row.text(5), project: try row.requiredText(2),
-                type: EventRecord.Kind(rawValue: try row.requiredText(6)) ?? .normal, reason: try row.requiredText(7),
-                message: try row.requiredText(8), time: try row.requiredDate(1), sequence: try row.requiredInt(0)
-            ))
+            events.append(
+                EventRecord(
+                    resource: resource, jobID: row.text(5), project: try row.requiredText(2),
+                    type: EventRecord.Kind(rawValue: try row.requiredText(6)) ?? .normal, reason: try row.requiredText(7),
+                    message: try row.requiredText(8), time: try row.requiredDate(1), sequence: try row.requiredInt(0)
+                ))
         }
         return events
     }

@@ -45,10 +45,11 @@ extension SQLStore {
                 .text(id), .text(submission.project), .text(submission.name), .text(spec), .int(submission.priority),
                 .text(submission.idempotencyKey), .text(submission.owner.map(Coding.encodeResourceID)), .date(submittedAt),
             ]
-            eventValues = SQLStore.eventValues(EventRecord(
-                resource: submission.owner, jobID: id, project: submission.project, reason: "Submitted",
-                message: "job \(submission.name) submitted", time: submittedAt
-            ))
+            eventValues = SQLStore.eventValues(
+                EventRecord(
+                    resource: submission.owner, jobID: id, project: submission.project, reason: "Submitted",
+                    message: "job \(submission.name) submitted", time: submittedAt
+                ))
         }
 
         var key: Key? { record.idempotencyKey.map { Key(project: record.project, idempotencyKey: $0) } }
@@ -60,7 +61,7 @@ extension SQLStore {
     /// One batch: the first submission with a key is written, later ones in the batch get its job.
     static func writeSubmissions(_ batch: [PendingJob], on session: any SQLSession, dialect: any SQLDialect) -> [Result<SubmittedJob, StoreError>] {
         var distinct: [PendingJob] = []
-        var written: [Int] = []  // for each submission, the index of the one written for it in `distinct`
+        var written: [Int] = [] // for each submission, the index of the one written for it in `distinct`
         var firstWithKey: [PendingJob.Key: Int] = [:]
         for job in batch {
             if let key = job.key, let first = firstWithKey[key] {
@@ -84,7 +85,7 @@ extension SQLStore {
     private static func writeDistinct(_ jobs: [PendingJob], on session: any SQLSession, dialect: any SQLDialect) -> [Result<SubmittedJob, StoreError>] {
         do throws(StoreError) {
             return try insertJobs(jobs, on: session, dialect: dialect)
-        } catch where error.code == .database && jobs.count > 1 {
+        } catch  where error.code == .database && jobs.count > 1 {
             var outcomes: [Result<SubmittedJob, StoreError>] = []
             for job in jobs { outcomes += writeDistinct([job], on: session, dialect: dialect) }
             return outcomes
@@ -107,10 +108,11 @@ extension SQLStore {
                 let rows = try session.read { connection throws(StoreError) -> [SQLRow?] in
                     var rows: [SQLRow?] = []
                     for job in repeated {
-                        rows.append(try connection.run(
-                            "SELECT \(jobColumns) FROM jobs WHERE project = $1 AND idempotency_key = $2",
-                            .text(job.record.project), .text(job.record.idempotencyKey)
-                        ).first)
+                        rows.append(
+                            try connection.run(
+                                "SELECT \(jobColumns) FROM jobs WHERE project = $1 AND idempotency_key = $2",
+                                .text(job.record.project), .text(job.record.idempotencyKey)
+                            ).first)
                     }
                     return rows
                 }

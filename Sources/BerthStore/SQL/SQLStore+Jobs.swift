@@ -129,10 +129,12 @@ extension SQLStore {
                 if take.isEmpty && !newlyBlocked { break }
             }
             for row in claimed {
-                try SQLStore.insertEvent(tx, EventRecord(
-                    jobID: try row.requiredText(0), project: try row.requiredText(1), reason: "Queued",
-                    message: "claimed by \(controller) (attempt \(try row.requiredInt(8)))", time: now
-                ))
+                try SQLStore.insertEvent(
+                    tx,
+                    EventRecord(
+                        jobID: try row.requiredText(0), project: try row.requiredText(1), reason: "Queued",
+                        message: "claimed by \(controller) (attempt \(try row.requiredInt(8)))", time: now
+                    ))
             }
             return claimed
         }
@@ -219,14 +221,15 @@ extension SQLStore {
     }
 
     private static func transitionEvent(id: String, project: String, from: JobState, to: JobState, update: JobUpdate, controller: String?, now: Date) -> EventRecord {
-        let reason: String = switch to {
-        case .pending: "Requeued"
-        case .queued: "Queued"
-        case .started: "Started"
-        case .finished: "Finished"
-        case .failed: "Failed"
-        case .cancelled: "Cancelled"
-        }
+        let reason: String =
+            switch to {
+            case .pending: "Requeued"
+            case .queued: "Queued"
+            case .started: "Started"
+            case .finished: "Finished"
+            case .failed: "Failed"
+            case .cancelled: "Cancelled"
+            }
         var message = "\(from) → \(to)"
         if let controller { message += " by \(controller)" }
         if let why = update.reason { message += ": \(why)" }
@@ -268,10 +271,12 @@ extension SQLStore {
             )
             for row in rows {
                 let id = try row.requiredText(0), project = try row.requiredText(1)
-                try SQLStore.insertEvent(tx, EventRecord(
-                    jobID: id, project: project, type: .warning, reason: "WorkerLost",
-                    message: "the lease of controller \(holders[id] ?? "?") expired; the job is pending again", time: now
-                ))
+                try SQLStore.insertEvent(
+                    tx,
+                    EventRecord(
+                        jobID: id, project: project, type: .warning, reason: "WorkerLost",
+                        message: "the lease of controller \(holders[id] ?? "?") expired; the job is pending again", time: now
+                    ))
                 tx.notify(.jobSubmitted(project: project))
             }
             return rows
@@ -294,13 +299,14 @@ extension SQLStore {
                 // Never started: cancelled at once, nothing to stop.
                 try SQLStore.insertEvent(tx, EventRecord(jobID: id, project: project, reason: "Cancelled", message: "pending → cancelled on request", time: now))
                 try tx.run("UPDATE tokens SET revoked_at = $2 WHERE job_id = $1 AND revoked_at IS NULL", .text(id), .date(now))
-                return try SQLStore.one(tx.run(
-                    """
-                    UPDATE jobs SET state = 'cancelled', cancel_requested = TRUE, reason = 'Cancelled', finished_at = $2,
-                        lease_expires_at = NULL WHERE id = $1 RETURNING \(SQLStore.jobColumns)
-                    """,
-                    .text(id), .date(now)
-                ))
+                return try SQLStore.one(
+                    tx.run(
+                        """
+                        UPDATE jobs SET state = 'cancelled', cancel_requested = TRUE, reason = 'Cancelled', finished_at = $2,
+                            lease_expires_at = NULL WHERE id = $1 RETURNING \(SQLStore.jobColumns)
+                        """,
+                        .text(id), .date(now)
+                    ))
             case .queued, .started:
                 try SQLStore.insertEvent(tx, EventRecord(jobID: id, project: project, reason: "CancelRequested", message: "cancel requested while \(state?.rawValue ?? "")", time: now))
                 tx.notify(.jobCancelRequested(jobID: id))

@@ -32,13 +32,14 @@ extension SQLStore {
                 }
                 project = try job.requiredText(0)
             }
-            return try SQLStore.one(tx.run(
-                """
-                INSERT INTO tokens (id, name, hash, scopes, project, job_id, created_at, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING \(SQLStore.tokenColumns)
-                """,
-                .text(id), .text(name), .text(hash), .text(scopeText), .text(project), .text(jobID), .date(now), .date(expiresAt)
-            ))
+            return try SQLStore.one(
+                tx.run(
+                    """
+                    INSERT INTO tokens (id, name, hash, scopes, project, job_id, created_at, expires_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING \(SQLStore.tokenColumns)
+                    """,
+                    .text(id), .text(name), .text(hash), .text(scopeText), .text(project), .text(jobID), .date(now), .date(expiresAt)
+                ))
         }
         return (token, try SQLStore.tokenRecord(row))
     }

@@ -10,97 +10,99 @@ enum Schema {
     /// The schema of the first release. Times are milliseconds since 1970 in 64-bit integer
     /// columns on both databases, so one set of queries serves both.
     static func initial(_ dialect: any SQLDialect) -> Migration {
-        Migration(version: 1, name: "initial", sql: """
-        CREATE TABLE resources (
-            kind text NOT NULL,
-            project text NOT NULL,
-            name text NOT NULL,
-            document text NOT NULL,
-            generation \(dialect.bigint) NOT NULL,
-            source text NOT NULL,
-            created_at \(dialect.bigint) NOT NULL,
-            updated_at \(dialect.bigint) NOT NULL,
-            deleted_at \(dialect.bigint),
-            PRIMARY KEY (kind, project, name)
-        );
-        CREATE INDEX resources_by_project ON resources (project, kind, name);
+        Migration(
+            version: 1, name: "initial",
+            sql: """
+                CREATE TABLE resources (
+                    kind text NOT NULL,
+                    project text NOT NULL,
+                    name text NOT NULL,
+                    document text NOT NULL,
+                    generation \(dialect.bigint) NOT NULL,
+                    source text NOT NULL,
+                    created_at \(dialect.bigint) NOT NULL,
+                    updated_at \(dialect.bigint) NOT NULL,
+                    deleted_at \(dialect.bigint),
+                    PRIMARY KEY (kind, project, name)
+                );
+                CREATE INDEX resources_by_project ON resources (project, kind, name);
 
-        CREATE TABLE resource_status (
-            kind text NOT NULL,
-            project text NOT NULL,
-            name text NOT NULL,
-            phase text NOT NULL,
-            conditions text NOT NULL,
-            observed_generation \(dialect.bigint),
-            restart_count integer NOT NULL,
-            last_action text,
-            last_cause text,
-            updated_at \(dialect.bigint) NOT NULL,
-            PRIMARY KEY (kind, project, name)
-        );
+                CREATE TABLE resource_status (
+                    kind text NOT NULL,
+                    project text NOT NULL,
+                    name text NOT NULL,
+                    phase text NOT NULL,
+                    conditions text NOT NULL,
+                    observed_generation \(dialect.bigint),
+                    restart_count integer NOT NULL,
+                    last_action text,
+                    last_cause text,
+                    updated_at \(dialect.bigint) NOT NULL,
+                    PRIMARY KEY (kind, project, name)
+                );
 
-        CREATE TABLE jobs (
-            id text PRIMARY KEY,
-            project text NOT NULL,
-            name text NOT NULL,
-            spec text NOT NULL,
-            priority integer NOT NULL,
-            idempotency_key text,
-            owner text,
-            state text NOT NULL CHECK (state IN ('pending', 'queued', 'started', 'finished', 'failed', 'cancelled')),
-            attempt integer NOT NULL,
-            claimed_by text,
-            lease_expires_at \(dialect.bigint),
-            container_id text,
-            exit_code integer,
-            reason text,
-            stdout_tail text,
-            stderr_tail text,
-            feedback text,
-            cancel_requested \(dialect.falseByDefault),
-            submitted_at \(dialect.bigint) NOT NULL,
-            queued_at \(dialect.bigint),
-            started_at \(dialect.bigint),
-            finished_at \(dialect.bigint),
-            next_attempt_at \(dialect.bigint)
-        );
-        CREATE UNIQUE INDEX jobs_idempotency ON jobs (project, idempotency_key) WHERE idempotency_key IS NOT NULL;
-        CREATE INDEX jobs_claim ON jobs (priority DESC, id) WHERE state = 'pending';
-        CREATE INDEX jobs_active ON jobs (project) WHERE state IN ('queued', 'started');
-        CREATE INDEX jobs_by_project ON jobs (project, id);
-        CREATE INDEX jobs_by_owner ON jobs (owner, id) WHERE owner IS NOT NULL;
-        CREATE INDEX jobs_finished ON jobs (project, finished_at) WHERE finished_at IS NOT NULL;
+                CREATE TABLE jobs (
+                    id text PRIMARY KEY,
+                    project text NOT NULL,
+                    name text NOT NULL,
+                    spec text NOT NULL,
+                    priority integer NOT NULL,
+                    idempotency_key text,
+                    owner text,
+                    state text NOT NULL CHECK (state IN ('pending', 'queued', 'started', 'finished', 'failed', 'cancelled')),
+                    attempt integer NOT NULL,
+                    claimed_by text,
+                    lease_expires_at \(dialect.bigint),
+                    container_id text,
+                    exit_code integer,
+                    reason text,
+                    stdout_tail text,
+                    stderr_tail text,
+                    feedback text,
+                    cancel_requested \(dialect.falseByDefault),
+                    submitted_at \(dialect.bigint) NOT NULL,
+                    queued_at \(dialect.bigint),
+                    started_at \(dialect.bigint),
+                    finished_at \(dialect.bigint),
+                    next_attempt_at \(dialect.bigint)
+                );
+                CREATE UNIQUE INDEX jobs_idempotency ON jobs (project, idempotency_key) WHERE idempotency_key IS NOT NULL;
+                CREATE INDEX jobs_claim ON jobs (priority DESC, id) WHERE state = 'pending';
+                CREATE INDEX jobs_active ON jobs (project) WHERE state IN ('queued', 'started');
+                CREATE INDEX jobs_by_project ON jobs (project, id);
+                CREATE INDEX jobs_by_owner ON jobs (owner, id) WHERE owner IS NOT NULL;
+                CREATE INDEX jobs_finished ON jobs (project, finished_at) WHERE finished_at IS NOT NULL;
 
-        CREATE TABLE events (
-            sequence \(dialect.sequenceKey),
-            time \(dialect.bigint) NOT NULL,
-            project text NOT NULL,
-            resource_kind text,
-            resource_name text,
-            job_id text,
-            type text NOT NULL,
-            reason text NOT NULL,
-            message text NOT NULL
-        );
-        CREATE INDEX events_by_resource ON events (resource_kind, project, resource_name, sequence);
-        CREATE INDEX events_by_job ON events (job_id, sequence) WHERE job_id IS NOT NULL;
-        CREATE INDEX events_by_project ON events (project, sequence);
-        CREATE INDEX events_by_time ON events (time);
+                CREATE TABLE events (
+                    sequence \(dialect.sequenceKey),
+                    time \(dialect.bigint) NOT NULL,
+                    project text NOT NULL,
+                    resource_kind text,
+                    resource_name text,
+                    job_id text,
+                    type text NOT NULL,
+                    reason text NOT NULL,
+                    message text NOT NULL
+                );
+                CREATE INDEX events_by_resource ON events (resource_kind, project, resource_name, sequence);
+                CREATE INDEX events_by_job ON events (job_id, sequence) WHERE job_id IS NOT NULL;
+                CREATE INDEX events_by_project ON events (project, sequence);
+                CREATE INDEX events_by_time ON events (time);
 
-        CREATE TABLE tokens (
-            id text PRIMARY KEY,
-            name text NOT NULL,
-            hash text NOT NULL UNIQUE,
-            scopes text NOT NULL,
-            project text,
-            job_id text,
-            created_at \(dialect.bigint) NOT NULL,
-            expires_at \(dialect.bigint),
-            last_used_at \(dialect.bigint),
-            revoked_at \(dialect.bigint)
-        );
-        CREATE INDEX tokens_by_job ON tokens (job_id) WHERE job_id IS NOT NULL;\(dialect.initialSchemaExtra)
-        """)
+                CREATE TABLE tokens (
+                    id text PRIMARY KEY,
+                    name text NOT NULL,
+                    hash text NOT NULL UNIQUE,
+                    scopes text NOT NULL,
+                    project text,
+                    job_id text,
+                    created_at \(dialect.bigint) NOT NULL,
+                    expires_at \(dialect.bigint),
+                    last_used_at \(dialect.bigint),
+                    revoked_at \(dialect.bigint)
+                );
+                CREATE INDEX tokens_by_job ON tokens (job_id) WHERE job_id IS NOT NULL;\(dialect.initialSchemaExtra)
+                """)
     }
 
     /// Replica counts and the next attempt of a resource in backoff, for `berth status`.
@@ -111,7 +113,9 @@ enum Schema {
 
     /// Where each service replica can be reached (networks, addresses, published ports), for
     /// `berth status`: the same statement on both databases.
-    static let replicaAddresses = Migration(version: 3, name: "status replica addresses", sql: """
-        ALTER TABLE resource_status ADD COLUMN replicas text;
-        """)
+    static let replicaAddresses = Migration(
+        version: 3, name: "status replica addresses",
+        sql: """
+            ALTER TABLE resource_status ADD COLUMN replicas text;
+            """)
 }

@@ -43,7 +43,7 @@ final class SQLiteConnection: SQLScriptConnection {
         while true {
             do throws(StoreError) {
                 return try body()
-            } catch where error.isRetryable && ContinuousClock.now < deadline {
+            } catch  where error.isRetryable && ContinuousClock.now < deadline {
                 usleep(UInt32.random(in: 1_000...20_000))
             }
         }
@@ -102,14 +102,15 @@ final class SQLiteConnection: SQLScriptConnection {
         if count > 0 {
             for index in 1...count {
                 guard let name = sqlite3_bind_parameter_name(statement, index),
-                      let number = Int(String(cString: name).dropFirst()), number >= 1, number <= parameters.count
+                    let number = Int(String(cString: name).dropFirst()), number >= 1, number <= parameters.count
                 else { throw .invalidArgument("SQL parameter \(index) has no value") }
-                let status: Int32 = switch parameters[number - 1] {
-                case .null: sqlite3_bind_null(statement, index)
-                case .int(let value): sqlite3_bind_int64(statement, index, value)
-                case .bool(let value): sqlite3_bind_int64(statement, index, value ? 1 : 0)
-                case .text(let value): sqlite3_bind_text(statement, index, value, -1, berth_sqlite_transient())
-                }
+                let status: Int32 =
+                    switch parameters[number - 1] {
+                    case .null: sqlite3_bind_null(statement, index)
+                    case .int(let value): sqlite3_bind_int64(statement, index, value)
+                    case .bool(let value): sqlite3_bind_int64(statement, index, value ? 1 : 0)
+                    case .text(let value): sqlite3_bind_text(statement, index, value, -1, berth_sqlite_transient())
+                    }
                 guard status == SQLITE_OK else { throw failure(status, database) }
             }
         }

@@ -97,10 +97,11 @@ struct CronTimeZoneTests {
             last = fire
         }
         // then: 02:15 CET, 02:15 CET, the gap's end 03:00 CEST, then 02:15 CEST
-        #expect(try fires == [
-            utc("2025-03-28T01:15:00Z"), utc("2025-03-29T01:15:00Z"), utc("2025-03-30T01:00:00Z"),
-            utc("2025-03-31T00:15:00Z"),
-        ])
+        #expect(
+            try fires == [
+                utc("2025-03-28T01:15:00Z"), utc("2025-03-29T01:15:00Z"), utc("2025-03-30T01:00:00Z"),
+                utc("2025-03-31T00:15:00Z"),
+            ])
     }
 
     @Test func utcIsTheDefaultZone() throws {
