@@ -338,6 +338,27 @@ extension StoreConformanceTests {
         }
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func aTransitionsExplanationIsWrittenWithItOrNotAtAll(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given: a started job
+            let job = try await store.submitJob(try submission(), now: at(0)).job
+            _ = try await store.claimJobs(controller: "c1", limit: 1, projectLimits: [:], lease: .seconds(30), now: at(1))
+            try await store.transitionJob(job.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(), now: at(2))
+            let explanation = JobUpdate.Explanation(type: .warning, reason: "BackoffLimitExceeded", message: "attempt 1: exit code 3")
+            // when: another controller's transition is refused, then the holder's succeeds
+            await #expect(throws: StoreError.self) {
+                try await store.transitionJob(job.id, from: .started, to: .failed, controller: "c2", update: JobUpdate(exitCode: 3, explanation: explanation), now: at(3))
+            }
+            try await store.transitionJob(job.id, from: .started, to: .failed, controller: "c1", update: JobUpdate(exitCode: 3, explanation: explanation), now: at(4))
+            // then: the explanation follows the transition's own event, once, at its time
+            let events = try await store.events(EventQuery(jobID: job.id))
+            #expect(events.map(\.reason) == ["Submitted", "Queued", "Started", "Failed", "BackoffLimitExceeded"])
+            let written = try #require(events.last)
+            #expect(written.type == .warning && written.message == "attempt 1: exit code 3" && written.time == at(4) && written.project == job.project)
+        }
+    }
+
     // MARK: Leases
 
     @Test(arguments: StoreKind.allCases)

@@ -267,23 +267,21 @@ struct JobExecution: Sendable {
         // attempt's recorded end, however long collecting the result below takes.
         let now = Date()
         let verdict = JobVerdict.decide(end, spec: job.spec, attempt: job.attempt, retryBackoff: configuration.retryBackoff, now: now)
-        var update = JobUpdate(exitCode: verdict.exitCode, reason: verdict.reason, nextAttemptAt: verdict.retryAt)
+        let state: JobState = end == .cancelled ? .cancelled : verdict.state
+        // The why in words, beside the transition's own event (`berth jobs show` prints both), in
+        // the same write: a crash keeps both or neither.
+        let explanation = JobUpdate.Explanation(
+            type: state == .finished ? .normal : .warning, reason: verdict.reason, message: "attempt \(job.attempt): \(verdict.message)")
+        var update = JobUpdate(exitCode: verdict.exitCode, reason: verdict.reason, nextAttemptAt: verdict.retryAt, explanation: explanation)
         if let output {
             let tails = try? await runtime.logTails(named: output, bytes: configuration.logTailBytes)
             update.stdoutTail = tails?.stdout
             update.stderrTail = tails?.stderr
             update.feedback = await feedback(job, output)
         }
-        let state: JobState = end == .cancelled ? .cancelled : verdict.state
         // A job that never left `queued` and is cancelled or fails goes straight to its end.
         let ended = try await store.transitionJob(job.id, from: job.state, to: state, controller: configuration.identity, update: update, now: now)
         logger.log(level: state == .finished ? .info : .warning, "\(verdict.message)", metadata: metadata(job))
-        // The why in words, beside the transition's own event: `berth jobs show` prints both.
-        try await store.appendEvent(
-            EventRecord(
-                jobID: job.id, project: job.project, type: state == .finished ? .normal : .warning, reason: verdict.reason,
-                message: "attempt \(job.attempt): \(verdict.message)", time: ended.finishedAt ?? Date()
-            ))
         return ended
     }
 

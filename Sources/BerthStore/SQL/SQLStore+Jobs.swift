@@ -205,13 +205,16 @@ extension SQLStore {
                 if state == from, let controller { throw .notClaimed(job: id, by: controller, state: state) }
                 throw .stateConflict(job: id, expected: from, actual: state)
             }
+            let project = try row.requiredText(1)
             if from != to {
-                let project = try row.requiredText(1)
                 try SQLStore.insertEvent(tx, SQLStore.transitionEvent(id: id, project: project, from: from, to: to, update: update, controller: controller, now: now))
                 if to.isTerminal {
                     try tx.run("UPDATE tokens SET revoked_at = $2 WHERE job_id = $1 AND revoked_at IS NULL", .text(id), .date(now))
                 }
                 if to == .pending { tx.notify(.jobSubmitted(project: project)) }
+            }
+            if let explanation = update.explanation {
+                try SQLStore.insertEvent(tx, EventRecord(jobID: id, project: project, type: explanation.type, reason: explanation.reason, message: explanation.message, time: now))
             }
             return row
         }
