@@ -53,6 +53,8 @@ public actor Reconciler {
     private var history = PlanHistory()
     private var failures: [ResourceID: FailureRecord] = [:]
     private var statuses: [ResourceID: ResourceStatus]?
+    /// The plan warnings of the last pass, each with the number of passes in a row that had it.
+    private var warned: [String: Int] = [:]
 
     /// What a bucket's status says when no endpoint is configured.
     public static let noObjectStorage =
@@ -107,7 +109,7 @@ public actor Reconciler {
         before.objectStorage = await observeObjectStorage(desired)
         forgetSettledRestarts(before, now: now)
         let plan = makePlan(desired, before, now: now)
-        for warning in plan.warnings { logger.warning("\(warning.message)", metadata: warning.resource.map { ["berth.resource": "\($0)"] }) }
+        logWarnings(plan.warnings)
         let executor = Executor(
             runtime: runtime, objectStorage: objectStorage, noObjectStorage: Self.noObjectStorage, concurrency: options.concurrency,
             progress: { [logger] event in
@@ -136,6 +138,22 @@ public actor Reconciler {
         try await record(statuses, report, desired: desired, observed: after, deleted: snapshot.deleted)
         let nextWakeUp = ([plan.nextWakeUp] + failures.values.map(\.nextAttempt)).compactMap { $0 }.filter { $0 > finished }.min()
         return PassResult(plan: plan, report: report, statuses: statuses, nextWakeUp: nextWakeUp)
+    }
+
+    /// Logs a plan warning when it first appears (a changed one, a count in it say, is a new one),
+    /// not on every pass while it lasts, and once when it is gone, with how many passes had it.
+    private func logWarnings(_ warnings: [Warning]) {
+        var current: [String: Int] = [:]
+        for warning in warnings where current[warning.message] == nil {
+            current[warning.message] = (warned[warning.message] ?? 0) + 1
+            if warned[warning.message] == nil {
+                logger.warning("\(warning.message)", metadata: warning.resource.map { ["berth.resource": "\($0)"] })
+            }
+        }
+        for (message, passes) in warned.sorted(by: { $0.key < $1.key }) where current[message] == nil {
+            logger.info("no longer the case (seen on \(passes) pass\(passes == 1 ? "" : "es") in a row): \(message)")
+        }
+        warned = current
     }
 
     private func makePlan(_ desired: DesiredState, _ observed: ObservedState, now: Date) -> Plan {

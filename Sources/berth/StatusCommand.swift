@@ -53,15 +53,17 @@ struct StatusTable {
             for (_, replica) in replicas { reach.append([replica.container, replica.state, replica.reachability.isEmpty ? "-" : replica.reachability]) }
             lines.append("")
             lines.append(textTable(reach))
-            lines.append("")
         }
         // Why each resource is not ready; for certificates also until when they are valid.
+        var reasons: [String] = []
         for status in statuses where status.phase != .ready || status.id.kind == .certificate {
             guard let condition = status.condition(.ready), !condition.message.isEmpty else { continue }
             var line = "\(status.id): \(condition.reason): \(condition.message)"
             if status.phase != .ready, let next = status.nextAttemptAt { line += " (next attempt \(next.formatted(.iso8601)))" }
-            lines.append(line)
+            reasons.append(line)
         }
-        return lines.joined(separator: "\n")
+        // Set apart from the replica table by a blank line; nothing trails the last line.
+        if lines.count > 1, !reasons.isEmpty { lines.append("") }
+        return (lines + reasons).joined(separator: "\n")
     }
 }

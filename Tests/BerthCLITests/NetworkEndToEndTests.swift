@@ -95,6 +95,7 @@ struct NetworkEndToEndTests {
         #expect(networks.allSatisfy { ($0["ipv4Address"] as? String)?.isEmpty == false }, "\(networks)")
         let table = try scenario.berth("status")
         #expect(table.stdout.contains("berth-\(p)-back 1"), "\(table.stdout)")
+        #expect(table.stdout.contains("\n\nREPLICA") && !table.stdout.hasSuffix("\n\n"), "one blank line before the replica table, none after the last line: \(table.stdout.debugDescription)")
         // a second apply changes nothing
         let again = try scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
         #expect(again.status == 0, "\(again.stdout)\(again.stderr)")

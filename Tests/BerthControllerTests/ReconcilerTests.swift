@@ -2,6 +2,7 @@ import BerthCore
 import BerthDocker
 import BerthStore
 import Foundation
+import Logging
 import Testing
 @testable import BerthController
 
@@ -43,6 +44,30 @@ struct ReconcilerTests {
         #expect(web.condition(.ready)?.status == .true)
         #expect(await runtime.containerNames == ["berth-shop-cache-0", "berth-shop-db-0", "berth-shop-web-0", "berth-shop-web-1"])
         #expect(await runtime.volumeNames == ["berth-shop-data"])
+    }
+
+    @Test func aLastingWarningIsLoggedWhenItAppearsAndWhenItEndsNotOnEveryPass() async throws {
+        // given: the stack runs, then the manifests name no project any more
+        let runtime = InMemoryRuntime()
+        let logs = CapturedLogs()
+        let reconciler = Reconciler(runtime: runtime, store: nil, logger: logs.logger)
+        _ = try await reconciler.reconcile(Self.snapshot(try Self.stack()), now: Fixture.now)
+        #expect(logs.messages(at: .warning).isEmpty)
+
+        // when: three passes leave the project's containers alone and warn about them
+        for _ in 0..<3 { _ = try await reconciler.reconcile(Self.snapshot(DesiredState()), now: Fixture.now) }
+
+        // then: one warning line
+        let warnings = logs.messages(at: .warning)
+        #expect(warnings.count == 1 && warnings[0].contains("but no declared resources"), "\(warnings)")
+
+        // when: the project is declared again
+        _ = try await reconciler.reconcile(Self.snapshot(try Self.stack()), now: Fixture.now)
+
+        // then: one line says it ended and for how long it lasted
+        let ended = logs.messages(at: .info).filter { $0.hasPrefix("no longer the case") }
+        #expect(ended.count == 1 && ended[0].contains("3 passes in a row") && ended[0].contains("but no declared resources"), "\(ended)")
+        #expect(logs.messages(at: .warning).count == 1)
     }
 
     @Test func theSecondPassPlansNothing() async throws {
