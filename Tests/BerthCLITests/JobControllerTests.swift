@@ -19,7 +19,7 @@ struct JobControllerTests {
         // given: a limit of 2, and 5 jobs of 3 s each
         try scenario.write("")
         try scenario.startServe(Scenario.jobServeOptions + ["--max-concurrent-jobs", "2"])
-        let ids = try scenario.submit((0..<5).map { jobYAML(scenario, "j\($0)", command: "sleep 3; echo done") }.joined())
+        let ids = try await scenario.submit((0..<5).map { jobYAML(scenario, "j\($0)", command: "sleep 3; echo done") }.joined())
 
         // when
         var intervals: [(start: Date, end: Date)] = []
@@ -52,7 +52,7 @@ struct JobControllerTests {
         // given: a worker that notes SIGTERM and carries on; deadline 2 s, grace 1 s (jobYAML)
         try scenario.write("")
         try scenario.startServe(Scenario.jobServeOptions)
-        let id = try scenario.submit(
+        let id = try await scenario.submit(
             jobYAML(
                 scenario, "stubborn", command: "trap 'echo got TERM; t=1' TERM; echo started; while true; do sleep 0.2; [ ${t:-0} = 1 ] && echo still here; done",
                 extra: "  activeDeadline: 2s"
@@ -70,7 +70,7 @@ struct JobControllerTests {
         #expect(output.components(separatedBy: "still here").count - 1 >= 2, "ran on after SIGTERM: \(output)")
         let (start, end) = try interval(job)
         #expect(end.timeIntervalSince(start) < 30, "killed, not left to loop: \(job)")
-        try await scenario.eventually(30, "the killed worker is removed") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(30, "the killed worker is removed") { try await scenario.jobLeftovers().isEmpty }
     }
 
     @Test func twoControllersOfOneStoreFireEachScheduledRunOnce() async throws {
@@ -87,7 +87,7 @@ struct JobControllerTests {
         // when
         var runs: [[String: Any]] = []
         try await scenario.eventually(90, "five runs of tick") {
-            let listed = try scenario.berth("jobs", "list", "--project", scenario.project, "--json")
+            let listed = try await scenario.berth("jobs", "list", "--project", scenario.project, "--json")
             runs = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
             return runs.count >= 5
         }

@@ -24,10 +24,10 @@ extension Scenario {
     static let jobServeOptions = ["--job-poll-interval", "200ms", "--job-retry-backoff", "1s"]
 
     /// Submits the Job documents in `yaml` (written to a file of their own); returns their ids.
-    func submit(_ yaml: String, _ extra: [String] = []) throws -> [String] {
+    func submit(_ yaml: String, _ extra: [String] = []) async throws -> [String] {
         let file = folder.appendingPathComponent("submit-\(UUID().uuidString).yaml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
-        let result = try berth(["jobs", "submit", "-f", file.path, "--json"] + extra)
+        let result = try await berth(["jobs", "submit", "-f", file.path, "--json"] + extra)
         guard result.status == 0, let jobs = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
             throw BerthProcess.SetupError("berth jobs submit failed: \(result.stdout)\n\(result.stderr)")
         }
@@ -35,8 +35,8 @@ extension Scenario {
     }
 
     /// `berth jobs show ID --json`.
-    func job(_ id: String) throws -> [String: Any] {
-        let result = try berth("jobs", "show", id, "--json")
+    func job(_ id: String) async throws -> [String: Any] {
+        let result = try await berth("jobs", "show", id, "--json")
         guard result.status == 0, let job = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
             throw BerthProcess.SetupError("berth jobs show failed: \(result.stderr)")
         }
@@ -47,24 +47,24 @@ extension Scenario {
     func ended(_ id: String, within seconds: Double = 60) async throws -> [String: Any] {
         var last: [String: Any] = [:]
         try await eventually(seconds, "job \(id) ends") {
-            last = try job(id)
+            last = try await job(id)
             return ["finished", "failed", "cancelled"].contains(last["state"] as? String ?? "")
         }
         return last
     }
 
     /// Follows the engine's container creates in this project; `stop()` returns the job id of each.
-    func captureJobCreates() throws -> EventCapture {
-        try EventCapture(
+    func captureJobCreates() async throws -> EventCapture {
+        try await EventCapture(
             self, filters: ["type=container", "event=create", "label=berth.project=\(project)"],
             format: "{{index .Actor.Attributes \"berth.job\"}}"
         )
     }
 
     /// Names of this project's job containers and scratch volumes that still exist.
-    func jobLeftovers() throws -> [String] {
-        let containers = try docker("ps", "-a", "--filter", "label=berth.project=\(project)", "--filter", "label=berth.kind=job", "--format", "{{.Names}}")
-        let volumes = try docker("volume", "ls", "-q", "--filter", "label=berth.project=\(project)", "--filter", "label=berth.kind=job")
+    func jobLeftovers() async throws -> [String] {
+        let containers = try await docker("ps", "-a", "--filter", "label=berth.project=\(project)", "--filter", "label=berth.kind=job", "--format", "{{.Names}}")
+        let volumes = try await docker("volume", "ls", "-q", "--filter", "label=berth.project=\(project)", "--filter", "label=berth.kind=job")
         return (containers + "\n" + volumes).split(separator: "\n").map(String.init)
     }
 }
@@ -95,7 +95,7 @@ struct JobEndToEndTests {
         try scenario.startServe(Scenario.jobServeOptions)
 
         // when
-        let ids = try scenario.submit(
+        let ids = try await scenario.submit(
             jobYAML(scenario, "ok", command: "echo done; echo warn >&2")
                 + jobYAML(scenario, "flaky", command: "echo try; exit 3", extra: "  backoffLimit: 2")
                 + jobYAML(scenario, "fatal", command: "exit 4", extra: "  backoffLimit: 2\n  nonRetryableExitCodes: [4]")
@@ -129,7 +129,7 @@ struct JobEndToEndTests {
         // Event times are whole seconds; a wait of at least n s spans at least n of them.
         #expect(queued[1].timeIntervalSince(requeued[0]) >= 1, "attempt 2 waited its 1 s: \(events)")
         #expect(queued[2].timeIntervalSince(requeued[1]) >= 2, "attempt 3 waited its 2 s: \(events)")
-        try await scenario.eventually(20, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(20, "no worker container or scratch volume is left") { try await scenario.jobLeftovers().isEmpty }
     }
 
     @Test(arguments: StoreChoice.allCases)
@@ -141,7 +141,7 @@ struct JobEndToEndTests {
         try scenario.startServe(Scenario.jobServeOptions)
 
         // when
-        let ids = try scenario.submit(
+        let ids = try await scenario.submit(
             jobYAML(scenario, "slow", command: "sleep 60", extra: "  activeDeadline: 2s\n  backoffLimit: 3")
                 + jobYAML(scenario, "hungry", command: "x=$(head -c 200000000 /dev/zero | tr '\\\\0' a)", extra: "  resources: {memory: 16Mi}")
         )
@@ -164,7 +164,7 @@ struct JobEndToEndTests {
         try scenario.startServe(Scenario.jobServeOptions)
 
         // when
-        let id = try scenario.submit(jobYAML(scenario, "ghost", command: "true").replacingOccurrences(of: scenario.image, with: "localhost/no-such-image:1"))[0]
+        let id = try await scenario.submit(jobYAML(scenario, "ghost", command: "true").replacingOccurrences(of: scenario.image, with: "localhost/no-such-image:1"))[0]
 
         // then
         let job = try await scenario.ended(id)
@@ -172,9 +172,9 @@ struct JobEndToEndTests {
         #expect(job["startedAt"] == nil)
         let events = job["events"] as? [[String: Any]] ?? []
         #expect(events.contains { ($0["message"] as? String)?.contains("localhost/no-such-image:1") == true }, "\(events)")
-        let text = try scenario.berth("jobs", "show", id)
+        let text = try await scenario.berth("jobs", "show", id)
         #expect(text.stdout.contains("pullPolicy is Never"), "\(text.stdout)")
-        try await scenario.eventually(20, "no scratch volume is left") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(20, "no scratch volume is left") { try await scenario.jobLeftovers().isEmpty }
     }
 
     @Test func feedbackIsCollectedValidInvalidMissingOrTooLarge() async throws {
@@ -186,7 +186,7 @@ struct JobEndToEndTests {
         let path = "  feedbackPath: /berth/scratch/feedback.json"
 
         // when
-        let ids = try scenario.submit(
+        let ids = try await scenario.submit(
             jobYAML(scenario, "valid", command: "echo '{\\\"rows\\\": 42}' > $BERTH_SCRATCH_DIR/feedback.json", extra: path)
                 + jobYAML(scenario, "invalid", command: "echo 'not json' > $BERTH_SCRATCH_DIR/feedback.json; exit 2", extra: path)
                 + jobYAML(scenario, "missing", command: "true", extra: path)
@@ -219,13 +219,13 @@ struct JobEndToEndTests {
             spec: {exclusiveJobs: true}
             """, declaringProject: false)
         try scenario.startServe(Scenario.jobServeOptions)
-        let ids = try scenario.submit(jobYAML(scenario, "long", command: "sleep 120") + jobYAML(scenario, "waiting", command: "echo never"))
-        try await scenario.eventually(30, "the first job runs") { try scenario.job(ids[0])["state"] as? String == "started" }
-        #expect(try scenario.job(ids[1])["state"] as? String == "pending", "exclusive: one active job per project")
+        let ids = try await scenario.submit(jobYAML(scenario, "long", command: "sleep 120") + jobYAML(scenario, "waiting", command: "echo never"))
+        try await scenario.eventually(30, "the first job runs") { try await scenario.job(ids[0])["state"] as? String == "started" }
+        #expect(try await scenario.job(ids[1])["state"] as? String == "pending", "exclusive: one active job per project")
 
         // when
-        let cancelPending = try scenario.berth("jobs", "cancel", ids[1])
-        let cancelRunning = try scenario.berth("jobs", "cancel", ids[0])
+        let cancelPending = try await scenario.berth("jobs", "cancel", ids[1])
+        let cancelRunning = try await scenario.berth("jobs", "cancel", ids[0])
 
         // then
         #expect(cancelPending.status == 0)
@@ -237,10 +237,10 @@ struct JobEndToEndTests {
         let long = try await scenario.ended(ids[0], within: 30)
         #expect(long["state"] as? String == "cancelled", "\(long)\n\(scenario.serveLog)")
         #expect(long["reason"] as? String == "Cancelled")
-        try await scenario.eventually(20, "the stopped worker is removed") { try scenario.jobLeftovers().isEmpty }
-        let again = try scenario.berth("jobs", "cancel", ids[0])
+        try await scenario.eventually(20, "the stopped worker is removed") { try await scenario.jobLeftovers().isEmpty }
+        let again = try await scenario.berth("jobs", "cancel", ids[0])
         #expect(again.stdout.contains("already ended") || again.stdout.contains("cancelled"))
-        #expect(try scenario.berth("jobs", "cancel", "nosuchjob").status == 1)
+        #expect(try await scenario.berth("jobs", "cancel", "nosuchjob").status == 1)
     }
 
     @Test func cancellingAQueuedJobEndsItWithoutEverCreatingItsContainer() async throws {
@@ -248,27 +248,22 @@ struct JobEndToEndTests {
         defer { scenario.finish() }
         // given: a job claimed by controller "holder", which died before creating its container
         try scenario.write("")
-        let id = try scenario.submit(jobYAML(scenario, "claimed", command: "echo never"))[0]
+        let id = try await scenario.submit(jobYAML(scenario, "claimed", command: "echo never"))[0]
         let probeOutput = scenario.folder.appendingPathComponent("probe.out")
-        try Data().write(to: probeOutput)
-        let probe = Process()
-        probe.executableURL = try BerthProcess.executable().deletingLastPathComponent().appendingPathComponent("berth-store-probe")
-        probe.arguments = ["sqlite", scenario.folder.appendingPathComponent("state/berth.sqlite").path, "holder", "1", "300"]
-        probe.standardOutput = try FileHandle(forWritingTo: probeOutput)
-        try probe.run()
-        defer { if probe.isRunning { kill(probe.processIdentifier, SIGKILL); probe.waitUntilExit() } }
+        let probeBinary = try BerthProcess.executable().deletingLastPathComponent().appendingPathComponent("berth-store-probe").path
+        let probe = try scenario.launch(
+            [probeBinary, "sqlite", scenario.folder.appendingPathComponent("state/berth.sqlite").path, "holder", "1", "300"], stdout: probeOutput)
         try await scenario.eventually(60, "the probe claims the job") {
             (try String(contentsOf: probeOutput, encoding: .utf8)).contains("claimed \(id)")
         }
-        kill(probe.processIdentifier, SIGKILL)
-        probe.waitUntilExit()
-        let held = try scenario.job(id)
+        await probe.stop(SIGKILL)
+        let held = try await scenario.job(id)
         try #require(held["state"] as? String == "queued" && held["claimedBy"] as? String == "holder", "\(held)")
 
         // when: cancelled while queued, then the holder comes back
-        let cancel = try scenario.berth("jobs", "cancel", id)
-        let flagged = try scenario.job(id)
-        let creates = try Scenario.EventCapture(
+        let cancel = try await scenario.berth("jobs", "cancel", id)
+        let flagged = try await scenario.job(id)
+        let creates = try await Scenario.EventCapture(
             scenario, filters: ["type=container", "event=create", "label=berth.project=\(scenario.project)"], format: "{{.Actor.Attributes.name}}"
         )
         try scenario.startServe(Scenario.jobServeOptions + ["--controller-id", "holder"])
@@ -282,8 +277,8 @@ struct JobEndToEndTests {
         #expect(job["reason"] as? String == "Cancelled")
         #expect(job["startedAt"] == nil)
         #expect(job["stdoutTail"] == nil)
-        #expect(try creates.stop().isEmpty, "no container is ever created for it")
-        #expect(try scenario.jobLeftovers().isEmpty)
+        #expect(try await creates.stop().isEmpty, "no container is ever created for it")
+        #expect(try await scenario.jobLeftovers().isEmpty)
     }
 
     @Test func aFinishedJobsContainerIsKeptForItsTTLThenRemoved() async throws {
@@ -294,7 +289,7 @@ struct JobEndToEndTests {
         try scenario.startServe(Scenario.jobServeOptions)
 
         // when
-        let ids = try scenario.submit(
+        let ids = try await scenario.submit(
             jobYAML(scenario, "kept", command: "echo kept", extra: "  ttlAfterFinished: 10s")
                 + jobYAML(scenario, "gone", command: "echo gone")
         )
@@ -303,18 +298,18 @@ struct JobEndToEndTests {
         let kept = try await scenario.ended(ids[0])
         let container = "berth-\(scenario.project)-job-\(ids[0])"
         #expect(kept["state"] as? String == "finished")
-        #expect(scenario.inspect(container, "{{.State.Status}}") == "exited", "kept for ttlAfterFinished")
-        #expect(try scenario.berth("jobs", "logs", ids[0]).stdout == "kept\n")
+        #expect(await scenario.inspect(container, "{{.State.Status}}") == "exited", "kept for ttlAfterFinished")
+        #expect(try await scenario.berth("jobs", "logs", ids[0]).stdout == "kept\n")
         let gone = try await scenario.ended(ids[1])
         #expect(gone["state"] as? String == "finished")
         try await scenario.eventually(20, "the container without a ttl is removed with its job") {
-            scenario.inspect("berth-\(scenario.project)-job-\(ids[1])", "{{.Id}}") == nil
+            await scenario.inspect("berth-\(scenario.project)-job-\(ids[1])", "{{.Id}}") == nil
         }
         // The janitor looks every 30 s: after the ttl, within one more round.
-        try await scenario.eventually(90, "the kept container and its scratch volume are removed after the ttl") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(90, "the kept container and its scratch volume are removed after the ttl") { try await scenario.jobLeftovers().isEmpty }
         let finishedAt = try #require((kept["finishedAt"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) }, "\(kept)")
         #expect(Date().timeIntervalSince(finishedAt) >= 9.5, "not before the ttl of 10 s (finishedAt is in whole seconds)")
-        #expect(try scenario.job(ids[0])["stdoutTail"] as? String == "kept\n", "the job keeps its tail after the container is gone")
+        #expect(try await scenario.job(ids[0])["stdoutTail"] as? String == "kept\n", "the job keeps its tail after the container is gone")
     }
 
     @Test func theStoredOutputIsTheLastBytesUpToTheConfiguredTail() async throws {
@@ -325,7 +320,7 @@ struct JobEndToEndTests {
         try scenario.startServe(Scenario.jobServeOptions + ["--job-log-tail", "1Ki"])
 
         // when
-        let ids = try scenario.submit(
+        let ids = try await scenario.submit(
             jobYAML(scenario, "chatty", command: "seq 1 3000; seq 1 2000 >&2")
                 + jobYAML(scenario, "quiet", command: "echo short; echo brief >&2")
         )
@@ -352,21 +347,21 @@ struct JobEndToEndTests {
         try scenario.write("")
         try scenario.startServe(["--job-poll-interval", "60s"], resync: "60s")
         if store == .sqlite {
-            let created = try scenario.berth("token", "create", "--name", "pickup", "--scope", "admin")
+            let created = try await scenario.berth("token", "create", "--name", "pickup", "--scope", "admin")
             try #require(created.status == 0, "\(created.stderr)")
             scenario.server = (url: try await scenario.apiURL(), token: created.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        let first = try scenario.submit(jobYAML(scenario, "first", command: "sleep 60"))[0]
-        try await scenario.eventually(60, "the first job runs") { try scenario.job(first)["state"] as? String == "started" }
+        let first = try await scenario.submit(jobYAML(scenario, "first", command: "sleep 60"))[0]
+        try await scenario.eventually(60, "the first job runs") { try await scenario.job(first)["state"] as? String == "started" }
 
         // when: more jobs, one after the other, each while the runner waits for its next poll
         var pickups: [Double] = []
         for name in ["second", "third", "fourth"] {
             let submitted = Date()
-            let id = try scenario.submit(jobYAML(scenario, name, command: "sleep 60"))[0]
-            try await scenario.eventually(60, "\(name) is claimed") { try scenario.job(id)["state"] as? String != "pending" }
+            let id = try await scenario.submit(jobYAML(scenario, name, command: "sleep 60"))[0]
+            try await scenario.eventually(60, "\(name) is claimed") { try await scenario.job(id)["state"] as? String != "pending" }
             pickups.append(Date().timeIntervalSince(submitted))
-            try await scenario.eventually(60, "\(name) runs") { try scenario.job(id)["state"] as? String == "started" }
+            try await scenario.eventually(60, "\(name) runs") { try await scenario.job(id)["state"] as? String == "started" }
         }
 
         // then: each claimed in moments (a poll would take up to 10 s)
@@ -381,7 +376,7 @@ struct JobEndToEndTests {
         try scenario.startServe(["--job-poll-interval", "200ms", "--job-retry-backoff", "1s", "--job-retry-backoff-max", "1s"])
 
         // when
-        let id = try scenario.submit(jobYAML(scenario, "flaky", command: "exit 3", extra: "  backoffLimit: 3"))[0]
+        let id = try await scenario.submit(jobYAML(scenario, "flaky", command: "exit 3", extra: "  backoffLimit: 3"))[0]
 
         // then: 1 s, 1 s, 1 s instead of 1 s, 2 s, 4 s
         let job = try await scenario.ended(id)
@@ -404,13 +399,13 @@ struct JobEndToEndTests {
             spec: {maxConcurrentJobs: 1}
             """, declaringProject: false)
         try scenario.startServe(Scenario.jobServeOptions)
-        let blocker = try scenario.submit(jobYAML(scenario, "blocker", command: "sleep 3"))[0]
-        try await scenario.eventually(30, "the blocker runs") { try scenario.job(blocker)["state"] as? String == "started" }
+        let blocker = try await scenario.submit(jobYAML(scenario, "blocker", command: "sleep 3"))[0]
+        try await scenario.eventually(30, "the blocker runs") { try await scenario.job(blocker)["state"] as? String == "started" }
 
         // when
-        let low = try scenario.submit(jobYAML(scenario, "low", command: "true", extra: "  priority: 1"))[0]
-        let high = try scenario.submit(jobYAML(scenario, "high", command: "true", extra: "  priority: 10"))[0]
-        let middle = try scenario.submit(jobYAML(scenario, "middle", command: "true", extra: "  priority: 5"))[0]
+        let low = try await scenario.submit(jobYAML(scenario, "low", command: "true", extra: "  priority: 1"))[0]
+        let high = try await scenario.submit(jobYAML(scenario, "high", command: "true", extra: "  priority: 10"))[0]
+        let middle = try await scenario.submit(jobYAML(scenario, "middle", command: "true", extra: "  priority: 5"))[0]
 
         // then
         var starts: [String] = []
@@ -432,16 +427,16 @@ struct JobEndToEndTests {
         try scenario.startServe(Scenario.jobServeOptions)
         var listed: [[String: Any]] = []
         try await scenario.eventually(30, "the manifest job finishes") {
-            let result = try scenario.berth("jobs", "list", "--project", scenario.project, "--json")
+            let result = try await scenario.berth("jobs", "list", "--project", scenario.project, "--json")
             listed = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
             return listed.first?["state"] as? String == "finished"
         }
-        scenario.stopServe()
+        await scenario.stopServe()
         try scenario.startServe(Scenario.jobServeOptions)
         try await Task.sleep(for: .seconds(3))
 
         // then
-        let result = try scenario.berth("jobs", "list", "--project", scenario.project, "--json")
+        let result = try await scenario.berth("jobs", "list", "--project", scenario.project, "--json")
         let after = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
         #expect(after.count == 1, "\(after)")
         #expect(after.first?["stdoutTail"] as? String == "migrated\n")
@@ -457,20 +452,20 @@ struct JobCrashSafetyTests {
         defer { scenario.finish() }
         // given: jobs of varied lengths, and a controller that is SIGKILLed again and again
         try scenario.write("")
-        let creates = try scenario.captureJobCreates()
+        let creates = try await scenario.captureJobCreates()
         let options = Scenario.jobServeOptions + ["--max-concurrent-jobs", "4"]
         try scenario.startServe(options)
         var random = SystemRandomNumberGenerator()
         let documents = (0..<16).map { index in
             jobYAML(scenario, "job\(index)", command: "sleep 0.\(Int.random(in: 1...9, using: &random)); echo done \(index)")
         }
-        let ids = try scenario.submit(documents.joined())
+        let ids = try await scenario.submit(documents.joined())
         try #require(ids.count == 16)
 
         // when: killed at random moments (pending, claimed, created, running, collecting)
         for _ in 0..<6 {
             try await Task.sleep(for: .milliseconds(Int.random(in: 150...900, using: &random)))
-            scenario.stopServe(kill: true)
+            await scenario.stopServe(kill: true)
             try scenario.startServe(options)
         }
 
@@ -482,10 +477,10 @@ struct JobCrashSafetyTests {
             #expect((job["stdoutTail"] as? String)?.hasPrefix("done") == true, "\(job)")
         }
         var perJob: [String: Int] = [:]
-        for job in try creates.stop() { perJob[job, default: 0] += 1 }
+        for job in try await creates.stop() { perJob[job, default: 0] += 1 }
         #expect(Set(perJob.keys) == Set(ids))
         #expect(perJob.values.allSatisfy { $0 == 1 }, "containers created per job: \(perJob)")
-        try await scenario.eventually(60, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(60, "no worker container or scratch volume is left") { try await scenario.jobLeftovers().isEmpty }
     }
 }
 
@@ -512,8 +507,8 @@ struct CronEndToEndTests {
         """
     }
 
-    func jobs(_ scenario: Scenario) throws -> [[String: Any]] {
-        let result = try scenario.berth("jobs", "list", "--project", scenario.project, "--json")
+    func jobs(_ scenario: Scenario) async throws -> [[String: Any]] {
+        let result = try await scenario.berth("jobs", "list", "--project", scenario.project, "--json")
         return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
     }
 
@@ -531,8 +526,8 @@ struct CronEndToEndTests {
         var maxActiveLong = 0
         var tickKeys: [String] = []
         var all: [[String: Any]] = []
-        func look() throws {
-            all = try jobs(scenario)
+        func look() async throws {
+            all = try await jobs(scenario)
             let activeLong = all.filter { $0["name"] as? String == "long" && ["pending", "queued", "started"].contains($0["state"] as? String ?? "") }.count
             maxActiveLong = max(maxActiveLong, activeLong)
             for job in all where job["name"] as? String == "tick" {
@@ -540,7 +535,7 @@ struct CronEndToEndTests {
             }
         }
         try await scenario.eventually(60, "four runs of tick") {
-            try look()
+            try await look()
             return tickKeys.count >= 4
         }
 
@@ -548,7 +543,7 @@ struct CronEndToEndTests {
         let first = tickKeys.sorted()[0]
         var finishedTicks = 0
         try await scenario.eventually(30, "the oldest run of tick pruned, at most two finished runs kept") {
-            try look()
+            try await look()
             finishedTicks = all.filter { $0["name"] as? String == "tick" && $0["state"] as? String == "finished" }.count
             return !all.contains { $0["idempotencyKey"] as? String == first } && finishedTicks <= 2
         }
