@@ -387,6 +387,9 @@ struct JobEndToEndTests {
         }
     }
 
+    /// The order is the engine's: container starts and ends in nanoseconds, from `docker events`.
+    /// The blocker holds the project's one slot until the test lets it go, after all three were
+    /// submitted, so no submit races it, however slow the machine.
     @Test func higherPriorityRunsFirstWithinTheProjectLimit() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }
@@ -399,22 +402,31 @@ struct JobEndToEndTests {
             spec: {maxConcurrentJobs: 1}
             """, declaringProject: false)
         try scenario.startServe(Scenario.jobServeOptions)
-        let blocker = try await scenario.submit(jobYAML(scenario, "blocker", command: "sleep 3"))[0]
-        try await scenario.eventually(30, "the blocker runs") { try await scenario.job(blocker)["state"] as? String == "started" }
-
-        // when
+        let engine = try await Scenario.EventCapture(
+            scenario, filters: ["type=container", "event=start", "event=die", "label=berth.project=\(scenario.project)"],
+            format: "{{.TimeNano}} {{.Action}} {{index .Actor.Attributes \"berth.job\"}}"
+        )
+        let blocker = try await scenario.submit(jobYAML(scenario, "blocker", command: "until [ -e /tmp/go ]; do sleep 0.1; done"))[0]
+        try await scenario.eventually(120, "the blocker runs") { try await scenario.job(blocker)["state"] as? String == "started" }
         let low = try await scenario.submit(jobYAML(scenario, "low", command: "true", extra: "  priority: 1"))[0]
         let high = try await scenario.submit(jobYAML(scenario, "high", command: "true", extra: "  priority: 10"))[0]
         let middle = try await scenario.submit(jobYAML(scenario, "middle", command: "true", extra: "  priority: 5"))[0]
-
-        // then
-        var starts: [String] = []
-        for id in [high, middle, low] {
-            starts.append(try await scenario.ended(id)["startedAt"] as? String ?? "")
+        for id in [low, high, middle] {
+            #expect(try await scenario.job(id)["state"] as? String == "pending", "the blocker holds the only slot")
         }
-        #expect(starts == starts.sorted(), "high, then middle, then low: \(starts)")
-        let blocked = try await scenario.ended(blocker)
-        #expect((blocked["finishedAt"] as? String ?? "") <= starts[0])
+
+        // when: the blocker is let go
+        try await scenario.docker("exec", "berth-\(scenario.project)-job-\(blocker)", "touch", "/tmp/go")
+
+        // then: each ran (none left out), and the engine started them by priority, each after the one before ended
+        for id in [blocker, high, middle, low] {
+            let job = try await scenario.ended(id, within: 120)
+            #expect(job["state"] as? String == "finished", "\(job)")
+        }
+        let events = try await engine.stop().map { $0.split(separator: " ").map(String.init) }
+        let order = events.filter { $0.count == 3 }.sorted { (Int($0[0]) ?? 0) < (Int($1[0]) ?? 0) }.map { "\($0[1]) \($0[2])" }
+        let expected = [blocker, high, middle, low].flatMap { ["start \($0)", "die \($0)"] }
+        #expect(order == expected, "blocker \(blocker), high \(high), middle \(middle), low \(low): \(events)")
     }
 
     @Test func aJobDeclaredInTheManifestsRunsOnceAcrossRestarts() async throws {
