@@ -61,11 +61,57 @@ extension Scenario {
         )
     }
 
+    /// Follows the engine's creates of this project's job containers, with their times;
+    /// `stop()` returns lines `<nanoseconds> <job id>` (`jobCreates(_:)` reads them).
+    func captureJobCreates(withTimes: Bool) async throws -> JobCreateCapture {
+        JobCreateCapture(
+            capture: try await EventCapture(
+                self, filters: ["type=container", "event=create", "label=berth.project=\(project)", "label=berth.kind=job"],
+                format: "{{.TimeNano}} {{index .Actor.Attributes \"berth.job\"}}"
+            ))
+    }
+
+    /// The runs CronJobs fired, as each serve logged them (`submitted job … for the run scheduled
+    /// at …`), by the log file that says so; the logs, not the store.
+    func cronFirings(logs: [String]) -> [CronFiring] {
+        logs.flatMap { log in
+            serveLog(log).split(separator: "\n").compactMap { line -> CronFiring? in
+                guard let range = line.range(of: "submitted job ") else { return nil }
+                let words = line[range.upperBound...].split(separator: " ")
+                guard words.count == 7, words[1] == "for", let scheduled = ISO8601DateFormatter().date(from: String(words[6])) else { return nil }
+                return CronFiring(log: log, job: String(words[0]), scheduled: scheduled)
+            }
+        }
+    }
+
     /// Names of this project's job containers and scratch volumes that still exist.
     func jobLeftovers() async throws -> [String] {
         let containers = try await docker("ps", "-a", "--filter", "label=berth.project=\(project)", "--filter", "label=berth.kind=job", "--format", "{{.Names}}")
         let volumes = try await docker("volume", "ls", "-q", "--filter", "label=berth.project=\(project)", "--filter", "label=berth.kind=job")
         return (containers + "\n" + volumes).split(separator: "\n").map(String.init)
+    }
+}
+
+/// One run a CronJob fired, as a serve logged it.
+struct CronFiring: Sendable, CustomStringConvertible {
+    var log: String
+    var job: String
+    var scheduled: Date
+
+    var description: String { "\(job) at \(scheduled.formatted(.iso8601)) by \(log)" }
+}
+
+/// The engine's creates of job containers, with their times (`Scenario.captureJobCreates(withTimes:)`).
+struct JobCreateCapture: Sendable {
+    let capture: Scenario.EventCapture
+
+    /// Each create: when the engine made it, and for which job.
+    func stop() async throws -> [(time: Date, job: String)] {
+        try await capture.stop().compactMap { line in
+            let columns = line.split(separator: " ")
+            guard columns.count == 2, let nanoseconds = Double(columns[0]) else { return nil }
+            return (Date(timeIntervalSince1970: nanoseconds / 1e9), String(columns[1]))
+        }
     }
 }
 
