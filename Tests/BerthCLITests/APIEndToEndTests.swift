@@ -203,6 +203,41 @@ import Testing
         #expect(events.compactMap { $0["reason"] as? String }.starts(with: ["Submitted", "Queued", "Started"]))
     }
 
+    /// A client that reconnects with `Last-Event-ID` gets every event after that one, those
+    /// stored before it came back and those written since, and none up to it.
+    @Test func aFollowedEventStreamResumesAfterTheLastEventID() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a job that ran, and the sequence of its second event
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions)
+        let server = try await connect(scenario)
+        let first = try await scenario.submit(jobYAML(scenario, "before", command: "true"))[0]
+        try #require(try await scenario.ended(first)["state"] as? String == "finished")
+        func sequences() async throws -> [Int] {
+            let listed = try await scenario.berth("events", "--project", scenario.project, "--limit", "1000", "--json")
+            return (try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []).compactMap { $0["sequence"] as? Int }
+        }
+        let earlier = try await sequences()
+        try #require(earlier.count >= 4, "\(earlier)")
+        let resumeAfter = earlier[1]
+
+        // when: the stream is followed from there, and another job runs meanwhile
+        let url = "\(server.url)/v1/events?project=\(scenario.project)&follow=true"
+        let follower = try Follower(scenario, token: server.token, url: url, headers: ["Last-Event-ID: \(resumeAfter)"])
+        defer { follower.stop() }
+        let second = try await scenario.submit(jobYAML(scenario, "after", command: "true"))[0]
+        try #require(try await scenario.ended(second)["state"] as? String == "finished")
+        let all = try await sequences()
+        let last = try #require(all.last)
+        try await scenario.eventually(60, "the stream reaches event \(last)") { follower.output.contains("id: \(last)\n") }
+
+        // then: exactly the events after the one given, in order
+        let received = follower.output.split(separator: "\n").compactMap { $0.hasPrefix("id: ") ? Int($0.dropFirst(4)) : nil }
+        #expect(received.starts(with: all.filter { $0 > resumeAfter }) && received.allSatisfy { $0 > resumeAfter }, "resumed after \(resumeAfter); received \(received); all: \(all)")
+        #expect(follower.output.contains(second), "the second job's events came live")
+    }
+
     @Test func resourcesAppliedOverHTTPAreConvergedAndDeleted() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }

@@ -126,9 +126,11 @@ final class Follower: Sendable {
     private let process: ChildProcess
     private let file: URL
 
-    init(_ scenario: Scenario, token: String, url: String) throws {
+    /// `headers`: more request headers (`Last-Event-ID: 12`).
+    init(_ scenario: Scenario, token: String, url: String, headers: [String] = []) throws {
         file = scenario.folder.appendingPathComponent("follow-\(UUID().uuidString)")
-        process = try scenario.launch(["/usr/bin/curl", "-sN", "--max-time", "60", "-H", "Authorization: Bearer \(token)", url], stdout: file)
+        let headerArguments = (["Authorization: Bearer \(token)"] + headers).flatMap { ["-H", $0] }
+        process = try scenario.launch(["/usr/bin/curl", "-sN", "--max-time", "60"] + headerArguments + [url], stdout: file)
     }
 
     var output: String { (try? String(contentsOf: file, encoding: .utf8)) ?? "" }

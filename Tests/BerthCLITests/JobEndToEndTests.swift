@@ -475,6 +475,31 @@ struct JobEndToEndTests {
         #expect(order == expected, "blocker \(blocker), high \(high), middle \(middle), low \(low): \(events)")
     }
 
+    /// `--job-retention` under serve: the janitor (at start and every 30 s) deletes an ended job
+    /// older than the retention, with its events; a running one stays whatever its age.
+    @Test func endedJobsOlderThanTheRetentionArePrunedWithTheirEvents() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a retention of 2 s, keeping no ended job for its recency
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions + ["--job-retention", "2s", "--job-keep-per-project", "0"])
+
+        // when
+        let ids = try await scenario.submit(jobYAML(scenario, "done", command: "true") + jobYAML(scenario, "running", command: "sleep 300"))
+        let done = try await scenario.ended(ids[0], within: 120)
+        #expect(done["state"] as? String == "finished", "\(done)")
+        try await scenario.eventually(120, "the running job runs") { try await scenario.job(ids[1])["state"] as? String == "started" }
+
+        // then: the ended job goes within a janitor round or two after its retention
+        try await scenario.eventually(120, "the ended job is pruned") { try await scenario.berth("jobs", "show", ids[0]).status != 0 }
+        let shown = try await scenario.berth("jobs", "show", ids[0])
+        #expect(shown.status == 1 && shown.stderr.contains(ids[0]), "\(shown.stdout)\(shown.stderr)")
+        let events = try await scenario.berth("events", "--project", scenario.project, "--job", ids[0], "--json")
+        let listed = try JSONSerialization.jsonObject(with: Data(events.stdout.utf8)) as? [Any]
+        #expect(events.status == 0 && listed?.isEmpty == true, "\(events.stdout)")
+        #expect(try await scenario.job(ids[1])["state"] as? String == "started", "a running job is never pruned")
+    }
+
     @Test func aJobDeclaredInTheManifestsRunsOnceAcrossRestarts() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }
