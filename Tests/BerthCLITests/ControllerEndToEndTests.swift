@@ -386,7 +386,7 @@ struct ControllerResilienceTests {
         defer { scenario.finish() }
         // given
         try scenario.write(serviceYAML(scenario, "steady"))
-        try scenario.startServe()
+        try scenario.startServe(["--log-level", "debug"])
         let name = scenario.container("steady")
         try await scenario.eventually(30, "\(name) runs") { await scenario.inspect(name, "{{.State.Status}}") == "running" }
         let id = await scenario.inspect(name, "{{.Id}}")
@@ -398,7 +398,10 @@ struct ControllerResilienceTests {
         try await scenario.eventually(20, "serve reports the problem") { scenario.serveLog.contains("keeping the last good one") }
         #expect(scenario.serveLog.contains("project.yaml:"), "\(scenario.serveLog)")
         #expect(scenario.serveLog.contains("replicas"))
-        try await Task.sleep(for: .seconds(3))
+        // a pass on the last good state after the edit was read
+        try await scenario.eventually(60, "serve makes a pass after the invalid edit") {
+            scenario.serveLog.passDone(afterThe: 1, "keeping the last good one")
+        }
         #expect(await scenario.inspect(name, "{{.Id}}") == id)
         #expect(await scenario.inspect(name, "{{.State.Status}}") == "running")
     }

@@ -344,6 +344,18 @@ final class Scenario: @unchecked Sendable {
     }
 }
 
+extension String {
+    /// Whether this serve log has a finished pass (`pass done`, logged at debug when nothing
+    /// changed) after the `occurrence`-th line containing `marker`: the sign that serve has acted
+    /// on what that line reports.
+    func passDone(afterThe occurrence: Int, _ marker: String) -> Bool {
+        let lines = split(separator: "\n")
+        let markers = lines.indices.filter { lines[$0].contains(marker) }
+        guard markers.count >= occurrence else { return false }
+        return lines[(markers[occurrence - 1] + 1)...].contains { $0.contains("pass done") }
+    }
+}
+
 /// A counting semaphore for scenarios; waiters are served in arrival order.
 actor ScenarioSlots {
     private var free: Int

@@ -515,8 +515,11 @@ struct JobEndToEndTests {
             return listed.first?["state"] as? String == "finished"
         }
         await scenario.stopServe()
-        try scenario.startServe(Scenario.jobServeOptions)
-        try await Task.sleep(for: .seconds(3))
+        try scenario.startServe(Scenario.jobServeOptions + ["--log-level", "debug"])
+        // The restarted serve has read the manifests (it submits their jobs then) and made a pass.
+        try await scenario.eventually(120, "the restarted serve loads the manifests and makes a pass") {
+            scenario.serveLog.passDone(afterThe: 2, "desired state loaded")
+        }
 
         // then
         let result = try await scenario.berth("jobs", "list", "--project", scenario.project, "--json")
