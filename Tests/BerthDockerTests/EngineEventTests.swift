@@ -87,7 +87,7 @@ struct EventResumeTests {
         let root = try #require(environment["BERTH_TEST_ROOT"], "run the suite with scripts/test")
         let daemon = try ScratchDaemon(folder: root + "/docker-restart")
         try await daemon.start()
-        defer { daemon.stop() }
+        defer { daemon.terminate() }
         let client = DockerClient(endpoint: try DockerEndpoint(host: daemon.host))
         let busybox = try Array(Data(contentsOf: URL(fileURLWithPath: "/bin/busybox")))
         try await client.importImage(
@@ -111,7 +111,7 @@ struct EventResumeTests {
         try await daemon.eventually("the first event") { await seen.containerEvents.contains("before:create") }
 
         // when: the engine goes away and comes back, and things happen right after
-        daemon.stop()
+        await daemon.stop()
         try await daemon.start()
         _ = try await client.createContainer(name: "after", request)
         try await client.removeContainer("after", force: true)
@@ -178,11 +178,20 @@ final class ScratchDaemon: @unchecked Sendable {
         try await eventually("the scratch dockerd answers") { (try? await client.ping()) == true }
     }
 
-    func stop() {
+    /// Ends the daemon (SIGTERM, SIGKILL after 30 s) and waits until it has exited without
+    /// blocking a thread: `waitUntilExit()` would hold one of the cooperative pool's two.
+    func stop() async {
         guard let process, process.isRunning else { return }
         process.terminate()
-        process.waitUntilExit()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         self.process = nil
+    }
+
+    /// Sends SIGTERM and returns at once (for `defer`).
+    func terminate() {
+        if let process, process.isRunning { process.terminate() }
     }
 
     func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
