@@ -21,9 +21,9 @@ import Testing
         }
 
         // then: a GET is answered meanwhile, and the server closes all 300 within 15 s
-        #expect(Scenario.curl(["-sS", "--max-time", "2", url + "/healthz"]).contains("\"ok\""))
+        #expect(await Scenario.curl(["-sS", "--max-time", "2", url + "/healthz"]).contains("\"ok\""))
         try await scenario.eventually(15, "the server closes every half-sent request") { connections.allSatisfy(\.isClosedByServer) }
-        #expect(Scenario.curl(["-sS", "--max-time", "2", url + "/healthz"]).contains("\"ok\""))
+        #expect(await Scenario.curl(["-sS", "--max-time", "2", url + "/healthz"]).contains("\"ok\""))
     }
 
     @Test func connectionsBeyondTheCapWaitUntilOneCloses() async throws {
@@ -38,13 +38,13 @@ import Testing
         var connections = try (0..<20).map { _ in try RawConnection(url) }
 
         // when
-        let waiting = Scenario.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", url + "/healthz"])
+        let waiting = await Scenario.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", url + "/healthz"])
         connections.removeAll()
 
         // then: the 21st waited (no answer in 2 s); once the others closed it is served
         #expect(waiting == "000", "\(waiting)")
         try await scenario.eventually(10, "a connection is served again") {
-            Scenario.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", url + "/healthz"]) == "200"
+            await Scenario.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", url + "/healthz"]) == "200"
         }
     }
 
@@ -55,15 +55,16 @@ import Testing
         try scenario.write("")
         try scenario.startServe(["--max-followers", "2", "--max-followers-per-token", "1"] + Scenario.jobServeOptions)
         let url = try await scenario.apiURL()
-        let tokens = try ["a", "b", "c"].map { name in
-            let created = try scenario.berth("token", "create", "--name", "follower-\(name)", "--scope", "read")
+        var tokens: [String] = []
+        for name in ["a", "b", "c"] {
+            let created = try await scenario.berth("token", "create", "--name", "follower-\(name)", "--scope", "read")
             try #require(created.status == 0, "\(created.stderr)")
-            return created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            tokens.append(created.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        _ = try await scenario.ended(try scenario.submit(jobYAML(scenario, "seen", command: "true"))[0])
+        _ = try await scenario.ended(try await scenario.submit(jobYAML(scenario, "seen", command: "true"))[0])
         let stream = "\(url)/v1/events?project=\(scenario.project)&follow=true"
-        func status(_ token: String) -> String {
-            Scenario.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "-H", "Authorization: Bearer \(token)", stream])
+        func status(_ token: String) async -> String {
+            await Scenario.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "-H", "Authorization: Bearer \(token)", stream])
         }
 
         // when: a follows, then b
@@ -75,17 +76,17 @@ import Testing
         try await scenario.eventually(30, "the second follower reads events") { second.output.contains("event: event") }
 
         // then: a's second stream is 429, c's is 503, each with Retry-After and the error shape
-        let again = Scenario.curl(["-s", "-i", "--max-time", "5", "-H", "Authorization: Bearer \(tokens[0])", stream])
-        let full = Scenario.curl(["-s", "-i", "--max-time", "5", "-H", "Authorization: Bearer \(tokens[2])", stream])
+        let again = await Scenario.curl(["-s", "-i", "--max-time", "5", "-H", "Authorization: Bearer \(tokens[0])", stream])
+        let full = await Scenario.curl(["-s", "-i", "--max-time", "5", "-H", "Authorization: Bearer \(tokens[2])", stream])
         #expect(again.hasPrefix("HTTP/1.1 429") && again.lowercased().contains("retry-after: ") && again.contains("\"rate_limited\""), "\(again)")
         #expect(full.hasPrefix("HTTP/1.1 503") && full.lowercased().contains("retry-after: ") && full.contains("\"unavailable\""), "\(full)")
-        #expect(Scenario.curl(["-sS", "--max-time", "2", url + "/healthz"]).contains("\"ok\""))
+        #expect(await Scenario.curl(["-sS", "--max-time", "2", url + "/healthz"]).contains("\"ok\""))
 
         // and: once a stops, c may follow
         first.stop()
         // (the server notices a reader that left when a write fails: the second keep-alive after
         // it left, 10 s apart, so within about 20 s)
-        try await scenario.eventually(45, "c follows once a stopped") { status(tokens[2]) == "200" }
+        try await scenario.eventually(45, "c follows once a stopped") { await status(tokens[2]) == "200" }
     }
 
     @Test func aReaderThatFallsBehindIsDroppedWithALastEvent() async throws {
@@ -95,19 +96,19 @@ import Testing
         try scenario.write("")
         try scenario.startServe(Scenario.jobServeOptions)
         let url = try await scenario.apiURL()
-        let created = try scenario.berth("token", "create", "--name", "slow", "--scope", "read")
+        let created = try await scenario.berth("token", "create", "--name", "slow", "--scope", "read")
         try #require(created.status == 0, "\(created.stderr)")
         let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let id = try scenario.submit(jobYAML(scenario, "loud", command: "sleep 2; yes berth-slow-reader-line | head -n 300000"))[0]
+        let id = try await scenario.submit(jobYAML(scenario, "loud", command: "sleep 2; yes berth-slow-reader-line | head -n 300000"))[0]
         let reader = try RawConnection(url, receiveBuffer: 4096)
         reader.send("GET /v1/jobs/\(id)/logs?follow=true HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n")
 
         // when: the job ends while the reader reads nothing
         _ = try await scenario.ended(id, within: 120)
-        #expect(Scenario.curl(["-sS", "--max-time", "2", url + "/healthz"]).contains("\"ok\""), "the server answers meanwhile")
+        #expect(await Scenario.curl(["-sS", "--max-time", "2", url + "/healthz"]).contains("\"ok\""), "the server answers meanwhile")
 
         // then: reading on, the stream ends with `dropped`, not with the job's end
-        let text = try reader.readToEnd(within: .seconds(60))
+        let text = try await reader.readToEnd(within: .seconds(60))
         #expect(text.contains("event: dropped\r\ndata: ") || text.contains("event: dropped\ndata: "), "\(text.suffix(300))")
         #expect(!text.contains("event: end"), "\(text.suffix(300))")
     }
@@ -115,40 +116,28 @@ import Testing
 
 extension Scenario {
     /// Runs curl and returns its standard output whatever its exit status (a timeout is an answer here).
-    static func curl(_ arguments: [String]) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return "" }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    static func curl(_ arguments: [String]) async -> String {
+        (try? await BerthProcess.runCommand(["/usr/bin/curl"] + arguments, timeout: 120))?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
     }
 }
 
 /// A `curl -N` following a stream into a file until `stop()` (at most 60 s).
-final class Follower: @unchecked Sendable {
-    private let process = Process()
+final class Follower: Sendable {
+    private let process: ChildProcess
     private let file: URL
 
-    init(_ scenario: Scenario, token: String, url: String) throws {
+    /// `headers`: more request headers (`Last-Event-ID: 12`).
+    init(_ scenario: Scenario, token: String, url: String, headers: [String] = []) throws {
         file = scenario.folder.appendingPathComponent("follow-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: file.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-sN", "--max-time", "60", "-H", "Authorization: Bearer \(token)", url]
-        process.standardOutput = try FileHandle(forWritingTo: file)
-        try process.run()
+        let headerArguments = (["Authorization: Bearer \(token)"] + headers).flatMap { ["-H", $0] }
+        process = try scenario.launch(["/usr/bin/curl", "-sN", "--max-time", "60"] + headerArguments + [url], stdout: file)
     }
 
     var output: String { (try? String(contentsOf: file, encoding: .utf8)) ?? "" }
 
+    /// Ends the follower (SIGKILL) without waiting for it: `finish()` reaps what is left.
     func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
     }
 }
 
@@ -196,16 +185,19 @@ final class RawConnection: @unchecked Sendable {
 
     /// Everything until the server closes the connection or ends the chunked response, read
     /// with a larger buffer from now on; fails after `within`.
-    func readToEnd(within limit: Duration) throws -> String {
+    func readToEnd(within limit: Duration) async throws -> String {
         var size: Int32 = 1 << 20
         setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         let deadline = ContinuousClock.now + limit
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while ContinuousClock.now < deadline {
-            var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            guard poll(&ready, 1, 200) > 0 else { continue }
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            // Never blocks: nothing to read yet is waited for with `Task.sleep`.
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK {
+                try await Task.sleep(for: .milliseconds(50))
+                continue
+            }
             if count <= 0 { return String(decoding: bytes, as: UTF8.self) }
             bytes += chunk[..<count]
             if bytes.count >= 5, bytes.suffix(5).elementsEqual("0\r\n\r\n".utf8) { return String(decoding: bytes, as: UTF8.self) }

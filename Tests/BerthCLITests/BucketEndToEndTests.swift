@@ -59,7 +59,7 @@ struct BucketEndToEndTests {
         let flags = ["-f", scenario.manifests.path, "--s3-endpoint", endpoint, "--s3-region", "us-east-1", "--s3-addressing", "path"]
 
         // when
-        let first = try scenario.berth(["apply"] + flags)
+        let first = try await scenario.berth(["apply"] + flags)
 
         // then
         #expect(first.status == 0, "stdout: \(first.stdout)\nstderr: \(first.stderr)")
@@ -70,13 +70,13 @@ struct BucketEndToEndTests {
         #expect(tags["team"] == "maps")
         #expect(tags["berth.managed"] == "true")
         #expect(tags["berth.project"] == scenario.project)
-        let statuses = try scenario.statuses()
+        let statuses = try await scenario.statuses()
         #expect(statuses["Bucket/media"]?["phase"] as? String == "Ready")
 
-        let plan = try scenario.berth(["plan", "--detailed-exitcode"] + flags)
+        let plan = try await scenario.berth(["plan", "--detailed-exitcode"] + flags)
         #expect(plan.status == 0, "stdout: \(plan.stdout)\nstderr: \(plan.stderr)")
         #expect(plan.stdout.contains("No changes."))
-        let second = try scenario.berth(["apply"] + flags)
+        let second = try await scenario.berth(["apply"] + flags)
         #expect(second.status == 0)
         #expect(second.stdout.contains("No changes."), "\(second.stdout)")
 
@@ -86,17 +86,17 @@ struct BucketEndToEndTests {
         try await client.setLifecycle(name, rules: [LifecycleRule(id: "berth", expirationDays: 90)])
 
         // then plan names each drifted field, and apply puts it back
-        let drift = try scenario.berth(["plan", "--detailed-exitcode"] + flags)
+        let drift = try await scenario.berth(["plan", "--detailed-exitcode"] + flags)
         #expect(drift.status == 2, "stdout: \(drift.stdout)\nstderr: \(drift.stderr)")
         #expect(drift.stdout.contains("versioning: Suspended → Enabled"), "\(drift.stdout)")
         #expect(drift.stdout.contains("lifecycle.expireDays: 90 → 30"), "\(drift.stdout)")
         #expect(drift.stdout.contains("tags changed: tags.team"), "\(drift.stdout)")
-        let repair = try scenario.berth(["apply"] + flags)
+        let repair = try await scenario.berth(["apply"] + flags)
         #expect(repair.status == 0, "stdout: \(repair.stdout)\nstderr: \(repair.stderr)")
         #expect(try await client.versioning(name) == .enabled)
         #expect(try await client.tags(name)["team"] == "maps")
         #expect(try await client.lifecycle(name).first?.expirationDays == 30)
-        #expect(try scenario.berth(["plan", "--detailed-exitcode"] + flags).status == 0)
+        #expect(try await scenario.berth(["plan", "--detailed-exitcode"] + flags).status == 0)
         await Self.removeBuckets(of: scenario)
     }
 
@@ -126,7 +126,7 @@ struct BucketEndToEndTests {
 
         // then
         try await Self.eventually(scenario, 60, "\(name) exists with versioning on") { try await client.versioning(name) == .enabled }
-        try await scenario.eventually(30, "the bucket's status is Ready") { try scenario.statuses()["Bucket/media"]?["phase"] as? String == "Ready" }
+        try await scenario.eventually(30, "the bucket's status is Ready") { try await scenario.statuses()["Bucket/media"]?["phase"] as? String == "Ready" }
 
         // when someone suspends versioning and drops a tag by hand (Berth's own tags stay: without
         // them the bucket would no longer be Berth's)
@@ -138,7 +138,7 @@ struct BucketEndToEndTests {
             let tags = try await client.tags(name)
             return try await client.versioning(name) == .enabled && tags["team"] == "maps" && tags["berth.managed"] == "true"
         }
-        scenario.stopServe()
+        await scenario.stopServe()
         await Self.removeBuckets(of: scenario)
     }
 
@@ -155,7 +155,7 @@ struct BucketEndToEndTests {
             Self.bucketYAML(scenario, "foreign", spec: "bucketName: \(foreign)\nreclaimPolicy: Delete\ntags: {team: maps}")
                 + Self.bucketYAML(scenario, "full", spec: "reclaimPolicy: Delete")
         )
-        let apply = try scenario.berth("apply", "-f", scenario.manifests.path)
+        let apply = try await scenario.berth("apply", "-f", scenario.manifests.path)
         #expect(apply.status == 0, "stdout: \(apply.stdout)\nstderr: \(apply.stderr)")
         #expect(apply.stdout.contains("bucket \(foreign) exists and Berth did not create it"), "\(apply.stdout)")
         #expect(try await client.tags(foreign) == ["owner": "ops", "team": "maps"])
@@ -163,7 +163,7 @@ struct BucketEndToEndTests {
 
         // when both documents are removed
         try scenario.write("")
-        let removal = try scenario.berth("apply", "-f", scenario.manifests.path)
+        let removal = try await scenario.berth("apply", "-f", scenario.manifests.path)
 
         // then neither bucket is deleted, and the non-empty one says why
         #expect(removal.status == 0, "stdout: \(removal.stdout)\nstderr: \(removal.stderr)")
@@ -173,7 +173,7 @@ struct BucketEndToEndTests {
 
         // when the bucket Berth made is emptied, the next apply deletes it (and still not the other)
         try await client.deleteAllObjects(full)
-        let emptied = try scenario.berth("apply", "-f", scenario.manifests.path)
+        let emptied = try await scenario.berth("apply", "-f", scenario.manifests.path)
         #expect(emptied.status == 0, "stdout: \(emptied.stdout)\nstderr: \(emptied.stderr)")
         #expect(emptied.stdout.contains("- delete bucket \(full)"), "\(emptied.stdout)")
         #expect(try await client.bucketExists(full) == false)
@@ -188,13 +188,13 @@ struct BucketEndToEndTests {
         try scenario.write(Self.bucketYAML(scenario, "media", spec: "versioning: true") + serviceYAML(scenario, "app"))
 
         // when
-        let apply = try scenario.berth("apply", "-f", scenario.manifests.path)
+        let apply = try await scenario.berth("apply", "-f", scenario.manifests.path)
 
         // then
         #expect(apply.status == 1, "stdout: \(apply.stdout)\nstderr: \(apply.stderr)")
         #expect(apply.stderr.contains("error: Bucket \(scenario.project)/media: no S3 endpoint is configured"), "\(apply.stderr)")
-        #expect(scenario.inspect(scenario.container("app"), "{{.State.Status}}") == "running")
-        let statuses = try scenario.statuses()
+        #expect(await scenario.inspect(scenario.container("app"), "{{.State.Status}}") == "running")
+        let statuses = try await scenario.statuses()
         #expect(statuses["Service/app"]?["phase"] as? String == "Ready")
         let bucket = try #require(statuses["Bucket/media"])
         #expect(bucket["phase"] as? String == "Failed")
@@ -202,7 +202,7 @@ struct BucketEndToEndTests {
         let ready = conditions.first { $0["type"] as? String == "Ready" }
         #expect(ready?["reason"] as? String == "ObjectStorageUnavailable")
         #expect((ready?["message"] as? String)?.contains("--s3-endpoint") == true)
-        let status = try scenario.berth("status", "--project", scenario.project)
+        let status = try await scenario.berth("status", "--project", scenario.project)
         #expect(status.stdout.contains("Bucket \(scenario.project)/media: ObjectStorageUnavailable: no S3 endpoint is configured"), "\(status.stdout)")
     }
 
@@ -219,10 +219,10 @@ struct BucketEndToEndTests {
         try scenario.write(Self.bucketYAML(scenario, "temp", spec: "versioning: true"))
 
         // when
-        let applied = try scenario.berth(["apply", "-f", scenario.manifests.path])
+        let applied = try await scenario.berth(["apply", "-f", scenario.manifests.path])
         environment["AWS_SESSION_TOKEN"] = "not-the-token"
         scenario.extraEnvironment = environment
-        let refused = try scenario.berth(["apply", "-f", scenario.manifests.path])
+        let refused = try await scenario.berth(["apply", "-f", scenario.manifests.path])
 
         // then
         #expect(applied.status == 0, "stdout: \(applied.stdout)\nstderr: \(applied.stderr)")
@@ -238,7 +238,7 @@ struct BucketEndToEndTests {
         defer { scenario.finish() }
         try scenario.write(Self.bucketYAML(scenario, "media", spec: "versioning: true"))
 
-        let result = try BerthProcess.run(
+        let result = try await BerthProcess.run(
             ["plan", "-f", scenario.manifests.path, "--s3-endpoint", "http://127.0.0.1:9"],
             environment: scenario.environment.merging(["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": "", "HOME": scenario.folder.path]) { _, new in new }
         )

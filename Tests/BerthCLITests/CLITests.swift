@@ -46,33 +46,25 @@ enum BerthProcess {
         init(_ description: String) { self.description = description }
     }
 
+    /// How long a command may take unless a test says otherwise: every wait has a bound.
+    static let defaultTimeout = 300
+
     /// Runs `berth arguments…` in the package root; output goes through files so a large answer
-    /// cannot fill a pipe and stall the child. With `timeout` (seconds), coreutils' `timeout`
-    /// ends a child that should have exited at once but did not.
-    ///
-    /// Spawned and reaped here (posix_spawn, waitpid on its pid), not with Foundation's `Process`:
-    /// with many children starting and ending at once across the suite, `waitUntilExit()` once
-    /// never returned for a `berth jobs submit` that had exited (left a zombie), and the suite hung.
-    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Int? = nil) throws -> CommandResult {
-        try runCommand([try executable().path] + arguments, environment: environment, timeout: timeout)
+    /// cannot fill a pipe and stall the child. Past `timeout` seconds the child is killed and the
+    /// status is 124 (as coreutils' `timeout` reports it).
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Int = defaultTimeout) async throws -> CommandResult {
+        try await runCommand([try executable().path] + arguments, environment: environment, timeout: timeout)
     }
 
     /// Runs any command (`argv[0]` a path) the way `run` runs `berth`: in the package root, output
-    /// through files, reaped by its pid, bounded by `timeout` seconds when given.
-    static func runCommand(_ argv: [String], environment: [String: String] = [:], timeout: Int? = nil) throws -> CommandResult {
+    /// through files, awaited without blocking a thread (`ChildProcess`), bounded by `timeout` seconds.
+    static func runCommand(_ argv: [String], environment: [String: String] = [:], timeout: Int = defaultTimeout) async throws -> CommandResult {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
-
-        let command = timeout.map { ["/usr/bin/timeout", String($0)] } ?? []
-        let bounded = command + argv
-        var processEnvironment = ProcessInfo.processInfo.environment
-        processEnvironment.removeValue(forKey: "BERTH_MANIFESTS")
-        // Tests choose the object storage themselves (Scenario.objectStorage).
-        for name in ["BERTH_S3_ENDPOINT", "BERTH_S3_REGION", "BERTH_S3_ADDRESSING"] { processEnvironment.removeValue(forKey: name) }
-        processEnvironment.merge(environment) { _, new in new }
-        let status = try spawnAndWait(bounded, environment: processEnvironment.map { "\($0.key)=\($0.value)" }, stdout: outURL.path, stderr: errURL.path)
+        let child = try ChildProcess(argv, environment: childEnvironment(environment), directory: packageRoot.path, stdout: outURL.path, stderr: errURL.path)
+        let status = await child.exitStatus(within: .seconds(timeout)) ?? 124
         return CommandResult(
             status: status,
             stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
@@ -80,39 +72,22 @@ enum BerthProcess {
         )
     }
 
-    /// Runs `argv` in the package root with its output in two files and returns its exit status
-    /// (128 + the signal when a signal ended it).
-    private static func spawnAndWait(_ argv: [String], environment: [String], stdout: String, stderr: String) throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        // In the package root: a shell changes there and execs the command (glibc's
-        // posix_spawn_file_actions_addchdir_np is not visible to Swift).
-        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", packageRoot.path] + argv
-        let cArguments = argv.map { strdup($0) } + [nil]
-        let cEnvironment = environment.map { strdup($0) } + [nil]
-        defer { for pointer in cArguments + cEnvironment { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, cEnvironment)
-        guard spawned == 0 else { throw SetupError("cannot start \(argv[0]): \(String(cString: strerror(spawned)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 {
-            guard errno == EINTR else { throw SetupError("waiting for \(argv[0]) failed: \(String(cString: strerror(errno)))") }
-        }
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    /// This process's environment without what tests choose themselves, merged with `environment`.
+    static func childEnvironment(_ environment: [String: String]) -> [String: String] {
+        var processEnvironment = ProcessInfo.processInfo.environment
+        processEnvironment.removeValue(forKey: "BERTH_MANIFESTS")
+        // Tests choose the object storage themselves (Scenario.objectStorage).
+        for name in ["BERTH_S3_ENDPOINT", "BERTH_S3_REGION", "BERTH_S3_ADDRESSING"] { processEnvironment.removeValue(forKey: name) }
+        return processEnvironment.merging(environment) { _, new in new }
     }
 }
 
 /// A fresh temporary folder, removed after `body`.
-private func withTemporaryFolder(_ body: (URL) throws -> Void) throws {
+private func withTemporaryFolder(_ body: (URL) async throws -> Void) async throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cli-test-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
-    try body(folder)
+    try await body(folder)
 }
 
 private func jsonObject(_ text: String) throws -> Any {
@@ -139,9 +114,9 @@ private let invalidManifest = """
 struct CLITests {
     // MARK: validate
 
-    @Test func validatesTheQuickstartManifests() throws {
+    @Test func validatesTheQuickstartManifests() async throws {
         // when
-        let result = try BerthProcess.run(["validate", "-f", "manifests"])
+        let result = try await BerthProcess.run(["validate", "-f", "manifests"])
         // then
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout.hasPrefix("Valid: "))
@@ -149,8 +124,8 @@ struct CLITests {
         #expect(result.stderr.isEmpty)
     }
 
-    @Test func readsTheFoldersInBerthManifestsWhenNoPathIsGiven() throws {
-        try withTemporaryFolder { folder in
+    @Test func readsTheFoldersInBerthManifestsWhenNoPathIsGiven() async throws {
+        try await withTemporaryFolder { folder in
             // given
             let volumes = folder.appendingPathComponent("volumes"), jobs = folder.appendingPathComponent("jobs")
             try FileManager.default.createDirectory(at: volumes, withIntermediateDirectories: true)
@@ -160,16 +135,16 @@ struct CLITests {
             try "apiVersion: berth/v1\nkind: Job\nmetadata: {name: once}\nspec: {image: busybox, volumes: [\"data:/data\"]}\n"
                 .write(to: jobs.appendingPathComponent("once.yaml"), atomically: true, encoding: .utf8)
             // when
-            let result = try BerthProcess.run(["validate"], environment: ["BERTH_MANIFESTS": volumes.path + ":" + jobs.path])
+            let result = try await BerthProcess.run(["validate"], environment: ["BERTH_MANIFESTS": volumes.path + ":" + jobs.path])
             // then
             #expect(result.status == 0, "stderr: \(result.stderr)")
             #expect(result.stdout == "Valid: 2 resources in 2 files (1 project).\n")
         }
     }
 
-    @Test func readsTheManifestsFolderWhenNeitherPathNorVariableIsGiven() throws {
+    @Test func readsTheManifestsFolderWhenNeitherPathNorVariableIsGiven() async throws {
         // when: run in the package root, without -f and without BERTH_MANIFESTS
-        let result = try BerthProcess.run(["validate", "--json"])
+        let result = try await BerthProcess.run(["validate", "--json"])
         // then
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let report = try #require(try jsonObject(result.stdout) as? [String: Any])
@@ -182,9 +157,9 @@ struct CLITests {
         (["--job-retry-backoff-max", "soon"], "--job-retry-backoff-max"),
         (["--job-retry-backoff", "10s", "--job-retry-backoff-max", "5s"], "--job-retry-backoff-max (5s) is shorter than --job-retry-backoff (10s)"),
     ])
-    func serveRefusesAnImpossibleBackoffNamingTheFlags(flags: [String], message: String) throws {
+    func serveRefusesAnImpossibleBackoffNamingTheFlags(flags: [String], message: String) async throws {
         // when: it fails before it opens anything (a timeout ends it should it serve instead)
-        let result = try BerthProcess.run(["serve", "--listen", "127.0.0.1:0", "--state-dir", "/nonexistent/berth"] + flags, timeout: 60)
+        let result = try await BerthProcess.run(["serve", "--listen", "127.0.0.1:0", "--state-dir", "/nonexistent/berth"] + flags, timeout: 60)
         // then
         #expect(result.status == 64, "a usage error: \(result.stderr)")
         #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
@@ -192,18 +167,18 @@ struct CLITests {
 
     /// The limits of docs/manifests.md bound memory as well as time: a billion-laughs file and a
     /// 100,000-deep nesting are refused by a `berth validate` process that stays small.
-    @Test func hostileFilesAreRefusedInBoundedTimeAndMemory() throws {
+    @Test func hostileFilesAreRefusedInBoundedTimeAndMemory() async throws {
         var bomb = "lol0: &lol0 \"lol\"\n"
         for level in 1...9 {
             bomb += "lol\(level): &lol\(level) [\(Array(repeating: "*lol\(level - 1)", count: 10).joined(separator: ", "))]\n"
         }
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
-        try withTemporaryFolder { folder in
+        try await withTemporaryFolder { folder in
             for (name, text, limit) in [("bomb.yaml", bomb, "maxNodes"), ("deep.yaml", deep, "maxDepth")] {
                 let file = folder.appendingPathComponent(name)
                 try text.write(to: file, atomically: true, encoding: .utf8)
                 let started = ContinuousClock.now
-                let result = try BerthProcess.run(["validate", "-f", file.path])
+                let result = try await BerthProcess.run(["validate", "-f", file.path])
                 #expect(result.status == 1, "stderr: \(result.stderr)")
                 #expect(result.stderr.contains(limit), "stderr: \(result.stderr)")
                 #expect(ContinuousClock.now - started < .seconds(20))
@@ -217,14 +192,14 @@ struct CLITests {
         #expect(usage.ru_maxrss > 0 && usage.ru_maxrss < 256 * 1024, "peak child RSS \(usage.ru_maxrss) KiB")
     }
 
-    @Test func thePostgreSQLPoolSizeComesFromAFlagOrTheEnvironmentWithinBounds() throws {
+    @Test func thePostgreSQLPoolSizeComesFromAFlagOrTheEnvironmentWithinBounds() async throws {
         let url = try TestServices.postgresURL()
         // a size in bounds works, from the flag or the environment
-        #expect(try BerthProcess.run(["token", "list", "--database", url, "--database-pool", "2"]).status == 0)
-        #expect(try BerthProcess.run(["token", "list", "--database", url], environment: ["BERTH_DATABASE_POOL": "16"]).status == 0)
+        #expect(try await BerthProcess.run(["token", "list", "--database", url, "--database-pool", "2"]).status == 0)
+        #expect(try await BerthProcess.run(["token", "list", "--database", url], environment: ["BERTH_DATABASE_POOL": "16"]).status == 0)
         // anything else is refused before connecting, naming the setting
         for (flags, environment) in [(["--database-pool", "0"], [:]), ([], ["BERTH_DATABASE_POOL": "many"])] as [([String], [String: String])] {
-            let refused = try BerthProcess.run(["token", "list", "--database", url] + flags, environment: environment)
+            let refused = try await BerthProcess.run(["token", "list", "--database", url] + flags, environment: environment)
             #expect(refused.status == 1, "stderr: \(refused.stderr)")
             #expect(refused.stderr.contains("--database-pool (or BERTH_DATABASE_POOL) takes a number of connections from 1 to 64"), "stderr: \(refused.stderr)")
         }
@@ -232,13 +207,13 @@ struct CLITests {
 
     /// Berth links no libpq: it is loaded when a PostgreSQL store opens, so a `berth` on the
     /// embedded store starts without mapping it and the libraries it needs (`CLibPQLoader`).
-    @Test func libpqIsLoadedOnlyWhenAPostgreSQLStoreOpens() throws {
+    @Test func libpqIsLoadedOnlyWhenAPostgreSQLStoreOpens() async throws {
         let url = try TestServices.postgresURL()
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("berth-libpq-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: state) }
         // when: the same command on each store, with the dynamic loader naming every file it loads
-        let embedded = try BerthProcess.run(["token", "list", "--state-dir", state.path], environment: ["LD_DEBUG": "files", "BERTH_DATABASE_URL": ""])
-        let postgres = try BerthProcess.run(["token", "list", "--database", url], environment: ["LD_DEBUG": "files"])
+        let embedded = try await BerthProcess.run(["token", "list", "--state-dir", state.path], environment: ["LD_DEBUG": "files", "BERTH_DATABASE_URL": ""])
+        let postgres = try await BerthProcess.run(["token", "list", "--database", url], environment: ["LD_DEBUG": "files"])
         // then
         #expect(embedded.status == 0 && postgres.status == 0, "stderr: \(embedded.stderr.suffix(500)) / \(postgres.stderr.suffix(500))")
         #expect(embedded.stderr.contains("file=libsqlite3.so"), "the loader's trace is there")
@@ -246,12 +221,12 @@ struct CLITests {
         #expect(postgres.stderr.contains("file=libpq.so.5"))
     }
 
-    @Test func logLinesNameLevelLabelMetadataAndSource() throws {
+    @Test func logLinesNameLevelLabelMetadataAndSource() async throws {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("berth-log-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: state) }
         // when
-        let debug = try BerthProcess.run(["token", "list", "--state-dir", state.path, "--log-level", "debug"], environment: ["BERTH_DATABASE_URL": ""])
-        let quiet = try BerthProcess.run(["token", "list", "--state-dir", state.path], environment: ["BERTH_DATABASE_URL": ""])
+        let debug = try await BerthProcess.run(["token", "list", "--state-dir", state.path, "--log-level", "debug"], environment: ["BERTH_DATABASE_URL": ""])
+        let quiet = try await BerthProcess.run(["token", "list", "--state-dir", state.path], environment: ["BERTH_DATABASE_URL": ""])
         // then
         #expect(debug.status == 0 && quiet.status == 0, "stderr: \(debug.stderr.suffix(500))")
         let line = try #require(debug.stderr.split(separator: "\n").first { $0.contains("opened the SQLite store") }, "stderr: \(debug.stderr)")
@@ -262,13 +237,13 @@ struct CLITests {
 
     /// The state folder and the SQLite files are the owner's alone; a state folder others can
     /// enter is reported, not changed.
-    @Test func theStateFolderAndTheStoreFilesAreTheOwnersAlone() throws {
+    @Test func theStateFolderAndTheStoreFilesAreTheOwnersAlone() async throws {
         let parent = FileManager.default.temporaryDirectory.appendingPathComponent("berth-modes-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: parent) }
         let state = parent.appendingPathComponent("state").path
         func mode(_ path: String) throws -> Int { try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int ?? -1 }
         // when: a new state folder
-        let created = try BerthProcess.run(["token", "list", "--state-dir", state, "--log-level", "warning"], environment: ["BERTH_DATABASE_URL": ""])
+        let created = try await BerthProcess.run(["token", "list", "--state-dir", state, "--log-level", "warning"], environment: ["BERTH_DATABASE_URL": ""])
         // then
         #expect(created.status == 0, "stderr: \(created.stderr)")
         #expect(try mode(state) == 0o700)
@@ -280,7 +255,7 @@ struct CLITests {
 
         // when: the folder and the file opened to others
         #expect(chmod(state, 0o755) == 0 && chmod(state + "/berth.sqlite", 0o644) == 0)
-        let loose = try BerthProcess.run(["token", "list", "--state-dir", state, "--log-level", "warning"], environment: ["BERTH_DATABASE_URL": ""])
+        let loose = try await BerthProcess.run(["token", "list", "--state-dir", state, "--log-level", "warning"], environment: ["BERTH_DATABASE_URL": ""])
         // then: it works, and says what to tighten
         #expect(loose.status == 0, "stderr: \(loose.stderr)")
         #expect(loose.stderr.contains("\(state) can be accessed by group or others (mode 0755); run chmod 700 \(state)"), "stderr: \(loose.stderr)")
@@ -290,20 +265,20 @@ struct CLITests {
 
     /// A client config file with a token that others can read is refused, as ssh refuses a
     /// readable key; one without a token, or the owner's alone, is read.
-    @Test func aConfigFileWithATokenThatOthersCanReadIsRefused() throws {
+    @Test func aConfigFileWithATokenThatOthersCanReadIsRefused() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = folder.appendingPathComponent("config.yaml").path
         // An address nothing listens on: a command that gets past the config file fails to connect.
         try "server: http://127.0.0.1:9\ntoken: berth_not-a-real-token\n".write(toFile: config, atomically: true, encoding: .utf8)
-        func listJobs() throws -> CommandResult {
-            try BerthProcess.run(["jobs", "list"], environment: ["BERTH_CONFIG": config, "BERTH_SERVER": "", "BERTH_TOKEN": ""], timeout: 60)
+        func listJobs() async throws -> CommandResult {
+            try await BerthProcess.run(["jobs", "list"], environment: ["BERTH_CONFIG": config, "BERTH_SERVER": "", "BERTH_TOKEN": ""], timeout: 60)
         }
         for mode in [0o644, 0o640, 0o604] as [mode_t] {
             // when
             #expect(chmod(config, mode) == 0)
-            let refused = try listJobs()
+            let refused = try await listJobs()
             // then
             #expect(refused.status == 1, "stderr: \(refused.stderr)")
             #expect(refused.stderr.contains("\(config) holds a token and group or others can access it (mode 0\(String(mode, radix: 8))); run chmod 600 \(config)"), "stderr: \(refused.stderr)")
@@ -311,14 +286,14 @@ struct CLITests {
         }
         // when: the owner's alone, it is read (and the server is not there)
         #expect(chmod(config, 0o600) == 0)
-        let read = try listJobs()
+        let read = try await listJobs()
         #expect(read.status == 1 && !read.stderr.contains("chmod"), "stderr: \(read.stderr)")
         #expect(read.stderr.contains("127.0.0.1:9"), "it went to the configured server: \(read.stderr)")
     }
 
-    @Test func reportsValidManifestsAsJSON() throws {
+    @Test func reportsValidManifestsAsJSON() async throws {
         // when
-        let result = try BerthProcess.run(["validate", "-f", "manifests", "--json"])
+        let result = try await BerthProcess.run(["validate", "-f", "manifests", "--json"])
         // then
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let report = try #require(try jsonObject(result.stdout) as? [String: Any])
@@ -336,13 +311,13 @@ struct CLITests {
         #expect(resources.contains { $0["kind"] == "Project" })
     }
 
-    @Test func listsEveryProblemWithFileLineAndColumn() throws {
-        try withTemporaryFolder { folder in
+    @Test func listsEveryProblemWithFileLineAndColumn() async throws {
+        try await withTemporaryFolder { folder in
             // given
             let file = folder.appendingPathComponent("broken.yaml")
             try invalidManifest.write(to: file, atomically: true, encoding: .utf8)
             // when
-            let result = try BerthProcess.run(["validate", "-f", file.path])
+            let result = try await BerthProcess.run(["validate", "-f", file.path])
             // then
             #expect(result.status == 1)
             #expect(result.stdout.isEmpty)
@@ -357,13 +332,13 @@ struct CLITests {
         }
     }
 
-    @Test func reportsInvalidManifestsAsJSON() throws {
-        try withTemporaryFolder { folder in
+    @Test func reportsInvalidManifestsAsJSON() async throws {
+        try await withTemporaryFolder { folder in
             // given
             let file = folder.appendingPathComponent("broken.yaml")
             try invalidManifest.write(to: file, atomically: true, encoding: .utf8)
             // when
-            let result = try BerthProcess.run(["validate", "--json", "-f", file.path])
+            let result = try await BerthProcess.run(["validate", "--json", "-f", file.path])
             // then
             #expect(result.status == 1)
             let report = try #require(try jsonObject(result.stdout) as? [String: Any])
@@ -379,9 +354,9 @@ struct CLITests {
         }
     }
 
-    @Test func namesAMissingPath() throws {
+    @Test func namesAMissingPath() async throws {
         // when
-        let result = try BerthProcess.run(["validate", "-f", "manifests", "-f", "no/such/manifests.yaml"])
+        let result = try await BerthProcess.run(["validate", "-f", "manifests", "-f", "no/such/manifests.yaml"])
         // then
         #expect(result.status == 1)
         #expect(result.stderr.contains("no/such/manifests.yaml"))
@@ -389,9 +364,9 @@ struct CLITests {
     }
 
     @Test(arguments: [["validate", "--frobnicate"], ["render", "-o", "xml"], ["launch"]])
-    func exitsWithUsageErrorOnBadArguments(_ arguments: [String]) throws {
+    func exitsWithUsageErrorOnBadArguments(_ arguments: [String]) async throws {
         // when
-        let result = try BerthProcess.run(arguments)
+        let result = try await BerthProcess.run(arguments)
         // then
         #expect(result.status == 64, "stdout: \(result.stdout) stderr: \(result.stderr)")
         #expect(!result.stderr.isEmpty)
@@ -399,17 +374,17 @@ struct CLITests {
 
     // MARK: render
 
-    @Test func rendersYAMLThatValidatesAndRendersTheSameAgain() throws {
-        try withTemporaryFolder { folder in
+    @Test func rendersYAMLThatValidatesAndRendersTheSameAgain() async throws {
+        try await withTemporaryFolder { folder in
             // given
-            let first = try BerthProcess.run(["render", "-f", "manifests"])
+            let first = try await BerthProcess.run(["render", "-f", "manifests"])
             #expect(first.status == 0, "stderr: \(first.stderr)")
             #expect(first.stdout.hasPrefix("---\napiVersion: berth/v1\n"))
             let rendered = folder.appendingPathComponent("rendered.yaml")
             try first.stdout.write(to: rendered, atomically: true, encoding: .utf8)
             // when
-            let validated = try BerthProcess.run(["validate", "-f", rendered.path])
-            let second = try BerthProcess.run(["render", "-f", rendered.path])
+            let validated = try await BerthProcess.run(["validate", "-f", rendered.path])
+            let second = try await BerthProcess.run(["render", "-f", rendered.path])
             // then
             #expect(validated.status == 0, "the rendered manifests are invalid: \(validated.stderr)")
             #expect(validated.stdout.hasPrefix("Valid: "))
@@ -417,10 +392,10 @@ struct CLITests {
         }
     }
 
-    @Test func rendersJSONWithDefaultsFilledIn() throws {
+    @Test func rendersJSONWithDefaultsFilledIn() async throws {
         // when
-        let result = try BerthProcess.run(["render", "-f", "manifests", "--json"])
-        let long = try BerthProcess.run(["render", "-f", "manifests", "-o", "json"])
+        let result = try await BerthProcess.run(["render", "-f", "manifests", "--json"])
+        let long = try await BerthProcess.run(["render", "-f", "manifests", "-o", "json"])
         // then
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(long.stdout == result.stdout)
@@ -451,7 +426,7 @@ struct CLITests {
 
     // MARK: examples
 
-    @Test func validatesEveryExample() throws {
+    @Test func validatesEveryExample() async throws {
         // given
         let examples = BerthProcess.packageRoot.appendingPathComponent("examples")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: examples.path)) ?? []
@@ -467,7 +442,7 @@ struct CLITests {
         }
         for folder in folders {
             // when
-            let result = try BerthProcess.run(["validate", "--json", "-f", "examples/\(folder)"])
+            let result = try await BerthProcess.run(["validate", "--json", "-f", "examples/\(folder)"])
             // then
             #expect(result.status == 0, "examples/\(folder) is invalid:\n\(result.stdout)\(result.stderr)")
             let report = try jsonObject(result.stdout) as? [String: Any]

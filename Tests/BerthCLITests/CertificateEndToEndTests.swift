@@ -4,8 +4,8 @@ import Testing
 /// Certificates through the CLI against the private engine: issued, kept, reissued on change,
 /// written into a volume, renewed on time under serve, with the service reloaded.
 @Suite("Certificates end to end") struct CertificateEndToEndTests {
-    func openssl(_ arguments: String...) throws -> String {
-        try Scenario.run("/usr/bin/openssl", arguments)
+    func openssl(_ arguments: String...) async throws -> String {
+        try await Scenario.run("/usr/bin/openssl", arguments)
     }
 
     @Test func applyIssuesALocalCACertificateKeepsItAndReissuesWhenTheNamesChange() async throws {
@@ -29,51 +29,51 @@ import Testing
         try scenario.write(manifest("web.internal"))
 
         // when
-        let first = try scenario.berth("apply", "-f", scenario.manifests.path)
+        let first = try await scenario.berth("apply", "-f", scenario.manifests.path)
 
         // then
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
         #expect(first.stdout.contains("issued certificate Certificate \(scenario.project)/web (no certificate at the target)"), "\(first.stdout)")
         let ca = scenario.folder.appendingPathComponent("state/ca/ca.pem").path
-        #expect(try openssl("verify", "-CAfile", ca, folder + "/cert.pem").contains("OK"))
-        #expect(try openssl("verify", "-CAfile", ca, folder + "/fullchain.pem").contains("OK"))
+        #expect(try await openssl("verify", "-CAfile", ca, folder + "/cert.pem").contains("OK"))
+        #expect(try await openssl("verify", "-CAfile", ca, folder + "/fullchain.pem").contains("OK"))
         #expect(try FileManager.default.attributesOfItem(atPath: folder + "/key.pem")[.posixPermissions] as? Int == 0o600)
-        let serial = try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-serial")
+        let serial = try await openssl("x509", "-in", folder + "/cert.pem", "-noout", "-serial")
         // Valid from now for the default 90 days.
-        let notAfter = try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-enddate").replacingOccurrences(of: "notAfter=", with: "")
+        let notAfter = try await openssl("x509", "-in", folder + "/cert.pem", "-noout", "-enddate").replacingOccurrences(of: "notAfter=", with: "")
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "MMM d HH:mm:ss yyyy zzz"
         let expiry = try #require(formatter.date(from: notAfter.replacingOccurrences(of: "  ", with: " ")), "\(notAfter)")
         #expect(abs(expiry.timeIntervalSinceNow - 90 * 86400) < 600, "\(notAfter)")
-        #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-checkend", "0").contains("will not expire"))
+        #expect(try await openssl("x509", "-in", folder + "/cert.pem", "-noout", "-checkend", "0").contains("will not expire"))
         // The key belongs to the certificate.
-        #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-pubkey") == (try openssl("pkey", "-in", folder + "/key.pem", "-pubout")))
+        #expect(try await openssl("x509", "-in", folder + "/cert.pem", "-noout", "-pubkey") == (try await openssl("pkey", "-in", folder + "/key.pem", "-pubout")))
 
         // when: applied again, then with another name
-        let second = try scenario.berth("apply", "-f", scenario.manifests.path)
+        let second = try await scenario.berth("apply", "-f", scenario.manifests.path)
         #expect(second.stdout.contains("No changes."), "\(second.stdout)")
-        #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-serial") == serial)
+        #expect(try await openssl("x509", "-in", folder + "/cert.pem", "-noout", "-serial") == serial)
         try scenario.write(manifest("web.internal, www.internal"))
-        let third = try scenario.berth("apply", "-f", scenario.manifests.path)
+        let third = try await scenario.berth("apply", "-f", scenario.manifests.path)
 
         // then
         #expect(third.stdout.contains("spec changed: dnsNames"), "\(third.stdout)")
-        #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-serial") != serial)
-        #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-ext", "subjectAltName").contains("DNS:www.internal"))
-        let status = try scenario.statuses()
+        #expect(try await openssl("x509", "-in", folder + "/cert.pem", "-noout", "-serial") != serial)
+        #expect(try await openssl("x509", "-in", folder + "/cert.pem", "-noout", "-ext", "subjectAltName").contains("DNS:www.internal"))
+        let status = try await scenario.statuses()
         #expect(status["Certificate/web"]?["phase"] as? String == "Ready", "\(status)")
         #expect(status["Certificate/web"]?["nextAttemptAt"] != nil, "the next renewal")
-        let table = try scenario.berth("status", "--project", scenario.project)
+        let table = try await scenario.berth("status", "--project", scenario.project)
         #expect(table.stdout.contains("Certificate \(scenario.project)/web: Issued:") && table.stdout.contains("valid until"), "\(table.stdout)")
 
         // when: the key file replaced by another one, then applied
         try FileManager.default.removeItem(atPath: folder + "/key.pem")
-        _ = try openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", folder + "/key.pem")
-        let fourth = try scenario.berth("apply", "-f", scenario.manifests.path)
+        _ = try await openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", folder + "/key.pem")
+        let fourth = try await scenario.berth("apply", "-f", scenario.manifests.path)
         #expect(fourth.stdout.contains("the key at the target does not match the certificate"), "\(fourth.stdout)")
-        #expect(try openssl("x509", "-in", folder + "/cert.pem", "-noout", "-pubkey") == (try openssl("pkey", "-in", folder + "/key.pem", "-pubout")))
+        #expect(try await openssl("x509", "-in", folder + "/cert.pem", "-noout", "-pubkey") == (try await openssl("pkey", "-in", folder + "/key.pem", "-pubout")))
     }
 
     /// A host folder target never replaces a file Berth did not write (a Certificate aimed at
@@ -109,7 +109,7 @@ import Testing
             """)
 
         // when
-        let result = try scenario.berth("apply", "-f", scenario.manifests.path)
+        let result = try await scenario.berth("apply", "-f", scenario.manifests.path)
 
         // then: both refused, naming the file; nothing written anywhere
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
@@ -122,13 +122,13 @@ import Testing
         // when: passwd moved away, Berth writes its files; applied again with a new name it replaces its own
         try FileManager.default.moveItem(atPath: etc + "/passwd", toPath: scenario.folder.appendingPathComponent("passwd.saved").path)
         try FileManager.default.removeItem(atPath: link)
-        _ = try scenario.berth("apply", "-f", scenario.manifests.path)
+        _ = try await scenario.berth("apply", "-f", scenario.manifests.path)
         let issued = try String(contentsOfFile: etc + "/passwd", encoding: .utf8)
         #expect(issued.contains("BEGIN CERTIFICATE"))
         try scenario.write(
             try String(contentsOf: scenario.manifests.appendingPathComponent("project.yaml"), encoding: .utf8)
                 .replacingOccurrences(of: "dnsNames: [web.internal]\n  target: {hostPath: \(etc)}", with: "dnsNames: [www.internal]\n  target: {hostPath: \(etc)}"), declaringProject: false)
-        let again = try scenario.berth("apply", "-f", scenario.manifests.path)
+        let again = try await scenario.berth("apply", "-f", scenario.manifests.path)
         #expect(!again.stderr.contains("refusing"), "\(again.stderr)")
         #expect(try String(contentsOfFile: etc + "/passwd", encoding: .utf8) != issued)
         #expect(try FileManager.default.attributesOfItem(atPath: etc + "/shadow")[.posixPermissions] as? Int == 0o600)
@@ -165,20 +165,21 @@ import Testing
         let proxy = scenario.container("proxy")
         var firstSerial = ""
         try await scenario.eventually(60, "the certificate is in the volume") {
-            firstSerial = try scenario.docker("exec", proxy, "sh", "-c", "cat /certs/live/proxy/cert.pem")
+            firstSerial = try await scenario.docker("exec", proxy, "sh", "-c", "cat /certs/live/proxy/cert.pem")
             return firstSerial.contains("BEGIN CERTIFICATE")
         }
         try await scenario.eventually(60, "the certificate is renewed") {
-            let now = try scenario.docker("exec", proxy, "sh", "-c", "cat /certs/live/proxy/cert.pem")
+            let now = try await scenario.docker("exec", proxy, "sh", "-c", "cat /certs/live/proxy/cert.pem")
             return now.contains("BEGIN CERTIFICATE") && now != firstSerial
         }
         try await scenario.eventually(20, "the proxy got a SIGHUP per issue") {
-            (Int(try scenario.docker("exec", proxy, "cat", "/tmp/hups")) ?? 0) >= 1
+            (Int(try await scenario.docker("exec", proxy, "cat", "/tmp/hups")) ?? 0) >= 1
         }
-        let mode = try scenario.docker("exec", proxy, "stat", "-c", "%a", "/certs/live/proxy/key.pem")
+        let mode = try await scenario.docker("exec", proxy, "stat", "-c", "%a", "/certs/live/proxy/key.pem")
         #expect(mode == "600")
         #expect(
-            try scenario.docker("ps", "-a", "--filter", "label=berth.kind=certificate-helper", "--filter", "label=berth.project=\(scenario.project)", "-q").isEmpty, "helper containers are removed")
+            try await scenario.docker("ps", "-a", "--filter", "label=berth.kind=certificate-helper", "--filter", "label=berth.project=\(scenario.project)", "-q").isEmpty,
+            "helper containers are removed")
         #expect(scenario.serveLog.contains("issued certificate Certificate \(scenario.project)/proxy"))
     }
 }

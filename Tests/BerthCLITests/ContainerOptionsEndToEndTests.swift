@@ -23,28 +23,28 @@ struct ContainerOptionsEndToEndTests {
         defer { scenario.finish() }
         // given
         try scenario.write(Self.stack(scenario, shmSize: "128Mi"))
-        let first = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m")
+        let first = try await scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m")
         try #require(first.status == 0, "\(first.stdout)\n\(first.stderr)")
         let web = scenario.container("web"), plain = scenario.container("plain")
-        let webID = scenario.inspect(web, "{{.Id}}"), plainID = scenario.inspect(plain, "{{.Id}}")
-        #expect(scenario.inspect(web, "{{.HostConfig.ShmSize}} {{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}}") == "134217728 true [ALL]")
-        let unchanged = try scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
+        let webID = await scenario.inspect(web, "{{.Id}}"), plainID = await scenario.inspect(plain, "{{.Id}}")
+        #expect(await scenario.inspect(web, "{{.HostConfig.ShmSize}} {{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}}") == "134217728 true [ALL]")
+        let unchanged = try await scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
         #expect(unchanged.status == 0, "options read back from the container's label match: \(unchanged.stdout)")
 
         // when
         try scenario.write(Self.stack(scenario, shmSize: "256Mi"))
-        let plan = try scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
-        let apply = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m")
+        let plan = try await scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
+        let apply = try await scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "2m")
 
         // then
         #expect(plan.status == 2)
         #expect(plan.stdout.contains("(Service \(scenario.project)/web: spec changed: shmSize)"), "\(plan.stdout)")
         #expect(!plan.stdout.contains("Service \(scenario.project)/plain:"), "\(plan.stdout)")
         #expect(apply.status == 0, "\(apply.stdout)\n\(apply.stderr)")
-        #expect(scenario.inspect(web, "{{.Id}}") != webID)
-        #expect(scenario.inspect(web, "{{.HostConfig.ShmSize}} {{.State.Status}}") == "268435456 running")
-        #expect(scenario.inspect(plain, "{{.Id}}") == plainID)
-        let settled = try scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
+        #expect(await scenario.inspect(web, "{{.Id}}") != webID)
+        #expect(await scenario.inspect(web, "{{.HostConfig.ShmSize}} {{.State.Status}}") == "268435456 running")
+        #expect(await scenario.inspect(plain, "{{.Id}}") == plainID)
+        let settled = try await scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
         #expect(settled.status == 0, "\(settled.stdout)")
     }
 
@@ -58,7 +58,7 @@ struct ContainerOptionsEndToEndTests {
         let options = "  hostname: worker\n  readOnlyRootFilesystem: true\n  tmpfs: [/scratch]\n  capDrop: [ALL]\n  tty: true\n  stdinOpen: true"
 
         // when
-        let ids = try scenario.submit(jobYAML(scenario, "probe", command: probe, extra: options))
+        let ids = try await scenario.submit(jobYAML(scenario, "probe", command: probe, extra: options))
 
         // then: the job's output came through the terminal's raw stream, all of it as stdout
         let job = try await scenario.ended(try #require(ids.first))

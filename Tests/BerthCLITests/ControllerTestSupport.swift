@@ -45,8 +45,13 @@ final class Scenario: @unchecked Sendable {
     private var database: String?
     /// Variables every `berth` call of this scenario gets besides the engine and store (object storage).
     var extraEnvironment: [String: String] = [:]
-    private var serve: Process?
-    private var others: [Process] = []
+    private var serve: ChildProcess?
+    /// The other serves (`startAnotherServe`), by log file name.
+    private var others: [String: ChildProcess] = [:]
+    /// Every long-running child (`docker events` captures, followers): ended by `finish()` at the latest.
+    private var children: [ChildProcess] = []
+    /// Docker commands `finish()` runs last, after serve stopped (`dockerAtFinish(_:)`).
+    private var finalDockerCommands: [[String]] = []
     /// When set, every `berth` call works through this API (`BERTH_SERVER`, `BERTH_TOKEN`).
     var server: (url: String, token: String)?
 
@@ -64,7 +69,7 @@ final class Scenario: @unchecked Sendable {
             try FileManager.default.createDirectory(at: manifests, withIntermediateDirectories: true)
             if store == .postgres {
                 let name = "berth_\(project)"
-                try psql("CREATE DATABASE \(name)")
+                try await psql("CREATE DATABASE \(name)")
                 database = name
             }
         } catch {
@@ -98,12 +103,13 @@ final class Scenario: @unchecked Sendable {
         try (project + yaml).write(to: manifests.appendingPathComponent(file), atomically: true, encoding: .utf8)
     }
 
-    func berth(_ arguments: String...) throws -> CommandResult {
-        try BerthProcess.run(arguments, environment: environment)
+    /// Runs `berth arguments…` with this scenario's environment (bounded: `BerthProcess.defaultTimeout`).
+    func berth(_ arguments: String...) async throws -> CommandResult {
+        try await BerthProcess.run(arguments, environment: environment)
     }
 
-    func berth(_ arguments: [String]) throws -> CommandResult {
-        try BerthProcess.run(arguments, environment: environment)
+    func berth(_ arguments: [String]) async throws -> CommandResult {
+        try await BerthProcess.run(arguments, environment: environment)
     }
 
     /// Container name of a replica of this project's service.
@@ -121,27 +127,26 @@ final class Scenario: @unchecked Sendable {
 
     /// Starts one more `berth serve` (another role, say) logging to `log`; `finish()` stops it.
     func startAnotherServe(_ extra: [String], log: String) throws {
-        others.append(try launchServe(extra, resync: "2s", log: log))
+        others[log] = try launchServe(extra, resync: "2s", log: log)
     }
 
-    private func launchServe(_ extra: [String], resync: String, log name: String) throws -> Process {
-        let process = Process()
-        process.executableURL = try BerthProcess.executable()
+    private func launchServe(_ extra: [String], resync: String, log name: String) throws -> ChildProcess {
         // Port 0: every scenario's API gets a free port of its own (see `apiURL()`).
         let listen = extra.contains("--listen") ? [] : ["--listen", "127.0.0.1:0"]
-        process.arguments = ["serve", "-f", manifests.path, "--resync", resync, "--restart-backoff", "1s"] + listen + extra
-        process.currentDirectoryURL = folder
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(self.environment) { _, new in new }
-        process.environment = environment
-        let log = folder.appendingPathComponent(name)
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process
+        let arguments = ["serve", "-f", manifests.path, "--resync", resync, "--restart-backoff", "1s"] + listen + extra
+        let log = folder.appendingPathComponent(name).path
+        return try ChildProcess(
+            [try BerthProcess.executable().path] + arguments, environment: BerthProcess.childEnvironment(environment), directory: folder.path,
+            stdout: log, stderr: log, append: true)
+    }
+
+    /// Starts a long-running child (a follower, say) in this scenario's folder with its
+    /// environment; `finish()` kills it if it still runs.
+    func launch(_ argv: [String], stdout: URL, stderr: URL? = nil) throws -> ChildProcess {
+        let child = try ChildProcess(
+            argv, environment: BerthProcess.childEnvironment(environment), directory: folder.path, stdout: stdout.path, stderr: (stderr ?? stdout).path)
+        children.append(child)
+        return child
     }
 
     /// What `berth serve` logged so far (`log`: another serve's file).
@@ -165,68 +170,107 @@ final class Scenario: @unchecked Sendable {
     }
 
     /// Whether the serve process this scenario started has ended (on its own, or crashed).
-    var serveHasExited: Bool { serve.map { !$0.isRunning } ?? true }
+    var serveHasExited: Bool { serve?.hasExited ?? true }
 
-    /// Ends the serve process this scenario started: SIGTERM (graceful) or SIGKILL.
-    func stopServe(kill: Bool = false) {
-        guard let serve, serve.isRunning else { return }
-        if kill {
-            Foundation.kill(serve.processIdentifier, SIGKILL)
-        } else {
-            serve.terminate()
-        }
-        serve.waitUntilExit()
+    /// Ends the serve process this scenario started: SIGTERM (graceful, SIGKILL after 30 s) or SIGKILL.
+    func stopServe(kill: Bool = false) async {
+        guard let serve else { return }
+        await serve.stop(kill ? SIGKILL : SIGTERM)
         self.serve = nil
+    }
+
+    /// Ends the serve started with `startAnotherServe(_:log:)` that logs to `log`, as `stopServe` does.
+    func stopAnotherServe(log: String, kill: Bool = false) async {
+        guard let other = others.removeValue(forKey: log) else { return }
+        await other.stop(kill ? SIGKILL : SIGTERM)
     }
 
     // MARK: engine
 
     /// Follows `docker events` (the engine keeps only a short backlog) into a file until `stop()`;
     /// each line is `format` applied to one event.
-    final class EventCapture {
-        private let process = Process()
+    ///
+    /// Whether the stream is live is never guessed from a head start: a marker container that
+    /// matches `filters` (its labels those the filters ask for) is run at the start and again at
+    /// `stop()`, and the capture waits until the stream has shown it. Marker lines are left out.
+    final class EventCapture: Sendable {
+        private let process: ChildProcess
         private let file: URL
+        private let scenario: Scenario
+        private let filters: [String]
+        /// Names a marker container; the first column of each captured line is the container's name.
+        private let markerPrefix = "berth-marker-\(UUID().uuidString.prefix(8).lowercased())"
 
-        init(_ scenario: Scenario, filters: [String], format: String) throws {
+        init(_ scenario: Scenario, filters: [String], format: String) async throws {
+            self.scenario = scenario
+            self.filters = filters
             file = scenario.folder.appendingPathComponent("events-\(UUID().uuidString)")
-            FileManager.default.createFile(atPath: file.path, contents: nil)
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/docker")
-            process.arguments = ["-H", scenario.dockerHost, "events", "--format", format] + filters.flatMap { ["--filter", $0] }
-            process.standardOutput = try FileHandle(forWritingTo: file)
-            try process.run()
-            // `docker events` subscribes asynchronously; give it a moment before anything happens.
-            Thread.sleep(forTimeInterval: 0.5)
+            let arguments = ["-H", scenario.dockerHost, "events", "--format", "{{.Actor.Attributes.name}}\t" + format] + filters.flatMap { ["--filter", $0] }
+            process = try scenario.launch(["/usr/bin/docker"] + arguments, stdout: file, stderr: scenario.folder.appendingPathComponent("events-errors.log"))
+            try await mark("start")
         }
 
-        /// Ends the capture and returns its lines.
-        func stop() throws -> [String] {
-            Thread.sleep(forTimeInterval: 0.5)
-            process.terminate()
-            process.waitUntilExit()
-            return try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map(String.init)
+        /// Runs a marker container that the filters let through and waits until the stream shows it.
+        private func mark(_ step: String) async throws {
+            let name = "\(markerPrefix)-\(step)"
+            let labels = filters.compactMap { $0.hasPrefix("label=") ? ["--label", String($0.dropFirst("label=".count))] : nil }.flatMap { $0 }
+            try await scenario.docker(["run", "--rm", "--name", name, "--network", "none"] + labels + [scenario.image, "true"])
+            try await scenario.eventually(60, "docker events shows the marker container \(name)") {
+                (try String(contentsOf: file, encoding: .utf8)).contains(name + "\t")
+            }
+        }
+
+        /// Ends the capture once it has shown everything before this call; returns its lines.
+        func stop() async throws -> [String] {
+            try await mark("stop")
+            await process.stop(SIGKILL)
+            return try String(contentsOf: file, encoding: .utf8).split(separator: "\n").compactMap { line in
+                let columns = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+                guard columns.count == 2, !columns[0].hasPrefix(markerPrefix) else { return nil }
+                return String(columns[1])
+            }
         }
     }
 
     /// Runs the docker CLI against the private engine; returns standard output, trimmed.
     @discardableResult
-    func docker(_ arguments: String...) throws -> String {
-        try Scenario.run("/usr/bin/docker", ["-H", dockerHost] + arguments)
+    func docker(_ arguments: String...) async throws -> String {
+        try await docker(arguments)
+    }
+
+    /// Runs the docker CLI against the private engine; returns standard output, trimmed.
+    @discardableResult
+    func docker(_ arguments: [String]) async throws -> String {
+        try await Scenario.run("/usr/bin/docker", ["-H", dockerHost] + arguments)
+    }
+
+    /// Runs the docker CLI with `arguments` at the end of `finish()`, once serve stopped and this
+    /// project's objects are gone: for what a test made outside the project (best effort).
+    func dockerAtFinish(_ arguments: String...) {
+        finalDockerCommands.append(arguments)
     }
 
     /// A field of `docker inspect`, or nil when the container does not exist.
-    func inspect(_ name: String, _ format: String) -> String? {
-        try? docker("inspect", "-f", format, name)
+    func inspect(_ name: String, _ format: String) async -> String? {
+        try? await docker("inspect", "-f", format, name)
+    }
+
+    /// The ids of a service's replicas 0..<replicas ("" for one that does not exist).
+    func containerIDs(_ service: String, replicas: Int) async -> Set<String> {
+        var ids: Set<String> = []
+        for replica in 0..<replicas { ids.insert(await inspect(container(service, replica), "{{.Id}}") ?? "") }
+        return ids
     }
 
     /// Names of this project's containers (with Berth's label), sorted.
-    func containers() throws -> [String] {
-        try docker("ps", "-a", "--filter", "label=berth.project=\(project)", "--format", "{{.Names}}")
+    func containers() async throws -> [String] {
+        try await docker("ps", "-a", "--filter", "label=berth.project=\(project)", "--format", "{{.Names}}")
             .split(separator: "\n").map(String.init).sorted()
     }
 
     /// `berth status --json`, by resource description (`Service p/web`).
-    func statuses() throws -> [String: [String: Any]] {
-        let result = try berth("status", "--json", "--project", project)
+    func statuses() async throws -> [String: [String: Any]] {
+        let result = try await berth("status", "--json", "--project", project)
         guard result.status == 0, let list = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
             throw BerthProcess.SetupError("berth status failed: \(result.stderr)")
         }
@@ -239,59 +283,76 @@ final class Scenario: @unchecked Sendable {
     }
 
     /// Polls `condition` every 200 ms until it holds; fails the test with `what` after `seconds`.
-    /// Async, so a waiting test never blocks one of the few threads the other tests run on.
-    func eventually(_ seconds: Double, _ what: String, _ condition: () throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if (try? condition()) == true { return }
+    /// Async, and waits with `Task.sleep`, so a waiting test never blocks one of the few threads
+    /// the other tests run on.
+    func eventually(_ seconds: Double, _ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if (try? await condition()) == true { return }
             try await Task.sleep(for: .milliseconds(200))
         }
         Issue.record("timed out after \(seconds)s waiting until \(what)\nserve log:\n\(serveLog.suffix(3000))")
         throw BerthProcess.SetupError("timed out waiting until \(what)")
     }
 
-    /// Stops serve, removes this project's containers, volumes and networks, its database and its folder.
+    /// Stops serve and every other child, then removes this project's containers, volumes and
+    /// networks, its database and its folder. Synchronous, for `defer`, and blocking nothing: the
+    /// children are signalled at once and the rest runs in a task that frees the scenario's slot
+    /// when done.
     func finish() {
-        defer { Self.slots.release() }
-        stopServe()
-        for process in others where process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        let processes = [serve].compactMap { $0 } + Array(others.values)
+        for process in processes { process.signal(SIGTERM) }
+        for child in children { child.signal(SIGKILL) }
+        serve = nil
+        others = [:]
+        Task { [self] in
+            defer { Self.slots.release() }
+            for process in processes { await process.stop(SIGTERM) }
+            await removeEverything()
         }
-        let ids = (try? docker("ps", "-aq", "--filter", "label=berth.project=\(project)"))?.split(separator: "\n").map(String.init) ?? []
-        if !ids.isEmpty { _ = try? Scenario.run("/usr/bin/docker", ["-H", dockerHost, "rm", "-f"] + ids) }
-        _ = try? docker("rm", "-f", container("taken"))
-        let volumes = (try? docker("volume", "ls", "-q", "--filter", "label=berth.project=\(project)"))?.split(separator: "\n").map(String.init) ?? []
-        if !volumes.isEmpty { _ = try? Scenario.run("/usr/bin/docker", ["-H", dockerHost, "volume", "rm", "-f"] + volumes) }
+    }
+
+    private func removeEverything() async {
+        let ids = (try? await docker("ps", "-aq", "--filter", "label=berth.project=\(project)"))?.split(separator: "\n").map(String.init) ?? []
+        if !ids.isEmpty { _ = try? await docker(["rm", "-f"] + ids) }
+        _ = try? await docker("rm", "-f", container("taken"))
+        let volumes = (try? await docker("volume", "ls", "-q", "--filter", "label=berth.project=\(project)"))?.split(separator: "\n").map(String.init) ?? []
+        if !volumes.isEmpty { _ = try? await docker(["volume", "rm", "-f"] + volumes) }
         // Networks (on an engine that has them) once their containers are gone: by label and by
         // Berth's name prefix, both this scenario's own.
-        let labelled = (try? docker("network", "ls", "-q", "--filter", "label=berth.project=\(project)"))?.split(separator: "\n").map(String.init) ?? []
-        let named = (try? docker("network", "ls", "-q", "--filter", "name=berth-\(project)-"))?.split(separator: "\n").map(String.init) ?? []
+        let labelled = (try? await docker("network", "ls", "-q", "--filter", "label=berth.project=\(project)"))?.split(separator: "\n").map(String.init) ?? []
+        let named = (try? await docker("network", "ls", "-q", "--filter", "name=berth-\(project)-"))?.split(separator: "\n").map(String.init) ?? []
         let networks = Array(Set(labelled + named))
-        if !networks.isEmpty { _ = try? Scenario.run("/usr/bin/docker", ["-H", dockerHost, "network", "rm"] + networks) }
-        if let database { try? psql("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
+        if !networks.isEmpty { _ = try? await docker(["network", "rm"] + networks) }
+        for arguments in finalDockerCommands { _ = try? await docker(arguments) }
+        if let database { try? await psql("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
         try? FileManager.default.removeItem(at: folder)
     }
 
-    private func psql(_ statement: String) throws {
-        _ = try Scenario.run("/usr/bin/psql", [try TestServices.postgresURL(), "-v", "ON_ERROR_STOP=1", "-qc", statement])
+    private func psql(_ statement: String) async throws {
+        _ = try await Scenario.run("/usr/bin/psql", [try TestServices.postgresURL(), "-v", "ON_ERROR_STOP=1", "-qc", statement])
     }
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw BerthProcess.SetupError("\(executable) \(arguments.joined(separator: " ")) failed: \(String(decoding: errorData, as: UTF8.self))")
+    /// Runs `executable arguments…` (bounded: `BerthProcess.defaultTimeout`); returns standard
+    /// output, trimmed. Throws when it fails.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> String {
+        let result = try await BerthProcess.runCommand([executable] + arguments)
+        guard result.status == 0 else {
+            throw BerthProcess.SetupError("\(executable) \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)")
         }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+extension String {
+    /// Whether this serve log has a finished pass (`pass done`, logged at debug when nothing
+    /// changed) after the `occurrence`-th line containing `marker`: the sign that serve has acted
+    /// on what that line reports.
+    func passDone(afterThe occurrence: Int, _ marker: String) -> Bool {
+        let lines = split(separator: "\n")
+        let markers = lines.indices.filter { lines[$0].contains(marker) }
+        guard markers.count >= occurrence else { return false }
+        return lines[(markers[occurrence - 1] + 1)...].contains { $0.contains("pass done") }
     }
 }
 

@@ -18,15 +18,15 @@ struct JobCrashPointTests {
         defer { scenario.finish() }
         // given: a serve that dies when the job reaches the point (pending: no serve yet)
         try scenario.write("")
-        let creates = try scenario.captureJobCreates()
-        let ids = try scenario.submit(jobYAML(scenario, "once", command: "sleep 1; echo done"))
+        let creates = try await scenario.captureJobCreates()
+        let ids = try await scenario.submit(jobYAML(scenario, "once", command: "sleep 1; echo done"))
         let id = try #require(ids.first)
         if point != .pending {
             scenario.extraEnvironment["BERTH_CRASH_AT"] = point.rawValue
             try scenario.startServe(Scenario.jobServeOptions)
             try await scenario.eventually(60, "serve crashes at \(point)") { scenario.serveHasExited }
             scenario.extraEnvironment["BERTH_CRASH_AT"] = nil
-            let state = try scenario.job(id)["state"] as? String
+            let state = try await scenario.job(id)["state"] as? String
             let expected = ["claimed": "queued", "created": "queued", "started": "started", "exited": "started", "recorded": "finished"]
             #expect(state == expected[point.rawValue], "state after the crash at \(point)")
         }
@@ -42,8 +42,8 @@ struct JobCrashPointTests {
         let events = (job["events"] as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }
         #expect(events.filter { $0 == "Finished" }.count == 1 && events.filter { $0 == "Completed" }.count == 1, "one end recorded: \(events)")
         #expect(!events.contains("Requeued") && !events.contains("WorkerLost"), "never retried or lost: \(events)")
-        try await scenario.eventually(60, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
-        #expect(try creates.stop() == [id], "one container was created for the job")
+        try await scenario.eventually(60, "no worker container or scratch volume is left") { try await scenario.jobLeftovers().isEmpty }
+        #expect(try await creates.stop() == [id], "one container was created for the job")
     }
 
     /// A cancel that arrives while no controller runs, after the worker exited but before its
@@ -55,16 +55,16 @@ struct JobCrashPointTests {
         defer { scenario.finish() }
         // given: the worker exited and the controller died before recording it
         try scenario.write("")
-        let id = try #require(try scenario.submit(jobYAML(scenario, "done", command: "sleep 1; echo done")).first)
+        let id = try #require(try await scenario.submit(jobYAML(scenario, "done", command: "sleep 1; echo done")).first)
         scenario.extraEnvironment["BERTH_CRASH_AT"] = Point.exited.rawValue
         try scenario.startServe(Scenario.jobServeOptions)
         try await scenario.eventually(60, "serve crashes after the worker exited") { scenario.serveHasExited }
         scenario.extraEnvironment["BERTH_CRASH_AT"] = nil
 
         // when: cancelled meanwhile, then a controller starts
-        let cancel = try scenario.berth("jobs", "cancel", id)
+        let cancel = try await scenario.berth("jobs", "cancel", id)
         #expect(cancel.status == 0, "\(cancel.stderr)")
-        #expect(try scenario.job(id)["cancelRequested"] as? Bool == true)
+        #expect(try await scenario.job(id)["cancelRequested"] as? Bool == true)
         try scenario.startServe(Scenario.jobServeOptions)
 
         // then
@@ -73,6 +73,6 @@ struct JobCrashPointTests {
         #expect((job["stdoutTail"] as? String)?.hasPrefix("done") == true, "\(job)")
         let events = (job["events"] as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }
         #expect(events.filter { $0 == "Finished" }.count == 1 && !events.contains("Cancelled"), "one end, not a cancel: \(events)")
-        try await scenario.eventually(60, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(60, "no worker container or scratch volume is left") { try await scenario.jobLeftovers().isEmpty }
     }
 }

@@ -24,10 +24,10 @@ extension Scenario {
     static let jobServeOptions = ["--job-poll-interval", "200ms", "--job-retry-backoff", "1s"]
 
     /// Submits the Job documents in `yaml` (written to a file of their own); returns their ids.
-    func submit(_ yaml: String, _ extra: [String] = []) throws -> [String] {
+    func submit(_ yaml: String, _ extra: [String] = []) async throws -> [String] {
         let file = folder.appendingPathComponent("submit-\(UUID().uuidString).yaml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
-        let result = try berth(["jobs", "submit", "-f", file.path, "--json"] + extra)
+        let result = try await berth(["jobs", "submit", "-f", file.path, "--json"] + extra)
         guard result.status == 0, let jobs = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
             throw BerthProcess.SetupError("berth jobs submit failed: \(result.stdout)\n\(result.stderr)")
         }
@@ -35,8 +35,8 @@ extension Scenario {
     }
 
     /// `berth jobs show ID --json`.
-    func job(_ id: String) throws -> [String: Any] {
-        let result = try berth("jobs", "show", id, "--json")
+    func job(_ id: String) async throws -> [String: Any] {
+        let result = try await berth("jobs", "show", id, "--json")
         guard result.status == 0, let job = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
             throw BerthProcess.SetupError("berth jobs show failed: \(result.stderr)")
         }
@@ -47,25 +47,71 @@ extension Scenario {
     func ended(_ id: String, within seconds: Double = 60) async throws -> [String: Any] {
         var last: [String: Any] = [:]
         try await eventually(seconds, "job \(id) ends") {
-            last = try job(id)
+            last = try await job(id)
             return ["finished", "failed", "cancelled"].contains(last["state"] as? String ?? "")
         }
         return last
     }
 
     /// Follows the engine's container creates in this project; `stop()` returns the job id of each.
-    func captureJobCreates() throws -> EventCapture {
-        try EventCapture(
+    func captureJobCreates() async throws -> EventCapture {
+        try await EventCapture(
             self, filters: ["type=container", "event=create", "label=berth.project=\(project)"],
             format: "{{index .Actor.Attributes \"berth.job\"}}"
         )
     }
 
+    /// Follows the engine's creates of this project's job containers, with their times;
+    /// `stop()` returns lines `<nanoseconds> <job id>` (`jobCreates(_:)` reads them).
+    func captureJobCreates(withTimes: Bool) async throws -> JobCreateCapture {
+        JobCreateCapture(
+            capture: try await EventCapture(
+                self, filters: ["type=container", "event=create", "label=berth.project=\(project)", "label=berth.kind=job"],
+                format: "{{.TimeNano}} {{index .Actor.Attributes \"berth.job\"}}"
+            ))
+    }
+
+    /// The runs CronJobs fired, as each serve logged them (`submitted job … for the run scheduled
+    /// at …`), by the log file that says so; the logs, not the store.
+    func cronFirings(logs: [String]) -> [CronFiring] {
+        logs.flatMap { log in
+            serveLog(log).split(separator: "\n").compactMap { line -> CronFiring? in
+                guard let range = line.range(of: "submitted job ") else { return nil }
+                let words = line[range.upperBound...].split(separator: " ")
+                guard words.count == 7, words[1] == "for", let scheduled = ISO8601DateFormatter().date(from: String(words[6])) else { return nil }
+                return CronFiring(log: log, job: String(words[0]), scheduled: scheduled)
+            }
+        }
+    }
+
     /// Names of this project's job containers and scratch volumes that still exist.
-    func jobLeftovers() throws -> [String] {
-        let containers = try docker("ps", "-a", "--filter", "label=berth.project=\(project)", "--filter", "label=berth.kind=job", "--format", "{{.Names}}")
-        let volumes = try docker("volume", "ls", "-q", "--filter", "label=berth.project=\(project)", "--filter", "label=berth.kind=job")
+    func jobLeftovers() async throws -> [String] {
+        let containers = try await docker("ps", "-a", "--filter", "label=berth.project=\(project)", "--filter", "label=berth.kind=job", "--format", "{{.Names}}")
+        let volumes = try await docker("volume", "ls", "-q", "--filter", "label=berth.project=\(project)", "--filter", "label=berth.kind=job")
         return (containers + "\n" + volumes).split(separator: "\n").map(String.init)
+    }
+}
+
+/// One run a CronJob fired, as a serve logged it.
+struct CronFiring: Sendable, CustomStringConvertible {
+    var log: String
+    var job: String
+    var scheduled: Date
+
+    var description: String { "\(job) at \(scheduled.formatted(.iso8601)) by \(log)" }
+}
+
+/// The engine's creates of job containers, with their times (`Scenario.captureJobCreates(withTimes:)`).
+struct JobCreateCapture: Sendable {
+    let capture: Scenario.EventCapture
+
+    /// Each create: when the engine made it, and for which job.
+    func stop() async throws -> [(time: Date, job: String)] {
+        try await capture.stop().compactMap { line in
+            let columns = line.split(separator: " ")
+            guard columns.count == 2, let nanoseconds = Double(columns[0]) else { return nil }
+            return (Date(timeIntervalSince1970: nanoseconds / 1e9), String(columns[1]))
+        }
     }
 }
 
@@ -95,7 +141,7 @@ struct JobEndToEndTests {
         try scenario.startServe(Scenario.jobServeOptions)
 
         // when
-        let ids = try scenario.submit(
+        let ids = try await scenario.submit(
             jobYAML(scenario, "ok", command: "echo done; echo warn >&2")
                 + jobYAML(scenario, "flaky", command: "echo try; exit 3", extra: "  backoffLimit: 2")
                 + jobYAML(scenario, "fatal", command: "exit 4", extra: "  backoffLimit: 2\n  nonRetryableExitCodes: [4]")
@@ -129,7 +175,7 @@ struct JobEndToEndTests {
         // Event times are whole seconds; a wait of at least n s spans at least n of them.
         #expect(queued[1].timeIntervalSince(requeued[0]) >= 1, "attempt 2 waited its 1 s: \(events)")
         #expect(queued[2].timeIntervalSince(requeued[1]) >= 2, "attempt 3 waited its 2 s: \(events)")
-        try await scenario.eventually(20, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(20, "no worker container or scratch volume is left") { try await scenario.jobLeftovers().isEmpty }
     }
 
     @Test(arguments: StoreChoice.allCases)
@@ -141,7 +187,7 @@ struct JobEndToEndTests {
         try scenario.startServe(Scenario.jobServeOptions)
 
         // when
-        let ids = try scenario.submit(
+        let ids = try await scenario.submit(
             jobYAML(scenario, "slow", command: "sleep 60", extra: "  activeDeadline: 2s\n  backoffLimit: 3")
                 + jobYAML(scenario, "hungry", command: "x=$(head -c 200000000 /dev/zero | tr '\\\\0' a)", extra: "  resources: {memory: 16Mi}")
         )
@@ -164,7 +210,7 @@ struct JobEndToEndTests {
         try scenario.startServe(Scenario.jobServeOptions)
 
         // when
-        let id = try scenario.submit(jobYAML(scenario, "ghost", command: "true").replacingOccurrences(of: scenario.image, with: "localhost/no-such-image:1"))[0]
+        let id = try await scenario.submit(jobYAML(scenario, "ghost", command: "true").replacingOccurrences(of: scenario.image, with: "localhost/no-such-image:1"))[0]
 
         // then
         let job = try await scenario.ended(id)
@@ -172,9 +218,9 @@ struct JobEndToEndTests {
         #expect(job["startedAt"] == nil)
         let events = job["events"] as? [[String: Any]] ?? []
         #expect(events.contains { ($0["message"] as? String)?.contains("localhost/no-such-image:1") == true }, "\(events)")
-        let text = try scenario.berth("jobs", "show", id)
+        let text = try await scenario.berth("jobs", "show", id)
         #expect(text.stdout.contains("pullPolicy is Never"), "\(text.stdout)")
-        try await scenario.eventually(20, "no scratch volume is left") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(20, "no scratch volume is left") { try await scenario.jobLeftovers().isEmpty }
     }
 
     @Test func feedbackIsCollectedValidInvalidMissingOrTooLarge() async throws {
@@ -186,7 +232,7 @@ struct JobEndToEndTests {
         let path = "  feedbackPath: /berth/scratch/feedback.json"
 
         // when
-        let ids = try scenario.submit(
+        let ids = try await scenario.submit(
             jobYAML(scenario, "valid", command: "echo '{\\\"rows\\\": 42}' > $BERTH_SCRATCH_DIR/feedback.json", extra: path)
                 + jobYAML(scenario, "invalid", command: "echo 'not json' > $BERTH_SCRATCH_DIR/feedback.json; exit 2", extra: path)
                 + jobYAML(scenario, "missing", command: "true", extra: path)
@@ -219,13 +265,13 @@ struct JobEndToEndTests {
             spec: {exclusiveJobs: true}
             """, declaringProject: false)
         try scenario.startServe(Scenario.jobServeOptions)
-        let ids = try scenario.submit(jobYAML(scenario, "long", command: "sleep 120") + jobYAML(scenario, "waiting", command: "echo never"))
-        try await scenario.eventually(30, "the first job runs") { try scenario.job(ids[0])["state"] as? String == "started" }
-        #expect(try scenario.job(ids[1])["state"] as? String == "pending", "exclusive: one active job per project")
+        let ids = try await scenario.submit(jobYAML(scenario, "long", command: "sleep 120") + jobYAML(scenario, "waiting", command: "echo never"))
+        try await scenario.eventually(30, "the first job runs") { try await scenario.job(ids[0])["state"] as? String == "started" }
+        #expect(try await scenario.job(ids[1])["state"] as? String == "pending", "exclusive: one active job per project")
 
         // when
-        let cancelPending = try scenario.berth("jobs", "cancel", ids[1])
-        let cancelRunning = try scenario.berth("jobs", "cancel", ids[0])
+        let cancelPending = try await scenario.berth("jobs", "cancel", ids[1])
+        let cancelRunning = try await scenario.berth("jobs", "cancel", ids[0])
 
         // then
         #expect(cancelPending.status == 0)
@@ -237,10 +283,10 @@ struct JobEndToEndTests {
         let long = try await scenario.ended(ids[0], within: 30)
         #expect(long["state"] as? String == "cancelled", "\(long)\n\(scenario.serveLog)")
         #expect(long["reason"] as? String == "Cancelled")
-        try await scenario.eventually(20, "the stopped worker is removed") { try scenario.jobLeftovers().isEmpty }
-        let again = try scenario.berth("jobs", "cancel", ids[0])
+        try await scenario.eventually(20, "the stopped worker is removed") { try await scenario.jobLeftovers().isEmpty }
+        let again = try await scenario.berth("jobs", "cancel", ids[0])
         #expect(again.stdout.contains("already ended") || again.stdout.contains("cancelled"))
-        #expect(try scenario.berth("jobs", "cancel", "nosuchjob").status == 1)
+        #expect(try await scenario.berth("jobs", "cancel", "nosuchjob").status == 1)
     }
 
     @Test func cancellingAQueuedJobEndsItWithoutEverCreatingItsContainer() async throws {
@@ -248,27 +294,22 @@ struct JobEndToEndTests {
         defer { scenario.finish() }
         // given: a job claimed by controller "holder", which died before creating its container
         try scenario.write("")
-        let id = try scenario.submit(jobYAML(scenario, "claimed", command: "echo never"))[0]
+        let id = try await scenario.submit(jobYAML(scenario, "claimed", command: "echo never"))[0]
         let probeOutput = scenario.folder.appendingPathComponent("probe.out")
-        try Data().write(to: probeOutput)
-        let probe = Process()
-        probe.executableURL = try BerthProcess.executable().deletingLastPathComponent().appendingPathComponent("berth-store-probe")
-        probe.arguments = ["sqlite", scenario.folder.appendingPathComponent("state/berth.sqlite").path, "holder", "1", "300"]
-        probe.standardOutput = try FileHandle(forWritingTo: probeOutput)
-        try probe.run()
-        defer { if probe.isRunning { kill(probe.processIdentifier, SIGKILL); probe.waitUntilExit() } }
+        let probeBinary = try BerthProcess.executable().deletingLastPathComponent().appendingPathComponent("berth-store-probe").path
+        let probe = try scenario.launch(
+            [probeBinary, "sqlite", scenario.folder.appendingPathComponent("state/berth.sqlite").path, "holder", "1", "300"], stdout: probeOutput)
         try await scenario.eventually(60, "the probe claims the job") {
             (try String(contentsOf: probeOutput, encoding: .utf8)).contains("claimed \(id)")
         }
-        kill(probe.processIdentifier, SIGKILL)
-        probe.waitUntilExit()
-        let held = try scenario.job(id)
+        await probe.stop(SIGKILL)
+        let held = try await scenario.job(id)
         try #require(held["state"] as? String == "queued" && held["claimedBy"] as? String == "holder", "\(held)")
 
         // when: cancelled while queued, then the holder comes back
-        let cancel = try scenario.berth("jobs", "cancel", id)
-        let flagged = try scenario.job(id)
-        let creates = try Scenario.EventCapture(
+        let cancel = try await scenario.berth("jobs", "cancel", id)
+        let flagged = try await scenario.job(id)
+        let creates = try await Scenario.EventCapture(
             scenario, filters: ["type=container", "event=create", "label=berth.project=\(scenario.project)"], format: "{{.Actor.Attributes.name}}"
         )
         try scenario.startServe(Scenario.jobServeOptions + ["--controller-id", "holder"])
@@ -282,8 +323,8 @@ struct JobEndToEndTests {
         #expect(job["reason"] as? String == "Cancelled")
         #expect(job["startedAt"] == nil)
         #expect(job["stdoutTail"] == nil)
-        #expect(try creates.stop().isEmpty, "no container is ever created for it")
-        #expect(try scenario.jobLeftovers().isEmpty)
+        #expect(try await creates.stop().isEmpty, "no container is ever created for it")
+        #expect(try await scenario.jobLeftovers().isEmpty)
     }
 
     @Test func aFinishedJobsContainerIsKeptForItsTTLThenRemoved() async throws {
@@ -294,7 +335,7 @@ struct JobEndToEndTests {
         try scenario.startServe(Scenario.jobServeOptions)
 
         // when
-        let ids = try scenario.submit(
+        let ids = try await scenario.submit(
             jobYAML(scenario, "kept", command: "echo kept", extra: "  ttlAfterFinished: 10s")
                 + jobYAML(scenario, "gone", command: "echo gone")
         )
@@ -303,18 +344,18 @@ struct JobEndToEndTests {
         let kept = try await scenario.ended(ids[0])
         let container = "berth-\(scenario.project)-job-\(ids[0])"
         #expect(kept["state"] as? String == "finished")
-        #expect(scenario.inspect(container, "{{.State.Status}}") == "exited", "kept for ttlAfterFinished")
-        #expect(try scenario.berth("jobs", "logs", ids[0]).stdout == "kept\n")
+        #expect(await scenario.inspect(container, "{{.State.Status}}") == "exited", "kept for ttlAfterFinished")
+        #expect(try await scenario.berth("jobs", "logs", ids[0]).stdout == "kept\n")
         let gone = try await scenario.ended(ids[1])
         #expect(gone["state"] as? String == "finished")
         try await scenario.eventually(20, "the container without a ttl is removed with its job") {
-            scenario.inspect("berth-\(scenario.project)-job-\(ids[1])", "{{.Id}}") == nil
+            await scenario.inspect("berth-\(scenario.project)-job-\(ids[1])", "{{.Id}}") == nil
         }
         // The janitor looks every 30 s: after the ttl, within one more round.
-        try await scenario.eventually(90, "the kept container and its scratch volume are removed after the ttl") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(90, "the kept container and its scratch volume are removed after the ttl") { try await scenario.jobLeftovers().isEmpty }
         let finishedAt = try #require((kept["finishedAt"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) }, "\(kept)")
         #expect(Date().timeIntervalSince(finishedAt) >= 9.5, "not before the ttl of 10 s (finishedAt is in whole seconds)")
-        #expect(try scenario.job(ids[0])["stdoutTail"] as? String == "kept\n", "the job keeps its tail after the container is gone")
+        #expect(try await scenario.job(ids[0])["stdoutTail"] as? String == "kept\n", "the job keeps its tail after the container is gone")
     }
 
     @Test func theStoredOutputIsTheLastBytesUpToTheConfiguredTail() async throws {
@@ -325,7 +366,7 @@ struct JobEndToEndTests {
         try scenario.startServe(Scenario.jobServeOptions + ["--job-log-tail", "1Ki"])
 
         // when
-        let ids = try scenario.submit(
+        let ids = try await scenario.submit(
             jobYAML(scenario, "chatty", command: "seq 1 3000; seq 1 2000 >&2")
                 + jobYAML(scenario, "quiet", command: "echo short; echo brief >&2")
         )
@@ -352,21 +393,21 @@ struct JobEndToEndTests {
         try scenario.write("")
         try scenario.startServe(["--job-poll-interval", "60s"], resync: "60s")
         if store == .sqlite {
-            let created = try scenario.berth("token", "create", "--name", "pickup", "--scope", "admin")
+            let created = try await scenario.berth("token", "create", "--name", "pickup", "--scope", "admin")
             try #require(created.status == 0, "\(created.stderr)")
             scenario.server = (url: try await scenario.apiURL(), token: created.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        let first = try scenario.submit(jobYAML(scenario, "first", command: "sleep 60"))[0]
-        try await scenario.eventually(60, "the first job runs") { try scenario.job(first)["state"] as? String == "started" }
+        let first = try await scenario.submit(jobYAML(scenario, "first", command: "sleep 60"))[0]
+        try await scenario.eventually(60, "the first job runs") { try await scenario.job(first)["state"] as? String == "started" }
 
         // when: more jobs, one after the other, each while the runner waits for its next poll
         var pickups: [Double] = []
         for name in ["second", "third", "fourth"] {
             let submitted = Date()
-            let id = try scenario.submit(jobYAML(scenario, name, command: "sleep 60"))[0]
-            try await scenario.eventually(60, "\(name) is claimed") { try scenario.job(id)["state"] as? String != "pending" }
+            let id = try await scenario.submit(jobYAML(scenario, name, command: "sleep 60"))[0]
+            try await scenario.eventually(60, "\(name) is claimed") { try await scenario.job(id)["state"] as? String != "pending" }
             pickups.append(Date().timeIntervalSince(submitted))
-            try await scenario.eventually(60, "\(name) runs") { try scenario.job(id)["state"] as? String == "started" }
+            try await scenario.eventually(60, "\(name) runs") { try await scenario.job(id)["state"] as? String == "started" }
         }
 
         // then: each claimed in moments (a poll would take up to 10 s)
@@ -381,7 +422,7 @@ struct JobEndToEndTests {
         try scenario.startServe(["--job-poll-interval", "200ms", "--job-retry-backoff", "1s", "--job-retry-backoff-max", "1s"])
 
         // when
-        let id = try scenario.submit(jobYAML(scenario, "flaky", command: "exit 3", extra: "  backoffLimit: 3"))[0]
+        let id = try await scenario.submit(jobYAML(scenario, "flaky", command: "exit 3", extra: "  backoffLimit: 3"))[0]
 
         // then: 1 s, 1 s, 1 s instead of 1 s, 2 s, 4 s
         let job = try await scenario.ended(id)
@@ -392,6 +433,9 @@ struct JobEndToEndTests {
         }
     }
 
+    /// The order is the engine's: container starts and ends in nanoseconds, from `docker events`.
+    /// The blocker holds the project's one slot until the test lets it go, after all three were
+    /// submitted, so no submit races it, however slow the machine.
     @Test func higherPriorityRunsFirstWithinTheProjectLimit() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }
@@ -404,22 +448,56 @@ struct JobEndToEndTests {
             spec: {maxConcurrentJobs: 1}
             """, declaringProject: false)
         try scenario.startServe(Scenario.jobServeOptions)
-        let blocker = try scenario.submit(jobYAML(scenario, "blocker", command: "sleep 3"))[0]
-        try await scenario.eventually(30, "the blocker runs") { try scenario.job(blocker)["state"] as? String == "started" }
+        let engine = try await Scenario.EventCapture(
+            scenario, filters: ["type=container", "event=start", "event=die", "label=berth.project=\(scenario.project)"],
+            format: "{{.TimeNano}} {{.Action}} {{index .Actor.Attributes \"berth.job\"}}"
+        )
+        let blocker = try await scenario.submit(jobYAML(scenario, "blocker", command: "until [ -e /tmp/go ]; do sleep 0.1; done"))[0]
+        try await scenario.eventually(120, "the blocker runs") { try await scenario.job(blocker)["state"] as? String == "started" }
+        let low = try await scenario.submit(jobYAML(scenario, "low", command: "true", extra: "  priority: 1"))[0]
+        let high = try await scenario.submit(jobYAML(scenario, "high", command: "true", extra: "  priority: 10"))[0]
+        let middle = try await scenario.submit(jobYAML(scenario, "middle", command: "true", extra: "  priority: 5"))[0]
+        for id in [low, high, middle] {
+            #expect(try await scenario.job(id)["state"] as? String == "pending", "the blocker holds the only slot")
+        }
+
+        // when: the blocker is let go
+        try await scenario.docker("exec", "berth-\(scenario.project)-job-\(blocker)", "touch", "/tmp/go")
+
+        // then: each ran (none left out), and the engine started them by priority, each after the one before ended
+        for id in [blocker, high, middle, low] {
+            let job = try await scenario.ended(id, within: 120)
+            #expect(job["state"] as? String == "finished", "\(job)")
+        }
+        let events = try await engine.stop().map { $0.split(separator: " ").map(String.init) }
+        let order = events.filter { $0.count == 3 }.sorted { (Int($0[0]) ?? 0) < (Int($1[0]) ?? 0) }.map { "\($0[1]) \($0[2])" }
+        let expected = [blocker, high, middle, low].flatMap { ["start \($0)", "die \($0)"] }
+        #expect(order == expected, "blocker \(blocker), high \(high), middle \(middle), low \(low): \(events)")
+    }
+
+    /// `--job-retention` under serve: the janitor (at start and every 30 s) deletes an ended job
+    /// older than the retention, with its events; a running one stays whatever its age.
+    @Test func endedJobsOlderThanTheRetentionArePrunedWithTheirEvents() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a retention of 2 s, keeping no ended job for its recency
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions + ["--job-retention", "2s", "--job-keep-per-project", "0"])
 
         // when
-        let low = try scenario.submit(jobYAML(scenario, "low", command: "true", extra: "  priority: 1"))[0]
-        let high = try scenario.submit(jobYAML(scenario, "high", command: "true", extra: "  priority: 10"))[0]
-        let middle = try scenario.submit(jobYAML(scenario, "middle", command: "true", extra: "  priority: 5"))[0]
+        let ids = try await scenario.submit(jobYAML(scenario, "done", command: "true") + jobYAML(scenario, "running", command: "sleep 300"))
+        let done = try await scenario.ended(ids[0], within: 120)
+        #expect(done["state"] as? String == "finished", "\(done)")
+        try await scenario.eventually(120, "the running job runs") { try await scenario.job(ids[1])["state"] as? String == "started" }
 
-        // then
-        var starts: [String] = []
-        for id in [high, middle, low] {
-            starts.append(try await scenario.ended(id)["startedAt"] as? String ?? "")
-        }
-        #expect(starts == starts.sorted(), "high, then middle, then low: \(starts)")
-        let blocked = try await scenario.ended(blocker)
-        #expect((blocked["finishedAt"] as? String ?? "") <= starts[0])
+        // then: the ended job goes within a janitor round or two after its retention
+        try await scenario.eventually(120, "the ended job is pruned") { try await scenario.berth("jobs", "show", ids[0]).status != 0 }
+        let shown = try await scenario.berth("jobs", "show", ids[0])
+        #expect(shown.status == 1 && shown.stderr.contains(ids[0]), "\(shown.stdout)\(shown.stderr)")
+        let events = try await scenario.berth("events", "--project", scenario.project, "--job", ids[0], "--json")
+        let listed = try JSONSerialization.jsonObject(with: Data(events.stdout.utf8)) as? [Any]
+        #expect(events.status == 0 && listed?.isEmpty == true, "\(events.stdout)")
+        #expect(try await scenario.job(ids[1])["state"] as? String == "started", "a running job is never pruned")
     }
 
     @Test func aJobDeclaredInTheManifestsRunsOnceAcrossRestarts() async throws {
@@ -432,16 +510,19 @@ struct JobEndToEndTests {
         try scenario.startServe(Scenario.jobServeOptions)
         var listed: [[String: Any]] = []
         try await scenario.eventually(30, "the manifest job finishes") {
-            let result = try scenario.berth("jobs", "list", "--project", scenario.project, "--json")
+            let result = try await scenario.berth("jobs", "list", "--project", scenario.project, "--json")
             listed = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
             return listed.first?["state"] as? String == "finished"
         }
-        scenario.stopServe()
-        try scenario.startServe(Scenario.jobServeOptions)
-        try await Task.sleep(for: .seconds(3))
+        await scenario.stopServe()
+        try scenario.startServe(Scenario.jobServeOptions + ["--log-level", "debug"])
+        // The restarted serve has read the manifests (it submits their jobs then) and made a pass.
+        try await scenario.eventually(120, "the restarted serve loads the manifests and makes a pass") {
+            scenario.serveLog.passDone(afterThe: 2, "desired state loaded")
+        }
 
         // then
-        let result = try scenario.berth("jobs", "list", "--project", scenario.project, "--json")
+        let result = try await scenario.berth("jobs", "list", "--project", scenario.project, "--json")
         let after = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
         #expect(after.count == 1, "\(after)")
         #expect(after.first?["stdoutTail"] as? String == "migrated\n")
@@ -457,20 +538,20 @@ struct JobCrashSafetyTests {
         defer { scenario.finish() }
         // given: jobs of varied lengths, and a controller that is SIGKILLed again and again
         try scenario.write("")
-        let creates = try scenario.captureJobCreates()
+        let creates = try await scenario.captureJobCreates()
         let options = Scenario.jobServeOptions + ["--max-concurrent-jobs", "4"]
         try scenario.startServe(options)
         var random = SystemRandomNumberGenerator()
         let documents = (0..<16).map { index in
             jobYAML(scenario, "job\(index)", command: "sleep 0.\(Int.random(in: 1...9, using: &random)); echo done \(index)")
         }
-        let ids = try scenario.submit(documents.joined())
+        let ids = try await scenario.submit(documents.joined())
         try #require(ids.count == 16)
 
         // when: killed at random moments (pending, claimed, created, running, collecting)
         for _ in 0..<6 {
             try await Task.sleep(for: .milliseconds(Int.random(in: 150...900, using: &random)))
-            scenario.stopServe(kill: true)
+            await scenario.stopServe(kill: true)
             try scenario.startServe(options)
         }
 
@@ -482,10 +563,10 @@ struct JobCrashSafetyTests {
             #expect((job["stdoutTail"] as? String)?.hasPrefix("done") == true, "\(job)")
         }
         var perJob: [String: Int] = [:]
-        for job in try creates.stop() { perJob[job, default: 0] += 1 }
+        for job in try await creates.stop() { perJob[job, default: 0] += 1 }
         #expect(Set(perJob.keys) == Set(ids))
         #expect(perJob.values.allSatisfy { $0 == 1 }, "containers created per job: \(perJob)")
-        try await scenario.eventually(60, "no worker container or scratch volume is left") { try scenario.jobLeftovers().isEmpty }
+        try await scenario.eventually(60, "no worker container or scratch volume is left") { try await scenario.jobLeftovers().isEmpty }
     }
 }
 
@@ -512,8 +593,8 @@ struct CronEndToEndTests {
         """
     }
 
-    func jobs(_ scenario: Scenario) throws -> [[String: Any]] {
-        let result = try scenario.berth("jobs", "list", "--project", scenario.project, "--json")
+    func jobs(_ scenario: Scenario) async throws -> [[String: Any]] {
+        let result = try await scenario.berth("jobs", "list", "--project", scenario.project, "--json")
         return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
     }
 
@@ -531,8 +612,8 @@ struct CronEndToEndTests {
         var maxActiveLong = 0
         var tickKeys: [String] = []
         var all: [[String: Any]] = []
-        func look() throws {
-            all = try jobs(scenario)
+        func look() async throws {
+            all = try await jobs(scenario)
             let activeLong = all.filter { $0["name"] as? String == "long" && ["pending", "queued", "started"].contains($0["state"] as? String ?? "") }.count
             maxActiveLong = max(maxActiveLong, activeLong)
             for job in all where job["name"] as? String == "tick" {
@@ -540,7 +621,7 @@ struct CronEndToEndTests {
             }
         }
         try await scenario.eventually(60, "four runs of tick") {
-            try look()
+            try await look()
             return tickKeys.count >= 4
         }
 
@@ -548,7 +629,7 @@ struct CronEndToEndTests {
         let first = tickKeys.sorted()[0]
         var finishedTicks = 0
         try await scenario.eventually(30, "the oldest run of tick pruned, at most two finished runs kept") {
-            try look()
+            try await look()
             finishedTicks = all.filter { $0["name"] as? String == "tick" && $0["state"] as? String == "finished" }.count
             return !all.contains { $0["idempotencyKey"] as? String == first } && finishedTicks <= 2
         }

@@ -33,14 +33,14 @@ struct NetnsEngine: Sendable {
     }
 
     /// The docker CLI against this engine (`DOCKER_HOST` set), whatever its exit status.
-    func dockerCommand(_ arguments: [String], timeout: Int = 120) throws -> CommandResult {
-        try BerthProcess.runCommand(["/usr/bin/docker"] + arguments, environment: ["DOCKER_HOST": dockerHost], timeout: timeout)
+    func dockerCommand(_ arguments: [String], timeout: Int = 120) async throws -> CommandResult {
+        try await BerthProcess.runCommand(["/usr/bin/docker"] + arguments, environment: ["DOCKER_HOST": dockerHost], timeout: timeout)
     }
 
     /// The docker CLI against this engine; standard output, trimmed. Throws when it fails.
     @discardableResult
-    func docker(_ arguments: String...) throws -> String {
-        let result = try dockerCommand(arguments)
+    func docker(_ arguments: String...) async throws -> String {
+        let result = try await dockerCommand(arguments)
         guard result.status == 0 else {
             throw BerthProcess.SetupError("docker \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)")
         }
@@ -50,23 +50,26 @@ struct NetnsEngine: Sendable {
     /// Runs `command` (`command[0]` a path or a name on PATH) on the host side of the namespace:
     /// `nsenter --net=/var/run/netns/<namespace> command…`, the only place the engine's published
     /// ports and bridges are reachable from. Bounded by `timeout` seconds (status 124 past it).
-    func run(inNamespace command: [String], timeout: Int = 30) throws -> CommandResult {
-        try BerthProcess.runCommand(["/usr/bin/nsenter", "--net=/var/run/netns/\(namespace)"] + command, timeout: timeout)
+    func run(inNamespace command: [String], timeout: Int = 30) async throws -> CommandResult {
+        try await BerthProcess.runCommand(["/usr/bin/nsenter", "--net=/var/run/netns/\(namespace)"] + command, timeout: timeout)
     }
 
-    /// Removes containers and then networks by name, ignoring those that are gone (for `defer`).
+    /// Removes containers and then networks by name, ignoring those that are gone. Synchronous,
+    /// for `defer`: the removal runs in a task of its own (the names are the test's alone).
     func remove(containers: [String] = [], networks: [String] = []) {
-        if !containers.isEmpty { _ = try? dockerCommand(["rm", "-f"] + containers) }
-        if !networks.isEmpty { _ = try? dockerCommand(["network", "rm"] + networks) }
+        Task {
+            if !containers.isEmpty { _ = try? await dockerCommand(["rm", "-f"] + containers) }
+            if !networks.isEmpty { _ = try? await dockerCommand(["network", "rm"] + networks) }
+        }
     }
 
     /// Polls `condition` every 200 ms until it holds: a positive signal, never a fixed sleep. Past
     /// `timeout` the test fails with `what` (a thrown error counts as not yet).
-    static func waitUntil(timeout: Duration, _ what: String, _ condition: () throws -> Bool) async throws {
+    static func waitUntil(timeout: Duration, _ what: String, _ condition: () async throws -> Bool) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while clock.now < deadline {
-            if (try? condition()) == true { return }
+            if (try? await condition()) == true { return }
             try await Task.sleep(for: .milliseconds(200))
         }
         Issue.record("timed out after \(timeout) waiting until \(what)")
@@ -86,8 +89,8 @@ struct NetnsEngineTests {
         defer { engine.remove(containers: [server], networks: [network]) }
         // given: a user-defined network and an httpd on it, known there by an alias, its port
         // published on the namespace's loopback
-        let networkID = try engine.docker("network", "create", network)
-        try engine.docker(
+        let networkID = try await engine.docker("network", "create", network)
+        try await engine.docker(
             "run", "-d", "--name", server, "--network", network, "--network-alias", alias, "-p", "127.0.0.1::8080", engine.image,
             "sh", "-c", "mkdir -p /srv && echo '\(page)' > /srv/index.html && exec httpd -f -p 8080 -h /srv"
         )
@@ -96,7 +99,7 @@ struct NetnsEngineTests {
         // timeout applet: Debian 12's busybox wget crashes with SIGSEGV on its own -T)
         var fetched: CommandResult?
         try await NetnsEngine.waitUntil(timeout: .seconds(30), "a container fetches http://\(alias):8080/") {
-            let result = try engine.dockerCommand(["run", "--rm", "--network", network, engine.image, "timeout", "5", "wget", "-qO-", "http://\(alias):8080/"])
+            let result = try await engine.dockerCommand(["run", "--rm", "--network", network, engine.image, "timeout", "5", "wget", "-qO-", "http://\(alias):8080/"])
             fetched = result
             return result.status == 0
         }
@@ -104,16 +107,16 @@ struct NetnsEngineTests {
         // then
         #expect(fetched?.stdout == page + "\n", "\(String(describing: fetched))")
         // and the published port answers on the host side of the namespace
-        let published = try engine.docker("port", server, "8080/tcp")
+        let published = try await engine.docker("port", server, "8080/tcp")
         #expect(published.hasPrefix("127.0.0.1:"), "\(published)")
-        let inside = try engine.run(inNamespace: ["/bin/busybox", "wget", "-qO-", "http://\(published)/"])
+        let inside = try await engine.run(inNamespace: ["/bin/busybox", "wget", "-qO-", "http://\(published)/"])
         #expect(inside.status == 0, "\(inside.stderr)")
         #expect(inside.stdout == page + "\n")
         // and the network's bridge is in the namespace, not among the host's interfaces
         let bridge = "br-" + networkID.prefix(12)
-        let inNamespace = try engine.run(inNamespace: ["/usr/sbin/ip", "link", "show", bridge])
+        let inNamespace = try await engine.run(inNamespace: ["/usr/sbin/ip", "link", "show", bridge])
         #expect(inNamespace.status == 0, "\(bridge) in the namespace: \(inNamespace.stderr)")
-        let onHost = try BerthProcess.runCommand(["/usr/sbin/ip", "link", "show", bridge], timeout: 30)
+        let onHost = try await BerthProcess.runCommand(["/usr/sbin/ip", "link", "show", bridge], timeout: 30)
         #expect(onHost.status != 0, "\(bridge) on the host: \(onHost.stdout)")
     }
 }

@@ -52,12 +52,12 @@ struct NetworkEndToEndTests {
     }
 
     /// Fetches `url` from inside `container` (busybox wget, bounded by `timeout`: its own -T crashes).
-    static func fetch(_ engine: NetnsEngine, from container: String, _ url: String) throws -> CommandResult {
-        try engine.dockerCommand(["exec", container, "timeout", "5", "wget", "-qO-", url])
+    static func fetch(_ engine: NetnsEngine, from container: String, _ url: String) async throws -> CommandResult {
+        try await engine.dockerCommand(["exec", container, "timeout", "5", "wget", "-qO-", url])
     }
 
-    static func networkID(_ scenario: Scenario, _ name: String) -> String? {
-        try? scenario.docker("network", "inspect", "--format", "{{.Id}}", name)
+    static func networkID(_ scenario: Scenario, _ name: String) async -> String? {
+        try? await scenario.docker("network", "inspect", "--format", "{{.Id}}", name)
     }
 
     @Test func servicesFindEachOtherByNameAndAliasOnTheProjectsNetworksAndStatusSaysWhere() async throws {
@@ -74,30 +74,30 @@ struct NetworkEndToEndTests {
         )
 
         // when
-        let apply = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
+        let apply = try await scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
 
         // then
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         #expect(apply.stdout.contains("create network berth-\(p)-default"), "\(apply.stdout)")
         #expect(apply.stdout.contains("create network berth-\(p)-back"), "\(apply.stdout)")
         try await NetnsEngine.waitUntil(timeout: .seconds(30), "front fetches http://web:8080/") {
-            try Self.fetch(engine, from: scenario.container("front"), "http://web:8080/").stdout == "hello-\(p)\n"
+            try await Self.fetch(engine, from: scenario.container("front"), "http://web:8080/").stdout == "hello-\(p)\n"
         }
-        #expect(try Self.fetch(engine, from: scenario.container("inside"), "http://web:8080/").stdout == "hello-\(p)\n")
-        #expect(try Self.fetch(engine, from: scenario.container("inside"), "http://api:8080/").stdout == "hello-\(p)\n")
+        #expect(try await Self.fetch(engine, from: scenario.container("inside"), "http://web:8080/").stdout == "hello-\(p)\n")
+        #expect(try await Self.fetch(engine, from: scenario.container("inside"), "http://api:8080/").stdout == "hello-\(p)\n")
         // the alias is only on back, and front is not on back
-        #expect(try Self.fetch(engine, from: scenario.container("front"), "http://api:8080/").status != 0)
+        #expect(try await Self.fetch(engine, from: scenario.container("front"), "http://api:8080/").status != 0)
         // status: each replica's networks with an address
-        let statuses = try scenario.statuses()
+        let statuses = try await scenario.statuses()
         let replicas = statuses["Service/web"]?["replicas"] as? [[String: Any]]
         let networks = (replicas?.first?["networks"] as? [[String: Any]]) ?? []
         #expect(Set(networks.compactMap { $0["network"] as? String }) == ["berth-\(p)-default", "berth-\(p)-back"], "\(String(describing: replicas))")
         #expect(networks.allSatisfy { ($0["ipv4Address"] as? String)?.isEmpty == false }, "\(networks)")
-        let table = try scenario.berth("status")
+        let table = try await scenario.berth("status")
         #expect(table.stdout.contains("berth-\(p)-back 1"), "\(table.stdout)")
         #expect(table.stdout.contains("\n\nREPLICA") && !table.stdout.hasSuffix("\n\n"), "one blank line before the replica table, none after the last line: \(table.stdout.debugDescription)")
         // a second apply changes nothing
-        let again = try scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
+        let again = try await scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
         #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
     }
 
@@ -110,30 +110,30 @@ struct NetworkEndToEndTests {
             Self.web(scenario, "web", page: "v-\(p)", networks: "  networks: [default, back]")
             + Self.client(scenario, "inside", networks: "  networks: [back]")
         try scenario.write(Self.network(scenario, "back") + services)
-        let first = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
+        let first = try await scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
-        let before = (back: Self.networkID(scenario, "berth-\(p)-back"), main: Self.networkID(scenario, "berth-\(p)-default"))
-        let containers = (web: scenario.inspect(scenario.container("web"), "{{.Id}}"), inside: scenario.inspect(scenario.container("inside"), "{{.Id}}"))
-        #expect(scenario.inspect("berth-\(p)-back", "{{.Internal}}") == "false")
+        let before = (back: await Self.networkID(scenario, "berth-\(p)-back"), main: await Self.networkID(scenario, "berth-\(p)-default"))
+        let containers = (web: await scenario.inspect(scenario.container("web"), "{{.Id}}"), inside: await scenario.inspect(scenario.container("inside"), "{{.Id}}"))
+        #expect(await scenario.inspect("berth-\(p)-back", "{{.Internal}}") == "false")
 
         // when: back becomes internal (and a new client joins it)
         try scenario.write(Self.network(scenario, "back", spec: "{internal: true}") + services + Self.client(scenario, "fresh", networks: "  networks: [back]"))
-        let second = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
+        let second = try await scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
 
         // then: back is new, default is not, the containers are the same ones, attached again
         #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
         #expect(second.stdout.contains("spec changed: internal"), "\(second.stdout)")
-        #expect(Self.networkID(scenario, "berth-\(p)-back") != before.back)
-        #expect(Self.networkID(scenario, "berth-\(p)-default") == before.main)
-        #expect(scenario.inspect(scenario.container("web"), "{{.Id}}") == containers.web)
-        #expect(scenario.inspect(scenario.container("inside"), "{{.Id}}") == containers.inside)
+        #expect(await Self.networkID(scenario, "berth-\(p)-back") != before.back)
+        #expect(await Self.networkID(scenario, "berth-\(p)-default") == before.main)
+        #expect(await scenario.inspect(scenario.container("web"), "{{.Id}}") == containers.web)
+        #expect(await scenario.inspect(scenario.container("inside"), "{{.Id}}") == containers.inside)
         try await NetnsEngine.waitUntil(timeout: .seconds(30), "inside fetches web over the new back") {
-            try Self.fetch(engine, from: scenario.container("inside"), "http://web:8080/").stdout == "v-\(p)\n"
+            try await Self.fetch(engine, from: scenario.container("inside"), "http://web:8080/").stdout == "v-\(p)\n"
         }
-        #expect(try Self.fetch(engine, from: scenario.container("fresh"), "http://web:8080/").stdout == "v-\(p)\n")
+        #expect(try await Self.fetch(engine, from: scenario.container("fresh"), "http://web:8080/").stdout == "v-\(p)\n")
         // the engine made it internal (Docker 20.10 still gives its containers a gateway route; the
         // network's isolation is the engine's forwarding rules, which Berth does not write)
-        #expect(scenario.inspect("berth-\(p)-back", "{{.Internal}}") == "true")
+        #expect(await scenario.inspect("berth-\(p)-back", "{{.Internal}}") == "true")
     }
 
     @Test func anInternalNetworkHasNoWayOutOfTheNamespace() async throws {
@@ -151,15 +151,23 @@ struct NetworkEndToEndTests {
         let inBeyond = ["/usr/bin/nsenter", "--net=/var/run/netns/\(beyond)"]
         for step in [
             ["/usr/sbin/ip", "netns", "add", beyond]
-        ] { #expect(try BerthProcess.runCommand(step, timeout: 30).status == 0, "\(step)") }
-        defer { _ = try? BerthProcess.runCommand(["/usr/sbin/ip", "netns", "delete", beyond], timeout: 30) }
+        ] { #expect(try await BerthProcess.runCommand(step, timeout: 30).status == 0, "\(step)") }
+        // Removed in a task of its own (for `defer`): the server the test starts there is stopped
+        // first (its pid is the only one in that namespace, which the test made), then the namespace.
+        defer {
+            Task {
+                let pids = (try? await BerthProcess.runCommand(["/usr/sbin/ip", "netns", "pids", beyond], timeout: 30))?.stdout.split(separator: "\n") ?? []
+                for pid in pids { if let pid = Int32(pid) { kill(pid, SIGTERM) } }
+                _ = try? await BerthProcess.runCommand(["/usr/sbin/ip", "netns", "delete", beyond], timeout: 30)
+            }
+        }
         for step in [
             ["/usr/sbin/ip", "link", "add", near, "type", "veth", "peer", "name", far],
             ["/usr/sbin/ip", "link", "set", far, "netns", beyond],
             ["/usr/sbin/ip", "addr", "add", "192.0.2.1/30", "dev", near],
             ["/usr/sbin/ip", "link", "set", near, "up"],
         ] {
-            let result = try engine.run(inNamespace: step)
+            let result = try await engine.run(inNamespace: step)
             #expect(result.status == 0, "\(step): \(result.stderr)")
         }
         for step in [
@@ -168,17 +176,12 @@ struct NetworkEndToEndTests {
             ["/usr/sbin/ip", "link", "set", "lo", "up"],
             ["/usr/sbin/ip", "route", "add", "default", "via", "192.0.2.1"],
         ] {
-            let result = try BerthProcess.runCommand(inBeyond + step, timeout: 30)
+            let result = try await BerthProcess.runCommand(inBeyond + step, timeout: 30)
             #expect(result.status == 0, "\(step): \(result.stderr)")
         }
-        // busybox httpd without -f goes into the background at once; its pid is the only one in
-        // that namespace, which the test made, so `ip netns pids` names what to stop
-        let server = try BerthProcess.runCommand(inBeyond + ["/bin/busybox", "httpd", "-p", "192.0.2.2:8080", "-h", page.path], timeout: 30)
+        // busybox httpd without -f goes into the background at once
+        let server = try await BerthProcess.runCommand(inBeyond + ["/bin/busybox", "httpd", "-p", "192.0.2.2:8080", "-h", page.path], timeout: 30)
         #expect(server.status == 0, "\(server.stderr)")
-        defer {
-            let pids = (try? BerthProcess.runCommand(["/usr/sbin/ip", "netns", "pids", beyond], timeout: 30))?.stdout.split(separator: "\n") ?? []
-            for pid in pids { if let pid = Int32(pid) { kill(pid, SIGTERM) } }
-        }
         try scenario.write(
             Self.network(scenario, "sealed", spec: "{internal: true}")
                 + Self.client(scenario, "open", networks: "")
@@ -186,14 +189,14 @@ struct NetworkEndToEndTests {
         )
 
         // when
-        let apply = try BerthProcess.run(["apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s"], environment: scenario.environment, timeout: 150)
+        let apply = try await BerthProcess.run(["apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s"], environment: scenario.environment, timeout: 150)
 
         // then: from the project's default network the page is reached; from the internal one not
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         try await NetnsEngine.waitUntil(timeout: .seconds(30), "open reaches the namespace beyond") {
-            try Self.fetch(engine, from: scenario.container("open"), "http://192.0.2.2:8080/").stdout == "beyond\n"
+            try await Self.fetch(engine, from: scenario.container("open"), "http://192.0.2.2:8080/").stdout == "beyond\n"
         }
-        let sealed = try Self.fetch(engine, from: scenario.container("closed"), "http://192.0.2.2:8080/")
+        let sealed = try await Self.fetch(engine, from: scenario.container("closed"), "http://192.0.2.2:8080/")
         #expect(sealed.status != 0, "a container on an internal network reached beyond its namespace: \(sealed.stdout)")
     }
 
@@ -203,32 +206,32 @@ struct NetworkEndToEndTests {
         defer { scenario.finish() }
         let p = scenario.project
         let stranger = "berth-\(p)-legacy"
-        try scenario.docker("network", "create", stranger)
-        defer { _ = try? scenario.docker("network", "rm", stranger) }
+        try await scenario.docker("network", "create", stranger)
+        scenario.dockerAtFinish("network", "rm", stranger)
         try scenario.write(
             Self.network(scenario, "back") + Self.network(scenario, "legacy")
                 + Self.web(scenario, "web", page: "x", networks: "  networks: [default, back]")
                 + Self.client(scenario, "other", networks: "")
         )
-        let first = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
+        let first = try await scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
         #expect(first.stdout.contains("network \(stranger) exists without Berth labels"), "\(first.stdout)")
 
         // when: web and back are no longer declared; other still uses the default network
         try scenario.write(Self.network(scenario, "legacy") + Self.client(scenario, "other", networks: ""))
-        let second = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
+        let second = try await scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
 
         // then: back goes after web; default stays while other uses it and the project exists
         #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
-        #expect(Self.networkID(scenario, "berth-\(p)-back") == nil)
-        #expect(Self.networkID(scenario, "berth-\(p)-default") != nil)
-        #expect(Self.networkID(scenario, stranger) != nil)
+        #expect(await Self.networkID(scenario, "berth-\(p)-back") == nil)
+        #expect(await Self.networkID(scenario, "berth-\(p)-default") != nil)
+        #expect(await Self.networkID(scenario, stranger) != nil)
 
         // when: the project is destroyed
-        let destroy = try scenario.berth("destroy", "-f", scenario.manifests.path, "--project", p)
+        let destroy = try await scenario.berth("destroy", "-f", scenario.manifests.path, "--project", p)
         #expect(destroy.status == 0, "\(destroy.stdout)\(destroy.stderr)")
-        #expect(Self.networkID(scenario, "berth-\(p)-default") == nil)
-        #expect(Self.networkID(scenario, stranger) != nil, "a network without Berth's labels is never removed")
+        #expect(await Self.networkID(scenario, "berth-\(p)-default") == nil)
+        #expect(await Self.networkID(scenario, stranger) != nil, "a network without Berth's labels is never removed")
     }
 
     @Test func aJobJoinsItsProjectsNetworkAndReachesAServiceByName() async throws {
@@ -237,7 +240,7 @@ struct NetworkEndToEndTests {
         defer { scenario.finish() }
         let p = scenario.project
         try scenario.write(Self.web(scenario, "web", page: "for-the-job-\(p)", networks: ""))
-        let apply = try scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
+        let apply = try await scenario.berth("apply", "-f", scenario.manifests.path, "--wait", "--timeout", "90s")
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         try scenario.startServe(Scenario.jobServeOptions)
         let job = """
@@ -250,7 +253,7 @@ struct NetworkEndToEndTests {
               command: ["sh", "-c", "timeout 5 wget -qO- http://web:8080/ | grep -q for-the-job-\(p)"]
             """
 
-        let id = try #require(try scenario.submit(job).first)
+        let id = try #require(try await scenario.submit(job).first)
         let ended = try await scenario.ended(id, within: 90)
 
         #expect(ended["state"] as? String == "finished", "\(ended)\n\(scenario.serveLog())")
@@ -265,7 +268,7 @@ struct NetworkEndToEndTests {
             Self.network(scenario, "back", spec: "{ipam: {subnet: 10.30.0.0/24, gateway: 10.31.0.1}}")
                 + Self.network(scenario, "old", spec: "{external: true, driver: bridge}")
         )
-        let fields = try scenario.berth("validate", "-f", scenario.manifests.path)
+        let fields = try await scenario.berth("validate", "-f", scenario.manifests.path)
         #expect(fields.status == 1)
         let fieldText = fields.stdout + fields.stderr
         #expect(fieldText.contains("project.yaml:"), "\(fieldText)")
@@ -277,7 +280,7 @@ struct NetworkEndToEndTests {
             Self.network(scenario, "back", spec: "{ipam: {subnet: 10.30.0.0/24}}")
                 + Self.web(scenario, "web", page: "x", networks: "  networks: [{name: back, ipv4Address: 10.30.1.5}, nowhere]")
         )
-        let references = try scenario.berth("validate", "-f", scenario.manifests.path)
+        let references = try await scenario.berth("validate", "-f", scenario.manifests.path)
         #expect(references.status == 1)
         let referenceText = references.stdout + references.stderr
         #expect(referenceText.contains("project.yaml:"), "\(referenceText)")

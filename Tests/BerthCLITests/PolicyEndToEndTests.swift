@@ -15,19 +15,19 @@ import Testing
         try "from-the-host\n".write(to: folder.appendingPathComponent("data/greeting"), atomically: true, encoding: .utf8)
         try scenario.write("")
         try scenario.startServe(resync: "1s")
-        let created = try scenario.berth("token", "create", "--name", "shop-app", "--scope", "resources:write", "--project", scenario.project)
+        let created = try await scenario.berth("token", "create", "--name", "shop-app", "--scope", "resources:write", "--project", scenario.project)
         try #require(created.status == 0, "\(created.stderr)")
         scenario.server = (url: try await scenario.apiURL(), token: created.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         let document = scenario.folder.appendingPathComponent("reader.yaml")
         try serviceYAML(scenario, "reader", extra: "  volumes: [\"\(folder.path)/data:/data:ro\"]").write(to: document, atomically: true, encoding: .utf8)
 
         // when: applied through the API while the project has no policy
-        let refused = try scenario.berth("resources", "apply", "-f", document.path)
+        let refused = try await scenario.berth("resources", "apply", "-f", document.path)
 
         // then: refused, naming the field and the rule; nothing runs
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("spec.volumes[0]") && refused.stderr.contains("policy.hostPaths"), "\(refused.stderr)")
-        let root = try scenario.berth("resources", "apply", "-f", try Self.write(serviceYAML(scenario, "root", extra: "  volumes: [\"/:/host\"]"), in: scenario))
+        let root = try await scenario.berth("resources", "apply", "-f", try Self.write(serviceYAML(scenario, "root", extra: "  volumes: [\"/:/host\"]"), in: scenario))
         #expect(root.status == 1)
         #expect(root.stderr.contains("is never allowed"), "\(root.stderr)")
 
@@ -39,15 +39,15 @@ import Testing
         spec:
           policy: {hostPaths: ["\(folder.path)"]}
         """.write(to: scenario.folder.appendingPathComponent("manifests/project.yaml"), atomically: true, encoding: .utf8)
-        let taken = try scenario.berth("resources", "apply", "-f", document.path)
+        let taken = try await scenario.berth("resources", "apply", "-f", document.path)
 
         // then: taken, and the controller converges it with the folder mounted
         #expect(taken.status == 0, "\(taken.stderr)")
-        try await scenario.eventually(60, "the API writer's service runs") { scenario.inspect(scenario.container("reader"), "{{.State.Running}}") == "true" }
-        #expect(scenario.inspect(scenario.container("reader"), "{{range .Mounts}}{{.Source}}{{end}}") == folder.path + "/data")
-        #expect(try scenario.docker("exec", scenario.container("reader"), "cat", "/data/greeting").contains("from-the-host"))
+        try await scenario.eventually(60, "the API writer's service runs") { await scenario.inspect(scenario.container("reader"), "{{.State.Running}}") == "true" }
+        #expect(await scenario.inspect(scenario.container("reader"), "{{range .Mounts}}{{.Source}}{{end}}") == folder.path + "/data")
+        #expect(try await scenario.docker("exec", scenario.container("reader"), "cat", "/data/greeting").contains("from-the-host"))
         // and "/" stays out of reach whatever the policy lists
-        #expect(try scenario.berth("resources", "apply", "-f", try Self.write(serviceYAML(scenario, "root", extra: "  volumes: [\"/:/host\"]"), in: scenario)).status == 1)
+        #expect(try await scenario.berth("resources", "apply", "-f", try Self.write(serviceYAML(scenario, "root", extra: "  volumes: [\"/:/host\"]"), in: scenario)).status == 1)
     }
 
     @Test func aProjectWhosePolicyAppliesToAllHoldsTheOperatorsManifestsToIt() async throws {
@@ -64,13 +64,13 @@ import Testing
             \(serviceYAML(scenario, "web", extra: "  volumes: [\"/etc:/host-etc:ro\"]"))
             """, declaringProject: false)
 
-        let validated = try scenario.berth("validate", "-f", scenario.manifests.path)
-        let applied = try scenario.berth("apply", "-f", scenario.manifests.path)
+        let validated = try await scenario.berth("validate", "-f", scenario.manifests.path)
+        let applied = try await scenario.berth("apply", "-f", scenario.manifests.path)
 
         #expect(validated.status == 1)
         #expect(validated.stderr.contains("project.yaml:") && validated.stderr.contains("spec.volumes[0]") && validated.stderr.contains("policy.hostPaths"), "\(validated.stderr)")
         #expect(applied.status != 0)
-        #expect(try scenario.containers().isEmpty)
+        #expect(try await scenario.containers().isEmpty)
     }
 
     @Test func aJobMountsNoOtherProjectsVolumeEvenWhenItsDockerNameMatches() async throws {
@@ -91,14 +91,14 @@ import Testing
             """)
         try scenario.startServe(Scenario.jobServeOptions)
         try await scenario.eventually(60, "the controller made \(prod)'s volume") {
-            (try? scenario.docker("volume", "inspect", "-f", "{{index .Labels \"berth.project\"}}", "berth-\(prod)-db")) == prod
+            (try? await scenario.docker("volume", "inspect", "-f", "{{index .Labels \"berth.project\"}}", "berth-\(prod)-db")) == prod
         }
-        defer { _ = try? scenario.docker("volume", "rm", "-f", "berth-\(prod)-db") }
+        scenario.dockerAtFinish("volume", "rm", "-f", "berth-\(prod)-db")
 
         // when: the operator's CLI (on the store, so no API check) submits jobs of project <p>
         // mounting prod-db and a volume that does not exist
-        let stolen = try scenario.submit(jobYAML(scenario, "steal", command: "ls /steal", extra: "  volumes: [\"prod-db:/steal\"]"))[0]
-        let missing = try scenario.submit(jobYAML(scenario, "missing", command: "true", extra: "  volumes: [\"nothing:/x\"]"))[0]
+        let stolen = try await scenario.submit(jobYAML(scenario, "steal", command: "ls /steal", extra: "  volumes: [\"prod-db:/steal\"]"))[0]
+        let missing = try await scenario.submit(jobYAML(scenario, "missing", command: "true", extra: "  volumes: [\"nothing:/x\"]"))[0]
 
         // then: both fail before a container is made, saying why; no volume is made on the spot
         let stolenJob = try await scenario.ended(stolen)
@@ -109,7 +109,7 @@ import Testing
         #expect(missingJob["state"] as? String == "failed")
         let missingEvents = (missingJob["events"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }.joined(separator: "\n")
         #expect(missingEvents.contains("does not exist yet"), "\(missingEvents)")
-        #expect((try? scenario.docker("volume", "inspect", "berth-\(scenario.project)-nothing")) == nil)
+        #expect((try? await scenario.docker("volume", "inspect", "berth-\(scenario.project)-nothing")) == nil)
     }
 
     @Test func everyProbeOfAProjectWriterIsRefusedOverHTTPWithItsStatusAndField() async throws {
@@ -121,16 +121,16 @@ import Testing
         try scenario.write("")
         try scenario.startServe(Scenario.jobServeOptions + ["--resync", "1s"])
         let url = try await scenario.apiURL()
-        func token(_ scope: String, project: String) throws -> String {
-            try scenario.berth("token", "create", "--name", "\(scope)-\(project)", "--scope", scope, "--project", project).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        func token(_ scope: String, project: String) async throws -> String {
+            try await scenario.berth("token", "create", "--name", "\(scope)-\(project)", "--scope", scope, "--project", project).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let resources = try token("resources:write", project: scenario.project), jobs = try token("jobs:write", project: scenario.project)
-        let defaultWriter = try token("resources:write", project: "default")
+        let resources = try await token("resources:write", project: scenario.project), jobs = try await token("jobs:write", project: scenario.project)
+        let defaultWriter = try await token("resources:write", project: "default")
         let stateDirectory = scenario.folder.appendingPathComponent("state").path
         /// `curl` METHOD PATH with a token and a YAML body; the status and the error's field.
-        func call(_ method: String, _ path: String, _ token: String, _ body: String) throws -> (status: Int, field: String, text: String) {
+        func call(_ method: String, _ path: String, _ token: String, _ body: String) async throws -> (status: Int, field: String, text: String) {
             let file = try Self.write(body, in: scenario)
-            let output = try Scenario.run(
+            let output = try await Scenario.run(
                 "/usr/bin/curl",
                 [
                     "-sS", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H", "Authorization: Bearer \(token)",
@@ -175,24 +175,24 @@ import Testing
             ),
         ]
         for probe in probes {
-            let answer = try call(probe.method, probe.path, probe.token, probe.body)
+            let answer = try await call(probe.method, probe.path, probe.token, probe.body)
             #expect(answer.status == probe.status && answer.field == probe.field, "\(probe.what): \(answer.status) \(answer.text)")
         }
-        let root = try call("PUT", "/v1/resources/service/\(p)/root", resources, rootService)
+        let root = try await call("PUT", "/v1/resources/service/\(p)/root", resources, rootService)
         for rule in ["policy.hostNetwork", "host path / is never allowed", "/var/run/docker.sock (/run/docker.sock) is never allowed"] {
             #expect(root.text.contains(rule), "every violation is named: \(root.text)")
         }
-        #expect(try scenario.containers().isEmpty, "nothing a probe sent runs")
+        #expect(try await scenario.containers().isEmpty, "nothing a probe sent runs")
 
         // A bucket Berth did not create, declared by the writer: stored, never managed.
         let client = try BucketEndToEndTests.client()
         let foreign = "\(p)-foreign"
         try await client.createBucket(foreign)
-        let bucket = try call(
+        let bucket = try await call(
             "PUT", "/v1/resources/bucket/\(p)/taken", resources, BucketEndToEndTests.bucketYAML(scenario, "taken", spec: "bucketName: \(foreign)\nversioning: true\nlifecycle: {expireDays: 1}"))
         #expect(bucket.status == 201, "\(bucket.text)")
         try await scenario.eventually(60, "the controller says it leaves the bucket alone") {
-            let status = try scenario.berth("status", "--project", p, "--json")
+            let status = try await scenario.berth("status", "--project", p, "--json")
             return status.stdout.contains("only a manifest or an admin token may manage it") || scenario.serveLog.contains("only a manifest or an admin token may manage it")
         }
         #expect(try await client.versioning(foreign) != .enabled)

@@ -14,15 +14,15 @@ import Testing
         let envSecret = "job-secret-\(UUID().uuidString)"
         try scenario.write(serviceYAML(scenario, "web") + BucketEndToEndTests.bucketYAML(scenario, "media", spec: "versioning: true"))
         try scenario.startServe(Scenario.jobServeOptions)
-        let admin = try scenario.berth("token", "create", "--name", "leak-admin", "--scope", "admin").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let writer = try scenario.berth("token", "create", "--name", "leak-jobs", "--scope", "jobs:write", "--project", scenario.project).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let admin = try await scenario.berth("token", "create", "--name", "leak-admin", "--scope", "admin").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let writer = try await scenario.berth("token", "create", "--name", "leak-jobs", "--scope", "jobs:write", "--project", scenario.project).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let url = try await scenario.apiURL()
         scenario.server = (url: url, token: writer)
-        let id = try scenario.submit(
+        let id = try await scenario.submit(
             jobYAML(scenario, "secretive", command: "echo working; case $API_KEY in job-secret-*) echo key-arrived;; esac", extra: "  env: {API_KEY: \"\(envSecret)\", MODE: batch}"))[0]
         let job = try await scenario.ended(id)
         #expect(job["state"] as? String == "finished", "the worker got the value: \(job)")
-        try await scenario.eventually(60, "the service runs") { scenario.inspect(scenario.container("web"), "{{.State.Running}}") == "true" }
+        try await scenario.eventually(60, "the service runs") { await scenario.inspect(scenario.container("web"), "{{.State.Running}}") == "true" }
 
         // when: everything the run shows is collected
         var shown: [String: String] = [:]
@@ -32,13 +32,13 @@ import Testing
             ["events", "--project", scenario.project, "--json"], ["status", "--json"], ["status"], ["plan", "--json"],
             ["resources", "get", "--json"],
         ] {
-            let result = try scenario.berth(command)
+            let result = try await scenario.berth(command)
             shown["berth " + command.joined(separator: " ")] = result.stdout + result.stderr
         }
         for path in ["/v1/jobs/\(id)", "/v1/jobs", "/v1/jobs/\(id)/logs", "/v1/events", "/v1/status", "/v1/plan", "/v1/resources", "/metrics"] {
-            shown["GET " + path] = try Scenario.run("/usr/bin/curl", ["-sS", "-H", "Authorization: Bearer \(admin)", url + path])
+            shown["GET " + path] = try await Scenario.run("/usr/bin/curl", ["-sS", "-H", "Authorization: Bearer \(admin)", url + path])
         }
-        shown["GET /readyz"] = try Scenario.run("/usr/bin/curl", ["-sS", url + "/readyz"])
+        shown["GET /readyz"] = try await Scenario.run("/usr/bin/curl", ["-sS", url + "/readyz"])
         shown["serve's log"] = scenario.serveLog
 
         // then: none holds a secret, and the collection is not empty by accident

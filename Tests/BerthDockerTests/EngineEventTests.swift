@@ -5,24 +5,32 @@ import Testing
 
 @Suite("Engine events")
 struct EngineEventTests {
+    /// A watch of this test's label, collecting into `log`; ready once it has shown a marker
+    /// container, so nothing waits on a head start. The marker's own events are left out.
+    private func watch(_ engine: TestEngine, into log: EventLog) async throws -> Task<Void, any Error> {
+        let marker = engine.name("marker")
+        let watcher = Task {
+            for try await item in engine.client.events(filters: ["label": ["berth.test=\(engine.scope)"]]) {
+                if case .event(let event) = item, event.attributes["name"] == marker { await log.markerSeen() } else { await log.append(item) }
+            }
+        }
+        let id = try await engine.client.createContainer(name: marker, engine.request(["true"]))
+        try await engine.eventually(60, "the watch shows the marker container") { await log.sawMarker }
+        try await engine.client.removeContainer(id, force: true)
+        return watcher
+    }
+
     @Test func deliversLifecycleAndHealthEventsForLabelledContainers() async throws {
         try await withTestEngine { engine in
             // given
-            let stream = engine.client.events(filters: ["label": ["berth.test=\(engine.scope)"]])
-            let collector = Task {
-                var actions: [String] = []
-                for try await item in stream {
-                    guard case .event(let event) = item, event.type == "container" else { continue }
-                    actions.append(event.action)
-                    if event.action == "destroy" { break }
-                }
-                return actions
-            }
-            try await Task.sleep(for: .milliseconds(300))
+            let log = EventLog()
+            let watcher = try await watch(engine, into: log)
+            defer { watcher.cancel() }
 
             // when
+            let name = engine.name("events")
             let id = try await engine.client.createContainer(
-                name: engine.name("events"),
+                name: name,
                 engine.request(["sleep", "300"]) {
                     // A generous timeout and retries: on a loaded CI machine one exec can take seconds.
                     $0.healthcheck = .init(test: ["CMD", "true"], interval: 500_000_000, timeout: 10_000_000_000, retries: 5, startPeriod: 0)
@@ -32,7 +40,8 @@ struct EngineEventTests {
             try await engine.client.removeContainer(id, force: true)
 
             // then
-            let actions = try await collector.value
+            try await engine.eventually(60, "the watch shows the destroy") { await log.containerEvents.contains("\(name):destroy") }
+            let actions = await log.containerEvents.filter { $0.hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)) }
             #expect(actions.first == "create")
             for action in ["start", "health_status: healthy", "die", "destroy"] {
                 #expect(actions.contains(action), "\(actions)")
@@ -42,33 +51,23 @@ struct EngineEventTests {
 
     @Test func ignoresObjectsWithoutTheWatchedLabel() async throws {
         try await withTestEngine { engine in
-            let stream = engine.client.events(filters: ["label": ["berth.test=\(engine.scope)"]])
-            let collector = Task {
-                var names: [String] = []
-                for try await item in stream {
-                    guard case .event(let event) = item else { continue }
-                    names.append(event.attributes["name"] ?? event.actorID)
-                    if names.contains(engine.name("mine")) { break }
-                }
-                return names
-            }
-            try await Task.sleep(for: .milliseconds(300))
+            let log = EventLog()
+            let watcher = try await watch(engine, into: log)
+            defer { watcher.cancel() }
             let other = try await engine.client.createContainer(name: engine.name("other"), ContainerCreateRequest(image: engine.image, cmd: ["true"]))
             _ = try await engine.client.createContainer(name: engine.name("mine"), engine.request(["true"]))
             try await engine.client.removeContainer(other)
 
-            let names = try await collector.value
-            #expect(!names.contains(engine.name("other")))
-            #expect(names.contains(engine.name("mine")))
+            try await engine.eventually(60, "the watch shows mine") { await log.containerEvents.contains("\(engine.name("mine")):create") }
+            let names = await log.containerEvents
+            #expect(!names.contains { $0.hasPrefix(engine.name("other") + ":") })
         }
     }
 
     @Test func cancellingTheIterationEndsTheWatchPromptly() async throws {
         try await withTestEngine { engine in
-            let watcher = Task {
-                for try await _ in engine.client.events(filters: ["label": ["berth.test=\(engine.scope)"]]) {}
-            }
-            try await Task.sleep(for: .milliseconds(300))
+            // given: a watch that is live (it has shown an event)
+            let watcher = try await watch(engine, into: EventLog())
             let started = Date()
             watcher.cancel()
             _ = await watcher.result
@@ -88,7 +87,7 @@ struct EventResumeTests {
         let root = try #require(environment["BERTH_TEST_ROOT"], "run the suite with scripts/test")
         let daemon = try ScratchDaemon(folder: root + "/docker-restart")
         try await daemon.start()
-        defer { daemon.stop() }
+        defer { daemon.terminate() }
         let client = DockerClient(endpoint: try DockerEndpoint(host: daemon.host))
         let busybox = try Array(Data(contentsOf: URL(fileURLWithPath: "/bin/busybox")))
         try await client.importImage(
@@ -112,7 +111,7 @@ struct EventResumeTests {
         try await daemon.eventually("the first event") { await seen.containerEvents.contains("before:create") }
 
         // when: the engine goes away and comes back, and things happen right after
-        daemon.stop()
+        await daemon.stop()
         try await daemon.start()
         _ = try await client.createContainer(name: "after", request)
         try await client.removeContainer("after", force: true)
@@ -131,6 +130,10 @@ struct EventResumeTests {
 actor EventLog {
     private(set) var containerEvents: [String] = []
     private(set) var reconnects = 0
+    /// Whether a watch has shown its marker container (it is live).
+    private(set) var sawMarker = false
+
+    func markerSeen() { sawMarker = true }
 
     func append(_ item: EngineWatchItem) {
         switch item {
@@ -175,11 +178,20 @@ final class ScratchDaemon: @unchecked Sendable {
         try await eventually("the scratch dockerd answers") { (try? await client.ping()) == true }
     }
 
-    func stop() {
+    /// Ends the daemon (SIGTERM, SIGKILL after 30 s) and waits until it has exited without
+    /// blocking a thread: `waitUntilExit()` would hold one of the cooperative pool's two.
+    func stop() async {
         guard let process, process.isRunning else { return }
         process.terminate()
-        process.waitUntilExit()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         self.process = nil
+    }
+
+    /// Sends SIGTERM and returns at once (for `defer`).
+    func terminate() {
+        if let process, process.isRunning { process.terminate() }
     }
 
     func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {

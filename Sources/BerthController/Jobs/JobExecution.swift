@@ -232,18 +232,22 @@ struct JobExecution: Sendable {
         }
     }
 
-    /// The container after a look for an OOM kill of its SIGKILL exit. The engine learns of an
-    /// OOM kill from the kernel's notice, which can arrive well after the exit on a loaded host;
-    /// its flag then lags (the tests saw it unset ten seconds on), while the container's `oom`
-    /// event is a second witness. So a 137 exit without the flag is looked at again, flag and
-    /// events, for up to ten seconds before it counts as a plain error.
+    /// The container after a look for an OOM kill of its SIGKILL exit. The container's own
+    /// `State.OOMKilled` (its inspect) is the signal: the engine keeps it with the container. It
+    /// can lag the exit on a loaded host (the engine learns of the kill from the kernel's notice;
+    /// the tests saw it unset ten seconds on), so a 137 exit without it is inspected again for up
+    /// to ten seconds before it counts as a plain error. The engine's past `oom` events are only a
+    /// second witness meanwhile: the engine keeps a short backlog and drops events under load.
     private func confirmOutOfMemory(_ job: JobRecord, _ exited: JobContainer) async throws -> JobContainer? {
         // A second before the start: the engine's clock and this one may differ a little.
         let since = (exited.startedAt ?? job.startedAt ?? Date()).addingTimeInterval(-1)
-        var container: JobContainer? = exited
         let clock = ContinuousClock()
         let giveUp = clock.now + .seconds(10)
+        var container: JobContainer? = exited
         while var current = container, current.exitCode == 137, !current.oomKilled, clock.now < giveUp {
+            try await Task.sleep(for: .milliseconds(200))
+            container = try await runtime.jobContainer(named: current.name)
+            if container?.oomKilled == true { return container }
             do {
                 if try await runtime.announcedOutOfMemory(named: current.name, since: since) {
                     current.oomKilled = true
@@ -253,8 +257,6 @@ struct JobExecution: Sendable {
                 // Best effort: the flag may still come.
                 logger.warning("cannot read the engine's events for an OOM kill of \(current.name): \(error)")
             }
-            try await Task.sleep(for: .milliseconds(200))
-            container = try await runtime.jobContainer(named: current.name)
         }
         return container
     }
