@@ -19,6 +19,8 @@ public struct EngineVersion: Sendable, Hashable, Decodable {
 
 /// `GET /info`, the parts Berth reports.
 public struct EngineInfo: Sendable, Hashable, Decodable {
+    /// The engine's own identity, stable across its restarts (absent from very old engines).
+    public var id: String?
     public var name: String
     public var serverVersion: String
     public var containers: Int
@@ -27,7 +29,7 @@ public struct EngineInfo: Sendable, Hashable, Decodable {
     public var memoryBytes: Int64
 
     enum CodingKeys: String, CodingKey {
-        case name = "Name", serverVersion = "ServerVersion", containers = "Containers", images = "Images", cpus = "NCPU", memoryBytes = "MemTotal"
+        case id = "ID", name = "Name", serverVersion = "ServerVersion", containers = "Containers", images = "Images", cpus = "NCPU", memoryBytes = "MemTotal"
     }
 }
 

@@ -70,6 +70,9 @@ public struct JobContainer: Sendable, Hashable {
 /// The engine as the job runner needs it: worker containers, their output, their scratch volumes.
 /// Every call is idempotent where a crash could make it repeat. `DockerEngine` implements it.
 public protocol JobRuntime: Sendable {
+    /// The engine's identity (`/info`'s `ID`), recorded with each claim: a controller that lost a
+    /// claim leaves the container alone when the new holder runs on the same engine.
+    func engineID() async throws(DockerError) -> String
     func jobContainer(named name: String) async throws(DockerError) -> JobContainer?
     /// Berth's job containers and scratch volumes on this engine, for the janitor.
     func jobObjects() async throws(DockerError) -> (containers: [JobContainer], volumes: [String: [String: String]])
@@ -98,6 +101,15 @@ extension JobRuntime {
 }
 
 extension DockerEngine: JobRuntime {
+    /// Read from `/info` once, then remembered (an engine's ID does not change while it runs).
+    public func engineID() async throws(DockerError) -> String {
+        if let known = identity.value { return known }
+        let info = try await client.info()
+        guard let id = info.id, !id.isEmpty else { throw DockerError(.decoding, "the engine's /info has no ID: Berth needs an engine that reports one to claim jobs") }
+        identity.remember(id)
+        return id
+    }
+
     public func jobContainer(named name: String) async throws(DockerError) -> JobContainer? {
         do {
             return JobContainer(try await client.inspectContainer(name))

@@ -120,11 +120,15 @@ final class Scenario: @unchecked Sendable {
     }
 
     /// Starts one more `berth serve` (another role, say) logging to `log`; `finish()` stops it.
-    func startAnotherServe(_ extra: [String], log: String) throws {
-        others.append(try launchServe(extra, resync: "2s", log: log))
+    /// `environment` adds to this scenario's (another engine's `DOCKER_HOST`, say).
+    func startAnotherServe(_ extra: [String], log: String, environment: [String: String] = [:]) throws {
+        others.append(try launchServe(extra, resync: "2s", log: log, environment: environment))
     }
 
-    private func launchServe(_ extra: [String], resync: String, log name: String) throws -> Process {
+    /// The process ids of the serves running: the first's, then the others' in start order.
+    var servePIDs: [Int32] { ([serve].compactMap { $0 } + others).map(\.processIdentifier) }
+
+    private func launchServe(_ extra: [String], resync: String, log name: String, environment added: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = try BerthProcess.executable()
         // Port 0: every scenario's API gets a free port of its own (see `apiURL()`).
@@ -133,6 +137,7 @@ final class Scenario: @unchecked Sendable {
         process.currentDirectoryURL = folder
         var environment = ProcessInfo.processInfo.environment
         environment.merge(self.environment) { _, new in new }
+        environment.merge(added) { _, new in new }
         process.environment = environment
         let log = folder.appendingPathComponent(name)
         FileManager.default.createFile(atPath: log.path, contents: nil)
