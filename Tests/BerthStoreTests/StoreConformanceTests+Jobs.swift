@@ -329,7 +329,8 @@ extension StoreConformanceTests {
             let claimed = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(30))
             let created = try await store.transitionJob(job.id, from: .queued, to: .queued, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(containerID: "ctr-1"), now: at(2))
             try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(3))
-            let progress = try await store.transitionJob(job.id, from: .started, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(feedback: #"{"progress":0.5}"#), now: at(4))
+            let progress = try await store.transitionJob(
+                job.id, from: .started, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(feedback: #"{"progress":0.5}"#), now: at(4))
             // when
             let finished = try await store.transitionJob(
                 job.id, from: .started, to: .finished, claim: JobClaim(controller: "c1", fence: 1),
@@ -578,7 +579,8 @@ extension StoreConformanceTests {
                 _ = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(100))
                 try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(2))
                 if let ending {
-                    try await store.transitionJob(job.id, from: .started, to: ending, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(exitCode: ending == .finished ? 0 : 1), now: at(seconds))
+                    try await store.transitionJob(
+                        job.id, from: .started, to: ending, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(exitCode: ending == .finished ? 0 : 1), now: at(seconds))
                 }
                 return job.id
             }

@@ -171,7 +171,7 @@ public enum JobStep: Sendable, Hashable {
 
     private static func whenAbsent(_ job: Job, _ progress: Progress, cancelled: Bool) -> JobStep {
         let name = job.containerName
-        if progress.takenOver, job.containerRecorded, !progress.created {
+        if progress.takenOver, job.containerRecorded, !progress.created, !progress.waited {
             return .record(.workerLost("the worker container \(name) is not on this engine: its attempt ran under a lease that expired"), collectOutput: false)
         }
         if progress.waited { return .record(.workerLost("the worker container \(name) was removed while the job ran"), collectOutput: false) }
