@@ -74,8 +74,12 @@ struct JobLeaseTests {
             // when: a controller on another engine takes the claim over (as after a pause past the lease)
             let other = try await world.openStore()
             let job = try await controller.job(id)
+            // (and renewed by it for ten minutes)
             try await other.executeForTesting(
-                "UPDATE jobs SET claimed_by = 'controller-2', claimed_engine = 'engine-2', fence = fence + 1 WHERE id = '\(job.id)'")
+                """
+                UPDATE jobs SET claimed_by = 'controller-2', claimed_engine = 'engine-2', fence = fence + 1,
+                    lease_expires_at = lease_expires_at + 600000 WHERE id = '\(job.id)'
+                """)
             await other.close()
 
             // then: the first controller removes its container and records nothing

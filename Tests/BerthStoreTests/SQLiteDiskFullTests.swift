@@ -32,7 +32,7 @@ struct SQLiteDiskFullTests {
         var acknowledged: [String] = []
         acknowledged.append(try await store.submitJob(try submission(name: "before"), now: Date()).job.id)
         let filler = folder.appendingPathComponent("filler")
-        FileManager.default.createFile(atPath: filler.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: filler.path, contents: nil)
         let handle = try FileHandle(forWritingTo: filler)
         let chunk = Data(repeating: 0x2a, count: 64 * 1024)
         while (try? handle.write(contentsOf: chunk)) != nil {}

@@ -124,6 +124,7 @@ public enum JobStep: Sendable, Hashable {
             self.outOfMemoryChecked = outOfMemoryChecked
             self.stoppedFor = stoppedFor
             self.removed = removed
+            self.takenOver = takenOver
         }
     }
 
