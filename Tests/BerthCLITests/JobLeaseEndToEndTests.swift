@@ -119,7 +119,13 @@ struct JobLeaseEndToEndTests {
 
         // then: within about a renew interval (1 s; the bound allows for a loaded machine) the
         // frozen controller's container is gone, and the job ends once, on attempt 2
-        try await scenario.eventually(20, "the first attempt's container on \(holder)'s engine is gone") { try Self.containers(id, frozenEngine).isEmpty }
+        let frozenLog = holder == "host" ? "serve.log" : "netns.log"
+        do {
+            try await scenario.eventually(20, "the first attempt's container on \(holder)'s engine is gone") { try Self.containers(id, frozenEngine).isEmpty }
+        } catch {
+            Issue.record("the frozen controller's log:\n\(scenario.serveLog(frozenLog).suffix(4000))")
+            throw error
+        }
         let gone = clock.now - resumed
         #expect(gone < .seconds(10), "gone \(gone) after SIGCONT")
         let ended = try await scenario.ended(id, within: 60)
@@ -127,7 +133,7 @@ struct JobLeaseEndToEndTests {
         let reasons = JobEndToEndTests.events(ended).map(\.reason)
         #expect(reasons.contains("TakenOver") && reasons.contains("WorkerLost") && reasons.filter { $0 == "Finished" }.count == 1, "\(reasons)")
         try await scenario.eventually(20, "\(other)'s engine keeps nothing of the job") { try Self.containers(id, otherEngine).isEmpty }
-        let log = scenario.serveLog(holder == "host" ? "serve.log" : "netns.log")
+        let log = scenario.serveLog(frozenLog)
         #expect(log.contains("took the job over on engine"), "the frozen controller said why it removed its container:\n\(log.suffix(3000))")
     }
 }

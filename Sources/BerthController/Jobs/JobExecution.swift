@@ -88,14 +88,14 @@ struct JobExecution: Sendable {
                 try await perform(step, &state, clock: clock)
                 previous = step
             }
-        } catch let error as StoreError where error.code == .claimLost {
+        } catch let error as StoreError where error.code == .claimLost || error.code == .stateConflict {
+            // Another controller holds the job now, or moved it on (ended it, retried it).
             held.lose(.takenOver, fence: held.fence)
             logger.warning("the store refused a transition: \(error)", metadata: metadata(state.job))
             await giveUp(.takenOver, state)
         } catch let error as StoreError {
-            // Cancelled while pending, changed by another request first, or the store failed:
-            // whoever holds the job next (this controller's takeover once the lease ran out)
-            // carries on from what exists.
+            // The store failed: whoever holds the job next (this controller's takeover once the
+            // lease ran out, or its restart) carries on from what exists.
             logger.warning("job no longer ours to advance: \(error)", metadata: metadata(state.job))
         } catch {
             logger.error("execution interrupted: \(error); the job is resumed after its lease or the next start", metadata: metadata(state.job))

@@ -27,7 +27,7 @@ public struct JobRecord: Sendable, Hashable {
     /// The fencing token of the current claim: every claim and takeover adds one, and a holder's
     /// transitions carry it (`JobClaim`), so one whose claim was taken over is refused.
     public var fence: Int
-    /// The Docker engine (its `/info` ID) of the controller holding the job, or that held it last:
+    /// The Docker engine (`JobRuntime.engineID()`) of the controller holding the job, or that held it last:
     /// a controller that lost its claim leaves the container alone when this is its own engine.
     public var claimedEngine: String?
     public var leaseExpiresAt: Date?
