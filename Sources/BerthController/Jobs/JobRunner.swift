@@ -346,7 +346,7 @@ public actor JobRunner {
     static func mayRemove(_ job: JobRecord, container: JobContainer, engine: String?) -> Bool {
         switch job.state {
         case .queued, .started: return engine != nil && job.claimedEngine != nil && job.claimedEngine != engine
-        // A reclaimed job keeps its attempt: its container is adopted by the next claim, not replaced.
+        // A pending job waits for its next attempt: only an earlier attempt's container goes.
         case .pending: return container.attempt != job.attempt
         case .finished, .failed, .cancelled:
             guard let ttl = job.spec.ttlAfterFinished, let finished = job.finishedAt else { return true }

@@ -20,7 +20,7 @@ public struct JobRecord: Sendable, Hashable {
     public var idempotencyKey: String?
     public var owner: ResourceID?
     public var state: JobState
-    /// The attempt that runs or ran last, from 1; a retry adds one, a reclaim does not.
+    /// The attempt that runs or ran last, from 1; a retry adds one, a takeover does not.
     public var attempt: Int
     /// The controller holding the job (queued or started), or that held it last.
     public var claimedBy: String?
