@@ -78,7 +78,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     static func store(_ error: StoreError) -> APIError {
         switch error.code {
         case .notFound: notFound(error.message)
-        case .illegalTransition, .stateConflict: APIError(.conflict, code: "conflict", message: error.message)
+        case .illegalTransition, .stateConflict, .claimLost: APIError(.conflict, code: "conflict", message: error.message)
         case .invalidArgument: APIError(.unprocessableContent, code: "invalid", message: error.message)
         default:
             error.isRetryable || error.code == .closed

@@ -52,6 +52,8 @@ public struct DockerEngine: ContainerRuntime {
     public let client: DockerClient
     /// How many inspections `observe` runs at once.
     public var observeConcurrency = 8
+    /// The engine's ID once read (`engineID()`).
+    let identity = EngineIdentity()
 
     public init(client: DockerClient) {
         self.client = client

@@ -19,6 +19,12 @@ public struct EngineVersion: Sendable, Hashable, Decodable {
 
 /// `GET /info`, the parts Berth reports.
 public struct EngineInfo: Sendable, Hashable, Decodable {
+    /// The engine's own identity, stable across its restarts (absent from very old engines). Not
+    /// unique per engine on one host: engines before 23.0 derive it from `/etc/docker/key.json`,
+    /// which every dockerd of the host shares.
+    public var id: String?
+    /// Where the engine keeps its data: tells apart two engines of one host.
+    public var rootDirectory: String?
     public var name: String
     public var serverVersion: String
     public var containers: Int
@@ -27,7 +33,7 @@ public struct EngineInfo: Sendable, Hashable, Decodable {
     public var memoryBytes: Int64
 
     enum CodingKeys: String, CodingKey {
-        case name = "Name", serverVersion = "ServerVersion", containers = "Containers", images = "Images", cpus = "NCPU", memoryBytes = "MemTotal"
+        case id = "ID", rootDirectory = "DockerRootDir", name = "Name", serverVersion = "ServerVersion", containers = "Containers", images = "Images", cpus = "NCPU", memoryBytes = "MemTotal"
     }
 }
 

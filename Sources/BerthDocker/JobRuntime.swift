@@ -70,6 +70,9 @@ public struct JobContainer: Sendable, Hashable {
 /// The engine as the job runner needs it: worker containers, their output, their scratch volumes.
 /// Every call is idempotent where a crash could make it repeat. `DockerEngine` implements it.
 public protocol JobRuntime: Sendable {
+    /// The engine's identity (from `/info`), recorded with each claim: a controller that lost a
+    /// claim leaves the container alone when the new holder runs on the same engine.
+    func engineID() async throws(DockerError) -> String
     func jobContainer(named name: String) async throws(DockerError) -> JobContainer?
     /// Berth's job containers and scratch volumes on this engine, for the janitor.
     func jobObjects() async throws(DockerError) -> (containers: [JobContainer], volumes: [String: [String: String]])
@@ -98,6 +101,18 @@ extension JobRuntime {
 }
 
 extension DockerEngine: JobRuntime {
+    /// `/info`'s `ID` and data root (`ID@/var/lib/docker`): engines before 23.0 share one ID
+    /// between the dockerds of a host, which their data roots tell apart. Read once, then
+    /// remembered (neither changes while the engine runs).
+    public func engineID() async throws(DockerError) -> String {
+        if let known = identity.value { return known }
+        let info = try await client.info()
+        guard let id = info.id, !id.isEmpty else { throw DockerError(.decoding, "the engine's /info has no ID: Berth needs an engine that reports one to claim jobs") }
+        let engine = info.rootDirectory.map { "\(id)@\($0)" } ?? id
+        identity.remember(engine)
+        return engine
+    }
+
     public func jobContainer(named name: String) async throws(DockerError) -> JobContainer? {
         do {
             return JobContainer(try await client.inspectContainer(name))

@@ -30,6 +30,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Jobs this controller runs at once.") var maxConcurrentJobs: Int = 4
     @Option(help: "A failed job attempt is retried after this long, doubling per attempt up to --job-retry-backoff-max.") var jobRetryBackoff: String = "10s"
     @Option(help: "The longest wait before a job's retry, e.g. 10m; at least --job-retry-backoff.") var jobRetryBackoffMax: String = "10m"
+    @Option(
+        help:
+            "How long a job claim holds without renewal, e.g. 30s (renewed at a third of it): a controller that cannot renew for this long stops its jobs' containers, and another takes them over."
+    ) var jobLease: String = "30s"
     @Option(help: "How often the store is read for submits and cancels no notification announced (another process on the embedded store).") var jobPollInterval: String = "2s"
     @Option(help: "The last bytes of a job's stdout and stderr kept with it, e.g. 16Ki.") var jobLogTail: String = "16Ki"
     @Option(help: "The largest feedback file read from a job, e.g. 64Ki.") var jobFeedbackLimit: String = "64Ki"
@@ -122,10 +126,20 @@ struct ServeCommand: AsyncParsableCommand {
         return value
     }
 
+    /// `--job-lease`, refused below one second: renewals at a third of it must fit several store
+    /// round trips.
+    private func jobLeaseSpan() throws -> TimeSpan {
+        let lease = try parseSpan(jobLease, option: "--job-lease")
+        guard lease.milliseconds >= 1000 else {
+            throw ArgumentParser.ValidationError("--job-lease is at least 1s (it is renewed at a third of it), found \(jobLease)")
+        }
+        return lease
+    }
+
     /// The job runner's settings from the `--job-…` flags (and `--max-concurrent-jobs`).
     func jobRunnerConfiguration(identity: String, apiURL: APIAddress?) throws -> JobRunnerConfiguration {
         JobRunnerConfiguration(
-            identity: identity, maxConcurrentJobs: maxConcurrentJobs,
+            identity: identity, maxConcurrentJobs: maxConcurrentJobs, lease: try jobLeaseSpan(),
             pollInterval: .milliseconds(try parseSpan(jobPollInterval, option: "--job-poll-interval").milliseconds),
             retryBackoff: try backoff(from: jobRetryBackoff, "--job-retry-backoff", upTo: jobRetryBackoffMax, "--job-retry-backoff-max"),
             logTailBytes: try parseSize(jobLogTail, option: "--job-log-tail"),

@@ -15,8 +15,8 @@ import Testing
     private func startedJob(_ fixture: APIFixture, _ client: any TestClientProtocol) async throws -> (job: JobRecord, container: String) {
         let now = Date()
         let job = try await client.call(.post, "/v1/jobs", token: fixture.tokens["jobs"], body: APIFixture.jobYAML("j")).decode(JobView.self)
-        _ = try await fixture.store.claimJobs(controller: "test", limit: 1, projectLimits: [:], lease: .seconds(60), now: now)
-        let started = try await fixture.store.transitionJob(job.id, from: .queued, to: .started, controller: "test", update: JobUpdate(), now: now)
+        _ = try await fixture.store.claimJobs(controller: "test", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(60))
+        let started = try await fixture.store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "test", fence: 1), update: JobUpdate(), now: now)
         return (started, ObjectName.jobContainer(project: "alpha", jobID: job.id))
     }
 
@@ -64,7 +64,7 @@ import Testing
 
             // when: the job ends with its tails kept, and it asks for no container to be kept
             _ = try await fixture.store.transitionJob(
-                job.id, from: .started, to: .finished, controller: "test", update: JobUpdate(exitCode: 0, stdoutTail: "kept out\n", stderrTail: ""), now: Date()
+                job.id, from: .started, to: .finished, claim: JobClaim(controller: "test", fence: 1), update: JobUpdate(exitCode: 0, stdoutTail: "kept out\n", stderrTail: ""), now: Date()
             )
             let ended = try await client.call(.get, "/v1/jobs/\(job.id)/logs", token: fixture.tokens["read"]).decode(JobLogsView.self)
 
@@ -85,7 +85,7 @@ import Testing
             let (job, container) = try await startedJob(fixture, client)
             let frames = [LogFrame(stream: .stdout, bytes: Array("hello\n".utf8)), LogFrame(stream: .stderr, bytes: Array("oops\n".utf8))]
             engine.setFollowed(frames, of: container) {
-                _ = try? await store.transitionJob(job.id, from: .started, to: .failed, controller: "test", update: JobUpdate(exitCode: 3), now: Date())
+                _ = try? await store.transitionJob(job.id, from: .started, to: .failed, claim: JobClaim(controller: "test", fence: 1), update: JobUpdate(exitCode: 3), now: Date())
             }
 
             // when

@@ -57,19 +57,19 @@ struct JobAnswerTests {
         ).job
         let feedbackJSON = try await store.submitJob(JobSubmission(project: "alpha", name: "feedback", spec: try Self.spec("exit 3")), now: start.addingTimeInterval(2)).job
         let feedbackText = try await store.submitJob(JobSubmission(project: "alpha", name: "text", spec: try Self.spec("exit 0")), now: start.addingTimeInterval(3)).job
-        let claimed = try await store.claimJobs(controller: "c/1", limit: 10, projectLimits: [:], lease: .minutes(5), now: start.addingTimeInterval(86_400.5))
+        let claimed = try await store.claimJobs(controller: "c/1", engine: "engine-1", limit: 10, projectLimits: [:], lease: .minutes(5))
         #expect(claimed.count == 4)
         let later = start.addingTimeInterval(86_401.25)
         for job in [owned, feedbackJSON, feedbackText] {
-            _ = try await store.transitionJob(job.id, from: .queued, to: .started, controller: "c/1", update: JobUpdate(containerID: "c\(job.name)"), now: later)
+            _ = try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c/1", fence: 1), update: JobUpdate(containerID: "c\(job.name)"), now: later)
         }
         _ = try await store.transitionJob(
-            feedbackJSON.id, from: .started, to: .failed, controller: "c/1",
+            feedbackJSON.id, from: .started, to: .failed, claim: JobClaim(controller: "c/1", fence: 1),
             update: JobUpdate(exitCode: 3, reason: "Error", stdoutTail: Self.awkward, stderrTail: "", feedback: #"{"z": [1, 2.5, -0.125, 1e3, "x/y", true, null], "a": {"é": "\u0001"}}"#),
             now: later.addingTimeInterval(0.999)
         )
         _ = try await store.transitionJob(
-            feedbackText.id, from: .started, to: .finished, controller: "c/1",
+            feedbackText.id, from: .started, to: .finished, claim: JobClaim(controller: "c/1", fence: 1),
             update: JobUpdate(exitCode: 0, reason: "Completed", stdoutTail: "ok\n", feedback: "not json: \(Self.awkward)"),
             now: later.addingTimeInterval(2)
         )

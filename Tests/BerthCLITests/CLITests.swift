@@ -156,6 +156,8 @@ struct CLITests {
         (["--restart-backoff-reset", "soon"], "--restart-backoff-reset: "),
         (["--job-retry-backoff-max", "soon"], "--job-retry-backoff-max"),
         (["--job-retry-backoff", "10s", "--job-retry-backoff-max", "5s"], "--job-retry-backoff-max (5s) is shorter than --job-retry-backoff (10s)"),
+        (["--job-lease", "500ms"], "--job-lease is at least 1s (it is renewed at a third of it), found 500ms"),
+        (["--job-lease", "soon"], "--job-lease: "),
     ])
     func serveRefusesAnImpossibleBackoffNamingTheFlags(flags: [String], message: String) async throws {
         // when: it fails before it opens anything (a timeout ends it should it serve instead)

@@ -126,18 +126,24 @@ final class Scenario: @unchecked Sendable {
     }
 
     /// Starts one more `berth serve` (another role, say) logging to `log`; `finish()` stops it.
-    func startAnotherServe(_ extra: [String], log: String) throws {
-        others[log] = try launchServe(extra, resync: "2s", log: log)
+    /// `environment` adds to this scenario's (another engine's `DOCKER_HOST`, say).
+    func startAnotherServe(_ extra: [String], log: String, environment added: [String: String] = [:]) throws {
+        others[log] = try launchServe(extra, resync: "2s", log: log, environment: added)
     }
 
-    private func launchServe(_ extra: [String], resync: String, log name: String) throws -> ChildProcess {
+    /// The process id of the serve logging to `log` (the first serve's by default), while it runs.
+    func servePID(_ log: String = "serve.log") -> pid_t? {
+        (log == "serve.log" ? serve : others[log])?.pid
+    }
+
+    private func launchServe(_ extra: [String], resync: String, log name: String, environment added: [String: String] = [:]) throws -> ChildProcess {
         // Port 0: every scenario's API gets a free port of its own (see `apiURL()`).
         let listen = extra.contains("--listen") ? [] : ["--listen", "127.0.0.1:0"]
         let arguments = ["serve", "-f", manifests.path, "--resync", resync, "--restart-backoff", "1s"] + listen + extra
         let log = folder.appendingPathComponent(name).path
         return try ChildProcess(
-            [try BerthProcess.executable().path] + arguments, environment: BerthProcess.childEnvironment(environment), directory: folder.path,
-            stdout: log, stderr: log, append: true)
+            [try BerthProcess.executable().path] + arguments, environment: BerthProcess.childEnvironment(environment.merging(added) { _, new in new }),
+            directory: folder.path, stdout: log, stderr: log, append: true)
     }
 
     /// Starts a long-running child (a follower, say) in this scenario's folder with its

@@ -63,6 +63,18 @@ struct NetnsEngine: Sendable {
         }
     }
 
+    /// Removes the containers and volumes of `project` on this engine, in a task of its own (for
+    /// `defer`, as `remove`).
+    func removeObjects(ofProject project: String) {
+        Task {
+            let filter = ["--filter", "label=berth.project=\(project)"]
+            let containers = (try? await dockerCommand(["ps", "-aq"] + filter))?.stdout.split(separator: "\n").map(String.init) ?? []
+            if !containers.isEmpty { _ = try? await dockerCommand(["rm", "-f"] + containers) }
+            let volumes = (try? await dockerCommand(["volume", "ls", "-q"] + filter))?.stdout.split(separator: "\n").map(String.init) ?? []
+            if !volumes.isEmpty { _ = try? await dockerCommand(["volume", "rm", "-f"] + volumes) }
+        }
+    }
+
     /// Polls `condition` every 200 ms until it holds: a positive signal, never a fixed sleep. Past
     /// `timeout` the test fails with `what` (a thrown error counts as not yet).
     static func waitUntil(timeout: Duration, _ what: String, _ condition: () async throws -> Bool) async throws {

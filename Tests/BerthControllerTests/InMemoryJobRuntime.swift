@@ -38,6 +38,8 @@ actor InMemoryJobRuntime: JobRuntime {
         case runs
     }
 
+    /// This engine's ID.
+    nonisolated let engine: String
     private(set) var calls: [Call] = []
     /// Environments containers were created with, by container name.
     private(set) var environments: [String: [String: String]] = [:]
@@ -57,6 +59,10 @@ actor InMemoryJobRuntime: JobRuntime {
     private var missingImages: Set<String> = []
     private var outOfMemoryAnnounced: Set<String> = []
     private var nextID = 0
+
+    init(engine: String = "engine-1") {
+        self.engine = engine
+    }
 
     // MARK: Scripting the world
 
@@ -109,6 +115,9 @@ actor InMemoryJobRuntime: JobRuntime {
     var runningNames: [String] { containers.values.filter { $0.state == .running }.map(\.name).sorted() }
 
     // MARK: JobRuntime
+
+    /// The engine's ID: one per in-memory engine (`engine`, set when made).
+    nonisolated func engineID() async throws(DockerError) -> String { engine }
 
     func jobContainer(named name: String) async throws(DockerError) -> JobContainer? {
         containers[name] ?? containers.values.first { $0.id == name }

@@ -8,13 +8,15 @@ import Testing
 
 @testable import BerthController
 
-/// One job runner test's world: a SQLite store file in a temporary folder and the in-memory
-/// engine, which outlive the runners started on them, so a second runner with the same identity
-/// is the controller restarted after a crash.
+/// One job runner test's world: a SQLite store file in a temporary folder and two in-memory
+/// engines, which outlive the runners started on them, so a second runner with the same identity
+/// is the controller restarted after a crash, and one with another identity a second controller.
 final class JobWorld: Sendable {
     static let identity = "controller-1"
     let folder: URL
-    let runtime = InMemoryJobRuntime()
+    let runtime = InMemoryJobRuntime(engine: "engine-1")
+    /// A second engine, for a controller on another host.
+    let otherRuntime = InMemoryJobRuntime(engine: "engine-2")
     private let runners = Mutex<[RunningJobRunner]>([])
 
     private init() throws {
@@ -39,20 +41,28 @@ final class JobWorld: Sendable {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    static func configuration(maxConcurrentJobs: Int = 4) -> JobRunnerConfiguration {
+    static func configuration(maxConcurrentJobs: Int = 4, identity: String = identity, lease: TimeSpan = .seconds(30)) -> JobRunnerConfiguration {
         JobRunnerConfiguration(
-            identity: identity, maxConcurrentJobs: maxConcurrentJobs, pollInterval: .milliseconds(20),
+            identity: identity, maxConcurrentJobs: maxConcurrentJobs, lease: lease, pollInterval: .milliseconds(20),
             retryBackoff: BackoffPolicy(initial: .milliseconds(50), maximum: .milliseconds(50)), apiURL: nil
         )
     }
 
-    /// A runner on a store of its own (a process of its own) over this world, running until stopped.
+    /// A store of its own on this world's file.
+    func openStore() async throws -> SQLiteStore {
+        try await SQLiteStore.open(SQLiteStore.Configuration(path: folder.appendingPathComponent("berth.sqlite").path))
+    }
+
+    /// A runner on a store of its own (a process of its own) over this world, running until
+    /// stopped: on `engine` (this world's first by default), named `identity`.
     func start(
-        maxConcurrentJobs: Int = 4, betweenSteps: @escaping JobExecution.BetweenSteps = { _, _, _ in }
+        maxConcurrentJobs: Int = 4, identity: String = JobWorld.identity, engine: InMemoryJobRuntime? = nil, lease: TimeSpan = .seconds(30),
+        betweenSteps: @escaping JobExecution.BetweenSteps = { _, _, _ in }
     ) async throws -> RunningJobRunner {
-        let store = try await SQLiteStore.open(SQLiteStore.Configuration(path: folder.appendingPathComponent("berth.sqlite").path))
+        let store = try await openStore()
+        let configuration = Self.configuration(maxConcurrentJobs: maxConcurrentJobs, identity: identity, lease: lease)
         let runner = JobRunner(
-            runtime: runtime, store: store, configuration: Self.configuration(maxConcurrentJobs: maxConcurrentJobs), environment: EnvironmentResolver(),
+            runtime: engine ?? runtime, store: store, configuration: configuration, environment: EnvironmentResolver(),
             logger: Logger(label: "berth.jobs.test") { _ in SwiftLogNoOpLogHandler() }, betweenSteps: betweenSteps
         )
         await runner.updateDesired(try Fixture.desired())

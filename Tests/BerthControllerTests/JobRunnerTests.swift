@@ -229,7 +229,7 @@ struct JobRunnerTests {
             let id = try await setup.submit(try JobWorld.spec()).id
             try await eventually("the job is claimed") { try await setup.job(id).state == .queued }
             let claimed = try await setup.store.transitionJob(
-                id, from: .queued, to: .queued, controller: JobWorld.identity, update: JobUpdate(containerID: "old"), now: Date()
+                id, from: .queued, to: .queued, claim: JobClaim(controller: JobWorld.identity, fence: 1), update: JobUpdate(containerID: "old"), now: Date()
             )
             await setup.stop()
             let name = JobWorld.containerName(id)

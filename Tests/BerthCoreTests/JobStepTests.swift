@@ -145,6 +145,29 @@ struct JobStepTests {
             testDescription: "a SIGKILL exit looked at again is what it is", job: job(.started), worker: container(.exited, exitCode: 137),
             progress: JobStep.Progress(outOfMemoryChecked: true), expected: .record(.exited(code: 137, oomKilled: false), collectOutput: true)
         ),
+        // Taken over from a controller whose lease expired
+        Row(
+            testDescription: "a job taken over looks for its container first", job: job(.started), worker: .unobserved,
+            progress: JobStep.Progress(takenOver: true), expected: .observeContainer
+        ),
+        Row(
+            testDescription: "a job taken over whose container runs on this engine is adopted and followed", job: job(.started), worker: container(.running),
+            progress: JobStep.Progress(takenOver: true), expected: .awaitEnd(deadline: nil)
+        ),
+        Row(
+            testDescription: "a job taken over whose container is not on this engine lost its worker", job: job(.started), worker: .absent,
+            progress: JobStep.Progress(takenOver: true),
+            expected: .record(.workerLost("the worker container \(name) is not on this engine: its attempt ran under a lease that expired"), collectOutput: false)
+        ),
+        Row(
+            testDescription: "a queued job taken over whose recorded container is not on this engine lost its worker", job: job(.queued), worker: .absent,
+            progress: JobStep.Progress(takenOver: true),
+            expected: .record(.workerLost("the worker container \(name) is not on this engine: its attempt ran under a lease that expired"), collectOutput: false)
+        ),
+        Row(
+            testDescription: "a queued job taken over before any container was recorded never ran: it is created", job: job(.queued, recorded: false),
+            worker: .unobserved, progress: JobStep.Progress(takenOver: true), expected: .createContainer
+        ),
         // Recorded
         Row(testDescription: "a retry's objects go at once", job: job(.pending, keepsObjects: true), worker: container(.exited), expected: .removeObjects),
         Row(testDescription: "an ended job's objects go without a ttl", job: job(.failed), worker: container(.exited), expected: .removeObjects),
@@ -195,6 +218,11 @@ struct JobStepTests {
             }
         }
         progresses.append(JobStep.Progress(createFailure: "refused"))
+        // Taken over: the execution starts from nothing but the observation.
+        for stopped in ends {
+            progresses.append(JobStep.Progress(stoppedFor: stopped, takenOver: true))
+            progresses.append(JobStep.Progress(startRequested: true, waited: true, stoppedFor: stopped, takenOver: true))
+        }
         for state in JobState.allCases {
             for recorded in [false, true] {
                 for deadline in [nil, TimeSpan.seconds(10), .seconds(60)] as [TimeSpan?] {
@@ -240,6 +268,7 @@ struct JobStepTests {
         case .removeStaleContainer:
             return job.state.isActive && present != nil && !ours ? nil : "removes a container that is not stale"
         case .createContainer:
+            guard !(progress.takenOver && job.containerRecorded) else { return "creates again an attempt that ran elsewhere" }
             return job.state == .queued && !progress.created && !cancelled && !ours ? nil : "creates when it must not"
         case .startContainer:
             return job.state.isActive && ours && present?.state == .created && !progress.startRequested && !cancelled ? nil : "starts when it must not"

@@ -38,7 +38,7 @@ struct StoreConcurrencyTests {
                     group.addTask {
                         var mine: [String] = []
                         while true {
-                            let batch = try await claimer.claimJobs(controller: "c\(index)", limit: 10, projectLimits: [:], lease: .minutes(5), now: at(100))
+                            let batch = try await claimer.claimJobs(controller: "c\(index)", engine: "engine-1", limit: 10, projectLimits: [:], lease: .minutes(5))
                             if batch.isEmpty { return mine }
                             mine += batch.map(\.id)
                         }
@@ -73,11 +73,11 @@ struct StoreConcurrencyTests {
                 for (index, claimer) in claimers.enumerated() {
                     group.addTask {
                         for _ in 0..<20 {
-                            let batch = try await claimer.claimJobs(controller: "c\(index)", limit: 4, projectLimits: limits, lease: .minutes(5), now: at(100))
+                            let batch = try await claimer.claimJobs(controller: "c\(index)", engine: "engine-1", limit: 4, projectLimits: limits, lease: .minutes(5))
                             let counts = try await claimer.jobCounts(project: nil)
                             _ = counts
                             for job in batch.prefix(1) {
-                                try await claimer.transitionJob(job.id, from: .queued, to: .failed, controller: "c\(index)", update: JobUpdate(), now: at(101))
+                                try await claimer.transitionJob(job.id, from: .queued, to: .failed, claim: JobClaim(controller: "c\(index)", fence: 1), update: JobUpdate(), now: at(101))
                             }
                         }
                     }
@@ -146,11 +146,11 @@ struct StoreConcurrencyTests {
                 let job = try await store.submitJob(try submission(project: "p\(index % 3)", name: "j\(index)"), now: at(0)).job
                 ids.append(job.id)
             }
-            _ = try await store.claimJobs(controller: "c1", limit: 12, projectLimits: [:], lease: .minutes(5), now: at(1))
+            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 12, projectLimits: [:], lease: .minutes(5))
             for (index, id) in ids.enumerated() where index % 3 != 0 {
-                try await store.transitionJob(id, from: .queued, to: .started, controller: "c1", update: JobUpdate(), now: at(2))
+                try await store.transitionJob(id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(2))
                 if index % 3 == 2 {
-                    try await store.transitionJob(id, from: .started, to: .finished, controller: "c1", update: JobUpdate(exitCode: 0, reason: "Completed"), now: at(3))
+                    try await store.transitionJob(id, from: .started, to: .finished, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(exitCode: 0, reason: "Completed"), now: at(3))
                 }
             }
             let bumped = ids[1]
@@ -192,7 +192,7 @@ struct StoreConcurrencyTests {
                     var wrong: [String] = []
                     for value in 1...100 {
                         let feedback = #"{"n":\#(value)}"#
-                        try await store.transitionJob(bumped, from: .started, to: .started, controller: "c1", update: JobUpdate(feedback: feedback), now: at(4))
+                        try await store.transitionJob(bumped, from: .started, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(feedback: feedback), now: at(4))
                         let read = try await store.job(bumped, events: 1000)
                         if read?.job.feedback != feedback { wrong.append("after writing \(feedback) read \(String(describing: read?.job.feedback))") }
                     }
@@ -229,7 +229,7 @@ struct StoreConcurrencyTests {
     }
 
     @Test(arguments: StoreKind.allCases)
-    func jobsOfAClaimerKilledWithSIGKILLAreReclaimedAfterTheirLeaseExpires(kind: StoreKind) async throws {
+    func jobsOfAClaimerKilledWithSIGKILLAreTakenOverAfterTheirLeaseExpires(kind: StoreKind) async throws {
         try await TestPlace.with(kind) { store, place in
             // given
             for index in 0..<10 {
@@ -247,14 +247,16 @@ struct StoreConcurrencyTests {
             probe.kill()
             let held = Array(line.split(separator: " ").dropFirst().map(String.init))
             #expect(held.count == 6)
-            let before = try await store.reclaimExpiredLeases(now: Date())
+            let before = try await store.takeOverExpiredJobs(controller: "survivor", engine: "engine-2", lease: .minutes(1))
             try await Task.sleep(for: .milliseconds(2100))
-            let reclaimed = try await store.reclaimExpiredLeases(now: Date())
+            let takenOver = try await store.takeOverExpiredJobs(controller: "survivor", engine: "engine-2", lease: .minutes(1))
             // then
             #expect(before.isEmpty)
-            #expect(Set(reclaimed.map(\.id)) == Set(held))
-            let again = try await store.claimJobs(controller: "survivor", limit: 100, projectLimits: [:], lease: .minutes(1), now: Date())
-            #expect(again.count == 10)
+            #expect(Set(takenOver.map(\.id)) == Set(held))
+            #expect(takenOver.allSatisfy { $0.claimedBy == "survivor" && $0.claimedEngine == "engine-2" && $0.fence == 2 && $0.state == .queued })
+            let rest = try await store.claimJobs(controller: "survivor", engine: "engine-2", limit: 100, projectLimits: [:], lease: .minutes(1))
+            #expect(rest.count == 4)
+            let again = takenOver + rest
             #expect(again.allSatisfy { $0.attempt == 1 })
         }
     }

@@ -119,7 +119,7 @@ extension StoreConformanceTests {
             #expect(try await store.authenticate(token: token, now: at(3))?.jobID == job.id)
             #expect(try await store.tokens().isEmpty, "job tokens are not listed with API tokens")
             // when
-            try await store.transitionJob(job.id, from: .started, to: .finished, controller: "c1", update: JobUpdate(exitCode: 0), now: at(3.2))
+            try await store.transitionJob(job.id, from: .started, to: .finished, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(exitCode: 0), now: at(3.2))
             // then: refused at once, also within the second a valid token is remembered
             #expect(try await store.authenticate(token: token, now: at(3.5)) == nil)
             #expect(try await store.authenticate(token: token, now: at(5)) == nil)

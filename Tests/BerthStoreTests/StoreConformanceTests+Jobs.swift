@@ -170,14 +170,19 @@ extension StoreConformanceTests {
             let urgent = try await store.submitJob(try submission(name: "urgent", priority: 10), now: at(2)).job
             let young = try await store.submitJob(try submission(name: "young"), now: at(3)).job
             // when
-            let first = try await store.claimJobs(controller: "c1", limit: 2, projectLimits: [:], lease: .seconds(30), now: at(10))
-            let rest = try await store.claimJobs(controller: "c2", limit: 10, projectLimits: [:], lease: .seconds(30), now: at(11))
-            let none = try await store.claimJobs(controller: "c2", limit: 10, projectLimits: [:], lease: .seconds(30), now: at(12))
+            let first = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 2, projectLimits: [:], lease: .seconds(30))
+            let rest = try await store.claimJobs(controller: "c2", engine: "engine-1", limit: 10, projectLimits: [:], lease: .seconds(30))
+            let none = try await store.claimJobs(controller: "c2", engine: "engine-1", limit: 10, projectLimits: [:], lease: .seconds(30))
             // then
             #expect(first.map(\.id) == [urgent.id, old.id])
             #expect(rest.map(\.id) == [young.id, low.id])
             #expect(none.isEmpty)
-            #expect(first.allSatisfy { $0.state == .queued && $0.claimedBy == "c1" && $0.queuedAt == at(10) && $0.leaseExpiresAt == at(40) })
+            #expect(first.allSatisfy { $0.state == .queued && $0.claimedBy == "c1" && $0.claimedEngine == "engine-1" && $0.fence == 1 })
+            // leased from the store's clock (here the same host's): 30 s after the claim
+            for job in first {
+                let queued = try #require(job.queuedAt)
+                #expect(abs(queued.timeIntervalSinceNow) < 60 && job.leaseExpiresAt == queued.addingTimeInterval(30), "\(job)")
+            }
         }
     }
 
@@ -192,15 +197,15 @@ extension StoreConformanceTests {
             }
             let limits = ["qfield": ProjectJobLimits(maxConcurrent: 2), "shop": ProjectJobLimits(maxConcurrent: 3, exclusive: true)]
             // when
-            let first = try await store.claimJobs(controller: "c1", limit: 5, projectLimits: limits, lease: .seconds(30), now: at(10))
-            let second = try await store.claimJobs(controller: "c2", limit: 10, projectLimits: limits, lease: .seconds(30), now: at(10))
+            let first = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 5, projectLimits: limits, lease: .seconds(30))
+            let second = try await store.claimJobs(controller: "c2", engine: "engine-1", limit: 10, projectLimits: limits, lease: .seconds(30))
             // then
             #expect(first.map(\.name) == ["q0", "s0", "q1", "o0", "o1"])
             #expect(second.map(\.name) == ["o2", "o3"])
             // a finished job frees a slot
             let q0 = try #require(first.first)
-            try await store.transitionJob(q0.id, from: .queued, to: .cancelled, controller: "c1", update: JobUpdate(), now: at(11))
-            let third = try await store.claimJobs(controller: "c2", limit: 10, projectLimits: limits, lease: .seconds(30), now: at(12))
+            try await store.transitionJob(q0.id, from: .queued, to: .cancelled, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(11))
+            let third = try await store.claimJobs(controller: "c2", engine: "engine-1", limit: 10, projectLimits: limits, lease: .seconds(30))
             #expect(third.map(\.name) == ["q2"])
         }
     }
@@ -210,21 +215,29 @@ extension StoreConformanceTests {
         try await TestPlace.with(kind) { store, _ in
             // given
             let job = try await store.submitJob(try submission(), now: at(0)).job
-            _ = try await store.claimJobs(controller: "c1", limit: 1, projectLimits: [:], lease: .seconds(30), now: at(1))
-            try await store.transitionJob(job.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(containerID: "abc"), now: at(2))
-            // when
+            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(30))
+            try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(containerID: "abc"), now: at(2))
+            // when: due in 1.5 s (whole milliseconds, as the store keeps them)
+            let dueAt = Date(timeIntervalSince1970: ((Date().timeIntervalSince1970 + 1.5) * 1000).rounded() / 1000)
             let retry = try await store.transitionJob(
-                job.id, from: .started, to: .pending, controller: "c1",
-                update: JobUpdate(exitCode: 1, reason: "Error", nextAttemptAt: at(20)), now: at(5)
+                job.id, from: .started, to: .pending, claim: JobClaim(controller: "c1", fence: 1),
+                update: JobUpdate(exitCode: 1, reason: "Error", nextAttemptAt: dueAt), now: at(5)
             )
-            let early = try await store.claimJobs(controller: "c1", limit: 1, projectLimits: [:], lease: .seconds(30), now: at(19))
-            let due = try await store.claimJobs(controller: "c2", limit: 1, projectLimits: [:], lease: .seconds(30), now: at(20))
+            let early = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(30))
+            var due: [JobRecord] = []
+            let clock = ContinuousClock()
+            let giveUp = clock.now + .seconds(30)
+            while due.isEmpty, clock.now < giveUp {
+                try await Task.sleep(for: .milliseconds(50))
+                due = try await store.claimJobs(controller: "c2", engine: "engine-2", limit: 1, projectLimits: [:], lease: .seconds(30))
+            }
             // then
             #expect(retry.state == .pending && retry.attempt == 2 && retry.exitCode == 1 && retry.reason == "Error")
-            #expect(retry.claimedBy == nil && retry.containerID == nil && retry.startedAt == nil && retry.nextAttemptAt == at(20))
+            #expect(retry.claimedBy == nil && retry.claimedEngine == nil && retry.containerID == nil && retry.startedAt == nil && retry.nextAttemptAt == dueAt)
             #expect(early.isEmpty)
+            #expect(Date() >= dueAt.addingTimeInterval(-1), "claimed no earlier than due (give or take the clocks' difference)")
             #expect(due.map(\.id) == [job.id])
-            #expect(due.first?.attempt == 2 && due.first?.nextAttemptAt == nil)
+            #expect(due.first?.attempt == 2 && due.first?.nextAttemptAt == nil && due.first?.fence == 2 && due.first?.claimedEngine == "engine-2")
         }
     }
 
@@ -238,17 +251,17 @@ extension StoreConformanceTests {
         case .pending:
             return job
         case .cancelled:
-            return try await store.transitionJob(job.id, from: .pending, to: .cancelled, controller: nil, update: JobUpdate(reason: "Cancelled"), now: at(1))
+            return try await store.transitionJob(job.id, from: .pending, to: .cancelled, claim: nil, update: JobUpdate(reason: "Cancelled"), now: at(1))
         default:
             break
         }
-        let queued = try await store.transitionJob(job.id, from: .pending, to: .queued, controller: "c1", update: lease, now: at(1))
+        let queued = try await store.transitionJob(job.id, from: .pending, to: .queued, claim: JobClaim(controller: "c1", fence: 1), update: lease, now: at(1))
         if state == .queued { return queued }
-        let started = try await store.transitionJob(job.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(containerID: "ctr"), now: at(2))
+        let started = try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(containerID: "ctr"), now: at(2))
         switch state {
         case .started: return started
-        case .finished: return try await store.transitionJob(job.id, from: .started, to: .finished, controller: "c1", update: JobUpdate(exitCode: 0), now: at(3))
-        default: return try await store.transitionJob(job.id, from: .started, to: .failed, controller: "c1", update: JobUpdate(exitCode: 2), now: at(3))
+        case .finished: return try await store.transitionJob(job.id, from: .started, to: .finished, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(exitCode: 0), now: at(3))
+        default: return try await store.transitionJob(job.id, from: .started, to: .failed, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(exitCode: 2), now: at(3))
         }
     }
 
@@ -260,7 +273,7 @@ extension StoreConformanceTests {
                     let job = try await Self.job(in: from, store: store, name: "\(from)-\(to)")
                     #expect(job.state == from)
                     if from.canTransition(to: to) {
-                        let moved = try await store.transitionJob(job.id, from: from, to: to, controller: "c1", update: JobUpdate(reason: "Test"), now: at(50))
+                        let moved = try await store.transitionJob(job.id, from: from, to: to, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(reason: "Test"), now: at(50))
                         #expect(moved.state == to, "\(from) → \(to)")
                         #expect(moved.reason == "Test")
                         if to.isTerminal { #expect(moved.finishedAt == at(50) && moved.leaseExpiresAt == nil) }
@@ -268,7 +281,7 @@ extension StoreConformanceTests {
                         if from == .queued && to == .started { #expect(moved.startedAt == at(50)) }
                     } else {
                         let error = await expectStoreError(.illegalTransition) {
-                            try await store.transitionJob(job.id, from: from, to: to, controller: "c1", update: JobUpdate(), now: at(50))
+                            try await store.transitionJob(job.id, from: from, to: to, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(50))
                         }
                         #expect(error?.isRetryable == false)
                         #expect(try await store.job(job.id)?.state == from)
@@ -285,21 +298,21 @@ extension StoreConformanceTests {
             let started = try await Self.job(in: .started, store: store, name: "running")
             // when / then
             let wrongState = await expectStoreError(.stateConflict) {
-                try await store.transitionJob(started.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(), now: at(5))
+                try await store.transitionJob(started.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(5))
             }
             #expect(wrongState?.jobState == .started)
-            let otherController = await expectStoreError(.stateConflict) {
-                try await store.transitionJob(started.id, from: .started, to: .finished, controller: "c2", update: JobUpdate(), now: at(5))
+            let otherController = await expectStoreError(.claimLost) {
+                try await store.transitionJob(started.id, from: .started, to: .finished, claim: JobClaim(controller: "c2", fence: 1), update: JobUpdate(), now: at(5))
             }
             #expect(otherController?.message.contains("c2") == true)
             await expectStoreError(.notFound) {
-                try await store.transitionJob("missing", from: .started, to: .finished, controller: nil, update: JobUpdate(), now: at(5))
+                try await store.transitionJob("missing", from: .started, to: .finished, claim: nil, update: JobUpdate(), now: at(5))
             }
             // two controllers racing to finish the same job: exactly one wins
             let outcomes = await withTaskGroup(of: Bool.self) { group in
                 for state in [JobState.finished, .failed, .cancelled] {
                     group.addTask {
-                        (try? await store.transitionJob(started.id, from: .started, to: state, controller: nil, update: JobUpdate(), now: at(6))) != nil
+                        (try? await store.transitionJob(started.id, from: .started, to: state, claim: nil, update: JobUpdate(), now: at(6))) != nil
                     }
                 }
                 return await group.reduce(into: []) { $0.append($1) }
@@ -313,18 +326,19 @@ extension StoreConformanceTests {
         try await TestPlace.with(kind) { store, _ in
             // given
             let job = try await store.submitJob(try submission(), now: at(0)).job
-            let claimed = try await store.claimJobs(controller: "c1", limit: 1, projectLimits: [:], lease: .seconds(30), now: at(1))
-            let created = try await store.transitionJob(job.id, from: .queued, to: .queued, controller: "c1", update: JobUpdate(containerID: "ctr-1"), now: at(2))
-            try await store.transitionJob(job.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(), now: at(3))
-            let progress = try await store.transitionJob(job.id, from: .started, to: .started, controller: "c1", update: JobUpdate(feedback: #"{"progress":0.5}"#), now: at(4))
+            let claimed = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(30))
+            let created = try await store.transitionJob(job.id, from: .queued, to: .queued, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(containerID: "ctr-1"), now: at(2))
+            try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(3))
+            let progress = try await store.transitionJob(
+                job.id, from: .started, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(feedback: #"{"progress":0.5}"#), now: at(4))
             // when
             let finished = try await store.transitionJob(
-                job.id, from: .started, to: .finished, controller: "c1",
+                job.id, from: .started, to: .finished, claim: JobClaim(controller: "c1", fence: 1),
                 update: JobUpdate(exitCode: 0, reason: "Completed", stdoutTail: "done\n", stderrTail: "", feedback: #"{"ok":true}"#), now: at(9)
             )
             // then
             #expect(claimed.count == 1 && created.containerID == "ctr-1" && progress.feedback == #"{"progress":0.5}"#)
-            #expect(finished.submittedAt == at(0) && finished.queuedAt == at(1) && finished.startedAt == at(3) && finished.finishedAt == at(9))
+            #expect(finished.submittedAt == at(0) && finished.queuedAt == claimed.first?.queuedAt && finished.startedAt == at(3) && finished.finishedAt == at(9))
             #expect(finished.exitCode == 0 && finished.reason == "Completed" && finished.stdoutTail == "done\n" && finished.stderrTail == "")
             #expect(finished.feedback == #"{"ok":true}"# && finished.containerID == "ctr-1" && finished.claimedBy == "c1")
             let events = try await store.events(EventQuery(jobID: job.id))
@@ -343,14 +357,14 @@ extension StoreConformanceTests {
         try await TestPlace.with(kind) { store, _ in
             // given: a started job
             let job = try await store.submitJob(try submission(), now: at(0)).job
-            _ = try await store.claimJobs(controller: "c1", limit: 1, projectLimits: [:], lease: .seconds(30), now: at(1))
-            try await store.transitionJob(job.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(), now: at(2))
+            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(30))
+            try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(2))
             let explanation = JobUpdate.Explanation(type: .warning, reason: "BackoffLimitExceeded", message: "attempt 1: exit code 3")
             // when: another controller's transition is refused, then the holder's succeeds
             await #expect(throws: StoreError.self) {
-                try await store.transitionJob(job.id, from: .started, to: .failed, controller: "c2", update: JobUpdate(exitCode: 3, explanation: explanation), now: at(3))
+                try await store.transitionJob(job.id, from: .started, to: .failed, claim: JobClaim(controller: "c2", fence: 1), update: JobUpdate(exitCode: 3, explanation: explanation), now: at(3))
             }
-            try await store.transitionJob(job.id, from: .started, to: .failed, controller: "c1", update: JobUpdate(exitCode: 3, explanation: explanation), now: at(4))
+            try await store.transitionJob(job.id, from: .started, to: .failed, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(exitCode: 3, explanation: explanation), now: at(4))
             // then: the explanation follows the transition's own event, once, at its time
             let events = try await store.events(EventQuery(jobID: job.id))
             #expect(events.map(\.reason) == ["Submitted", "Queued", "Started", "Failed", "BackoffLimitExceeded"])
@@ -361,33 +375,75 @@ extension StoreConformanceTests {
 
     // MARK: Leases
 
+    /// Takes over expired leases until `count` jobs were taken, for at most 30 s.
+    static func takeOver(_ count: Int, store: any Store, controller: String, engine: String) async throws -> [JobRecord] {
+        var taken: [JobRecord] = []
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(30)
+        while taken.count < count, clock.now < giveUp {
+            taken += try await store.takeOverExpiredJobs(controller: controller, engine: engine, lease: .seconds(30))
+            if taken.count < count { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        return taken
+    }
+
     @Test(arguments: StoreKind.allCases)
-    func expiredLeasesAreReclaimedAndRenewedOnesAreNot(kind: StoreKind) async throws {
+    func expiredLeasesAreTakenOverWithANewFenceAndRenewedOnesAreNot(kind: StoreKind) async throws {
         try await TestPlace.with(kind) { store, _ in
-            // given
+            // given: a and b held by a controller that stops renewing (a 2 s lease), c by one that renews
             let a = try await store.submitJob(try submission(name: "a"), now: at(0)).job
             let b = try await store.submitJob(try submission(name: "b"), now: at(0)).job
             let c = try await store.submitJob(try submission(name: "c"), now: at(0)).job
-            _ = try await store.claimJobs(controller: "dead", limit: 2, projectLimits: [:], lease: .seconds(30), now: at(1))
-            _ = try await store.claimJobs(controller: "alive", limit: 1, projectLimits: [:], lease: .seconds(30), now: at(1))
-            try await store.transitionJob(b.id, from: .queued, to: .started, controller: "dead", update: JobUpdate(), now: at(2))
+            _ = try await store.claimJobs(controller: "dead", engine: "engine-1", limit: 2, projectLimits: [:], lease: .seconds(2))
+            _ = try await store.claimJobs(controller: "alive", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(2))
+            try await store.transitionJob(b.id, from: .queued, to: .started, claim: JobClaim(controller: "dead", fence: 1), update: JobUpdate(containerID: "ctr-b"), now: at(2))
             // when
-            #expect(try await store.renewLeases(controller: "alive", until: at(90)) == 1)
-            let early = try await store.reclaimExpiredLeases(now: at(30))
-            let reclaimed = try await store.reclaimExpiredLeases(now: at(32))
-            // then
+            #expect(try await store.renewLeases(controller: "alive", claims: [c.id: 1], lease: .seconds(60)) == [c.id])
+            let early = try await store.takeOverExpiredJobs(controller: "taker", engine: "engine-2", lease: .seconds(30))
+            let taken = try await Self.takeOver(2, store: store, controller: "taker", engine: "engine-2")
+            // then: moved to the taker with a new fence and lease, state and attempt kept
             #expect(early.isEmpty)
-            #expect(Set(reclaimed.map(\.id)) == [a.id, b.id])
-            #expect(reclaimed.allSatisfy { $0.state == .pending && $0.attempt == 1 && $0.reason == "WorkerLost" && $0.claimedBy == nil })
-            #expect(try await store.job(c.id)?.state == .queued)
-            let lost = try await store.events(EventQuery(jobID: b.id)).last
-            #expect(lost?.reason == "WorkerLost" && lost?.type == .warning && lost?.message.contains("dead") == true)
-            // the dead controller can no longer advance its old claim
-            await expectStoreError(.stateConflict) {
-                try await store.transitionJob(b.id, from: .started, to: .finished, controller: "dead", update: JobUpdate(), now: at(33))
+            #expect(Set(taken.map(\.id)) == [a.id, b.id])
+            #expect(taken.allSatisfy { $0.claimedBy == "taker" && $0.claimedEngine == "engine-2" && $0.fence == 2 && $0.attempt == 1 }, "\(taken)")
+            #expect(taken.first { $0.id == a.id }?.state == .queued && taken.first { $0.id == b.id }?.state == .started)
+            #expect(taken.first { $0.id == b.id }?.containerID == "ctr-b")
+            #expect(try await store.job(c.id)?.claimedBy == "alive", "a renewed lease is not taken over")
+            let event = try await store.events(EventQuery(jobID: b.id)).last
+            #expect(event?.reason == "TakenOver" && event?.type == .warning, "\(String(describing: event))")
+            #expect(event?.message.contains("dead") == true && event?.message.contains("taker") == true)
+            // the old holder can neither renew nor advance its claim; the taker can
+            #expect(try await store.renewLeases(controller: "dead", claims: [a.id: 1, b.id: 1], lease: .seconds(60)).isEmpty)
+            await expectStoreError(.claimLost) {
+                try await store.transitionJob(b.id, from: .started, to: .finished, claim: JobClaim(controller: "dead", fence: 1), update: JobUpdate(), now: at(33))
             }
-            let again = try await store.claimJobs(controller: "alive", limit: 5, projectLimits: [:], lease: .seconds(30), now: at(33))
-            #expect(Set(again.map(\.id)) == [a.id, b.id] && again.allSatisfy { $0.attempt == 1 })
+            let finished = try await store.transitionJob(b.id, from: .started, to: .finished, claim: JobClaim(controller: "taker", fence: 2), update: JobUpdate(), now: at(34))
+            #expect(finished.state == .finished && finished.attempt == 1)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aTransitionOrRenewalWithAStaleFenceIsRefused(kind: StoreKind) async throws {
+        try await TestPlace.with(kind) { store, _ in
+            // given: a job claimed by c1 whose lease ran out, taken over by c1 again (a restart
+            // that kept its name), so fence 1 is stale and fence 2 current
+            let job = try await store.submitJob(try submission(), now: at(0)).job
+            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .milliseconds(300))
+            let taken = try await Self.takeOver(1, store: store, controller: "c1", engine: "engine-1")
+            #expect(taken.map(\.fence) == [2])
+            let leased = try #require(try await store.job(job.id)?.leaseExpiresAt)
+            // when / then
+            #expect(try await store.renewLeases(controller: "c1", claims: [job.id: 1], lease: .seconds(600)).isEmpty)
+            #expect(try await store.job(job.id)?.leaseExpiresAt == leased, "a renewal with the wrong fence renews nothing")
+            let stale = await expectStoreError(.claimLost) {
+                try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(5))
+            }
+            #expect(stale?.message.contains("fencing token 1") == true, "\(stale?.message ?? "")")
+            #expect(try await store.job(job.id)?.state == .queued)
+            #expect(try await store.renewLeases(controller: "c1", claims: [job.id: 2], lease: .seconds(600)) == [job.id])
+            let started = try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 2), update: JobUpdate(), now: at(6))
+            #expect(started.state == .started && started.fence == 2)
+            let lease = try #require(started.leaseExpiresAt)
+            #expect(lease.timeIntervalSinceNow > 500, "renewed from the store's clock for 600 s: \(lease)")
         }
     }
 
@@ -409,7 +465,7 @@ extension StoreConformanceTests {
             #expect(cancelledPending.state == .cancelled && cancelledPending.finishedAt == at(10) && cancelledPending.reason == "Cancelled")
             #expect(flagged.state == .started && flagged.cancelRequested)
             #expect(untouched == done)
-            #expect(try await store.claimJobs(controller: "c9", limit: 10, projectLimits: [:], lease: .seconds(5), now: at(11)).isEmpty)
+            #expect(try await store.claimJobs(controller: "c9", engine: "engine-1", limit: 10, projectLimits: [:], lease: .seconds(5)).isEmpty)
             await expectStoreError(.notFound) { try await store.requestCancel("missing", now: at(10)) }
             let wake = await firstNotification(notifications) { $0 == .jobCancelRequested(jobID: running.id) }
             #expect(wake)
@@ -424,7 +480,7 @@ extension StoreConformanceTests {
             let notifications = store.notifications()
             // when
             let flagged = try await store.requestCancel(queued.id, now: at(10))
-            let ended = try await store.transitionJob(queued.id, from: .queued, to: .cancelled, controller: "c1", update: JobUpdate(reason: "Cancelled"), now: at(11))
+            let ended = try await store.transitionJob(queued.id, from: .queued, to: .cancelled, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(reason: "Cancelled"), now: at(11))
             // then: the holder is told and ends it; it never started and no one claims it again
             #expect(flagged.state == .queued && flagged.cancelRequested && flagged.finishedAt == nil)
             let wake = await firstNotification(notifications) { $0 == .jobCancelRequested(jobID: queued.id) }
@@ -432,10 +488,10 @@ extension StoreConformanceTests {
             #expect(ended.state == .cancelled && ended.reason == "Cancelled" && ended.finishedAt == at(11) && ended.startedAt == nil)
             let reasons = try await store.events(EventQuery(jobID: queued.id)).map(\.reason)
             #expect(reasons.suffix(2) == ["CancelRequested", "Cancelled"], "\(reasons)")
-            #expect(try await store.claimJobs(controller: "c2", limit: 10, projectLimits: [:], lease: .seconds(5), now: at(200)).isEmpty)
-            #expect(try await store.reclaimExpiredLeases(now: at(200)).isEmpty, "an ended job holds no lease to reclaim")
+            #expect(try await store.claimJobs(controller: "c2", engine: "engine-1", limit: 10, projectLimits: [:], lease: .seconds(5)).isEmpty)
+            #expect(try await store.takeOverExpiredJobs(controller: "c2", engine: "engine-1", lease: .seconds(5)).isEmpty, "an ended job holds no lease")
             await expectStoreError(.stateConflict) {
-                try await store.transitionJob(queued.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(containerID: "late"), now: at(12))
+                try await store.transitionJob(queued.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(containerID: "late"), now: at(12))
             }
         }
     }
@@ -453,7 +509,7 @@ extension StoreConformanceTests {
             for index in 0..<3 {
                 try await store.submitJob(try submission(project: "shop", name: "s\(index)"), now: at(Double(index)))
             }
-            _ = try await store.claimJobs(controller: "c1", limit: 2, projectLimits: ["shop": ProjectJobLimits(maxConcurrent: 0)], lease: .seconds(30), now: at(100))
+            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 2, projectLimits: ["shop": ProjectJobLimits(maxConcurrent: 0)], lease: .seconds(30))
             // when
             var pages: [[String]] = []
             var cursor: String?
@@ -490,7 +546,7 @@ extension StoreConformanceTests {
             var finished: [String] = []
             for index in 0..<5 {
                 let job = try await Self.job(in: .started, store: store, name: "q\(index)")
-                try await store.transitionJob(job.id, from: .started, to: .finished, controller: "c1", update: JobUpdate(exitCode: 0), now: at(10 + Double(index)))
+                try await store.transitionJob(job.id, from: .started, to: .finished, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(exitCode: 0), now: at(10 + Double(index)))
                 finished.append(job.id)
             }
             for index in 0..<2 {
@@ -520,10 +576,11 @@ extension StoreConformanceTests {
                 var owned = try submission(name: name)
                 owned.owner = owner
                 let job = try await store.submitJob(owned, now: at(0)).job
-                _ = try await store.claimJobs(controller: "c1", limit: 1, projectLimits: [:], lease: .seconds(100), now: at(1))
-                try await store.transitionJob(job.id, from: .queued, to: .started, controller: "c1", update: JobUpdate(), now: at(2))
+                _ = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(100))
+                try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(2))
                 if let ending {
-                    try await store.transitionJob(job.id, from: .started, to: ending, controller: "c1", update: JobUpdate(exitCode: ending == .finished ? 0 : 1), now: at(seconds))
+                    try await store.transitionJob(
+                        job.id, from: .started, to: ending, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(exitCode: ending == .finished ? 0 : 1), now: at(seconds))
                 }
                 return job.id
             }

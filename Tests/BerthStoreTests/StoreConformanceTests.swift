@@ -24,8 +24,8 @@ struct StoreConformanceTests {
         await second.close()
         try await place.remove()
         // then
-        #expect(firstVersion == 3)
-        #expect(rows.map { $0[0] } == ["1", "2", "3"])
+        #expect(firstVersion == 4)
+        #expect(rows.map { $0[0] } == ["1", "2", "3", "4"])
         #expect(jobs.items.isEmpty)
     }
 
@@ -62,7 +62,7 @@ struct StoreConformanceTests {
         await store.close()
         try await place.remove()
         // then
-        #expect(version == 3)
+        #expect(version == 4)
         #expect(old == ResourceStatus(id: id, phase: .ready, restartCount: 2, lastAction: "createContainer app-0", updatedAt: at(0)))
         #expect(updated == status)
     }

@@ -16,6 +16,11 @@ struct TimedRuntime: JobRuntime {
         return String(id.hasSuffix("-scratch") ? id.dropLast("-scratch".count) : id)
     }
 
+    /// Read once by the engine, not timed.
+    func engineID() async throws(DockerError) -> String {
+        try await inner.engineID()
+    }
+
     func jobContainer(named name: String) async throws(DockerError) -> JobContainer? {
         let begin = ContinuousClock.now
         defer { recorder.record(job(name), "engine: inspect container", since: begin) }

@@ -31,9 +31,9 @@ struct TimedStore: JobQueue, EventLog, TokenStore, StoreNotifications {
     }
     func jobCounts(project: String?) async throws(StoreError) -> [JobState: Int] { try await inner.jobCounts(project: project) }
 
-    func claimJobs(controller: String, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan, now: Date) async throws(StoreError) -> [JobRecord] {
+    func claimJobs(controller: String, engine: String, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan) async throws(StoreError) -> [JobRecord] {
         let begin = ContinuousClock.now
-        let claimed = try await inner.claimJobs(controller: controller, limit: limit, projectLimits: projectLimits, lease: lease, now: now)
+        let claimed = try await inner.claimJobs(controller: controller, engine: engine, limit: limit, projectLimits: projectLimits, lease: lease)
         if claimed.isEmpty {
             recorder.record(nil, "store: claim (nothing pending)", since: begin)
         } else {
@@ -42,22 +42,22 @@ struct TimedStore: JobQueue, EventLog, TokenStore, StoreNotifications {
         return claimed
     }
 
-    func transitionJob(_ id: String, from: JobState, to: JobState, controller: String?, update: JobUpdate, now: Date) async throws(StoreError) -> JobRecord {
+    func transitionJob(_ id: String, from: JobState, to: JobState, claim: JobClaim?, update: JobUpdate, now: Date) async throws(StoreError) -> JobRecord {
         let begin = ContinuousClock.now
         defer { recorder.record(id, from == to ? "store: record container id" : "store: transition → \(to.rawValue)", since: begin) }
-        return try await inner.transitionJob(id, from: from, to: to, controller: controller, update: update, now: now)
+        return try await inner.transitionJob(id, from: from, to: to, claim: claim, update: update, now: now)
     }
 
-    func renewLeases(controller: String, until: Date) async throws(StoreError) -> Int {
+    func renewLeases(controller: String, claims: [String: Int], lease: TimeSpan) async throws(StoreError) -> Set<String> {
         let begin = ContinuousClock.now
         defer { recorder.record(nil, "store: renew leases", since: begin) }
-        return try await inner.renewLeases(controller: controller, until: until)
+        return try await inner.renewLeases(controller: controller, claims: claims, lease: lease)
     }
 
-    func reclaimExpiredLeases(now: Date) async throws(StoreError) -> [JobRecord] {
+    func takeOverExpiredJobs(controller: String, engine: String, lease: TimeSpan) async throws(StoreError) -> [JobRecord] {
         let begin = ContinuousClock.now
-        defer { recorder.record(nil, "store: reclaim expired leases", since: begin) }
-        return try await inner.reclaimExpiredLeases(now: now)
+        defer { recorder.record(nil, "store: take over expired leases", since: begin) }
+        return try await inner.takeOverExpiredJobs(controller: controller, engine: engine, lease: lease)
     }
 
     func requestCancel(_ id: String, now: Date) async throws(StoreError) -> JobRecord { try await inner.requestCancel(id, now: now) }

@@ -9,6 +9,11 @@ import Logging
 /// looks at what exists (the record, the container by its name and labels), so an execution
 /// resumed after a crash continues where the last one stopped and never runs a second container
 /// for the same attempt.
+///
+/// Every transition carries the execution's claim (`HeldClaim`). Once the claim is gone (another
+/// controller took the job over, or no renewal succeeded for a whole lease) it does nothing more
+/// for the attempt: see `giveUp`. Times are read from an `AnchoredClock` made when the execution
+/// starts, so a wall-clock step never ends the attempt early or late (its `activeDeadline`).
 struct JobExecution: Sendable {
     /// Called between two steps (`previous` is `nil` before the first, `next` after the last);
     /// throwing ends the execution there, as if the process died. By default the crash points of
@@ -21,6 +26,10 @@ struct JobExecution: Sendable {
     let environment: EnvironmentResolver
     let logger: Logger
     let cancel: CancelFlag
+    /// The hold on the job, kept by the runner's renewals.
+    let held: HeldClaim
+    /// This controller's engine ID.
+    let engine: String
     /// The desired state when the job was claimed: the networks it joins.
     let desired: DesiredState
     let betweenSteps: BetweenSteps
@@ -58,30 +67,80 @@ struct JobExecution: Sendable {
         }
     }
 
-    func run(_ claimed: JobRecord) async {
+    /// Carries `claimed` through its attempt; `takenOver`: claimed from a controller whose lease
+    /// expired, so what its container shows decides (adopt it, or the attempt was lost).
+    func run(_ claimed: JobRecord, takenOver: Bool) async {
         var state = State(job: claimed)
+        state.progress.takenOver = takenOver
+        let clock = AnchoredClock()
         var previous: JobStep?
         do {
             while true {
+                if state.job.state.isActive, let loss = held.loss {
+                    await giveUp(loss, state)
+                    return
+                }
                 let step = JobStep.next(
-                    job: state.view, worker: state.worker, progress: state.progress, cancelled: cancel.isSet || state.job.cancelRequested, now: Date()
+                    job: state.view, worker: state.worker, progress: state.progress, cancelled: cancel.isSet || state.job.cancelRequested, now: clock.now
                 )
                 try betweenSteps(previous, step, state.job)
                 guard let step else { return }
-                try await perform(step, &state)
+                try await perform(step, &state, clock: clock)
                 previous = step
             }
+        } catch let error as StoreError where error.code == .claimLost || error.code == .stateConflict {
+            // Another controller holds the job now, or moved it on (ended it, retried it).
+            held.lose(.takenOver, fence: held.fence)
+            logger.warning("the store refused a transition: \(error)", metadata: metadata(state.job))
+            await giveUp(.takenOver, state)
         } catch let error as StoreError {
-            // Another controller reclaimed the job (our lease ran out), or it was cancelled while
-            // pending: whoever holds it now carries on, with the same container.
+            // The store failed: whoever holds the job next (this controller's takeover once the
+            // lease ran out, or its restart) carries on from what exists.
             logger.warning("job no longer ours to advance: \(error)", metadata: metadata(state.job))
         } catch {
             logger.error("execution interrupted: \(error); the job is resumed after its lease or the next start", metadata: metadata(state.job))
         }
     }
 
+    /// Ends the execution after its claim was lost, without recording anything. Taken over on this
+    /// engine, the container is the new holder's: left alone. Taken over from another engine (or
+    /// retried since), or not renewed for a whole lease, this attempt's container is stopped and
+    /// removed, so the attempt never runs in two places for long.
+    private func giveUp(_ loss: HeldClaim.Loss, _ state: State) async {
+        let job = state.job
+        if loss == .takenOver {
+            let current: JobRecord?
+            do {
+                current = try await store.job(job.id)
+            } catch {
+                // Unknown where it went: the janitor removes the container once it knows.
+                logger.error("the claim of this attempt is gone and the store cannot tell who holds it: \(error); the container is left for now", metadata: metadata(job))
+                return
+            }
+            if let current, current.claimedEngine == engine {
+                logger.warning(
+                    "\(current.claimedBy ?? "another controller") took the job over on this engine; its container is left to it", metadata: metadata(job))
+                return
+            }
+            logger.warning(
+                "\(current?.claimedBy ?? "another controller") took the job over on engine \(current?.claimedEngine ?? "?"); stopping and removing this attempt's container",
+                metadata: metadata(job))
+        } else {
+            logger.error("stopping and removing this attempt's container without recording an end: the lease was not renewed in time", metadata: metadata(job))
+        }
+        let name = ObjectName.jobContainer(project: job.project, jobID: job.id)
+        do {
+            // Only this attempt's: a later attempt uses the same name.
+            guard let container = try await runtime.jobContainer(named: name), container.attempt == job.attempt else { return }
+            try await runtime.removeContainer(named: name, grace: job.spec.container.stopGracePeriod)
+            try await runtime.removeVolume(named: ObjectName.jobScratchVolume(project: job.project, jobID: job.id))
+        } catch {
+            logger.error("cannot remove the container of a lost claim: \(error); the janitor removes it later", metadata: metadata(job))
+        }
+    }
+
     /// Performs one step and notes what it showed or changed.
-    private func perform(_ step: JobStep, _ state: inout State) async throws {
+    private func perform(_ step: JobStep, _ state: inout State, clock: AnchoredClock) async throws {
         let job = state.job
         let name = ObjectName.jobContainer(project: job.project, jobID: job.id)
         switch step {
@@ -95,7 +154,7 @@ struct JobExecution: Sendable {
             state.forget()
             do {
                 let id = try await create(job, name: name)
-                state.job = try await store.transitionJob(job.id, from: .queued, to: .queued, controller: configuration.identity, update: JobUpdate(containerID: id), now: Date())
+                state.job = try await store.transitionJob(job.id, from: .queued, to: .queued, claim: held.claim, update: JobUpdate(containerID: id), now: Date())
                 state.progress.created = true
             } catch let problem as ExecutionError {
                 state.progress.createFailure = problem.message
@@ -110,11 +169,11 @@ struct JobExecution: Sendable {
             }
         case .markStarted:
             state.job = try await store.transitionJob(
-                job.id, from: .queued, to: .started, controller: configuration.identity, update: JobUpdate(containerID: state.container?.id), now: Date()
+                job.id, from: .queued, to: .started, claim: held.claim, update: JobUpdate(containerID: state.container?.id), now: Date()
             )
             logger.info("started", metadata: metadata(state.job))
         case .awaitEnd(let deadline):
-            await awaitEnd(name, until: deadline)
+            await awaitEnd(name, until: deadline.map(clock.instant(of:)))
             state.progress.waited = true
             state.forget()
         case .confirmOutOfMemory:
@@ -193,9 +252,9 @@ struct JobExecution: Sendable {
         return labels
     }
 
-    /// Waits until the container is no longer running (or is gone), `deadline` passes or a
-    /// cancel comes, whichever is first.
-    private func awaitEnd(_ name: String, until deadline: Date?) async {
+    /// Waits until the container is no longer running (or is gone), `deadline` passes, a cancel
+    /// comes or the claim is lost, whichever is first.
+    private func awaitEnd(_ name: String, until deadline: ContinuousClock.Instant?) async {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 var failures = 0
@@ -214,13 +273,13 @@ struct JobExecution: Sendable {
             }
             if let deadline {
                 group.addTask {
-                    try? await Task.sleep(for: .milliseconds(Int64((max(0, deadline.timeIntervalSinceNow) * 1000).rounded(.up))))
+                    try? await Task.sleep(until: deadline, clock: .continuous)
                     return !Task.isCancelled
                 }
             }
             group.addTask {
                 while !Task.isCancelled {
-                    if cancel.isSet { return true }
+                    if cancel.isSet || held.loss != nil { return true }
                     try? await Task.sleep(for: .milliseconds(100))
                 }
                 return false
@@ -282,7 +341,7 @@ struct JobExecution: Sendable {
             update.feedback = await feedback(job, output)
         }
         // A job that never left `queued` and is cancelled or fails goes straight to its end.
-        let ended = try await store.transitionJob(job.id, from: job.state, to: state, controller: configuration.identity, update: update, now: now)
+        let ended = try await store.transitionJob(job.id, from: job.state, to: state, claim: held.claim, update: update, now: now)
         logger.log(level: state == .finished ? .info : .warning, "\(verdict.message)", metadata: metadata(job))
         return ended
     }

@@ -3,7 +3,7 @@
 /// The store refuses every transition this type calls illegal, so two controllers can never both
 /// advance a job and a terminal job never runs again.
 public enum JobState: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
-    /// Desired, not claimed yet (new, waiting for a retry, or reclaimed from a lost controller).
+    /// Desired, not claimed yet (new, or waiting for a retry).
     case pending
     /// Claimed by one controller; its container is not running yet.
     case queued
@@ -32,7 +32,7 @@ public enum JobState: String, Sendable, Hashable, Codable, CaseIterable, CustomS
     /// - `queued → started`: its container runs.
     /// - `started → finished | failed`: it ended; `queued → failed` too, for a container that could
     ///   not be created or started (a missing image), which never ran.
-    /// - `queued | started → pending`: a retry after a failed attempt, or a reclaim from a lost controller.
+    /// - `queued | started → pending`: a retry after a failed or lost attempt.
     /// - `pending | queued | started → cancelled`.
     /// - `queued → queued`, `started → started`: an update in place (container id, progress, feedback).
     public func canTransition(to next: JobState) -> Bool {

@@ -107,10 +107,14 @@ public enum JobStep: Sendable, Hashable {
         public var stoppedFor: AttemptEnd?
         /// It removed the container and scratch volume after the record.
         public var removed: Bool
+        /// It took the job over from a controller whose lease expired: a container the record
+        /// names that is not on this engine ran elsewhere, and that attempt is lost.
+        public var takenOver: Bool
 
         public init(
             created: Bool = false, createFailure: String? = nil, startRequested: Bool = false, startFailure: String? = nil,
-            waited: Bool = false, outOfMemoryChecked: Bool = false, stoppedFor: AttemptEnd? = nil, removed: Bool = false
+            waited: Bool = false, outOfMemoryChecked: Bool = false, stoppedFor: AttemptEnd? = nil, removed: Bool = false,
+            takenOver: Bool = false
         ) {
             self.created = created
             self.createFailure = createFailure
@@ -120,6 +124,7 @@ public enum JobStep: Sendable, Hashable {
             self.outOfMemoryChecked = outOfMemoryChecked
             self.stoppedFor = stoppedFor
             self.removed = removed
+            self.takenOver = takenOver
         }
     }
 
@@ -133,6 +138,10 @@ public enum JobStep: Sendable, Hashable {
     ///   (a container left by a crash before the record is adopted by the create).
     /// - An earlier attempt's container is removed first; a missing one is created for a queued
     ///   job, or the worker is lost.
+    /// - A job taken over from an expired lease is looked at first: its container on this engine is
+    ///   adopted and followed; a container on record but not on this engine ran elsewhere, so that
+    ///   attempt is lost (`WorkerLost`, retried per the job's `backoffLimit`). A queued job taken
+    ///   over before any container was recorded never ran: it is created here.
     /// - A created container starts (a cancel ends the attempt instead); a queued job whose
     ///   container ran is marked started.
     /// - An exited container ends the attempt with its exit status, even when a cancel or the
@@ -163,6 +172,9 @@ public enum JobStep: Sendable, Hashable {
 
     private static func whenAbsent(_ job: Job, _ progress: Progress, cancelled: Bool) -> JobStep {
         let name = job.containerName
+        if progress.takenOver, job.containerRecorded, !progress.created, !progress.waited {
+            return .record(.workerLost("the worker container \(name) is not on this engine: its attempt ran under a lease that expired"), collectOutput: false)
+        }
         if progress.waited { return .record(.workerLost("the worker container \(name) was removed while the job ran"), collectOutput: false) }
         if job.state == .started { return .record(.workerLost("the worker container \(name) disappeared while the job ran"), collectOutput: false) }
         if progress.created { return .record(.workerLost("the worker container \(name) disappeared before it started"), collectOutput: false) }

@@ -27,6 +27,13 @@ final class PostgresBackend: SQLBackend {
 
     var dialect: any SQLDialect { PostgresStore.dialect }
 
+    /// The server's clock at this moment (`clock_timestamp()`, not the transaction's start), in
+    /// milliseconds since 1970 as the time columns hold it: one clock for every controller.
+    func now(in tx: SQLTransaction) throws(StoreError) -> Date {
+        let row = try SQLStore.one(tx.run("SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint"))
+        return try row.requiredDate(0)
+    }
+
     func session(_ connection: PostgresConnection) -> any SQLSession {
         Session(connection: connection, sender: sender)
     }

@@ -14,23 +14,30 @@ public protocol JobQueue: Sendable {
     func jobs(filter: JobFilter, page: PageRequest) async throws(StoreError) -> Page<JobRecord>
     /// Active (queued + started) and pending jobs per state, for metrics and queue depth.
     func jobCounts(project: String?) async throws(StoreError) -> [JobState: Int]
-    /// Atomically claims up to `limit` pending jobs for `controller`: highest priority first, then
-    /// oldest; skips retries whose `nextAttemptAt` is later than `now`; never lets a project's
-    /// queued + started jobs exceed its limits (projects not in `projectLimits` have none). Claimed
-    /// jobs are queued, leased until `now + lease`. Several controllers may claim at once: each job
-    /// goes to exactly one.
-    func claimJobs(controller: String, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan, now: Date) async throws(StoreError) -> [JobRecord]
+    /// Atomically claims up to `limit` pending jobs for `controller` on `engine` (its Docker
+    /// engine's ID): highest priority first, then oldest; skips retries whose `nextAttemptAt` is
+    /// later than the store's clock; never lets a project's queued + started jobs exceed its limits
+    /// (projects not in `projectLimits` have none). Claimed jobs are queued, with a new fencing
+    /// token (`JobRecord.fence`), leased for `lease` from the store's clock (PostgreSQL's, or the
+    /// SQLite store's `AnchoredClock`), never a controller's. Several controllers may claim at
+    /// once: each job goes to exactly one.
+    func claimJobs(controller: String, engine: String, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan) async throws(StoreError) -> [JobRecord]
     /// Moves a job from `from` to `to`, recording `update`. Refuses transitions the state machine
-    /// forbids (`illegalTransition`), and a job that is not in `from` or, when `controller` is
-    /// given, not claimed by it (`stateConflict`). Ending a job revokes its job tokens.
+    /// forbids (`illegalTransition`) and a job that is not in `from` (`stateConflict`). With a
+    /// `claim`, an active job must still be held by that claim: another controller's, or one
+    /// taken over since (a newer fencing token), is refused (`claimLost`). A `pending → queued`
+    /// with a claim claims the job (a new fencing token). Ending a job revokes its job tokens.
     @discardableResult
-    func transitionJob(_ id: String, from: JobState, to: JobState, controller: String?, update: JobUpdate, now: Date) async throws(StoreError) -> JobRecord
-    /// Extends the lease of every queued or started job `controller` holds; returns how many.
-    @discardableResult
-    func renewLeases(controller: String, until: Date) async throws(StoreError) -> Int
-    /// Puts queued or started jobs whose lease expired before `now` back to pending (attempt kept,
-    /// reason `WorkerLost`, a Warning event each) and returns them.
-    func reclaimExpiredLeases(now: Date) async throws(StoreError) -> [JobRecord]
+    func transitionJob(_ id: String, from: JobState, to: JobState, claim: JobClaim?, update: JobUpdate, now: Date) async throws(StoreError) -> JobRecord
+    /// Extends by `lease`, from the store's clock, the leases of the queued or started jobs that
+    /// `controller` still holds with the fencing tokens in `claims` (job id → fence); returns the
+    /// ids renewed. A job missing from the answer is no longer the caller's.
+    func renewLeases(controller: String, claims: [String: Int], lease: TimeSpan) async throws(StoreError) -> Set<String>
+    /// Moves every queued or started job whose lease expired by the store's clock to `controller`
+    /// on `engine`: a new fencing token and lease, state and attempt kept, a `TakenOver` warning
+    /// each; returns them. The taker observes the job's container and decides: adopt it when it
+    /// runs on its engine, or end the attempt as lost.
+    func takeOverExpiredJobs(controller: String, engine: String, lease: TimeSpan) async throws(StoreError) -> [JobRecord]
     /// Marks the job for cancelling. A pending job is cancelled at once (it never starts); an
     /// active one is left for its controller to stop; a finished one is returned unchanged.
     @discardableResult

@@ -7,7 +7,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         fileprivate enum Value: String, Sendable, Hashable {
             case unavailable, connectionLost, notFound, illegalTransition, stateConflict, schemaTooNew
-            case invalidStoredData, invalidArgument, closed, database
+            case invalidStoredData, invalidArgument, closed, database, claimLost, storageFull
         }
 
         fileprivate let value: Value
@@ -20,8 +20,15 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let notFound = Code(value: .notFound)
         /// The state machine does not allow this transition (see `JobState.canTransition(to:)`).
         public static let illegalTransition = Code(value: .illegalTransition)
-        /// The job was not in the expected state, or is claimed by another controller.
+        /// The job was not in the expected state.
         public static let stateConflict = Code(value: .stateConflict)
+        /// The job is no longer the caller's: another controller holds it, or the caller's claim
+        /// was taken over (its fencing token is not current). The caller does nothing more for
+        /// that attempt.
+        public static let claimLost = Code(value: .claimLost)
+        /// The disk the store writes to is full; the write was not made and the file is intact.
+        /// Writes succeed again once there is space.
+        public static let storageFull = Code(value: .storageFull)
         /// The database was migrated by a newer Berth.
         public static let schemaTooNew = Code(value: .schemaTooNew)
         /// A stored row could not be read back (a spec that no longer validates, say).
@@ -80,7 +87,20 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     }
 
     public static func notClaimed(job: String, by controller: String, state: JobState) -> StoreError {
-        StoreError(.stateConflict, "job \(job) is not claimed by \(controller) any more (its lease expired or it was reclaimed)", jobState: state)
+        StoreError(.claimLost, "job \(job) is not claimed by \(controller) any more (its lease expired and another controller took it over)", jobState: state)
+    }
+
+    /// A transition carrying a fencing token older than the job's: the claim was taken over since.
+    public static func staleFence(job: String, fence: Int, current: Int, state: JobState) -> StoreError {
+        StoreError(
+            .claimLost, "job \(job) was taken over since this claim (fencing token \(fence), now \(current)): the transition was refused", jobState: state)
+    }
+
+    /// SQLite answered `SQLITE_FULL`: the file system holding `path` has no space left.
+    public static func storageFull(path: String, detail: String) -> StoreError {
+        StoreError(
+            .storageFull, "the disk holding the SQLite store \(path) is full (\(detail)): nothing was written; free space and writes resume",
+            retryable: true)
     }
 
     public static func schemaTooNew(found: Int, known: Int) -> StoreError {

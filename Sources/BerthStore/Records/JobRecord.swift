@@ -20,10 +20,16 @@ public struct JobRecord: Sendable, Hashable {
     public var idempotencyKey: String?
     public var owner: ResourceID?
     public var state: JobState
-    /// The attempt that runs or ran last, from 1; a retry adds one, a reclaim does not.
+    /// The attempt that runs or ran last, from 1; a retry adds one, a takeover does not.
     public var attempt: Int
     /// The controller holding the job (queued or started), or that held it last.
     public var claimedBy: String?
+    /// The fencing token of the current claim: every claim and takeover adds one, and a holder's
+    /// transitions carry it (`JobClaim`), so one whose claim was taken over is refused.
+    public var fence: Int
+    /// The Docker engine (`JobRuntime.engineID()`) of the controller holding the job, or that held it last:
+    /// a controller that lost its claim leaves the container alone when this is its own engine.
+    public var claimedEngine: String?
     public var leaseExpiresAt: Date?
     public var containerID: String?
     public var exitCode: Int?
@@ -45,7 +51,7 @@ public struct JobRecord: Sendable, Hashable {
         id: String, project: String, name: String, spec: JobSpec, specJSON: String, priority: Int, idempotencyKey: String?, owner: ResourceID?,
         state: JobState, attempt: Int, claimedBy: String?, leaseExpiresAt: Date?, containerID: String?, exitCode: Int?,
         reason: String?, stdoutTail: String?, stderrTail: String?, feedback: String?, cancelRequested: Bool,
-        submittedAt: Date, queuedAt: Date?, startedAt: Date?, finishedAt: Date?, nextAttemptAt: Date?
+        submittedAt: Date, queuedAt: Date?, startedAt: Date?, finishedAt: Date?, nextAttemptAt: Date?, fence: Int = 0, claimedEngine: String? = nil
     ) {
         self.id = id
         self.project = project
@@ -58,6 +64,8 @@ public struct JobRecord: Sendable, Hashable {
         self.state = state
         self.attempt = attempt
         self.claimedBy = claimedBy
+        self.fence = fence
+        self.claimedEngine = claimedEngine
         self.leaseExpiresAt = leaseExpiresAt
         self.containerID = containerID
         self.exitCode = exitCode
@@ -71,5 +79,13 @@ public struct JobRecord: Sendable, Hashable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.nextAttemptAt = nextAttemptAt
+    }
+}
+
+extension JobRecord {
+    /// The claim of the controller holding the job, for its transitions; nil when none does.
+    public var claim: JobClaim? {
+        guard state.isActive, let claimedBy else { return nil }
+        return JobClaim(controller: claimedBy, fence: fence)
     }
 }

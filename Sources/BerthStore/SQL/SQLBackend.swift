@@ -15,6 +15,10 @@ protocol SQLBackend: Sendable {
 
     /// A new stream of wake-ups for one consumer (`StoreNotifications`).
     func notifications() -> AsyncStream<StoreNotification>
+    /// The store's clock, read inside `tx`: job claims, renewals and takeovers compare leases
+    /// against it, never against a controller's own clock, so controllers on hosts whose clocks
+    /// differ agree on when a lease expired.
+    func now(in tx: SQLTransaction) throws(StoreError) -> Date
     /// `LeaderLease.tryAcquireLeadership`, as this database holds a lease.
     func tryAcquireLeadership(name: String, holder: String, lease: TimeSpan, now: Date) async throws(StoreError) -> Bool
     /// `LeaderLease.releaseLeadership`.

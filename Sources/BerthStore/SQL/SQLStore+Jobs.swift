@@ -51,11 +51,12 @@ extension SQLStore {
         return counts
     }
 
-    public func claimJobs(controller: String, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan, now: Date) async throws(StoreError) -> [JobRecord] {
+    public func claimJobs(controller: String, engine: String, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan) async throws(StoreError) -> [JobRecord] {
         guard limit > 0 else { return [] }
         let limits = projectLimits.compactMapValues(\.effectiveLimit)
-        let leaseEnd = now.addingTimeInterval(lease.seconds)
-        let rows = try await backend.write { tx throws(StoreError) -> [SQLRow] in
+        let rows = try await backend.write { [backend] tx throws(StoreError) -> [SQLRow] in
+            let now = try backend.now(in: tx)
+            let leaseEnd = now.addingTimeInterval(lease.seconds)
             let claimable = "state = 'pending' AND cancel_requested = FALSE AND (next_attempt_at IS NULL OR next_attempt_at <= $1)"
             // Projects with a limit that have claimable jobs are locked (PostgreSQL: an advisory
             // lock per project, taken in name order) before their active jobs are counted, so two
@@ -119,10 +120,11 @@ extension SQLStore {
                 if !take.isEmpty {
                     claimed += try tx.query(
                         """
-                        UPDATE jobs SET state = 'queued', claimed_by = $1, lease_expires_at = $2, queued_at = $3, next_attempt_at = NULL
-                        WHERE state = 'pending' AND id IN (\(placeholders(from: 4, count: take.count))) RETURNING \(SQLStore.jobColumns)
+                        UPDATE jobs SET state = 'queued', claimed_by = $1, claimed_engine = $2, fence = fence + 1, lease_expires_at = $3,
+                            queued_at = $4, next_attempt_at = NULL
+                        WHERE state = 'pending' AND id IN (\(placeholders(from: 5, count: take.count))) RETURNING \(SQLStore.jobColumns)
                         """,
-                        [.text(controller), .date(leaseEnd), .date(now)] + take.map(SQLValue.text)
+                        [.text(controller), .text(engine), .date(leaseEnd), .date(now)] + take.map(SQLValue.text)
                     )
                 }
                 if candidates.count < wanted && !newlyBlocked { break }
@@ -144,8 +146,9 @@ extension SQLStore {
     }
 
     @discardableResult
-    public func transitionJob(_ id: String, from: JobState, to: JobState, controller: String?, update: JobUpdate, now: Date) async throws(StoreError) -> JobRecord {
+    public func transitionJob(_ id: String, from: JobState, to: JobState, claim: JobClaim?, update: JobUpdate, now: Date) async throws(StoreError) -> JobRecord {
         guard from.canTransition(to: to) else { throw .illegalTransition(job: id, from: from, to: to) }
+        let controller = claim?.controller
         var assignments: [String] = ["state = $1"]
         var parameters: [SQLValue] = [.text(to.rawValue)]
         func set(_ column: String, _ value: SQLValue) {
@@ -165,7 +168,10 @@ extension SQLStore {
         case (.pending, .queued):
             set("queued_at", .date(now))
             set("next_attempt_at", .null)
-            if let controller { set("claimed_by", .text(controller)) }
+            if let controller {
+                set("claimed_by", .text(controller))
+                assignments.append("fence = fence + 1")
+            }
             setIfGiven("lease_expires_at", .date(update.leaseExpiresAt))
         case (.queued, .started):
             set("started_at", .date(now))
@@ -177,6 +183,7 @@ extension SQLStore {
             // A retry: the next attempt starts from scratch, not before `nextAttemptAt`.
             if update.attempt == nil { assignments.append("attempt = attempt + 1") }
             set("claimed_by", .null)
+            set("claimed_engine", .null)
             set("lease_expires_at", .null)
             set("queued_at", .null)
             set("started_at", .null)
@@ -191,18 +198,26 @@ extension SQLStore {
         var condition = "id = $\(parameters.count)"
         parameters.append(.text(from.rawValue))
         condition += " AND state = $\(parameters.count)"
-        if let controller, from.isActive {
-            parameters.append(.text(controller))
+        if let claim, from.isActive {
+            parameters.append(.text(claim.controller))
             condition += " AND claimed_by = $\(parameters.count)"
+            parameters.append(.int(claim.fence))
+            condition += " AND fence = $\(parameters.count)"
         }
         let sql = "UPDATE jobs SET \(assignments.joined(separator: ", ")) WHERE \(condition) RETURNING \(SQLStore.jobColumns)"
         let row = try await backend.write { [parameters] tx throws(StoreError) -> SQLRow in
             guard let row = try tx.query(sql, parameters).first else {
-                guard let current = try tx.run("SELECT state, claimed_by FROM jobs WHERE id = $1", .text(id)).first else {
+                guard let current = try tx.run("SELECT state, claimed_by, fence FROM jobs WHERE id = $1", .text(id)).first else {
                     throw .notFound("job \(id)")
                 }
                 let state = JobState(rawValue: try current.requiredText(0)) ?? from
-                if state == from, let controller { throw .notClaimed(job: id, by: controller, state: state) }
+                if state == from, let claim {
+                    let fence = Int(try current.requiredInt(2))
+                    if current.text(1) == claim.controller, fence != claim.fence {
+                        throw .staleFence(job: id, fence: claim.fence, current: fence, state: state)
+                    }
+                    throw .notClaimed(job: id, by: claim.controller, state: state)
+                }
                 throw .stateConflict(job: id, expected: from, actual: state)
             }
             let project = try row.requiredText(1)
@@ -240,18 +255,29 @@ extension SQLStore {
         return EventRecord(jobID: id, project: project, type: to == .failed || to == .pending ? .warning : .normal, reason: reason, message: message, time: now)
     }
 
-    @discardableResult
-    public func renewLeases(controller: String, until: Date) async throws(StoreError) -> Int {
-        try await backend.write { tx throws(StoreError) in
-            try tx.run(
-                "UPDATE jobs SET lease_expires_at = $2 WHERE claimed_by = $1 AND state IN ('queued', 'started') RETURNING id",
-                .text(controller), .date(until)
-            ).count
+    public func renewLeases(controller: String, claims: [String: Int], lease: TimeSpan) async throws(StoreError) -> Set<String> {
+        guard !claims.isEmpty else { return [] }
+        var parameters: [SQLValue] = [.text(controller)]
+        var held: [String] = []
+        for (id, fence) in claims.sorted(by: { $0.key < $1.key }) {
+            parameters += [.text(id), .int(fence)]
+            held.append("(id = $\(parameters.count - 1) AND fence = $\(parameters.count))")
+        }
+        let sql = """
+            UPDATE jobs SET lease_expires_at = $\(parameters.count + 1)
+            WHERE claimed_by = $1 AND state IN ('queued', 'started') AND (\(held.joined(separator: " OR "))) RETURNING id
+            """
+        return try await backend.write { [backend, parameters] tx throws(StoreError) -> Set<String> in
+            let leaseEnd = try backend.now(in: tx).addingTimeInterval(lease.seconds)
+            var renewed = Set<String>()
+            for row in try tx.query(sql, parameters + [.date(leaseEnd)]) { renewed.insert(try row.requiredText(0)) }
+            return renewed
         }
     }
 
-    public func reclaimExpiredLeases(now: Date) async throws(StoreError) -> [JobRecord] {
-        let rows = try await backend.write { tx throws(StoreError) -> [SQLRow] in
+    public func takeOverExpiredJobs(controller: String, engine: String, lease: TimeSpan) async throws(StoreError) -> [JobRecord] {
+        let rows = try await backend.write { [backend] tx throws(StoreError) -> [SQLRow] in
+            let now = try backend.now(in: tx)
             let expired = try tx.run(
                 "SELECT id, claimed_by FROM jobs WHERE state IN ('queued', 'started') AND lease_expires_at < $1 ORDER BY id\(tx.dialect.skipLocked)",
                 .date(now)
@@ -266,21 +292,21 @@ extension SQLStore {
             }
             let rows = try tx.query(
                 """
-                UPDATE jobs SET state = 'pending', claimed_by = NULL, lease_expires_at = NULL, queued_at = NULL, started_at = NULL,
-                    reason = 'WorkerLost'
-                WHERE state IN ('queued', 'started') AND id IN (\(placeholders(from: 1, count: ids.count))) RETURNING \(SQLStore.jobColumns)
+                UPDATE jobs SET claimed_by = $1, claimed_engine = $2, fence = fence + 1, lease_expires_at = $3
+                WHERE state IN ('queued', 'started') AND lease_expires_at < $4 AND id IN (\(placeholders(from: 5, count: ids.count)))
+                RETURNING \(SQLStore.jobColumns)
                 """,
-                ids.map(SQLValue.text)
+                [.text(controller), .text(engine), .date(now.addingTimeInterval(lease.seconds)), .date(now)] + ids.map(SQLValue.text)
             )
             for row in rows {
                 let id = try row.requiredText(0), project = try row.requiredText(1)
                 try SQLStore.insertEvent(
                     tx,
                     EventRecord(
-                        jobID: id, project: project, type: .warning, reason: "WorkerLost",
-                        message: "the lease of controller \(holders[id] ?? "?") expired; the job is pending again", time: now
+                        jobID: id, project: project, type: .warning, reason: "TakenOver",
+                        message: "the lease of \(holders[id] ?? "?") expired; taken over by \(controller) on engine \(engine) (attempt \(try row.requiredInt(8)))",
+                        time: now
                     ))
-                tx.notify(.jobSubmitted(project: project))
             }
             return rows
         }

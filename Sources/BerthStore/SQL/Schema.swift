@@ -4,7 +4,7 @@
 enum Schema {
     /// Every migration, in order, for one dialect.
     static func migrations(_ dialect: any SQLDialect) -> [Migration] {
-        [initial(dialect), replicasAndBackoff(dialect), replicaAddresses]
+        [initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect)]
     }
 
     /// The schema of the first release. Times are milliseconds since 1970 in 64-bit integer
@@ -118,4 +118,11 @@ enum Schema {
         sql: """
             ALTER TABLE resource_status ADD COLUMN replicas text;
             """)
+
+    /// The fencing token of a job's claim (every claim and takeover adds one) and the engine of the
+    /// controller holding it.
+    static func jobFencing(_ dialect: any SQLDialect) -> Migration {
+        let columns = ["fence \(dialect.bigint) NOT NULL DEFAULT 0", "claimed_engine text"]
+        return Migration(version: 4, name: "job fencing", sql: dialect.addColumns(columns, to: "jobs"))
+    }
 }

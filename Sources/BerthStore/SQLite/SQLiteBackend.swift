@@ -6,12 +6,20 @@ import Foundation
 final class SQLiteBackend: SQLBackend {
     let workers: BlockingWorkers<SQLiteConnection>
     private let hub = NotificationHub()
+    private let clock = AnchoredClock()
 
     init(workers: BlockingWorkers<SQLiteConnection>) {
         self.workers = workers
     }
 
     var dialect: any SQLDialect { SQLiteStore.dialect }
+
+    /// SQLite has no clock of its own: the process's wall clock read once when this store opened,
+    /// advanced by the monotonic clock since (`AnchoredClock`). A wall-clock step afterwards
+    /// neither expires nor extends a lease. Every process on one file (`berth serve`, a `berth jobs
+    /// submit` beside it) anchors its own, so two disagree by the difference of their wall clocks
+    /// when each opened the store, plus drift: on one host, normally milliseconds.
+    func now(in tx: SQLTransaction) throws(StoreError) -> Date { clock.now }
 
     func session(_ connection: SQLiteConnection) -> any SQLSession {
         Session(connection: connection, hub: hub)

@@ -8,9 +8,12 @@ final class SQLiteConnection: SQLScriptConnection {
     private var database: OpaquePointer?
     private var openError: StoreError?
     private var statements: [String: OpaquePointer] = [:]
+    /// The database file, for messages.
+    private let path: String
     let dialect: any SQLDialect = SQLiteDialect()
 
     init(configuration: SQLiteStore.Configuration) {
+        path = configuration.path
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(configuration.path, &handle, flags, nil)
@@ -61,9 +64,13 @@ final class SQLiteConnection: SQLScriptConnection {
         return database
     }
 
+    /// SQLite's error as a `StoreError`: a full disk (`SQLITE_FULL`) is a status of its own, which
+    /// a later write may clear (SQLite rolled the statement back; the file is intact).
     private func failure(_ status: Int32, _ database: OpaquePointer) -> StoreError {
         let message = String(cString: sqlite3_errmsg(database))
         let primary = status & 0xff
+        // A write or sync the kernel refused for lack of space can also come back as an I/O error.
+        if primary == SQLITE_FULL || (primary == SQLITE_IOERR && sqlite3_system_errno(database) == ENOSPC) { return .storageFull(path: path, detail: "SQLite: \(message)") }
         return .database("SQLite: \(message)", retryable: primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
     }
 
