@@ -54,5 +54,9 @@ public struct DockerError: Error, Sendable, Hashable, CustomStringConvertible {
         code == .unreachable || code == .timeout || (code == .engine && (status ?? 500) >= 500)
     }
 
+    /// Whether the engine itself was away (unreachable, or no answer in time): the request says
+    /// nothing about the object it was about.
+    public var isEngineAway: Bool { code == .unreachable || code == .timeout }
+
     public var description: String { message }
 }

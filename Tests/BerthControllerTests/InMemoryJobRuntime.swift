@@ -76,6 +76,11 @@ actor InMemoryJobRuntime: JobRuntime {
         failures[call] = error
     }
 
+    /// Makes `call` succeed again.
+    func stopFailing(_ call: Call) {
+        failures[call] = nil
+    }
+
     /// A create of this image fails with `notFound` until it is pulled.
     func imageIsMissing(_ image: String) {
         missingImages.insert(image)

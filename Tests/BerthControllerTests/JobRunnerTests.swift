@@ -221,6 +221,28 @@ struct JobRunnerTests {
         }
     }
 
+    @Test func anEngineAwayWhileTheContainerIsMadeFailsNoAttemptAndTheJobRunsOnceItIsBack() async throws {
+        try await JobWorld.run { world in
+            // given: the engine is away (a dockerd restarting) when the job's image is pulled
+            await world.runtime.imageIsMissing("busybox:1")
+            await world.runtime.fail(.ensureImage("busybox:1"), with: DockerError(.unreachable, "cannot reach the Docker engine"))
+            let controller = try await world.start(lease: .seconds(1))
+
+            // when: the execution is interrupted, its lease lapses and it is taken over; then the
+            // engine is back
+            let id = try await controller.submit(try JobWorld.spec()).id
+            try await eventually("the interrupted job is taken over after its lease") { try await controller.reasons(id).contains("TakenOver") }
+            #expect(try await controller.job(id).state == .queued, "an engine away ends no attempt")
+            await world.runtime.stopFailing(.ensureImage("busybox:1"))
+            let job = try await controller.ended(id)
+
+            // then: the first attempt ran to its end, and nothing said it could not start
+            #expect(job.state == .finished && job.attempt == 1, "\(job)")
+            let events = try #require(try await controller.store.job(id, events: 100)).events
+            #expect(!events.contains { $0.message.contains("could not start") }, "\(events.map(\.message))")
+        }
+    }
+
     @Test func anEarlierAttemptsContainerIsRemovedBeforeTheResumedAttemptMakesItsOwn() async throws {
         try await JobWorld.run { world in
             // given: a job claimed by this controller, its record naming a container that an earlier

@@ -616,8 +616,8 @@ def scenario_disk(tally, short):
         filler.unlink()
 
         def restarts_recorded():
-            statuses = json.loads(scenario.berth("status", "--project", scenario.project, "--json", timeout=30).stdout)
-            return any(status.get("restartCount", 0) >= kills for status in statuses)
+            report = json.loads(scenario.berth("status", "--project", scenario.project, "--json", timeout=30).stdout)
+            return any(status.get("restartCount", 0) >= kills for status in report["items"])
 
         resumed = eventually(90, "the restarts recorded in the store after space came back", restarts_recorded, interval=1.0)
         tally.check("store writes not resumed after space came back", 0 if resumed else 1, "disk: status never showed the restarts")

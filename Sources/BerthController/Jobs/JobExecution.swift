@@ -165,6 +165,7 @@ struct JobExecution: Sendable {
                 try await runtime.startContainer(named: name)
                 state.forget()
             } catch {
+                if error.isEngineAway { throw error }
                 state.progress.startFailure = error.message
             }
         case .markStarted:
@@ -219,16 +220,20 @@ struct JobExecution: Sendable {
             endpoints: desired.endpoints(of: container, project: job.project, alias: nil),
             networks: desired.networkTargets(of: container, project: job.project)
         )
+        // An engine that is away (restarting, say) fails no attempt: the error ends this execution
+        // as interrupted, and whoever holds the job after its lease carries on from what exists.
         do {
             return try await runtime.createJobContainer(target, environment: values)
-        } catch  where error.code == .notFound && container.pullPolicy != .always {
+        } catch where error.code == .notFound && container.pullPolicy != .always {
             try await ensureImage(container)
         } catch {
+            if error.isEngineAway { throw error }
             throw ExecutionError(error.message)
         }
         do {
             return try await runtime.createJobContainer(target, environment: values)
         } catch {
+            if error.isEngineAway { throw error }
             throw ExecutionError(error.message)
         }
     }
@@ -237,6 +242,7 @@ struct JobExecution: Sendable {
         do {
             try await runtime.ensureImage(container.image, policy: container.pullPolicy)
         } catch {
+            if error.isEngineAway { throw error }
             throw ExecutionError("image \(container.image): \(error.message)")
         }
     }
