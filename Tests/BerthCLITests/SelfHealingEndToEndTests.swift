@@ -66,7 +66,7 @@ struct SelfHealingEndToEndTests {
             let events = try scenario.berth("events", "--project", scenario.project, "--json")
             let list = try JSONSerialization.jsonObject(with: Data(events.stdout.utf8)) as? [[String: Any]] ?? []
             let starts = list.filter { $0["reason"] as? String == "Started" }.count
-            let restarts = try scenario.statuses()["service/web"]?["restartCount"] as? Int ?? 0
+            let restarts = try scenario.statuses()["Service/web"]?["restartCount"] as? Int ?? 0
             return starts >= 4 && restarts >= 1
         }
         // and the controllers read the store again

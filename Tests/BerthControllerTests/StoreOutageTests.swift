@@ -165,6 +165,7 @@ struct StoreOutageTests {
     @Test func theDesiredStateKeepsTheStoresResourcesLastReadWhileTheStoreIsDown() async throws {
         // given: a service written through the API, read once
         let store = OutageStore()
+        store.seed(Resource(metadata: ResourceMetadata(name: "shop"), spec: .project(ProjectSpec())))
         store.seed(try Fixture.service("api-web"))
         let source = DesiredStateSource(manifestPaths: [], store: store, storeTimeout: .milliseconds(200))
         let fresh = try await source.load(now: Fixture.now)
