@@ -128,13 +128,18 @@ public final class Controller: Service {
         var snapshot: DesiredStateSource.Snapshot?
         var reload = true
         var engineFailures = 0
+        let clock = ContinuousClock()
+        // Reloads are due by time too, not only when the resync timer fires: engine events coming
+        // faster than the resync interval would otherwise put them off for ever.
+        var nextReload = clock.now
         while !isStopping {
-            let clock = ContinuousClock()
-            var deadline = clock.now + jittered(configuration.resyncInterval)
-            if reload {
+            if reload || clock.now >= nextReload {
                 snapshot = await reloaded(keeping: snapshot)
                 reload = false
+                // While stale, the store is tried again soon, so the desired state is fresh soon after it is back.
+                nextReload = clock.now + (snapshot?.staleness == nil ? jittered(configuration.resyncInterval) : configuration.staleReloadInterval)
             }
+            var deadline = min(clock.now + jittered(configuration.resyncInterval), nextReload)
             if let snapshot {
                 do {
                     let refreshing = touched.withLock { touched in
@@ -159,8 +164,6 @@ public final class Controller: Service {
                 converged.withLock { $0 = snapshot }
                 // After the pass, so the volumes a certificate is written into exist.
                 duties.fire(.engine)
-                // The store is read again soon, so the desired state is fresh again soon after the store is back.
-                if snapshot.staleness != nil { deadline = min(deadline, clock.now + configuration.staleReloadInterval) }
             }
             report(snapshot)
             let reasons = await wakeUps.wait(until: deadline)

@@ -237,7 +237,8 @@ public actor Reconciler {
     // MARK: Recording
 
     /// The statuses recorded last: read from the store once, then kept as this reconciler writes
-    /// them. While the store cannot be read, what is known (nothing, at first) and read again later.
+    /// them. When that first read fails (or takes longer than `storeTimeout`), statuses start
+    /// afresh from this pass (restart counts from 0) rather than wait for the store.
     private func previousStatuses() async -> [ResourceID: ResourceStatus] {
         if let statuses { return statuses }
         guard let store else { return [:] }

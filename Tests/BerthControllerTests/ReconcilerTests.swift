@@ -224,7 +224,7 @@ struct ReconcilerTests {
         _ = try await reconciler.reconcile(snapshot, at: Fixture.time)
         await runtime.exit("berth-shop-web-0", code: 1)
         let restarted = Fixture.time.advanced(by: .seconds(60))
-        _ = try await reconciler.reconcile(snapshot, at: restarted)
+        let restartEnded = try await reconciler.reconcile(snapshot, at: restarted).time.monotonic
         await runtime.exit("berth-shop-web-0", code: 1)
 
         // when: 2 s later the wall clock jumps an hour ahead
@@ -232,10 +232,12 @@ struct ReconcilerTests {
         jumped.wall += 3600
         let early = try await reconciler.reconcile(snapshot, at: jumped)
 
-        // then: still backing off, until 8 s from now on the wall clock as it reads now
+        // then: still backing off, until 10 s after the restart (8 s and the restart pass's own
+        // time from now) on the wall clock as it reads now
         #expect(early.plan.actions.isEmpty)
         let next = try #require(try Self.status(early, "web").nextAttemptAt)
-        #expect(abs(next.timeIntervalSince(jumped.wall) - 8) < 0.01, "\(next) vs \(jumped.wall)")
+        let expected = jumped.wall.addingTimeInterval((restartEnded - jumped.monotonic).seconds + 10)
+        #expect(abs(next.timeIntervalSince(expected)) < 0.01, "\(next) vs \(expected)")
 
         // when: 11 s after the restart, with the wall clock stepped two hours back from there
         var stepped = restarted.advanced(by: .seconds(11))
