@@ -29,6 +29,8 @@ public struct APIDependencies: Sendable {
     public var followers: FollowerSlots
     /// How fast each job's progress is taken.
     public var progressPace: ProgressPace
+    /// The controller of the same process, when there is one: its staleness and statuses.
+    public var controller: ControllerHealth?
 
     /// `protectedHostPaths`: host paths no API writer may use whatever a policy allows, besides
     /// BerthCore's list (`HostPath.neverAllowed`): Berth's state directory, the engine's socket.
@@ -140,7 +142,8 @@ public enum APIServer {
     }
 }
 
-/// `/healthz` (the process answers), `/readyz` (store and engine reachable), `/metrics`.
+/// `/healthz` (the process answers), `/readyz` (store and engine reachable; to a reader, also
+/// whether this process's controller runs on a stale desired state), `/metrics`.
 struct HealthRoutes {
     let dependencies: APIDependencies
 
@@ -161,10 +164,15 @@ struct HealthRoutes {
     private func ready(_ request: Request) async throws -> Response {
         let problems = await readinessProblems()
         let detailed = await mayReadDetails(request)
+        let staleSince = dependencies.controller?.report.desiredStateStaleSince.map { "stale since \($0.formatted(.iso8601))" }
         guard problems.isEmpty else {
-            throw APIError(.serviceUnavailable, code: "unavailable", message: detailed ? problems.joined(separator: "; ") : "not ready")
+            let details = problems + (staleSince.map { ["desired state: \($0), the controller converges the last one read"] } ?? [])
+            throw APIError(.serviceUnavailable, code: "unavailable", message: detailed ? details.joined(separator: "; ") : "not ready")
         }
-        return try JSONAnswer.response(.ok, detailed ? ["status": "ready", "store": "ok", "docker": "ok"] : ["status": "ready"])
+        guard detailed else { return try JSONAnswer.response(.ok, ["status": "ready"]) }
+        var answer = ["status": "ready", "store": "ok", "docker": "ok"]
+        if dependencies.controller != nil { answer["desiredState"] = staleSince ?? "fresh" }
+        return try JSONAnswer.response(.ok, answer)
     }
 
     /// Whether the request carries a valid token that may read state; a missing or wrong one is

@@ -1,3 +1,4 @@
+import BerthController
 import BerthCore
 import BerthStore
 import Foundation
@@ -204,6 +205,18 @@ public struct ItemsView<Item: Codable & Sendable>: Codable, Sendable {
     public init(items: [Item], next: String? = nil) {
         self.items = items
         self.next = next
+    }
+}
+
+/// `GET /v1/status`: the statuses, and how the controller of the serving process stands (absent
+/// when the process runs no controller).
+public struct StatusListView: Codable, Sendable {
+    public var items: [ResourceStatus]
+    public var controller: ControllerReport?
+
+    public init(items: [ResourceStatus], controller: ControllerReport? = nil) {
+        self.items = items
+        self.controller = controller
     }
 }
 

@@ -38,11 +38,12 @@ struct ControlRoutes {
         }
     }
 
-    /// `GET /v1/status?project=`: phase, replicas, restarts and conditions of every resource.
+    /// `GET /v1/status?project=`: phase, replicas, restarts and conditions of every resource, and
+    /// how this process's controller stands (whether its desired state is stale, writes waiting).
     @Sendable func status(_ request: Request, context: APIRequestContext) async throws -> Response {
         let project = try RequestParameters.project(request, context)
         try context.authorize(.readState, project: project)
-        return try JSONAnswer.response(.ok, ItemsView(items: try await store.statuses(project: project)))
+        return try JSONAnswer.response(.ok, StatusListView(items: try await store.statuses(project: project), controller: dependencies.controller?.report))
     }
 
     /// `GET /v1/events?project=&kind=&name=&job=&after=&limit=[&follow=true]`: oldest first; with

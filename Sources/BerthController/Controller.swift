@@ -15,30 +15,40 @@ public struct ControllerConfiguration: Sendable {
     public var resyncJitter: Double
     /// How often the manifest files are checked for changes.
     public var manifestPollInterval: Duration
-    /// The leader lease on the store; renewed every pass and at a third of its length.
+    /// The leader lease on the store; asked for at a third of its length.
     public var leaderLease: TimeSpan
     /// This controller's name in job claims and the leader lease.
     public var identity: String
+    /// While the desired state is stale, the store is tried again this often.
+    public var staleReloadInterval: Duration
 
     public init(
         resyncInterval: Duration = .seconds(30),
         resyncJitter: Double = 0.1,
         manifestPollInterval: Duration = .seconds(1),
         leaderLease: TimeSpan = .seconds(15),
-        identity: String = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        identity: String = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)",
+        staleReloadInterval: Duration = .seconds(5)
     ) {
         self.resyncInterval = resyncInterval
         self.resyncJitter = resyncJitter
         self.manifestPollInterval = manifestPollInterval
         self.leaderLease = leaderLease
         self.identity = identity
+        self.staleReloadInterval = staleReloadInterval
     }
 }
 
 /// `berth serve`: the reconcile loop, forever, and the job runner beside it. Passes are woken by engine events, store
 /// notifications, manifest changes, SIGHUP, backoff timers and a jittered resync timer; each pass
-/// plans from full state. Runs as a service-lifecycle `Service`: on SIGTERM or SIGINT, actions in
-/// flight finish, no new one starts, and the lease is released; the next start adopts what exists.
+/// plans from full state. Every controller converges the services and volumes of its own engine
+/// on every pass, from the last desired state it could read when the store is away, and never
+/// waits for the store on the way (statuses and events wait in the reconciler's
+/// ``StoreWriteBuffer``). The leader lease, asked for beside the loop, guards only the work that
+/// must happen once: cron firing, buckets, certificates, and taking over the jobs whose leases
+/// expired (`JobRunner.setLeading`); a store that cannot be reached means not leading. Runs as a
+/// service-lifecycle `Service`: on SIGTERM or SIGINT, actions in flight finish, no new one
+/// starts, and the lease is released; the next start adopts what exists.
 public final class Controller: Service {
     private let source: DesiredStateSource
     private let runtime: any ContainerRuntime
@@ -49,8 +59,14 @@ public final class Controller: Service {
     private let certificates: CertificateManager?
     private let configuration: ControllerConfiguration
     private let logger: Logger
+    private let health: ControllerHealth?
     private let wakeUps = WakeUpSignal()
+    /// Wakes the leader's duties: after a pass, when the lease is won, when a schedule is due.
+    private let duties = WakeUpSignal()
     private let stopping = Atomic<Bool>(false)
+    private let leading: Atomic<Bool>
+    /// The desired state the last pass converged, for the leader's duties.
+    private let converged = Mutex<DesiredStateSource.Snapshot?>(nil)
     /// Containers engine events were about since the last pass: read afresh, not from the list.
     private let touched = Mutex<Set<String>>([])
     /// Called after every pass (tests and `--once`-style tooling watch progress through it).
@@ -59,7 +75,7 @@ public final class Controller: Service {
     public init(
         source: DesiredStateSource, runtime: any ContainerRuntime, store: (any LeaderLease & StoreNotifications)?, reconciler: Reconciler, jobs: JobRunner? = nil, cron: CronTrigger? = nil,
         certificates: CertificateManager? = nil,
-        configuration: ControllerConfiguration = ControllerConfiguration(), logger: Logger = Logger(label: "berth.controller"),
+        configuration: ControllerConfiguration = ControllerConfiguration(), health: ControllerHealth? = nil, logger: Logger = Logger(label: "berth.controller"),
         onPass: @escaping @Sendable (PassResult) -> Void = { _ in }
     ) {
         self.source = source
@@ -70,8 +86,10 @@ public final class Controller: Service {
         self.cron = cron
         self.certificates = certificates
         self.configuration = configuration
+        self.health = health
         self.logger = logger
         self.onPass = onPass
+        leading = Atomic(false)
     }
 
     public func run() async throws {
@@ -81,55 +99,56 @@ public final class Controller: Service {
                 group.addTask { await self.watchStore() }
                 group.addTask { await self.watchManifests() }
                 group.addTask { await self.watchHangUp() }
+                group.addTask { await self.holdLease() }
+                group.addTask { await self.performLeaderDuties() }
+                group.addTask { await self.reconciler.runStoreWrites() }
                 if let jobs { group.addTask { await jobs.run() } }
                 defer { group.cancelAll() }
                 try await loop()
+                // What the last passes left for the store, if it takes it soon.
+                try? await withStoreDeadline(.seconds(5)) { try await self.reconciler.flushStoreWrites() }
             }
         } onGracefulShutdown: {
             self.logger.info("shutting down: actions in flight finish, no new one starts")
             self.stopping.store(true, ordering: .relaxed)
             self.wakeUps.fire(.shutdown)
+            self.duties.fire(.shutdown)
         }
     }
 
     private var isStopping: Bool { stopping.load(ordering: .relaxed) }
+    private var isLeading: Bool { leading.load(ordering: .relaxed) }
 
     private func loop() async throws {
         var snapshot: DesiredStateSource.Snapshot?
         var reload = true
         var engineFailures = 0
+        let clock = ContinuousClock()
+        // Reloads are due by time too, not only when the resync timer fires: engine events coming
+        // faster than the resync interval would otherwise put them off for ever.
+        var nextReload = clock.now
         while !isStopping {
-            let clock = ContinuousClock()
-            var deadline = clock.now + jittered(configuration.resyncInterval)
-            if reload {
-                do {
-                    let loaded = try await source.load()
-                    if snapshot == nil || loaded.files != snapshot?.files || loaded.state != snapshot?.state {
-                        logger.info("desired state loaded: \(loaded.state.resources.count) resources from \(loaded.files.count) manifest files and the store")
-                    }
-                    snapshot = loaded
-                    reload = false
-                    await jobs?.updateDesired(loaded.state)
-                } catch {
-                    // An invalid edit must never tear down what runs: keep converging the last good state.
-                    logger.error("desired state not reloaded, keeping the last good one: \(error)")
-                    reload = false
-                }
+            if reload || clock.now >= nextReload {
+                snapshot = await reloaded(keeping: snapshot)
+                reload = false
+                // While stale, the store is tried again soon, so the desired state is fresh soon after it is back.
+                nextReload = clock.now + (snapshot?.staleness == nil ? jittered(configuration.resyncInterval) : configuration.staleReloadInterval)
             }
-            if let snapshot, try await leads() {
+            var deadline = min(clock.now + jittered(configuration.resyncInterval), nextReload)
+            if let snapshot {
                 do {
                     let refreshing = touched.withLock { touched in
                         defer { touched = [] }
                         return touched
                     }
                     let passStart = clock.now
-                    let result = try await reconciler.reconcile(snapshot, refreshing: refreshing, shouldStop: { self.isStopping })
+                    let result = try await reconciler.reconcile(snapshot, refreshing: refreshing, leading: isLeading, shouldStop: { self.isStopping })
                     ControllerMetrics.pass(duration: clock.now - passStart, succeeded: true)
                     let changes = result.report.changeCount
                     logger.log(level: changes > 0 ? .info : .debug, "pass done in \(clock.now - passStart): \(changes) change\(changes == 1 ? "" : "s")")
                     engineFailures = 0
                     onPass(result)
-                    if let next = result.nextWakeUp { deadline = min(deadline, Self.instant(of: next, on: clock)) }
+                    if let next = result.nextWakeUp { deadline = min(deadline, result.time.instant(of: next) + .milliseconds(10)) }
                 } catch {
                     engineFailures += 1
                     ControllerMetrics.pass(duration: .zero, succeeded: false)
@@ -137,36 +156,114 @@ public final class Controller: Service {
                     logger.error("pass failed, next try in \(delay): \(error)")
                     deadline = min(deadline, clock.now + .milliseconds(delay.milliseconds))
                 }
-                // Only the leader fires schedules, so a run is submitted once however many controllers
-                // there are; schedules need the store, not the engine, so a failed pass does not stop them.
-                if let cronDue = await cron?.tick(snapshot.state) { deadline = min(deadline, Self.instant(of: cronDue, on: clock)) }
+                converged.withLock { $0 = snapshot }
                 // After the pass, so the volumes a certificate is written into exist.
-                if let renewal = await certificates?.converge(snapshot.state).next { deadline = min(deadline, Self.instant(of: renewal, on: clock)) }
-            } else if store != nil {
-                deadline = min(deadline, clock.now + .milliseconds(configuration.leaderLease.milliseconds / 3))
+                duties.fire(.engine)
             }
+            report(snapshot)
             let reasons = await wakeUps.wait(until: deadline)
             if reasons.contains(.reload) || reasons.contains(.store) || reasons.contains(.timer) { reload = true }
         }
-        try? await store?.releaseLeadership(name: "controller", holder: configuration.identity)
     }
 
-    /// The clock instant of a wall-clock time, a little after it so the time has surely come.
-    private static func instant(of date: Date, on clock: ContinuousClock) -> ContinuousClock.Instant {
-        clock.now + .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000) + 10)
-    }
-
-    /// Whether this controller holds (or just took) the leader lease; without a store it always leads.
-    private func leads() async throws -> Bool {
-        guard let store else { return true }
+    /// The desired state read afresh, or `previous` when it cannot be: an invalid edit must never
+    /// tear down what runs, and a store that cannot be read leaves the last good state.
+    private func reloaded(keeping previous: DesiredStateSource.Snapshot?) async -> DesiredStateSource.Snapshot? {
         do {
-            let leads = try await store.tryAcquireLeadership(name: "controller", holder: configuration.identity, lease: configuration.leaderLease, now: Date())
-            if !leads { logger.info("another controller holds the leader lease; standing by") }
-            return leads
+            let loaded = try await source.load()
+            if previous == nil || loaded.files != previous?.files || loaded.state != previous?.state {
+                logger.info("desired state loaded: \(loaded.state.resources.count) resources from \(loaded.files.count) manifest files and the store")
+            }
+            if let staleness = loaded.staleness, previous?.staleness == nil {
+                logger.warning("cannot read the store (\(staleness.reason)); converging the manifests and the store's resources last read")
+            } else if loaded.staleness == nil, let staleness = previous?.staleness {
+                logger.info("the store is read again; the desired state was stale since \(staleness.since.formatted(.iso8601))")
+            }
+            await jobs?.updateDesired(loaded.state)
+            return loaded
         } catch {
-            logger.error("cannot reach the store for the leader lease: \(error)")
+            logger.error("desired state not reloaded, keeping the last good one: \(error)")
+            return previous
+        }
+    }
+
+    /// Tells the process's API and metrics how this controller stands.
+    private func report(_ snapshot: DesiredStateSource.Snapshot?) {
+        let staleness = snapshot?.staleness
+        ControllerMetrics.desiredStateStale(since: staleness?.since, now: Date())
+        guard let health else { return }
+        let report = ControllerReport(
+            desiredStateStaleSince: staleness?.since, desiredStateStaleReason: staleness?.reason,
+            pendingStoreWrites: reconciler.storeWrites.pendingCount, droppedStoreWrites: reconciler.storeWrites.droppedCount, leading: isLeading
+        )
+        health.update(report)
+    }
+
+    // MARK: Leadership
+
+    /// Asks for the leader lease at a third of its length until the controller stops, then
+    /// releases it. Winning it wakes a pass (buckets) and the duties; losing it, or not reaching
+    /// the store, ends the duties.
+    private func holdLease() async {
+        guard let store else {
+            leading.store(true, ordering: .relaxed)
+            await jobs?.setLeading(true)
+            return
+        }
+        // Not leading until the store says so: the job runner leaves expired jobs to the leader.
+        await jobs?.setLeading(false)
+        let interval = Duration.milliseconds(configuration.leaderLease.milliseconds / 3)
+        while !isStopping, !Task.isCancelled {
+            let leads = await tryLease(store, within: interval)
+            if leads != isLeading {
+                leading.store(leads, ordering: .relaxed)
+                logger.info(leads ? "holding the leader lease: cron, buckets, certificates and job takeovers run here" : "not holding the leader lease; converging this engine only")
+                await jobs?.setLeading(leads)
+                if leads {
+                    wakeUps.fire(.timer)
+                    duties.fire(.timer)
+                }
+            }
+            try? await Task.sleep(for: interval)
+        }
+        if isLeading {
+            leading.store(false, ordering: .relaxed)
+            await jobs?.setLeading(false)
+        }
+        _ = try? await withStoreDeadline(interval) { try await store.releaseLeadership(name: "controller", holder: self.configuration.identity) }
+    }
+
+    /// Whether this controller holds (or just took) the lease; a store that fails or does not
+    /// answer within `limit` means no.
+    private func tryLease(_ store: any LeaderLease & StoreNotifications, within limit: Duration) async -> Bool {
+        do {
+            return try await withStoreDeadline(limit) {
+                try await store.tryAcquireLeadership(name: "controller", holder: self.configuration.identity, lease: self.configuration.leaderLease, now: Date())
+            }
+        } catch {
+            if isLeading { logger.error("cannot reach the store for the leader lease: \(error)") }
             return false
         }
+    }
+
+    /// The work that must happen once, done while leading: fire due schedules (they need the
+    /// store, not the engine, so a failed pass does not stop them) and converge certificates,
+    /// after each pass and when one is due.
+    private func performLeaderDuties() async {
+        while !isStopping, !Task.isCancelled {
+            var deadline = ContinuousClock.now + configuration.resyncInterval
+            if isLeading, let snapshot = converged.withLock({ $0 }) {
+                if let cronDue = await cron?.tick(snapshot.state) { deadline = min(deadline, Self.instant(of: cronDue)) }
+                if let renewal = await certificates?.converge(snapshot.state).next { deadline = min(deadline, Self.instant(of: renewal)) }
+            }
+            _ = await duties.wait(until: deadline)
+        }
+    }
+
+    /// The clock instant of a wall-clock time (a schedule, a certificate's renewal), a little
+    /// after it so the time has surely come.
+    private static func instant(of date: Date) -> ContinuousClock.Instant {
+        .now + .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000) + 10)
     }
 
     private func jittered(_ interval: Duration) -> Duration {

@@ -5,8 +5,22 @@ import Metrics
 
 /// The controller's metrics through swift-metrics (a no-op until a backend is bootstrapped;
 /// `serve` bootstraps Prometheus): passes and their duration, actions by operation and outcome,
-/// and how long submitted jobs waited to be picked up.
+/// how long submitted jobs waited to be picked up, how stale the desired state is, and the store
+/// writes waiting or dropped.
 enum ControllerMetrics {
+    /// Seconds since the desired state could last be read from the store; 0 when fresh.
+    static func desiredStateStale(since: Date?, now: Date) {
+        Gauge(label: "berth_desired_state_stale_seconds").record(since.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+    }
+
+    static func storeWritesPending(_ count: Int) {
+        Gauge(label: "berth_store_writes_pending").record(count)
+    }
+
+    static func storeWritesDropped(_ count: Int) {
+        Counter(label: "berth_store_writes_dropped_total").increment(by: count)
+    }
+
     static func pass(duration: Duration, succeeded: Bool) {
         Counter(label: "berth_passes_total", dimensions: [("outcome", succeeded ? "succeeded" : "failed")]).increment()
         Metrics.Timer(label: "berth_pass_duration_seconds").record(duration: duration)

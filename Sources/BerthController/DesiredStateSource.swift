@@ -2,21 +2,37 @@ import BerthCore
 import BerthManifests
 import BerthStore
 import Foundation
+import Synchronization
 
 /// Where desired state comes from: manifest files and folders, plus the resources written through
 /// the API into the store. Both are validated together, so a name declared in both is an error
-/// with the manifest's file and line.
+/// with the manifest's file and line. When the store cannot be read (down, slow, full), a load
+/// goes on with the manifests read now and the store's resources last read, and says since when
+/// they are stale: API-written services keep running while the store is away.
 public struct DesiredStateSource: Sendable {
     /// Manifest files and folders; empty when only the store declares resources.
     public var manifestPaths: [String]
     /// When true, a missing manifest path counts as no manifests (the default `manifests/` of `serve`).
     public var manifestsOptional: Bool
     public var store: (any ResourceStore)?
+    /// How long a load waits for the store before it goes on with the resources last read.
+    public var storeTimeout: Duration
+    /// The store's resources last read, shared by the copies of this source.
+    private let lastRead = LastStoreRead()
 
-    public init(manifestPaths: [String], manifestsOptional: Bool = false, store: (any ResourceStore)?) {
+    public init(manifestPaths: [String], manifestsOptional: Bool = false, store: (any ResourceStore)?, storeTimeout: Duration = .seconds(5)) {
         self.manifestPaths = manifestPaths
         self.manifestsOptional = manifestsOptional
         self.store = store
+        self.storeTimeout = storeTimeout
+    }
+
+    /// The desired state is not what the store holds now: it could not be read.
+    public struct Staleness: Sendable, Hashable {
+        /// The first failed read since the last good one.
+        public var since: Date
+        /// The store's error.
+        public var reason: String
     }
 
     /// One consistent reading of desired state.
@@ -28,12 +44,26 @@ public struct DesiredStateSource: Sendable {
         public var deleted: [StoredResource]
         /// Generations of API resources, for status.
         public var generations: [ResourceID: Int64]
+        /// Set when the store's resources are the last ones read, not the store's now.
+        public var staleness: Staleness? = nil
     }
 
-    public func load() async throws -> Snapshot {
+    /// Reads the manifests and the store's resources; throws when the manifests do not validate,
+    /// and when the store cannot be read and never could be (nothing is known of its resources).
+    public func load(now: Date = Date()) async throws -> Snapshot {
         let manifests = try loadManifests()
         var stored: [StoredResource] = []
-        if let store { stored = try await store.resources(kind: nil, project: nil, includeDeleted: true) }
+        var staleness: Staleness?
+        if let store {
+            do {
+                stored = try await withStoreDeadline(storeTimeout) { try await store.resources(kind: nil, project: nil, includeDeleted: true) }
+                lastRead.succeeded(stored)
+            } catch {
+                guard let last = lastRead.failed("\(error)", now: now) else { throw error }
+                stored = last.resources
+                staleness = last.staleness
+            }
+        }
         let live = stored.filter { !$0.isDeleted }
         let deleted = stored.filter(\.isDeleted)
         var state: DesiredState
@@ -48,7 +78,8 @@ public struct DesiredStateSource: Sendable {
             state: state,
             files: manifests?.files ?? [],
             deleted: deleted,
-            generations: Dictionary(live.map { ($0.id, $0.generation) }, uniquingKeysWith: { first, _ in first })
+            generations: Dictionary(live.map { ($0.id, $0.generation) }, uniquingKeysWith: { first, _ in first }),
+            staleness: staleness
         )
     }
 
@@ -110,5 +141,25 @@ public struct DesiredStateSource: Sendable {
             }
         }
         return entries
+    }
+}
+
+/// The store's resources of the last good read, and since when reads fail.
+private final class LastStoreRead: Sendable {
+    private let state = Mutex<(resources: [StoredResource]?, staleness: DesiredStateSource.Staleness?)>((nil, nil))
+
+    func succeeded(_ resources: [StoredResource]) {
+        state.withLock { $0 = (resources, nil) }
+    }
+
+    /// The resources last read and the staleness (since the first failure in a row); nil when
+    /// no read ever succeeded.
+    func failed(_ reason: String, now: Date) -> (resources: [StoredResource], staleness: DesiredStateSource.Staleness)? {
+        state.withLock { state in
+            guard let resources = state.resources else { return nil }
+            let staleness = DesiredStateSource.Staleness(since: state.staleness?.since ?? now, reason: reason)
+            state.staleness = staleness
+            return (resources, staleness)
+        }
     }
 }

@@ -12,15 +12,23 @@ public struct ReconcilerOptions: Sendable {
     public var failureBackoff: BackoffPolicy
     /// Actions run at once.
     public var concurrency: Int
+    /// Status and event writes kept while the store does not take them.
+    public var storeWriteCapacity: Int
+    /// How long a pass waits for a read of the store (the statuses recorded, once).
+    public var storeTimeout: Duration
 
     public init(
         planner: PlannerOptions = PlannerOptions(),
         failureBackoff: BackoffPolicy = BackoffPolicy(initial: .seconds(5), maximum: .minutes(5), resetAfter: .minutes(10)),
-        concurrency: Int = 8
+        concurrency: Int = 8,
+        storeWriteCapacity: Int = 1000,
+        storeTimeout: Duration = .seconds(5)
     ) {
         self.planner = planner
         self.failureBackoff = failureBackoff
         self.concurrency = concurrency
+        self.storeWriteCapacity = storeWriteCapacity
+        self.storeTimeout = storeTimeout
     }
 }
 
@@ -31,8 +39,10 @@ public struct PassResult: Sendable {
     public var report: ExecutionReport
     /// The status of every declared service, volume and bucket after the pass.
     public var statuses: [ResourceStatus]
-    /// When the next pass is due by time alone (a backoff ends).
+    /// When the next pass is due by time alone (a backoff ends), on the wall clock as seen at `time`.
     public var nextWakeUp: Date?
+    /// When the pass ended, on both clocks: `time.instant(of: nextWakeUp)` is the monotonic instant to wait for.
+    public var time: PassTime
 
     /// Nothing left to do: every planned action succeeded and every service, volume and bucket is ready.
     public var converged: Bool {
@@ -43,14 +53,20 @@ public struct PassResult: Sendable {
 
 /// One converge pass, the same for `apply` and `serve`: observe, plan (pure), execute (no
 /// decisions), record status and events. Keeps between passes what the planner needs to remember:
-/// the restarts it made (crash-loop backoff) and the resources whose actions failed (backoff).
+/// the restarts it made (crash-loop backoff) and the resources whose actions failed (backoff),
+/// both on the monotonic clock (``PassTime``). Status and event writes go through
+/// ``storeWrites``, so a pass never waits for the store: `serve` flushes it beside the loop,
+/// `apply` after its pass.
 public actor Reconciler {
     private let runtime: any ContainerRuntime
     private let objectStorage: (any ObjectStorage)?
     private let store: (any ResourceStore & EventLog)?
     private let options: ReconcilerOptions
     private let logger: Logger
-    private var history = PlanHistory()
+    /// The writes of passes on their way to the store.
+    public nonisolated let storeWrites: StoreWriteBuffer
+    /// Restarts Berth made of each container (by name) in a row, and the last one's instant.
+    private var restarts: [String: (count: Int, last: ContinuousClock.Instant)] = [:]
     private var failures: [ResourceID: FailureRecord] = [:]
     private var statuses: [ResourceID: ResourceStatus]?
     /// The plan warnings of the last pass, each with the number of passes in a row that had it.
@@ -71,14 +87,15 @@ public actor Reconciler {
         self.store = store
         self.options = options
         self.logger = logger
+        storeWrites = StoreWriteBuffer(capacity: options.storeWriteCapacity)
     }
 
     /// The plan a pass would carry out now, without doing anything. `observed`: the engine as the
     /// caller just observed it (nil: observed now).
-    public func plan(_ desired: DesiredState, observed: ObservedState? = nil, now: Date = Date()) async throws -> Plan {
+    public func plan(_ desired: DesiredState, observed: ObservedState? = nil, at time: PassTime = .now) async throws -> Plan {
         var observed = if let observed { observed } else { try await runtime.observe() }
         observed.objectStorage = await observeObjectStorage(desired)
-        return makePlan(desired, observed, now: now)
+        return makePlan(desired, observed, at: time)
     }
 
     /// The buckets, or why they cannot be read; a broken endpoint fails only the buckets' statuses.
@@ -95,20 +112,23 @@ public actor Reconciler {
     /// Observes, plans, executes and records once; containers named in `refreshing` (those an
     /// engine event was about) are read afresh rather than from the engine's list. `observed`: the
     /// engine as the caller just observed it (`apply` observes while it reads the store and the
-    /// manifests); nil: observed now.
+    /// manifests); nil: observed now. `leading`: whether this controller holds the leader lease;
+    /// without it, buckets (one endpoint for every controller) are left to the leader, and
+    /// everything on this controller's engine converges all the same.
     public func reconcile(
         _ snapshot: DesiredStateSource.Snapshot,
         observed: ObservedState? = nil,
         refreshing: Set<String> = [],
-        now: Date = Date(),
+        at time: PassTime = .now,
+        leading: Bool = true,
         progress: @escaping @Sendable (ExecutionProgress) -> Void = { _ in },
         shouldStop: @escaping @Sendable () -> Bool = { false }
     ) async throws -> PassResult {
-        let desired = snapshot.state
+        let desired = leading ? snapshot.state : snapshot.state.withoutBuckets()
         var before = if let observed { observed } else { try await runtime.observe(refreshing: refreshing) }
-        before.objectStorage = await observeObjectStorage(desired)
-        forgetSettledRestarts(before, now: now)
-        let plan = makePlan(desired, before, now: now)
+        before.objectStorage = if leading { await observeObjectStorage(desired) } else { .available([]) }
+        forgetSettledRestarts(before, now: time.wall)
+        let plan = makePlan(desired, before, at: time)
         logWarnings(plan.warnings)
         let executor = Executor(
             runtime: runtime, objectStorage: objectStorage, noObjectStorage: Self.noObjectStorage, concurrency: options.concurrency,
@@ -121,11 +141,10 @@ public actor Reconciler {
         let report = plan.actions.isEmpty ? ExecutionReport() : await executor.execute(plan)
         ControllerMetrics.actions(report)
         // The pass's own time plus how long the actions took: backoffs then start when the pass
-        // ended, on the same clock as the `now` later passes plan with.
-        let elapsed = (clock.now - started).components
-        let finished = now.addingTimeInterval(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
-        let restarts = recordRestarts(report, before: before, now: finished)
-        recordFailures(report, desired: desired, now: finished)
+        // ended, on the same clocks later passes plan with.
+        let finished = time.advanced(by: clock.now - started)
+        let restarted = recordRestarts(report, before: before, at: finished.monotonic)
+        recordFailures(report, desired: desired, at: finished.monotonic)
         var after = before
         if !plan.actions.isEmpty {
             after = try await runtime.observe(refreshing: Set(plan.actions.compactMap(\.operation.containerName)))
@@ -133,11 +152,12 @@ public actor Reconciler {
         }
         let statuses = StatusBuilder(
             desired: desired, observed: after, plan: plan, report: report, failures: failures,
-            previous: try await previousStatuses(), generations: snapshot.generations, restarts: restarts, now: finished
+            previous: await previousStatuses(), generations: snapshot.generations, restarts: restarted, time: finished
         ).build()
-        try await record(statuses, report, desired: desired, observed: after, deleted: snapshot.deleted)
-        let nextWakeUp = ([plan.nextWakeUp] + failures.values.map(\.nextAttempt)).compactMap { $0 }.filter { $0 > finished }.min()
-        return PassResult(plan: plan, report: report, statuses: statuses, nextWakeUp: nextWakeUp)
+        await record(statuses, report, desired: snapshot.state, observed: after, deleted: snapshot.deleted)
+        let backoffEnds = plan.waits.compactMap(\.until).map(finished.instant(of:)) + failures.values.map(\.nextAttempt)
+        let nextWakeUp = backoffEnds.filter { $0 > finished.monotonic }.min().map(finished.date(of:))
+        return PassResult(plan: plan, report: report, statuses: statuses, nextWakeUp: nextWakeUp, time: finished)
     }
 
     /// Logs a plan warning when it first appears (a changed one, a count in it say, is a new one),
@@ -156,23 +176,27 @@ public actor Reconciler {
         warned = current
     }
 
-    private func makePlan(_ desired: DesiredState, _ observed: ObservedState, now: Date) -> Plan {
-        let plan = Planner.plan(desired: desired, observed: observed, now: now, history: history, options: options.planner)
+    /// Plans at `time`: the planner sees the restart history on the wall clock of this pass,
+    /// each restart as long ago as the monotonic clock says.
+    private func makePlan(_ desired: DesiredState, _ observed: ObservedState, at time: PassTime) -> Plan {
+        let history = PlanHistory(restarts: restarts.mapValues { PlanHistory.Restarts(count: $0.count, last: time.date(of: $0.last)) })
+        let plan = Planner.plan(desired: desired, observed: observed, now: time.wall, history: history, options: options.planner)
         var held: [ResourceID: Wait] = [:]
-        for (id, failure) in failures where failure.nextAttempt > now {
-            let remaining = TimeSpan.milliseconds(Int64((failure.nextAttempt.timeIntervalSince(now) * 1000).rounded(.up)))
-            held[id] = Wait(resource: id, reason: "backing off after a failure (\(failure.message)); next attempt in \(remaining)", until: failure.nextAttempt)
+        for (id, failure) in failures where failure.nextAttempt > time.monotonic {
+            let remaining = TimeSpan.milliseconds(Int64(((failure.nextAttempt - time.monotonic).seconds * 1000).rounded(.up)))
+            held[id] = Wait(resource: id, reason: "backing off after a failure (\(failure.message)); next attempt in \(remaining)", until: time.date(of: failure.nextAttempt))
         }
         return plan.withholding(held)
     }
 
     // MARK: Memory between passes
 
-    /// Drops restart counts of containers that are gone or have run long enough to be trusted again.
+    /// Drops restart counts of containers that are gone or have run long enough to be trusted
+    /// again (how long from the engine's start time, so on the wall clock).
     private func forgetSettledRestarts(_ observed: ObservedState, now: Date) {
         let byName = Dictionary(observed.containers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let trustAfter = options.planner.restartBackoff.resetAfter.seconds
-        history.restarts = history.restarts.filter { name, _ in
+        restarts = restarts.filter { name, _ in
             guard let container = byName[name] else { return false }
             guard container.state == .running, let started = container.startedAt else { return true }
             return now.timeIntervalSince(started) < trustAfter
@@ -180,7 +204,7 @@ public actor Reconciler {
     }
 
     /// Counts the restarts this pass made: restarts, and starts of containers that had stopped.
-    private func recordRestarts(_ report: ExecutionReport, before: ObservedState, now: Date) -> [ResourceID: Int] {
+    private func recordRestarts(_ report: ExecutionReport, before: ObservedState, at instant: ContinuousClock.Instant) -> [ResourceID: Int] {
         let stopped = Set(before.containers.filter { $0.state == .exited || $0.state == .dead }.map(\.name))
         var perResource: [ResourceID: Int] = [:]
         for result in report.results where result.outcome.succeeded {
@@ -190,19 +214,19 @@ public actor Reconciler {
             case .startContainer(let started) where stopped.contains(started): name = started
             default: continue
             }
-            history.restarts[name] = PlanHistory.Restarts(count: (history.restarts[name]?.count ?? 0) + 1, last: now)
+            restarts[name] = ((restarts[name]?.count ?? 0) + 1, instant)
             perResource[result.action.resource, default: 0] += 1
         }
         return perResource
     }
 
     /// Puts resources whose actions failed into backoff; clears those whose actions all succeeded.
-    private func recordFailures(_ report: ExecutionReport, desired: DesiredState, now: Date) {
+    private func recordFailures(_ report: ExecutionReport, desired: DesiredState, at now: ContinuousClock.Instant) {
         let failed = report.failures
         for (id, message) in failed {
             let count = (failures[id]?.count ?? 0) + 1
-            let delay = options.failureBackoff.delay(afterAttempts: count).seconds
-            failures[id] = FailureRecord(count: count, last: now, message: message, nextAttempt: now.addingTimeInterval(delay))
+            let delay = options.failureBackoff.delay(afterAttempts: count)
+            failures[id] = FailureRecord(count: count, last: now, message: message, nextAttempt: now + .milliseconds(delay.milliseconds))
         }
         let attempted = Set(report.results.filter { $0.outcome.succeeded }.map(\.action.resource))
         for id in attempted where failed[id] == nil { failures[id] = nil }
@@ -212,31 +236,43 @@ public actor Reconciler {
 
     // MARK: Recording
 
-    private func previousStatuses() async throws -> [ResourceID: ResourceStatus] {
+    /// The statuses recorded last: read from the store once, then kept as this reconciler writes
+    /// them. When that first read fails (or takes longer than `storeTimeout`), statuses start
+    /// afresh from this pass (restart counts from 0) rather than wait for the store.
+    private func previousStatuses() async -> [ResourceID: ResourceStatus] {
         if let statuses { return statuses }
-        let stored = try await store?.statuses(project: nil) ?? []
-        let loaded = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        statuses = loaded
-        return loaded
+        guard let store else { return [:] }
+        do {
+            let stored = try await withStoreDeadline(options.storeTimeout) { try await store.statuses(project: nil) }
+            let loaded = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            statuses = loaded
+            return loaded
+        } catch {
+            logger.warning("cannot read the recorded statuses, restart counts start from this pass's: \(error)")
+            return [:]
+        }
     }
 
-    /// Writes statuses that changed, an event per action that did something, drops the status of
-    /// resources that are gone, and purges deleted API resources whose objects are gone.
-    private func record(_ new: [ResourceStatus], _ report: ExecutionReport, desired: DesiredState, observed: ObservedState, deleted: [StoredResource]) async throws {
-        var known = try await previousStatuses()
+    /// Hands the store, through ``storeWrites``, the statuses that changed, an event per action
+    /// that did something, the removal of statuses of resources that are gone, and the purge of
+    /// deleted API resources whose objects are gone.
+    private func record(_ new: [ResourceStatus], _ report: ExecutionReport, desired: DesiredState, observed: ObservedState, deleted: [StoredResource]) async {
+        var known = await previousStatuses()
+        for id in storeWrites.takeDroppedStatuses() { known[id] = nil }
         defer { statuses = known }
-        guard let store else {
+        guard store != nil else {
             for status in new { known[status.id] = status }
             return
         }
+        var writes: [StoreWrite] = []
         for status in new where !status.sameContent(as: known[status.id]) {
-            try await store.putStatus(status)
-            if let event = Self.reachabilityEvent(status, before: known[status.id]) { try await store.appendEvent(event) }
+            writes.append(.putStatus(status))
+            if let event = Self.reachabilityEvent(status, before: known[status.id]) { writes.append(.appendEvent(event)) }
             known[status.id] = status
         }
         for result in report.results {
             guard let event = Self.event(for: result) else { continue }
-            try await store.appendEvent(event)
+            writes.append(.appendEvent(event))
         }
         let observedServices = Set(
             observed.containers.compactMap { container -> ResourceID? in
@@ -244,7 +280,7 @@ public actor Reconciler {
                 return ResourceID(kind: .service, project: project, name: name)
             })
         for id in known.keys where !desired.contains(id) && !observedServices.contains(id) {
-            try await store.deleteStatus(id)
+            writes.append(.deleteStatus(id))
             known[id] = nil
         }
         let deletableVolumes = Set(observed.volumes.filter { $0.reclaimPolicy == .delete }.map(\.name))
@@ -258,9 +294,24 @@ public actor Reconciler {
                 default: false
                 }
             guard !remains else { continue }
-            try await store.purgeResource(resource.id)
-            logger.info("purged deleted resource \(resource.id): its objects are gone")
+            writes.append(.purgeResource(resource.id))
+            logger.info("purging deleted resource \(resource.id): its objects are gone")
         }
+        storeWrites.add(writes)
+    }
+
+    /// Writes what waits for the store now; throws the store's error (what is left waits).
+    /// `apply` calls it after its pass.
+    public nonisolated func flushStoreWrites() async throws(StoreError) {
+        guard let store else { return }
+        try await storeWrites.flush(to: store)
+    }
+
+    /// Writes what passes leave for the store as it comes, retrying while the store is away,
+    /// until cancelled: `serve` runs it beside the loop.
+    public nonisolated func runStoreWrites() async {
+        guard let store else { return }
+        await storeWrites.run(to: store, logger: logger)
     }
 
     /// An event when a service's replicas can be reached somewhere new (a replica started, an

@@ -15,7 +15,10 @@ struct StatusBuilder {
     var generations: [ResourceID: Int64]
     /// Restarts Berth made in this pass, per service.
     var restarts: [ResourceID: Int]
-    var now: Date
+    /// The end of the pass: the statuses' time, and how backoff instants are shown.
+    var time: PassTime
+
+    private var now: Date { time.wall }
 
     /// How the planner's crash-loop waits begin.
     static let crashLoop = "CrashLoopBackOff: "
@@ -104,10 +107,11 @@ struct StatusBuilder {
     private func apply(failure: FailureRecord?, to status: inout ResourceStatus) -> Bool {
         guard let failure else { return false }
         status.phase = .failed
-        status.nextAttemptAt = failure.nextAttempt
+        let next = time.date(of: failure.nextAttempt)
+        status.nextAttemptAt = next
         let attempts = "\(failure.count) failed attempt\(failure.count == 1 ? "" : "s")"
         status.setCondition(.ready, .false, reason: "ActionFailed", message: failure.message, now: now)
-        status.setCondition(.stalled, .true, reason: "Backoff", message: "\(attempts); next at \(failure.nextAttempt.formatted(.iso8601))", now: now)
+        status.setCondition(.stalled, .true, reason: "Backoff", message: "\(attempts); next at \(next.formatted(.iso8601))", now: now)
         status.setCondition(.reconciling, .false, reason: "Backoff", message: failure.message, now: now)
         return true
     }

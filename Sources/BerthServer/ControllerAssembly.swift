@@ -26,11 +26,12 @@ public struct ControllerSettings: Sendable {
 }
 
 /// Builds the controller `serve` runs: one reconciler, the job runner and the cron trigger on one
-/// store and one engine, and the certificate manager.
+/// store and one engine, and the certificate manager; it reports to `health`, which the API of
+/// the same process shows.
 public enum ControllerAssembly {
     public static func makeController(
         store: any Store, runtime: some ContainerRuntime & JobRuntime, objectStorage: (any ObjectStorage)?, source: DesiredStateSource,
-        certificates: CertificateManager?, settings: ControllerSettings, logger: Logger
+        certificates: CertificateManager?, settings: ControllerSettings, health: ControllerHealth? = nil, logger: Logger
     ) -> Controller {
         let options = ReconcilerOptions(planner: PlannerOptions(restartBackoff: settings.restartBackoff), concurrency: settings.concurrency)
         let reconciler = Reconciler(runtime: runtime, objectStorage: objectStorage, store: store, options: options, logger: logger)
@@ -39,7 +40,7 @@ public enum ControllerAssembly {
             source: source, runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
             certificates: certificates,
             configuration: ControllerConfiguration(resyncInterval: .milliseconds(settings.resyncInterval.milliseconds), identity: settings.jobs.identity),
-            logger: logger
+            health: health, logger: logger
         )
     }
 }

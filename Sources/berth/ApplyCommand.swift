@@ -49,6 +49,7 @@ struct ApplyCommand: AsyncParsableCommand {
                     let observed = try await firstObservation?.value
                     firstObservation = nil
                     result = try await reconciler.reconcile(snapshot, observed: observed, progress: printer.handle)
+                    try await reconciler.flushStoreWrites()
                 } catch {
                     throw CommandFailure("\(error)")
                 }
@@ -71,8 +72,9 @@ struct ApplyCommand: AsyncParsableCommand {
                 }
                 if !wait || result.converged { return Outcome.done(changes, result.statuses) }
                 if Date() >= deadline { return Outcome.timedOut(result.statuses) }
-                let next = min(result.nextWakeUp ?? .distantFuture, Date().addingTimeInterval(1), deadline)
-                try await Task.sleep(for: .milliseconds(Int64(max(0.05, next.timeIntervalSinceNow) * 1000)))
+                let backoffEnds = result.nextWakeUp.map { result.time.instant(of: $0) } ?? .now + .seconds(1)
+                let next = min(backoffEnds, .now + .seconds(1), .now + .milliseconds(Int64(max(0, deadline.timeIntervalSinceNow) * 1000)))
+                try await Task.sleep(until: max(next, .now + .milliseconds(50)), clock: .continuous)
             }
         }
         switch outcome {

@@ -97,16 +97,19 @@ struct ServeCommand: AsyncParsableCommand {
             let source = manifests.source(store: store)
             let storage = try objectStorage.open()
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            // What the controller of this process tells its API: staleness, writes waiting, statuses.
+            let health = role == .api ? nil : ControllerHealth()
             if role != .api {
                 let made = ControllerAssembly.makeController(
                     store: store, runtime: runtime, objectStorage: storage, source: source,
-                    certificates: try controller.certificateManager(store: store), settings: settings, logger: logger
+                    certificates: try controller.certificateManager(store: store), settings: settings, health: health, logger: logger
                 )
                 services.append(.init(service: made))
             }
             if role != .controller {
                 let stateDirectory = URL(fileURLWithPath: controller.resolvedStateDirectory).standardizedFileURL.path
-                let dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics, followers: followers, protectedHostPaths: [stateDirectory])
+                var dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics, followers: followers, protectedHostPaths: [stateDirectory])
+                dependencies.controller = health
                 services.append(.init(service: try APIAssembly.makeAPI(dependencies, configuration: listening, address: apiURL)))
             }
             logger.info(

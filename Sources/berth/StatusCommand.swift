@@ -1,4 +1,6 @@
 import ArgumentParser
+import BerthAPI
+import BerthController
 import BerthCore
 import BerthStore
 import Foundation
@@ -17,16 +19,33 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         controller.bootstrapLogging(fallback: .warning)
-        let statuses = try await controller.withClient { client in try await client.statuses(project: project) }
+        let answer = try await controller.withClient { client in try await client.statuses(project: project) }
         if json {
-            try printJSON(statuses)
+            try printJSON(answer)
             return
         }
-        guard !statuses.isEmpty else {
+        if let warning = Self.staleness(answer) { print(warning) }
+        guard !answer.items.isEmpty else {
             print("No status recorded yet: run `berth apply` or `berth serve`.")
             return
         }
-        print(StatusTable(statuses).text)
+        print(StatusTable(answer.items).text)
+    }
+
+    /// The lines that say the server's controller runs on a stale desired state or holds writes
+    /// for the store; nil when all is well.
+    static func staleness(_ answer: StatusListView) -> String? {
+        var lines: [String] = []
+        if let report = answer.controller {
+            if let since = report.desiredStateStaleSince {
+                lines.append(
+                    "Desired state stale since \(since.formatted(.iso8601)): the controller converges the manifests and the store's resources it read last (\(report.desiredStateStaleReason ?? "the store cannot be read"))."
+                )
+            }
+            if report.pendingStoreWrites > 0 { lines.append("\(report.pendingStoreWrites) status and event writes wait for the store.") }
+            if report.droppedStoreWrites > 0 { lines.append("\(report.droppedStoreWrites) status and event writes were dropped while the store was away.") }
+        }
+        return lines.isEmpty ? nil : lines.joined(separator: "\n") + "\n"
     }
 }
 

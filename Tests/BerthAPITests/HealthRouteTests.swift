@@ -1,5 +1,7 @@
 import BerthAPI
+@testable import BerthController
 import BerthDocker
+import BerthStore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -39,6 +41,36 @@ import Testing
             }
             #expect(reader.status == .serviceUnavailable)
             #expect(reader.errorMessage().contains("docker:") && reader.text.contains("nonexistent"), "\(reader.text)")
+        }
+        await fixture.finish()
+    }
+
+    @Test func aReaderLearnsWhetherTheControllerRunsOnAStaleDesiredState() async throws {
+        let fixture = try await APIFixture()
+        // given: the API of a process whose controller could not read the store for a while
+        let health = ControllerHealth()
+        var serving = fixture.dependencies
+        serving.controller = health
+        let since = Date(timeIntervalSince1970: 1_800_000_000)
+        let app = Application(router: APIServer.router(serving))
+        try await app.test(.router) { client in
+            // when: fresh
+            let fresh = try await client.call(.get, "/readyz", token: fixture.tokens["read"])
+
+            // then
+            #expect(try fresh.json()["desiredState"] as? String == "fresh", "\(fresh.text)")
+
+            // when: stale, with writes waiting
+            health.update(ControllerReport(desiredStateStaleSince: since, desiredStateStaleReason: "PostgreSQL could not be reached", pendingStoreWrites: 3, leading: false))
+            let anonymous = try await client.call(.get, "/readyz", token: nil)
+            let reader = try await client.call(.get, "/readyz", token: fixture.tokens["read"])
+            let status = try await client.call(.get, "/v1/status", token: fixture.tokens["read"]).decode(StatusListView.self)
+
+            // then: the reader and the status answer say since when; anyone else only that it is ready
+            #expect(NSDictionary(dictionary: try anonymous.json()) == ["status": "ready"], "\(anonymous.text)")
+            #expect(try reader.json()["desiredState"] as? String == "stale since \(since.formatted(.iso8601))", "\(reader.text)")
+            #expect(status.controller?.desiredStateStaleSince == since)
+            #expect(status.controller?.pendingStoreWrites == 3)
         }
         await fixture.finish()
     }

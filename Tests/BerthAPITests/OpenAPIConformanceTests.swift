@@ -1,4 +1,5 @@
 import BerthAPI
+import BerthController
 import BerthStore
 import Foundation
 import HTTPTypes
@@ -13,7 +14,10 @@ import Yams
     @Test func liveAnswersMatchTheDocument() async throws {
         let document = try OpenAPIDocument.load()
         let fixture = try await APIFixture()
-        let app = Application(router: APIServer.router(fixture.dependencies), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        // As `serve` runs it: with a controller beside the API, its report in the status answer.
+        var dependencies = fixture.dependencies
+        dependencies.controller = ControllerHealth()
+        let app = Application(router: APIServer.router(dependencies), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             let admin = fixture.tokens["admin"]
             var checked = 0

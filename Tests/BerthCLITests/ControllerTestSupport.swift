@@ -277,7 +277,7 @@ final class Scenario: @unchecked Sendable {
     /// `berth status --json`, by resource description (`Service p/web`).
     func statuses() async throws -> [String: [String: Any]] {
         let result = try await berth("status", "--json", "--project", project)
-        guard result.status == 0, let list = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
+        guard result.status == 0, let answer = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], let list = answer["items"] as? [[String: Any]] else {
             throw BerthProcess.SetupError("berth status failed: \(result.stderr)")
         }
         var byResource: [String: [String: Any]] = [:]

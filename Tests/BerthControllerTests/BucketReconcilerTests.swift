@@ -24,8 +24,8 @@ struct BucketReconcilerTests {
         let snapshot = Self.snapshot(try Fixture.desired(Self.media, try Fixture.service("app")))
 
         // when
-        let first = try await reconciler.reconcile(snapshot, now: Fixture.now)
-        let second = try await reconciler.reconcile(snapshot, now: Fixture.now.addingTimeInterval(10))
+        let first = try await reconciler.reconcile(snapshot, at: Fixture.at(Fixture.now))
+        let second = try await reconciler.reconcile(snapshot, at: Fixture.at(Fixture.now.addingTimeInterval(10)))
 
         // then
         #expect(first.converged)
@@ -46,7 +46,7 @@ struct BucketReconcilerTests {
         let reconciler = Reconciler(runtime: runtime, store: nil)
 
         // when
-        let result = try await reconciler.reconcile(Self.snapshot(try Fixture.desired(Self.media, try Fixture.service("app"))), now: Fixture.now)
+        let result = try await reconciler.reconcile(Self.snapshot(try Fixture.desired(Self.media, try Fixture.service("app"))), at: Fixture.at(Fixture.now))
 
         // then
         #expect(await runtime.containerNames == [Fixture.containerName("app")])
@@ -67,7 +67,7 @@ struct BucketReconcilerTests {
         let reconciler = Reconciler(runtime: runtime, objectStorage: storage, store: nil)
 
         // when
-        let result = try await reconciler.reconcile(Self.snapshot(try Fixture.desired(Self.media, try Fixture.service("app"))), now: Fixture.now)
+        let result = try await reconciler.reconcile(Self.snapshot(try Fixture.desired(Self.media, try Fixture.service("app"))), at: Fixture.at(Fixture.now))
 
         // then
         #expect(await runtime.containerNames == [Fixture.containerName("app")])
@@ -83,7 +83,7 @@ struct BucketReconcilerTests {
         let reconciler = Reconciler(runtime: InMemoryRuntime(), objectStorage: storage, store: nil)
 
         // when
-        let result = try await reconciler.reconcile(Self.snapshot(try Fixture.desired(Self.media)), now: Fixture.now)
+        let result = try await reconciler.reconcile(Self.snapshot(try Fixture.desired(Self.media)), at: Fixture.at(Fixture.now))
 
         // then
         let status = try #require(result.statuses.first { $0.id == Self.mediaID })
@@ -99,13 +99,13 @@ struct BucketReconcilerTests {
         let reconciler = Reconciler(runtime: InMemoryRuntime(), objectStorage: storage, store: nil)
         let logs = Resource(metadata: ResourceMetadata(name: "logs", project: "shop"), spec: .bucket(BucketSpec(bucketName: "shop-logs", reclaimPolicy: .delete)))
         let files = Resource(metadata: ResourceMetadata(name: "files", project: "shop"), spec: .bucket(BucketSpec(bucketName: "shop-files", reclaimPolicy: .delete)))
-        _ = try await reconciler.reconcile(Self.snapshot(try Fixture.desired(logs, files)), now: Fixture.now)
+        _ = try await reconciler.reconcile(Self.snapshot(try Fixture.desired(logs, files)), at: Fixture.at(Fixture.now))
         var full = try #require(await storage.buckets["shop-files"])
         full.objects = 3
         await storage.add("shop-files", full)
 
         // when
-        let result = try await reconciler.reconcile(Self.snapshot(try Fixture.desired(try Fixture.service("app"))), now: Fixture.now.addingTimeInterval(10))
+        let result = try await reconciler.reconcile(Self.snapshot(try Fixture.desired(try Fixture.service("app"))), at: Fixture.at(Fixture.now.addingTimeInterval(10)))
 
         // then
         #expect(await storage.buckets.keys.sorted() == ["shop-files"])

@@ -8,6 +8,15 @@ import Synchronization
 enum Fixture {
     /// A fixed time to plan at, so backoff arithmetic is exact.
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
+    /// `now` on both clocks of a pass.
+    static let time = PassTime(wall: now, monotonic: .now)
+
+    /// The pass time of wall-clock `date` when neither clock was stepped since `time`: both moved
+    /// on alike. A microsecond late at most, so a pass at a backoff's end (a `Date`, which keeps
+    /// less than a microsecond at this epoch) is not before it.
+    static func at(_ date: Date) -> PassTime {
+        time.advanced(by: .microseconds(Int64((date.timeIntervalSince(now) * 1_000_000).rounded(.up)) + 1))
+    }
 
     static func service(
         _ name: String,

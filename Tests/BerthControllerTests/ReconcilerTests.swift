@@ -22,6 +22,12 @@ struct ReconcilerTests {
         )
     }
 
+    /// Whether two wall-clock times of one monotonic instant, seen from different passes, agree.
+    static func same(_ date: Date?, _ expected: Date) -> Bool {
+        guard let date else { return false }
+        return abs(date.timeIntervalSince(expected)) < 0.001
+    }
+
     static func status(_ result: PassResult, _ service: String) throws -> ResourceStatus {
         try #require(result.statuses.first { $0.id == Fixture.serviceID(service) })
     }
@@ -32,7 +38,7 @@ struct ReconcilerTests {
         let reconciler = Reconciler(runtime: runtime, store: nil)
 
         // when
-        let result = try await reconciler.reconcile(Self.snapshot(try Self.stack()), now: Fixture.now)
+        let result = try await reconciler.reconcile(Self.snapshot(try Self.stack()), at: Fixture.at(Fixture.now))
 
         // then
         #expect(result.report.failures.isEmpty)
@@ -51,18 +57,18 @@ struct ReconcilerTests {
         let runtime = InMemoryRuntime()
         let logs = CapturedLogs()
         let reconciler = Reconciler(runtime: runtime, store: nil, logger: logs.logger)
-        _ = try await reconciler.reconcile(Self.snapshot(try Self.stack()), now: Fixture.now)
+        _ = try await reconciler.reconcile(Self.snapshot(try Self.stack()), at: Fixture.at(Fixture.now))
         #expect(logs.messages(at: .warning).isEmpty)
 
         // when: three passes leave the project's containers alone and warn about them
-        for _ in 0..<3 { _ = try await reconciler.reconcile(Self.snapshot(DesiredState()), now: Fixture.now) }
+        for _ in 0..<3 { _ = try await reconciler.reconcile(Self.snapshot(DesiredState()), at: Fixture.at(Fixture.now)) }
 
         // then: one warning line
         let warnings = logs.messages(at: .warning)
         #expect(warnings.count == 1 && warnings[0].contains("but no declared resources"), "\(warnings)")
 
         // when: the project is declared again
-        _ = try await reconciler.reconcile(Self.snapshot(try Self.stack()), now: Fixture.now)
+        _ = try await reconciler.reconcile(Self.snapshot(try Self.stack()), at: Fixture.at(Fixture.now))
 
         // then: one line says it ended and for how long it lasted
         let ended = logs.messages(at: .info).filter { $0.hasPrefix("no longer the case") }
@@ -75,11 +81,11 @@ struct ReconcilerTests {
         let runtime = InMemoryRuntime()
         let reconciler = Reconciler(runtime: runtime, store: nil)
         let snapshot = Self.snapshot(try Self.stack())
-        _ = try await reconciler.reconcile(snapshot, now: Fixture.now)
+        _ = try await reconciler.reconcile(snapshot, at: Fixture.at(Fixture.now))
         let callsAfterFirst = await runtime.calls.count
 
         // when
-        let second = try await reconciler.reconcile(snapshot, now: Fixture.now.addingTimeInterval(10))
+        let second = try await reconciler.reconcile(snapshot, at: Fixture.at(Fixture.now.addingTimeInterval(10)))
 
         // then
         #expect(second.plan.actions.isEmpty)
@@ -97,7 +103,7 @@ struct ReconcilerTests {
         await runtime.fail(.ensureImage("example/db:1"), with: DockerError(.notFound, "no such image: example/db:1", status: 404))
 
         // when: the first pass
-        let first = try await reconciler.reconcile(snapshot, now: Fixture.now)
+        let first = try await reconciler.reconcile(snapshot, at: Fixture.at(Fixture.now))
 
         // then: db failed and backs off; web, held up by db, waits; cache runs
         let db = try Self.status(first, "db")
@@ -114,21 +120,22 @@ struct ReconcilerTests {
 
         // when: a pass before the backoff ends
         let callsBefore = await runtime.calls.count
-        let second = try await reconciler.reconcile(snapshot, now: Fixture.now.addingTimeInterval(2))
+        let second = try await reconciler.reconcile(snapshot, at: Fixture.at(Fixture.now.addingTimeInterval(2)))
 
         // then: nothing of db or what needs it is attempted, and both say why
         #expect(second.plan.actions.isEmpty)
         #expect(await runtime.calls.count == callsBefore)
         #expect(second.plan.waits.map(\.resource) == [Fixture.serviceID("db"), Fixture.serviceID("web")])
-        #expect(second.plan.waits.allSatisfy { $0.until == retry })
+        // The same instant, shown on the wall clock of another pass: equal to well under a millisecond.
+        #expect(second.plan.waits.allSatisfy { Self.same($0.until, retry) })
         #expect(try Self.status(second, "db").phase == .failed)
-        #expect(try Self.status(second, "db").nextAttemptAt == retry)
+        #expect(Self.same(try Self.status(second, "db").nextAttemptAt, retry))
         #expect(try Self.status(second, "web").condition(.ready)?.message == "waiting for Service shop/db, which is backing off after a failure")
         #expect(try Self.status(second, "cache").phase == .ready)
 
         // when: the image has arrived and the backoff is over
         await runtime.stopFailing(.ensureImage("example/db:1"))
-        let third = try await reconciler.reconcile(snapshot, now: retry.addingTimeInterval(1))
+        let third = try await reconciler.reconcile(snapshot, at: Fixture.at(retry.addingTimeInterval(1)))
 
         // then
         #expect(third.report.failures.isEmpty)
@@ -144,11 +151,11 @@ struct ReconcilerTests {
         let reconciler = Reconciler(runtime: runtime, store: nil)
         let snapshot = Self.snapshot(try Fixture.desired(try Fixture.service("cache", image: "example/cache:1")))
         await runtime.fail(.ensureImage("example/cache:1"), with: DockerError(.notFound, "no such image: example/cache:1", status: 404))
-        let first = try await reconciler.reconcile(snapshot, now: Fixture.now)
+        let first = try await reconciler.reconcile(snapshot, at: Fixture.at(Fixture.now))
         let firstRetry = try #require(try Self.status(first, "cache").nextAttemptAt)
 
         // when: the retry fails too
-        let second = try await reconciler.reconcile(snapshot, now: firstRetry)
+        let second = try await reconciler.reconcile(snapshot, at: Fixture.at(firstRetry))
 
         // then: the next attempt is twice as far away
         let secondStatus = try Self.status(second, "cache")
@@ -164,11 +171,11 @@ struct ReconcilerTests {
         let runtime = InMemoryRuntime()
         let reconciler = Reconciler(runtime: runtime, store: nil)
         let snapshot = Self.snapshot(try Fixture.desired(try Fixture.service("web")))
-        _ = try await reconciler.reconcile(snapshot, now: Fixture.now)
+        _ = try await reconciler.reconcile(snapshot, at: Fixture.at(Fixture.now))
         await runtime.exit("berth-shop-web-0", code: 1)
 
         // when
-        let result = try await reconciler.reconcile(snapshot, now: Fixture.now.addingTimeInterval(60))
+        let result = try await reconciler.reconcile(snapshot, at: Fixture.at(Fixture.now.addingTimeInterval(60)))
 
         // then
         #expect(result.plan.description.contains("~ start container berth-shop-web-0 (Service shop/web: exited with code 1)"))
@@ -183,13 +190,13 @@ struct ReconcilerTests {
         let runtime = InMemoryRuntime()
         let reconciler = Reconciler(runtime: runtime, store: nil)
         let snapshot = Self.snapshot(try Fixture.desired(try Fixture.service("web")))
-        _ = try await reconciler.reconcile(snapshot, now: Fixture.now)
+        _ = try await reconciler.reconcile(snapshot, at: Fixture.at(Fixture.now))
         await runtime.exit("berth-shop-web-0", code: 1)
-        _ = try await reconciler.reconcile(snapshot, now: Fixture.now.addingTimeInterval(60))
+        _ = try await reconciler.reconcile(snapshot, at: Fixture.at(Fixture.now.addingTimeInterval(60)))
         await runtime.exit("berth-shop-web-0", code: 1)
 
         // when
-        let result = try await reconciler.reconcile(snapshot, now: Fixture.now.addingTimeInterval(61))
+        let result = try await reconciler.reconcile(snapshot, at: Fixture.at(Fixture.now.addingTimeInterval(61)))
 
         // then: no restart yet; the status says until when
         #expect(result.plan.actions.isEmpty)
@@ -202,10 +209,89 @@ struct ReconcilerTests {
         #expect(await runtime.state(of: "berth-shop-web-0") == .exited)
 
         // when: the backoff is over
-        let later = try await reconciler.reconcile(snapshot, now: next.addingTimeInterval(1))
+        let later = try await reconciler.reconcile(snapshot, at: Fixture.at(next.addingTimeInterval(1)))
 
         // then
         #expect(try Self.status(later, "web").restartCount == 2)
         #expect(await runtime.state(of: "berth-shop-web-0") == .running)
+    }
+
+    @Test func aWallClockStepNeitherDelaysACrashLoopRestartNorMakesItEarly() async throws {
+        // given: a service restarted once, crashing again a second later (10 s backoff next)
+        let runtime = InMemoryRuntime()
+        let reconciler = Reconciler(runtime: runtime, store: nil)
+        let snapshot = Self.snapshot(try Fixture.desired(try Fixture.service("web")))
+        _ = try await reconciler.reconcile(snapshot, at: Fixture.time)
+        await runtime.exit("berth-shop-web-0", code: 1)
+        let restarted = Fixture.time.advanced(by: .seconds(60))
+        let restartEnded = try await reconciler.reconcile(snapshot, at: restarted).time.monotonic
+        await runtime.exit("berth-shop-web-0", code: 1)
+
+        // when: 2 s later the wall clock jumps an hour ahead
+        var jumped = restarted.advanced(by: .seconds(2))
+        jumped.wall += 3600
+        let early = try await reconciler.reconcile(snapshot, at: jumped)
+
+        // then: still backing off, until 10 s after the restart (8 s and the restart pass's own
+        // time from now) on the wall clock as it reads now
+        #expect(early.plan.actions.isEmpty)
+        let next = try #require(try Self.status(early, "web").nextAttemptAt)
+        let expected = jumped.wall.addingTimeInterval((restartEnded - jumped.monotonic).seconds + 10)
+        #expect(abs(next.timeIntervalSince(expected)) < 0.01, "\(next) vs \(expected)")
+
+        // when: 11 s after the restart, with the wall clock stepped two hours back from there
+        var stepped = restarted.advanced(by: .seconds(11))
+        stepped.wall -= 7200
+        let due = try await reconciler.reconcile(snapshot, at: stepped)
+
+        // then: restarted, though the wall clock reads before the first restart
+        #expect(try Self.status(due, "web").restartCount == 2)
+        #expect(await runtime.state(of: "berth-shop-web-0") == .running)
+    }
+
+    @Test func aWallClockStepNeitherDelaysAFailureRetryNorMakesItEarly() async throws {
+        // given: db's image is missing (5 s failure backoff)
+        let runtime = InMemoryRuntime()
+        let reconciler = Reconciler(runtime: runtime, store: nil)
+        let snapshot = Self.snapshot(try Fixture.desired(try Fixture.service("db", image: "example/db:1")))
+        await runtime.fail(.ensureImage("example/db:1"), with: DockerError(.notFound, "no such image: example/db:1", status: 404))
+        let first = try await reconciler.reconcile(snapshot, at: Fixture.time)
+        await runtime.stopFailing(.ensureImage("example/db:1"))
+        let failedAt = first.time
+
+        // when: 2 s later, the wall clock an hour ahead
+        var ahead = failedAt.advanced(by: .seconds(2))
+        ahead.wall += 3600
+        let early = try await reconciler.reconcile(snapshot, at: ahead)
+
+        // then: held; the wake-up is 3 s away on the monotonic clock
+        #expect(early.plan.actions.isEmpty)
+        #expect(try Self.status(early, "db").phase == .failed)
+        let wakeUp = try #require(early.nextWakeUp)
+        #expect(abs((early.time.instant(of: wakeUp) - failedAt.monotonic).seconds - 5) < 0.01)
+
+        // when: 6 s after the failure, the wall clock an hour behind
+        var behind = failedAt.advanced(by: .seconds(6))
+        behind.wall -= 3600
+        let retried = try await reconciler.reconcile(snapshot, at: behind)
+
+        // then
+        #expect(try Self.status(retried, "db").phase == .ready)
+    }
+
+    @Test func aControllerThatDoesNotLeadLeavesBucketsAlone() async throws {
+        // given: a bucket and a service declared
+        let runtime = InMemoryRuntime()
+        let bucket = Resource(metadata: ResourceMetadata(name: "media", project: "shop"), spec: .bucket(BucketSpec(bucketName: "shop-media")))
+        let snapshot = Self.snapshot(try Fixture.desired(bucket, try Fixture.service("web")))
+        let reconciler = Reconciler(runtime: runtime, objectStorage: nil, store: nil)
+
+        // when: a pass without the leader lease
+        let result = try await reconciler.reconcile(snapshot, at: Fixture.time, leading: false)
+
+        // then: the service converges; the bucket is neither planned nor reported (no "no endpoint" failure)
+        #expect(result.converged)
+        #expect(result.statuses.map(\.id) == [Fixture.serviceID("web")])
+        #expect(result.plan.warnings.isEmpty)
     }
 }

@@ -85,6 +85,15 @@ public struct DesiredState: Sendable, Hashable {
         writtenByAPIWriters.formUnion(ids)
     }
 
+    /// The same desired state with its buckets left to someone else: planned and reported as if
+    /// none were declared, while `contains` still knows them (so their statuses stay). What a
+    /// controller converges that does not hold the leader lease.
+    public func withoutBuckets() -> DesiredState {
+        var state = self
+        state.buckets = []
+        return state
+    }
+
     /// Whether a resource with this identity is declared (without copying it).
     public func contains(_ id: ResourceID) -> Bool {
         index(of: id) != nil

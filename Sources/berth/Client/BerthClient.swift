@@ -19,8 +19,9 @@ protocol BerthClient {
     /// A job's output, handed to `write` piece by piece in the order it is printed; with `follow`,
     /// until the job's output ends.
     func jobLogs(_ id: String, tail: Int?, follow: Bool, write: (JobOutput) -> Void) async throws
-    /// What the controller last recorded for every resource (of `project`).
-    func statuses(project: String?) async throws -> [ResourceStatus]
+    /// What the controller last recorded for every resource (of `project`), and, from a server
+    /// that runs a controller, how that controller stands.
+    func statuses(project: String?) async throws -> StatusListView
     /// Events, oldest first, handed to `show` a batch at a time: one batch, or with `follow`
     /// batch after batch until interrupted.
     func events(_ filter: EventFilter, follow: Bool, show: ([EventView]) throws -> Void) async throws

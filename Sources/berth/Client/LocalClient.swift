@@ -94,8 +94,8 @@ final class LocalClient: BerthClient {
         write(.stderr(tail.map { JobLogsView.lastLines(stored.stderr, $0) } ?? stored.stderr))
     }
 
-    func statuses(project: String?) async throws -> [ResourceStatus] {
-        try await store().statuses(project: project)
+    func statuses(project: String?) async throws -> StatusListView {
+        StatusListView(items: try await store().statuses(project: project))
     }
 
     /// Reads the store; with `follow`, again every half second while a read returns fewer than

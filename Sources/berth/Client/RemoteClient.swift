@@ -77,8 +77,8 @@ struct RemoteClient: BerthClient, ResourceClient {
         throw CommandFailure("the stream of job \(id) closed before its end")
     }
 
-    func statuses(project: String?) async throws -> [ResourceStatus] {
-        try await api.call("GET", "/v1/status", query: project.map { [("project", $0)] } ?? [], as: ItemsView<ResourceStatus>.self).items
+    func statuses(project: String?) async throws -> StatusListView {
+        try await api.call("GET", "/v1/status", query: project.map { [("project", $0)] } ?? [], as: StatusListView.self)
     }
 
     /// One read; with `follow`, the server's event stream, an event at a time.
