@@ -93,6 +93,8 @@ public final class Controller: Service {
     }
 
     public func run() async throws {
+        // Not leading until the store says so: the job runner leaves expired jobs to the leader.
+        if store != nil { await jobs?.setLeading(false) }
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await self.watchEngine() }
@@ -210,8 +212,6 @@ public final class Controller: Service {
             await jobs?.setLeading(true)
             return
         }
-        // Not leading until the store says so: the job runner leaves expired jobs to the leader.
-        await jobs?.setLeading(false)
         let interval = Duration.milliseconds(configuration.leaderLease.milliseconds / 3)
         while !isStopping, !Task.isCancelled {
             let leads = await tryLease(store, within: interval)

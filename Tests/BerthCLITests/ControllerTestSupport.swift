@@ -305,13 +305,15 @@ final class Scenario: @unchecked Sendable {
     /// networks, its database and its folder. Synchronous, for `defer`, and blocking nothing: the
     /// children are signalled at once and the rest runs in a task that frees the scenario's slot
     /// when done.
-    func finish() {
+    /// Returns the cleanup's task, for a test that must wait for it (`await scenario.finish().value`).
+    @discardableResult
+    func finish() -> Task<Void, Never> {
         let processes = [serve].compactMap { $0 } + Array(others.values)
         for process in processes { process.signal(SIGTERM) }
         for child in children { child.signal(SIGKILL) }
         serve = nil
         others = [:]
-        Task { [self] in
+        return Task { [self] in
             defer { Self.slots.release() }
             for process in processes { await process.stop(SIGTERM) }
             await removeEverything()

@@ -224,7 +224,7 @@ struct JobExecution: Sendable {
         // as interrupted, and whoever holds the job after its lease carries on from what exists.
         do {
             return try await runtime.createJobContainer(target, environment: values)
-        } catch where error.code == .notFound && container.pullPolicy != .always {
+        } catch  where error.code == .notFound && container.pullPolicy != .always {
             try await ensureImage(container)
         } catch {
             if error.isEngineAway { throw error }
