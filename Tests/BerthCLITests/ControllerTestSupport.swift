@@ -211,7 +211,10 @@ final class Scenario: @unchecked Sendable {
             self.scenario = scenario
             self.filters = filters
             file = scenario.folder.appendingPathComponent("events-\(UUID().uuidString)")
-            let arguments = ["-H", scenario.dockerHost, "events", "--format", "{{.Actor.Attributes.name}}\t" + format] + filters.flatMap { ["--filter", $0] }
+            // From now on, whenever the stream connects: a marker run before it did is replayed.
+            let since = String(format: "%.3f", Date().timeIntervalSince1970)
+            let arguments =
+                ["-H", scenario.dockerHost, "events", "--since", since, "--format", "{{.Actor.Attributes.name}}\t" + format] + filters.flatMap { ["--filter", $0] }
             process = try scenario.launch(["/usr/bin/docker"] + arguments, stdout: file, stderr: scenario.folder.appendingPathComponent("events-errors.log"))
             try await mark("start")
         }

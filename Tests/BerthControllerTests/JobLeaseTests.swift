@@ -29,12 +29,14 @@ struct JobLeaseTests {
             let name = JobWorld.containerName(id)
             await world.runtime.workerExits(name, code: 0)
 
-            // then: the one container ran the attempt to its end, recorded once
+            // then: the one container ran the attempt to its end, recorded once. (On a loaded machine
+            // the second runner's own 0.9 s lease may lapse and be taken over again, by itself: a
+            // newer fence, still the one container.)
             let job = try await second.ended(id)
-            #expect(job.state == .finished && job.attempt == 1 && job.exitCode == 0 && job.claimedEngine == "engine-1" && job.fence == 2, "\(job)")
+            #expect(job.state == .finished && job.attempt == 1 && job.exitCode == 0 && job.claimedEngine == "engine-1" && job.fence >= 2, "\(job)")
             #expect(await world.runtime.creations == [name], "one container was made")
             let reasons = try await second.reasons(id)
-            #expect(reasons.filter { $0 == "TakenOver" }.count == 1 && reasons.filter { $0 == "Finished" }.count == 1, "\(reasons)")
+            #expect(reasons.contains("TakenOver") && reasons.filter { $0 == "Finished" }.count == 1, "\(reasons)")
             #expect(!reasons.contains("WorkerLost") && !reasons.contains("Requeued"), "\(reasons)")
         }
     }

@@ -239,8 +239,9 @@ struct ReconcilerTests {
         let expected = jumped.wall.addingTimeInterval((restartEnded - jumped.monotonic).seconds + 10)
         #expect(abs(next.timeIntervalSince(expected)) < 0.01, "\(next) vs \(expected)")
 
-        // when: 11 s after the restart, with the wall clock stepped two hours back from there
-        var stepped = restarted.advanced(by: .seconds(11))
+        // when: 11 s after the restart (the end of its pass, which a loaded machine makes late),
+        // with the wall clock stepped two hours back from there
+        var stepped = restarted.advanced(by: (restartEnded - restarted.monotonic) + .seconds(11))
         stepped.wall -= 7200
         let due = try await reconciler.reconcile(snapshot, at: stepped)
 

@@ -83,9 +83,10 @@ struct StoreOutageTests {
         // when
         let result = try await reconciler.reconcile(Self.snapshot(try Fixture.desired(try Fixture.service("web"))))
 
-        // then: converged well within the minute; the writes wait
+        // then: converged well within the minute the store would take (the bound leaves room for
+        // a loaded machine, where this whole suite's first seconds stretch to twenty); the writes wait
         #expect(result.converged)
-        #expect(clock.now - start < .seconds(10))
+        #expect(clock.now - start < .seconds(45))
         #expect(reconciler.storeWrites.pendingCount > 0)
     }
 
