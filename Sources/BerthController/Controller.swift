@@ -45,8 +45,8 @@ public struct ControllerConfiguration: Sendable {
 /// on every pass, from the last desired state it could read when the store is away, and never
 /// waits for the store on the way (statuses and events wait in the reconciler's
 /// ``StoreWriteBuffer``). The leader lease, asked for beside the loop, guards only the work that
-/// must happen once: cron firing, buckets, certificates, and taking over the jobs whose leases
-/// expired (`JobRunner.setLeading`); a store that cannot be reached means not leading. Runs as a
+/// must happen once: cron firing, buckets and certificates (expired job leases are taken over
+/// by any controller: see `JobRunner`); a store that cannot be reached means not leading. Runs as a
 /// service-lifecycle `Service`: on SIGTERM or SIGINT, actions in flight finish, no new one
 /// starts, and the lease is released; the next start adopts what exists.
 public final class Controller: Service {
@@ -93,8 +93,6 @@ public final class Controller: Service {
     }
 
     public func run() async throws {
-        // Not leading until the store says so: the job runner leaves expired jobs to the leader.
-        if store != nil { await jobs?.setLeading(false) }
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await self.watchEngine() }
@@ -209,16 +207,20 @@ public final class Controller: Service {
     private func holdLease() async {
         guard let store else {
             leading.store(true, ordering: .relaxed)
-            await jobs?.setLeading(true)
             return
         }
         let interval = Duration.milliseconds(configuration.leaderLease.milliseconds / 3)
+        // The first answer is logged either way, so a standby says it stands by.
+        var told = false
         while !isStopping, !Task.isCancelled {
             let leads = await tryLease(store, within: interval)
-            if leads != isLeading {
+            if leads != isLeading || !told {
+                told = true
                 leading.store(leads, ordering: .relaxed)
-                logger.info(leads ? "holding the leader lease: cron, buckets, certificates and job takeovers run here" : "not holding the leader lease; converging this engine only")
-                await jobs?.setLeading(leads)
+                logger.info(
+                    leads
+                        ? "holding the leader lease: cron, buckets and certificates run here"
+                        : "another controller holds the leader lease; standing by for cron, buckets and certificates, converging this engine only")
                 if leads {
                     wakeUps.fire(.timer)
                     duties.fire(.timer)
@@ -228,7 +230,6 @@ public final class Controller: Service {
         }
         if isLeading {
             leading.store(false, ordering: .relaxed)
-            await jobs?.setLeading(false)
         }
         _ = try? await withStoreDeadline(interval) { try await store.releaseLeadership(name: "controller", holder: self.configuration.identity) }
     }

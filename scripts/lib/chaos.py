@@ -50,7 +50,7 @@ READY_BOUND = BACKOFF_MAX + 26.0
 OVERLAP_ALLOWANCE = LEASE / 3 + 1.0 + 3.0
 # The janitor looks every 30 s; a superseded attempt's container is gone within this after the drain.
 LEFTOVER_BOUND = 75.0
-SCENARIOS = ["kills", "engines", "outage", "dockerd", "skew", "disk"]
+SCENARIOS = ["kills", "engines", "outage", "dockerd", "skew", "step", "disk"]
 
 
 def log(message):
@@ -171,6 +171,19 @@ class EngineWatch(threading.Thread):
             self.process.terminate()
         self.join(timeout=10)
 
+    def service_gaps(self, name):
+        """(when it died, seconds to the next start) for each death of the service's container, in order."""
+        with self.lock:
+            events = sorted((event for event in self.events if event["name"] == name and not event["job"]), key=lambda event: event["time"])
+        gaps, died = [], None
+        for event in events:
+            if event["action"] == "die":
+                died = event["time"]
+            elif event["action"] == "start" and died is not None:
+                gaps.append((died, event["time"] - died))
+                died = None
+        return gaps
+
     def job_intervals(self, until):
         """Each job container's running intervals: [(job, container, start, end)]."""
         with self.lock:
@@ -221,18 +234,25 @@ class Controller:
     def alive(self):
         return self.process is not None and self.process.poll() is None
 
+    def signal(self, number):
+        """Signals the controller and its wrapper (faketime runs berth as its child): the group."""
+        try:
+            os.killpg(self.process.pid, number)
+        except ProcessLookupError:
+            pass
+
     def kill(self):
         self.resume()
-        self.process.send_signal(signal.SIGKILL)
+        self.signal(signal.SIGKILL)
         self.process.wait(timeout=30)
 
     def pause(self):
-        self.process.send_signal(signal.SIGSTOP)
+        self.signal(signal.SIGSTOP)
         self.paused_since = time.time()
 
     def resume(self):
         if self.paused_since is not None and self.alive:
-            self.process.send_signal(signal.SIGCONT)
+            self.signal(signal.SIGCONT)
             self.frozen.append((self.paused_since, time.time()))
         self.paused_since = None
 
@@ -245,11 +265,11 @@ class Controller:
         if not self.alive:
             return
         self.resume()
-        self.process.send_signal(signal.SIGTERM)
+        self.signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self.signal(signal.SIGKILL)
             self.process.wait(timeout=30)
 
 
@@ -274,7 +294,7 @@ class Scenario:
     def write_manifest(self, file, text):
         (self.manifests / file).write_text(text)
 
-    def service(self, name="web"):
+    def service(self, name="web", command='["sleep", "3600"]'):
         self.write_manifest(f"{name}.yaml", f"""apiVersion: berth/v1
 kind: Service
 metadata: {{name: {name}, project: {self.project}}}
@@ -283,7 +303,7 @@ spec:
   pullPolicy: Never
   network: none
   stopGracePeriod: 1s
-  command: ["sleep", "3600"]
+  command: {command}
 """)
 
     def controller(self, name, engine, store=None, **options):
@@ -295,8 +315,8 @@ spec:
     def berth(self, *arguments, timeout=60, check=True, store=None):
         return run([BERTH, *arguments, *(store if store is not None else self.store)], timeout=timeout, check=check)
 
-    def submit(self, count, durations=(0.5, 6.0)):
-        """Submits `count` jobs of a random length each; returns their ids."""
+    def submit(self, count, durations=(0.5, 6.0), extra=""):
+        """Submits `count` jobs of a random length each (`extra`: more lines of their spec); returns their ids."""
         documents = []
         for index in range(count):
             seconds = random.uniform(*durations)
@@ -310,7 +330,7 @@ spec:
   stopGracePeriod: 1s
   backoffLimit: 20
   command: ["sleep", "{seconds:.2f}"]
-""")
+{extra}""")
         file = self.folder / f"submit-{len(self.jobs)}.yaml"
         file.write_text("---\n".join(documents))
         answer = self.berth("jobs", "submit", "-f", str(file), "--json", timeout=120)
@@ -517,6 +537,50 @@ def scenario_skew(tally, short):
     # on the database's clock, so the overlap bound holds no skew.
     jobs_under_faults(tally, "skew", [HOST_ENGINE, NETNS_ENGINE], 16 if short else 100, 25 if short else 120,
                       [pause_and_resume], wrappers=wrappers)
+
+
+def scenario_step(tally, short):
+    """The wall clock of a running controller stepped an hour ahead, and in a second process two
+    hours back (libfaketime's FAKETIME_START_AFTER_SECONDS: the offset starts 25 s into the run):
+    a crash-looping service is restarted after its backoff each time, neither held nor early, and
+    jobs running across the step are not ended by their activeDeadline."""
+    scenario = Scenario("step", tally, {HOST_ENGINE}, database_url=database(ENV["BERTH_TEST_POSTGRES_URL"], "chaos_step"))
+    scenario.service("crasher", command='["sh", "-c", "sleep 2; exit 1"]')
+    watch = scenario.watches[HOST_ENGINE]
+    started = []
+    try:
+        for index, (offset, name) in enumerate((("+1h", "wall clock stepped an hour ahead"), ("-2h", "wall clock stepped two hours back"))):
+            clock = {"FAKETIME_DONT_FAKE_MONOTONIC": "1", "FAKETIME_START_AFTER_SECONDS": "25"}
+            controller = scenario.controller(f"step-{index + 1}", HOST_ENGINE, wrapper=("faketime", "-f", offset), environment=clock)
+            started.append(time.time())
+            stepped = time.time() + 25
+            before = len(watch.service_gaps("crasher"))
+            time.sleep(18)
+            scenario.submit(2 if short else 4, durations=(8.0, 12.0), extra="  activeDeadline: 40s\n")
+            tally.fault(name)
+            # Three restarts after the step, each due 4 s (the backoff's most) after its crash.
+            def restarted_after_step():
+                with watch.lock:
+                    return sum(1 for event in watch.events if event["name"] == "crasher" and event["action"] == "start" and event["time"] > stepped) >= 3
+            if not eventually(90, f"step: crasher restarted three times after the {offset} step", restarted_after_step):
+                tally.check("crash-loop restarts held or early after a wall-clock step", 1, f"step: no three restarts after the {offset} step")
+            scenario.check_alive()
+            controller.stop()
+            log(f"step: {len(watch.service_gaps('crasher')) - before} restarts around the {offset} step")
+        gaps = watch.service_gaps("crasher")
+        # Restarts wait 1 s, doubling to BACKOFF_MAX (the container runs 2 s, never long enough to
+        # reset it); the first restart after a controller process starts may come at once.
+        held = [gap for _, gap in gaps if gap > BACKOFF_MAX + 6.0]
+        early = [gap for died, gap in gaps if gap < 0.8 and not any(begin - 1 <= died <= begin + 8 for begin in started)]
+        tally.check("crash-loop restarts held or early after a wall-clock step", len(held) + len(early),
+                    f"step: gaps {', '.join(f'{gap:.1f}' for _, gap in gaps)} s")
+        scenario.controller("step-3", HOST_ENGINE)
+        scenario.drain(120)
+        states = scenario.job_states()
+        ended = [job for job in scenario.jobs if states.get(job, {}).get("state") != "finished"]
+        tally.check("jobs ended early by a wall-clock step", len(ended), f"step: {', '.join(ended)}")
+    finally:
+        scenario.finish()
 
 
 def as_postgres(*arguments, timeout=120):

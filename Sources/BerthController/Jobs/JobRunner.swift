@@ -7,7 +7,8 @@ import Logging
 /// The job side of the controller: claims pending jobs the moment they are submitted (store
 /// notifications, and a poll for what no notification reaches), runs one `JobExecution` per
 /// claimed job up to the controller's limit, keeps their leases alive, hands cancels to them,
-/// takes over the jobs of controllers whose leases expired (while it leads), submits the
+/// takes over the jobs whose leases expired (any controller may: the takeover is one transaction
+/// on the store's clock, so each job goes to one taker), submits the
 /// manifests' `Job`s, and clears away containers and scratch volumes of ended jobs.
 ///
 /// Leases: renewed at a third of `lease`, each execution's hold tracked in a `HeldClaim`. A
@@ -24,8 +25,6 @@ public actor JobRunner {
     private let logger: Logger
     private let wakeUps = WakeUpSignal()
     private var executions: [String: (task: Task<Void, Never>, cancel: CancelFlag, held: HeldClaim)] = [:]
-    /// Whether this runner takes over expired leases (`setLeading`).
-    private var leading = true
     /// This runner's engine ID, once read.
     private var engine: String?
     /// When the renewal in flight was sent, and whether the last one failed.
@@ -67,13 +66,6 @@ public actor JobRunner {
 
     /// Jobs this runner is carrying out now.
     public var runningJobIDs: Set<String> { Set(executions.keys) }
-
-    /// Whether this runner takes over jobs whose leases expired; the leading controller's does, so
-    /// one controller, not all at once, decides what becomes of them. Until told, a runner leads
-    /// (a lone controller).
-    public func setLeading(_ leads: Bool) {
-        leading = leads
-    }
 
     /// Takes the projects' job limits from the desired state and submits its `Job` resources (once
     /// per spec: the idempotency key holds the spec hash, so an edited Job runs again).
@@ -138,12 +130,12 @@ public actor JobRunner {
         }
     }
 
-    /// Renews at a third of the lease and, while leading, takes over expired leases; a task of its
+    /// Renews at a third of the lease and takes over expired leases; a task of its
     /// own, so a slow claim never delays a renewal.
     private func keepLeases() async {
         while !Task.isCancelled {
             await renew()
-            if leading { await takeOver() }
+            await takeOver()
             try? await Task.sleep(for: renewEvery)
         }
     }
