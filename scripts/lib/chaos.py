@@ -354,10 +354,18 @@ spec:
         if not old:
             self.tally.check("services not running again within their bound", 1, f"{self.name}: no {name} container ran before the kill")
             return False
+        started = docker(engine, "inspect", "-f", "{{.State.StartedAt}}", old[0], timeout=30).stdout.strip()
         docker(engine, "kill", old[0], timeout=30)
         self.tally.fault("service container killed (docker kill)")
-        ready = eventually(READY_BOUND, f"{self.name}: {name} running again on {engine}",
-                           lambda: any(container != old[0] for container in self.running_containers(engine, name)))
+
+        def restarted():
+            # Berth starts the killed container again (or replaces it): a new start time, or a new one.
+            for container in self.running_containers(engine, name):
+                if container != old[0] or docker(engine, "inspect", "-f", "{{.State.StartedAt}}", container, timeout=30).stdout.strip() != started:
+                    return True
+            return False
+
+        ready = eventually(READY_BOUND, f"{self.name}: {name} running again on {engine}", restarted)
         self.tally.check("services not running again within their bound", 0 if ready else 1, f"{self.name}: {name} on {engine}")
         return ready
 
