@@ -41,6 +41,10 @@ struct JobStepTests {
             expected: .record(.cancelled, collectOutput: false)
         ),
         Row(testDescription: "a resumed job with a container on record looks first", job: job(.queued), worker: .unobserved, expected: .observeContainer),
+        Row(
+            testDescription: "a retry looks first: the earlier attempt's container may hold the name", job: job(.queued, attempt: 2, recorded: false),
+            worker: .unobserved, expected: .observeContainer
+        ),
         Row(testDescription: "a resumed started job looks first", job: job(.started), worker: .unobserved, expected: .observeContainer),
         Row(
             testDescription: "after its own create it looks", job: job(.queued), worker: .unobserved, progress: JobStep.Progress(created: true),

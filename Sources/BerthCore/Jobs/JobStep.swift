@@ -134,8 +134,9 @@ public enum JobStep: Sendable, Hashable {
     ///   retry or without `ttlAfterFinished`.
     /// - An end this execution brought about (a failed create or start, a stop) is recorded, with
     ///   the output of the container it saw.
-    /// - A queued job without a container on record is fresh: it is created without a look first
-    ///   (a container left by a crash before the record is adopted by the create).
+    /// - A queued first attempt without a container on record is fresh: it is created without a
+    ///   look first (a container left by a crash before the record is adopted by the create). A
+    ///   retry looks first: the earlier attempt's container may still hold the name.
     /// - An earlier attempt's container is removed first; a missing one is created for a queued
     ///   job, or the worker is lost.
     /// - A job taken over from an expired lease is looked at first: its container on this engine is
@@ -161,7 +162,9 @@ public enum JobStep: Sendable, Hashable {
         }
         switch worker {
         case .unobserved:
-            let fresh = job.state == .queued && !job.containerRecorded && !progress.created
+            // A retry looks first: the earlier attempt's container may still hold the name (its
+            // controller was cut off before it removed it).
+            let fresh = job.state == .queued && job.attempt == 1 && !job.containerRecorded && !progress.created
             return fresh ? whenAbsent(job, progress, cancelled: cancelled) : .observeContainer
         case .absent:
             return whenAbsent(job, progress, cancelled: cancelled)
