@@ -572,7 +572,8 @@ def scenario_step(tally, short):
                     return sum(1 for event in watch.events if event["name"] == "crasher" and event["action"] == "start" and event["time"] > stepped) >= 3
             if not eventually(90, f"step: crasher restarted three times after the {offset} step", restarted_after_step):
                 tally.check("crash-loop restarts held or early after a wall-clock step", 1, f"step: no three restarts after the {offset} step")
-            scenario.check_alive()
+            dead = 0 if controller.alive else 1
+            tally.check("controllers that died from a fault", dead, f"step: {controller.name}")
             controller.stop()
             log(f"step: {len(watch.service_gaps('crasher')) - before} restarts around the {offset} step")
         gaps = watch.service_gaps("crasher")
