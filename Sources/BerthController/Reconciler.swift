@@ -127,7 +127,7 @@ public actor Reconciler {
         let desired = leading ? snapshot.state : snapshot.state.withoutBuckets()
         var before = if let observed { observed } else { try await runtime.observe(refreshing: refreshing) }
         before.objectStorage = if leading { await observeObjectStorage(desired) } else { .available([]) }
-        forgetSettledRestarts(before, now: time.wall)
+        forgetSettledRestarts(before, at: time.monotonic)
         let plan = makePlan(desired, before, at: time)
         logWarnings(plan.warnings)
         let executor = Executor(
@@ -192,14 +192,16 @@ public actor Reconciler {
     // MARK: Memory between passes
 
     /// Drops restart counts of containers that are gone or have run long enough to be trusted
-    /// again (how long from the engine's start time, so on the wall clock).
-    private func forgetSettledRestarts(_ observed: ObservedState, now: Date) {
+    /// again: still running `resetAfter` after this controller last restarted them, on the
+    /// monotonic clock (the engine's start time against the wall clock would forget the backoff
+    /// of a crash loop as soon as the wall clock jumped ahead; scripts/chaos's `step` found it).
+    private func forgetSettledRestarts(_ observed: ObservedState, at instant: ContinuousClock.Instant) {
         let byName = Dictionary(observed.containers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let trustAfter = options.planner.restartBackoff.resetAfter.seconds
-        restarts = restarts.filter { name, _ in
+        let trustAfter = Duration.milliseconds(options.planner.restartBackoff.resetAfter.milliseconds)
+        restarts = restarts.filter { name, restart in
             guard let container = byName[name] else { return false }
-            guard container.state == .running, let started = container.startedAt else { return true }
-            return now.timeIntervalSince(started) < trustAfter
+            guard container.state == .running else { return true }
+            return instant - restart.last < trustAfter
         }
     }
 
