@@ -424,6 +424,12 @@ spec:
                             self.tally.notes.append(f"{self.name}: job {job_a} ran on two engines for {overlap:.1f} s (bound {allowed:.1f} s)")
         self.tally.check("cross-engine overlap beyond the documented bound", beyond)
 
+    def check_jobs(self):
+        """After the faults: every job ended, never two containers at once, nothing left behind."""
+        self.drain(180)
+        self.check_containers()
+        self.check_leftovers()
+
     def check_alive(self):
         """Counts the controllers that exited on their own (the run restarts the ones it kills at once)."""
         dead = [controller.name for controller in self.controllers if not controller.alive]
@@ -514,9 +520,7 @@ def jobs_under_faults(tally, name, engines, size, seconds, actions, wrappers=Non
         scenario.check_alive()
         for controller in scenario.controllers:
             controller.resume()
-        scenario.drain(180)
-        scenario.check_containers()
-        scenario.check_leftovers()
+        scenario.check_jobs()
     finally:
         scenario.finish()
 
@@ -621,9 +625,7 @@ def scenario_outage(tally, short):
             time.sleep(max(0.0, LEASE * 2.5 - (time.monotonic() - stopped)))
             as_postgres(ctl, "-D", data, "-l", str(Path(data).parent / "server.log"), "-w", "-t", "60", "start")
             scenario.check_alive()
-        scenario.drain(180)
-        scenario.check_containers()
-        scenario.check_leftovers()
+        scenario.check_jobs()
     finally:
         scenario.finish()
 
@@ -658,9 +660,7 @@ def scenario_dockerd(tally, short):
             ready = eventually(READY_BOUND, "web running after the engine restart", lambda: scenario.running_containers(HOST_ENGINE))
             tally.check("services not running again within their bound", 0 if ready else 1, "dockerd: web after the engine restart")
         scenario.check_alive()
-        scenario.drain(180)
-        scenario.check_containers()
-        scenario.check_leftovers()
+        scenario.check_jobs()
     finally:
         scenario.finish()
 
