@@ -58,14 +58,26 @@ public struct S3ObjectStorage: ObjectStorage {
         }
     }
 
-    /// One bucket; `nil` for someone else's that is not declared (or that vanished meanwhile).
-    private static func observe(_ name: String, declared: Bool, client: S3Client) async throws(S3Error) -> ObservedBucket? {
+    /// One bucket; `nil` for someone else's that is not declared, and for one deleted between
+    /// the listing and any of its reads (another tool, or another project's plan, removed it:
+    /// it is missing, not unreadable).
+    static func observe(_ name: String, declared: Bool, client: S3Client) async throws(S3Error) -> ObservedBucket? {
+        do throws(S3Error) {
+            return try await read(name, declared: declared, client: client)
+        } catch {
+            if error.code == .noSuchBucket { return nil }
+            throw error
+        }
+    }
+
+    private static func read(_ name: String, declared: Bool, client: S3Client) async throws(S3Error) -> ObservedBucket? {
         let tags: [String: String]
         do throws(S3Error) {
             tags = try await client.tags(name)
-        } catch  where !declared && (error.code == .accessDenied || error.code == .noSuchBucket) {
+        } catch {
             // A bucket these credentials may list but not read is not Berth's.
-            return nil
+            if !declared && error.code == .accessDenied { return nil }
+            throw error
         }
         var bucket = ObservedBucket(name: name, tags: tags)
         if declared {

@@ -125,6 +125,15 @@ struct S3ClientTests {
         #expect(tags?.code == .noSuchBucket)
     }
 
+    /// Buckets are listed first and read after: one deleted in between (by another project's plan
+    /// or another tool) is missing, declared or not, and does not fail the whole observation.
+    @Test(arguments: [true, false])
+    func aBucketDeletedBetweenListingAndReadingIsMissing(declared: Bool) async throws {
+        let client = try MotoServer.client()
+        let name = MotoServer.bucketName("vanished")
+        #expect(try await S3ObjectStorage.observe(name, declared: declared, client: client) == nil)
+    }
+
     @Test func aBucketOfAnotherAccountIsBucketAlreadyExists() async throws {
         // given: a bucket scripts/services/moto.sh made in another moto account
         let client = try MotoServer.client()
