@@ -59,6 +59,12 @@ let package = Package(
             dependencies: ["BerthCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
+        // `berth import compose`: compose files read as `docker compose config` would, and translated.
+        .target(
+            name: "BerthCompose",
+            dependencies: ["BerthCore", "BerthManifests"],
+            swiftSettings: strictSettings
+        ),
         // libpq's declarations only (no pkg-config, which would link it); CLibPQLoader loads the
         // library when a PostgreSQL store first calls it.
         .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
