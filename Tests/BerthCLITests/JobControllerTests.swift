@@ -81,12 +81,7 @@ struct JobControllerTests {
         let scenario = try await Scenario(.postgres)
         defer { scenario.finish() }
         // given: a run every 2 s, and two controllers (both run jobs; only the leader fires schedules)
-        try scenario.write(
-            CronEndToEndTests.cronYAML(
-                scenario, "tick", schedule: "@every 2s", command: "true", extra: "  concurrencyPolicy: Allow\n  successfulJobsHistoryLimit: 50"
-            ))
-        let creates = try await scenario.captureJobCreates(withTimes: true)
-        try scenario.startServe(Scenario.jobServeOptions + ["--controller-id", "one"])
+        let creates = try await scenario.serveTickEveryTwoSeconds()
         try scenario.startAnotherServe(Scenario.jobServeOptions + ["--controller-id", "two"], log: "serve-two.log")
 
         // when: six runs were fired, and each has ended

@@ -71,6 +71,18 @@ extension Scenario {
             ))
     }
 
+    /// Controller `one` serving a CronJob `tick` that runs `true` every 2 s (runs may overlap; 50
+    /// kept), and the capture of job container creates that counts its runs, started before it.
+    func serveTickEveryTwoSeconds() async throws -> JobCreateCapture {
+        try write(
+            CronEndToEndTests.cronYAML(
+                self, "tick", schedule: "@every 2s", command: "true", extra: "  concurrencyPolicy: Allow\n  successfulJobsHistoryLimit: 50"
+            ))
+        let creates = try await captureJobCreates(withTimes: true)
+        try startServe(Scenario.jobServeOptions + ["--controller-id", "one"])
+        return creates
+    }
+
     /// The runs CronJobs fired, as each serve logged them (`submitted job … for the run scheduled
     /// at …`), by the log file that says so; the logs, not the store.
     func cronFirings(logs: [String]) -> [CronFiring] {

@@ -9,12 +9,7 @@ struct LeaderFailoverEndToEndTests {
         let scenario = try await Scenario(.postgres)
         defer { scenario.finish() }
         // given: a run every 2 s; controller one leads (it fired a run), two stands by
-        try scenario.write(
-            CronEndToEndTests.cronYAML(
-                scenario, "tick", schedule: "@every 2s", command: "true", extra: "  concurrencyPolicy: Allow\n  successfulJobsHistoryLimit: 50"
-            ))
-        let creates = try await scenario.captureJobCreates(withTimes: true)
-        try scenario.startServe(Scenario.jobServeOptions + ["--controller-id", "one"])
+        let creates = try await scenario.serveTickEveryTwoSeconds()
         try await scenario.eventually(120, "controller one fires a run") { !scenario.cronFirings(logs: ["serve.log"]).isEmpty }
         try scenario.startAnotherServe(Scenario.jobServeOptions + ["--controller-id", "two"], log: "serve-two.log")
         try await scenario.eventually(120, "controller two stands by") {

@@ -7,29 +7,27 @@ import Testing
 @Suite("Self-healing without the store, end to end")
 struct SelfHealingEndToEndTests {
     @Test func killedContainersAreRestartedOnBothEnginesWhilePostgresIsStoppedAndRecordedWhenItIsBack() async throws {
-        // A cluster of this test's own: stopping the suite's shared one would fail every other test.
-        try await PrivatePostgres.with { postgres in
-            let netns = try NetnsEngine()
-            let scenario = try await Scenario(.sqlite)
-            scenario.extraEnvironment["BERTH_DATABASE_URL"] = postgres.connectionString
-            let web = scenario.container("web")
-            // The serves stop cleanly only with their store; then what they made goes.
-            func cleanUp() async {
-                await postgres.start()
-                await scenario.finish().value
-                netns.remove(containers: [web])
-            }
-            do {
-                try await Self.restartsWhileStopped(postgres, netns, scenario, web)
-            } catch {
-                await cleanUp()
-                throw error
-            }
-            await cleanUp()
+        let postgres = try OutagePostgres()
+        let netns = try NetnsEngine()
+        let scenario = try await Scenario(.sqlite)
+        scenario.extraEnvironment["BERTH_DATABASE_URL"] = postgres.url
+        let web = scenario.container("web")
+        // The serves stop cleanly only with their store; then what they made goes.
+        func cleanUp() async {
+            await postgres.start()
+            await scenario.finish().value
+            netns.remove(containers: [web])
         }
+        do {
+            try await Self.restartsWhileStopped(postgres, netns, scenario, web)
+        } catch {
+            await cleanUp()
+            throw error
+        }
+        await cleanUp()
     }
 
-    private static func restartsWhileStopped(_ postgres: PrivatePostgres, _ netns: NetnsEngine, _ scenario: Scenario, _ web: String) async throws {
+    private static func restartsWhileStopped(_ postgres: OutagePostgres, _ netns: NetnsEngine, _ scenario: Scenario, _ web: String) async throws {
         // given: one service, served by a controller on each engine, one of them leading
         try scenario.write(serviceYAML(scenario, "web"))
         try scenario.startServe(["--controller-id", "host-engine"])
@@ -90,86 +88,42 @@ struct SelfHealingEndToEndTests {
     }
 }
 
-/// A PostgreSQL cluster of one test, in a folder of its own, listening only on a unix socket
-/// there (`listen_addresses = ''`), run as the postgres user; the binaries are found the way
-/// scripts/services/postgres.sh finds them.
-struct PrivatePostgres {
-    let root: URL
-    let data: String
-    let socket: String
-    private let bin: String
+/// The PostgreSQL cluster scripts/services/postgres.sh made for this test alone
+/// (`BERTH_TEST_POSTGRES_OUTAGE_*`), stopped and started as the postgres user: stopping the
+/// suite's shared one would fail every other test.
+struct OutagePostgres {
+    let url: String
+    private let data: String
+    private let ctl: String
 
-    /// Runs `body` with a fresh cluster, then stops and removes it, also when `body` throws.
-    static func with(_ body: (PrivatePostgres) async throws -> Void) async throws {
-        let postgres = try await PrivatePostgres()
-        do {
-            try await body(postgres)
-        } catch {
-            await postgres.destroy()
-            throw error
-        }
-        await postgres.destroy()
+    init() throws {
+        url = try TestServices.value("BERTH_TEST_POSTGRES_OUTAGE_URL")
+        data = try TestServices.value("BERTH_TEST_POSTGRES_OUTAGE_DATA")
+        ctl = try TestServices.value("BERTH_TEST_POSTGRES_CTL")
     }
-
-    private init() async throws {
-        guard
-            let bin = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?.sorted().reversed()
-                .map({ "/usr/lib/postgresql/\($0)/bin" }).first(where: { FileManager.default.isExecutableFile(atPath: "\($0)/pg_ctl") })
-        else { throw BerthProcess.SetupError("no pg_ctl under /usr/lib/postgresql/*/bin: scripts/test installs PostgreSQL") }
-        self.bin = bin
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-pg-\(UUID().uuidString.prefix(8).lowercased())")
-        data = root.appendingPathComponent("data").path
-        socket = root.appendingPathComponent("socket").path
-        try FileManager.default.createDirectory(atPath: socket, withIntermediateDirectories: true)
-        try Self.check(await BerthProcess.runCommand(["/bin/chown", "-R", "postgres:", root.path], timeout: 30))
-        try Self.check(
-            await BerthProcess.runCommand(
-                ["/usr/sbin/runuser", "-u", "postgres", "--", "\(bin)/initdb", "-D", data, "-U", "postgres", "--auth-local=trust", "--encoding=UTF8", "--locale=C.UTF-8"],
-                timeout: 120))
-        let settings = "listen_addresses = ''\nunix_socket_directories = '\(socket)'\nfsync = off\nlog_min_messages = warning\n"
-        let configuration = try FileHandle(forWritingTo: URL(fileURLWithPath: data + "/postgresql.conf"))
-        configuration.seekToEndOfFile()
-        configuration.write(Data(settings.utf8))
-        try configuration.close()
-        try await ctl("start", "-l", root.appendingPathComponent("server.log").path)
-    }
-
-    /// What `BERTH_DATABASE_URL` reads: the socket directory, the postgres superuser (trusted locally).
-    var connectionString: String { "host=\(socket) user=postgres dbname=postgres" }
 
     var isRunning: Bool {
-        get async { (try? await BerthProcess.runCommand(["\(bin)/pg_isready", "-h", socket, "-q"], timeout: 30).status) == 0 }
+        get async { (try? await run("status")) != nil }
     }
 
     /// Stops at once, as a crash would: clients lose their connections.
     func stop() async throws {
-        try await ctl("-m", "immediate", "stop")
+        try await run("-m", "immediate", "-w", "stop")
     }
 
     /// Starts again if stopped (for cleaning up too, so it does not throw).
     func start() async {
         guard !(await isRunning) else { return }
-        try? await ctl("start", "-l", root.appendingPathComponent("server.log").path)
-    }
-
-    /// Stops the cluster and removes its folder.
-    private func destroy() async {
-        if await isRunning { try? await ctl("-m", "immediate", "stop") }
-        try? FileManager.default.removeItem(at: root)
+        try? await run("-l", URL(fileURLWithPath: data).deletingLastPathComponent().appendingPathComponent("server.log").path, "-w", "-t", "60", "start")
     }
 
     /// `pg_ctl` as the postgres user, waiting for the outcome. The server `start` leaves running
     /// must not keep any descriptor of this test process (a pipe another test reads to its end
     /// would never end), so everything above standard error is closed first.
-    private func ctl(_ arguments: String...) async throws {
+    private func run(_ arguments: String...) async throws {
         let closeInherited = #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null; done; exec "$@""#
-        try Self.check(
-            await BerthProcess.runCommand(
-                ["/bin/bash", "-c", closeInherited, "pg_ctl", "/usr/sbin/runuser", "-u", "postgres", "--", "\(bin)/pg_ctl", "-D", data, "-w", "-t", "60"] + arguments,
-                timeout: 90))
-    }
-
-    private static func check(_ result: CommandResult) throws {
-        guard result.status == 0 else { throw BerthProcess.SetupError("exited with \(result.status): \(result.stderr)") }
+        let result = try await BerthProcess.runCommand(
+            ["/bin/bash", "-c", closeInherited, "pg_ctl", "/usr/sbin/runuser", "-u", "postgres", "--", ctl, "-D", data] + arguments, timeout: 90)
+        guard result.status == 0 else { throw BerthProcess.SetupError("pg_ctl \(arguments.joined(separator: " ")) exited with \(result.status): \(result.stderr)") }
     }
 }

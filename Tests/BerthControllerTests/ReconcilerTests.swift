@@ -250,6 +250,32 @@ struct ReconcilerTests {
         #expect(await runtime.state(of: "berth-shop-web-0") == .running)
     }
 
+    @Test func aWallClockJumpWhileACrashLoopRunsDoesNotForgetItsBackoff() async throws {
+        // given: a service restarted once, on today's clock (the in-memory engine's start times are)
+        let runtime = InMemoryRuntime()
+        let reconciler = Reconciler(runtime: runtime, store: nil)
+        let snapshot = Self.snapshot(try Fixture.desired(try Fixture.service("web")))
+        let start = PassTime.now
+        _ = try await reconciler.reconcile(snapshot, at: start)
+        await runtime.exit("berth-shop-web-0", code: 1)
+        _ = try await reconciler.reconcile(snapshot, at: start.advanced(by: .seconds(1)))
+
+        // when: a second later, while it runs, the wall clock jumps an hour ahead (past resetAfter
+        // from the engine's start time), and then it crashes again
+        var jumped = start.advanced(by: .seconds(2))
+        jumped.wall += 3600
+        let running = try await reconciler.reconcile(snapshot, at: jumped)
+        await runtime.exit("berth-shop-web-0", code: 1)
+        let crashed = try await reconciler.reconcile(snapshot, at: jumped.advanced(by: .seconds(1)))
+
+        // then: it ran 2 s on the monotonic clock, so the crash loop is still backing off
+        #expect(running.plan.actions.isEmpty)
+        #expect(crashed.plan.actions.isEmpty)
+        let web = try Self.status(crashed, "web")
+        #expect(web.condition(.stalled)?.reason == "CrashLoopBackOff")
+        #expect(await runtime.state(of: "berth-shop-web-0") == .exited)
+    }
+
     @Test func aWallClockStepNeitherDelaysAFailureRetryNorMakesItEarly() async throws {
         // given: db's image is missing (5 s failure backoff)
         let runtime = InMemoryRuntime()

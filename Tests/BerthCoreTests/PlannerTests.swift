@@ -184,6 +184,22 @@ struct PlannerTests {
         #expect(plan.actions.map(\.cause) == ["exited with code 1"])
     }
 
+    @Test func aRunningContainersStartTimeDoesNotForgetItsBackoff() throws {
+        // given: unhealthy again 5 s after its third restart, though the engine's start time reads
+        // an hour before this pass (the wall clock jumped ahead): the history decides, not the
+        // engine's clock against this one
+        let web = try Fixture.service("web", healthcheck: true)
+        let desired = try Fixture.desired(web)
+        var container = Fixture.container(for: web, in: desired, health: .unhealthy, startedAt: Fixture.now.addingTimeInterval(-3600))
+        container.failingStreak = 3
+        let history = PlanHistory(restarts: ["berth-shop-web-0": .init(count: 3, last: Fixture.now.addingTimeInterval(-5))])
+
+        let plan = Fixture.plan(desired, ObservedState(containers: [container]), history: history)
+
+        #expect(plan.actions.isEmpty)
+        #expect(plan.waits.map(\.reason) == ["CrashLoopBackOff: berth-shop-web-0 unhealthy for 3 checks; 3 restarts so far, next in 35s"])
+    }
+
     @Test func takesItsBackoffValuesFromTheOptions() throws {
         // given: backoff from 2s, capped at 5s, forgotten after 30s of running
         let options = PlannerOptions(restartBackoff: BackoffPolicy(initial: .seconds(2), maximum: .seconds(5), resetAfter: .seconds(30)))

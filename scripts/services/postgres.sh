@@ -1,6 +1,6 @@
 # Throwaway PostgreSQL clusters for the tests (sourced by scripts/test).
 # Installs Debian's postgresql and libpq-dev when missing, runs initdb and pg_ctl as the postgres
-# user under $BERTH_TEST_ROOT/postgres and $BERTH_TEST_ROOT/postgres-restart, each listening on a
+# user under $BERTH_TEST_ROOT/postgres, postgres-restart and postgres-outage, each listening on a
 # unix socket there and on 127.0.0.1 at a free port, and exports:
 #   BERTH_TEST_POSTGRES_URL     a URI for the `berth` role and database of the main cluster (tests
 #                               make their own databases through it)
@@ -8,6 +8,7 @@
 #   BERTH_TEST_POSTGRES_RESTART_URL, _RESTART_DATA and BERTH_TEST_POSTGRES_CTL: a second cluster
 #                               that the restart test stops and starts (as the postgres user), so
 #                               tests running meanwhile keep their server
+#   BERTH_TEST_POSTGRES_OUTAGE_URL and _OUTAGE_DATA: a third, for the self-healing test
 # The cleanup stops these clusters only (pg_ctl stop -m fast on their data directories).
 
 services+=(postgres)
@@ -82,6 +83,11 @@ start_postgres() {
   export BERTH_TEST_POSTGRES_RESTART_URL="postgresql://berth:berth-test@127.0.0.1:$cluster_port/berth"
   export BERTH_TEST_POSTGRES_RESTART_DATA="$cluster_data"
   export BERTH_TEST_POSTGRES_CTL="$bin/pg_ctl"
+
+  # A third that the self-healing test stops while its controllers run on.
+  make_cluster postgres-outage "$bin" || return 1
+  export BERTH_TEST_POSTGRES_OUTAGE_URL="postgresql://berth:berth-test@127.0.0.1:$cluster_port/berth"
+  export BERTH_TEST_POSTGRES_OUTAGE_DATA="$cluster_data"
 }
 
 stop_postgres() {

@@ -279,9 +279,13 @@ struct PlanBuilder {
     private mutating func restartWithBackoff(_ container: ObservedContainer, _ id: ResourceID, _ operation: Operation, cause: String, after: [Int]) {
         let policy = options.restartBackoff
         var count = history.restarts[container.name]?.count ?? 0
-        if let started = container.startedAt {
-            let end = container.state == .running ? now : (container.finishedAt ?? now)
-            if end.timeIntervalSince(started) >= policy.resetAfter.seconds { count = 0 }
+        // A container that ran long enough before it stopped is trusted again: both times are the
+        // engine's. One still running is the history's to forget (on the monotonic clock; the
+        // engine's start time against this pass's wall clock would forget after a step ahead).
+        if container.state != .running, let started = container.startedAt, let finished = container.finishedAt,
+            finished.timeIntervalSince(started) >= policy.resetAfter.seconds
+        {
+            count = 0
         }
         if count > 0, let last = history.restarts[container.name]?.last {
             let next = last.addingTimeInterval(policy.delay(afterAttempts: count).seconds)
