@@ -16,6 +16,8 @@ public struct JobView: Codable, Sendable {
     public var idempotencyKey: String?
     public var owner: ResourceID?
     public var claimedBy: String?
+    /// The engine the claiming controller runs the job on (`/info` ID and data root).
+    public var claimedEngine: String?
     public var cancelRequested: Bool
     public var submittedAt: Date
     public var queuedAt: Date?
@@ -42,6 +44,7 @@ public struct JobView: Codable, Sendable {
         idempotencyKey = job.idempotencyKey
         owner = job.owner
         claimedBy = job.claimedBy
+        claimedEngine = job.claimedEngine
         cancelRequested = job.cancelRequested
         submittedAt = job.submittedAt
         queuedAt = job.queuedAt
@@ -64,6 +67,7 @@ extension JSONWriter {
         key("attempt"); integer(job.attempt)
         key("cancelRequested"); bool(job.cancelRequested)
         if let value = job.claimedBy { key("claimedBy"); string(value) }
+        if let value = job.claimedEngine { key("claimedEngine"); string(value) }
         if let events {
             key("events")
             beginArray()

@@ -110,6 +110,7 @@ struct JobsCommand: AsyncParsableCommand {
                 if let time { lines.append("\((label + ":").padding(toLength: 13, withPad: " ", startingAt: 0))\(time.formatted(.iso8601))") }
             }
             if let controller = job.claimedBy { lines.append("controller:  \(controller)") }
+            if let engine = job.claimedEngine { lines.append("engine:      \(engine)") }
             if job.cancelRequested { lines.append("cancel:      requested") }
             if let feedback = job.feedback { lines.append("feedback:    \(feedback)") }
             if !events.isEmpty {

@@ -99,6 +99,7 @@ struct JobLeaseEndToEndTests {
         let frozen = try #require(pids[holder] ?? nil, "claimed by \(holder)")
         let frozenEngine = try #require(engines[holder]), otherEngine = try #require(engines[other])
         try #require(try await Self.containers(id, frozenEngine).count == 1)
+        let firstEngineID = try #require(try await scenario.job(id)["claimedEngine"] as? String, "the claim names its engine")
 
         // when: the holder is frozen past its lease until the other runs attempt 2
         kill(frozen, SIGSTOP)
@@ -112,6 +113,8 @@ struct JobLeaseEndToEndTests {
             throw error
         }
         #expect(try await Self.containers(id, frozenEngine).count == 1, "the frozen controller's container is still there while it is frozen")
+        let secondEngineID = try await scenario.job(id)["claimedEngine"] as? String
+        #expect(secondEngineID != nil && secondEngineID != firstEngineID, "the job's claim moved to the other engine: \(firstEngineID) → \(String(describing: secondEngineID))")
         let clock = ContinuousClock()
         let resumed = clock.now
         kill(frozen, SIGCONT)

@@ -68,6 +68,36 @@ struct StoreConformanceTests {
     }
 
     @Test(arguments: StoreKind.allCases)
+    func upgradesADatabaseAtMigration3WhoseRunningJobIsTakenOverFenced(kind: StoreKind) async throws {
+        // given: a database an older Berth left at migration 3 (no fencing), with a started job
+        // whose controller went away long ago (its lease expired in 1970)
+        let place = try await TestPlace.make(kind)
+        defer { Task { try? await place.remove() } }
+        let spec = try Coding.encode(try jobSpec())
+        try await place.migrate(
+            upTo: 3,
+            then: [
+                """
+                INSERT INTO jobs (id, project, name, spec, priority, state, attempt, claimed_by, lease_expires_at, container_id, submitted_at, queued_at, started_at)
+                VALUES ('old-job', 'qfield', 'job', '\(spec)', 0, 'started', 1, 'old-controller', 1000, 'ctr-old', 1000, 1000, 1000)
+                """
+            ])
+        // when
+        let store = try await place.open()
+        let before = try await store.job("old-job")
+        let taken = try await store.takeOverExpiredJobs(controller: "new-controller", engine: "engine-2", lease: .seconds(30))
+        let finished = try await store.transitionJob(
+            "old-job", from: .started, to: .finished, claim: JobClaim(controller: "new-controller", fence: 1), update: JobUpdate(), now: Date())
+        await store.close()
+        // then: read unfenced, taken over with the first fence, and finished under it
+        #expect(schemaVersion(store) == 4)
+        #expect(before?.fence == 0 && before?.claimedEngine == nil && before?.claimedBy == "old-controller")
+        #expect(taken.map(\.id) == ["old-job"])
+        #expect(taken.first?.fence == 1 && taken.first?.claimedEngine == "engine-2" && taken.first?.containerID == "ctr-old")
+        #expect(finished.state == .finished && finished.attempt == 1)
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func refusesToOpenASchemaNewerThanItKnows(kind: StoreKind) async throws {
         // given
         let place = try await TestPlace.make(kind)
