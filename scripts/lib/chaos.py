@@ -210,16 +210,16 @@ class EngineWatch(threading.Thread):
 class Controller:
     """One `berth serve --role controller` process the run starts, kills, pauses and resumes."""
 
-    def __init__(self, scenario, name, engine, store, environment=None):
+    def __init__(self, scenario, name, engine, store, wrapper=(), environment=None):
         self.scenario, self.name, self.engine, self.store = scenario, name, engine, store
-        self.environment = environment or {}
+        self.wrapper, self.environment = list(wrapper), environment or {}
         self.process = None
         self.paused_since = None
         self.frozen = []
         self.log = scenario.folder / f"{name}.log"
 
     def start(self):
-        arguments = [
+        arguments = self.wrapper + [
             BERTH, "serve", "-f", str(self.scenario.manifests), "--role", "controller", "--controller-id", self.name,
             "--docker-host", self.engine, "--resync", "2s", "--restart-backoff", "1s", "--restart-backoff-max", f"{BACKOFF_MAX:.0f}s",
             "--job-lease", f"{LEASE:.0f}s", "--job-poll-interval", "200ms", "--job-retry-backoff", "1s",
@@ -235,7 +235,7 @@ class Controller:
         return self.process is not None and self.process.poll() is None
 
     def signal(self, number):
-        """Signals the controller's process group (its own session: nothing else is in it)."""
+        """Signals the controller and its wrapper (faketime runs berth as its child): the group."""
         try:
             os.killpg(self.process.pid, number)
         except ProcessLookupError:
@@ -506,13 +506,14 @@ def submit_during(scenario, total, seconds):
     return thread
 
 
-def jobs_under_faults(tally, name, engines, size, seconds, actions, environments=None):
+def jobs_under_faults(tally, name, engines, size, seconds, actions, wrappers=None):
     """Two controllers on one PostgreSQL database (on `engines`) run `size` jobs while `actions`
     hit them for `seconds`; then the drain and the job invariants."""
     scenario = Scenario(name, tally, set(engines), database_url=database(ENV["BERTH_TEST_POSTGRES_URL"], f"chaos_{name}"))
     try:
         for index, engine in enumerate(engines):
-            scenario.controller(f"{name}-{index + 1}", engine, environment=(environments or {}).get(index))
+            wrapper, environment = (wrappers or {}).get(index, ((), None))
+            scenario.controller(f"{name}-{index + 1}", engine, wrapper=wrapper, environment=environment)
         submitter = submit_during(scenario, size, seconds * 0.7)
         fault_loop(scenario, tally, seconds, actions)
         submitter.join(timeout=120)
@@ -542,19 +543,30 @@ def wall_clock(offset, after=0):
 
 
 def check_wall_clock():
-    """Refuses to run the clock scenarios when the preloaded clock does not take."""
+    """Refuses to run the step scenario when the preloaded clock does not take."""
     shifted = run(["date", "+%s"], timeout=30, env={**ENV, **wall_clock(120)}).stdout
     if abs(int(shifted) - time.time() - 120) > 10:
         raise RuntimeError(f"the preloaded wall clock does not shift the clock here (date said {shifted.strip()})")
 
 
+def faketime(offset):
+    """Debian's `faketime` wrapper and environment that run a controller with its wall clock
+    `offset` off (FAKETIME_DONT_FAKE_MONOTONIC). libfaketime also moves absolute timer deadlines
+    on the monotonic clock by the offset, so the controller behind also sleeps 2 minutes too long
+    at each timer: harsher than a skewed clock alone, as if it were frozen as well."""
+    return ("faketime", "-f", offset), {"FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+
+
 def scenario_skew(tally, short):
-    check_wall_clock()
-    tally.fault("controller wall clocks 2 min ahead and 2 min behind")
+    wrapper, environment = faketime("+2m")
+    shifted = run([*wrapper, "date", "+%s"], timeout=30, env={**ENV, **environment}).stdout
+    if abs(int(shifted) - time.time() - 120) > 10:
+        raise RuntimeError(f"faketime does not shift the clock here (date said {shifted.strip()})")
+    tally.fault("controller clocks 2 min ahead and 2 min behind (faketime)")
     # On two engines, where a lease read on a skewed clock would run a job twice; leases are read
     # on the database's clock, so the overlap bound holds no skew.
     jobs_under_faults(tally, "skew", [HOST_ENGINE, NETNS_ENGINE], 16 if short else 100, 25 if short else 120,
-                      [pause_and_resume], environments={0: wall_clock(120), 1: wall_clock(-120)})
+                      [pause_and_resume], wrappers={0: faketime("+2m"), 1: faketime("-2m")})
 
 
 def scenario_step(tally, short):

@@ -1,10 +1,10 @@
 /*
- * The chaos run's clock fault (scripts/chaos, scenarios skew and step), preloaded into a
+ * The chaos run's wall-clock step (scripts/chaos, scenario step), preloaded into a
  * controller: the wall clock (CLOCK_REALTIME through clock_gettime, gettimeofday and time) is
  * BERTH_WALL_OFFSET seconds off, from BERTH_WALL_STEP_AFTER seconds after the process started
  * (0: from the start). The monotonic clocks and every timer are left alone, as a real step of
  * the system clock leaves them; libfaketime also moves absolute timerfd deadlines on the
- * monotonic clock, so a controller behind the wall clock under it slept for hours.
+ * monotonic clock, so a controller stepped back under it slept for hours.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
