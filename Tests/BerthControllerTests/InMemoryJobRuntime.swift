@@ -55,6 +55,8 @@ actor InMemoryJobRuntime: JobRuntime {
     private var workers: [Int: Worker] = [:]
     private var defaultWorker = Worker.exitsWhenWaitedFor(code: 0, stdout: "done\n")
     private var failures: [Call: DockerError] = [:]
+    /// Errors thrown once each, in order, before `failures` are.
+    private var failuresInTurn: [Call: [DockerError]] = [:]
     private var images: Set<String> = []
     private var missingImages: Set<String> = []
     private var outOfMemoryAnnounced: Set<String> = []
@@ -74,6 +76,11 @@ actor InMemoryJobRuntime: JobRuntime {
     /// Makes `call` throw `error`.
     func fail(_ call: Call, with error: DockerError) {
         failures[call] = error
+    }
+
+    /// Makes the next calls of `call` throw `errors`, one each, before anything `fail` set.
+    func fail(_ call: Call, inTurn errors: [DockerError]) {
+        failuresInTurn[call] = errors
     }
 
     /// Makes `call` succeed again.
@@ -229,6 +236,11 @@ actor InMemoryJobRuntime: JobRuntime {
 
     private func act(_ call: Call) throws(DockerError) {
         calls.append(call)
+        if var errors = failuresInTurn[call], !errors.isEmpty {
+            let error = errors.removeFirst()
+            failuresInTurn[call] = errors
+            throw error
+        }
         if let failure = failures[call] { throw failure }
     }
 

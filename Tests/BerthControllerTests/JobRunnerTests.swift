@@ -243,6 +243,72 @@ struct JobRunnerTests {
         }
     }
 
+    /// A job submitted before its controller starts, so that the engine's answers can be set
+    /// for its container's name first.
+    private static func submittedBeforeStart(_ world: JobWorld) async throws -> String {
+        let store = try await world.openStore()
+        let id = try await store.submitJob(JobSubmission(project: "shop", name: "once", spec: try JobWorld.spec()), now: Date()).job.id
+        await store.close()
+        return id
+    }
+
+    @Test func anEngineShuttingDownWhileTheContainerStartsFailsNoAttempt() async throws {
+        try await JobWorld.run { world in
+            // given: the start answered 500 by a dockerd going down, which then does not answer
+            let id = try await Self.submittedBeforeStart(world)
+            let start = InMemoryJobRuntime.Call.startContainer(JobWorld.containerName(id))
+            await world.runtime.fail(start, inTurn: [DockerError(.engine, "transport is closing", status: 500)])
+            await world.runtime.fail(start, with: DockerError(.unreachable, "cannot reach the Docker engine"))
+            let controller = try await world.start(lease: .seconds(1))
+
+            // when: the execution is interrupted and taken over after its lease; the engine is back
+            try await eventually("the interrupted job is taken over after its lease") { try await controller.reasons(id).contains("TakenOver") }
+            #expect(try await controller.job(id).attempt == 1, "an engine going down ends no attempt")
+            await world.runtime.stopFailing(start)
+            let job = try await controller.ended(id)
+
+            // then
+            let events = try #require(try await controller.store.job(id, events: 100)).events
+            #expect(job.state == .finished && job.attempt == 1, "\(events.map { "\($0.reason): \($0.message)" })")
+        }
+    }
+
+    @Test func aStartAnsweredWith500OnceIsTriedAgainAndTheAttemptRuns() async throws {
+        try await JobWorld.run { world in
+            // given: one 500 (a dockerd coming back), then the engine starts it
+            let id = try await Self.submittedBeforeStart(world)
+            let start = InMemoryJobRuntime.Call.startContainer(JobWorld.containerName(id))
+            await world.runtime.fail(start, inTurn: [DockerError(.engine, "transport is closing", status: 500)])
+            let controller = try await world.start()
+
+            // when
+            let job = try await controller.ended(id)
+
+            // then: started on the second try
+            let events = try #require(try await controller.store.job(id, events: 100)).events
+            #expect(job.state == .finished && job.attempt == 1, "\(events.map { "\($0.reason): \($0.message)" })")
+            #expect(await world.runtime.calls.filter { $0 == start }.count == 2)
+        }
+    }
+
+    @Test func aStartTheEngineRefusesWith500EveryTimeFailsTheAttempt() async throws {
+        try await JobWorld.run { world in
+            // given: every start answered 500 by an engine that is up (a broken runtime, say)
+            let id = try await Self.submittedBeforeStart(world)
+            await world.runtime.fail(.startContainer(JobWorld.containerName(id)), with: DockerError(.engine, "OCI runtime failed", status: 500))
+            let controller = try await world.start()
+
+            // when
+            let job = try await controller.ended(id)
+
+            // then: the attempt failed, saying why, after three tries
+            #expect(job.state == .failed, "\(job)")
+            let events = try #require(try await controller.store.job(id, events: 100)).events
+            #expect(events.contains { $0.message.contains("OCI runtime failed") }, "\(events.map(\.message))")
+            #expect(await world.runtime.calls.filter { $0 == .startContainer(JobWorld.containerName(id)) }.count == 3)
+        }
+    }
+
     @Test func anEarlierAttemptsContainerIsRemovedBeforeTheResumedAttemptMakesItsOwn() async throws {
         try await JobWorld.run { world in
             // given: a job claimed by this controller, its record naming a container that an earlier

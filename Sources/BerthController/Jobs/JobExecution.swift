@@ -162,7 +162,7 @@ struct JobExecution: Sendable {
         case .startContainer:
             state.progress.startRequested = true
             do {
-                try await runtime.startContainer(named: name)
+                try await engineCall { () async throws(DockerError) in try await runtime.startContainer(named: name) }
                 state.forget()
             } catch {
                 if error.isEngineAway { throw error }
@@ -223,7 +223,7 @@ struct JobExecution: Sendable {
         // An engine that is away (restarting, say) fails no attempt: the error ends this execution
         // as interrupted, and whoever holds the job after its lease carries on from what exists.
         do {
-            return try await runtime.createJobContainer(target, environment: values)
+            return try await engineCall { () async throws(DockerError) in try await runtime.createJobContainer(target, environment: values) }
         } catch  where error.code == .notFound && container.pullPolicy != .always {
             try await ensureImage(container)
         } catch {
@@ -231,10 +231,28 @@ struct JobExecution: Sendable {
             throw ExecutionError(error.message)
         }
         do {
-            return try await runtime.createJobContainer(target, environment: values)
+            return try await engineCall { () async throws(DockerError) in try await runtime.createJobContainer(target, environment: values) }
         } catch {
             if error.isEngineAway { throw error }
             throw ExecutionError(error.message)
+        }
+    }
+
+    /// Runs an engine call, trying a 5xx answer twice more, a second and two seconds later: a
+    /// dockerd shutting down answers "transport is closing" before its socket goes, and one coming
+    /// back may refuse a moment longer. An engine away (unreachable, no answer in time) is
+    /// rethrown at once, and ends the execution as interrupted (`isEngineAway`); what still fails
+    /// after the retries is the attempt's failure. Every call it wraps is idempotent.
+    private func engineCall<T>(_ body: () async throws(DockerError) -> T) async throws(DockerError) -> T {
+        var retries = 0
+        while true {
+            do {
+                return try await body()
+            } catch {
+                guard error.code == .engine, (error.status ?? 500) >= 500, retries < 2 else { throw error }
+                retries += 1
+                try? await Task.sleep(for: .seconds(retries))
+            }
         }
     }
 
