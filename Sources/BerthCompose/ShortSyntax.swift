@@ -71,7 +71,8 @@ enum ShortSyntax {
 
     static let volumeFormat = "expected \"[SOURCE:]TARGET[:OPTIONS]\""
 
-    /// The long entry of a short volume; bind sources made absolute against `directory`.
+    /// The long entry of a short volume; bind sources made absolute against `directory`, the
+    /// target without a trailing `/` (as compose writes it).
     static func volume(_ text: String, path: String, at location: SourceLocation?, directory: String, home: String) throws(ComposeError) -> InputNode {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard (1...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
@@ -86,7 +87,7 @@ enum ShortSyntax {
         var pairs: [(String, InputNode)] = [
             ("type", node(isBind ? "bind" : "volume")),
             ("source", node(isBind ? ComposePaths.absolute(source, against: directory, home: home) : source)),
-            ("target", node(parts[1])),
+            ("target", node(parts[1].hasPrefix("/") ? ComposePaths.clean(parts[1]) : parts[1])),
         ]
         var bind: [(String, InputNode)] = isBind ? [("create_host_path", InputNode(.bool(true), location: location))] : []
         var volume: [(String, InputNode)] = []

@@ -102,7 +102,7 @@ struct LoaderCaseGenerator {
         let ports = [
             "\"80\(index):80\"", "\"\(3000 + index)\"", "\"127.0.0.1:81\(index):81/udp\"", "\"${PORT:-88\(index)}:88\"", "\"[::1]:82\(index):82\"",
         ]
-        text += "    ports:\n" + (0..<(random.below(3) + 1)).map { _ in "      - \(random.pick(ports))\n" }.joined()
+        text += "    ports:\n" + Set((0..<(random.below(3) + 1)).map { _ in random.pick(ports) }).sorted().map { "      - \($0)\n" }.joined()
         let volumes = ["\"data:/data\"", "\"./rel\(index):/x:ro\"", "\"/abs/\(index):/abs\"", "\"/anon\(index)\"", "\"cache:/cache:nocopy\""]
         text += "    volumes:\n" + Set((0..<(random.below(3) + 1)).map { _ in random.pick(volumes) }).sorted().map { "      - \($0)\n" }.joined()
         if random.below(2) == 0 {
