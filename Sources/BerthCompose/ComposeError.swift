@@ -19,14 +19,9 @@ public struct ComposeError: Error, Sendable, Hashable, CustomStringConvertible {
         self.init(issues: [ValidationIssue(path: path, location: location, message: message)])
     }
 
-    /// A parser's or reader's problems, with `path` put in front of each issue's own path.
-    init(_ error: ValidationError, path: String = "") {
-        self.init(
-            issues: error.issues.map { issue in
-                var issue = issue
-                if !path.isEmpty { issue.path = issue.path.isEmpty ? path : "\(path).\(issue.path)" }
-                return issue
-            })
+    /// The YAML parser's problems, as they are.
+    init(_ error: ValidationError) {
+        self.init(issues: error.issues)
     }
 
     public var description: String {
