@@ -224,6 +224,7 @@ let package = Package(
             dependencies: ["berth", "BerthObjectStore", "BerthCore"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "BerthComposeTests", dependencies: ["BerthCompose", "BerthCore", "BerthManifests"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )
