@@ -219,6 +219,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "BerthComposeTests", dependencies: ["BerthCompose", "BerthCore", "BerthManifests"], swiftSettings: strictSettings),
         .testTarget(
             name: "BerthCLITests",
             dependencies: ["berth", "BerthObjectStore", "BerthCore"],
