@@ -86,6 +86,7 @@ struct SpecFields {
             fields[index].value.content = .list(items)
             let origin = field.itemOrigins.indices.contains(item) ? field.itemOrigins[item] : field.origin
             if fields[index].itemOrigins.indices.contains(item) { fields[index].itemOrigins.remove(at: item) }
+            if items.isEmpty { fields.remove(at: index) }
             return origin
         }
         if rest.hasPrefix("."), case .map(var entries) = field.value.content {

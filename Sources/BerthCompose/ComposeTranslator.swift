@@ -353,7 +353,10 @@ struct ProjectTranslation {
             case "labels": document.spec.set("labels", setting.value, from: part)
             case "ipam": ipam(setting.value, part, into: &document.spec)
             case "name":
-                log.warn(part, "Berth names the network berth-\(project.name)-\(name) on the engine, not \(setting.value.scalarText ?? "")")
+                // Compose's own `<project>_<network>` needs no word: Berth's is berth-<project>-<network>.
+                if setting.value.scalarText != "\(project.name)_\(entry.key)" {
+                    log.warn(part, "Berth names the network berth-\(project.name)-\(name) on the engine, not \(setting.value.scalarText ?? "")")
+                }
             case "external": break
             default:
                 if !setting.value.isEmptyValue { log.warn(part, "not translated: a network setting Berth has no field for") }

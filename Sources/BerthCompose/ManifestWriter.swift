@@ -18,6 +18,10 @@ struct ManifestWriter {
             lines.append("  name: \(scalar(.text(document.name)))")
             if document.kind != .project { lines.append("  project: \(scalar(.text(document.project)))") }
             if document.kind == .project, document.spec.fields.isEmpty { continue }
+            if document.spec.fields.isEmpty, document.jobTemplate == nil {
+                lines.append("spec: {}")
+                continue
+            }
             lines.append("spec:")
             lines += fields(document.spec, indent: 2)
             if let template = document.jobTemplate {
@@ -124,10 +128,21 @@ struct ManifestWriter {
 
     /// A string that YAML's core schema reads back as the same string when written plain.
     static func isPlain(_ text: String) -> Bool {
-        guard let first = text.first, first.isASCII, first.isLetter || first == "/" || first == "_" else { return false }
+        guard let first = text.first, first.isASCII, first.isLetter || first == "/" || first == "_" else {
+            return isQuantity(text)
+        }
         guard !["true", "false", "null", "yes", "no", "on", "off", "y", "n"].contains(text.lowercased()) else { return false }
         guard text.last != ":" else { return false }
         return text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_./:@+=-".contains($0)) }
+    }
+
+    /// A number with a unit (`10s`, `512Mi`, `1.5Gi`): digits, at most one dot, then
+    /// letters to the end, which no YAML number is.
+    static func isQuantity(_ text: String) -> Bool {
+        let number = text.prefix { $0.isASCIIDigitCharacter || $0 == "." }
+        let unit = text.dropFirst(number.count)
+        return !number.isEmpty && number.first != "." && number.filter { $0 == "." }.count <= 1 && !unit.isEmpty
+            && unit.allSatisfy { $0.isASCII && $0.isLetter }
     }
 
     /// A number written as YAML reads numbers (`8080`, `-1`, `1.5`).
