@@ -59,6 +59,12 @@ struct SpecFields {
         }
     }
 
+    /// Moves `key` to the front, where a reader looks first (the image).
+    mutating func moveToFront(_ key: String) {
+        guard let index = fields.firstIndex(where: { $0.key == key }) else { return }
+        fields.insert(fields.remove(at: index), at: 0)
+    }
+
     mutating func remove(_ key: String) {
         fields.removeAll { $0.key == key }
     }

@@ -34,19 +34,19 @@ struct WarningLog {
 /// Reading the canonical compose tree (docs/compose.md, "The canonical form").
 extension InputNode {
     /// The value of `key` in a mapping.
-    subscript(key: String) -> InputNode? {
+    subscript(compose key: String) -> InputNode? {
         guard case .map(let entries) = content else { return nil }
         return entries.first { $0.key == key }?.value
     }
 
     /// A mapping's entries in written order; none for anything else.
-    var entries: [Entry] {
+    var mappingEntries: [Entry] {
         if case .map(let entries) = content { return entries }
         return []
     }
 
     /// A list's items; a scalar is a list of one (compose's `dns: 1.1.1.1`), null none.
-    var items: [InputNode] {
+    var listItems: [InputNode] {
         switch content {
         case .list(let items): items
         case .null, .map: []

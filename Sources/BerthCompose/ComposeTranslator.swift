@@ -89,14 +89,14 @@ struct ProjectTranslation {
 
     mutating func run() {
         let document = project.document
-        for entry in document.entries where !entry.key.hasPrefix("x-") {
+        for entry in document.mappingEntries where !entry.key.hasPrefix("x-") {
             if !["name", "services", "networks", "volumes", "secrets", "configs"].contains(entry.key) {
                 log.warn(ComposeOrigin(field: entry.key, location: entry.fieldLocation), "not translated: not a top-level compose field Berth knows")
             }
         }
-        let services = document["services"]?.entries ?? []
-        let networks = document["networks"]?.entries ?? []
-        let volumes = document["volumes"]?.entries ?? []
+        let services = document[compose: "services"]?.mappingEntries ?? []
+        let networks = document[compose: "networks"]?.mappingEntries ?? []
+        let volumes = document[compose: "volumes"]?.mappingEntries ?? []
         names.services = NameMapping(services.map(\.key))
         names.networks = NameMapping(networks.map(\.key), reserved: [NetworkAttachment.defaultNetwork])
         names.volumes = NameMapping(volumes.map(\.key))
@@ -123,7 +123,7 @@ struct ProjectTranslation {
     private mutating func translateService(_ entry: InputNode.Entry) {
         let serviceOrigin = origin("services", entry)
         var translator = ServiceTranslator(
-            project: project.name, names: names, secrets: project.document["secrets"], configs: project.document["configs"], log: log
+            project: project.name, names: names, secrets: project.document[compose: "secrets"], configs: project.document[compose: "configs"], log: log
         )
         var service = translator.translate(entry.key, entry.value, origin: serviceOrigin)
         log = translator.log
@@ -132,7 +132,7 @@ struct ProjectTranslation {
         var file = GeneratedFile(name: "\(service.document.name).yaml")
         if let companion = CompanionConventions.companion(image: service.image) {
             log.warn(serviceOrigin, CompanionConventions.dropNote(companion))
-            file.notes.append("compose service \(entry.key) is left out: \(CompanionConventions.dropNote(companion))")
+            file.notes.append("compose service \(entry.key): \(CompanionConventions.dropNote(companion))")
             companions.insert(entry.key)
             files.append(file)
             return
@@ -257,7 +257,7 @@ struct ProjectTranslation {
             target =
                 services.keys.sorted().first { name in
                     [name, "\(project.name)-\(name)-1", "\(project.name)_\(name)_1"].contains(container)
-                        || project.document["services"]?[name]?["container_name"]?.scalarText == container
+                        || project.document[compose: "services"]?[compose: name]?[compose: "container_name"]?.scalarText == container
                 } ?? container
         }
         guard let service = services[target] else {
@@ -267,7 +267,7 @@ struct ProjectTranslation {
         var template = service.translation.document.spec.only(Self.templateKeys)
         if let networks = template["networks"] {
             // The cron container must not answer to the service's aliases or take its address.
-            let names = networks.items.map { item in item["name"] ?? item }
+            let names = networks.listItems.map { item in item[compose: "name"] ?? item }
             if let field = template.fields.first(where: { $0.key == "networks" }) {
                 template.set("networks", InputNode(.list(names), location: networks.location), from: field.origin)
             }
@@ -335,15 +335,15 @@ struct ProjectTranslation {
         let name = names.networks[entry.key] ?? NameMapping.berthName(entry.key)
         var document = BerthDocument(kind: .network, name: name, project: project.name, origin: field)
         let value = entry.value
-        if value["external"]?.isTrue == true {
-            document.spec.set("external", InputNode(.bool(true)), from: field.child("external", at: value["external"]?.location))
-            document.spec.set("networkName", .text(value["name"]?.scalarText ?? entry.key), from: field.child("name", at: value["name"]?.location))
-            for setting in value.entries where !["external", "name"].contains(setting.key) {
+        if value[compose: "external"]?.isTrue == true {
+            document.spec.set("external", InputNode(.bool(true)), from: field.child("external", at: value[compose: "external"]?.location))
+            document.spec.set("networkName", .text(value[compose: "name"]?.scalarText ?? entry.key), from: field.child("name", at: value[compose: "name"]?.location))
+            for setting in value.mappingEntries where !["external", "name"].contains(setting.key) {
                 log.warn(field.child(setting.key, at: setting.fieldLocation), "an external network is used as it is; \(setting.key) is left out")
             }
             return document
         }
-        for setting in value.entries {
+        for setting in value.mappingEntries {
             let part = field.child(setting.key, at: setting.fieldLocation)
             switch setting.key {
             case "driver": document.spec.set("driver", setting.value, from: part)
@@ -368,14 +368,14 @@ struct ProjectTranslation {
     }
 
     private mutating func ipam(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        for setting in value.entries where setting.key != "config" {
+        for setting in value.mappingEntries where setting.key != "config" {
             if setting.key == "driver", setting.value.scalarText == "default" { continue }
             log.warn(field.child(setting.key, at: setting.fieldLocation), "Berth uses the engine's default address management; \(setting.key) is left out")
         }
-        let configs = value["config"]?.items ?? []
+        let configs = value[compose: "config"]?.listItems ?? []
         guard let first = configs.first else { return }
         var ipam: [(String, InputNode)] = []
-        for setting in first.entries {
+        for setting in first.mappingEntries {
             let part = field.child("config[0].\(setting.key)", at: setting.fieldLocation)
             switch setting.key {
             case "subnet", "gateway": ipam.append((setting.key, setting.value))
@@ -394,8 +394,8 @@ struct ProjectTranslation {
         var document = BerthDocument(kind: .volume, name: name, project: project.name, origin: field)
         let value = entry.value
         let engineName = "berth-\(project.name)-\(name)"
-        let composeName = value["name"]?.scalarText ?? "\(project.name)_\(entry.key)"
-        for setting in value.entries {
+        let composeName = value[compose: "name"]?.scalarText ?? "\(project.name)_\(entry.key)"
+        for setting in value.mappingEntries {
             let part = field.child(setting.key, at: setting.fieldLocation)
             switch setting.key {
             case "driver": document.spec.set("driver", setting.value, from: part)
@@ -407,7 +407,7 @@ struct ProjectTranslation {
             }
         }
         document.spec.set("reclaimPolicy", .text(ReclaimPolicy.retain.rawValue), from: field)
-        if value["external"]?.isTrue == true {
+        if value[compose: "external"]?.isTrue == true {
             log.warn(
                 field, "Berth has no external volumes: it declares Volume \(name) (engine volume \(engineName)); the data of the existing volume \(composeName) stays there until you copy it over")
         } else {
@@ -421,11 +421,11 @@ struct ProjectTranslation {
     private func fileMountNotes() -> [String] {
         var notes: [String] = []
         for section in ["secrets", "configs"] {
-            for entry in project.document[section]?.entries ?? [] {
+            for entry in project.document[compose: section]?.mappingEntries ?? [] {
                 let users = serviceOrder.filter { name in
-                    project.document["services"]?[name]?[section]?.items.contains { $0["source"]?.scalarText == entry.key } == true
+                    project.document[compose: "services"]?[compose: name]?[compose: section]?.listItems.contains { $0[compose: "source"]?.scalarText == entry.key } == true
                 }
-                let file = entry.value["file"]?.scalarText.map { "file \($0)" } ?? "not a file (see the warnings)"
+                let file = entry.value[compose: "file"]?.scalarText.map { "file \($0)" } ?? "not a file (see the warnings)"
                 let mounted = users.isEmpty ? "mounted by no service" : "mounted read-only by \(users.joined(separator: ", "))"
                 notes.append("\(section.dropLast()) \(entry.key): \(file), \(mounted)")
             }

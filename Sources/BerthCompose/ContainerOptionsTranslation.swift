@@ -78,25 +78,25 @@ extension ServiceTranslator {
             spec.set("shmSize", ComposeUnits.size(value), from: field)
         case "extra_hosts":
             // Canonical form: `host: address` (or a list of addresses); Berth writes `host:address`.
-            for entry in value.entries {
+            for entry in value.mappingEntries {
                 let host = field.child(entry.key, at: entry.fieldLocation)
-                for address in entry.value.items {
+                for address in entry.value.listItems {
                     spec.append("extraHosts", .text("\(entry.key):\(address.scalarText ?? "")", at: entry.fieldLocation), from: host)
                 }
             }
         case "devices":
-            for (index, device) in value.items.enumerated() {
+            for (index, device) in value.listItems.enumerated() {
                 let item = field.item(index, at: device.location)
                 if device.scalarText != nil {
                     spec.append("devices", device, from: item)
                 } else {
-                    let parts = [device["source"], device["target"], device["permissions"]].compactMap { $0?.scalarText }
+                    let parts = [device[compose: "source"], device[compose: "target"], device[compose: "permissions"]].compactMap { $0?.scalarText }
                     spec.append("devices", .text(parts.joined(separator: ":"), at: device.location), from: item)
                 }
             }
         case "tmpfs", "cap_add", "cap_drop", "dns", "dns_search", "security_opt":
             let berthKey = Self.optionNames[key] ?? key
-            for (index, item) in value.items.enumerated() {
+            for (index, item) in value.listItems.enumerated() {
                 spec.append(berthKey, item, from: field.item(index, at: item.location))
             }
         default:

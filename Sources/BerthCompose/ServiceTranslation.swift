@@ -42,7 +42,7 @@ struct ServiceTranslator {
         )
         var build: ComposeOrigin?
         // `deploy` wins over the service's own fields, as in compose: read it last.
-        let ordered = node.entries.filter { $0.key != "deploy" } + node.entries.filter { $0.key == "deploy" }
+        let ordered = node.mappingEntries.filter { $0.key != "deploy" } + node.mappingEntries.filter { $0.key == "deploy" }
         for entry in ordered where !entry.key.hasPrefix("x-") {
             let field = origin.child(entry.key, at: entry.fieldLocation)
             let value = entry.value
@@ -54,23 +54,23 @@ struct ServiceTranslator {
             case "build":
                 build = field
             case "command", "entrypoint":
-                result.commandWords += value.items.compactMap(\.scalarText)
+                result.commandWords += value.listItems.compactMap(\.scalarText)
                 spec.set(entry.key, value, from: field)
             case "environment":
                 environment(value, field, into: &spec)
             case "labels":
-                result.labels = value.entries
+                result.labels = value.mappingEntries
                 result.labelsOrigin = field
             case "ports":
-                for (index, port) in value.items.enumerated() {
+                for (index, port) in value.listItems.enumerated() {
                     self.port(port, field.item(index, at: port.location), into: &spec)
                 }
             case "volumes":
-                for (index, mount) in value.items.enumerated() {
+                for (index, mount) in value.listItems.enumerated() {
                     volume(mount, field.item(index, at: mount.location), service: berthName, into: &spec)
                 }
             case "secrets", "configs":
-                for (index, reference) in value.items.enumerated() {
+                for (index, reference) in value.listItems.enumerated() {
                     fileMount(reference, field.item(index, at: reference.location), kind: entry.key, into: &spec)
                 }
             case "healthcheck":
@@ -115,6 +115,7 @@ struct ServiceTranslator {
                 let image = "\(project)-\(composeName.lowercased())"
                 result.image = image
                 result.document.spec.set("image", .text(image, at: build.location), from: build)
+                result.document.spec.moveToFront("image")
                 log.warn(build, "Berth does not build images: build it and tag it \(image) (the name compose v2 gives it: docker compose build), then apply")
             }
         }
@@ -124,7 +125,7 @@ struct ServiceTranslator {
     // MARK: Fields with a Berth field of their own
 
     private mutating func environment(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        for entry in value.entries {
+        for entry in value.mappingEntries {
             let variable = field.child(entry.key, at: entry.fieldLocation)
             if case .null = entry.value.content {
                 log.warn(variable, "no value was given and none was set when loading: Berth takes it from the controller's environment ({fromEnv: \(entry.key)}), which must then set it")
@@ -137,42 +138,42 @@ struct ServiceTranslator {
 
     /// `[host_ip:][published:]target/protocol`.
     private mutating func port(_ port: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        for entry in port.entries where !["target", "published", "host_ip", "protocol", "mode"].contains(entry.key) {
+        for entry in port.mappingEntries where !["target", "published", "host_ip", "protocol", "mode"].contains(entry.key) {
             log.warn(field.child(entry.key, at: entry.fieldLocation), "Berth publishes ports by address, number and protocol only; \(entry.key) is left out")
         }
-        guard let target = port["target"]?.scalarText else {
+        guard let target = port[compose: "target"]?.scalarText else {
             log.warn(field, "a port without a target cannot be translated; it is left out")
             return
         }
         var text = target
-        let hostIP = port["host_ip"]?.scalarText.map { $0.contains(":") && !$0.hasPrefix("[") ? "[\($0)]" : $0 }
-        if let published = port["published"]?.scalarText, !published.isEmpty {
+        let hostIP = port[compose: "host_ip"]?.scalarText.map { $0.contains(":") && !$0.hasPrefix("[") ? "[\($0)]" : $0 }
+        if let published = port[compose: "published"]?.scalarText, !published.isEmpty {
             text = "\(hostIP.map { "\($0):" } ?? "")\(published):\(target)"
         } else if let hostIP {
             text = "\(hostIP)::\(target)"
         }
-        text += "/\(port["protocol"]?.scalarText ?? "tcp")"
+        text += "/\(port[compose: "protocol"]?.scalarText ?? "tcp")"
         spec.append("ports", .text(text, at: port.location), from: field)
     }
 
     private mutating func volume(_ mount: InputNode, _ field: ComposeOrigin, service: String, into spec: inout SpecFields) {
         let known: Set<String> = ["type", "source", "target", "read_only", "bind", "volume", "tmpfs"]
-        for entry in mount.entries where !known.contains(entry.key) {
+        for entry in mount.mappingEntries where !known.contains(entry.key) {
             unsupported(entry.key, entry.value, field.child(entry.key, at: entry.fieldLocation))
         }
-        guard let target = mount["target"]?.scalarText else {
+        guard let target = mount[compose: "target"]?.scalarText else {
             log.warn(field, "a mount without a target cannot be translated; it is left out")
             return
         }
-        let mode = mount["read_only"]?.isTrue == true ? ":ro" : ""
-        let type = mount["type"]?.scalarText ?? "volume"
+        let mode = mount[compose: "read_only"]?.isTrue == true ? ":ro" : ""
+        let type = mount[compose: "type"]?.scalarText ?? "volume"
         switch type {
         case "volume":
-            for entry in mount["volume"]?.entries ?? [] where !entry.value.isEmptyValue {
+            for entry in mount[compose: "volume"]?.mappingEntries ?? [] where !entry.value.isEmptyValue {
                 unsupported("volume.\(entry.key)", entry.value, field.child("volume.\(entry.key)", at: entry.fieldLocation))
             }
             let name: String
-            if let source = mount["source"]?.scalarText {
+            if let source = mount[compose: "source"]?.scalarText {
                 name = names.volumes[source] ?? NameMapping.berthName(source)
                 if names.volumes[source] == nil, impliedVolumes[name] == nil {
                     log.warn(field, "volume \(source.quoted) is not declared under the top-level volumes; Berth declares Volume \(name) for it")
@@ -185,16 +186,16 @@ struct ServiceTranslator {
             }
             spec.append("volumes", .text("\(name):\(target)\(mode)", at: mount.location), from: field)
         case "bind":
-            for entry in mount["bind"]?.entries ?? [] where entry.key != "create_host_path" && !entry.value.isEmptyValue {
+            for entry in mount[compose: "bind"]?.mappingEntries ?? [] where entry.key != "create_host_path" && !entry.value.isEmptyValue {
                 unsupported("bind.\(entry.key)", entry.value, field.child("bind.\(entry.key)", at: entry.fieldLocation))
             }
-            let source = mount["source"]?.scalarText ?? ""
+            let source = mount[compose: "source"]?.scalarText ?? ""
             spec.append("volumes", .text("\(source):\(target)\(mode)", at: mount.location), from: field)
         case "tmpfs":
             var options: [String] = []
-            if let size = mount["tmpfs"]?["size"] { options.append("size=\(size.scalarText ?? "")") }
-            if let fileMode = mount["tmpfs"]?["mode"] { options.append("mode=\(fileMode.scalarText ?? "")") }
-            for entry in mount["tmpfs"]?.entries ?? [] where entry.key != "size" && entry.key != "mode" {
+            if let size = mount[compose: "tmpfs"]?[compose: "size"] { options.append("size=\(size.scalarText ?? "")") }
+            if let fileMode = mount[compose: "tmpfs"]?[compose: "mode"] { options.append("mode=\(fileMode.scalarText ?? "")") }
+            for entry in mount[compose: "tmpfs"]?.mappingEntries ?? [] where entry.key != "size" && entry.key != "mode" {
                 unsupported("tmpfs.\(entry.key)", entry.value, field.child("tmpfs.\(entry.key)", at: entry.fieldLocation))
             }
             if !mode.isEmpty { options.append("ro") }
@@ -207,27 +208,27 @@ struct ServiceTranslator {
 
     /// A secret or config: its file on the host, mounted read-only where compose puts it.
     private mutating func fileMount(_ reference: InputNode, _ field: ComposeOrigin, kind: String, into spec: inout SpecFields) {
-        guard let source = reference["source"]?.scalarText else {
+        guard let source = reference[compose: "source"]?.scalarText else {
             log.warn(field, "a \(kind) entry without source cannot be translated; it is left out")
             return
         }
-        for key in ["uid", "gid", "mode"] where reference[key] != nil {
-            log.warn(field.child(key, at: reference[key]?.location), "a mounted host file keeps its own owner and mode on the host; \(key) is left out (set them on the file)")
+        for key in ["uid", "gid", "mode"] where reference[compose: key] != nil {
+            log.warn(field.child(key, at: reference[compose: key]?.location), "a mounted host file keeps its own owner and mode on the host; \(key) is left out (set them on the file)")
         }
-        let declaration = (kind == "secrets" ? secrets : configs)?[source]
-        guard let file = declaration?["file"]?.scalarText else {
-            let how = declaration?["environment"] != nil ? "from an environment variable" : declaration?["content"] != nil ? "from inline content" : "external"
+        let declaration = (kind == "secrets" ? secrets : configs)?[compose: source]
+        guard let file = declaration?[compose: "file"]?.scalarText else {
+            let how = declaration?[compose: "environment"] != nil ? "from an environment variable" : declaration?[compose: "content"] != nil ? "from inline content" : "external"
             log.warn(field, "Berth mounts \(kind) from files on the host only; \(source.quoted) is \(how): write it to a file and mount that, or use env with fromEnv")
             return
         }
-        var target = reference["target"]?.scalarText ?? source
+        var target = reference[compose: "target"]?.scalarText ?? source
         if !target.hasPrefix("/") { target = (kind == "secrets" ? "/run/secrets/" : "/") + target }
         spec.append("volumes", .text("\(file):\(target):ro", at: reference.location), from: field)
     }
 
     private mutating func healthcheck(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        let test = value["test"]?.items.compactMap(\.scalarText) ?? []
-        if value["disable"]?.isTrue == true || test.first == "NONE" {
+        let test = value[compose: "test"]?.listItems.compactMap(\.scalarText) ?? []
+        if value[compose: "disable"]?.isTrue == true || test.first == "NONE" {
             log.warn(field, "Berth cannot turn off a health check the image declares: left out, so the image's (if any) still runs")
             return
         }
@@ -235,7 +236,7 @@ struct ServiceTranslator {
             log.warn(field, "a health check without test only changes the image's timings, which Berth cannot; left out")
             return
         }
-        for entry in value.entries {
+        for entry in value.mappingEntries {
             let part = field.child(entry.key, at: entry.fieldLocation)
             switch entry.key {
             case "test":
@@ -273,7 +274,7 @@ struct ServiceTranslator {
     }
 
     private mutating func deploy(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        for entry in value.entries {
+        for entry in value.mappingEntries {
             let part = field.child(entry.key, at: entry.fieldLocation)
             switch entry.key {
             case "replicas":
@@ -285,7 +286,7 @@ struct ServiceTranslator {
             case "resources":
                 resources(entry.value, part, into: &spec)
             case "restart_policy":
-                for policy in entry.value.entries {
+                for policy in entry.value.mappingEntries {
                     let setting = part.child(policy.key, at: policy.fieldLocation)
                     if policy.key == "condition" {
                         let words = ["none": "never", "on-failure": "on-failure", "any": "always"]
@@ -299,7 +300,7 @@ struct ServiceTranslator {
                     }
                 }
             case "update_config":
-                for update in entry.value.entries {
+                for update in entry.value.mappingEntries {
                     let setting = part.child(update.key, at: update.fieldLocation)
                     if update.key == "order" {
                         spec.set("updateOrder", update.value, from: setting)
@@ -314,13 +315,13 @@ struct ServiceTranslator {
     }
 
     private mutating func resources(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        for entry in value.entries {
+        for entry in value.mappingEntries {
             let part = field.child(entry.key, at: entry.fieldLocation)
             guard entry.key == "limits" else {
                 log.warn(part, "Berth sets limits only, no reservations: the engine does not reserve anything on one host; left out")
                 continue
             }
-            for limit in entry.value.entries {
+            for limit in entry.value.mappingEntries {
                 let setting = part.child(limit.key, at: limit.fieldLocation)
                 switch limit.key {
                 case "cpus": spec.setEntry("resources", "cpus", limit.value, from: setting)
@@ -333,19 +334,19 @@ struct ServiceTranslator {
     }
 
     private mutating func dependencies(_ value: InputNode, _ field: ComposeOrigin) -> [ServiceTranslation.Dependency] {
-        value.entries.map { entry in
+        value.mappingEntries.map { entry in
             let dependency = field.child(entry.key, at: entry.fieldLocation)
             var condition = BerthCore.Dependency.Condition.started
-            switch entry.value["condition"]?.scalarText ?? "" {
+            switch entry.value[compose: "condition"]?.scalarText ?? "" {
             case "service_healthy": condition = .healthy
             case "service_completed_successfully":
                 log.warn(dependency, "Berth waits for a service to run or to be healthy, not to end: this one waits for \(entry.key) to have started (run a one-off step as a Job)")
             default: break
             }
-            if entry.value["restart"]?.isTrue == true {
-                log.warn(dependency.child("restart", at: entry.value["restart"]?.location), "Berth does not restart a service when a service it depends on restarts; left out")
+            if entry.value[compose: "restart"]?.isTrue == true {
+                log.warn(dependency.child("restart", at: entry.value[compose: "restart"]?.location), "Berth does not restart a service when a service it depends on restarts; left out")
             }
-            for other in entry.value.entries where !["condition", "restart", "required"].contains(other.key) {
+            for other in entry.value.mappingEntries where !["condition", "restart", "required"].contains(other.key) {
                 unsupported(other.key, other.value, dependency.child(other.key, at: other.fieldLocation))
             }
             return ServiceTranslation.Dependency(composeName: entry.key, condition: condition, origin: dependency)
@@ -353,11 +354,11 @@ struct ServiceTranslator {
     }
 
     private mutating func networks(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        for entry in value.entries {
+        for entry in value.mappingEntries {
             let part = field.child(entry.key, at: entry.fieldLocation)
             let name = names.networks[entry.key] ?? NameMapping.berthName(entry.key)
             var attachment: [(String, InputNode)] = [("name", .text(name, at: entry.keyLocation))]
-            for setting in entry.value.entries {
+            for setting in entry.value.mappingEntries {
                 let detail = part.child(setting.key, at: setting.fieldLocation)
                 switch setting.key {
                 case "aliases": if !setting.value.isEmptyValue { attachment.append(("aliases", setting.value)) }
