@@ -47,7 +47,7 @@ struct TranslationFieldTests {
             services:
               web:
                 image: nginx:1.27
-                ports: ["8080:80"]
+                ports: [{target: 80, published: "8080", protocol: tcp}]
             """
         )
         let text = try #require(translation.files["web.yaml"])
