@@ -14,7 +14,7 @@ extension ServiceTranslator {
     /// Why a compose field is not translated, by field name (`deploy.placement` for nested ones).
     static let unsupportedReasons: [String: String] = [
         "annotations": "Berth sets labels only, no OCI annotations",
-        "attach": "Berth keeps every container's output for berth logs",
+        "attach": "Berth keeps every container's output for berth logs; nothing attaches to it",
         "blkio_config": "Berth limits memory, CPUs and processes only",
         "cgroup": "Berth leaves the cgroup namespace to the engine",
         "cgroup_parent": "Berth leaves the cgroup parent to the engine",
@@ -109,7 +109,8 @@ extension ServiceTranslator {
     /// Warns that `key` is not translated, with the reason; a value that asks for nothing (`false`,
     /// empty) needs no warning: leaving it out does the same.
     mutating func unsupported(_ key: String, _ value: InputNode, _ field: ComposeOrigin) {
-        if value.isEmptyValue { return }
+        // `attach` is on unless turned off; every other field is off unless set.
+        if key == "attach" ? value.isTrue : value.isEmptyValue { return }
         let reason = Self.unsupportedReasons[key] ?? "not a compose field Berth knows"
         log.warn(field, "not translated: \(reason)")
     }

@@ -62,7 +62,7 @@ struct ManifestWriter {
             if let inline = inline(field.value) { return ["\(pad)\(key(field.key)): \(inline)\(note)"] }
             var lines = ["\(pad)\(key(field.key)):\(note)"]
             if case .list(let items) = field.value.content, field.itemOrigins.count == items.count,
-                Set(field.itemOrigins).count > 1
+                field.itemOrigins.contains(where: { !isPart($0, of: field.origin) })
             {
                 // Items from several compose fields (volumes from volumes and secrets): each says where.
                 for (item, origin) in zip(items, field.itemOrigins) {
@@ -72,8 +72,24 @@ struct ManifestWriter {
                 }
                 return lines
             }
+            if case .map(let entries) = field.value.content,
+                field.entryOrigins.values.contains(where: { !isPart($0, of: field.origin) })
+            {
+                // Entries from several compose fields (resources from cpus and mem_limit): each says where.
+                for entry in entries {
+                    var entryLines = block(InputNode(.map([entry])), indent: indent + 2)
+                    if let origin = field.entryOrigins[entry.key] { entryLines[0] += "  # \(comment(origin))" }
+                    lines += entryLines
+                }
+                return lines
+            }
             return lines + block(field.value, indent: indent + 2)
         }
+    }
+
+    /// Whether `origin` is `whole` or an item or setting inside it, which `whole`'s comment names.
+    private func isPart(_ origin: ComposeOrigin, of whole: ComposeOrigin) -> Bool {
+        origin == whole || origin.field.hasPrefix(whole.field + "[") || origin.field.hasPrefix(whole.field + ".")
     }
 
     /// The lines of a mapping's or a list's contents at `indent`.

@@ -104,7 +104,8 @@ struct ServiceTranslator {
                     unsupported(entry.key, value, field)
                 }
             }
-            spec.attribute(to: field)
+            // deploy's settings are fields of their own (replicas, resources, restart): each keeps its origin.
+            if entry.key != "deploy" { spec.attribute(to: field) }
             result.document.spec = spec
         }
         if let build {
@@ -291,6 +292,9 @@ struct ServiceTranslator {
                     if policy.key == "condition" {
                         let words = ["none": "never", "on-failure": "on-failure", "any": "always"]
                         if let word = policy.value.scalarText.flatMap({ words[$0] }) {
+                            if let written = spec.fields.first(where: { $0.key == "restart" })?.origin {
+                                log.warn(written, "deploy.restart_policy wins over restart, as in compose; this one is left out")
+                            }
                             spec.set("restart", .text(word, at: policy.value.location), from: setting)
                         } else {
                             log.warn(setting, "unknown restart condition; Berth's default (always) applies")
