@@ -23,10 +23,7 @@ struct WarningLog {
     private var seen: Set<ComposeWarning> = []
 
     mutating func warn(_ origin: ComposeOrigin, _ message: String) {
-        add(ComposeWarning(location: origin.location, field: origin.field, message: message))
-    }
-
-    mutating func add(_ warning: ComposeWarning) {
+        let warning = ComposeWarning(location: origin.location, field: origin.field, message: message)
         if seen.insert(warning).inserted { warnings.append(warning) }
     }
 }

@@ -81,7 +81,11 @@ struct ProjectTranslation {
         self.project = project
     }
 
-    private var root: ComposeOrigin { ComposeOrigin(field: "", location: project.document.location) }
+    /// Where the project itself is declared: its `name`, else the top of the first file.
+    private var root: ComposeOrigin {
+        let name = project.document.mappingEntries.first { $0.key == "name" }
+        return ComposeOrigin(field: "name", location: name?.fieldLocation ?? project.document.location)
+    }
 
     private func origin(_ section: String, _ entry: InputNode.Entry) -> ComposeOrigin {
         ComposeOrigin(field: "\(section).\(entry.key)", location: entry.fieldLocation)
@@ -184,11 +188,12 @@ struct ProjectTranslation {
             }
             guard let resource = service.document.validated(log: &log) else { continue }
             services[composeName] = (service, resource)
-            replaceDocument(of: composeName, with: service.document)
+            replaceDocument(with: service.document)
         }
     }
 
-    private mutating func replaceDocument(of composeName: String, with document: BerthDocument) {
+    /// Puts the Service `document` in its file in place of the one written before.
+    private mutating func replaceDocument(with document: BerthDocument) {
         for file in files.indices {
             for index in files[file].documents.indices
             where files[file].documents[index].kind == .service && files[file].documents[index].name == document.name {

@@ -68,7 +68,6 @@ extension ServiceTranslator {
         "networks.driver_opts": "Berth sets driver options on the Network only",
         "networks.interface_name": "the engine names interfaces",
         "healthcheck.start_interval": "Berth checks at interval from the start",
-        "required": "Berth requires every service it depends on",
         "env_file": "the loader reads env files into environment; this one was left unread",
         "extends": "the loader resolves extends; this one was left unresolved",
         "profiles": "the loader applies profiles; these were left unapplied",
