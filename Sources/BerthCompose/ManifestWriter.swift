@@ -11,6 +11,7 @@ struct ManifestWriter {
         var lines = header.map { "# \(Self.oneLine($0))" }
         for document in documents {
             lines.append("---")
+            lines.append("# \(document.kind) \(document.name) from \(comment(document.origin))")
             lines += document.notes.map { "# \(Self.oneLine($0))" }
             lines.append("apiVersion: \(Resource.apiVersion)")
             lines.append("kind: \(document.kind.rawValue)")

@@ -51,6 +51,7 @@ struct TranslationFieldTests {
             """
         )
         let text = try #require(translation.files["web.yaml"])
+        #expect(text.contains("# Service web from compose.yaml:2:3 services.web\n"))
         #expect(text.contains("image: nginx:1.27  # compose.yaml:3:5 services.web.image"))
         #expect(text.contains("ports:  # compose.yaml:4:5 services.web.ports"))
     }
