@@ -164,8 +164,14 @@ struct ProjectTranslation {
     /// `depends_on`, once every service is known: each target must be a translated service, and
     /// `service_healthy` needs a health check Berth can see.
     private mutating func resolveDependencies() {
+        let oneOffSteps = Set(serviceOrder.flatMap { services[$0]?.translation.dependencies.filter(\.awaitsCompletion).map(\.composeName) ?? [] })
         for composeName in serviceOrder {
             guard var service = services[composeName]?.translation else { continue }
+            if oneOffSteps.contains(composeName), service.document.spec["restart"] == nil {
+                // Compose runs it once (its default restart is no); Berth's default would run it again after it ends.
+                service.document.spec.set("restart", .text(RestartPolicy.never.rawValue), from: service.document.origin)
+                log.warn(service.document.origin, "other services wait for this one to complete: it runs once (restart: never, compose's default), not kept running")
+            }
             for dependency in service.dependencies {
                 guard let found = services[dependency.composeName] else {
                     let why = companions.contains(dependency.composeName) ? "is left out (a companion Berth replaces)" : "was not translated"

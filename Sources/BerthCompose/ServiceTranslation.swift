@@ -6,6 +6,8 @@ struct ServiceTranslation {
     struct Dependency {
         var composeName: String
         var condition: BerthCore.Dependency.Condition
+        /// `service_completed_successfully`: the target is a one-off step compose waits to end.
+        var awaitsCompletion = false
         var origin: ComposeOrigin
     }
 
@@ -341,11 +343,10 @@ struct ServiceTranslator {
         value.mappingEntries.map { entry in
             let dependency = field.child(entry.key, at: entry.fieldLocation)
             var condition = BerthCore.Dependency.Condition.started
-            switch entry.value[compose: "condition"]?.scalarText ?? "" {
-            case "service_healthy": condition = .healthy
-            case "service_completed_successfully":
+            let awaitsCompletion = entry.value[compose: "condition"]?.scalarText == "service_completed_successfully"
+            if entry.value[compose: "condition"]?.scalarText == "service_healthy" { condition = .healthy }
+            if awaitsCompletion {
                 log.warn(dependency, "Berth waits for a service to run or to be healthy, not to end: this one waits for \(entry.key) to have started (run a one-off step as a Job)")
-            default: break
             }
             if entry.value[compose: "restart"]?.isTrue == true {
                 log.warn(dependency.child("restart", at: entry.value[compose: "restart"]?.location), "Berth does not restart a service when a service it depends on restarts; left out")
@@ -353,7 +354,7 @@ struct ServiceTranslator {
             for other in entry.value.mappingEntries where !["condition", "restart", "required"].contains(other.key) {
                 unsupported(other.key, other.value, dependency.child(other.key, at: other.fieldLocation))
             }
-            return ServiceTranslation.Dependency(composeName: entry.key, condition: condition, origin: dependency)
+            return ServiceTranslation.Dependency(composeName: entry.key, condition: condition, awaitsCompletion: awaitsCompletion, origin: dependency)
         }
     }
 

@@ -135,6 +135,9 @@ struct TranslationWarningTests {
         #expect(try state.service("app").dependsOn == [Dependency(name: "db"), Dependency(name: "init")])
         #expect(translation.warnings(about: "services.app.depends_on.db").first?.message.contains("declares none") == true)
         #expect(translation.warnings(about: "services.app.depends_on.init").first?.message.contains("Job") == true)
+        #expect(try state.service("init").restart == .never)
+        #expect(try state.service("db").restart == .always)
+        #expect(translation.warnings(about: "services.init").first?.message.contains("runs once") == true)
     }
 
     @Test func disabledHealthcheckIsAWarning() throws {
