@@ -151,7 +151,15 @@ struct ProjectTranslation {
         for label in service.labels {
             service.document.spec.setEntry("labels", label.key, label.value, from: labelsOrigin.child(label.key, at: label.fieldLocation), parent: labelsOrigin)
         }
-        if let resource = service.document.validated(log: &log) {
+        if var resource = service.document.validated(log: &log) {
+            if case .service(let spec) = resource.spec, spec.replicas > 1, spec.ports.contains(where: \.bindsHostPort),
+                let replicas = service.document.spec.fields.first(where: { $0.key == "replicas" })
+            {
+                // Compose starts the first replica and fails the others on the taken port; Berth refuses the spec.
+                log.warn(replicas.origin, "\(spec.replicas) replicas cannot all publish the same host port: Berth runs 1 (compose would start one and fail the others)")
+                service.document.spec.set("replicas", InputNode(.number("1"), location: replicas.value.location), from: replicas.origin)
+                resource = service.document.validated(log: &log) ?? resource
+            }
             services[entry.key] = (service, resource)
             serviceOrder.append(entry.key)
             file.documents.append(service.document)

@@ -140,6 +140,21 @@ struct TranslationWarningTests {
         #expect(translation.warnings(about: "services.init").first?.message.contains("runs once") == true)
     }
 
+    @Test func replicasThatWouldShareAHostPortBecomeOne() throws {
+        let (state, translation) = try TranslationFixture.state(
+            """
+            services:
+              web:
+                image: nginx:1.27
+                ports: [{target: 80, published: "8080", protocol: tcp}]
+                deploy: {replicas: 3}
+            """
+        )
+        #expect(try state.service("web").replicas == 1)
+        let warning = try #require(translation.warnings(about: "services.web.deploy.replicas").first)
+        #expect(warning.location?.line == 5)
+    }
+
     @Test func disabledHealthcheckIsAWarning() throws {
         let (state, translation) = try TranslationFixture.state(
             "services:\n  app:\n    image: busybox\n    healthcheck:\n      disable: true\n"
