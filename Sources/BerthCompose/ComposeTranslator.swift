@@ -320,7 +320,11 @@ struct ProjectTranslation {
             }
         }
         if let volume = job.settings["volume"] {
-            template.append("volumes", .text(volume.value), from: volume.origin)
+            // A compose volume, by its name or compose's engine name <project>_<name>, is the project's Volume.
+            var parts = volume.value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            let source = parts[0].hasPrefix("\(project.name)_") ? String(parts[0].dropFirst(project.name.count + 1)) : parts[0]
+            if let name = names.volumes[source] { parts[0] = name }
+            template.append("volumes", .text(parts.joined(separator: ":")), from: volume.origin)
         }
         return template
     }

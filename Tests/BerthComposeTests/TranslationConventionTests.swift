@@ -32,6 +32,8 @@ struct TranslationConventionTests {
                   ofelia.job-run.report.schedule: "@daily"
                   ofelia.job-run.report.image: "example/report:2"
                   ofelia.job-run.report.command: "report --all"
+                  ofelia.job-run.report.volume: "shop_media:/media:ro"
+                  ofelia.job-run.report.network: "shop_back"
             networks:
               back: {}
             volumes:
@@ -55,6 +57,8 @@ struct TranslationConventionTests {
         let report = try state.cronJob("scheduler-report")
         #expect(report.jobTemplate.container.image.description == "example/report:2")
         #expect(report.jobTemplate.container.command == ["report", "--all"])
+        #expect(report.jobTemplate.container.volumes.map(\.description) == ["media:/media:ro"])
+        #expect(report.jobTemplate.container.networks == [NetworkAttachment(name: "back")])
         #expect(translation.warnings(about: "services.scheduler").first?.message.contains("ofelia container is left out") == true)
         #expect(translation.files["scheduler.yaml"]?.contains("kind: CronJob") == true)
     }
