@@ -70,24 +70,24 @@ struct ProjectTranslation {
     var names = ProjectNames()
     var files: [GeneratedFile] = []
     /// Translated services by compose name, with the resource Berth read back.
-    private var services: [String: (translation: ServiceTranslation, resource: Resource)] = [:]
-    private var serviceOrder: [String] = []
+    var services: [String: (translation: ServiceTranslation, resource: Resource)] = [:]
+    var serviceOrder: [String] = []
     /// Services left out because a companion convention replaces them.
-    private var companions: Set<String> = []
-    private var ofeliaJobs: [CompanionConventions.OfeliaJob] = []
-    private var impliedVolumes: [String: ComposeOrigin] = [:]
+    var companions: Set<String> = []
+    var ofeliaJobs: [CompanionConventions.OfeliaJob] = []
+    var impliedVolumes: [String: ComposeOrigin] = [:]
 
     init(project: ComposeProject) {
         self.project = project
     }
 
     /// Where the project itself is declared: its `name`, else the top of the first file.
-    private var root: ComposeOrigin {
+    var root: ComposeOrigin {
         let name = project.document.mappingEntries.first { $0.key == "name" }
         return ComposeOrigin(field: "name", location: name?.fieldLocation ?? project.document.location)
     }
 
-    private func origin(_ section: String, _ entry: InputNode.Entry) -> ComposeOrigin {
+    func origin(_ section: String, _ entry: InputNode.Entry) -> ComposeOrigin {
         ComposeOrigin(field: "\(section).\(entry.key)", location: entry.fieldLocation)
     }
 
@@ -214,246 +214,6 @@ struct ProjectTranslation {
                 files[file].documents[index] = document
             }
         }
-    }
-
-    // MARK: Ofelia jobs
-
-    /// The Berth fields a job-exec CronJob takes from the service whose container ofelia ran it in.
-    private static let templateKeys: Set<String> = [
-        "image", "workingDir", "user", "env", "volumes", "network", "networks", "resources", "stopSignal", "stopGracePeriod",
-        "pullPolicy", "init", "noNewPrivileges", "logging", "ulimits", "capAdd", "capDrop", "extraHosts", "tmpfs", "shmSize",
-        "sysctls", "readOnlyRootFilesystem", "pidsLimit", "dns", "dnsSearch", "devices", "securityOpt",
-    ]
-
-    private mutating func translateOfeliaJobs() {
-        for job in ofeliaJobs {
-            let carrierName = names.services[job.carrier] ?? NameMapping.berthName(job.carrier)
-            var document = BerthDocument(
-                kind: .cronJob, name: NameMapping.berthName("\(carrierName)-\(job.name)"), project: project.name, origin: job.origin
-            )
-            guard let schedule = job.settings["schedule"] else {
-                log.warn(job.origin, "ofelia job \(job.name) has no schedule; left out")
-                continue
-            }
-            document.spec.set(
-                "schedule", .text(CompanionConventions.schedule(schedule.value, origin: schedule.origin, log: &log), at: schedule.origin.location),
-                from: schedule.origin
-            )
-            let made: SpecFields?
-            switch job.type {
-            case "job-exec": made = execTemplate(job, document: &document)
-            case "job-run": made = runTemplate(job)
-            default:
-                log.warn(job.origin, "not translated: ofelia \(job.type) jobs run outside the project's containers; declare it as a CronJob")
-                continue
-            }
-            guard var template = made else { continue }
-            for (setting, entry) in job.settings.sorted(by: { $0.key < $1.key }) {
-                switch setting {
-                case "schedule", "command", "image", "container", "network", "volume", "delete": continue
-                case "no-overlap":
-                    document.spec.set("concurrencyPolicy", .text(entry.value.lowercased() == "true" ? "Forbid" : "Allow"), from: entry.origin)
-                case "user": template.set("user", .text(entry.value), from: entry.origin)
-                case "tty": template.set("tty", InputNode(.bool(entry.value.lowercased() == "true")), from: entry.origin)
-                default: log.warn(entry.origin, "not translated: an ofelia job setting Berth has no field for")
-                }
-            }
-            document.jobTemplate = template
-            guard document.validated(log: &log) != nil else { continue }
-            if let file = files.firstIndex(where: { $0.name == "\(carrierName).yaml" }) {
-                files[file].documents.append(document)
-            } else {
-                files.append(GeneratedFile(name: "\(carrierName).yaml", documents: [document]))
-            }
-        }
-    }
-
-    /// job-exec runs a command in the service's running container; the CronJob runs it, without
-    /// the image's entrypoint or a shell, in a new container of the same spec.
-    private mutating func execTemplate(_ job: CompanionConventions.OfeliaJob, document: inout BerthDocument) -> SpecFields? {
-        var target = job.carrier
-        if let container = job.settings["container"]?.value {
-            target =
-                services.keys.sorted().first { name in
-                    [name, "\(project.name)-\(name)-1", "\(project.name)_\(name)_1"].contains(container)
-                        || project.document[compose: "services"]?[compose: name]?[compose: "container_name"]?.scalarText == container
-                } ?? container
-        }
-        guard let service = services[target] else {
-            log.warn(job.origin, "ofelia job \(job.name) runs in container \(target.quoted), which is not a translated service; left out")
-            return nil
-        }
-        var template = service.translation.document.spec.only(Self.templateKeys)
-        if let networks = template["networks"] {
-            // The cron container must not answer to the service's aliases or take its address.
-            let names = networks.listItems.map { item in item[compose: "name"] ?? item }
-            if let field = template.fields.first(where: { $0.key == "networks" }) {
-                template.set("networks", InputNode(.list(names), location: networks.location), from: field.origin)
-            }
-        }
-        let command = job.settings["command"]
-        let words = CompanionConventions.words(command?.value ?? "")
-        let origin = command?.origin ?? job.origin
-        template.set("entrypoint", InputNode(.list(words.map { .text($0) }), location: origin.location), from: origin)
-        template.set("command", InputNode(.list([])), from: origin)
-        document.notes.append("ofelia job-exec \(job.name): ofelia ran the command in the running container of \(target); Berth runs it in a new container of the same spec")
-        return template
-    }
-
-    private mutating func runTemplate(_ job: CompanionConventions.OfeliaJob) -> SpecFields? {
-        var template = SpecFields()
-        guard let image = job.settings["image"] else {
-            log.warn(job.origin, "ofelia job-run \(job.name) starts an existing container rather than an image: not translated")
-            return nil
-        }
-        template.set("image", .text(image.value), from: image.origin)
-        if let command = job.settings["command"] {
-            let words = CompanionConventions.words(command.value)
-            template.set("command", InputNode(.list(words.map { .text($0) })), from: command.origin)
-        }
-        if let network = job.settings["network"] {
-            let composeName = network.value.hasPrefix("\(project.name)_") ? String(network.value.dropFirst(project.name.count + 1)) : network.value
-            if let name = names.networks[composeName] {
-                template.set("networks", InputNode(.list([.text(name)])), from: network.origin)
-            } else {
-                log.warn(network.origin, "network \(network.value.quoted) is not a network of the project; the job joins the project's default network")
-            }
-        }
-        if let volume = job.settings["volume"] {
-            // A compose volume, by its name or compose's engine name <project>_<name>, is the project's Volume.
-            var parts = volume.value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            let source = parts[0].hasPrefix("\(project.name)_") ? String(parts[0].dropFirst(project.name.count + 1)) : parts[0]
-            if let name = names.volumes[source] { parts[0] = name }
-            template.append("volumes", .text(parts.joined(separator: ":")), from: volume.origin)
-        }
-        return template
-    }
-
-    // MARK: The project's own resources
-
-    private mutating func projectDocuments(networks: [InputNode.Entry], volumes: [InputNode.Entry]) -> [BerthDocument] {
-        var documents: [BerthDocument] = []
-        if project.name != ResourceID.defaultProject {
-            documents.append(BerthDocument(kind: .project, name: project.name, project: project.name, origin: root))
-        }
-        for entry in networks {
-            if let document = networkDocument(entry) { documents.append(document) }
-        }
-        for entry in volumes {
-            documents.append(volumeDocument(entry))
-        }
-        for (name, origin) in impliedVolumes.sorted(by: { $0.key < $1.key }) where names.volumes.names.values.contains(name) == false {
-            var document = BerthDocument(kind: .volume, name: name, project: project.name, origin: origin)
-            document.spec.set("reclaimPolicy", .text(ReclaimPolicy.retain.rawValue), from: origin)
-            documents.append(document)
-        }
-        return documents.compactMap { document in
-            var document = document
-            return document.validated(log: &log) == nil ? nil : document
-        }
-    }
-
-    private mutating func networkDocument(_ entry: InputNode.Entry) -> BerthDocument? {
-        let field = origin("networks", entry)
-        let name = names.networks[entry.key] ?? NameMapping.berthName(entry.key)
-        var document = BerthDocument(kind: .network, name: name, project: project.name, origin: field)
-        let value = entry.value
-        if value[compose: "external"]?.isTrue == true {
-            document.spec.set("external", InputNode(.bool(true)), from: field.child("external", at: value[compose: "external"]?.location))
-            document.spec.set("networkName", .text(value[compose: "name"]?.scalarText ?? entry.key), from: field.child("name", at: value[compose: "name"]?.location))
-            for setting in value.mappingEntries where !["external", "name"].contains(setting.key) {
-                log.warn(field.child(setting.key, at: setting.fieldLocation), "an external network is used as it is; \(setting.key) is left out")
-            }
-            return document
-        }
-        for setting in value.mappingEntries {
-            let part = field.child(setting.key, at: setting.fieldLocation)
-            switch setting.key {
-            case "driver": document.spec.set("driver", setting.value, from: part)
-            case "driver_opts": document.spec.set("options", setting.value, from: part)
-            case "internal": document.spec.set("internal", setting.value, from: part)
-            case "enable_ipv6": document.spec.set("enableIPv6", setting.value, from: part)
-            case "labels": document.spec.set("labels", setting.value, from: part)
-            case "ipam": ipam(setting.value, part, into: &document.spec)
-            case "name":
-                // Compose's own `<project>_<network>` needs no word: Berth's is berth-<project>-<network>.
-                if setting.value.scalarText != "\(project.name)_\(entry.key)" {
-                    log.warn(part, "Berth names the network berth-\(project.name)-\(name) on the engine, not \(setting.value.scalarText ?? "")")
-                }
-            case "external": break
-            default:
-                if !setting.value.isEmptyValue { log.warn(part, "not translated: a network setting Berth has no field for") }
-            }
-        }
-        // Compose's own default network, as written: Berth's project default network is the same.
-        if entry.key == NetworkAttachment.defaultNetwork, document.spec.fields.isEmpty { return nil }
-        return document
-    }
-
-    private mutating func ipam(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        for setting in value.mappingEntries where setting.key != "config" {
-            if setting.key == "driver", setting.value.scalarText == "default" { continue }
-            log.warn(field.child(setting.key, at: setting.fieldLocation), "Berth uses the engine's default address management; \(setting.key) is left out")
-        }
-        let configs = value[compose: "config"]?.listItems ?? []
-        guard let first = configs.first else { return }
-        var ipam: [(String, InputNode)] = []
-        for setting in first.mappingEntries {
-            let part = field.child("config[0].\(setting.key)", at: setting.fieldLocation)
-            switch setting.key {
-            case "subnet", "gateway": ipam.append((setting.key, setting.value))
-            default: log.warn(part, "Berth sets a subnet and gateway only; \(setting.key) is left out")
-            }
-        }
-        for (index, config) in configs.enumerated().dropFirst() {
-            log.warn(field.child("config[\(index)]", at: config.location), "Berth sets one subnet per network; this one is left out")
-        }
-        if !ipam.isEmpty { spec.set("ipam", .mapping(ipam, at: first.location), from: field) }
-    }
-
-    private mutating func volumeDocument(_ entry: InputNode.Entry) -> BerthDocument {
-        let field = origin("volumes", entry)
-        let name = names.volumes[entry.key] ?? NameMapping.berthName(entry.key)
-        var document = BerthDocument(kind: .volume, name: name, project: project.name, origin: field)
-        let value = entry.value
-        let engineName = "berth-\(project.name)-\(name)"
-        let composeName = value[compose: "name"]?.scalarText ?? "\(project.name)_\(entry.key)"
-        for setting in value.mappingEntries {
-            let part = field.child(setting.key, at: setting.fieldLocation)
-            switch setting.key {
-            case "driver": document.spec.set("driver", setting.value, from: part)
-            case "driver_opts": document.spec.set("options", setting.value, from: part)
-            case "labels": document.spec.set("labels", setting.value, from: part)
-            case "name", "external": break
-            default:
-                if !setting.value.isEmptyValue { log.warn(part, "not translated: a volume setting Berth has no field for") }
-            }
-        }
-        document.spec.set("reclaimPolicy", .text(ReclaimPolicy.retain.rawValue), from: field)
-        if value[compose: "external"]?.isTrue == true {
-            log.warn(
-                field, "Berth has no external volumes: it declares Volume \(name) (engine volume \(engineName)); the data of the existing volume \(composeName) stays there until you copy it over")
-        } else {
-            log.warn(field, "compose keeps this volume's data in the engine volume \(composeName); Berth's Volume \(name) is \(engineName): copy the data over before switching")
-        }
-        document.notes.append("compose volume \(entry.key): its data is in the engine volume \(composeName); Berth uses \(engineName)")
-        return document
-    }
-
-    /// Where each secret and config is mounted, for the project file's header.
-    private func fileMountNotes() -> [String] {
-        var notes: [String] = []
-        for section in ["secrets", "configs"] {
-            for entry in project.document[compose: section]?.mappingEntries ?? [] {
-                let users = serviceOrder.filter { name in
-                    project.document[compose: "services"]?[compose: name]?[compose: section]?.listItems.contains { $0[compose: "source"]?.scalarText == entry.key } == true
-                }
-                let file = entry.value[compose: "file"]?.scalarText.map { "file \($0)" } ?? "not a file (see the warnings)"
-                let mounted = users.isEmpty ? "mounted by no service" : "mounted read-only by \(users.joined(separator: ", "))"
-                notes.append("\(section.dropLast()) \(entry.key): \(file), \(mounted)")
-            }
-        }
-        return notes
     }
 
     // MARK: The whole

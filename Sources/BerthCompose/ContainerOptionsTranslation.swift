@@ -3,7 +3,7 @@ import BerthCore
 /// The engine options (docs/manifests.md, "Container options") and the compose fields Berth has
 /// no field for, each with the reason given in its warning.
 extension ServiceTranslator {
-    /// Compose fields that are Berth container options under another name, the value as written.
+    /// Compose fields that are a Berth container field or option under another name, the value as written.
     static let optionNames: [String: String] = [
         "hostname": "hostname", "tty": "tty", "stdin_open": "stdinOpen", "init": "init", "user": "user",
         "logging": "logging", "ulimits": "ulimits", "cap_add": "capAdd", "cap_drop": "capDrop", "sysctls": "sysctls",
