@@ -219,12 +219,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "BerthComposeTests", dependencies: ["BerthCompose", "BerthCore", "BerthManifests"], swiftSettings: strictSettings),
         .testTarget(
             name: "BerthCLITests",
             dependencies: ["berth", "BerthObjectStore", "BerthCore"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "BerthComposeTests", dependencies: ["BerthCompose", "BerthCore", "BerthManifests"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,131 @@
+import BerthCore
+
+/// The project's own resources: its Project, the Networks and Volumes of the top-level
+/// `networks` and `volumes`, and where its secrets and configs are mounted.
+extension ProjectTranslation {
+    /// The documents of the project file, each read back by Berth (what it refuses is warned and left out).
+    mutating func projectDocuments(networks: [InputNode.Entry], volumes: [InputNode.Entry]) -> [BerthDocument] {
+        var documents: [BerthDocument] = []
+        if project.name != ResourceID.defaultProject {
+            documents.append(BerthDocument(kind: .project, name: project.name, project: project.name, origin: root))
+        }
+        for entry in networks {
+            if let document = networkDocument(entry) { documents.append(document) }
+        }
+        for entry in volumes {
+            documents.append(volumeDocument(entry))
+        }
+        for (name, origin) in impliedVolumes.sorted(by: { $0.key < $1.key }) where names.volumes.names.values.contains(name) == false {
+            var document = BerthDocument(kind: .volume, name: name, project: project.name, origin: origin)
+            document.spec.set("reclaimPolicy", .text(ReclaimPolicy.retain.rawValue), from: origin)
+            documents.append(document)
+        }
+        return documents.compactMap { document in
+            var document = document
+            return document.validated(log: &log) == nil ? nil : document
+        }
+    }
+
+    private mutating func networkDocument(_ entry: InputNode.Entry) -> BerthDocument? {
+        let field = origin("networks", entry)
+        let name = names.networks[entry.key] ?? NameMapping.berthName(entry.key)
+        var document = BerthDocument(kind: .network, name: name, project: project.name, origin: field)
+        let value = entry.value
+        if value[compose: "external"]?.isTrue == true {
+            document.spec.set("external", InputNode(.bool(true)), from: field.child("external", at: value[compose: "external"]?.location))
+            document.spec.set("networkName", .text(value[compose: "name"]?.scalarText ?? entry.key), from: field.child("name", at: value[compose: "name"]?.location))
+            for setting in value.mappingEntries where !["external", "name"].contains(setting.key) {
+                log.warn(field.child(setting.key, at: setting.fieldLocation), "an external network is used as it is; \(setting.key) is left out")
+            }
+            return document
+        }
+        for setting in value.mappingEntries {
+            let part = field.child(setting.key, at: setting.fieldLocation)
+            switch setting.key {
+            case "driver": document.spec.set("driver", setting.value, from: part)
+            case "driver_opts": document.spec.set("options", setting.value, from: part)
+            case "internal": document.spec.set("internal", setting.value, from: part)
+            case "enable_ipv6": document.spec.set("enableIPv6", setting.value, from: part)
+            case "labels": document.spec.set("labels", setting.value, from: part)
+            case "ipam": ipam(setting.value, part, into: &document.spec)
+            case "name":
+                // Compose's own `<project>_<network>` needs no word: Berth's is berth-<project>-<network>.
+                if setting.value.scalarText != "\(project.name)_\(entry.key)" {
+                    log.warn(part, "Berth names the network berth-\(project.name)-\(name) on the engine, not \(setting.value.scalarText ?? "")")
+                }
+            case "external": break
+            default:
+                if !setting.value.isEmptyValue { log.warn(part, "not translated: a network setting Berth has no field for") }
+            }
+        }
+        // Compose's own default network, as written: Berth's project default network is the same.
+        if entry.key == NetworkAttachment.defaultNetwork, document.spec.fields.isEmpty { return nil }
+        return document
+    }
+
+    private mutating func ipam(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
+        for setting in value.mappingEntries where setting.key != "config" {
+            if setting.key == "driver", setting.value.scalarText == "default" { continue }
+            log.warn(field.child(setting.key, at: setting.fieldLocation), "Berth uses the engine's default address management; \(setting.key) is left out")
+        }
+        let configs = value[compose: "config"]?.listItems ?? []
+        guard let first = configs.first else { return }
+        var ipam: [(String, InputNode)] = []
+        for setting in first.mappingEntries {
+            let part = field.child("config[0].\(setting.key)", at: setting.fieldLocation)
+            switch setting.key {
+            case "subnet", "gateway": ipam.append((setting.key, setting.value))
+            default: log.warn(part, "Berth sets a subnet and gateway only; \(setting.key) is left out")
+            }
+        }
+        for (index, config) in configs.enumerated().dropFirst() {
+            log.warn(field.child("config[\(index)]", at: config.location), "Berth sets one subnet per network; this one is left out")
+        }
+        if !ipam.isEmpty { spec.set("ipam", .mapping(ipam, at: first.location), from: field) }
+    }
+
+    private mutating func volumeDocument(_ entry: InputNode.Entry) -> BerthDocument {
+        let field = origin("volumes", entry)
+        let name = names.volumes[entry.key] ?? NameMapping.berthName(entry.key)
+        var document = BerthDocument(kind: .volume, name: name, project: project.name, origin: field)
+        let value = entry.value
+        let engineName = "berth-\(project.name)-\(name)"
+        let composeName = value[compose: "name"]?.scalarText ?? "\(project.name)_\(entry.key)"
+        for setting in value.mappingEntries {
+            let part = field.child(setting.key, at: setting.fieldLocation)
+            switch setting.key {
+            case "driver": document.spec.set("driver", setting.value, from: part)
+            case "driver_opts": document.spec.set("options", setting.value, from: part)
+            case "labels": document.spec.set("labels", setting.value, from: part)
+            case "name", "external": break
+            default:
+                if !setting.value.isEmptyValue { log.warn(part, "not translated: a volume setting Berth has no field for") }
+            }
+        }
+        document.spec.set("reclaimPolicy", .text(ReclaimPolicy.retain.rawValue), from: field)
+        if value[compose: "external"]?.isTrue == true {
+            log.warn(
+                field, "Berth has no external volumes: it declares Volume \(name) (engine volume \(engineName)); the data of the existing volume \(composeName) stays there until you copy it over")
+        } else {
+            log.warn(field, "compose keeps this volume's data in the engine volume \(composeName); Berth's Volume \(name) is \(engineName): copy the data over before switching")
+        }
+        document.notes.append("compose volume \(entry.key): its data is in the engine volume \(composeName); Berth uses \(engineName)")
+        return document
+    }
+
+    /// Where each secret and config is mounted, for the project file's header.
+    func fileMountNotes() -> [String] {
+        var notes: [String] = []
+        for section in ["secrets", "configs"] {
+            for entry in project.document[compose: section]?.mappingEntries ?? [] {
+                let users = serviceOrder.filter { name in
+                    project.document[compose: "services"]?[compose: name]?[compose: section]?.listItems.contains { $0[compose: "source"]?.scalarText == entry.key } == true
+                }
+                let file = entry.value[compose: "file"]?.scalarText.map { "file \($0)" } ?? "not a file (see the warnings)"
+                let mounted = users.isEmpty ? "mounted by no service" : "mounted read-only by \(users.joined(separator: ", "))"
+                notes.append("\(section.dropLast()) \(entry.key): \(file), \(mounted)")
+            }
+        }
+        return notes
+    }
+}
