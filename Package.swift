@@ -151,6 +151,7 @@ let package = Package(
             name: "berth",
             dependencies: [
                 "BerthAPI",
+                "BerthCompose",
                 "BerthServer",
                 "BerthCore",
                 "BerthManifests",

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+
+/// `berth import compose` as users run it: on the 39 real compose projects of
+/// ../shared/compose-corpus/awesome-compose (CC0), then `berth validate` on what it wrote.
+@Suite("Compose import end to end")
+struct ComposeImportEndToEndTests {
+    static let corpus = BerthProcess.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/compose-corpus/awesome-compose")
+
+    /// The corpus's project folders (each holds a compose file).
+    static func projects() throws -> [URL] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: corpus.path).sorted()
+        return names.map { corpus.appendingPathComponent($0) }.filter { folder in
+            ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"].contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
+        }
+    }
+
+    static func temporaryFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-import-\(UUID().uuidString.prefix(8).lowercased())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @Test func everyCorpusProjectImportsWithWarningsNamingFieldsAndTheOutputValidates() async throws {
+        let projects = try Self.projects()
+        try #require(projects.count == 39, "the corpus has its 39 projects: \(projects.map(\.lastPathComponent))")
+        let output = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: output) }
+        var warned = 0
+        for project in projects {
+            let name = project.lastPathComponent
+            let folder = output.appendingPathComponent(name)
+            // when: imported from the project folder's default compose file, as `docker compose` finds it
+            let imported = try await BerthProcess.run(["import", "compose", "--project-directory", project.path, "-o", folder.path])
+
+            // then: translated (0) or translated with warnings (2), each warning a file:line:column and a field
+            #expect([0, 2].contains(imported.status), "\(name): exit \(imported.status): \(imported.stderr)")
+            let warnings = imported.stderr.split(separator: "\n").filter { $0.hasPrefix("warning: ") }
+            #expect((imported.status == 2) == !warnings.isEmpty, "\(name): exit \(imported.status) with \(warnings.count) warnings")
+            for warning in warnings {
+                #expect(warning.wholeMatch(of: /warning: [^:]+:\d+:\d+: [a-z_\-]+(\.[^ :]+)*: .+/) != nil, "\(name): \(warning)")
+            }
+            warned += warnings.count
+            let validated = try await BerthProcess.run(["validate", "-f", folder.path])
+            #expect(validated.status == 0, "\(name): \(validated.stdout)\(validated.stderr)")
+        }
+        #expect(warned > 0, "the corpus has fields Berth does not translate as written (build:, say)")
+    }
+
+    @Test func aProjectGoesToStandardOutputAsOneStreamThatValidatesAndStrictRefusesWarnings() async throws {
+        // given: a compose project with interpolation, an env file, a build and a named volume
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try """
+        services:
+          web:
+            image: "nginx:${NGINX_TAG:-1.27}"
+            ports: ["127.0.0.1:${PORT}:80"]
+            depends_on: [app]
+          app:
+            build: ./app
+            environment:
+              DATABASE_URL: postgres://db/${DB_NAME}
+            volumes: ["data:/var/lib/app"]
+        volumes:
+          data:
+        """.write(to: folder.appendingPathComponent("compose.yaml"), atomically: true, encoding: .utf8)
+        try "PORT=8080\nDB_NAME=shop\n".write(to: folder.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+
+        // when
+        let imported = try await BerthProcess.run(["import", "compose", "--project-directory", folder.path, "-p", "shop"])
+        let strict = try await BerthProcess.run(["import", "compose", "--project-directory", folder.path, "-p", "shop", "--strict", "-o", folder.appendingPathComponent("out").path])
+
+        // then: the stream holds both services, interpolated, and validates; the build is a warning
+        #expect(imported.status == 2, "\(imported.stderr)")
+        #expect(imported.stdout.contains("127.0.0.1:8080:80") && imported.stdout.contains("postgres://db/shop"), "\(imported.stdout)")
+        #expect(imported.stderr.contains("services.app.build"), "\(imported.stderr)")
+        let stream = folder.appendingPathComponent("stream.yaml")
+        try imported.stdout.write(to: stream, atomically: true, encoding: .utf8)
+        let validated = try await BerthProcess.run(["validate", "-f", stream.path])
+        #expect(validated.status == 0, "\(validated.stdout)\(validated.stderr)")
+        #expect(strict.status == 1 && strict.stderr.contains("--strict"), "\(strict.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out").path), "--strict wrote nothing")
+    }
+
+    @Test func aMissingRequiredVariableIsAnErrorNamingFileLineAndFieldAndNothingIsWritten() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "services:\n  web:\n    image: \"nginx:${TAG:?set TAG to the release}\"\n".write(
+            to: folder.appendingPathComponent("compose.yaml"), atomically: true, encoding: .utf8)
+        let output = folder.appendingPathComponent("out")
+
+        let imported = try await BerthProcess.run(["import", "compose", "-f", folder.appendingPathComponent("compose.yaml").path, "-o", output.path])
+
+        #expect(imported.status == 1)
+        #expect(imported.stderr.contains("compose.yaml:3:") && imported.stderr.contains("services.web.image") && imported.stderr.contains("set TAG to the release"), "\(imported.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
+
+    @Test func existingFilesAreReplacedOnlyWithForce() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "services:\n  web:\n    image: nginx:1.27\n".write(to: folder.appendingPathComponent("compose.yaml"), atomically: true, encoding: .utf8)
+        let output = folder.appendingPathComponent("out")
+        let arguments = ["import", "compose", "--project-directory", folder.path, "-p", "shop", "-o", output.path]
+
+        let first = try await BerthProcess.run(arguments)
+        let again = try await BerthProcess.run(arguments)
+        let forced = try await BerthProcess.run(arguments + ["--force"])
+
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(again.status == 1 && again.stderr.contains("--force"), "\(again.stderr)")
+        #expect(forced.status == 0, "\(forced.stderr)")
+    }
+}
