@@ -148,7 +148,7 @@ public struct Subnet: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// The engine's network names: letters, digits, `_`, `.` and `-`, starting with a letter or digit.
+/// The engine's network and volume names: letters, digits, `_`, `.` and `-`, starting with a letter or digit.
 enum NetworkName {
     static func validated(_ name: String) throws(ValidationError) -> String {
         guard (1...128).contains(name.count), let first = name.first, first.isASCII, first.isLetter || first.isNumber,
