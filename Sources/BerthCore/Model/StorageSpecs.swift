@@ -81,7 +81,7 @@ public struct VolumeSpec: Sendable, Hashable, Codable {
             },
             reclaimPolicy: map.optional("reclaimPolicy", default: .retain) { try $0.choice(ReclaimPolicy.self) },
             external: external,
-            volumeName: map.optional("volumeName") { try $0.parse(NetworkName.validated) }
+            volumeName: map.optional("volumeName") { try $0.parse(EngineObjectName.volume) }
         )
         if external {
             for field in ["driver", "options", "labels", "reclaimPolicy"] where map.has(field) {
