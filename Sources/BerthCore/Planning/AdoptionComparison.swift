@@ -30,11 +30,12 @@ extension DesiredState {
         return view
     }
 
-    /// Lists whose order the engine does not keep (mounts, ports, networks, aliases) in one order.
+    /// Lists whose order the engine does not keep (mounts, ports, networks, aliases, tmpfs) in one order.
     private static func comparable(_ spec: ServiceSpec) -> ServiceSpec {
         var spec = spec
         spec.container.volumes.sort { $0.target < $1.target }
         spec.ports.sort { $0.description < $1.description }
+        spec.container.options.tmpfs.sort { $0.path < $1.path }
         spec.container.networks = spec.container.networks
             .map { NetworkAttachment(name: $0.name, aliases: $0.aliases.sorted(), ipv4Address: $0.ipv4Address) }
             .sorted { $0.name < $1.name }
