@@ -100,7 +100,7 @@ struct ComposeAdoptionEndToEndTests {
         /// Runs a command against the netns engine, bounded by `timeout` seconds; its output, trimmed.
         func run(_ argv: [String], timeout: Int) async throws -> String {
             let output = folder.appendingPathComponent("out-\(UUID().uuidString)")
-            FileManager.default.createFile(atPath: output.path, contents: nil)
+            guard FileManager.default.createFile(atPath: output.path, contents: nil) else { throw SetupError("cannot create \(output.path)") }
             let handle = try FileHandle(forWritingTo: output)
             defer { try? handle.close() }
             let process = Process()
@@ -167,8 +167,8 @@ struct ComposeAdoptionEndToEndTests {
             #expect(found.containers.map(\.service) == ["db", "web", "worker"])
             #expect(found.containers.map(\.replica) == [0, 0, 0])
             #expect(found.containers.map(\.name) == ["db", "web", "worker"].map { "\(stack.project)_\($0)_1" })
-            #expect(found.volumes == [ComposeStack.Object(name: "\(stack.project)_data", composeName: "data")])
-            #expect(found.networks == [ComposeStack.Object(name: "\(stack.project)_default", composeName: "default")])
+            #expect(found.volumes.map { [$0.name, $0.composeName] } == [["\(stack.project)_data", "data"]])
+            #expect(found.networks.map { [$0.name, $0.composeName] } == [["\(stack.project)_default", "default"]])
             let now = Date()
             try await store.recordAdoptions(found.containers.map { $0.adoption(as: ResourceID(kind: .service, project: stack.project, name: $0.service), at: now) })
             let adoptions = try await store.adoptions(project: stack.project)

@@ -95,7 +95,7 @@ struct AdoptionPlannerTests {
         // when
         let plan = Fixture.plan(desired, ObservedState(containers: [container], foreignVolumeNames: ["shop_data"]))
         // then
-        #expect(plan.actions.map(\.description) == ["~ restart container shop_web_1 (Service shop/web: unhealthy for 3 checks)"])
+        #expect(plan.actions.map(\.description) == ["! restart container shop_web_1 (Service shop/web: unhealthy for 3 checks)"])
     }
 
     @Test func berthsOwnReplicaWinsOverAnAdoptedOneLeftBehind() throws {
@@ -137,6 +137,6 @@ struct AdoptionPlannerTests {
         let missing = Fixture.plan(desired, ObservedState(containers: [Self.adopted(without)], foreignVolumeNames: ["shop_data"]))
         // then
         #expect(same.isEmpty)
-        #expect(missing.actions.first?.cause == "adopted container differs: env.MODE")
+        #expect(missing.actions.first?.cause == "adopted container differs: env.MODE.fromEnv")
     }
 }

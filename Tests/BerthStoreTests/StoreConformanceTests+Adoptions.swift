@@ -56,9 +56,10 @@ extension StoreConformanceTests {
             volume.service = ResourceID(kind: .volume, project: "qfield", name: "data")
             // when
             let error = await expectStoreError(.invalidArgument) { try await store.recordAdoptions([Self.adoption("qfield_web_1", service: "web"), volume]) }
+            let recorded = try await store.adoptions(project: nil)
             // then: nothing recorded
             #expect(error?.message.contains("Service") == true)
-            #expect(try await store.adoptions(project: nil).isEmpty)
+            #expect(recorded.isEmpty)
         }
     }
 
