@@ -29,7 +29,7 @@ struct ControlRoutes {
             throw APIError(.serviceUnavailable, code: "unavailable", message: "the desired state does not validate: \(error)")
         }
         do {
-            let plan = try await Reconciler(runtime: dependencies.engine, objectStorage: dependencies.objectStorage, store: store).plan(snapshot.state)
+            let plan = try await Reconciler(runtime: dependencies.engine, objectStorage: dependencies.objectStorage, store: store, adoptions: store).plan(snapshot.state)
             return try JSONAnswer.response(.ok, PlanView(plan))
         } catch let error as StoreError {
             throw error

@@ -61,6 +61,10 @@ public actor Reconciler {
     private let runtime: any ContainerRuntime
     private let objectStorage: (any ObjectStorage)?
     private let store: (any ResourceStore & EventLog)?
+    /// Where adopted containers are recorded; `nil`: none are.
+    private let adoptionStore: (any AdoptionStore)?
+    /// The adoptions last read, for a pass that cannot read them.
+    private var adoptions: [Adoption] = []
     private let options: ReconcilerOptions
     private let logger: Logger
     /// The writes of passes on their way to the store.
@@ -80,11 +84,12 @@ public actor Reconciler {
     /// status saying so, and everything else converges.
     public init(
         runtime: any ContainerRuntime, objectStorage: (any ObjectStorage)? = nil, store: (any ResourceStore & EventLog)?,
-        options: ReconcilerOptions = ReconcilerOptions(), logger: Logger = Logger(label: "berth.controller")
+        adoptions: (any AdoptionStore)? = nil, options: ReconcilerOptions = ReconcilerOptions(), logger: Logger = Logger(label: "berth.controller")
     ) {
         self.runtime = runtime
         self.objectStorage = objectStorage
         self.store = store
+        adoptionStore = adoptions
         self.options = options
         self.logger = logger
         storeWrites = StoreWriteBuffer(capacity: options.storeWriteCapacity)
@@ -93,7 +98,7 @@ public actor Reconciler {
     /// The plan a pass would carry out now, without doing anything. `observed`: the engine as the
     /// caller just observed it (nil: observed now).
     public func plan(_ desired: DesiredState, observed: ObservedState? = nil, at time: PassTime = .now) async throws -> Plan {
-        var observed = if let observed { observed } else { try await runtime.observe() }
+        var observed = try await observe(given: observed, refreshing: [])
         observed.objectStorage = await observeObjectStorage(desired)
         return makePlan(desired, observed, at: time)
     }
@@ -125,7 +130,7 @@ public actor Reconciler {
         shouldStop: @escaping @Sendable () -> Bool = { false }
     ) async throws -> PassResult {
         let desired = leading ? snapshot.state : snapshot.state.withoutBuckets()
-        var before = if let observed { observed } else { try await runtime.observe(refreshing: refreshing) }
+        var before = try await observe(given: observed, refreshing: refreshing)
         before.objectStorage = if leading { await observeObjectStorage(desired) } else { .available([]) }
         forgetSettledRestarts(before, at: time.monotonic)
         let plan = makePlan(desired, before, at: time)
@@ -144,10 +149,11 @@ public actor Reconciler {
         // ended, on the same clocks later passes plan with.
         let finished = time.advanced(by: clock.now - started)
         let restarted = recordRestarts(report, before: before, at: finished.monotonic)
+        await forgetRemovedAdoptions(report, before: before)
         recordFailures(report, desired: desired, at: finished.monotonic)
         var after = before
         if !plan.actions.isEmpty {
-            after = try await runtime.observe(refreshing: Set(plan.actions.compactMap(\.operation.containerName)))
+            after = try await runtime.observe(refreshing: Set(plan.actions.compactMap(\.operation.containerName)), adoptions: adoptions)
             after.objectStorage = plan.actions.contains(where: \.operation.isBucketOperation) ? await observeObjectStorage(desired) : before.objectStorage
         }
         let statuses = StatusBuilder(
@@ -158,6 +164,41 @@ public actor Reconciler {
         let backoffEnds = plan.waits.compactMap(\.until).map(finished.instant(of:)) + failures.values.map(\.nextAttempt)
         let nextWakeUp = backoffEnds.filter { $0 > finished.monotonic }.min().map(finished.date(of:))
         return PassResult(plan: plan, report: report, statuses: statuses, nextWakeUp: nextWakeUp, time: finished)
+    }
+
+    /// The engine as the caller observed it, unless containers are adopted (the caller's
+    /// observation does not know them); else observed now, adopted containers included.
+    private func observe(given observed: ObservedState?, refreshing: Set<String>) async throws -> ObservedState {
+        await readAdoptions()
+        if let observed, adoptions.isEmpty { return observed }
+        return try await runtime.observe(refreshing: refreshing, adoptions: adoptions)
+    }
+
+    /// Reads the adoptions afresh; a store that cannot be read leaves the last ones known.
+    private func readAdoptions() async {
+        guard let adoptionStore else { return }
+        do throws(StoreError) {
+            adoptions = try await adoptionStore.adoptions(project: nil)
+        } catch {
+            logger.warning("cannot read the adopted containers; planning with the ones last read: \(error)")
+        }
+    }
+
+    /// Forgets the adoption of each adopted container a succeeded action removed (replaced,
+    /// surplus or orphaned): its replica is Berth's own from now on.
+    private func forgetRemovedAdoptions(_ report: ExecutionReport, before: ObservedState) async {
+        guard let adoptionStore else { return }
+        let adopted = Dictionary(before.containers.filter(\.adopted).map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first })
+        guard !adopted.isEmpty else { return }
+        for result in report.results where result.outcome.succeeded {
+            guard case .removeContainer(let name, _, _) = result.action.operation, let id = adopted[name] else { continue }
+            do throws(StoreError) {
+                try await adoptionStore.forgetAdoption(containerID: id)
+                adoptions.removeAll { $0.containerID == id }
+            } catch {
+                logger.warning("cannot forget the adoption of removed container \(name); its record stays and matches no container any more: \(error)")
+            }
+        }
     }
 
     /// Logs a plan warning when it first appears (a changed one, a count in it say, is a new one),

@@ -66,7 +66,7 @@ struct StatusBuilder {
         for (id, _) in desired.volumes {
             var status = start(id, lastAction: lastActions[id])
             if apply(failure: failures[id], to: &status) {
-            } else if volumeNames.contains(ObjectName.volume(project: id.project, name: id.name)) {
+            } else if volumeNames.contains(desired.volumeEngineName(project: id.project, name: id.name)) {
                 converged(&status, id, message: "volume exists")
             } else {
                 progressing(&status, message: "volume not created yet")
@@ -139,12 +139,17 @@ struct StatusBuilder {
         status.setCondition(.stalled, .false, reason: "Progressing", message: message, now: now)
     }
 
-    /// Running the desired spec under its canonical name, and healthy when it has a health check.
+    /// Running the desired spec under its canonical name (or adopted, matching the spec field by
+    /// field), and healthy when it has a health check.
     private func isReady(_ container: ObservedContainer, _ id: ResourceID, _ spec: ServiceSpec) -> Bool {
-        guard let replica = container.replica, replica < spec.replicas,
-            container.name == ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica),
-            container.specHash == desired.specHashes[id], container.state == .running
-        else { return false }
+        guard let replica = container.replica, replica < spec.replicas, container.state == .running else { return false }
+        if container.adopted {
+            guard let observed = container.spec, desired.adoptionDifferences(observed: observed, desired: spec, service: id).isEmpty else { return false }
+        } else {
+            guard container.name == ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica),
+                container.specHash == desired.specHashes[id]
+            else { return false }
+        }
         return spec.healthcheck == nil || container.health == .healthy
     }
 }

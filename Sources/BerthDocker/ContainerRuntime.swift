@@ -10,6 +10,9 @@ public protocol ContainerRuntime: Sendable {
     /// The same, reading the containers named in `refreshing` (ids or names) afresh: the engine's
     /// list can lag behind an event or a change just made.
     func observe(refreshing: Set<String>) async throws(DockerError) -> ObservedState
+    /// The same, with each adopted container that is still there (by id) observed as the replica
+    /// its ``Adoption`` names (``ObservedContainer/adopted``), with its spec read back from the engine.
+    func observe(refreshing: Set<String>, adoptions: [Adoption]) async throws(DockerError) -> ObservedState
     /// One container by name, or nil when there is none.
     func container(named name: String) async throws(DockerError) -> ObservedContainer?
     /// Creates a container; when one with the name and the same spec hash exists, adopts it.
@@ -45,6 +48,11 @@ extension ContainerRuntime {
     public func observe(refreshing: Set<String>) async throws(DockerError) -> ObservedState {
         try await observe()
     }
+
+    /// Runtimes that hold only Berth's own containers (the in-memory ones of tests) have none to adopt.
+    public func observe(refreshing: Set<String>, adoptions: [Adoption]) async throws(DockerError) -> ObservedState {
+        try await observe(refreshing: refreshing)
+    }
 }
 
 /// ``ContainerRuntime`` on a real Docker engine.
@@ -63,9 +71,14 @@ public struct DockerEngine: ContainerRuntime {
         try await observe(refreshing: [])
     }
 
+    public func observe(refreshing: Set<String>) async throws(DockerError) -> ObservedState {
+        try await observe(refreshing: refreshing, adoptions: [])
+    }
+
     /// One list request, plus an inspection of each Berth container that is not running or not
     /// healthy, or that `refreshing` names: a converged engine is observed with a single request.
-    public func observe(refreshing: Set<String>) async throws(DockerError) -> ObservedState {
+    /// Adopted containers are inspected on every pass, with their images, to read their spec back.
+    public func observe(refreshing: Set<String>, adoptions: [Adoption]) async throws(DockerError) -> ObservedState {
         // The two lists are independent: the engine answers both at once.
         async let listedVolumes = Self.result { [client] () async throws(DockerError) in try await client.listVolumes() }
         async let listedNetworks = Self.result { [client] () async throws(DockerError) in try await client.listNetworks() }
@@ -74,7 +87,9 @@ public struct DockerEngine: ContainerRuntime {
         let networks = try await listedNetworks.get()
         var state = ObservedState()
         let managed = containers.filter { $0.labels[LabelKey.managed] == "true" }
-        state.foreignContainerNames = Set(containers.filter { $0.labels[LabelKey.managed] != "true" }.map(\.name))
+        let adoptionsByID = Dictionary(adoptions.map { ($0.containerID, $0) }, uniquingKeysWith: { first, _ in first })
+        let adopted = containers.filter { $0.labels[LabelKey.managed] != "true" }.compactMap { summary in adoptionsByID[summary.id] }
+        state.foreignContainerNames = Set(containers.filter { $0.labels[LabelKey.managed] != "true" && adoptionsByID[$0.id] == nil }.map(\.name))
         // Running, not unhealthy containers are read from the list; only the others are inspected.
         let now = Date()
         var listed: [ObservedContainer] = []
@@ -86,7 +101,7 @@ public struct DockerEngine: ContainerRuntime {
                 inspect.append(summary.id)
             }
         }
-        state.containers = (listed + (try await inspectAll(inspect))).sorted { $0.name < $1.name }
+        state.containers = (listed + (try await inspectAll(inspect)) + (try await observeAdopted(adopted))).sorted { $0.name < $1.name }
         for volume in volumes {
             if volume.labels[LabelKey.managed] == "true" {
                 state.volumes.append(ObservedVolume(name: volume.name, driver: volume.driver, labels: volume.labels))
@@ -134,6 +149,33 @@ public struct DockerEngine: ContainerRuntime {
         } catch {
             throw DockerClient.mapTransport(error, client.endpoint)
         }
+    }
+
+    /// Adopted containers as their replicas, with the spec read back from each one's configuration
+    /// and image (one after another: a compose project has a few); one gone meanwhile is left out.
+    private func observeAdopted(_ adoptions: [Adoption]) async throws(DockerError) -> [ObservedContainer] {
+        guard !adoptions.isEmpty else { return [] }
+        let logDriver = try await client.info().loggingDriver
+        var images: [String: ImageConfiguration] = [:]
+        var observed: [ObservedContainer] = []
+        for adoption in adoptions {
+            let inspected: (ContainerDetails, ContainerConfiguration)
+            do {
+                inspected = try await client.inspectContainerConfiguration(adoption.containerID)
+            } catch  where error.code == .notFound {
+                continue
+            }
+            let (details, configuration) = inspected
+            if images[details.image] == nil {
+                images[details.image] = (try? await client.inspectImage(details.image))?.config ?? ImageConfiguration()
+            }
+            var container = ObservedContainer(details)
+            container.labels.merge(adoption.observedLabels) { _, berth in berth }
+            container.spec = ServiceSpec(readingBack: configuration, image: images[details.image] ?? ImageConfiguration(), defaultLogDriver: logDriver)
+            container.adopted = true
+            observed.append(container)
+        }
+        return observed
     }
 
     private func inspectIfPresent(_ idOrName: String) async throws(DockerError) -> ObservedContainer? {
@@ -270,8 +312,24 @@ public struct DockerEngine: ContainerRuntime {
         }
     }
 
+    /// Events about Berth's objects and compose's (adopted containers carry compose's labels, not
+    /// Berth's). The engine ANDs label filters, so the two are told apart here.
     public func events() -> AsyncThrowingStream<EngineWatchItem, any Error> {
-        client.events(filters: ["label": ["\(LabelKey.managed)=true"]])
+        let all = client.events()
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    for try await item in all {
+                        if case .event(let event) = item, event.attributes[LabelKey.managed] != "true", event.attributes[ComposeLabel.project] == nil { continue }
+                        continuation.yield(item)
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
     }
 }
 

@@ -90,6 +90,12 @@ public final class DockerClient: Sendable {
         try decode(ContainerDetails.self, try await send("GET", "/containers/\(Self.escape(idOrName))/json", what: "inspect container \(idOrName)"), "inspect container")
     }
 
+    /// One inspection read both ways: the container's state and how it was created.
+    public func inspectContainerConfiguration(_ idOrName: String) async throws(DockerError) -> (ContainerDetails, ContainerConfiguration) {
+        let response = try await send("GET", "/containers/\(Self.escape(idOrName))/json", what: "inspect container \(idOrName)")
+        return (try decode(ContainerDetails.self, response, "inspect container"), try decode(ContainerConfiguration.self, response, "inspect container"))
+    }
+
     /// Creates a container and returns its id; a name in use is a `.conflict`.
     public func createContainer(name: String, _ request: ContainerCreateRequest) async throws(DockerError) -> String {
         struct Created: Decodable {

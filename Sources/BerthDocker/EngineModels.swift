@@ -31,8 +31,11 @@ public struct EngineInfo: Sendable, Hashable, Decodable {
     public var images: Int
     public var cpus: Int
     public var memoryBytes: Int64
+    /// The log driver containers get when their creation names none.
+    public var loggingDriver: String?
 
     enum CodingKeys: String, CodingKey {
+        case loggingDriver = "LoggingDriver"
         case id = "ID", rootDirectory = "DockerRootDir", name = "Name", serverVersion = "ServerVersion", containers = "Containers", images = "Images", cpus = "NCPU", memoryBytes = "MemTotal"
     }
 }
@@ -41,13 +44,16 @@ public struct EngineInfo: Sendable, Hashable, Decodable {
 public struct ImageDetails: Sendable, Hashable, Decodable {
     public var id: String
     public var repoTags: [String]
+    /// What its containers get by default (empty when the engine reports none).
+    public var config: ImageConfiguration
 
-    enum CodingKeys: String, CodingKey { case id = "Id", repoTags = "RepoTags" }
+    enum CodingKeys: String, CodingKey { case id = "Id", repoTags = "RepoTags", config = "Config" }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
         repoTags = try container.decodeIfPresent([String].self, forKey: .repoTags) ?? []
+        config = try container.decodeIfPresent(ImageConfiguration.self, forKey: .config) ?? ImageConfiguration()
     }
 }
 

@@ -34,7 +34,7 @@ public enum ControllerAssembly {
         certificates: CertificateManager?, settings: ControllerSettings, health: ControllerHealth? = nil, logger: Logger
     ) -> Controller {
         let options = ReconcilerOptions(planner: PlannerOptions(restartBackoff: settings.restartBackoff), concurrency: settings.concurrency)
-        let reconciler = Reconciler(runtime: runtime, objectStorage: objectStorage, store: store, options: options, logger: logger)
+        let reconciler = Reconciler(runtime: runtime, objectStorage: objectStorage, store: store, adoptions: store, options: options, logger: logger)
         let jobs = JobRunner(runtime: runtime, store: store, configuration: settings.jobs, logger: Logger(label: "berth.jobs"))
         return Controller(
             source: source, runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),

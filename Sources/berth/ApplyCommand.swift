@@ -37,7 +37,7 @@ struct ApplyCommand: AsyncParsableCommand {
         defer { observation.cancel() }
         let outcome = try await controller.withStore { store in
             let snapshot = try await manifests.loadSnapshot(store: store)
-            let reconciler = Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store)
+            let reconciler = Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store, adoptions: store)
             var firstObservation: Task<ObservedState, any Error>? = observation
             let printer = ProgressPrinter()
             var changes = 0

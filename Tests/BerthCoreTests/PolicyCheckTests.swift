@@ -61,6 +61,7 @@ private let worker = #""image": "example/worker:1""#
             name: "network driver", kind: "Network", spec: #"{"driver": "macvlan", "options": {"parent": "eth0"}}"#, field: "spec.driver", allowingPolicy: #"{"networkDrivers": ["bridge", "macvlan"]}"#
         ),
         PolicyCase(name: "external network", kind: "Network", spec: #"{"external": true, "networkName": "other_default"}"#, field: "spec.external", allowingPolicy: #"{"externalNetworks": true}"#),
+        PolicyCase(name: "external volume", kind: "Volume", spec: #"{"external": true, "volumeName": "other_data"}"#, field: "spec.external", allowingPolicy: #"{"externalVolumes": true}"#),
         PolicyCase(name: "host network", kind: "Service", spec: #"{\#(worker), "network": "host"}"#, field: "spec.network", allowingPolicy: #"{"hostNetwork": true}"#),
         PolicyCase(
             name: "cron template network", kind: "CronJob", spec: #"{"schedule": "@hourly", "jobTemplate": {\#(worker), "network": "host"}}"#, field: "spec.jobTemplate.network",

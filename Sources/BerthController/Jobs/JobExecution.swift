@@ -211,7 +211,7 @@ struct JobExecution: Sendable {
         if let apiURL = configuration.apiURL?.current { values["BERTH_API_URL"] = apiURL }
         var volumeNames: [Int: String] = [:]
         for (index, mount) in container.volumes.enumerated() {
-            if case .volume(let volume) = mount.source { volumeNames[index] = ObjectName.volume(project: job.project, name: volume) }
+            if case .volume(let volume) = mount.source { volumeNames[index] = desired.volumeEngineName(project: job.project, name: volume) }
         }
         let target = JobContainerTarget(
             name: name, jobID: job.id, attempt: job.attempt, spec: job.spec, labels: Self.labels(job),

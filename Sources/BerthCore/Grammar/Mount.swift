@@ -16,6 +16,13 @@ public struct Mount: Sendable, Hashable, Codable, CustomStringConvertible {
     public let target: String
     public let readOnly: Bool
 
+    /// A mount as given, unchecked: for mounts read back from the engine (volumes by engine name).
+    public init(source: Source, target: String, readOnly: Bool) {
+        self.source = source
+        self.target = target
+        self.readOnly = readOnly
+    }
+
     public init(parsing text: String) throws(ValidationError) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard (2...3).contains(parts.count) else {

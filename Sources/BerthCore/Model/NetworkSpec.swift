@@ -74,7 +74,7 @@ public struct NetworkSpec: Sendable, Hashable, Codable {
             },
             reclaimPolicy: map.optional("reclaimPolicy", default: .delete) { try $0.choice(ReclaimPolicy.self) },
             external: external,
-            networkName: map.optional("networkName") { try $0.parse(NetworkName.validated) }
+            networkName: map.optional("networkName") { try $0.parse(EngineObjectName.network) }
         )
         if external {
             let owned = ["driver", "internal", "enableIPv6", "ipam", "options", "labels", "reclaimPolicy"]
@@ -148,13 +148,22 @@ public struct Subnet: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// The engine's network names: letters, digits, `_`, `.` and `-`, starting with a letter or digit.
-enum NetworkName {
-    static func validated(_ name: String) throws(ValidationError) -> String {
+/// The engine's network and volume names: letters, digits, `_`, `.` and `-`, starting with a
+/// letter or digit.
+enum EngineObjectName {
+    static func network(_ name: String) throws(ValidationError) -> String {
+        try validated(name, kind: "network")
+    }
+
+    static func volume(_ name: String) throws(ValidationError) -> String {
+        try validated(name, kind: "volume")
+    }
+
+    private static func validated(_ name: String, kind: String) throws(ValidationError) -> String {
         guard (1...128).contains(name.count), let first = name.first, first.isASCII, first.isLetter || first.isNumber,
             name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) })
         else {
-            throw ValidationError("expected a network name of letters, digits, _ . and -, starting with a letter or digit, found \"\(name)\"")
+            throw ValidationError("expected a \(kind) name of letters, digits, _ . and -, starting with a letter or digit, found \"\(name)\"")
         }
         return name
     }

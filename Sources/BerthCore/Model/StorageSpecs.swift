@@ -35,39 +35,82 @@ public struct ProjectSpec: Sendable, Hashable, Codable {
     }
 }
 
-/// A Docker volume owned by Berth.
+/// A Docker volume of a project: created and owned by Berth, or (`external`) one that exists and
+/// is used as it is (a compose project's volume adopted with its data).
 public struct VolumeSpec: Sendable, Hashable, Codable {
     public var driver: String
     public var options: [String: String]
     public var labels: [String: String]
     /// `Retain` keeps the volume when the resource goes away; `Delete` removes it once no container uses it.
     public var reclaimPolicy: ReclaimPolicy
+    /// Use an existing volume by ``volumeName`` (default: the resource's name); Berth never
+    /// creates, changes or removes it.
+    public var external: Bool
+    /// The engine's name for the volume; Berth's own are `berth-<project>-<name>`.
+    public var volumeName: String?
 
     public init(
         driver: String = "local",
         options: [String: String] = [:],
         labels: [String: String] = [:],
-        reclaimPolicy: ReclaimPolicy = .retain
+        reclaimPolicy: ReclaimPolicy = .retain,
+        external: Bool = false,
+        volumeName: String? = nil
     ) {
         self.driver = driver
         self.options = options
         self.labels = labels
         self.reclaimPolicy = reclaimPolicy
+        self.external = external
+        self.volumeName = volumeName
+    }
+
+    /// The engine's name for this volume of `project` called `name`.
+    public func engineName(project: String, name: String) -> String {
+        if external { return volumeName ?? name }
+        return ObjectName.volume(project: project, name: name)
     }
 
     static func read(_ map: MapReader) -> VolumeSpec? {
-        VolumeSpec(
+        let external = map.optional("external", default: false) { try $0.bool() }
+        let spec = VolumeSpec(
             driver: map.optional("driver", default: "local") { try $0.nonEmptyString() },
             options: map.optional("options", default: [:]) { try $0.dictionary { try $0.string() } },
             labels: map.optional("labels", default: [:]) {
                 try $0.dictionary(validateKey: LabelKey.validateUserLabel) { try $0.string() }
             },
-            reclaimPolicy: map.optional("reclaimPolicy", default: .retain) { try $0.choice(ReclaimPolicy.self) }
+            reclaimPolicy: map.optional("reclaimPolicy", default: .retain) { try $0.choice(ReclaimPolicy.self) },
+            external: external,
+            volumeName: map.optional("volumeName") { try $0.parse(EngineObjectName.volume) }
         )
+        if external {
+            for field in ["driver", "options", "labels", "reclaimPolicy"] where map.has(field) {
+                map.report("an external volume is used as it is, so Berth sets none of its fields; leave \(field) out or drop external", field: field)
+            }
+        } else if map.has("volumeName") {
+            map.report("volumeName names an existing volume and needs external: true; Berth names its own volumes berth-<project>-<name>", field: "volumeName")
+        }
+        return spec
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case driver, options, labels, reclaimPolicy, external, volumeName
     }
 
     public init(from decoder: any Decoder) throws {
         self = try Self.decodeInput(from: decoder, read: Self.read)
+    }
+
+    /// Encodes `external` and `volumeName` only when set, so the spec hash of every volume that
+    /// does not use them is what it was before they existed.
+    public func encode(to encoder: any Encoder) throws {
+        var keyed = encoder.container(keyedBy: CodingKeys.self)
+        try keyed.encode(driver, forKey: .driver)
+        try keyed.encode(options, forKey: .options)
+        try keyed.encode(labels, forKey: .labels)
+        try keyed.encode(reclaimPolicy, forKey: .reclaimPolicy)
+        if external { try keyed.encode(external, forKey: .external) }
+        try keyed.encodeIfPresent(volumeName, forKey: .volumeName)
     }
 }
 

@@ -128,7 +128,12 @@ public struct ObservedContainer: Sendable, Hashable, Codable {
     /// Host ports published for it.
     public var publishedPorts: [PublishedPort]
     /// The spec the container was created from, when the observer could tell (names changed fields).
+    /// For an adopted container: the spec read back from the engine, in engine names (volumes and
+    /// networks as the engine names them).
     public var spec: ServiceSpec?
+    /// A container Berth did not create, recorded as this replica's current instance (``Adoption``):
+    /// its labels carry Berth's project, kind, name and replica, but no spec hash.
+    public var adopted: Bool
 
     public init(
         id: String,
@@ -144,7 +149,8 @@ public struct ObservedContainer: Sendable, Hashable, Codable {
         volumeNames: [String] = [],
         endpoints: [ObservedEndpoint] = [],
         publishedPorts: [PublishedPort] = [],
-        spec: ServiceSpec? = nil
+        spec: ServiceSpec? = nil,
+        adopted: Bool = false
     ) {
         self.id = id
         self.name = name
@@ -160,6 +166,7 @@ public struct ObservedContainer: Sendable, Hashable, Codable {
         self.endpoints = endpoints
         self.publishedPorts = publishedPorts
         self.spec = spec
+        self.adopted = adopted
     }
 
     public var project: String? { labels[LabelKey.project] }

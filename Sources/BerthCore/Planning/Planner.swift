@@ -130,7 +130,12 @@ struct PlanBuilder {
         for (id, spec) in desired.volumes {
             let name = ObjectName.volume(project: id.project, name: id.name)
             let hash = desired.specHashes[id] ?? SpecHash.of(spec)
-            if let existing = volumesByName[name] {
+            if spec.external {
+                let engineName = spec.engineName(project: id.project, name: id.name)
+                if volumesByName[engineName] == nil, !foreignVolumes.contains(engineName) {
+                    plan.warnings.append(Warning(resource: id, message: "external volume \(engineName) does not exist; Berth does not create it, so create it or drop external"))
+                }
+            } else if let existing = volumesByName[name] {
                 if existing.specHash != hash {
                     plan.warnings.append(
                         Warning(resource: id, message: "volume \(name) differs from its spec (driver, options or labels); Docker cannot change a volume in place, so remove it by hand to recreate it"))
@@ -162,6 +167,8 @@ struct PlanBuilder {
             for container in containers where container.replica == replica {
                 if container.name == name { current = container } else { others.append(container) }
             }
+            // An adopted container is the replica's current instance, unless Berth's own is there.
+            if current == nil, let adopted = others.firstIndex(where: \.adopted) { current = others.remove(at: adopted) }
             guard let current else {
                 if foreignContainers.contains(name) {
                     plan.warnings.append(
@@ -175,15 +182,15 @@ struct PlanBuilder {
                 }
                 continue
             }
-            if current.specHash != hash {
+            if let drift = drift(current, id, spec, hash) {
                 guard let gate else { continue }
-                previousReplica = replace(current, others: others, id, spec, replica, hash, endpoints, after: gate + previousReplica)
+                previousReplica = replace(current, others: others, id, spec, replica, hash, endpoints, cause: drift, after: gate + previousReplica)
             } else {
                 if network != nil { reattach(current, id, endpoints) }
                 planRunning(current, id, spec, gate: gate)
                 if !others.isEmpty {
-                    let ready = awaitReady(name, id, condition: spec.healthcheck == nil ? .started : .healthy, after: startAction(of: name, in: id))
-                    removeAll(others, id, spec, cause: "replaced by \(name)", after: [ready])
+                    let ready = awaitReady(name, id, condition: spec.healthcheck == nil ? .started : .healthy, after: startAction(of: current.name, in: id))
+                    removeAll(others, id, spec, cause: "replaced by \(current.name)", after: [ready])
                 }
             }
         }
@@ -209,7 +216,7 @@ struct PlanBuilder {
         var volumeActions: [Int] = []
         for (index, mount) in spec.container.volumes.enumerated() {
             guard case .volume(let volume) = mount.source else { continue }
-            let volumeName = ObjectName.volume(project: id.project, name: volume)
+            let volumeName = desired.volumeEngineName(project: id.project, name: volume)
             volumeNames[index] = volumeName
             if let creation = volumeCreations[volumeName] { volumeActions.append(creation) }
         }
@@ -221,26 +228,32 @@ struct PlanBuilder {
     }
 
     /// Replaces a drifted replica, start-first (rename, create, start, wait, remove) or stop-first.
+    /// An adopted container keeps its own name until it is removed: nothing needs renaming.
     private mutating func replace(
-        _ current: ObservedContainer, others: [ObservedContainer], _ id: ResourceID, _ spec: ServiceSpec, _ replica: Int, _ hash: String, _ endpoints: [NetworkEndpoint], after: [Int]
+        _ current: ObservedContainer, others: [ObservedContainer], _ id: ResourceID, _ spec: ServiceSpec, _ replica: Int, _ hash: String, _ endpoints: [NetworkEndpoint],
+        cause: String, after: [Int]
     ) -> [Int] {
-        let cause = driftCause(current, spec, hash)
+        let name = ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica)
         let stale = removeAll(others, id, spec, cause: "leftover of an interrupted update", after: after)
         let condition: Dependency.Condition = spec.healthcheck == nil ? .started : .healthy
         switch spec.effectiveUpdateOrder {
         case .startFirst:
-            let outgoing = ObjectName.outgoingContainer(project: id.project, service: id.name, replica: replica)
-            let rename = add(.renameContainer(from: current.name, to: outgoing), id, cause, after: after + stale)
-            let start = createAndStart(id, spec, replica, hash, endpoints, cause: cause, after: [rename])
-            let ready = awaitReady(current.name, id, condition: condition, after: start)
+            var outgoing = current.name
+            var before = after + stale
+            if !current.adopted {
+                outgoing = ObjectName.outgoingContainer(project: id.project, service: id.name, replica: replica)
+                before = [add(.renameContainer(from: current.name, to: outgoing), id, cause, after: before)]
+            }
+            let start = createAndStart(id, spec, replica, hash, endpoints, cause: cause, after: before)
+            let ready = awaitReady(name, id, condition: condition, after: start)
             add(
-                .removeContainer(name: outgoing, signal: current.spec?.container.stopSignal ?? spec.container.stopSignal, grace: spec.container.stopGracePeriod), id, "replaced by \(current.name)",
+                .removeContainer(name: outgoing, signal: current.spec?.container.stopSignal ?? spec.container.stopSignal, grace: spec.container.stopGracePeriod), id, "replaced by \(name)",
                 after: [ready])
             return [ready]
         case .stopFirst:
             let removal = remove(current, id, spec, cause: cause, after: after + stale)
             let start = createAndStart(id, spec, replica, hash, endpoints, cause: cause, after: [removal])
-            return [awaitReady(current.name, id, condition: condition, after: start)]
+            return [awaitReady(name, id, condition: condition, after: start)]
         }
     }
 
@@ -324,7 +337,9 @@ struct PlanBuilder {
         // A dependency scaled to 0 is switched off on purpose and blocks nothing.
         for replica in 0..<spec.replicas {
             let name = ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica)
-            guard let container = containers.first(where: { $0.name == name }) else { return "\(name) does not exist" }
+            guard let container = containers.first(where: { $0.name == name }) ?? containers.first(where: { $0.adopted && $0.replica == replica }) else {
+                return "\(name) does not exist"
+            }
             // A dependency that ran to completion by design (exit 0, not restarted) counts as started.
             let completed = container.state == .exited && container.exitCode == 0 && spec.restart != .always
             if condition == .started, completed { continue }
@@ -352,6 +367,15 @@ struct PlanBuilder {
 
     private func startAction(of name: String, in id: ResourceID) -> Int? {
         startedContainers[id]?.last(where: { $0.name == name })?.action
+    }
+
+    /// Why the replica must be replaced, or `nil` when it matches `spec`: a Berth container by its
+    /// spec hash, an adopted one field by field against the spec read back from the engine.
+    private func drift(_ container: ObservedContainer, _ id: ResourceID, _ spec: ServiceSpec, _ hash: String) -> String? {
+        guard container.adopted else { return container.specHash == hash ? nil : driftCause(container, spec, hash) }
+        guard let observed = container.spec else { return "adopted container \(container.name) could not be read back" }
+        let fields = desired.adoptionDifferences(observed: observed, desired: spec, service: id)
+        return fields.isEmpty ? nil : "adopted container differs: \(fields.joined(separator: ", "))"
     }
 
     private func driftCause(_ container: ObservedContainer, _ spec: ServiceSpec, _ hash: String) -> String {

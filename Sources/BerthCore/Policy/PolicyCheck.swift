@@ -59,7 +59,11 @@ public struct PolicyCheck: Sendable {
         case .cronJob(let spec):
             checkContainer(spec.jobTemplate.container, at: "spec.jobTemplate", into: &found)
         case .volume(let spec):
-            if !policy.volumeDrivers.contains(spec.driver) {
+            if spec.external {
+                if !policy.externalVolumes {
+                    found.append(violation("spec.external", "adopting an existing volume is not allowed", rule: "externalVolumes"))
+                }
+            } else if !policy.volumeDrivers.contains(spec.driver) {
                 found.append(violation("spec.driver", "volume driver \(spec.driver) is not allowed", rule: "volumeDrivers: \(policy.volumeDrivers.joined(separator: ", "))"))
             }
             // The local driver's `device` option binds a host folder (`o: bind`), like a bind mount.

@@ -28,6 +28,9 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
     /// Whether Networks may adopt an existing engine network (`external: true`), which could be
     /// another project's or the host's.
     public var externalNetworks: Bool
+    /// Whether Volumes may adopt an existing engine volume (`external: true`), which could be
+    /// another project's, with its data.
+    public var externalVolumes: Bool
     /// Capabilities `capAdd` may add beyond the engine's defaults (`ALL`: any).
     public var capabilities: [Capability]
     /// Host devices, or folders of them, that `devices` may make available; normalized when read.
@@ -52,6 +55,7 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
         volumeDrivers: [String] = ["local"],
         networkDrivers: [String] = ["bridge"],
         externalNetworks: Bool = false,
+        externalVolumes: Bool = false,
         capabilities: [Capability] = [],
         devices: [String] = [],
         sysctls: [String] = [],
@@ -68,6 +72,7 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
         self.volumeDrivers = volumeDrivers
         self.networkDrivers = networkDrivers
         self.externalNetworks = externalNetworks
+        self.externalVolumes = externalVolumes
         self.capabilities = capabilities
         self.devices = devices
         self.sysctls = sysctls
@@ -87,6 +92,7 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
             volumeDrivers: map.optional("volumeDrivers", default: ["local"]) { try $0.list { try $0.nonEmptyString() } },
             networkDrivers: map.optional("networkDrivers", default: ["bridge"]) { try $0.list { try $0.nonEmptyString() } },
             externalNetworks: map.optional("externalNetworks", default: false) { try $0.bool() },
+            externalVolumes: map.optional("externalVolumes", default: false) { try $0.bool() },
             capabilities: map.optional("capabilities", default: []) { try $0.list { try $0.parse(Capability.init(parsing:)) } },
             devices: map.optional("devices", default: []) { try $0.list { try $0.parse(HostPath.normalizedPrefix) } },
             sysctls: map.optional("sysctls", default: []) { try $0.list { try $0.parse(SysctlName.validatedPattern) } },

@@ -136,6 +136,14 @@ public struct DesiredState: Sendable, Hashable {
         return name == NetworkAttachment.defaultNetwork ? .implicitDefault : nil
     }
 
+    /// The engine's name of the volume a container of `project` mounts as `name`: an external
+    /// volume's own name, else Berth's `berth-<project>-<name>`.
+    public func volumeEngineName(project: String, name: String) -> String {
+        let id = ResourceID(kind: .volume, project: project, name: name)
+        if case .volume(let spec)? = resource(id)?.spec { return spec.engineName(project: project, name: name) }
+        return ObjectName.volume(project: project, name: name)
+    }
+
     /// Rebuilds `services`, `volumes`, `networks` and `buckets` from `resources`.
     private mutating func indexByKind() {
         services = []

@@ -4,7 +4,7 @@
 enum Schema {
     /// Every migration, in order, for one dialect.
     static func migrations(_ dialect: any SQLDialect) -> [Migration] {
-        [initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect)]
+        [initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect)]
     }
 
     /// The schema of the first release. Times are milliseconds since 1970 in 64-bit integer
@@ -124,5 +124,23 @@ enum Schema {
     static func jobFencing(_ dialect: any SQLDialect) -> Migration {
         let columns = ["fence \(dialect.bigint) NOT NULL DEFAULT 0", "claimed_engine text"]
         return Migration(version: 4, name: "job fencing", sql: dialect.addColumns(columns, to: "jobs"))
+    }
+
+    /// Containers Berth did not create, recorded as the current instances of service replicas
+    /// (`berth import compose --adopt`); one per replica.
+    static func adoptions(_ dialect: any SQLDialect) -> Migration {
+        Migration(
+            version: 5, name: "adoptions",
+            sql: """
+                CREATE TABLE adoptions (
+                    container_id text PRIMARY KEY,
+                    container_name text NOT NULL,
+                    project text NOT NULL,
+                    service text NOT NULL,
+                    replica integer NOT NULL,
+                    adopted_at \(dialect.bigint) NOT NULL
+                );
+                CREATE UNIQUE INDEX adoptions_by_replica ON adoptions (project, service, replica);
+                """)
     }
 }

@@ -122,7 +122,7 @@ final class LocalClient: BerthClient {
         let plan: Plan
         do {
             let observed = try await observation.value
-            plan = try await Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store).plan(snapshot.state, observed: observed)
+            plan = try await Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store, adoptions: store).plan(snapshot.state, observed: observed)
         } catch let error as CommandFailure {
             throw error
         } catch {
