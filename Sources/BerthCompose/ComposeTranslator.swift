@@ -10,9 +10,16 @@ public enum ComposeTranslator {
     public struct Options: Sendable, Hashable {
         /// The folder compose files are named relative to in comments; the project directory when `nil`.
         public var sourceRoot: String?
+        /// The project's volumes and networks that exist on the engine (`--adopt`), by compose
+        /// name → engine name: each becomes an `external` Volume or Network under that name, so
+        /// the data and the containers' attachments stay where they are.
+        public var existingVolumes: [String: String]
+        public var existingNetworks: [String: String]
 
-        public init(sourceRoot: String? = nil) {
+        public init(sourceRoot: String? = nil, existingVolumes: [String: String] = [:], existingNetworks: [String: String] = [:]) {
             self.sourceRoot = sourceRoot
+            self.existingVolumes = existingVolumes
+            self.existingNetworks = existingNetworks
         }
     }
 
@@ -21,7 +28,7 @@ public enum ComposeTranslator {
     public static let projectFileName = "_project.yaml"
 
     public static func translate(_ project: ComposeProject, options: Options = Options()) -> ComposeTranslation {
-        var translation = ProjectTranslation(project: project)
+        var translation = ProjectTranslation(project: project, existingVolumes: options.existingVolumes, existingNetworks: options.existingNetworks)
         translation.run()
         let writer = ManifestWriter(sourceRoot: options.sourceRoot ?? project.directory)
         let header =
@@ -31,7 +38,8 @@ public enum ComposeTranslator {
         for file in translation.files where !file.documents.isEmpty {
             files[file.name] = writer.text(file.documents, header: header + file.notes)
         }
-        return ComposeTranslation(files: files, warnings: project.warnings + translation.log.warnings)
+        return ComposeTranslation(
+            files: files, warnings: project.warnings + translation.log.warnings, serviceNames: translation.names.services.names.filter { !translation.companions.contains($0.key) })
     }
 }
 
@@ -42,10 +50,14 @@ public struct ComposeTranslation: Sendable, Hashable {
     public var files: [String: String]
     /// The loader's warnings, then the translation's, each naming the compose field and place.
     public var warnings: [ComposeWarning]
+    /// Compose service name → Berth Service name, for the services translated (not the
+    /// companions a convention replaces).
+    public var serviceNames: [String: String]
 
-    public init(files: [String: String], warnings: [ComposeWarning]) {
+    public init(files: [String: String], warnings: [ComposeWarning], serviceNames: [String: String] = [:]) {
         self.files = files
         self.warnings = warnings
+        self.serviceNames = serviceNames
     }
 }
 
@@ -77,8 +89,14 @@ struct ProjectTranslation {
     var ofeliaJobs: [CompanionConventions.OfeliaJob] = []
     var impliedVolumes: [String: ComposeOrigin] = [:]
 
-    init(project: ComposeProject) {
+    /// Compose name → engine name of the volumes and networks to use as they are (`--adopt`).
+    let existingVolumes: [String: String]
+    let existingNetworks: [String: String]
+
+    init(project: ComposeProject, existingVolumes: [String: String] = [:], existingNetworks: [String: String] = [:]) {
         self.project = project
+        self.existingVolumes = existingVolumes
+        self.existingNetworks = existingNetworks
     }
 
     /// Where the project itself is declared: its `name`, else the top of the first file.

@@ -12,6 +12,10 @@ extension ProjectTranslation {
         for entry in networks {
             if let document = networkDocument(entry) { documents.append(document) }
         }
+        // Compose's default network, which the files need not declare, when it exists already.
+        if !networks.contains(where: { $0.key == NetworkAttachment.defaultNetwork }), let engineName = existingNetworks[NetworkAttachment.defaultNetwork] {
+            documents.append(existingNetworkDocument(NetworkAttachment.defaultNetwork, engineName: engineName, origin: root))
+        }
         for entry in volumes {
             documents.append(volumeDocument(entry))
         }
@@ -31,6 +35,12 @@ extension ProjectTranslation {
         let name = names.networks[entry.key] ?? NameMapping.berthName(entry.key)
         var document = BerthDocument(kind: .network, name: name, project: project.name, origin: field)
         let value = entry.value
+        if value[compose: "external"]?.isTrue != true, let engineName = existingNetworks[entry.key] {
+            for setting in value.mappingEntries where setting.key != "name" && !setting.value.isEmptyValue {
+                log.warn(field.child(setting.key, at: setting.fieldLocation), "the existing network \(engineName) is used as it is; \(setting.key) is left out")
+            }
+            return existingNetworkDocument(name, engineName: engineName, origin: field)
+        }
         if value[compose: "external"]?.isTrue == true {
             document.spec.set("external", InputNode(.bool(true)), from: field.child("external", at: value[compose: "external"]?.location))
             document.spec.set("networkName", .text(value[compose: "name"]?.scalarText ?? entry.key), from: field.child("name", at: value[compose: "name"]?.location))
@@ -63,6 +73,15 @@ extension ProjectTranslation {
         return document
     }
 
+    /// A Network that uses the engine's `engineName` as it is (the compose project's own, adopted).
+    private func existingNetworkDocument(_ name: String, engineName: String, origin: ComposeOrigin) -> BerthDocument {
+        var document = BerthDocument(kind: .network, name: name, project: project.name, origin: origin)
+        document.spec.set("external", InputNode(.bool(true)), from: origin)
+        document.spec.set("networkName", .text(engineName), from: origin)
+        document.notes.append("compose network \(name): adopted as it is, the engine network \(engineName)")
+        return document
+    }
+
     private mutating func ipam(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
         for setting in value.mappingEntries where setting.key != "config" {
             if setting.key == "driver", setting.value.scalarText == "default" { continue }
@@ -91,6 +110,15 @@ extension ProjectTranslation {
         let value = entry.value
         let engineName = "berth-\(project.name)-\(name)"
         let composeName = value[compose: "name"]?.scalarText ?? "\(project.name)_\(entry.key)"
+        if let existing = existingVolumes[entry.key] {
+            for setting in value.mappingEntries where !["name", "external"].contains(setting.key) && !setting.value.isEmptyValue {
+                log.warn(field.child(setting.key, at: setting.fieldLocation), "the existing volume \(existing) is used as it is; \(setting.key) is left out")
+            }
+            document.spec.set("external", InputNode(.bool(true)), from: field)
+            document.spec.set("volumeName", .text(existing), from: field)
+            document.notes.append("compose volume \(entry.key): adopted as it is, with its data, the engine volume \(existing)")
+            return document
+        }
         for setting in value.mappingEntries {
             let part = field.child(setting.key, at: setting.fieldLocation)
             switch setting.key {

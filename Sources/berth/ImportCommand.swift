@@ -1,6 +1,8 @@
 import ArgumentParser
 import BerthCompose
 import BerthCore
+import BerthDocker
+import BerthStore
 import Foundation
 
 /// `berth import`: other tools' definitions as Berth manifests.
@@ -19,6 +21,7 @@ struct ImportCommand: AsyncParsableCommand {
             abstract: "Translate a compose project into Berth manifests: one file per service, plus the project's volumes, networks and secrets.",
             discussion: """
                 Every compose field is translated or named in a warning (file:line:column, field, why) on standard error.
+                With --adopt (against the engine where the compose project runs), its containers become the current replicas of the imported services and its volumes and networks are used as they are: nothing is recreated (docs/compose.md, "Adoption").
                 Exit status: 0 translated, 2 translated with warnings, 1 an error (or, with --strict, any warning; nothing is written then).
                 """
         )
@@ -34,6 +37,9 @@ struct ImportCommand: AsyncParsableCommand {
         @Flag(help: "Replace files of the same names in the output folder.") var force = false
         @Flag(help: "Exit 1 and write nothing when anything was not translated as written.") var strict = false
         @Flag(help: "Print the manifests and warnings as JSON instead.") var json = false
+        @Flag(help: "Take the running compose project over in place: record its containers as the services' replicas in the store, and use its volumes and networks as they are (needs -o DIR).")
+        var adopt = false
+        @OptionGroup var controller: ControllerOptions
 
         /// The `--json` answer.
         struct Report: Encodable {
@@ -63,7 +69,15 @@ struct ImportCommand: AsyncParsableCommand {
                 printIssues(ValidationError(issues: error.issues))
                 throw ExitStatus.failure
             }
-            let translation = ComposeTranslator.translate(project, options: ComposeTranslator.Options(sourceRoot: FileManager.default.currentDirectoryPath))
+            if adopt, output == "-" || json { throw CommandFailure("--adopt writes the manifests into a folder: give -o DIR") }
+            let stack = adopt ? try await findStack(project.name) : nil
+            let translation = ComposeTranslator.translate(
+                project,
+                options: ComposeTranslator.Options(
+                    sourceRoot: FileManager.default.currentDirectoryPath,
+                    existingVolumes: Dictionary(stack?.volumes.map { ($0.composeName, $0.name) } ?? []) { first, _ in first },
+                    existingNetworks: Dictionary(stack?.networks.map { ($0.composeName, $0.name) } ?? []) { first, _ in first }
+                ))
             var standardError = StandardError()
             for warning in translation.warnings { print("warning: \(warning)", to: &standardError) }
             if strict, !translation.warnings.isEmpty {
@@ -81,7 +95,45 @@ struct ImportCommand: AsyncParsableCommand {
                 let count = translation.files.count
                 print("wrote \(count) file\(count == 1 ? "" : "s") of project \(project.name) to \(output)", to: &standardError)
             }
+            if let stack { try await record(stack, translation, project: project.name) }
             if !translation.warnings.isEmpty { throw Self.translatedWithWarnings }
+        }
+
+        /// The compose project's containers, volumes and networks on the engine; none is an error.
+        private func findStack(_ name: String) async throws -> ComposeStack {
+            let runtime = try controller.openRuntime()
+            let stack: ComposeStack
+            do {
+                stack = try await ComposeStack.find(project: name, on: runtime.client)
+            } catch {
+                throw CommandFailure(error.message)
+            }
+            guard !stack.containers.isEmpty else {
+                throw CommandFailure(
+                    "no container of compose project \(name) on the engine at \(runtime.client.endpoint): nothing to adopt (start it with docker compose up, or import without --adopt)")
+            }
+            return stack
+        }
+
+        /// Records the stack's containers as the replicas of the translated services; a container
+        /// of a service not translated (a companion Berth replaces) is named and left alone.
+        private func record(_ stack: ComposeStack, _ translation: ComposeTranslation, project: String) async throws {
+            var standardError = StandardError()
+            var adoptions: [Adoption] = []
+            for container in stack.containers {
+                guard let service = translation.serviceNames[container.service] else {
+                    print("warning: container \(container.name) of compose service \(container.service) is not adopted: the service is not translated", to: &standardError)
+                    continue
+                }
+                adoptions.append(container.adoption(as: ResourceID(kind: .service, project: project, name: service), at: Date()))
+            }
+            try await controller.withStore { store in try await store.recordAdoptions(adoptions) }
+            for adoption in adoptions {
+                print("adopted \(adoption.containerName) as replica \(adoption.replica) of Service \(project)/\(adoption.service.name)", to: &standardError)
+            }
+            let existing = stack.volumes.map { "volume \($0.name)" } + stack.networks.map { "network \($0.name)" }
+            if !existing.isEmpty { print("used as they are: \(existing.joined(separator: ", "))", to: &standardError) }
+            print("`berth plan -f \(output)` shows what would change; nothing is recreated that matches", to: &standardError)
         }
 
         /// Every file as one YAML stream, the project's file first, each after a comment naming it.

@@ -113,3 +113,99 @@ struct ComposeImportEndToEndTests {
         #expect(forced.status == 0, "\(forced.stderr)")
     }
 }
+
+/// `berth import compose --adopt` against a stack docker-compose 1.29 started on the engine inside
+/// the test run's network namespace (compose's project network is a bridge, allowed only there).
+@Suite("Compose adoption through the CLI")
+struct ComposeAdoptionCLITests {
+    @Test func anAdoptedStackPlansNothingHealsInPlaceAndAnEditReplacesOnlyItsService() async throws {
+        let netns = try NetnsEngine()
+        let folder = try ComposeImportEndToEndTests.temporaryFolder()
+        let project = "adoptcli" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(8)
+        let output = folder.appendingPathComponent("manifests").path
+        let engine = ["--docker-host", netns.dockerHost, "--state-dir", folder.appendingPathComponent("state").path]
+        let environment = ["DOCKER_HOST": netns.dockerHost]
+        func compose(_ arguments: String...) async throws -> CommandResult {
+            try await BerthProcess.runCommand(["/usr/bin/docker-compose", "-p", project, "--project-directory", folder.path] + arguments, environment: environment, timeout: 240)
+        }
+        func ids() async throws -> [String: String] {
+            let lines = try await netns.docker("ps", "-a", "--filter", "label=com.docker.compose.project=\(project)", "--format", "{{.Names}} {{.ID}}")
+            return Dictionary(
+                lines.split(separator: "\n").map { line in
+                    let parts = line.split(separator: " "); return (String(parts[0]), String(parts[1]))
+                }
+            ) { first, _ in first }
+        }
+        defer {
+            Task {
+                let berthOwned = (try? await netns.docker("ps", "-aq", "--filter", "label=berth.project=\(project)")) ?? ""
+                for id in berthOwned.split(separator: "\n") { _ = try? await netns.docker("rm", "-f", String(id)) }
+                _ = try? await compose("down", "-v", "--timeout", "1")
+                try? FileManager.default.removeItem(at: folder)
+            }
+        }
+        // given: a running compose stack, a database with a health check and data in its volume,
+        // and a web front that waited for it
+        try """
+        version: "2.4"
+        services:
+          db:
+            image: \(netns.image)
+            init: true
+            command: ["sh", "-c", "touch /tmp/healthy && exec sleep 100000"]
+            environment: {ROLE: db}
+            volumes: ["data:/data"]
+            healthcheck: {test: ["CMD", "test", "-f", "/tmp/healthy"], interval: 1s, timeout: 1s, retries: 3}
+          web:
+            image: \(netns.image)
+            init: true
+            command: ["sleep", "100000"]
+            environment: {ROLE: web}
+            depends_on: {db: {condition: service_healthy}}
+        volumes:
+          data: {}
+
+        """.write(to: folder.appendingPathComponent("docker-compose.yml"), atomically: true, encoding: .utf8)
+        let up = try await compose("up", "-d")
+        try #require(up.status == 0, "\(up.stderr)")
+        let before = try await ids()
+        try #require(before.count == 2, "\(before)")
+        let db = try #require(before.keys.first { $0.contains("_db_") })
+        let web = try #require(before.keys.first { $0.contains("_web_") })
+        _ = try await netns.docker("exec", db, "sh", "-c", "echo kept > /data/file")
+
+        // when: imported and adopted
+        let imported = try await BerthProcess.run(["import", "compose", "--project-directory", folder.path, "-p", project, "-o", output, "--adopt"] + engine)
+
+        // then: both containers adopted, and the plan changes nothing
+        #expect([0, 2].contains(imported.status), "\(imported.stderr)")
+        #expect(imported.stderr.contains("adopted \(db) as replica 0 of Service \(project)/db"), "\(imported.stderr)")
+        let plan = try await BerthProcess.run(["plan", "-f", output] + engine)
+        #expect(plan.status == 0 && plan.stdout.contains("No changes"), "\(plan.stdout)\(plan.stderr)")
+        #expect(try await ids() == before, "nothing was recreated")
+
+        // when: the database is killed, and a pass converges
+        _ = try await netns.docker("kill", db)
+        let healed = try await BerthProcess.run(["apply", "-f", output] + engine)
+
+        // then: started in place, with its data
+        #expect(healed.status == 0, "\(healed.stdout)\(healed.stderr)")
+        #expect(try await netns.docker("inspect", "-f", "{{.State.Running}} {{.Id}}", db).hasPrefix("true \(before[db] ?? "?")"))
+        #expect(try await netns.docker("exec", db, "cat", "/data/file") == "kept")
+
+        // when: web's environment is edited
+        let webFile = URL(fileURLWithPath: output).appendingPathComponent("web.yaml")
+        let text = try String(contentsOf: webFile, encoding: .utf8)
+        try #require(text.contains("ROLE: web"), "\(text)")
+        try text.replacingOccurrences(of: "ROLE: web", with: "ROLE: front").write(to: webFile, atomically: true, encoding: .utf8)
+        let changed = try await BerthProcess.run(["apply", "-f", output] + engine)
+
+        // then: only web is replaced, by a Berth container; the database is the adopted one still
+        #expect(changed.status == 0, "\(changed.stdout)\(changed.stderr)")
+        #expect(changed.stdout.contains("env.ROLE"), "\(changed.stdout)")
+        let after = try await ids()
+        #expect(after[db] == before[db] && after[web] == nil, "\(after)")
+        let replacement = try await netns.docker("ps", "-q", "--filter", "label=berth.project=\(project)", "--filter", "label=berth.name=web")
+        #expect(!replacement.isEmpty, "web runs as a Berth container")
+    }
+}
