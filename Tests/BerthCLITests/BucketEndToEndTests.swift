@@ -102,11 +102,7 @@ struct BucketEndToEndTests {
 
     /// Polls `condition` every 200 ms until it holds; fails the test with `what` after `seconds`.
     static func eventually(_ scenario: Scenario, _ seconds: Double, _ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if (try? await condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        if try await poll(seconds, condition) { return }
         // Other tests' engine events fill the log with their warnings: show what concerns buckets.
         let relevant = scenario.serveLog.split(separator: "\n").filter { $0.localizedCaseInsensitiveContains("bucket") || $0.contains("error") }
         Issue.record("timed out after \(seconds)s waiting until \(what)\nserve log (bucket lines and errors):\n\(relevant.suffix(40).joined(separator: "\n"))")

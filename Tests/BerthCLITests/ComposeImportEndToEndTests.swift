@@ -118,6 +118,11 @@ struct ComposeImportEndToEndTests {
 /// the test run's network namespace (compose's project network is a bridge, allowed only there).
 @Suite("Compose adoption through the CLI")
 struct ComposeAdoptionCLITests {
+    /// Fails past `seconds` unless `condition` comes to hold.
+    static func eventually(_ seconds: Double, _ what: String, _ condition: () async throws -> Bool) async throws {
+        guard try await poll(seconds, condition) else { throw BerthProcess.SetupError("not within \(seconds) s: \(what)") }
+    }
+
     @Test func anAdoptedStackPlansNothingHealsInPlaceAndAnEditReplacesOnlyItsService() async throws {
         let netns = try NetnsEngine()
         let folder = try ComposeImportEndToEndTests.temporaryFolder()
@@ -184,14 +189,31 @@ struct ComposeAdoptionCLITests {
         #expect(plan.status == 0 && plan.stdout.contains("No changes"), "\(plan.stdout)\(plan.stderr)")
         #expect(try await ids() == before, "nothing was recreated")
 
-        // when: the database is killed, and a pass converges
-        _ = try await netns.docker("kill", db)
-        let healed = try await BerthProcess.run(["apply", "-f", output] + engine)
+        // when: `berth serve` runs, and the database is killed
+        let serveLog = folder.appendingPathComponent("serve.log").path
+        let serve = try ChildProcess(
+            [try BerthProcess.executable().path, "serve", "-f", output, "--listen", "127.0.0.1:0", "--resync", "2s", "--restart-backoff", "1s", "--log-level", "debug"] + engine,
+            environment: BerthProcess.childEnvironment([:]), directory: folder.path, stdout: serveLog, stderr: serveLog)
+        do {
+            try await Self.eventually(60, "serve converged the adopted stack") {
+                (try? String(contentsOfFile: serveLog, encoding: .utf8))?.contains("pass done") == true
+            }
+            _ = try await netns.docker("kill", db)
 
-        // then: started in place, with its data
-        #expect(healed.status == 0, "\(healed.stdout)\(healed.stderr)")
-        #expect(try await netns.docker("inspect", "-f", "{{.State.Running}} {{.Id}}", db).hasPrefix("true \(before[db] ?? "?")"))
+            // then: serve starts it again in place, with its data
+            try await Self.eventually(60, "serve starts the killed database again") {
+                (try? await netns.docker("inspect", "-f", "{{.State.Running}} {{.Id}}", db))?.hasPrefix("true \(before[db] ?? "?")") == true
+            }
+        } catch {
+            await serve.stop()
+            Issue.record("serve's log:\n\((try? String(contentsOfFile: serveLog, encoding: .utf8)) ?? "")")
+            throw error
+        }
+        await serve.stop()
         #expect(try await netns.docker("exec", db, "cat", "/data/file") == "kept")
+        try await Self.eventually(60, "the restarted database is healthy again (web waits for it)") {
+            (try? await netns.docker("inspect", "-f", "{{.State.Health.Status}}", db)) == "healthy"
+        }
 
         // when: web's environment is edited
         let webFile = URL(fileURLWithPath: output).appendingPathComponent("web.yaml")

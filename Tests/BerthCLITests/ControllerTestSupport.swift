@@ -295,11 +295,7 @@ final class Scenario: @unchecked Sendable {
     /// Async, and waits with `Task.sleep`, so a waiting test never blocks one of the few threads
     /// the other tests run on.
     func eventually(_ seconds: Double, _ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if (try? await condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        if try await poll(seconds, condition) { return }
         Issue.record("timed out after \(seconds)s waiting until \(what)\nserve log:\n\(serveLog.suffix(3000))")
         throw BerthProcess.SetupError("timed out waiting until \(what)")
     }
@@ -413,4 +409,16 @@ func serviceYAML(_ scenario: Scenario, _ name: String, command: String = "sleep 
     ---
 
     """
+}
+
+/// Polls `condition` every 200 ms until it holds (an error counts as not yet), at most `seconds`;
+/// whether it held. Waits with `Task.sleep`, so a waiting test never blocks one of the few threads
+/// the other tests run on.
+func poll(_ seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return true }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    return false
 }
