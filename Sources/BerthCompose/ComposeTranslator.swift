@@ -221,7 +221,11 @@ struct ProjectTranslation {
     /// Checks the resources against each other as `berth validate` does; what it still refuses is
     /// a warning (the files are written, and `berth validate` names the same problem).
     private mutating func checkTogether() {
+        // Each Service was read back when it was translated (`services` keeps what was read): only
+        // the other documents are read here.
+        let readServices = Dictionary(services.values.map { ($0.translation.document.name, $0.resource) }) { first, _ in first }
         let resources = files.flatMap(\.documents).compactMap { document -> Resource? in
+            if document.kind == .service, let resource = readServices[document.name] { return resource }
             var copy = document
             var quiet = WarningLog()
             return copy.validated(log: &quiet)
