@@ -135,13 +135,13 @@ struct BerthDocument {
             entries.append(InputNode.Entry(key: "jobTemplate", value: jobTemplate.node))
             specNode.content = .map(entries)
         }
-        var metadata: [(String, InputNode)] = [("name", .text(name))]
-        if kind != .project { metadata.append(("project", .text(project))) }
+        var metadata: [(String, InputNode)] = [("name", .string(name))]
+        if kind != .project { metadata.append(("project", .string(project))) }
         var document: [(String, InputNode)] = [
-            ("apiVersion", .text(Resource.apiVersion)), ("kind", .text(kind.rawValue)), ("metadata", .mapping(metadata)),
+            ("apiVersion", .string(Resource.apiVersion)), ("kind", .string(kind.rawValue)), ("metadata", .map(metadata)),
         ]
         if kind != .project || !spec.fields.isEmpty { document.append(("spec", specNode)) }
-        return .mapping(document, at: origin.location)
+        return .map(document, at: origin.location)
     }
 
     /// Reads the document with Berth's own reader, leaving out every value it refuses (each with a

@@ -165,33 +165,21 @@ struct CanonicalForm {
         return long
     }
 
-    /// A list of names becomes `name: {condition: service_started, required: true}`.
+    /// A list of names becomes `name: {condition: service_started, required: true}`, as does a name
+    /// mapped to null; a mapping keeps its conditions.
     private func dependsOn(_ value: InputNode, path: String) throws(ComposeError) -> InputNode {
-        switch value.content {
-        case .list(let items):
-            var result = InputNode(.map([]), location: value.location)
-            for (index, item) in items.enumerated() {
-                guard let name = item.stringValue else {
-                    throw ComposeError("expected a service name, found \(item.kindDescription)", path: FieldPath.index(path, index), at: item.location)
-                }
-                result.set(
-                    name, .map([("condition", .string("service_started", at: item.location)), ("required", InputNode(.bool(true), location: item.location))], at: item.location),
-                    keyLocation: item.location)
-            }
-            return result
-        case .map(let entries):
-            return InputNode(
-                .map(
-                    entries.map { entry in
-                        var entry = entry
-                        if entry.value.isNull { entry.value = InputNode(.map([]), location: entry.value.location) }
-                        if entry.value["condition"] == nil { entry.value.set("condition", .string("service_started", at: entry.value.location ?? entry.keyLocation)) }
-                        if entry.value["required"] == nil { entry.value.set("required", InputNode(.bool(true), location: entry.value.location ?? entry.keyLocation)) }
-                        return entry
-                    }), location: value.location)
-        default:
+        guard value.items != nil || value.entries != nil else {
             throw ComposeError("expected a list of service names or a mapping, found \(value.kindDescription)", path: path, at: value.location)
         }
+        var result = try namedMapping(value, path: path, reading: \.stringValue, expected: "a service name")
+        result.content = .map(
+            (result.entries ?? []).map { entry in
+                var entry = entry
+                if entry.value["condition"] == nil { entry.value.set("condition", .string("service_started", at: entry.value.location)) }
+                if entry.value["required"] == nil { entry.value.set("required", InputNode(.bool(true), location: entry.value.location)) }
+                return entry
+            })
+        return result
     }
 
     /// A string `test` becomes `["CMD-SHELL", test]`; `retries` a number.
@@ -206,14 +194,16 @@ struct CanonicalForm {
         return result
     }
 
-    /// A list of names, or a mapping with null values, becomes `name: {…}`.
-    private func namedMapping(_ value: InputNode, path: String) throws(ComposeError) -> InputNode {
+    /// A list of names (read by `reading`), or a mapping with null values, becomes `name: {…}`.
+    private func namedMapping(
+        _ value: InputNode, path: String, reading: KeyPath<InputNode, String?> = \.scalarText, expected: String = "a name"
+    ) throws(ComposeError) -> InputNode {
         switch value.content {
         case .list(let items):
             var result = InputNode(.map([]), location: value.location)
             for (index, item) in items.enumerated() {
-                guard let name = item.scalarText else {
-                    throw ComposeError("expected a name, found \(item.kindDescription)", path: FieldPath.index(path, index), at: item.location)
+                guard let name = item[keyPath: reading] else {
+                    throw ComposeError("expected \(expected), found \(item.kindDescription)", path: FieldPath.index(path, index), at: item.location)
                 }
                 result.set(name, InputNode(.map([]), location: item.location), keyLocation: item.location)
             }

@@ -90,41 +90,8 @@ enum CompanionConventions {
         let fields = text.split(separator: " ")
         guard !text.hasPrefix("@"), fields.count == 6 else { return text }
         if fields[0] != "0" {
-            log.warn(origin, "Berth schedules by the minute: the seconds field \(String(fields[0]).quoted) of \(text.quoted) is left out")
+            log.warn(origin, "Berth schedules by the minute: the seconds field \(String(fields[0]).quotedForMessage) of \(text.quotedForMessage) is left out")
         }
         return fields.dropFirst().joined(separator: " ")
-    }
-
-    /// A command line split into words as ofelia splits it: spaces separate, quotes group,
-    /// a backslash keeps the next character.
-    static func words(_ line: String) -> [String] {
-        var words: [String] = []
-        var current = ""
-        var inWord = false
-        var quote: Character?
-        var escaped = false
-        for character in line {
-            if escaped {
-                current.append(character)
-                escaped = false
-            } else if character == "\\", quote != "'" {
-                escaped = true
-                inWord = true
-            } else if let open = quote {
-                if character == open { quote = nil } else { current.append(character) }
-            } else if character == "'" || character == "\"" {
-                quote = character
-                inWord = true
-            } else if character == " " || character == "\t" {
-                if inWord { words.append(current) }
-                current = ""
-                inWord = false
-            } else {
-                current.append(character)
-                inWord = true
-            }
-        }
-        if inWord { words.append(current) }
-        return words
     }
 }

@@ -101,7 +101,7 @@ struct ProjectTranslation {
 
     /// Where the project itself is declared: its `name`, else the top of the first file.
     var root: ComposeOrigin {
-        let name = project.document.mappingEntries.first { $0.key == "name" }
+        let name = (project.document.entries ?? []).first { $0.key == "name" }
         return ComposeOrigin(field: "name", location: name?.fieldLocation ?? project.document.location)
     }
 
@@ -111,14 +111,14 @@ struct ProjectTranslation {
 
     mutating func run() {
         let document = project.document
-        for entry in document.mappingEntries where !entry.key.hasPrefix("x-") {
+        for entry in document.entries ?? [] where !entry.key.hasPrefix("x-") {
             if !["name", "services", "networks", "volumes", "secrets", "configs"].contains(entry.key) {
                 log.warn(ComposeOrigin(field: entry.key, location: entry.fieldLocation), "not translated: not a top-level compose field Berth knows")
             }
         }
-        let services = document[compose: "services"]?.mappingEntries ?? []
-        let networks = document[compose: "networks"]?.mappingEntries ?? []
-        let volumes = document[compose: "volumes"]?.mappingEntries ?? []
+        let services = document["services"]?.entries ?? []
+        let networks = document["networks"]?.entries ?? []
+        let volumes = document["volumes"]?.entries ?? []
         names.services = NameMapping(services.map(\.key))
         names.networks = NameMapping(networks.map(\.key), reserved: [NetworkAttachment.defaultNetwork])
         names.volumes = NameMapping(volumes.map(\.key))
@@ -145,7 +145,7 @@ struct ProjectTranslation {
     private mutating func translateService(_ entry: InputNode.Entry) {
         let serviceOrigin = origin("services", entry)
         var translator = ServiceTranslator(
-            project: project.name, names: names, secrets: project.document[compose: "secrets"], configs: project.document[compose: "configs"], log: log
+            project: project.name, names: names, secrets: project.document["secrets"], configs: project.document["configs"], log: log
         )
         var service = translator.translate(entry.key, entry.value, origin: serviceOrigin)
         log = translator.log
@@ -195,13 +195,13 @@ struct ProjectTranslation {
             guard var service = services[composeName]?.translation else { continue }
             if oneOffSteps.contains(composeName), service.document.spec["restart"] == nil {
                 // Compose runs it once (its default restart is no); Berth's default would run it again after it ends.
-                service.document.spec.set("restart", .text(RestartPolicy.never.rawValue), from: service.document.origin)
+                service.document.spec.set("restart", .string(RestartPolicy.never.rawValue), from: service.document.origin)
                 log.warn(service.document.origin, "other services wait for this one to complete: it runs once (restart: never, compose's default), not kept running")
             }
             for dependency in service.dependencies {
                 guard let found = services[dependency.composeName] else {
                     let why = companions.contains(dependency.composeName) ? "is left out (a companion Berth replaces)" : "was not translated"
-                    log.warn(dependency.origin, "service \(dependency.composeName.quoted) \(why); the dependency is left out")
+                    log.warn(dependency.origin, "service \(dependency.composeName.quotedForMessage) \(why); the dependency is left out")
                     continue
                 }
                 var condition = dependency.condition
@@ -214,8 +214,8 @@ struct ProjectTranslation {
                 }
                 let item: InputNode =
                     condition == .started
-                    ? .text(found.translation.document.name, at: dependency.origin.location)
-                    : .mapping([("name", .text(found.translation.document.name)), ("condition", .text(condition.rawValue))], at: dependency.origin.location)
+                    ? .string(found.translation.document.name, at: dependency.origin.location)
+                    : .map([("name", .string(found.translation.document.name)), ("condition", .string(condition.rawValue))], at: dependency.origin.location)
                 service.document.spec.append("dependsOn", item, from: dependency.origin)
             }
             guard let resource = service.document.validated(log: &log) else { continue }
@@ -239,7 +239,11 @@ struct ProjectTranslation {
     /// Checks the resources against each other as `berth validate` does; what it still refuses is
     /// a warning (the files are written, and `berth validate` names the same problem).
     private mutating func checkTogether() {
+        // Each Service was read back when it was translated (`services` keeps what was read): only
+        // the other documents are read here.
+        let readServices = Dictionary(services.values.map { ($0.translation.document.name, $0.resource) }) { first, _ in first }
         let resources = files.flatMap(\.documents).compactMap { document -> Resource? in
+            if document.kind == .service, let resource = readServices[document.name] { return resource }
             var copy = document
             var quiet = WarningLog()
             return copy.validated(log: &quiet)

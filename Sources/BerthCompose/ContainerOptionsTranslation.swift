@@ -3,12 +3,13 @@ import BerthCore
 /// The engine options (docs/manifests.md, "Container options") and the compose fields Berth has
 /// no field for, each with the reason given in its warning.
 extension ServiceTranslator {
-    /// Compose fields that are a Berth container field or option under another name, the value as written.
+    /// Compose fields that are a Berth field or container option under another name, the value as written.
     static let optionNames: [String: String] = [
         "hostname": "hostname", "tty": "tty", "stdin_open": "stdinOpen", "init": "init", "user": "user",
         "logging": "logging", "ulimits": "ulimits", "cap_add": "capAdd", "cap_drop": "capDrop", "sysctls": "sysctls",
         "dns": "dns", "dns_search": "dnsSearch", "security_opt": "securityOpt", "read_only": "readOnlyRootFilesystem",
-        "pids_limit": "pidsLimit", "tmpfs": "tmpfs",
+        "pids_limit": "pidsLimit", "tmpfs": "tmpfs", "scale": "replicas", "working_dir": "workingDir",
+        "stop_signal": "stopSignal", "stop_grace_period": "stopGracePeriod",
     ]
 
     /// Why a compose field is not translated, by field name (`deploy.placement` for nested ones).
@@ -80,10 +81,10 @@ extension ServiceTranslator {
             spec.set("shmSize", ComposeUnits.size(value), from: field)
         case "extra_hosts":
             // Canonical form: `host: address` (or a list of addresses); Berth writes `host:address`.
-            for entry in value.mappingEntries {
+            for entry in value.entries ?? [] {
                 let host = field.child(entry.key, at: entry.fieldLocation)
                 for address in entry.value.listItems {
-                    spec.append("extraHosts", .text("\(entry.key):\(address.scalarText ?? "")", at: entry.fieldLocation), from: host)
+                    spec.append("extraHosts", .string("\(entry.key):\(address.scalarText ?? "")", at: entry.fieldLocation), from: host)
                 }
             }
         case "devices":
@@ -92,8 +93,8 @@ extension ServiceTranslator {
                 if device.scalarText != nil {
                     spec.append("devices", device, from: item)
                 } else {
-                    let parts = [device[compose: "source"], device[compose: "target"], device[compose: "permissions"]].compactMap { $0?.scalarText }
-                    spec.append("devices", .text(parts.joined(separator: ":"), at: device.location), from: item)
+                    let parts = [device["source"], device["target"], device["permissions"]].compactMap { $0?.scalarText }
+                    spec.append("devices", .string(parts.joined(separator: ":"), at: device.location), from: item)
                 }
             }
         case "tmpfs", "cap_add", "cap_drop", "dns", "dns_search", "security_opt":

@@ -1,6 +1,6 @@
 import BerthCore
 
-/// Small reading and editing helpers on input trees, for the loader's passes.
+/// Small reading and editing helpers on input trees, for the loader's passes and the translator.
 extension InputNode {
     /// The entries of a mapping, or nil for any other kind.
     var entries: [Entry]? {
@@ -21,6 +21,36 @@ extension InputNode {
     }
 
     var isNull: Bool { content == .null }
+
+    /// A list's items; a scalar is a list of one (compose's `dns: 1.1.1.1`), null none.
+    var listItems: [InputNode] {
+        switch content {
+        case .list(let items): items
+        case .null, .map: []
+        case .bool, .number, .string: [self]
+        }
+    }
+
+    /// `true`, or the string `"true"` (labels are strings).
+    var isTrue: Bool {
+        switch content {
+        case .bool(let value): value
+        case .string(let text): text.lowercased() == "true"
+        default: false
+        }
+    }
+
+    /// Whether the value says nothing: null, `false`, an empty string, list or mapping.
+    var isEmptyValue: Bool {
+        switch content {
+        case .null: true
+        case .bool(let value): !value
+        case .string(let text): text.isEmpty
+        case .number: false
+        case .list(let items): items.isEmpty
+        case .map(let entries): entries.isEmpty
+        }
+    }
 
     /// The value of `key` in a mapping.
     subscript(key: String) -> InputNode? {
@@ -50,7 +80,7 @@ extension InputNode {
     }
 
     /// A string node at `location`.
-    static func string(_ text: String, at location: SourceLocation?) -> InputNode {
+    static func string(_ text: String, at location: SourceLocation? = nil) -> InputNode {
         InputNode(.string(text), location: location)
     }
 
@@ -60,9 +90,14 @@ extension InputNode {
     }
 
     /// A mapping node at `location`, keys placed at the same position.
-    static func map(_ pairs: [(String, InputNode)], at location: SourceLocation?) -> InputNode {
+    static func map(_ pairs: [(String, InputNode)], at location: SourceLocation? = nil) -> InputNode {
         InputNode(.map(pairs.map { Entry(key: $0.0, keyLocation: $0.1.location ?? location, value: $0.1) }), location: location)
     }
+}
+
+extension InputNode.Entry {
+    /// The position of the field: its key's, else its value's.
+    var fieldLocation: SourceLocation? { keyLocation ?? value.location }
 }
 
 /// Field paths as errors print them: `services.web.ports[0]`.

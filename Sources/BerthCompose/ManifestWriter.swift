@@ -16,8 +16,8 @@ struct ManifestWriter {
             lines.append("apiVersion: \(Resource.apiVersion)")
             lines.append("kind: \(document.kind.rawValue)")
             lines.append("metadata:")
-            lines.append("  name: \(scalar(.text(document.name)))")
-            if document.kind != .project { lines.append("  project: \(scalar(.text(document.project)))") }
+            lines.append("  name: \(scalar(.string(document.name)))")
+            if document.kind != .project { lines.append("  project: \(scalar(.string(document.project)))") }
             if document.kind == .project, document.spec.fields.isEmpty { continue }
             if document.spec.fields.isEmpty, document.jobTemplate == nil {
                 lines.append("spec: {}")

@@ -54,13 +54,8 @@ struct NameMapping {
             let origin = origins[composeName] ?? ComposeOrigin(field: composeName, location: nil)
             log.warn(
                 origin,
-                "\(what) \(composeName.quoted) is named \(berthName.quoted) in Berth: Berth names are lowercase letters, digits and \"-\" (at most 63)"
+                "\(what) \(composeName.quotedForMessage) is named \(berthName.quotedForMessage) in Berth: Berth names are lowercase letters, digits and \"-\" (at most 63)"
             )
         }
     }
-}
-
-extension String {
-    /// The string in double quotes, for messages.
-    var quoted: String { String(reflecting: self) }
 }

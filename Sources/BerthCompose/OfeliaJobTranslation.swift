@@ -22,7 +22,7 @@ extension ProjectTranslation {
                 continue
             }
             document.spec.set(
-                "schedule", .text(CompanionConventions.schedule(schedule.value, origin: schedule.origin, log: &log), at: schedule.origin.location),
+                "schedule", .string(CompanionConventions.schedule(schedule.value, origin: schedule.origin, log: &log), at: schedule.origin.location),
                 from: schedule.origin
             )
             let made: SpecFields?
@@ -38,8 +38,8 @@ extension ProjectTranslation {
                 switch setting {
                 case "schedule", "command", "image", "container", "network", "volume", "delete": continue
                 case "no-overlap":
-                    document.spec.set("concurrencyPolicy", .text(entry.value.lowercased() == "true" ? "Forbid" : "Allow"), from: entry.origin)
-                case "user": template.set("user", .text(entry.value), from: entry.origin)
+                    document.spec.set("concurrencyPolicy", .string(entry.value.lowercased() == "true" ? "Forbid" : "Allow"), from: entry.origin)
+                case "user": template.set("user", .string(entry.value), from: entry.origin)
                 case "tty": template.set("tty", InputNode(.bool(entry.value.lowercased() == "true")), from: entry.origin)
                 default: log.warn(entry.origin, "not translated: an ofelia job setting Berth has no field for")
                 }
@@ -62,25 +62,25 @@ extension ProjectTranslation {
             target =
                 services.keys.sorted().first { name in
                     [name, "\(project.name)-\(name)-1", "\(project.name)_\(name)_1"].contains(container)
-                        || project.document[compose: "services"]?[compose: name]?[compose: "container_name"]?.scalarText == container
+                        || project.document["services"]?[name]?["container_name"]?.scalarText == container
                 } ?? container
         }
         guard let service = services[target] else {
-            log.warn(job.origin, "ofelia job \(job.name) runs in container \(target.quoted), which is not a translated service; left out")
+            log.warn(job.origin, "ofelia job \(job.name) runs in container \(target.quotedForMessage), which is not a translated service; left out")
             return nil
         }
         var template = service.translation.document.spec.only(Self.templateKeys)
         if let networks = template["networks"] {
             // The cron container must not answer to the service's aliases or take its address.
-            let names = networks.listItems.map { item in item[compose: "name"] ?? item }
+            let names = networks.listItems.map { item in item["name"] ?? item }
             if let field = template.fields.first(where: { $0.key == "networks" }) {
                 template.set("networks", InputNode(.list(names), location: networks.location), from: field.origin)
             }
         }
         let command = job.settings["command"]
-        let words = CompanionConventions.words(command?.value ?? "")
         let origin = command?.origin ?? job.origin
-        template.set("entrypoint", InputNode(.list(words.map { .text($0) }), location: origin.location), from: origin)
+        let words = commandWords(command?.value ?? "", origin)
+        template.set("entrypoint", InputNode(.list(words.map { .string($0) }), location: origin.location), from: origin)
         template.set("command", InputNode(.list([])), from: origin)
         document.notes.append("ofelia job-exec \(job.name): ofelia ran the command in the running container of \(target); Berth runs it in a new container of the same spec")
         return template
@@ -92,17 +92,17 @@ extension ProjectTranslation {
             log.warn(job.origin, "ofelia job-run \(job.name) starts an existing container rather than an image: not translated")
             return nil
         }
-        template.set("image", .text(image.value), from: image.origin)
+        template.set("image", .string(image.value), from: image.origin)
         if let command = job.settings["command"] {
-            let words = CompanionConventions.words(command.value)
-            template.set("command", InputNode(.list(words.map { .text($0) })), from: command.origin)
+            let words = commandWords(command.value, command.origin)
+            template.set("command", InputNode(.list(words.map { .string($0) })), from: command.origin)
         }
         if let network = job.settings["network"] {
             let composeName = network.value.hasPrefix("\(project.name)_") ? String(network.value.dropFirst(project.name.count + 1)) : network.value
             if let name = names.networks[composeName] {
-                template.set("networks", InputNode(.list([.text(name)])), from: network.origin)
+                template.set("networks", InputNode(.list([.string(name)])), from: network.origin)
             } else {
-                log.warn(network.origin, "network \(network.value.quoted) is not a network of the project; the job joins the project's default network")
+                log.warn(network.origin, "network \(network.value.quotedForMessage) is not a network of the project; the job joins the project's default network")
             }
         }
         if let volume = job.settings["volume"] {
@@ -110,8 +110,19 @@ extension ProjectTranslation {
             var parts = volume.value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             let source = parts[0].hasPrefix("\(project.name)_") ? String(parts[0].dropFirst(project.name.count + 1)) : parts[0]
             if let name = names.volumes[source] { parts[0] = name }
-            template.append("volumes", .text(parts.joined(separator: ":")), from: volume.origin)
+            template.append("volumes", .string(parts.joined(separator: ":")), from: volume.origin)
         }
         return template
+    }
+
+    /// An ofelia command split into words as a shell splits it; one that does not split (an
+    /// unclosed quote) is split at blanks, with a warning.
+    private mutating func commandWords(_ line: String, _ origin: ComposeOrigin) -> [String] {
+        do {
+            return try ShellWords.split(line)
+        } catch {
+            log.warn(origin, "the command \(line.quotedForMessage) \(error.message); it is split at blanks")
+            return line.split(whereSeparator: \.isWhitespace).map(String.init)
+        }
     }
 }

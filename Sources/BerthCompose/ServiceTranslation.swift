@@ -44,7 +44,8 @@ struct ServiceTranslator {
         )
         var build: ComposeOrigin?
         // `deploy` wins over the service's own fields, as in compose: read it last.
-        let ordered = node.mappingEntries.filter { $0.key != "deploy" } + node.mappingEntries.filter { $0.key == "deploy" }
+        let entries = node.entries ?? []
+        let ordered = entries.filter { $0.key != "deploy" } + entries.filter { $0.key == "deploy" }
         for entry in ordered where !entry.key.hasPrefix("x-") {
             let field = origin.child(entry.key, at: entry.fieldLocation)
             let value = entry.value
@@ -61,7 +62,7 @@ struct ServiceTranslator {
             case "environment":
                 environment(value, field, into: &spec)
             case "labels":
-                result.labels = value.mappingEntries
+                result.labels = value.entries ?? []
                 result.labelsOrigin = field
             case "ports":
                 for (index, port) in value.listItems.enumerated() {
@@ -81,20 +82,12 @@ struct ServiceTranslator {
                 restart(value, field, into: &spec)
             case "deploy":
                 deploy(value, field, into: &spec)
-            case "scale":
-                spec.set("replicas", value, from: field)
             case "depends_on":
                 result.dependencies += dependencies(value, field)
             case "networks":
                 networks(value, field, into: &spec)
             case "network_mode":
                 networkMode(value, field, into: &spec)
-            case "working_dir":
-                spec.set("workingDir", value, from: field)
-            case "stop_signal":
-                spec.set("stopSignal", value, from: field)
-            case "stop_grace_period":
-                spec.set("stopGracePeriod", value, from: field)
             case "pull_policy":
                 pullPolicy(value, field, into: &spec)
             case "cpus":
@@ -117,7 +110,7 @@ struct ServiceTranslator {
                 // Compose v2's name for a built image: <project>-<service>.
                 let image = "\(project)-\(composeName.lowercased())"
                 result.image = image
-                result.document.spec.set("image", .text(image, at: build.location), from: build)
+                result.document.spec.set("image", .string(image, at: build.location), from: build)
                 result.document.spec.moveToFront("image")
                 log.warn(build, "Berth does not build images: build it and tag it \(image) (the name compose v2 gives it: docker compose build), then apply")
             }
@@ -128,11 +121,11 @@ struct ServiceTranslator {
     // MARK: Fields with a Berth field of their own
 
     private mutating func environment(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        for entry in value.mappingEntries {
+        for entry in value.entries ?? [] {
             let variable = field.child(entry.key, at: entry.fieldLocation)
             if case .null = entry.value.content {
                 log.warn(variable, "no value was given and none was set when loading: Berth takes it from the controller's environment ({fromEnv: \(entry.key)}), which must then set it")
-                spec.setEntry("env", entry.key, .mapping([("fromEnv", .text(entry.key))], at: variable.location), from: variable, parent: field)
+                spec.setEntry("env", entry.key, .map([("fromEnv", .string(entry.key))], at: variable.location), from: variable, parent: field)
             } else {
                 spec.setEntry("env", entry.key, entry.value, from: variable, parent: field)
             }
@@ -141,45 +134,45 @@ struct ServiceTranslator {
 
     /// `[host_ip:][published:]target/protocol`.
     private mutating func port(_ port: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        for entry in port.mappingEntries where !["target", "published", "host_ip", "protocol", "mode"].contains(entry.key) {
+        for entry in port.entries ?? [] where !["target", "published", "host_ip", "protocol", "mode"].contains(entry.key) {
             log.warn(field.child(entry.key, at: entry.fieldLocation), "Berth publishes ports by address, number and protocol only; \(entry.key) is left out")
         }
-        guard let target = port[compose: "target"]?.scalarText else {
+        guard let target = port["target"]?.scalarText else {
             log.warn(field, "a port without a target cannot be translated; it is left out")
             return
         }
         var text = target
-        let hostIP = port[compose: "host_ip"]?.scalarText.map { $0.contains(":") && !$0.hasPrefix("[") ? "[\($0)]" : $0 }
-        if let published = port[compose: "published"]?.scalarText, !published.isEmpty {
+        let hostIP = port["host_ip"]?.scalarText.map { $0.contains(":") && !$0.hasPrefix("[") ? "[\($0)]" : $0 }
+        if let published = port["published"]?.scalarText, !published.isEmpty {
             text = "\(hostIP.map { "\($0):" } ?? "")\(published):\(target)"
         } else if let hostIP {
             text = "\(hostIP)::\(target)"
         }
-        text += "/\(port[compose: "protocol"]?.scalarText ?? "tcp")"
-        spec.append("ports", .text(text, at: port.location), from: field)
+        text += "/\(port["protocol"]?.scalarText ?? "tcp")"
+        spec.append("ports", .string(text, at: port.location), from: field)
     }
 
     private mutating func volume(_ mount: InputNode, _ field: ComposeOrigin, service: String, into spec: inout SpecFields) {
         let known: Set<String> = ["type", "source", "target", "read_only", "bind", "volume", "tmpfs"]
-        for entry in mount.mappingEntries where !known.contains(entry.key) {
+        for entry in mount.entries ?? [] where !known.contains(entry.key) {
             unsupported(entry.key, entry.value, field.child(entry.key, at: entry.fieldLocation))
         }
-        guard let target = mount[compose: "target"]?.scalarText else {
+        guard let target = mount["target"]?.scalarText else {
             log.warn(field, "a mount without a target cannot be translated; it is left out")
             return
         }
-        let mode = mount[compose: "read_only"]?.isTrue == true ? ":ro" : ""
-        let type = mount[compose: "type"]?.scalarText ?? "volume"
+        let mode = mount["read_only"]?.isTrue == true ? ":ro" : ""
+        let type = mount["type"]?.scalarText ?? "volume"
         switch type {
         case "volume":
-            for entry in mount[compose: "volume"]?.mappingEntries ?? [] where !entry.value.isEmptyValue {
+            for entry in mount["volume"]?.entries ?? [] where !entry.value.isEmptyValue {
                 unsupported("volume.\(entry.key)", entry.value, field.child("volume.\(entry.key)", at: entry.fieldLocation))
             }
             let name: String
-            if let source = mount[compose: "source"]?.scalarText {
+            if let source = mount["source"]?.scalarText {
                 name = names.volumes[source] ?? NameMapping.berthName(source)
                 if names.volumes[source] == nil, impliedVolumes[name] == nil {
-                    log.warn(field, "volume \(source.quoted) is not declared under the top-level volumes; Berth declares Volume \(name) for it")
+                    log.warn(field, "volume \(source.quotedForMessage) is not declared under the top-level volumes; Berth declares Volume \(name) for it")
                     impliedVolumes[name] = field
                 }
             } else {
@@ -187,23 +180,23 @@ struct ServiceTranslator {
                 log.warn(field, "Berth has no anonymous volumes: this one is the Volume \(name), kept (reclaimPolicy Retain) until you remove it")
                 impliedVolumes[name] = field
             }
-            spec.append("volumes", .text("\(name):\(target)\(mode)", at: mount.location), from: field)
+            spec.append("volumes", .string("\(name):\(target)\(mode)", at: mount.location), from: field)
         case "bind":
-            for entry in mount[compose: "bind"]?.mappingEntries ?? [] where entry.key != "create_host_path" && !entry.value.isEmptyValue {
+            for entry in mount["bind"]?.entries ?? [] where entry.key != "create_host_path" && !entry.value.isEmptyValue {
                 unsupported("bind.\(entry.key)", entry.value, field.child("bind.\(entry.key)", at: entry.fieldLocation))
             }
-            let source = mount[compose: "source"]?.scalarText ?? ""
-            spec.append("volumes", .text("\(source):\(target)\(mode)", at: mount.location), from: field)
+            let source = mount["source"]?.scalarText ?? ""
+            spec.append("volumes", .string("\(source):\(target)\(mode)", at: mount.location), from: field)
         case "tmpfs":
             var options: [String] = []
-            if let size = mount[compose: "tmpfs"]?[compose: "size"] { options.append("size=\(size.scalarText ?? "")") }
-            if let fileMode = mount[compose: "tmpfs"]?[compose: "mode"] { options.append("mode=\(fileMode.scalarText ?? "")") }
-            for entry in mount[compose: "tmpfs"]?.mappingEntries ?? [] where entry.key != "size" && entry.key != "mode" {
+            if let size = mount["tmpfs"]?["size"] { options.append("size=\(size.scalarText ?? "")") }
+            if let fileMode = mount["tmpfs"]?["mode"] { options.append("mode=\(fileMode.scalarText ?? "")") }
+            for entry in mount["tmpfs"]?.entries ?? [] where entry.key != "size" && entry.key != "mode" {
                 unsupported("tmpfs.\(entry.key)", entry.value, field.child("tmpfs.\(entry.key)", at: entry.fieldLocation))
             }
             if !mode.isEmpty { options.append("ro") }
             let text = options.isEmpty ? target : "\(target):\(options.joined(separator: ","))"
-            spec.append("tmpfs", .text(text, at: mount.location), from: field)
+            spec.append("tmpfs", .string(text, at: mount.location), from: field)
         default:
             log.warn(field, "Berth mounts volumes, host paths and tmpfs only; this \(type) mount is left out")
         }
@@ -211,27 +204,27 @@ struct ServiceTranslator {
 
     /// A secret or config: its file on the host, mounted read-only where compose puts it.
     private mutating func fileMount(_ reference: InputNode, _ field: ComposeOrigin, kind: String, into spec: inout SpecFields) {
-        guard let source = reference[compose: "source"]?.scalarText else {
+        guard let source = reference["source"]?.scalarText else {
             log.warn(field, "a \(kind) entry without source cannot be translated; it is left out")
             return
         }
-        for key in ["uid", "gid", "mode"] where reference[compose: key] != nil {
-            log.warn(field.child(key, at: reference[compose: key]?.location), "a mounted host file keeps its own owner and mode on the host; \(key) is left out (set them on the file)")
+        for key in ["uid", "gid", "mode"] where reference[key] != nil {
+            log.warn(field.child(key, at: reference[key]?.location), "a mounted host file keeps its own owner and mode on the host; \(key) is left out (set them on the file)")
         }
-        let declaration = (kind == "secrets" ? secrets : configs)?[compose: source]
-        guard let file = declaration?[compose: "file"]?.scalarText else {
-            let how = declaration?[compose: "environment"] != nil ? "from an environment variable" : declaration?[compose: "content"] != nil ? "from inline content" : "external"
-            log.warn(field, "Berth mounts \(kind) from files on the host only; \(source.quoted) is \(how): write it to a file and mount that, or use env with fromEnv")
+        let declaration = (kind == "secrets" ? secrets : configs)?[source]
+        guard let file = declaration?["file"]?.scalarText else {
+            let how = declaration?["environment"] != nil ? "from an environment variable" : declaration?["content"] != nil ? "from inline content" : "external"
+            log.warn(field, "Berth mounts \(kind) from files on the host only; \(source.quotedForMessage) is \(how): write it to a file and mount that, or use env with fromEnv")
             return
         }
-        var target = reference[compose: "target"]?.scalarText ?? source
+        var target = reference["target"]?.scalarText ?? source
         if !target.hasPrefix("/") { target = (kind == "secrets" ? "/run/secrets/" : "/") + target }
-        spec.append("volumes", .text("\(file):\(target):ro", at: reference.location), from: field)
+        spec.append("volumes", .string("\(file):\(target):ro", at: reference.location), from: field)
     }
 
     private mutating func healthcheck(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        let test = value[compose: "test"]?.listItems.compactMap(\.scalarText) ?? []
-        if value[compose: "disable"]?.isTrue == true || test.first == "NONE" {
+        let test = value["test"]?.listItems.compactMap(\.scalarText) ?? []
+        if value["disable"]?.isTrue == true || test.first == "NONE" {
             log.warn(field, "Berth cannot turn off a health check the image declares: left out, so the image's (if any) still runs")
             return
         }
@@ -239,15 +232,15 @@ struct ServiceTranslator {
             log.warn(field, "a health check without test only changes the image's timings, which Berth cannot; left out")
             return
         }
-        for entry in value.mappingEntries {
+        for entry in value.entries ?? [] {
             let part = field.child(entry.key, at: entry.fieldLocation)
             switch entry.key {
             case "test":
                 let command: InputNode =
                     switch test.first ?? "" {
-                    case "CMD-SHELL": .text(test.dropFirst().joined(separator: " "), at: entry.value.location)
-                    case "CMD": InputNode(.list(test.dropFirst().map { .text($0) }), location: entry.value.location)
-                    default: InputNode(.list(test.map { .text($0) }), location: entry.value.location)
+                    case "CMD-SHELL": .string(test.dropFirst().joined(separator: " "), at: entry.value.location)
+                    case "CMD": InputNode(.list(test.dropFirst().map { .string($0) }), location: entry.value.location)
+                    default: InputNode(.list(test.map { .string($0) }), location: entry.value.location)
                     }
                 spec.setEntry("healthcheck", "command", command, from: part, parent: field)
             case "interval", "timeout", "retries": spec.setEntry("healthcheck", entry.key, entry.value, from: part, parent: field)
@@ -267,17 +260,17 @@ struct ServiceTranslator {
         case let text where text.hasPrefix("on-failure"):
             policy = "on-failure"
             if text.contains(":") {
-                log.warn(field, "Berth restarts on failure without a limit on attempts, backing off from 10s to 5m; the count in \(text.quoted) is left out")
+                log.warn(field, "Berth restarts on failure without a limit on attempts, backing off from 10s to 5m; the count in \(text.quotedForMessage) is left out")
             }
         default:
-            log.warn(field, "unknown restart policy \(text.quoted); Berth's default (always) applies")
+            log.warn(field, "unknown restart policy \(text.quotedForMessage); Berth's default (always) applies")
             return
         }
-        spec.set("restart", .text(policy, at: value.location), from: field)
+        spec.set("restart", .string(policy, at: value.location), from: field)
     }
 
     private mutating func deploy(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        for entry in value.mappingEntries {
+        for entry in value.entries ?? [] {
             let part = field.child(entry.key, at: entry.fieldLocation)
             switch entry.key {
             case "replicas":
@@ -289,7 +282,7 @@ struct ServiceTranslator {
             case "resources":
                 resources(entry.value, part, into: &spec)
             case "restart_policy":
-                for policy in entry.value.mappingEntries {
+                for policy in entry.value.entries ?? [] {
                     let setting = part.child(policy.key, at: policy.fieldLocation)
                     if policy.key == "condition" {
                         let words = ["none": "never", "on-failure": "on-failure", "any": "always"]
@@ -297,7 +290,7 @@ struct ServiceTranslator {
                             if let written = spec.fields.first(where: { $0.key == "restart" })?.origin {
                                 log.warn(written, "deploy.restart_policy wins over restart, as in compose; this one is left out")
                             }
-                            spec.set("restart", .text(word, at: policy.value.location), from: setting)
+                            spec.set("restart", .string(word, at: policy.value.location), from: setting)
                         } else {
                             log.warn(setting, "unknown restart condition; Berth's default (always) applies")
                         }
@@ -306,7 +299,7 @@ struct ServiceTranslator {
                     }
                 }
             case "update_config":
-                for update in entry.value.mappingEntries {
+                for update in entry.value.entries ?? [] {
                     let setting = part.child(update.key, at: update.fieldLocation)
                     if update.key == "order" {
                         spec.set("updateOrder", update.value, from: setting)
@@ -321,13 +314,13 @@ struct ServiceTranslator {
     }
 
     private mutating func resources(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        for entry in value.mappingEntries {
+        for entry in value.entries ?? [] {
             let part = field.child(entry.key, at: entry.fieldLocation)
             guard entry.key == "limits" else {
                 log.warn(part, "Berth sets limits only, no reservations: the engine does not reserve anything on one host; left out")
                 continue
             }
-            for limit in entry.value.mappingEntries {
+            for limit in entry.value.entries ?? [] {
                 let setting = part.child(limit.key, at: limit.fieldLocation)
                 switch limit.key {
                 case "cpus": spec.setEntry("resources", "cpus", limit.value, from: setting)
@@ -340,18 +333,18 @@ struct ServiceTranslator {
     }
 
     private mutating func dependencies(_ value: InputNode, _ field: ComposeOrigin) -> [ServiceTranslation.Dependency] {
-        value.mappingEntries.map { entry in
+        (value.entries ?? []).map { entry in
             let dependency = field.child(entry.key, at: entry.fieldLocation)
             var condition = BerthCore.Dependency.Condition.started
-            let awaitsCompletion = entry.value[compose: "condition"]?.scalarText == "service_completed_successfully"
-            if entry.value[compose: "condition"]?.scalarText == "service_healthy" { condition = .healthy }
+            let awaitsCompletion = entry.value["condition"]?.scalarText == "service_completed_successfully"
+            if entry.value["condition"]?.scalarText == "service_healthy" { condition = .healthy }
             if awaitsCompletion {
                 log.warn(dependency, "Berth waits for a service to run or to be healthy, not to end: this one waits for \(entry.key) to have started (run a one-off step as a Job)")
             }
-            if entry.value[compose: "restart"]?.isTrue == true {
-                log.warn(dependency.child("restart", at: entry.value[compose: "restart"]?.location), "Berth does not restart a service when a service it depends on restarts; left out")
+            if entry.value["restart"]?.isTrue == true {
+                log.warn(dependency.child("restart", at: entry.value["restart"]?.location), "Berth does not restart a service when a service it depends on restarts; left out")
             }
-            for other in entry.value.mappingEntries where !["condition", "restart", "required"].contains(other.key) {
+            for other in entry.value.entries ?? [] where !["condition", "restart", "required"].contains(other.key) {
                 unsupported(other.key, other.value, dependency.child(other.key, at: other.fieldLocation))
             }
             return ServiceTranslation.Dependency(composeName: entry.key, condition: condition, awaitsCompletion: awaitsCompletion, origin: dependency)
@@ -359,11 +352,11 @@ struct ServiceTranslator {
     }
 
     private mutating func networks(_ value: InputNode, _ field: ComposeOrigin, into spec: inout SpecFields) {
-        for entry in value.mappingEntries {
+        for entry in value.entries ?? [] {
             let part = field.child(entry.key, at: entry.fieldLocation)
             let name = names.networks[entry.key] ?? NameMapping.berthName(entry.key)
-            var attachment: [(String, InputNode)] = [("name", .text(name, at: entry.keyLocation))]
-            for setting in entry.value.mappingEntries {
+            var attachment: [(String, InputNode)] = [("name", .string(name, at: entry.keyLocation))]
+            for setting in entry.value.entries ?? [] {
                 let detail = part.child(setting.key, at: setting.fieldLocation)
                 switch setting.key {
                 case "aliases": if !setting.value.isEmptyValue { attachment.append(("aliases", setting.value)) }
@@ -371,7 +364,7 @@ struct ServiceTranslator {
                 default: unsupported("networks.\(setting.key)", setting.value, detail)
                 }
             }
-            let item = attachment.count == 1 ? InputNode.text(name, at: entry.keyLocation) : .mapping(attachment, at: entry.keyLocation)
+            let item = attachment.count == 1 ? InputNode.string(name, at: entry.keyLocation) : .map(attachment, at: entry.keyLocation)
             spec.append("networks", item, from: part)
         }
     }
@@ -391,6 +384,6 @@ struct ServiceTranslator {
             log.warn(field, "Berth pulls Always, Never or IfNotPresent; \(value.scalarText ?? "") is left out (IfNotPresent applies)")
             return
         }
-        spec.set("pullPolicy", .text(word, at: value.location), from: field)
+        spec.set("pullPolicy", .string(word, at: value.location), from: field)
     }
 }

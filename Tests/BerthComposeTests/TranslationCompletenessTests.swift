@@ -1,4 +1,4 @@
-import BerthCompose
+@testable import BerthCompose
 import BerthCore
 import BerthManifests
 import Testing
@@ -157,27 +157,10 @@ struct TranslationCompletenessTests {
             "tab": "a\tb", "uni": "grüße ✓", "num": "0123", "float": "1e3", "bool": "true", "null": "null", "empty": "",
             "colon-end": "value:", "brace": "{x}", "bracket": "[x]", "pipe": "|", "gt": ">", "hash": "#x", "backslash": "C:\\dir",
         ]
-        let labels = values.sorted { $0.key < $1.key }.map { "      \(ManifestQuote.json($0.key)): \(ManifestQuote.json($0.value))" }
+        let labels = values.sorted { $0.key < $1.key }.map { "      \(ManifestWriter.quote($0.key)): \(ManifestWriter.quote($0.value))" }
         let yaml = "services:\n  app:\n    image: busybox\n    labels:\n" + labels.joined(separator: "\n") + "\n"
         let (state, translation) = try TranslationFixture.state(yaml)
         #expect(try state.service("app").container.labels == values)
         #expect(translation.warnings.isEmpty)
-    }
-}
-
-/// JSON string literals, which YAML reads as double-quoted scalars, for writing test input.
-enum ManifestQuote {
-    static func json(_ text: String) -> String {
-        var quoted = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\t": quoted += "\\t"
-            default: quoted.unicodeScalars.append(scalar)
-            }
-        }
-        return quoted + "\""
     }
 }

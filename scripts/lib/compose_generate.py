@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes a large compose project for the import benchmark (issue 18): `compose.yaml` with N
 services (default 200), `compose.override.yaml` overriding every fifth one, and `.env`. Every
-service uses interpolation (`${VAR}`, `${VAR:-default}`, `${VAR-default}`, `$$`), ports, volumes,
+service uses interpolation (`${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`,
+`${VAR?message}`, `$$`; not `${VAR:+alt}`, which docker-compose 1.29 rejects), ports, volumes,
 environment (list and map forms), labels, a healthcheck and depends_on, so loading exercises
 every pass. Deterministic for a given seed; both `berth import compose` and `docker-compose
 config` read the result.
@@ -22,8 +23,10 @@ def service(index, rng):
     ]
     if index % 2:
         lines += [f'      - "INDEX={index}"', f'      - "DB_URL=postgres://${{DB_USER}}:${{DB_PASSWORD-unset}}@db{index % 5}/app"', '      - "SHARED"']
+        lines += ['      - "PASSWORD=${DB_PASSWORD?DB_PASSWORD must be set}"']
     else:
         lines += [f'      INDEX: "{index}"', f'      LEVEL: "${{LEVEL_{index % 4}:-info}}"', '      SHARED: "${SHARED}"']
+        lines += ['      USER: "${DB_USER:?DB_USER must be set}"']
     lines += [
         "    ports:",
         f'      - "127.0.0.1:{20000 + index}:{8000 + index}"',
