@@ -192,10 +192,13 @@ struct ProjectTranslation {
     private mutating func resolveDependencies() {
         let oneOffSteps = Set(serviceOrder.flatMap { services[$0]?.translation.dependencies.filter(\.awaitsCompletion).map(\.composeName) ?? [] })
         for composeName in serviceOrder {
-            guard var service = services[composeName]?.translation else { continue }
+            // The document was read back when translated; what is added here (a restart policy and
+            // dependencies on translated services) is added to what was read too, not read again.
+            guard var (service, resource) = services[composeName], case .service(var spec) = resource.spec else { continue }
             if oneOffSteps.contains(composeName), service.document.spec["restart"] == nil {
                 // Compose runs it once (its default restart is no); Berth's default would run it again after it ends.
                 service.document.spec.set("restart", .string(RestartPolicy.never.rawValue), from: service.document.origin)
+                spec.restart = .never
                 log.warn(service.document.origin, "other services wait for this one to complete: it runs once (restart: never, compose's default), not kept running")
             }
             for dependency in service.dependencies {
@@ -212,13 +215,15 @@ struct ProjectTranslation {
                     )
                     condition = .started
                 }
+                let target = found.translation.document.name
                 let item: InputNode =
                     condition == .started
-                    ? .string(found.translation.document.name, at: dependency.origin.location)
-                    : .map([("name", .string(found.translation.document.name)), ("condition", .string(condition.rawValue))], at: dependency.origin.location)
+                    ? .string(target, at: dependency.origin.location)
+                    : .map([("name", .string(target)), ("condition", .string(condition.rawValue))], at: dependency.origin.location)
                 service.document.spec.append("dependsOn", item, from: dependency.origin)
+                spec.dependsOn.append(Dependency(name: target, condition: condition))
             }
-            guard let resource = service.document.validated(log: &log) else { continue }
+            resource.spec = .service(spec)
             services[composeName] = (service, resource)
             replaceDocument(with: service.document)
         }
@@ -249,7 +254,7 @@ struct ProjectTranslation {
             return copy.validated(log: &quiet)
         }
         do throws(ValidationError) {
-            _ = try DesiredState.validate(resources)
+            try DesiredState.check(resources)
         } catch {
             for issue in error.issues {
                 let document = files.flatMap(\.documents).first { issue.resource == ResourceID(kind: $0.kind, project: $0.project, name: $0.name) }

@@ -3,9 +3,13 @@ import BerthCore
 /// Writes generated documents as YAML, block style, each spec field followed by a comment naming
 /// the compose field and the `file:line:column` it came from. Strings that could read as anything
 /// but themselves (numbers, booleans, null, YAML syntax) are double-quoted.
-struct ManifestWriter {
-    /// Folder the files named in comments are shown relative to.
-    var sourceRoot: String
+struct ManifestWriter: Sendable {
+    /// Folder the files named in comments are shown relative to, ending in `/`.
+    private let root: String
+
+    init(sourceRoot: String) {
+        root = sourceRoot.hasSuffix("/") ? sourceRoot : sourceRoot + "/"
+    }
 
     func text(_ documents: [BerthDocument], header: [String]) -> String {
         var lines = header.map { "# \(Self.oneLine($0))" }
@@ -41,8 +45,7 @@ struct ManifestWriter {
 
     /// A file's path relative to ``sourceRoot`` when it lies there, else as given.
     func relative(_ file: String) -> String {
-        let root = sourceRoot.hasSuffix("/") ? sourceRoot : sourceRoot + "/"
-        return file.hasPrefix(root) ? String(file.dropFirst(root.count)) : file
+        file.hasPrefix(root) ? String(file.dropFirst(root.count)) : file
     }
 
     /// `compose.yaml:4:5 services.web.image`.
@@ -53,7 +56,9 @@ struct ManifestWriter {
 
     /// Text for a comment: line breaks would end it.
     static func oneLine(_ text: String) -> String {
-        text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        // Printable ASCII (most text) holds no line break; anything else is split by Character.
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 > 0x7E }) else { return text }
+        return text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
     private func fields(_ spec: SpecFields, indent: Int) -> [String] {
@@ -145,13 +150,16 @@ struct ManifestWriter {
 
     /// A string that YAML's core schema reads back as the same string when written plain.
     static func isPlain(_ text: String) -> Bool {
-        guard let first = text.first, first.isASCII, first.isLetter || first == "/" || first == "_" else {
+        let bytes = text.utf8
+        guard let first = bytes.first, first.isASCIILetter || first == UInt8(ascii: "/") || first == UInt8(ascii: "_") else {
             return isQuantity(text)
         }
-        guard !["true", "false", "null", "yes", "no", "on", "off", "y", "n"].contains(text.lowercased()) else { return false }
-        guard text.last != ":" else { return false }
-        return text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_./:@+=-".contains($0)) }
+        guard bytes.last != UInt8(ascii: ":"), bytes.allSatisfy({ $0.isASCIILetter || $0.isASCIIDigit || plainPunctuation.contains($0) }) else { return false }
+        return !["true", "false", "null", "yes", "no", "on", "off", "y", "n"].contains(text.lowercased())
     }
+
+    /// The punctuation a plain scalar may hold anywhere after its first character.
+    private static let plainPunctuation = Set("_./:@+=-".utf8)
 
     /// A number with a unit (`10s`, `512Mi`, `1.5Gi`): digits, at most one dot, then
     /// letters to the end, which no YAML number is.
@@ -195,4 +203,9 @@ struct ManifestWriter {
 
 extension Character {
     fileprivate var isASCIIDigitCharacter: Bool { isASCII && isNumber }
+}
+
+extension UInt8 {
+    fileprivate var isASCIILetter: Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self | 0x20) }
+    fileprivate var isASCIIDigit: Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) }
 }

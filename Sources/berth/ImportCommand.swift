@@ -142,6 +142,18 @@ struct ImportCommand: AsyncParsableCommand {
             return names.map { "---\n# \($0)\n" + (files[$0] ?? "") }.joined()
         }
 
+        /// Writes `text` to `path` as a new file, replacing what was there. Not synced to disk: the
+        /// manifests are made again by running the import again, and syncing each file (as
+        /// Foundation's writes do) was half the time of a 200-service import. A file replaced is
+        /// removed first, since truncating one makes ext4 flush it on close.
+        private static func writeFile(_ path: String, _ text: String) throws {
+            guard unlink(path) == 0 || errno == ENOENT else { throw CommandFailure("\(path): cannot replace: \(String(cString: strerror(errno)))") }
+            let file = fopen(path, "w")
+            let written = file.map { fputs(text, $0) >= 0 } ?? false
+            let closed = file.map { fclose($0) == 0 } ?? false
+            guard written, closed else { throw CommandFailure("\(path): cannot write: \(String(cString: strerror(errno)))") }
+        }
+
         /// Writes the files into `folder` (made when missing); refuses, before writing any, to
         /// replace a file that is there unless `--force`.
         private func write(_ files: [String: String], to folder: String) throws {
@@ -153,7 +165,7 @@ struct ImportCommand: AsyncParsableCommand {
                 throw CommandFailure("\(existing.joined(separator: ", ")) exist\(existing.count == 1 ? "s" : ""); nothing written (--force replaces them)")
             }
             for (name, path) in paths {
-                guard manager.createFile(atPath: path, contents: Data((files[name] ?? "").utf8)) else { throw CommandFailure("\(path): cannot write") }
+                try Self.writeFile(path, files[name] ?? "")
             }
         }
     }

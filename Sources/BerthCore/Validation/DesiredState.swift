@@ -34,6 +34,23 @@ public struct DesiredState: Sendable, Hashable {
 
     /// Checks resources against each other and applies project defaults; throws every problem at once.
     public static func validate(_ input: [Resource]) throws(ValidationError) -> DesiredState {
+        var state = try checked(input)
+        state.applyProjectDefaults()
+        state.computeSpecHashes()
+        state.indexByKind()
+        state.referencedProjects = Set(state.resources.map { $0.kind == .project ? $0.metadata.name : $0.metadata.project })
+        state.declaredProjects = state.referencedProjects
+        return state
+    }
+
+    /// Checks resources against each other, as ``validate(_:)`` does, without building the state
+    /// a controller plans from (what `berth import compose` needs of its translation).
+    public static func check(_ input: [Resource]) throws(ValidationError) {
+        _ = try checked(input)
+    }
+
+    /// The resources, indexed and checked against each other; throws every problem at once.
+    private static func checked(_ input: [Resource]) throws(ValidationError) -> DesiredState {
         var state = DesiredState()
         var issues: [ValidationIssue] = []
         var seen: [ResourceID: Resource] = [:]
@@ -56,11 +73,6 @@ public struct DesiredState: Sendable, Hashable {
         guard issues.isEmpty else {
             throw ValidationError(issues: issues.sorted(by: CrossChecks.sourceOrder))
         }
-        state.applyProjectDefaults()
-        state.computeSpecHashes()
-        state.indexByKind()
-        state.referencedProjects = Set(state.resources.map { $0.kind == .project ? $0.metadata.name : $0.metadata.project })
-        state.declaredProjects = state.referencedProjects
         return state
     }
 
