@@ -134,6 +134,40 @@ import Testing
         #expect(try FileManager.default.attributesOfItem(atPath: etc + "/shadow")[.posixPermissions] as? Int == 0o600)
     }
 
+    @Test func applyWritesACertificateIntoAnExternalVolumeUnderItsOwnName() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a volume made outside Berth (a compose project's, adopted), declared external
+        let volume = "\(scenario.project)_certs"
+        scenario.dockerAtFinish("volume", "rm", "-f", volume)
+        _ = try await scenario.docker("volume", "create", volume)
+        try scenario.write(
+            """
+            apiVersion: berth/v1
+            kind: Volume
+            metadata: {name: certs, project: \(scenario.project)}
+            spec: {external: true, volumeName: \(volume)}
+            ---
+            apiVersion: berth/v1
+            kind: Certificate
+            metadata: {name: proxy, project: \(scenario.project)}
+            spec:
+              dnsNames: [proxy.internal]
+              target: {volume: certs, path: live/proxy}
+
+            """)
+
+        // when
+        let applied = try await scenario.berth("apply", "-f", scenario.manifests.path, "--helper-image", scenario.image)
+
+        // then: written into the external volume itself, no Berth volume made beside it
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        #expect(applied.stdout.contains("issued certificate Certificate \(scenario.project)/proxy"), "\(applied.stdout)\(applied.stderr)")
+        let certificate = try await scenario.docker("run", "--rm", "--network", "none", "-v", "\(volume):/v", scenario.image, "cat", "/v/live/proxy/cert.pem")
+        #expect(certificate.contains("BEGIN CERTIFICATE"))
+        #expect(try await scenario.docker("volume", "ls", "-q", "--filter", "name=berth-\(scenario.project)-certs").isEmpty)
+    }
+
     @Test func serveRenewsACertificateInAVolumeAndSignalsTheService() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }

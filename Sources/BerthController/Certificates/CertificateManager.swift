@@ -57,7 +57,7 @@ public actor CertificateManager {
             }
             let due: Date
             do {
-                let outcome = try await converge(resource.id, spec, now: now)
+                let outcome = try await converge(resource.id, spec, in: desired, now: now)
                 due = outcome.due
                 if let reason = outcome.issued { report.issued[resource.id] = reason }
                 failures[resource.id] = nil
@@ -79,9 +79,9 @@ public actor CertificateManager {
     }
 
     /// Converges one certificate; returns when to look again, and why it was issued if it was.
-    private func converge(_ id: ResourceID, _ spec: CertificateSpec, now: Date) async throws -> (due: Date, issued: String?) {
+    private func converge(_ id: ResourceID, _ spec: CertificateSpec, in desired: DesiredState, now: Date) async throws -> (due: Date, issued: String?) {
         let authority = spec.issuer == .localCA ? try CertificateAuthority.loadOrCreate(in: caDirectory, now: now) : nil
-        let target = try await CertificateTarget.open(id: id, spec: spec, engine: engine, helperImage: helperImage, record: record)
+        let target = try await CertificateTarget.open(id: id, spec: spec, in: desired, engine: engine, helperImage: helperImage, record: record)
         do {
             let outcome = try await converge(id, spec, at: target, authority: authority, now: now)
             await target.close()
@@ -188,14 +188,18 @@ struct CertificateTarget: Sendable {
     }
 
     /// The target of `spec`; for a volume, a stopped helper container that mounts it.
-    static func open(id: ResourceID, spec: CertificateSpec, engine: DockerEngine, helperImage: ImageReference, record: CertificateFileRecord) async throws -> CertificateTarget {
+    static func open(
+        id: ResourceID, spec: CertificateSpec, in desired: DesiredState, engine: DockerEngine, helperImage: ImageReference, record: CertificateFileRecord
+    ) async throws -> CertificateTarget {
         switch spec.target {
         case .hostPath(let folder):
             return CertificateTarget(place: .host(folder), engine: engine, record: record)
         case .volume(let name, let path):
-            let volume = ObjectName.volume(project: id.project, name: name)
-            // The engine would make a missing named volume itself, unlabelled: wait for Berth's.
-            let exists = try await engine.client.listVolumes(labels: ["\(LabelKey.managed)=true"]).contains { $0.name == volume }
+            let volume = desired.volumeEngineName(project: id.project, name: name)
+            // The engine would make a missing named volume itself, unlabelled: wait for Berth's (or,
+            // for an external volume, for the one someone else makes).
+            let external = desired.volume(project: id.project, name: name)?.external == true
+            let exists = try await engine.client.listVolumes(labels: external ? [] : ["\(LabelKey.managed)=true"]).contains { $0.name == volume }
             guard exists else { throw CertificateError("the volume \(volume) does not exist yet; the certificate is written once it does") }
             let helper = "berth-\(id.project)-certificate-\(id.name)"
             try? await engine.client.removeContainer(helper, force: true)

@@ -151,9 +151,13 @@ public struct DesiredState: Sendable, Hashable {
     /// The engine's name of the volume a container of `project` mounts as `name`: an external
     /// volume's own name, else Berth's `berth-<project>-<name>`.
     public func volumeEngineName(project: String, name: String) -> String {
-        let id = ResourceID(kind: .volume, project: project, name: name)
-        if case .volume(let spec)? = resource(id)?.spec { return spec.engineName(project: project, name: name) }
-        return ObjectName.volume(project: project, name: name)
+        volume(project: project, name: name)?.engineName(project: project, name: name) ?? ObjectName.volume(project: project, name: name)
+    }
+
+    /// The declared Volume a container of `project` means by `name`, if any.
+    public func volume(project: String, name: String) -> VolumeSpec? {
+        if case .volume(let spec)? = resource(ResourceID(kind: .volume, project: project, name: name))?.spec { return spec }
+        return nil
     }
 
     /// Rebuilds `services`, `volumes`, `networks` and `buckets` from `resources`.
