@@ -229,11 +229,14 @@ public struct PlanView: Encodable, Sendable {
     /// How many steps change something.
     public var changes: Int
     public var text: String
+    /// What could not be read, each with why (``Plan/unreadable``).
+    public var unreadable: [String]
     public var plan: Plan
 
     public init(_ plan: Plan) {
         changes = plan.actions.filter(\.operation.isChange).count
         text = plan.description
+        unreadable = plan.unreadable
         self.plan = plan
     }
 
@@ -241,6 +244,7 @@ public struct PlanView: Encodable, Sendable {
     public struct Summary: Decodable, Sendable {
         public var changes: Int
         public var text: String
+        public var unreadable: [String]?
     }
 }
 

@@ -100,7 +100,12 @@ public actor Reconciler {
     public func plan(_ desired: DesiredState, observed: ObservedState? = nil, at time: PassTime = .now) async throws -> Plan {
         var observed = try await observe(given: observed, refreshing: [])
         observed.objectStorage = await observeObjectStorage(desired)
-        return makePlan(desired, observed, at: time)
+        var plan = makePlan(desired, observed, at: time)
+        // No endpoint is unreadable only when there are buckets to read.
+        if case .unavailable(let why) = observed.objectStorage, objectStorage != nil || !desired.buckets.isEmpty {
+            plan.unreadable.append(why)
+        }
+        return plan
     }
 
     /// The buckets, or why they cannot be read; a broken endpoint fails only the buckets' statuses.

@@ -229,6 +229,30 @@ struct BucketEndToEndTests {
         await Self.removeBuckets(of: scenario)
     }
 
+    @Test func planWithDetailedExitcodeExitsOneWhenTheBucketsCannotBeRead() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: the endpoint with a wrong secret key (moto checks signatures)
+        var environment = try TestServices.objectStorageEnvironment()
+        environment["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
+        scenario.extraEnvironment = environment
+        try scenario.write(Self.bucketYAML(scenario, "media", spec: "versioning: true"))
+
+        // when
+        let plain = try await scenario.berth("plan", "-f", scenario.manifests.path)
+        let detailed = try await scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode")
+        let json = try await scenario.berth("plan", "-f", scenario.manifests.path, "--json")
+
+        // then: a plain plan still prints (with the warning); a script asking for the exit code is told
+        #expect(plain.status == 0, "stdout: \(plain.stdout)\nstderr: \(plain.stderr)")
+        #expect(detailed.status == 1, "stdout: \(detailed.stdout)\nstderr: \(detailed.stderr)")
+        #expect(detailed.stderr.contains("the plan is incomplete: cannot read the buckets"), "\(detailed.stderr)")
+        #expect(detailed.stderr.contains("SignatureDoesNotMatch") || detailed.stderr.contains("InvalidAccessKeyId"), "\(detailed.stderr)")
+        #expect(!(detailed.stdout + detailed.stderr).contains("not-the-secret"))
+        let answer = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect((answer?["unreadable"] as? [String])?.first?.hasPrefix("cannot read the buckets") == true, "\(json.stdout)")
+    }
+
     @Test func anEndpointWithoutCredentialsFailsAtOnceNamingWhatIsMissing() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }

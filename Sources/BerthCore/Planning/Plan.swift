@@ -245,11 +245,15 @@ public struct Plan: Sendable, Hashable, Encodable, CustomStringConvertible {
     public var actions: [Action]
     public var waits: [Wait]
     public var warnings: [Warning]
+    /// The parts of the observed state that could not be read (the buckets' endpoint), each with
+    /// why: the plan is incomplete there, and `plan --detailed-exitcode` exits 1.
+    public var unreadable: [String]
 
-    public init(actions: [Action] = [], waits: [Wait] = [], warnings: [Warning] = []) {
+    public init(actions: [Action] = [], waits: [Wait] = [], warnings: [Warning] = [], unreadable: [String] = []) {
         self.actions = actions
         self.waits = waits
         self.warnings = warnings
+        self.unreadable = unreadable
     }
 
     /// True when applying the plan would change nothing.

@@ -65,4 +65,6 @@ struct PlanOutput {
     var text: String
     var json: String
     var hasChanges: Bool
+    /// What could not be read, each with why.
+    var unreadable: [String]
 }

@@ -128,7 +128,7 @@ final class LocalClient: BerthClient {
         } catch {
             throw CommandFailure("\(error)")
         }
-        return PlanOutput(text: plan.description, json: try jsonText(PlanView(plan)), hasChanges: !plan.isEmpty)
+        return PlanOutput(text: plan.description, json: try jsonText(PlanView(plan)), hasChanges: !plan.isEmpty, unreadable: plan.unreadable)
     }
 
     var resources: (any ResourceClient)? { nil }

@@ -101,7 +101,7 @@ struct RemoteClient: BerthClient, ResourceClient {
     func plan(manifests: ManifestOptions, objectStorage: ObjectStorageOptions) async throws -> PlanOutput {
         let answer = try await api.raw("GET", "/v1/plan")
         let summary = try APIJSON.decoder().decode(PlanView.Summary.self, from: Data(answer.body))
-        return PlanOutput(text: summary.text, json: try formattedJSON(answer.body), hasChanges: summary.changes > 0)
+        return PlanOutput(text: summary.text, json: try formattedJSON(answer.body), hasChanges: summary.changes > 0, unreadable: summary.unreadable ?? [])
     }
 
     var resources: (any ResourceClient)? { self }
