@@ -25,6 +25,9 @@ struct ControllerOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Default: $BERTH_LOG_LEVEL, else the command's own.")
     var logLevel: Logger.Level?
 
+    @Option(help: "Log line format: text (swift-log's line) or json (one object per line, for log shippers). Default: $BERTH_LOG_FORMAT, else text.")
+    var logFormat: LogFormat?
+
     @Option(help: "A Berth API to work through instead of the store, e.g. http://127.0.0.1:7700. Default: $BERTH_SERVER, else `server:` in the config file.")
     var server: String?
 
@@ -47,7 +50,8 @@ struct ControllerOptions: ParsableArguments {
     /// Sends logs to standard error at the chosen level (`fallback` when none was given).
     func bootstrapLogging(fallback: Logger.Level) {
         let level = logLevel ?? environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? fallback
-        LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, level: level) }
+        let format = logFormat ?? environment["BERTH_LOG_FORMAT"].flatMap(LogFormat.init(rawValue:)) ?? .text
+        LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, level: level, format: format) }
     }
 
     /// Runs `body` with the store open, and closes it afterwards, also on error.

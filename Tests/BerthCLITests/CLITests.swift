@@ -237,6 +237,35 @@ struct CLITests {
         #expect(!quiet.stderr.contains("opened the SQLite store"), "debug lines stay out at the default level: \(quiet.stderr)")
     }
 
+    @Test func logLinesAreJSONObjectsWithLogFormatJSON() async throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("berth-log-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: state) }
+        // when: the flag, and the environment variable
+        let flag = try await BerthProcess.run(
+            ["token", "list", "--state-dir", state.path, "--log-level", "debug", "--log-format", "json"], environment: ["BERTH_DATABASE_URL": ""])
+        let variable = try await BerthProcess.run(
+            ["token", "list", "--state-dir", state.path, "--log-level", "debug"], environment: ["BERTH_DATABASE_URL": "", "BERTH_LOG_FORMAT": "json"])
+        // then: every line is one JSON object with the fields a log shipper reads
+        for run in [flag, variable] {
+            #expect(run.status == 0, "stderr: \(run.stderr.suffix(500))")
+            let lines = run.stderr.split(separator: "\n")
+            #expect(!lines.isEmpty)
+            for line in lines {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                #expect(object?["level"] is String && object?["label"] is String && object?["message"] is String, "\(line)")
+                #expect((object?["time"] as? String).flatMap { try? Date($0, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) } != nil, "\(line)")
+            }
+            let opened = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.first {
+                $0["message"] as? String == "opened the SQLite store"
+            }
+            #expect(opened?["level"] as? String == "debug" && opened?["label"] as? String == "berth.store", "\(run.stderr)")
+            #expect((opened?["metadata"] as? [String: Any])?["berth.store.path"] as? String == "\(state.path)/berth.sqlite", "\(run.stderr)")
+        }
+        let wrong = try await BerthProcess.run(["token", "list", "--state-dir", state.path, "--log-format", "xml"], environment: ["BERTH_DATABASE_URL": ""])
+        #expect(wrong.status == 64, "\(wrong.stderr)")
+        #expect(wrong.stderr.contains("--log-format"), "\(wrong.stderr)")
+    }
+
     /// The state folder and the SQLite files are the owner's alone; a state folder others can
     /// enter is reported, not changed.
     @Test func theStateFolderAndTheStoreFilesAreTheOwnersAlone() async throws {
