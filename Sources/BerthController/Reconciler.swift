@@ -73,8 +73,10 @@ public actor Reconciler {
     private var restarts: [String: (count: Int, last: ContinuousClock.Instant)] = [:]
     private var failures: [ResourceID: FailureRecord] = [:]
     private var statuses: [ResourceID: ResourceStatus]?
-    /// The plan warnings of the last pass, each with the number of passes in a row that had it.
-    private var warned: [String: Int] = [:]
+    /// The plan warnings, logged when they start, change and end.
+    private var warnings: ConditionLog
+    /// The buckets' endpoint that cannot be read, logged when that starts, changes and ends.
+    private var unreadableBuckets: ConditionLog
 
     /// What a bucket's status says when no endpoint is configured.
     public static let noObjectStorage =
@@ -92,6 +94,8 @@ public actor Reconciler {
         adoptionStore = adoptions
         self.options = options
         self.logger = logger
+        warnings = ConditionLog(logger: logger, occasion: "pass")
+        unreadableBuckets = ConditionLog(logger: logger, occasion: "pass")
         storeWrites = StoreWriteBuffer(capacity: options.storeWriteCapacity)
     }
 
@@ -112,9 +116,11 @@ public actor Reconciler {
     private func observeObjectStorage(_ desired: DesiredState) async -> ObservedObjectStorage {
         guard let objectStorage else { return .unavailable(Self.noObjectStorage) }
         do throws(S3Error) {
-            return .available(try await objectStorage.observe(declared: Set(desired.buckets.map(\.spec.bucketName))))
+            let buckets = try await objectStorage.observe(declared: Set(desired.buckets.map(\.spec.bucketName)))
+            unreadableBuckets.ended("buckets")
+            return .available(buckets)
         } catch {
-            logger.warning("cannot read the buckets: \(error)")
+            unreadableBuckets.holds("buckets", "cannot read the buckets: \(error)")
             return .unavailable("cannot read the buckets: \(error)")
         }
     }
@@ -209,17 +215,11 @@ public actor Reconciler {
     /// Logs a plan warning when it first appears (a changed one, a count in it say, is a new one),
     /// not on every pass while it lasts, and once when it is gone, with how many passes had it.
     private func logWarnings(_ warnings: [Warning]) {
-        var current: [String: Int] = [:]
-        for warning in warnings where current[warning.message] == nil {
-            current[warning.message] = (warned[warning.message] ?? 0) + 1
-            if warned[warning.message] == nil {
-                logger.warning("\(warning.message)", metadata: warning.resource.map { ["berth.resource": "\($0)"] })
-            }
+        var messages: Set<String> = []
+        for warning in warnings where messages.insert(warning.message).inserted {
+            self.warnings.holds(warning.message, warning.message, metadata: warning.resource.map { ["berth.resource": "\($0)"] })
         }
-        for (message, passes) in warned.sorted(by: { $0.key < $1.key }) where current[message] == nil {
-            logger.info("no longer the case (seen on \(passes) pass\(passes == 1 ? "" : "es") in a row): \(message)")
-        }
-        warned = current
+        self.warnings.endAll(except: messages)
     }
 
     /// Plans at `time`: the planner sees the restart history on the wall clock of this pass,

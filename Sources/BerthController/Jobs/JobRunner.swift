@@ -23,6 +23,8 @@ public actor JobRunner {
     private let configuration: JobRunnerConfiguration
     private let environment: EnvironmentResolver
     private let logger: Logger
+    /// The store refusing claims, logged when that starts, changes and ends, not on every poll.
+    private var claimFailures: ConditionLog
     private let wakeUps = WakeUpSignal()
     private var executions: [String: (task: Task<Void, Never>, cancel: CancelFlag, held: HeldClaim)] = [:]
     /// This runner's engine ID, once read.
@@ -61,6 +63,7 @@ public actor JobRunner {
         self.configuration = configuration
         self.environment = environment
         self.logger = logger
+        claimFailures = ConditionLog(logger: logger, occasion: "poll")
         self.betweenSteps = betweenSteps
     }
 
@@ -197,13 +200,14 @@ public actor JobRunner {
             let claimed = try await store.claimJobs(
                 controller: configuration.identity, engine: engine, limit: free, projectLimits: projectLimits, lease: configuration.lease
             )
+            claimFailures.ended("claim")
             let now = Date()
             for job in claimed {
                 ControllerMetrics.pickedUp(job, at: now)
                 start(job, takenOver: false, confirmed: sent)
             }
         } catch {
-            logger.error("cannot claim jobs: \(error)")
+            claimFailures.holds("claim", "cannot claim jobs: \(error)", level: .error)
         }
     }
 
