@@ -237,6 +237,25 @@ struct CLITests {
         #expect(!quiet.stderr.contains("opened the SQLite store"), "debug lines stay out at the default level: \(quiet.stderr)")
     }
 
+    @Test func completionScriptsAreGeneratedForBashZshAndFish() async throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let result = try await BerthProcess.run(["completions", shell])
+            #expect(result.status == 0, "\(shell): \(result.stderr)")
+            for command in ["serve", "import", "jobs", "completions"] {
+                #expect(result.stdout.contains(command), "the \(shell) script completes \(command)")
+            }
+        }
+        // The bash script is valid bash.
+        let bash = try await BerthProcess.run(["completions", "bash"])
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("berth-completion-\(UUID().uuidString).bash")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try bash.stdout.write(to: file, atomically: true, encoding: .utf8)
+        let check = try await BerthProcess.runCommand(["/bin/bash", "-n", file.path])
+        #expect(check.status == 0 && check.stderr.isEmpty, "\(check.stderr)")
+        let unknown = try await BerthProcess.run(["completions", "tcsh"])
+        #expect(unknown.status == 64 && unknown.stderr.contains("'bash', 'zsh' or 'fish'"), "\(unknown.stderr)")
+    }
+
     @Test func logLinesAreJSONObjectsWithLogFormatJSON() async throws {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("berth-log-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: state) }
