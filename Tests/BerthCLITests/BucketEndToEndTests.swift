@@ -251,6 +251,11 @@ struct BucketEndToEndTests {
         #expect(!(detailed.stdout + detailed.stderr).contains("not-the-secret"))
         let answer = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect((answer?["unreadable"] as? [String])?.first?.hasPrefix("cannot read the buckets") == true, "\(json.stdout)")
+
+        // and: an endpoint nothing listens on
+        let unreachable = try await scenario.berth("plan", "-f", scenario.manifests.path, "--detailed-exitcode", "--s3-endpoint", "http://127.0.0.1:9")
+        #expect(unreachable.status == 1, "stdout: \(unreachable.stdout)\nstderr: \(unreachable.stderr)")
+        #expect(unreachable.stderr.contains("the plan is incomplete: cannot read the buckets"), "\(unreachable.stderr)")
     }
 
     @Test func anEndpointWithoutCredentialsFailsAtOnceNamingWhatIsMissing() async throws {
