@@ -6,6 +6,7 @@ struct Berth: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth",
         abstract: "Declarative reconciler for Docker hosts: services, jobs, cron jobs, volumes, buckets and certificates.",
+        version: BuildInfo.versionLine,
         subcommands: [
             ValidateCommand.self, RenderCommand.self, PlanCommand.self, ApplyCommand.self, ServeCommand.self,
             StatusCommand.self, DestroyCommand.self, JobsCommand.self, EventsCommand.self, ResourcesCommand.self, TokenCommand.self,
