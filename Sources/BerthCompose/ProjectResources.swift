@@ -61,7 +61,7 @@ extension ProjectTranslation {
             case "name":
                 // Compose's own `<project>_<network>` needs no word: Berth's is berth-<project>-<network>.
                 if setting.value.scalarText != "\(project.name)_\(entry.key)" {
-                    log.warn(part, "Berth names the network berth-\(project.name)-\(name) on the engine, not \(setting.value.scalarText ?? "")")
+                    log.warn(part, "Berth names the network \(ObjectName.network(project: project.name, name: name)) on the engine, not \(setting.value.scalarText ?? "")")
                 }
             case "external": break
             default:
@@ -116,7 +116,7 @@ extension ProjectTranslation {
         let name = names.volumes[entry.key] ?? NameMapping.berthName(entry.key)
         var document = BerthDocument(kind: .volume, name: name, project: project.name, origin: field)
         let value = entry.value
-        let engineName = "berth-\(project.name)-\(name)"
+        let engineName = ObjectName.volume(project: project.name, name: name)
         let composeName = value["name"]?.scalarText ?? "\(project.name)_\(entry.key)"
         if let existing = existingVolumes[entry.key] {
             warnLeftOut(value, field, used: "the existing volume \(existing)")
