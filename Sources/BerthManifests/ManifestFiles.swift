@@ -33,7 +33,7 @@ public enum ManifestFiles {
 
     /// Reads at most one byte more than the limit allows, so the parser reports an oversized file
     /// without the whole of it in memory.
-    private static func read(_ file: String, limits: ManifestLimits) throws(ValidationError) -> [UInt8] {
+    static func read(_ file: String, limits: ManifestLimits) throws(ValidationError) -> [UInt8] {
         guard let handle = FileHandle(forReadingAtPath: file),
             let data = try? handle.read(upToCount: limits.maxFileBytes + 1) ?? Data()
         else {

@@ -8,16 +8,58 @@ public struct Manifests: Sendable {
 
     /// Reads every file, then every document, then checks resources against each other; the error
     /// lists the problems of all files at once, each with file, line, column and field path.
-    public static func load(paths: [String], limits: ManifestLimits = ManifestLimits()) throws(ValidationError) -> Manifests {
+    /// With `reuse`, a file whose bytes are those of the last load through it is not parsed again,
+    /// and unchanged services keep their spec hashes. With `namesRelativeTo`, files under that
+    /// folder are named relative to it (a git checkout's files by their path in the repository).
+    public static func load(
+        paths: [String], limits: ManifestLimits = ManifestLimits(), reuse: ManifestReuse? = nil, namesRelativeTo base: String? = nil
+    ) throws(ValidationError) -> Manifests {
         let files = try ManifestFiles.collect(paths: paths)
-        let loaded = ManifestFiles.loadDocuments(paths: files, limits: limits)
-        let (resources, readIssues) = readResources(loaded.documents)
-        let issues = loaded.issues + readIssues
+        var resources: [Resource] = []
+        var issues: [ValidationIssue] = []
+        var reads: [String: ManifestReuse.FileRead] = [:]
+        let previous = reuse?.snapshot() ?? [:]
+        for file in files {
+            let name = displayName(file, relativeTo: base)
+            let read: ManifestReuse.FileRead
+            do throws(ValidationError) {
+                let bytes = try ManifestFiles.read(file, limits: limits)
+                if let known = previous[name], known.bytes == bytes {
+                    read = known
+                } else {
+                    read = parse(bytes, name: name, limits: limits)
+                }
+            } catch {
+                read = ManifestReuse.FileRead(bytes: [], resources: [], issues: error.issues)
+            }
+            reads[name] = read
+            resources += read.resources
+            issues += read.issues
+        }
+        // A file that cannot be read is not kept: the next load tries it again.
+        reuse?.replace(with: reads.filter { !$0.value.bytes.isEmpty || $0.value.issues.isEmpty })
         guard issues.isEmpty else { throw ValidationError(issues: issues) }
-        let state = try DesiredState.validate(resources)
+        let state = try DesiredState.validate(resources, memo: reuse?.specHashes)
         let policyIssues = PolicyCheck.manifestIssues(state)
         guard policyIssues.isEmpty else { throw ValidationError(issues: policyIssues) }
-        return Manifests(files: files, state: state)
+        return Manifests(files: files.map { displayName($0, relativeTo: base) }, state: state)
+    }
+
+    /// One file's resources and problems (syntax first, then each document's fields).
+    private static func parse(_ bytes: [UInt8], name: String, limits: ManifestLimits) -> ManifestReuse.FileRead {
+        do throws(ValidationError) {
+            let (resources, issues) = readResources(try YAMLDocumentParser.parse(bytes, file: name, limits: limits))
+            return ManifestReuse.FileRead(bytes: bytes, resources: resources, issues: issues)
+        } catch {
+            return ManifestReuse.FileRead(bytes: bytes, resources: [], issues: error.issues)
+        }
+    }
+
+    /// `file` relative to `base` when it lies under it, else as it is.
+    private static func displayName(_ file: String, relativeTo base: String?) -> String {
+        guard let base else { return file }
+        let prefix = base.hasSuffix("/") ? base : base + "/"
+        return file.hasPrefix(prefix) ? String(file.dropFirst(prefix.count)) : file
     }
 
     /// Reads one YAML text (a request body, a test fixture) into resources, without cross-checks.

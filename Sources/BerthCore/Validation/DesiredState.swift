@@ -33,10 +33,11 @@ public struct DesiredState: Sendable, Hashable {
     }
 
     /// Checks resources against each other and applies project defaults; throws every problem at once.
-    public static func validate(_ input: [Resource]) throws(ValidationError) -> DesiredState {
+    /// With a `memo`, services whose spec is unchanged since the memo's last validation reuse their hash.
+    public static func validate(_ input: [Resource], memo: SpecHashMemo? = nil) throws(ValidationError) -> DesiredState {
         var state = try checked(input)
         state.applyProjectDefaults()
-        state.computeSpecHashes()
+        state.computeSpecHashes(memo: memo)
         state.indexByKind()
         state.referencedProjects = Set(state.resources.map { $0.kind == .project ? $0.metadata.name : $0.metadata.project })
         state.declaredProjects = state.referencedProjects
@@ -67,7 +68,8 @@ public struct DesiredState: Sendable, Hashable {
             seen[resource.id] = resource
             if case .project(let spec) = resource.spec { state.projects[resource.metadata.name] = spec }
         }
-        state.resources = seen.values.sorted { $0.id < $1.id }
+        // Sorting the identities, not the resources: moving whole resources is most of a sort's time.
+        state.resources = seen.keys.sorted().map { seen[$0]! }
         state.indexByKind()
         issues += CrossChecks(state: state).run()
         guard issues.isEmpty else {
@@ -126,18 +128,28 @@ public struct DesiredState: Sendable, Hashable {
         return low < resources.count && resources[low].id == id ? low : nil
     }
 
-    private mutating func computeSpecHashes() {
+    private mutating func computeSpecHashes(memo: SpecHashMemo?) {
+        let known = memo?.snapshot() ?? [:]
+        var used: [ServiceSpec: SpecHashMemo.Entry] = [:]
         for resource in resources {
             switch resource.spec {
             case .service(let spec):
-                let canonical = SpecHash.canonicalJSON(spec.recreateRelevant)
-                specHashes[resource.id] = SpecHash.hash(canonical)
-                canonicalSpecs[resource.id] = String(decoding: canonical, as: UTF8.self)
+                let relevant = spec.recreateRelevant
+                let entry =
+                    known[relevant]
+                    ?? {
+                        let canonical = SpecHash.canonicalJSON(relevant)
+                        return SpecHashMemo.Entry(hash: SpecHash.hash(canonical), canonical: String(decoding: canonical, as: UTF8.self))
+                    }()
+                if memo != nil { used[relevant] = entry }
+                specHashes[resource.id] = entry.hash
+                canonicalSpecs[resource.id] = entry.canonical
             case .volume(let spec): specHashes[resource.id] = SpecHash.of(spec)
             case .project, .network, .job, .cronJob, .bucket, .certificate: break
             }
         }
         for (id, spec) in networks { specHashes[id] = SpecHash.of(spec) }
+        memo?.replace(with: used)
     }
 
     /// The network a container of `project` means by `name`: a declared Network, or the
