@@ -57,6 +57,8 @@ public final class Controller: Service {
     private let jobs: JobRunner?
     private let cron: CronTrigger?
     private let certificates: CertificateManager?
+    /// Follows the git source, when desired state comes from git.
+    private let git: GitSync?
     private let configuration: ControllerConfiguration
     private let logger: Logger
     private let health: ControllerHealth?
@@ -74,7 +76,7 @@ public final class Controller: Service {
 
     public init(
         source: DesiredStateSource, runtime: any ContainerRuntime, store: (any LeaderLease & StoreNotifications)?, reconciler: Reconciler, jobs: JobRunner? = nil, cron: CronTrigger? = nil,
-        certificates: CertificateManager? = nil,
+        certificates: CertificateManager? = nil, git: GitSync? = nil,
         configuration: ControllerConfiguration = ControllerConfiguration(), health: ControllerHealth? = nil, logger: Logger = Logger(label: "berth.controller"),
         onPass: @escaping @Sendable (PassResult) -> Void = { _ in }
     ) {
@@ -85,11 +87,13 @@ public final class Controller: Service {
         self.jobs = jobs
         self.cron = cron
         self.certificates = certificates
+        self.git = git
         self.configuration = configuration
         self.health = health
         self.logger = logger
         self.onPass = onPass
         leading = Atomic(false)
+        git?.whenSelected { [wakeUps] in wakeUps.fire(.reload) }
     }
 
     public func run() async throws {
@@ -103,6 +107,7 @@ public final class Controller: Service {
                 group.addTask { await self.performLeaderDuties() }
                 group.addTask { await self.reconciler.runStoreWrites() }
                 if let jobs { group.addTask { await jobs.run() } }
+                if let git { group.addTask { await git.run() } }
                 defer { group.cancelAll() }
                 try await loop()
                 // What the last passes left for the store, if it takes it soon.
@@ -147,6 +152,7 @@ public final class Controller: Service {
                     let changes = result.report.changeCount
                     logger.log(level: changes > 0 ? .info : .debug, "pass done in \(clock.now - passStart): \(changes) change\(changes == 1 ? "" : "s")")
                     engineFailures = 0
+                    git?.passCompleted(revision: snapshot.revision?.sha, statuses: result.statuses)
                     onPass(result)
                     if let next = result.nextWakeUp { deadline = min(deadline, result.time.instant(of: next) + .milliseconds(10)) }
                 } catch {

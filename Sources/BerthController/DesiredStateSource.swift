@@ -17,10 +17,18 @@ public struct DesiredStateSource: Sendable {
     public var store: (any ResourceStore)?
     /// How long a load waits for the store before it goes on with the resources last read.
     public var storeTimeout: Duration
+    /// When set, the manifests are those of the git revision it selects (and `manifestPaths` is
+    /// unused); a load before any revision is selected throws ``GitSourceNotReady``.
+    public var git: GitSelection?
     /// The store's resources last read, shared by the copies of this source.
     private let lastRead = LastStoreRead()
+    /// The last load's parsed files and spec hashes: a reload parses only the files that changed.
+    private let reuse = ManifestReuse()
 
-    public init(manifestPaths: [String], manifestsOptional: Bool = false, store: (any ResourceStore)?, storeTimeout: Duration = .seconds(5)) {
+    public init(
+        manifestPaths: [String], manifestsOptional: Bool = false, store: (any ResourceStore)?, storeTimeout: Duration = .seconds(5), git: GitSelection? = nil
+    ) {
+        self.git = git
         self.manifestPaths = manifestPaths
         self.manifestsOptional = manifestsOptional
         self.store = store
@@ -46,12 +54,16 @@ public struct DesiredStateSource: Sendable {
         public var generations: [ResourceID: Int64]
         /// Set when the store's resources are the last ones read, not the store's now.
         public var staleness: Staleness? = nil
+        /// The git revision the manifests come from, when they come from git.
+        public var revision: GitCommit? = nil
     }
 
     /// Reads the manifests and the store's resources; throws when the manifests do not validate,
     /// and when the store cannot be read and never could be (nothing is known of its resources).
     public func load(now: Date = Date()) async throws -> Snapshot {
-        let manifests = try loadManifests()
+        let revision = git?.revision
+        if git != nil, revision == nil { throw GitSourceNotReady() }
+        let manifests = try loadManifests(revision: revision)
         var stored: [StoredResource] = []
         var staleness: Staleness?
         if let store {
@@ -70,7 +82,7 @@ public struct DesiredStateSource: Sendable {
         if live.isEmpty {
             state = manifests?.state ?? DesiredState()
         } else {
-            state = try DesiredState.validate((manifests?.state.resources ?? []) + live.map(\.resource))
+            state = try DesiredState.validate((manifests?.state.resources ?? []) + live.map(\.resource), memo: reuse.specHashes)
         }
         state.includeInScope(deleted.map(\.id.project))
         state.markWrittenByAPIWriters(live.filter { $0.source == .api }.map(\.id))
@@ -79,8 +91,20 @@ public struct DesiredStateSource: Sendable {
             files: manifests?.files ?? [],
             deleted: deleted,
             generations: Dictionary(live.map { ($0.id, $0.generation) }, uniquingKeysWith: { first, _ in first }),
-            staleness: staleness
+            staleness: staleness,
+            revision: revision?.commit
         )
+    }
+
+    /// The desired state `revision` would give with the store's resources: what a git revision is
+    /// checked against, as a whole, before anything of it is applied. Throws its problems, each
+    /// with its file (named as in the repository), line and field.
+    public func validate(_ revision: GitSelection.Revision) async throws -> DesiredState {
+        let manifests = try loadManifests(revision: revision)
+        guard let store else { return manifests?.state ?? DesiredState() }
+        let live = try await withStoreDeadline(storeTimeout) { try await store.resources(kind: nil, project: nil, includeDeleted: false) }
+        guard !live.isEmpty else { return manifests?.state ?? DesiredState() }
+        return try DesiredState.validate((manifests?.state.resources ?? []) + live.map(\.resource), memo: reuse.specHashes)
     }
 
     /// Why an API write of a resource is refused.
@@ -99,7 +123,7 @@ public struct DesiredStateSource: Sendable {
     public func checkWrite(_ id: ResourceID, _ resource: Resource?) async throws -> DesiredState {
         let manifests: Manifests?
         do {
-            manifests = try loadManifests()
+            manifests = try loadManifests(revision: git?.revision)
         } catch {
             throw WriteRefusal.manifestsInvalid(error)
         }
@@ -118,13 +142,16 @@ public struct DesiredStateSource: Sendable {
 
     /// The resources the manifests declare, each with its file.
     public func manifestResources() throws(ValidationError) -> [Resource] {
-        try loadManifests()?.state.resources ?? []
+        try loadManifests(revision: git?.revision)?.state.resources ?? []
     }
 
-    /// The manifests, or nil when there are none to read.
-    private func loadManifests() throws(ValidationError) -> Manifests? {
+    /// The manifests, or nil when there are none to read: those of `revision` when the manifests
+    /// come from git (none before the first revision), else those of `manifestPaths`.
+    private func loadManifests(revision: GitSelection.Revision?) throws(ValidationError) -> Manifests? {
+        if let revision { return try Manifests.load(paths: [revision.folder], reuse: reuse, namesRelativeTo: revision.root) }
+        if git != nil { return nil }
         let paths = manifestsOptional ? manifestPaths.filter { FileManager.default.fileExists(atPath: $0) } : manifestPaths
-        return paths.isEmpty ? nil : try Manifests.load(paths: paths)
+        return paths.isEmpty ? nil : try Manifests.load(paths: paths, reuse: reuse)
     }
 
     /// A fingerprint of the manifest files (paths, sizes, modification times) that changes when
@@ -142,6 +169,12 @@ public struct DesiredStateSource: Sendable {
         }
         return entries
     }
+}
+
+/// Desired state comes from git and no revision is selected yet: nothing is converged (an empty
+/// desired state would remove what the last revision created).
+public struct GitSourceNotReady: Error, CustomStringConvertible {
+    public var description: String { "no git revision is checked out yet; waiting for the first fetch" }
 }
 
 /// The store's resources of the last good read, and since when reads fail.
