@@ -34,6 +34,36 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // A git revision that changed one file of 500 (10,000 resources): read again through the
+    // reuse of the last load, validated and planned against the engine as the last revision left
+    // it; beside it, the same files read afresh (what every reload cost before).
+    Benchmark("Reload/oneFileChanged/10k", configuration: .init(maxDuration: .seconds(8), maxIterations: 20)) { benchmark, repository in
+        for _ in benchmark.scaledIterations {
+            do {
+                try repository.touchOneFile()
+                let manifests = try Manifests.load(paths: [repository.folder], reuse: repository.reuse)
+                let plan = Planner.plan(desired: manifests.state, observed: repository.observed, now: World.now)
+                if plan.isEmpty { benchmark.error("the changed file planned nothing") }
+                blackHole(plan)
+            } catch {
+                benchmark.error("reload failed: \(error)")
+            }
+        }
+    } setup: {
+        try ManifestRepository.make(resources: 10_000, files: 500)
+    }
+    Benchmark("Reload/fresh/10k", configuration: .init(maxDuration: .seconds(8), maxIterations: 5)) { benchmark, repository in
+        for _ in benchmark.scaledIterations {
+            do {
+                blackHole(try Manifests.load(paths: [repository.folder]))
+            } catch {
+                benchmark.error("load failed: \(error)")
+            }
+        }
+    } setup: {
+        try ManifestRepository.make(resources: 10_000, files: 500)
+    }
+
     for count in [1_000, 10_000, 100_000] {
         let configuration = Benchmark.Configuration(
             maxDuration: .seconds(count >= 100_000 ? 20 : 3),
@@ -158,9 +188,13 @@ struct World {
             resources.append(Resource(metadata: ResourceMetadata(name: "app-\(index)", project: project), spec: .service(spec)))
         }
         let desired = try DesiredState.validate(resources)
+        return World(desired: desired, observed: observed(desired, drifted: drifted))
+    }
 
+    /// The engine as the executor left it for `desired` (`drifted`: every hash stale, no spec).
+    static func observed(_ desired: DesiredState, drifted: Bool = false) -> ObservedState {
         var containers: [ObservedContainer] = []
-        containers.reserveCapacity(count)
+        containers.reserveCapacity(desired.services.count)
         for (id, spec) in desired.services {
             guard let hash = desired.specHashes[id] else { preconditionFailure("no spec hash for \(id)") }
             containers.append(
@@ -180,6 +214,85 @@ struct World {
         }
         // The engine lists containers in its own order, not Berth's.
         containers.reverse()
-        return World(desired: desired, observed: ObservedState(containers: containers))
+        let volumes = desired.volumes.map { id, _ in
+            ObservedVolume(
+                name: desired.volumeEngineName(project: id.project, name: id.name),
+                labels: [
+                    LabelKey.managed: "true", LabelKey.project: id.project, LabelKey.kind: ObjectKind.volume.rawValue, LabelKey.name: id.name,
+                    LabelKey.specHash: desired.specHashes[id] ?? "",
+                ])
+        }
+        return ObservedState(containers: containers, volumes: volumes)
+    }
+}
+
+/// A manifest folder of `files` files sharing `resources` documents (a Project per 100, a Volume
+/// per ten, Services), loaded once through `reuse`, and the engine converged to it; the folder
+/// goes with the instance.
+final class ManifestRepository: @unchecked Sendable {
+    let folder: String
+    let reuse = ManifestReuse()
+    let observed: ObservedState
+    private let resources: Int
+    private let files: Int
+    private var round = 0
+
+    private init(folder: String, resources: Int, files: Int, observed: ObservedState) {
+        self.folder = folder
+        self.resources = resources
+        self.files = files
+        self.observed = observed
+    }
+
+    private var perFile: Int { (resources + files - 1) / files }
+
+    static func make(resources: Int, files: Int) throws -> ManifestRepository {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-bench-reload-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let perFile = (resources + files - 1) / files
+        for file in 0..<files {
+            try text(file: file, perFile: perFile, resources: resources, tag: "1.0").write(toFile: path(folder, file), atomically: true, encoding: .utf8)
+        }
+        let reuse = ManifestReuse()
+        let state = try Manifests.load(paths: [folder], reuse: reuse).state
+        let repository = ManifestRepository(folder: folder, resources: resources, files: files, observed: World.observed(state))
+        _ = try Manifests.load(paths: [folder], reuse: repository.reuse)
+        return repository
+    }
+
+    /// Rewrites one file with a new image tag, as one commit would. Always the same file: the
+    /// engine stays as the first revision left it, so every round finds that file's services
+    /// (and only those) drifted, as after a commit to a converged host.
+    func touchOneFile() throws {
+        round += 1
+        try Self.text(file: 1, perFile: perFile, resources: resources, tag: "2.\(round)").write(toFile: Self.path(folder, 1), atomically: true, encoding: .utf8)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    private static func path(_ folder: String, _ file: Int) -> String {
+        folder + "/part" + String(repeating: "0", count: max(0, 4 - String(file).count)) + "\(file).yaml"
+    }
+
+    private static func text(file: Int, perFile: Int, resources: Int, tag: String) -> String {
+        (file * perFile..<min(resources, (file + 1) * perFile)).map { index in
+            let project = "p\(index / 100)"
+            if index % 100 == 0 { return "apiVersion: berth/v1\nkind: Project\nmetadata: {name: \(project)}\n" }
+            if index % 10 == 1 { return "apiVersion: berth/v1\nkind: Volume\nmetadata: {name: data\(index), project: \(project)}\nspec: {}\n" }
+            return """
+                apiVersion: berth/v1
+                kind: Service
+                metadata: {name: svc\(index), project: \(project), labels: {tier: web}}
+                spec:
+                  image: registry.local/app\(index % 17):\(tag)
+                  network: none
+                  command: [serve, --port, "8000"]
+                  env: {INDEX: "\(index)", LEVEL: info}
+                  healthcheck: {command: [/bin/true], interval: 10s}
+
+                """
+        }.joined(separator: "---\n")
     }
 }

@@ -36,9 +36,9 @@ public struct DesiredState: Sendable, Hashable {
     /// With a `memo`, services whose spec is unchanged since the memo's last validation reuse their hash.
     public static func validate(_ input: [Resource], memo: SpecHashMemo? = nil) throws(ValidationError) -> DesiredState {
         var state = try checked(input)
-        state.applyProjectDefaults()
+        // `checked` indexed the resources; the index is made again only if defaults changed them.
+        if state.applyProjectDefaults() { state.indexByKind() }
         state.computeSpecHashes(memo: memo)
-        state.indexByKind()
         state.referencedProjects = Set(state.resources.map { $0.kind == .project ? $0.metadata.name : $0.metadata.project })
         state.declaredProjects = state.referencedProjects
         return state
@@ -54,22 +54,29 @@ public struct DesiredState: Sendable, Hashable {
     private static func checked(_ input: [Resource]) throws(ValidationError) -> DesiredState {
         var state = DesiredState()
         var issues: [ValidationIssue] = []
-        var seen: [ResourceID: Resource] = [:]
-        for resource in input {
-            if let first = seen[resource.id] {
-                let firstPlace = first.location.map { " (first declared at \($0))" } ?? ""
+        // Indexes into `input`, not copies of resources: copying 10,000 resources into a
+        // dictionary and sorting them is most of a check otherwise.
+        var first: [ResourceID: Int] = [:]
+        first.reserveCapacity(input.count)
+        var kept: [Int] = []
+        kept.reserveCapacity(input.count)
+        for index in input.indices {
+            let id = input[index].id
+            if let earlier = first[id] {
+                let firstPlace = input[earlier].location.map { " (first declared at \($0))" } ?? ""
                 issues.append(
                     ValidationIssue(
-                        resource: resource.id, location: resource.location,
-                        message: "duplicate resource: \(resource.id) is declared twice\(firstPlace)"
+                        resource: id, location: input[index].location,
+                        message: "duplicate resource: \(id) is declared twice\(firstPlace)"
                     ))
                 continue
             }
-            seen[resource.id] = resource
-            if case .project(let spec) = resource.spec { state.projects[resource.metadata.name] = spec }
+            first[id] = index
+            kept.append(index)
+            if case .project(let spec) = input[index].spec { state.projects[input[index].metadata.name] = spec }
         }
-        // Sorting the identities, not the resources: moving whole resources is most of a sort's time.
-        state.resources = seen.keys.sorted().map { seen[$0]! }
+        kept.sort { input[$0].id < input[$1].id }
+        state.resources = kept.map { input[$0] }
         state.indexByKind()
         issues += CrossChecks(state: state).run()
         guard issues.isEmpty else {
@@ -130,21 +137,31 @@ public struct DesiredState: Sendable, Hashable {
 
     private mutating func computeSpecHashes(memo: SpecHashMemo?) {
         let known = memo?.snapshot() ?? [:]
-        var used: [ServiceSpec: SpecHashMemo.Entry] = [:]
+        var used: [ResourceID: SpecHashMemo.Entry] = [:]
+        if memo != nil { used.reserveCapacity(services.count + volumes.count) }
         for resource in resources {
             switch resource.spec {
             case .service(let spec):
-                let relevant = spec.recreateRelevant
-                let entry =
-                    known[relevant]
-                    ?? {
-                        let canonical = SpecHash.canonicalJSON(relevant)
-                        return SpecHashMemo.Entry(hash: SpecHash.hash(canonical), canonical: String(decoding: canonical, as: UTF8.self))
-                    }()
-                if memo != nil { used[relevant] = entry }
+                let relevant = ResourceSpec.service(spec.recreateRelevant)
+                var entry: SpecHashMemo.Entry
+                if let hit = known[resource.id], hit.spec == relevant {
+                    entry = hit
+                } else {
+                    let canonical = SpecHash.canonicalJSON(spec.recreateRelevant)
+                    entry = SpecHashMemo.Entry(spec: relevant, hash: SpecHash.hash(canonical), canonical: String(decoding: canonical, as: UTF8.self))
+                }
+                if memo != nil { used[resource.id] = entry }
                 specHashes[resource.id] = entry.hash
-                canonicalSpecs[resource.id] = entry.canonical
-            case .volume(let spec): specHashes[resource.id] = SpecHash.of(spec)
+                canonicalSpecs[resource.id] = entry.canonical ?? ""
+            case .volume(let spec):
+                let entry: SpecHashMemo.Entry
+                if let hit = known[resource.id], hit.spec == resource.spec {
+                    entry = hit
+                } else {
+                    entry = SpecHashMemo.Entry(spec: resource.spec, hash: SpecHash.of(spec), canonical: nil)
+                }
+                if memo != nil { used[resource.id] = entry }
+                specHashes[resource.id] = entry.hash
             case .project, .network, .job, .cronJob, .bucket, .certificate: break
             }
         }
@@ -198,8 +215,10 @@ public struct DesiredState: Sendable, Hashable {
         networks.sort { $0.id < $1.id }
     }
 
-    /// Fills limits a service or job leaves out from its project's `defaultResources`.
-    private mutating func applyProjectDefaults() {
+    /// Fills limits a service or job leaves out from its project's `defaultResources`; whether any
+    /// project has defaults (only then can a resource have changed).
+    private mutating func applyProjectDefaults() -> Bool {
+        guard projects.values.contains(where: { $0.defaultResources != nil }) else { return false }
         for index in resources.indices {
             guard let defaults = projects[resources[index].metadata.project]?.defaultResources else { continue }
             switch resources[index].spec {
@@ -216,6 +235,7 @@ public struct DesiredState: Sendable, Hashable {
                 break
             }
         }
+        return true
     }
 }
 
@@ -369,8 +389,9 @@ private struct CrossChecks {
     /// and `web-shop` + `data` would both be `berth-web-shop-data`. Such pairs are refused.
     private mutating func checkObjectNames() {
         var stems: [String: ResourceID] = [:]
-        for resource in state.resources {
-            let id = resource.id
+        stems.reserveCapacity(state.resources.count)
+        for index in state.resources.indices {
+            let id = state.resources[index].id
             let stem: String
             switch id.kind {
             case .service: stem = "container " + ObjectName.serviceContainer(project: id.project, service: id.name, replica: 0)
@@ -379,7 +400,7 @@ private struct CrossChecks {
             case .project, .job, .cronJob, .bucket, .certificate: continue
             }
             if let other = stems[stem] {
-                report(resource, "metadata.name", "its Docker \(stem) would be the same as that of \(other); rename one of them")
+                report(state.resources[index], "metadata.name", "its Docker \(stem) would be the same as that of \(other); rename one of them")
             }
             stems[stem] = id
         }
@@ -397,11 +418,15 @@ private struct CrossChecks {
 
     /// Finds every dependency cycle once, naming its members in order.
     private mutating func checkDependencyCycles() {
+        // Only services that depend on another can be on a cycle: the others are left out, so
+        // 10,000 services without dependencies cost one look each.
         var edges: [ResourceID: [ResourceID]] = [:]
-        for (id, spec) in state.services {
-            edges[id] = spec.dependsOn.filter { $0.name != id.name }.map {
+        for index in state.services.indices where !state.services[index].spec.dependsOn.isEmpty {
+            let id = state.services[index].id
+            let targets = state.services[index].spec.dependsOn.filter { $0.name != id.name }.map {
                 ResourceID(kind: .service, project: id.project, name: $0.name)
             }
+            if !targets.isEmpty { edges[id] = targets }
         }
         var finished: Set<ResourceID> = []
         var reported: Set<Set<ResourceID>> = []
