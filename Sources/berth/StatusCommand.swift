@@ -24,6 +24,7 @@ struct StatusCommand: AsyncParsableCommand {
             try printJSON(answer)
             return
         }
+        if let source = answer.source { print(SourceLine.text(source, now: Date()) + "\n") }
         if let warning = Self.staleness(answer) { print(warning) }
         guard !answer.items.isEmpty else {
             print("No status recorded yet: run `berth apply` or `berth serve`.")

@@ -24,8 +24,8 @@ struct StoreConformanceTests {
         await second.close()
         try await place.remove()
         // then
-        #expect(firstVersion == 5)
-        #expect(rows.map { $0[0] } == ["1", "2", "3", "4", "5"])
+        #expect(firstVersion == 6)
+        #expect(rows.map { $0[0] } == ["1", "2", "3", "4", "5", "6"])
         #expect(jobs.items.isEmpty)
     }
 
@@ -62,7 +62,7 @@ struct StoreConformanceTests {
         await store.close()
         try await place.remove()
         // then
-        #expect(version == 5)
+        #expect(version == 6)
         #expect(old == ResourceStatus(id: id, phase: .ready, restartCount: 2, lastAction: "createContainer app-0", updatedAt: at(0)))
         #expect(updated == status)
     }
