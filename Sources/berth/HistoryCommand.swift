@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthStore
 import Foundation
+import Logging
 
 /// `berth history`: the git source's revisions and what became of each, the last attempted first.
 struct HistoryCommand: AsyncParsableCommand {

@@ -1,5 +1,8 @@
 import ArgumentParser
+import BerthAPI
+import BerthStore
 import Foundation
+import Logging
 
 /// `berth rollback`: pins the git source to a revision that was healthy, until `--clear`.
 struct RollbackCommand: AsyncParsableCommand {

@@ -68,7 +68,7 @@ import Testing
             #expect(status.source?.applied == Self.healthy.sha && status.source?.stalled == true)
             #expect(limitedStatus.source == nil, "the source serves every project: not for a token limited to one")
             #expect(limited.status == .forbidden)
-            #expect(badLimit.status == .badRequest && (try badLimit.error()["field"] as? String) == "limit")
+            #expect(try badLimit.status == .badRequest && (badLimit.error()["field"] as? String) == "limit")
         }
         await fixture.finish()
     }
@@ -102,13 +102,13 @@ import Testing
             #expect(ambiguous.status == .unprocessableContent && ambiguous.errorMessage().contains("more than one"), "\(ambiguous.text)")
             #expect(notHex.status == .unprocessableContent, "\(notHex.text)")
             #expect(neverHealthy.status == .conflict && neverHealthy.errorMessage().contains("never became healthy"), "\(neverHealthy.text)")
-            #expect(forgotten.status == .unprocessableContent && (try forgotten.error()["field"] as? String) == "revision", "\(forgotten.text)")
+            #expect(try forgotten.status == .unprocessableContent && (forgotten.error()["field"] as? String) == "revision", "\(forgotten.text)")
             #expect(reader.status == .forbidden && reader.errorMessage().contains("admin"), "\(reader.text)")
             #expect(try await fixture.store.sourceState()?.pinned == Self.healthy.sha)
             // when: cleared
             let cleared = try await refusal(#"{"revision": null}"#)
             // then
-            #expect(cleared.status == .ok && (try cleared.decode(SourceView.self).pinned) == nil, "\(cleared.text)")
+            #expect(try cleared.status == .ok && (cleared.decode(SourceView.self).pinned) == nil, "\(cleared.text)")
             #expect(try await fixture.store.sourceState()?.pinned == nil)
         }
         await fixture.finish()
@@ -154,13 +154,13 @@ import Testing
             // when
             let first = try await Self.deliver(client, [Self.header("X-Hub-Signature-256"): Self.signature(Self.body), Self.header("X-GitHub-Delivery"): "d-1"])
             // then
-            #expect(first.status == .accepted && (try first.json()["status"] as? String) == "accepted", "\(first.text)")
+            #expect(try first.status == .accepted && (first.json()["status"] as? String) == "accepted", "\(first.text)")
             #expect(triggers.value == 1)
             // when: the same delivery again, then another
             let again = try await Self.deliver(client, [Self.header("X-Hub-Signature-256"): Self.signature(Self.body), Self.header("X-GitHub-Delivery"): "d-1"])
             let next = try await Self.deliver(client, [Self.header("X-Hub-Signature-256"): Self.signature(Self.body), Self.header("X-Gitea-Delivery"): "d-2"])
             // then
-            #expect(again.status == .accepted && (try again.json()["status"] as? String) == "duplicate", "\(again.text)")
+            #expect(try again.status == .accepted && (again.json()["status"] as? String) == "duplicate", "\(again.text)")
             #expect(next.status == .accepted)
             #expect(triggers.value == 2)
         }

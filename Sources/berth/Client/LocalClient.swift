@@ -110,11 +110,11 @@ final class LocalClient: BerthClient {
     func pinRevision(_ name: String?) async throws -> SourceView {
         let store = try await store()
         guard try await store.sourceState() != nil else { throw CommandFailure(Self.noSource) }
-        do {
+        do throws(StoreError) {
             var sha: String?
             if let name { sha = try await store.revisionToPin(name).sha }
             try await store.pinSourceRevision(sha)
-        } catch let error as StoreError {
+        } catch {
             throw CommandFailure(error.message)
         }
         guard let view = try await SourceView.read(from: store) else { throw CommandFailure(Self.noSource) }
