@@ -104,4 +104,28 @@ import Testing
             #expect(!after.stdout.contains("PINNED"), "\(after.stdout)")
         }
     }
+
+    @Test func serveRefusesAWebhookSecretFileOthersCanReadOrThatIsEmpty() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-webhook-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let secret = folder.appendingPathComponent("secret").path
+        for (text, mode, message) in [
+            ("s3cret\n", 0o644, "can be accessed by group or others (mode 0644); run chmod 600 \(secret)"),
+            ("s3cret\n", 0o640, "can be accessed by group or others (mode 0640)"),
+            ("\n", 0o600, "\(secret) is empty"),
+            ("", 0o600, "\(secret) is empty"),
+        ] as [(String, mode_t, String)] {
+            // given
+            try text.write(toFile: secret, atomically: false, encoding: .utf8)
+            #expect(chmod(secret, mode) == 0)
+            // when: it fails before it opens anything (a timeout ends it should it serve instead)
+            let result = try await BerthProcess.run(
+                ["serve", "--listen", "127.0.0.1:0", "--state-dir", "/nonexistent/berth", "--git-webhook-secret-file", secret], timeout: 60)
+            // then
+            #expect(result.status == 64, "a usage error: \(result.stderr)")
+            #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
+            #expect(!result.stderr.contains("s3cret"), "the secret is never printed")
+        }
+    }
 }
