@@ -5,10 +5,6 @@ extension SQLStore {
     /// Revision records kept: the newest by attempt, besides those the source state names.
     static let keptSourceRevisions = 1000
 
-    static let sourceRevisionColumns = """
-        sha, subject, author, committed_at, outcome, attempted_at, applied_at, healthy_at, failed_at, errors, rolled_back_to
-        """
-
     static let sourceStateColumns = """
         url, ref, path, head, last_fetch_at, last_fetch_error, last_successful_sync_at, applied, attempted, pinned
         """
@@ -108,23 +104,5 @@ extension SQLStore {
             try tx.run("INSERT INTO source_state (id, pinned) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET pinned = excluded.pinned", .text(sha))
             tx.notify(.sourcePinned)
         }
-    }
-
-    static func sourceRevisionRecords(_ rows: [SQLRow]) throws(StoreError) -> [SourceRevisionRecord] {
-        var records: [SourceRevisionRecord] = []
-        records.reserveCapacity(rows.count)
-        for row in rows {
-            guard let outcome = RevisionOutcome(rawValue: try row.requiredText(4)) else {
-                throw .invalidStoredData("unknown revision outcome \(row.text(4) ?? "")")
-            }
-            records.append(
-                SourceRevisionRecord(
-                    sha: try row.requiredText(0), subject: try row.requiredText(1), author: try row.requiredText(2),
-                    committedAt: try row.requiredDate(3), outcome: outcome, attemptedAt: try row.requiredDate(5), appliedAt: try row.date(6),
-                    healthyAt: try row.date(7), failedAt: try row.date(8), errors: try Coding.decode([String].self, from: try row.requiredText(9)),
-                    rolledBackTo: row.text(10)
-                ))
-        }
-        return records
     }
 }
