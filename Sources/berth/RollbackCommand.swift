@@ -11,7 +11,7 @@ struct RollbackCommand: AsyncParsableCommand {
         abstract: "Pin the git source to a revision that was healthy (Berth applies it and stays there), or clear the pin.",
         discussion: """
             REV is a revision's sha or its first 7 or more hex digits (see berth history); it must have been healthy once. \
-            Without REV, the revision applied before the one running now that was healthy. --clear follows the ref again.
+            Without REV, the newest revision that was healthy before the one applied now. --clear follows the ref again.
             """
     )
 

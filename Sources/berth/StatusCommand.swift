@@ -6,11 +6,11 @@ import BerthStore
 import Foundation
 import Logging
 
-/// `berth status`: what the controller last recorded for every resource.
+/// `berth status`: the git source, and what the controller last recorded for every resource.
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show every resource's phase, ready replicas, restarts, last action and conditions."
+        abstract: "Show the git source (when Berth follows one), then every resource's phase, ready replicas, restarts, last action and conditions."
     )
 
     @OptionGroup var controller: ControllerOptions
