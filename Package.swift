@@ -122,6 +122,7 @@ let package = Package(
                 "BerthObjectStore",
                 "BerthController",
                 "BerthHostFiles",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -215,6 +216,7 @@ let package = Package(
             name: "BerthAPITests",
             dependencies: [
                 "BerthAPI", "BerthServer", "BerthController", "BerthCore", "BerthStore", "BerthDocker",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -223,7 +225,7 @@ let package = Package(
         .testTarget(name: "BerthComposeTests", dependencies: ["BerthCompose", "BerthCore", "BerthManifests"], swiftSettings: strictSettings),
         .testTarget(
             name: "BerthCLITests",
-            dependencies: ["berth", "BerthObjectStore", "BerthCore"],
+            dependencies: ["berth", "BerthObjectStore", "BerthCore", "BerthStore"],
             swiftSettings: strictSettings
         ),
     ],

@@ -31,6 +31,8 @@ public struct APIDependencies: Sendable {
     public var progressPace: ProgressPace
     /// The controller of the same process, when there is one: its staleness and statuses.
     public var controller: ControllerHealth?
+    /// `POST /v1/hooks/git`'s secret and trigger; nil when no webhook is configured (404).
+    public var gitWebhook: GitWebhook?
 
     /// `protectedHostPaths`: host paths no API writer may use whatever a policy allows, besides
     /// BerthCore's list (`HostPath.neverAllowed`): Berth's state directory, the engine's socket.
@@ -93,8 +95,8 @@ public struct APIConfigurationError: Error, CustomStringConvertible {
 
 /// Builds the HTTP API: its router (for tests without a socket) and the application `serve` runs.
 public enum APIServer {
-    /// Every route, behind the JSON error shape, request metrics and (under `/v1` and
-    /// `/metrics`) bearer-token authentication.
+    /// Every route, behind the JSON error shape, request metrics and (under `/v1`, but for the
+    /// git webhook, and `/metrics`) bearer-token authentication.
     public static func router(_ dependencies: APIDependencies) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: ErrorMiddleware())
@@ -104,6 +106,9 @@ public enum APIServer {
         JobRoutes(dependencies: dependencies).register(on: v1)
         ResourceRoutes(dependencies: dependencies).register(on: v1)
         ControlRoutes(dependencies: dependencies).register(on: v1)
+        SourceRoutes(dependencies: dependencies).register(on: v1)
+        // Outside the token check: a delivery proves itself with the webhook's secret.
+        GitHookRoutes(dependencies: dependencies).register(on: router)
         return router
     }
 

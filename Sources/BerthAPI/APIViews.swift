@@ -212,15 +212,18 @@ public struct ItemsView<Item: Codable & Sendable>: Codable, Sendable {
     }
 }
 
-/// `GET /v1/status`: the statuses, and how the controller of the serving process stands (absent
-/// when the process runs no controller).
+/// `GET /v1/status`: the statuses, how the controller of the serving process stands (absent
+/// when the process runs no controller), and the git source (absent when there is none, and for
+/// a token limited to one project).
 public struct StatusListView: Codable, Sendable {
     public var items: [ResourceStatus]
     public var controller: ControllerReport?
+    public var source: SourceView?
 
-    public init(items: [ResourceStatus], controller: ControllerReport? = nil) {
+    public init(items: [ResourceStatus], controller: ControllerReport? = nil, source: SourceView? = nil) {
         self.items = items
         self.controller = controller
+        self.source = source
     }
 }
 

@@ -38,12 +38,15 @@ struct ControlRoutes {
         }
     }
 
-    /// `GET /v1/status?project=`: phase, replicas, restarts and conditions of every resource, and
-    /// how this process's controller stands (whether its desired state is stale, writes waiting).
+    /// `GET /v1/status?project=`: phase, replicas, restarts and conditions of every resource, how
+    /// this process's controller stands (whether its desired state is stale, writes waiting), and
+    /// the git source, which serves every project, for a token that may read them all.
     @Sendable func status(_ request: Request, context: APIRequestContext) async throws -> Response {
         let project = try RequestParameters.project(request, context)
         try context.authorize(.readState, project: project)
-        return try JSONAnswer.response(.ok, StatusListView(items: try await store.statuses(project: project), controller: dependencies.controller?.report))
+        let source = try context.projectLimit() == nil ? try await SourceView.read(from: store) : nil
+        return try JSONAnswer.response(
+            .ok, StatusListView(items: try await store.statuses(project: project), controller: dependencies.controller?.report, source: source))
     }
 
     /// `GET /v1/events?project=&kind=&name=&job=&after=&limit=[&follow=true]`: oldest first; with

@@ -3,6 +3,7 @@ import BerthAPI
 import BerthController
 import BerthCore
 import BerthDocker
+import BerthHostFiles
 import BerthObjectStore
 import BerthServer
 import Foundation
@@ -53,6 +54,31 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A connection that sends nothing this long (a request half sent, or no next request) is closed, e.g. 30s.") var idleTimeout: String = "30s"
     @Option(help: "Followed streams (follow=true) open at once; more are answered 503.") var maxFollowers: Int = 200
     @Option(help: "Followed streams one token may hold open at once; more are answered 429.") var maxFollowersPerToken: Int = 10
+    @Option(help: "A file holding the secret of POST /v1/hooks/git (GitHub/Gitea signature, GitLab token); only its owner may read it.")
+    var gitWebhookSecretFile: String?
+
+    /// The webhook of `--git-webhook-secret-file`: its secret, one trailing newline trimmed;
+    /// an empty file, or one that group or others can read, is refused.
+    func gitWebhook() throws -> GitWebhook? {
+        guard let path = gitWebhookSecretFile else { return nil }
+        let contents: HostFileContents
+        do throws(HostFileError) {
+            contents = try HostFile.read(path, limit: HostFile.valueLimit, followingLinks: true)
+        } catch {
+            throw ArgumentParser.ValidationError("--git-webhook-secret-file: \(error.message)")
+        }
+        guard contents.mode & 0o077 == 0 else {
+            throw ArgumentParser.ValidationError(
+                "--git-webhook-secret-file \(path) can be accessed by group or others (mode 0\(String(contents.mode & 0o777, radix: 8))); run chmod 600 \(path)")
+        }
+        var secret = contents.bytes
+        if secret.last == UInt8(ascii: "\n") { secret.removeLast() }
+        if secret.last == UInt8(ascii: "\r") { secret.removeLast() }
+        guard !secret.isEmpty else { throw ArgumentParser.ValidationError("--git-webhook-secret-file \(path) is empty; put the webhook's secret in it") }
+        // PLACEHOLDER until the git source is wired: the lead replaces this trigger with the
+        // GitSync service's fetch-now.
+        return GitWebhook(secret: secret, trigger: {})
+    }
 
     /// The crash-loop backoff of `--restart-backoff`, `--restart-backoff-max` and `--restart-backoff-reset`.
     func restartBackoffPolicy() throws -> BackoffPolicy {
@@ -91,6 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
         api.idleTimeout = .milliseconds(idle.milliseconds)
         let followers = FollowerSlots(limit: try positive(maxFollowers, "--max-followers"), perToken: try positive(maxFollowersPerToken, "--max-followers-per-token"))
         let listening = api
+        let webhook = try gitWebhook()
         let settings = ControllerSettings(resyncInterval: interval, concurrency: concurrency, restartBackoff: backoff, jobs: jobSettings)
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
@@ -110,6 +137,7 @@ struct ServeCommand: AsyncParsableCommand {
                 let stateDirectory = URL(fileURLWithPath: controller.resolvedStateDirectory).standardizedFileURL.path
                 var dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics, followers: followers, protectedHostPaths: [stateDirectory])
                 dependencies.controller = health
+                dependencies.gitWebhook = webhook
                 services.append(.init(service: try APIAssembly.makeAPI(dependencies, configuration: listening, address: apiURL)))
             }
             logger.info(

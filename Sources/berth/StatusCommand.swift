@@ -6,11 +6,11 @@ import BerthStore
 import Foundation
 import Logging
 
-/// `berth status`: what the controller last recorded for every resource.
+/// `berth status`: the git source, and what the controller last recorded for every resource.
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show every resource's phase, ready replicas, restarts, last action and conditions."
+        abstract: "Show the git source (when Berth follows one), then every resource's phase, ready replicas, restarts, last action and conditions."
     )
 
     @OptionGroup var controller: ControllerOptions
@@ -24,6 +24,7 @@ struct StatusCommand: AsyncParsableCommand {
             try printJSON(answer)
             return
         }
+        if let source = answer.source { print(SourceLine.text(source, now: Date()) + "\n") }
         if let warning = Self.staleness(answer) { print(warning) }
         guard !answer.items.isEmpty else {
             print("No status recorded yet: run `berth apply` or `berth serve`.")

@@ -89,6 +89,11 @@ import Testing
             Route(method: .get, uri: "/v1/status", need: .readState(nil), narrowedByLimit: true),
             Route(method: .get, uri: "/v1/events?project=beta", need: .readState("beta")),
             Route(method: .get, uri: "/metrics", need: .readState(nil)),
+            // The git source serves every project: no project-limited token reads it, and only an
+            // admin pins a revision.
+            Route(method: .get, uri: "/v1/source", need: .readState(nil)),
+            Route(method: .get, uri: "/v1/source/history", need: .readState(nil)),
+            Route(method: .post, uri: "/v1/source/rollback", body: #"{"revision": null}"#, need: .admin("default")),
         ]
         try await fixture.test { client in
             for route in routes {

@@ -172,7 +172,7 @@ public actor JobRunner {
                 wakeUps.fire(.store)
             case .jobSubmitted, .resync:
                 wakeUps.fire(.store)
-            case .resourceChanged:
+            case .resourceChanged, .sourcePinned:
                 break
             }
         }

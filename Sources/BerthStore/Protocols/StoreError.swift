@@ -20,7 +20,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let notFound = Code(value: .notFound)
         /// The state machine does not allow this transition (see `JobState.canTransition(to:)`).
         public static let illegalTransition = Code(value: .illegalTransition)
-        /// The job was not in the expected state.
+        /// The job (or another record) was not in the state the operation needs.
         public static let stateConflict = Code(value: .stateConflict)
         /// The job is no longer the caller's: another controller holds it, or the caller's claim
         /// was taken over (its fencing token is not current). The caller does nothing more for
@@ -84,6 +84,11 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
     public static func stateConflict(job: String, expected: JobState, actual: JobState) -> StoreError {
         StoreError(.stateConflict, "job \(job) is \(actual), not \(expected): another controller or request changed it first", jobState: actual)
+    }
+
+    /// Anything other than a job that is not in the state an operation needs.
+    public static func stateConflict(_ detail: String) -> StoreError {
+        StoreError(.stateConflict, detail)
     }
 
     public static func notClaimed(job: String, by controller: String, state: JobState) -> StoreError {

@@ -9,6 +9,8 @@ public enum StoreNotification: Sendable, Hashable {
     case resourceChanged(ResourceID)
     /// Someone asked to cancel this job.
     case jobCancelRequested(jobID: String)
+    /// An operator pinned a revision of the git source, or cleared the pin (`berth rollback`).
+    case sourcePinned
     /// Notifications may have been missed (the listener reconnected): replan from scratch.
     case resync
 }

@@ -109,6 +109,30 @@ extension SQLStore {
         return events
     }
 
+    // MARK: Source revisions
+
+    static let sourceRevisionColumns = """
+        sha, subject, author, committed_at, outcome, attempted_at, applied_at, healthy_at, failed_at, errors, rolled_back_to
+        """
+
+    static func sourceRevisionRecords(_ rows: [SQLRow]) throws(StoreError) -> [SourceRevisionRecord] {
+        var records: [SourceRevisionRecord] = []
+        records.reserveCapacity(rows.count)
+        for row in rows {
+            guard let outcome = RevisionOutcome(rawValue: try row.requiredText(4)) else {
+                throw .invalidStoredData("unknown revision outcome \(row.text(4) ?? "")")
+            }
+            records.append(
+                SourceRevisionRecord(
+                    sha: try row.requiredText(0), subject: try row.requiredText(1), author: try row.requiredText(2),
+                    committedAt: try row.requiredDate(3), outcome: outcome, attemptedAt: try row.requiredDate(5), appliedAt: try row.date(6),
+                    healthyAt: try row.date(7), failedAt: try row.date(8), errors: try Coding.decode([String].self, from: try row.requiredText(9)),
+                    rolledBackTo: row.text(10)
+                ))
+        }
+        return records
+    }
+
     // MARK: Tokens
 
     static let tokenColumns = "id, name, scopes, project, job_id, created_at, expires_at, last_used_at, revoked_at"

@@ -3,7 +3,7 @@ import Foundation
 
 /// Berth's store, over SQL: every operation written once, in the SQL both databases understand,
 /// in one extension per concern (`SQLStore+Resources`, `+Status`, `+Jobs`, `+JobSubmissions`,
-/// `+JobReads`, `+Events`, `+Tokens`; rows are read back in `SQLRowCoding`). Its backend adds
+/// `+JobReads`, `+Events`, `+Source`, `+Tokens`; rows are read back in `SQLRowCoding`). Its backend adds
 /// what differs (`SQLBackend`: the connections, the dialect, the wake-ups and the leader lease).
 /// Opened on PostgreSQL as `PostgresStore`, on SQLite as `SQLiteStore`.
 ///

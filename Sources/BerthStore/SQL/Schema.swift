@@ -4,7 +4,7 @@
 enum Schema {
     /// Every migration, in order, for one dialect.
     static func migrations(_ dialect: any SQLDialect) -> [Migration] {
-        [initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect)]
+        [initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect), sourceRevisions(dialect)]
     }
 
     /// The schema of the first release. Times are milliseconds since 1970 in 64-bit integer
@@ -141,6 +141,43 @@ enum Schema {
                     adopted_at \(dialect.bigint) NOT NULL
                 );
                 CREATE UNIQUE INDEX adoptions_by_replica ON adoptions (project, service, replica);
+                """)
+    }
+
+    /// The revisions of the git source and what became of each, and the source's state as the
+    /// controller last wrote it (one row, `id` 1), with the revision an operator pinned.
+    static func sourceRevisions(_ dialect: any SQLDialect) -> Migration {
+        Migration(
+            version: 6, name: "source revisions",
+            sql: """
+                CREATE TABLE source_revisions (
+                    sha text PRIMARY KEY,
+                    subject text NOT NULL,
+                    author text NOT NULL,
+                    committed_at \(dialect.bigint) NOT NULL,
+                    outcome text NOT NULL,
+                    attempted_at \(dialect.bigint) NOT NULL,
+                    applied_at \(dialect.bigint),
+                    healthy_at \(dialect.bigint),
+                    failed_at \(dialect.bigint),
+                    errors text NOT NULL,
+                    rolled_back_to text
+                );
+                CREATE INDEX source_revisions_by_attempt ON source_revisions (attempted_at, sha);
+
+                CREATE TABLE source_state (
+                    id integer PRIMARY KEY,
+                    url text,
+                    ref text,
+                    path text,
+                    head text,
+                    last_fetch_at \(dialect.bigint),
+                    last_fetch_error text,
+                    last_successful_sync_at \(dialect.bigint),
+                    applied text,
+                    attempted text,
+                    pinned text
+                );
                 """)
     }
 }

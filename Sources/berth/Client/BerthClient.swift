@@ -25,6 +25,13 @@ protocol BerthClient {
     /// Events, oldest first, handed to `show` a batch at a time: one batch, or with `follow`
     /// batch after batch until interrupted.
     func events(_ filter: EventFilter, follow: Bool, show: ([EventView]) throws -> Void) async throws
+    /// The git source, with its applied and attempted revisions; nil when none was ever recorded.
+    func source() async throws -> SourceView?
+    /// The git source's revisions, the last attempted first, at most `limit`.
+    func sourceHistory(limit: Int) async throws -> [SourceRevisionRecord]
+    /// Pins the revision `name` names (its sha, or 7 or more of its first hex digits), which
+    /// must have been healthy, or clears the pin (nil); returns the source after.
+    func pinRevision(_ name: String?) async throws -> SourceView
     /// What a converge pass would do now. A server plans from its own manifests and store;
     /// working locally, `manifests` and `objectStorage` say what to plan from.
     func plan(manifests: ManifestOptions, objectStorage: ObjectStorageOptions) async throws -> PlanOutput

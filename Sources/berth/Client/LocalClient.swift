@@ -95,8 +95,33 @@ final class LocalClient: BerthClient {
     }
 
     func statuses(project: String?) async throws -> StatusListView {
-        StatusListView(items: try await store().statuses(project: project))
+        let store = try await store()
+        return StatusListView(items: try await store.statuses(project: project), source: try await SourceView.read(from: store))
     }
+
+    func source() async throws -> SourceView? {
+        try await SourceView.read(from: store())
+    }
+
+    func sourceHistory(limit: Int) async throws -> [SourceRevisionRecord] {
+        try await store().sourceRevisions(limit: limit)
+    }
+
+    func pinRevision(_ name: String?) async throws -> SourceView {
+        let store = try await store()
+        guard try await store.sourceState() != nil else { throw CommandFailure(Self.noSource) }
+        do throws(StoreError) {
+            var sha: String?
+            if let name { sha = try await store.revisionToPin(name).sha }
+            try await store.pinSourceRevision(sha)
+        } catch {
+            throw CommandFailure(error.message)
+        }
+        guard let view = try await SourceView.read(from: store) else { throw CommandFailure(Self.noSource) }
+        return view
+    }
+
+    private static let noSource = "no git source has been recorded in this store: berth serve follows none (--git-url), or has not fetched it yet"
 
     /// Reads the store; with `follow`, again every half second while a read returns fewer than
     /// the limit.

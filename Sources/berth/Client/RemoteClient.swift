@@ -81,6 +81,25 @@ struct RemoteClient: BerthClient, ResourceClient {
         try await api.call("GET", "/v1/status", query: project.map { [("project", $0)] } ?? [], as: StatusListView.self)
     }
 
+    /// `GET /v1/source`; its 404 means the server follows no git source.
+    func source() async throws -> SourceView? {
+        do throws(APIClientError) {
+            return try await api.call("GET", "/v1/source", as: SourceView.self)
+        } catch {
+            guard error.status == 404 else { throw error }
+            return nil
+        }
+    }
+
+    func sourceHistory(limit: Int) async throws -> [SourceRevisionRecord] {
+        try await api.call("GET", "/v1/source/history", query: [("limit", String(limit))], as: ItemsView<SourceRevisionRecord>.self).items
+    }
+
+    func pinRevision(_ name: String?) async throws -> SourceView {
+        let body = try APIJSON.encoder().encode(RollbackRequest(revision: name))
+        return try await api.call("POST", "/v1/source/rollback", body: Array(body), contentType: "application/json", as: SourceView.self)
+    }
+
     /// One read; with `follow`, the server's event stream, an event at a time.
     func events(_ filter: EventFilter, follow: Bool, show: ([EventView]) throws -> Void) async throws {
         var query = [("limit", String(filter.limit))]
