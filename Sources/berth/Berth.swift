@@ -10,7 +10,7 @@ struct Berth: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, RenderCommand.self, PlanCommand.self, ApplyCommand.self, ServeCommand.self,
             StatusCommand.self, DestroyCommand.self, JobsCommand.self, EventsCommand.self, ResourcesCommand.self, TokenCommand.self,
-            ImportCommand.self, CompletionsCommand.self,
+            ImportCommand.self, SecretCommand.self, CompletionsCommand.self,
         ]
     )
 }
