@@ -140,12 +140,13 @@ private final class AgeRun: @unchecked Sendable {
         if running { kill(process.processIdentifier, SIGKILL) }
     }
 
-    /// age's own error lines (without its closing "report unexpected errors" line), or how it ended.
+    /// age's own error lines without its `age: error:` prefixes and its closing "report unexpected
+    /// errors" line, or how it ended.
     private static func explain(_ errors: Data, _ process: Process) -> String {
         let lines = String(decoding: errors, as: UTF8.self).split(separator: "\n")
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.contains("report unexpected or unhelpful errors") }
-            .map { $0.hasPrefix("age: ") ? String($0.dropFirst(5)) : $0 }
+            .map { $0.replacingOccurrences(of: "age: ", with: "").replacingOccurrences(of: "error: ", with: "") }
         if !lines.isEmpty { return lines.joined(separator: "; ") }
         return process.terminationReason == .exit ? "age exited with status \(process.terminationStatus)" : "age was killed by signal \(process.terminationStatus)"
     }

@@ -356,7 +356,8 @@ extension Resource {
 // MARK: Encrypted env values
 
 /// An age-armored block (of a made-up secret), as a JSON string.
-private let encryptedJSON = #""-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOSBMa2YvYVBpdGhFbXpIaVlv\nMm5sdnNrcFAvS3VkdVRjV2NldlNyQ016U1NzCkZaYUhJb3l3eEhFYTEwMWx3R0lZ\nR2lJTVNrdDJZbndlcHhvUXlPUWJjZmMKLS0tIFlTWmtUYS9pZll2V2QrQkxWa0pR\ncVpNdk85NGpkMGRpbkFJbGNUKytkSGcKaAAUYL8TKrWySTjbLoVikMdpr0yoOli+\nZROelIKS/U38zJyBqVYwqXLiWyEnMGZOlA==\n-----END AGE ENCRYPTED FILE-----\n""#
+private let encryptedJSON =
+    #""-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOSBMa2YvYVBpdGhFbXpIaVlv\nMm5sdnNrcFAvS3VkdVRjV2NldlNyQ016U1NzCkZaYUhJb3l3eEhFYTEwMWx3R0lZ\nR2lJTVNrdDJZbndlcHhvUXlPUWJjZmMKLS0tIFlTWmtUYS9pZll2V2QrQkxWa0pR\ncVpNdk85NGpkMGRpbkFJbGNUKytkSGcKaAAUYL8TKrWySTjbLoVikMdpr0yoOli+\nZROelIKS/U38zJyBqVYwqXLiWyEnMGZOlA==\n-----END AGE ENCRYPTED FILE-----\n""#
 
 extension PolicyCheckTests {
     @Test(arguments: [

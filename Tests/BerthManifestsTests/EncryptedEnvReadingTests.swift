@@ -63,10 +63,16 @@ struct EncryptedEnvReadingTests {
     static let badBlocks: [(String, [String], String)] = [
         ("no footer", Array(armorLines.dropLast()), "ends with the line -----END AGE ENCRYPTED FILE-----"),
         ("no body", [armorLines[0], armorLines[6]], "ends with the line -----END AGE ENCRYPTED FILE-----"),
-        ("a short line before the last", [armorLines[0], armorLines[1], String(armorLines[2].dropLast(4))] + armorLines[3...], "line 3 of the age-encrypted block has 60 columns; every line but the last has 64"),
+        (
+            "a short line before the last", [armorLines[0], armorLines[1], String(armorLines[2].dropLast(4))] + armorLines[3...],
+            "line 3 of the age-encrypted block has 60 columns; every line but the last has 64"
+        ),
         ("a long line", [armorLines[0], armorLines[1] + "AAAA"] + armorLines[2...], "line 2 of the age-encrypted block has 68 columns, at most 64"),
         ("an empty line", [armorLines[0], armorLines[1], ""] + armorLines[2...], "line 3 of the age-encrypted block is empty"),
-        ("not base64", [armorLines[0], armorLines[1], armorLines[2], armorLines[3], armorLines[4], "ZROelIKS/U38zJyB*VYwqXLiWyEnMGZOlA==", armorLines[6]], "the age-encrypted block is not valid base64"),
+        (
+            "not base64", [armorLines[0], armorLines[1], armorLines[2], armorLines[3], armorLines[4], "ZROelIKS/U38zJyB*VYwqXLiWyEnMGZOlA==", armorLines[6]],
+            "the age-encrypted block is not valid base64"
+        ),
         ("not an age file", [armorLines[0], "aGVsbG8gd29ybGQ=", armorLines[6]], "is not an age file"),
         ("text after the footer", armorLines + ["more"], "ends with the line -----END AGE ENCRYPTED FILE-----"),
     ]
