@@ -90,6 +90,9 @@ import Testing
         let (identity, recipient) = try await Self.makeKey(in: scenario)
         let pasted = try await Self.encrypt("copied-\(UUID().uuidString)", to: recipient, ["--env", "TOKEN"])
         try scenario.write("")
+        let unreadable = scenario.folder.appendingPathComponent("no-such-key.txt").path
+        let early = try await scenario.berth("apply", "-f", scenario.manifests.path, "--age-identity-file", unreadable)
+        #expect(early.status != 0 && early.stderr.contains("--age-identity-file: \(unreadable) is not a readable file"), "\(early.stderr)")
         try scenario.startServe(["--age-identity-file", identity], resync: "1s")
         let created = try await scenario.berth("token", "create", "--name", "copier", "--scope", "resources:write", "--project", scenario.project)
         try #require(created.status == 0, "\(created.stderr)")
