@@ -83,6 +83,32 @@ import Testing
         }
     }
 
+    @Test func aJobGetsItsEncryptedValueDecryptedByTheJobRunner() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: serve with the identity, and a job whose TOKEN is encrypted (submitted by the operator)
+        let (identity, recipient) = try await Self.makeKey(in: scenario)
+        let secret = "job-plaintext-\(UUID().uuidString)"
+        let pasted = try await Self.encrypt(secret, to: recipient, ["--env", "TOKEN"])
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions + ["--age-identity-file", identity])
+        let env = "  env:\n" + pasted.split(separator: "\n").map { "    \($0)\n" }.joined()
+
+        // when
+        // The command must not hold the secret itself (job answers show it): its prefix and length tell.
+        let check = "case $TOKEN in job-plaintext-*) echo token-arrived ${#TOKEN};; esac"
+        let id = try await scenario.submit(jobYAML(scenario, "decrypting", command: check, extra: env))[0]
+
+        // then: the worker saw the plaintext; the job's answer shows the ciphertext only
+        let job = try await scenario.ended(id)
+        #expect(job["state"] as? String == "finished", "\(job)")
+        let logs = try await scenario.berth("jobs", "logs", id)
+        #expect(logs.stdout.contains("token-arrived \(secret.count)"), "\(logs.stdout)\(logs.stderr)")
+        let shown = try await scenario.berth("jobs", "show", id, "--json")
+        #expect(shown.stdout.contains("-----BEGIN AGE ENCRYPTED FILE-----") || shown.stdout.contains("(hidden)"), "\(shown.stdout)")
+        #expect(!(shown.stdout + scenario.serveLog).contains(secret))
+    }
+
     @Test func anAPIWriterMayUseEncryptedValuesOnlyWhenThePolicyDecryptsSecrets() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }
