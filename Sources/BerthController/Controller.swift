@@ -308,7 +308,9 @@ public final class Controller: Service {
 
     private func watchStore() async {
         guard let store else { return }
-        for await _ in store.notifications() {
+        for await notification in store.notifications() {
+            // `berth rollback` through the API: the git source acts on the pin at once.
+            if notification == .sourcePinned { git?.trigger() }
             wakeUps.fire(.store)
         }
     }

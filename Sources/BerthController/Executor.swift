@@ -162,7 +162,7 @@ public struct Executor: Sendable {
                 try await runtime.disconnectContainer(named: name, from: network)
             case .createContainer(let target):
                 try await images.ensure(target.spec.container.image, policy: target.spec.container.pullPolicy)
-                let values = try environment.resolve(target.spec.container.env)
+                let values = try await environment.resolve(target.spec.container.env)
                 _ = try await runtime.createContainer(target, environment: values)
             case .startContainer(let name):
                 try await runtime.startContainer(named: name)

@@ -16,19 +16,23 @@ public struct ReconcilerOptions: Sendable {
     public var storeWriteCapacity: Int
     /// How long a pass waits for a read of the store (the statuses recorded, once).
     public var storeTimeout: Duration
+    /// How containers' `env` is resolved (the age identity, for encrypted values).
+    public var environment: EnvironmentResolver
 
     public init(
         planner: PlannerOptions = PlannerOptions(),
         failureBackoff: BackoffPolicy = BackoffPolicy(initial: .seconds(5), maximum: .minutes(5), resetAfter: .minutes(10)),
         concurrency: Int = 8,
         storeWriteCapacity: Int = 1000,
-        storeTimeout: Duration = .seconds(5)
+        storeTimeout: Duration = .seconds(5),
+        environment: EnvironmentResolver = EnvironmentResolver()
     ) {
         self.planner = planner
         self.failureBackoff = failureBackoff
         self.concurrency = concurrency
         self.storeWriteCapacity = storeWriteCapacity
         self.storeTimeout = storeTimeout
+        self.environment = environment
     }
 }
 
@@ -148,6 +152,7 @@ public actor Reconciler {
         logWarnings(plan.warnings)
         let executor = Executor(
             runtime: runtime, objectStorage: objectStorage, noObjectStorage: Self.noObjectStorage, concurrency: options.concurrency,
+            environment: options.environment,
             progress: { [logger] event in
                 if case .finished(let result) = event { Self.log(result, logger) }
                 progress(event)

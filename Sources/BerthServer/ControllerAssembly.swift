@@ -6,7 +6,7 @@ import BerthStore
 import Logging
 
 /// What `serve`'s flags set for the controller: how often it resyncs, how many actions and
-/// jobs run at once, the crash-loop backoff of services.
+/// jobs run at once, the crash-loop backoff of services, how containers' `env` is resolved.
 public struct ControllerSettings: Sendable {
     /// A pass runs at least this often.
     public var resyncInterval: TimeSpan
@@ -16,12 +16,18 @@ public struct ControllerSettings: Sendable {
     public var restartBackoff: BackoffPolicy
     /// The job runner's settings; its `identity` also names this controller in the leader lease.
     public var jobs: JobRunnerConfiguration
+    /// Resolves the `env` of services' and jobs' containers (the age identity, for encrypted values).
+    public var environment: EnvironmentResolver
 
-    public init(resyncInterval: TimeSpan, concurrency: Int, restartBackoff: BackoffPolicy, jobs: JobRunnerConfiguration) {
+    public init(
+        resyncInterval: TimeSpan, concurrency: Int, restartBackoff: BackoffPolicy, jobs: JobRunnerConfiguration,
+        environment: EnvironmentResolver = EnvironmentResolver()
+    ) {
         self.resyncInterval = resyncInterval
         self.concurrency = concurrency
         self.restartBackoff = restartBackoff
         self.jobs = jobs
+        self.environment = environment
     }
 }
 
@@ -33,9 +39,10 @@ public enum ControllerAssembly {
         store: any Store, runtime: some ContainerRuntime & JobRuntime, objectStorage: (any ObjectStorage)?, source: DesiredStateSource,
         certificates: CertificateManager?, settings: ControllerSettings, health: ControllerHealth? = nil, logger: Logger
     ) -> Controller {
-        let options = ReconcilerOptions(planner: PlannerOptions(restartBackoff: settings.restartBackoff), concurrency: settings.concurrency)
+        let options = ReconcilerOptions(
+            planner: PlannerOptions(restartBackoff: settings.restartBackoff), concurrency: settings.concurrency, environment: settings.environment)
         let reconciler = Reconciler(runtime: runtime, objectStorage: objectStorage, store: store, adoptions: store, options: options, logger: logger)
-        let jobs = JobRunner(runtime: runtime, store: store, configuration: settings.jobs, logger: Logger(label: "berth.jobs"))
+        let jobs = JobRunner(runtime: runtime, store: store, configuration: settings.jobs, environment: settings.environment, logger: Logger(label: "berth.jobs"))
         return Controller(
             source: source, runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
             certificates: certificates,

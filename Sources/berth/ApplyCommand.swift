@@ -22,6 +22,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var controller: ControllerOptions
     @OptionGroup var objectStorage: ObjectStorageOptions
+    @OptionGroup var age: AgeOptions
     @Flag(help: "Wait until every service runs and is healthy.") var wait = false
     @Option(help: "How long --wait waits, e.g. 90s or 5m.") var timeout: String = "5m"
 
@@ -31,13 +32,14 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         controller.bootstrapLogging(fallback: .error)
         let limit = try parseSpan(timeout, option: "--timeout")
+        let options = ReconcilerOptions(environment: try age.environmentResolver())
         let deadline = Date().addingTimeInterval(limit.seconds)
         let runtime = try controller.openRuntime()
         let observation = controller.startObserving(runtime)
         defer { observation.cancel() }
         let outcome = try await controller.withStore { store in
             let snapshot = try await manifests.loadSnapshot(store: store)
-            let reconciler = Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store, adoptions: store)
+            let reconciler = Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store, adoptions: store, options: options)
             var firstObservation: Task<ObservedState, any Error>? = observation
             let printer = ProgressPrinter()
             var changes = 0

@@ -9,8 +9,8 @@ struct Berth: AsyncParsableCommand {
         version: BuildInfo.versionLine,
         subcommands: [
             ValidateCommand.self, RenderCommand.self, PlanCommand.self, ApplyCommand.self, ServeCommand.self,
-            StatusCommand.self, HistoryCommand.self, RollbackCommand.self, DestroyCommand.self, JobsCommand.self, EventsCommand.self, ResourcesCommand.self, TokenCommand.self,
-            ImportCommand.self, CompletionsCommand.self,
+            StatusCommand.self, HistoryCommand.self, RollbackCommand.self, DestroyCommand.self, JobsCommand.self, EventsCommand.self, ResourcesCommand.self,
+            TokenCommand.self, ImportCommand.self, SecretCommand.self, CompletionsCommand.self,
         ]
     )
 }

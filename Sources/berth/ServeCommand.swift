@@ -26,6 +26,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var controller: ControllerOptions
     @OptionGroup var objectStorage: ObjectStorageOptions
+    @OptionGroup var age: AgeOptions
     @Option(help: "Resync at least this often, e.g. 30s.") var resync: String = "30s"
     @Option(help: "Actions run at once.") var concurrency: Int = 8
     @Option(help: "Jobs this controller runs at once.") var maxConcurrentJobs: Int = 4
@@ -118,7 +119,8 @@ struct ServeCommand: AsyncParsableCommand {
         let followers = FollowerSlots(limit: try positive(maxFollowers, "--max-followers"), perToken: try positive(maxFollowersPerToken, "--max-followers-per-token"))
         let listening = api
         let webhook = try gitWebhook()
-        let settings = ControllerSettings(resyncInterval: interval, concurrency: concurrency, restartBackoff: backoff, jobs: jobSettings)
+        let settings = ControllerSettings(
+            resyncInterval: interval, concurrency: concurrency, restartBackoff: backoff, jobs: jobSettings, environment: try age.environmentResolver())
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
             let source = manifests.source(store: store)

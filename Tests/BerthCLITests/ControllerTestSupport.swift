@@ -139,7 +139,9 @@ final class Scenario: @unchecked Sendable {
     private func launchServe(_ extra: [String], resync: String, log name: String, environment added: [String: String] = [:]) throws -> ChildProcess {
         // Port 0: every scenario's API gets a free port of its own (see `apiURL()`).
         let listen = extra.contains("--listen") ? [] : ["--listen", "127.0.0.1:0"]
-        let arguments = ["serve", "-f", manifests.path, "--resync", resync, "--restart-backoff", "1s"] + listen + extra
+        // A git source replaces the manifest folder.
+        let manifests = extra.contains("--git-url") ? [] : ["-f", self.manifests.path]
+        let arguments = ["serve"] + manifests + ["--resync", resync, "--restart-backoff", "1s"] + listen + extra
         let log = folder.appendingPathComponent(name).path
         return try ChildProcess(
             [try BerthProcess.executable().path] + arguments, environment: BerthProcess.childEnvironment(environment.merging(added) { _, new in new }),

@@ -285,7 +285,7 @@ struct ExecutorTests {
 
     /// `fromFile` reads regular files only, bounded: a link, a folder or a file above the limit
     /// is refused naming the file (devices and FIFOs: `HostFileTests`).
-    @Test func fromFileReadsOnlyABoundedRegularFile() throws {
+    @Test func fromFileReadsOnlyABoundedRegularFile() async throws {
         // given
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-fromfile-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -302,10 +302,10 @@ struct ExecutorTests {
         ]
         for (path, message) in cases {
             // when
-            let error = #expect(throws: ExecutionError.self) { try EnvironmentResolver(processEnvironment: [:]).resolve(["KEY": .fromFile(path)]) }
+            let error = await #expect(throws: ExecutionError.self) { try await EnvironmentResolver(processEnvironment: [:]).resolve(["KEY": .fromFile(path)]) }
             // then
             #expect(error?.message == "env.KEY: cannot read \(path) on the controller's host: \(message)")
         }
-        #expect(try EnvironmentResolver(processEnvironment: [:]).resolve(["KEY": .fromFile(secret)]) == ["KEY": "s3cr3t"])
+        #expect(try await EnvironmentResolver(processEnvironment: [:]).resolve(["KEY": .fromFile(secret)]) == ["KEY": "s3cr3t"])
     }
 }

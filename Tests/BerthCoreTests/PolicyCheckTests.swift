@@ -352,3 +352,37 @@ extension Resource {
         String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
     }
 }
+
+// MARK: Encrypted env values
+
+/// An age-armored block (of a made-up secret), as a JSON string.
+private let encryptedJSON =
+    #""-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOSBMa2YvYVBpdGhFbXpIaVlv\nMm5sdnNrcFAvS3VkdVRjV2NldlNyQ016U1NzCkZaYUhJb3l3eEhFYTEwMWx3R0lZ\nR2lJTVNrdDJZbndlcHhvUXlPUWJjZmMKLS0tIFlTWmtUYS9pZll2V2QrQkxWa0pR\ncVpNdk85NGpkMGRpbkFJbGNUKytkSGcKaAAUYL8TKrWySTjbLoVikMdpr0yoOli+\nZROelIKS/U38zJyBqVYwqXLiWyEnMGZOlA==\n-----END AGE ENCRYPTED FILE-----\n""#
+
+extension PolicyCheckTests {
+    @Test(arguments: [
+        ("Job", #"{\#(worker), "env": {"TOKEN": \#(encryptedJSON)}}"#, "spec.env.TOKEN"),
+        ("Service", #"{\#(worker), "env": {"MODE": "prod", "TOKEN": \#(encryptedJSON)}}"#, "spec.env.TOKEN"),
+        ("CronJob", #"{"schedule": "@hourly", "jobTemplate": {\#(worker), "env": {"TOKEN": \#(encryptedJSON)}}}"#, "spec.jobTemplate.env.TOKEN"),
+    ])
+    func encryptedValuesAreRefusedToAPIWritersUnlessThePolicyDecryptsSecrets(_ kind: String, _ spec: String, _ field: String) throws {
+        let document = try resource(kind, spec)
+        #expect(document.containerSpec?.env["TOKEN"].map { if case .encrypted = $0 { true } else { false } } == true)
+        let defaults = try project(policy: nil)
+        #expect(refusals(document, defaults, writer: .api) == [field])
+        #expect(refusals(document, try project(policy: #"{"decryptSecrets": false}"#), writer: .api) == [field])
+        #expect(refusals(document, try project(policy: #"{"decryptSecrets": true}"#), writer: .api) == [])
+        #expect(refusals(document, defaults, writer: .admin) == [])
+        let message = PolicyCheck(project: "shop", spec: defaults).check(document).first?.message
+        #expect(message == "an age-encrypted value (decrypted by the controller) is not allowed for API-written resources of project shop (policy.decryptSecrets)")
+    }
+
+    @Test func manifestsMayUseEncryptedValuesEvenWhenThePolicyAppliesToAll() throws {
+        let shop = try project(policy: #"{"appliesTo": "all", "hostPaths": ["/srv/shop"]}"#)
+        let projectDocument = Resource(metadata: ResourceMetadata(name: "shop"), spec: .project(shop))
+        let service = try resource("Service", #"{\#(worker), "env": {"TOKEN": \#(encryptedJSON), "KEY": {"fromFile": "/etc/key"}}}"#)
+        let issues = PolicyCheck.manifestIssues(try DesiredState.validate([projectDocument, service]))
+        // The policy still holds the manifest to its other rules.
+        #expect(issues.map(\.path) == ["spec.env.KEY"])
+    }
+}

@@ -329,3 +329,16 @@ struct SpecHashTests {
         #expect(error?.issues.map(\.path).sorted() == ["spec.imgae", "spec.ports[0]"])
     }
 }
+
+extension SpecHashTests {
+    /// age encryption is randomized: the same secret encrypted again is another ciphertext, and
+    /// the hash covers the ciphertext (never a plaintext, which the planner never sees).
+    @Test func aReencryptedValueChangesTheHashAndNamesTheVariable() throws {
+        func block(_ body: String) -> EnvValue { .encrypted("\(AgeArmor.header)\n\(body)\n\(AgeArmor.footer)\n") }
+        var before = try baseService(), after = try baseService()
+        before.container.env["TOKEN"] = block("YWdlLWVuY3J5cHRpb24ub3JnL3YxCg==")
+        after.container.env["TOKEN"] = block("YWdlLWVuY3J5cHRpb24ub3JnL3YxCgo=")
+        #expect(SpecHash.of(before) != SpecHash.of(after))
+        #expect(SpecHash.changedFields(from: before, to: after) == ["env.TOKEN"])
+    }
+}

@@ -1,14 +1,24 @@
-/// The value of one environment variable: a literal, or a reference resolved by the controller at
-/// apply time so that secrets never live in manifests, logs or API answers.
+/// The value of one environment variable: a literal, an age-encrypted value, or a reference
+/// resolved by the controller at apply time so that secrets never live in manifests, logs or API
+/// answers in plain text.
 public enum EnvValue: Sendable, Hashable, Codable, CustomStringConvertible {
     case literal(String)
     /// The value of this environment variable of the controller.
     case fromEnv(String)
-    /// The contents of this file on the controller's host (trailing newline removed).
+    /// The contents of this file on the controller's host (trailing newline removed; decrypted
+    /// when it is an age-armored block).
     case fromFile(String)
+    /// An age-armored block (``AgeArmor``), decrypted by the controller with its identity when it
+    /// creates the container. A string written as such a block is read as this case.
+    case encrypted(String)
+
+    /// A string value: an age-armored block (validated) or a literal.
+    static func parsing(_ text: String) throws(ValidationError) -> EnvValue {
+        AgeArmor.isArmored(text) ? .encrypted(try AgeArmor.validated(text)) : .literal(text)
+    }
 
     static func read(_ reader: ValueReader) throws -> EnvValue {
-        guard case .map = reader.node.content else { return .literal(try reader.string()) }
+        guard case .map = reader.node.content else { return try reader.parse(parsing) }
         let map = try reader.map()
         defer { map.finish() }
         let fromEnv = map.optional("fromEnv") { try $0.parse(EnvironmentName.validated) }
@@ -30,7 +40,8 @@ public enum EnvValue: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public init(from decoder: any Decoder) throws {
         if let text = try? decoder.singleValueContainer().decode(String.self) {
-            self = .literal(text)
+            // Stored values were validated when written; the armor's presence is what tells.
+            self = AgeArmor.isArmored(text) ? .encrypted(text) : .literal(text)
             return
         }
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -43,7 +54,7 @@ public enum EnvValue: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public func encode(to encoder: any Encoder) throws {
         switch self {
-        case .literal(let text):
+        case .literal(let text), .encrypted(let text):
             var container = encoder.singleValueContainer()
             try container.encode(text)
         case .fromEnv(let name):
@@ -55,10 +66,12 @@ public enum EnvValue: Sendable, Hashable, Codable, CustomStringConvertible {
         }
     }
 
-    /// Literal values print as they are; references print as the reference, never a resolved secret.
+    /// Literal values print as they are; references print as the reference and encrypted values
+    /// as `(age-encrypted)`, never a resolved or decrypted secret.
     public var description: String {
         switch self {
         case .literal(let text): text
+        case .encrypted: "(age-encrypted)"
         case .fromEnv(let name): "{fromEnv: \(name)}"
         case .fromFile(let path): "{fromFile: \(path)}"
         }

@@ -10,8 +10,9 @@ extension DesiredState {
 
     /// `spec` as the engine shows a container created from it: volumes and networks by their
     /// engine names, the service's own name among its network aliases. Values Berth resolves
-    /// itself (`fromEnv`, `fromFile`) are taken as observed: the planner never sees them, and a
-    /// Berth container is not replaced when one changes either (its hash covers the reference).
+    /// itself (`fromEnv`, `fromFile`, age-encrypted) are taken as observed: the planner never sees
+    /// them, and a Berth container is not replaced when one changes either (its hash covers the
+    /// reference or the ciphertext).
     func engineView(of spec: ServiceSpec, service id: ResourceID, observed: ServiceSpec) -> ServiceSpec {
         var view = spec
         view.container.volumes = spec.container.volumes.map { mount in

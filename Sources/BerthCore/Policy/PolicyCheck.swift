@@ -98,7 +98,9 @@ public struct PolicyCheck: Sendable {
         for resource in state.resources {
             let project = resource.kind == .project ? resource.metadata.name : resource.metadata.project
             guard let spec = state.projects[project], (spec.policy ?? ProjectPolicy()).binds(.manifest) else { continue }
-            let check = PolicyCheck(project: project, spec: spec, writer: "manifests")
+            var check = PolicyCheck(project: project, spec: spec, writer: "manifests")
+            // Encrypted values in manifests are the operator's own: the repository holds them.
+            check.policy.decryptSecrets = true
             let services = state.services.filter { $0.id.project == project }.map(\.spec)
             for violation in check.check(resource, projectServices: services) {
                 issues.append(ValidationIssue(resource: resource.id, path: violation.field, location: resource.location, message: violation.message))
@@ -126,6 +128,9 @@ public struct PolicyCheck: Sendable {
                 found.append(violation("\(base).env.\(name)", "the controller's environment variable \(variable) is not allowed", rule: "envFromController"))
             case .fromEnv: break
             case .fromFile(let path): checkHostPath(path, field: "\(base).env.\(name)", into: &found)
+            case .encrypted where !policy.decryptSecrets:
+                found.append(violation("\(base).env.\(name)", "an age-encrypted value (decrypted by the controller) is not allowed", rule: "decryptSecrets"))
+            case .encrypted: break
             }
         }
         // A bound on the project's total needs every container to declare what it takes.

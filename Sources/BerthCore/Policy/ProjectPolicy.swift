@@ -19,6 +19,10 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
     public var hostNetwork: Bool
     /// Names of the controller's environment variables that `fromEnv` may reference.
     public var envFromController: [String]
+    /// Whether env values may be age-encrypted blocks, which the controller decrypts with its
+    /// identity: without it an API writer could copy a ciphertext from the manifests' repository
+    /// into a container it controls and read the secret.
+    public var decryptSecrets: Bool
     /// Image patterns (`*` matches any run of characters); `nil` allows any image.
     public var images: [String]?
     /// Volume drivers that volumes may use; another driver could mount what it likes.
@@ -51,6 +55,7 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
         hostPaths: [String] = [],
         hostNetwork: Bool = false,
         envFromController: [String] = [],
+        decryptSecrets: Bool = false,
         images: [String]? = nil,
         volumeDrivers: [String] = ["local"],
         networkDrivers: [String] = ["bridge"],
@@ -68,6 +73,7 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
         self.hostPaths = hostPaths
         self.hostNetwork = hostNetwork
         self.envFromController = envFromController
+        self.decryptSecrets = decryptSecrets
         self.images = images
         self.volumeDrivers = volumeDrivers
         self.networkDrivers = networkDrivers
@@ -88,6 +94,7 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
             hostPaths: map.optional("hostPaths", default: []) { try $0.list { try $0.parse(HostPath.normalizedPrefix) } },
             hostNetwork: map.optional("hostNetwork", default: false) { try $0.bool() },
             envFromController: map.optional("envFromController", default: []) { try $0.list { try $0.parse(EnvironmentName.validated) } },
+            decryptSecrets: map.optional("decryptSecrets", default: false) { try $0.bool() },
             images: map.optional("images") { try $0.list { try $0.parse(ImagePattern.validated) } },
             volumeDrivers: map.optional("volumeDrivers", default: ["local"]) { try $0.list { try $0.nonEmptyString() } },
             networkDrivers: map.optional("networkDrivers", default: ["bridge"]) { try $0.list { try $0.nonEmptyString() } },

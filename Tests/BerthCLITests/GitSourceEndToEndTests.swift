@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+
+/// A git repository this test pushes to, and a working clone of it.
+struct GitRemote {
+    let bare: URL
+    let work: URL
+
+    /// A new bare repository with a `main` branch in `folder`, and a clone of it.
+    init(in folder: URL) async throws {
+        bare = folder.appendingPathComponent("remote.git")
+        work = folder.appendingPathComponent("work")
+        _ = try await Scenario.run("/usr/bin/git", ["init", "-q", "--bare", "--initial-branch=main", bare.path])
+        _ = try await Scenario.run("/usr/bin/git", ["init", "-q", "--initial-branch=main", work.path])
+        try await git("remote", "add", "origin", bare.path)
+    }
+
+    var url: String { "file://" + bare.path }
+
+    @discardableResult
+    func git(_ arguments: String...) async throws -> String {
+        try await Scenario.run("/usr/bin/git", ["-C", work.path, "-c", "user.name=Berth Test", "-c", "user.email=test@berth.invalid"] + arguments)
+    }
+
+    /// Writes `files` (path in the repository → text), commits them with `subject` and pushes;
+    /// returns the new commit's sha.
+    @discardableResult
+    func commit(_ subject: String, _ files: [String: String], force: Bool = false) async throws -> String {
+        for (path, text) in files {
+            let url = work.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        try await git("add", "-A")
+        try await git("commit", "-q", "-m", subject)
+        try await git(["push", "-q"] + (force ? ["--force"] : []) + ["origin", "main"])
+        return try await git("rev-parse", "HEAD")
+    }
+
+    @discardableResult
+    func git(_ arguments: [String]) async throws -> String {
+        try await Scenario.run("/usr/bin/git", ["-C", work.path, "-c", "user.name=Berth Test", "-c", "user.email=test@berth.invalid"] + arguments)
+    }
+}
+
+@Suite("Git as the source of desired state (end to end)", .serialized)
+struct GitSourceEndToEndTests {
+    /// The manifests of one service `web` whose env is `VERSION=version`; `healthy: false` makes
+    /// its health check fail for ever.
+    private func webYAML(_ scenario: Scenario, version: String, healthy: Bool = true) -> String {
+        let check = healthy ? "touch /tmp/ok; sleep 300" : "sleep 300"
+        return "apiVersion: berth/v1\nkind: Project\nmetadata: {name: \(scenario.project)}\n---\n"
+            + serviceYAML(
+                scenario, "web", command: check,
+                extra: "  env: {VERSION: \"\(version)\"}\n  healthcheck: {command: [\"test\", \"-f\", \"/tmp/ok\"], interval: 1s, timeout: 5s, retries: 1}")
+    }
+
+    /// `berth events --project default --json`: the source's events, by reason, messages in order.
+    private func sourceEvents(_ scenario: Scenario) async throws -> [(reason: String, message: String)] {
+        let result = try await scenario.berth("events", "--project", "default", "--limit", "1000", "--json")
+        guard result.status == 0, let list = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else { return [] }
+        return list.compactMap { event in
+            guard let reason = event["reason"] as? String, reason.hasPrefix("Revision") || reason == "RolledBack" else { return nil }
+            return (reason, event["message"] as? String ?? "")
+        }
+    }
+
+    /// POSTs a GitHub-style push delivery signed with `secret`; the HTTP status.
+    private func deliverWebhook(_ scenario: Scenario, api: String, secret: String, delivery: String) async throws -> String {
+        let body = scenario.folder.appendingPathComponent("push-\(delivery).json")
+        try #"{"ref":"refs/heads/main"}"#.write(to: body, atomically: true, encoding: .utf8)
+        let signature = try await Scenario.run("/usr/bin/openssl", ["dgst", "-sha256", "-hmac", secret, "-r", body.path]).split(separator: " ")[0]
+        return try await Scenario.run(
+            "/usr/bin/curl",
+            [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json", "-H", "X-GitHub-Event: push",
+                "-H", "X-GitHub-Delivery: \(delivery)", "-H", "X-Hub-Signature-256: sha256=\(signature)", "--data-binary", "@" + body.path, api + "/v1/hooks/git",
+            ])
+    }
+
+    @Test func pushesConvergeThroughTheWebhookAndBadRevisionsNeverReplaceAGoodOne() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a repository whose first commit declares a healthy service, and serve following it
+        let remote = try await GitRemote(in: scenario.folder)
+        let first = try await remote.commit("first version", ["deploy/web.yaml": webYAML(scenario, version: "1")])
+        let secret = "webhook-secret-\(UUID().uuidString)"
+        let secretFile = scenario.folder.appendingPathComponent("webhook-secret")
+        try secret.write(to: secretFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secretFile.path)
+        try scenario.startServe([
+            "--git-url", remote.url, "--git-path", "deploy", "--git-interval", "1h", "--git-health-timeout", "8s",
+            "--git-webhook-secret-file", secretFile.path,
+        ])
+        let api = try await scenario.apiURL()
+        let web = scenario.container("web")
+        try await scenario.eventually(60, "the first revision runs and is healthy") {
+            let health = await scenario.inspect(web, "{{.State.Health.Status}}")
+            let events = try await sourceEvents(scenario)
+            return health == "healthy" && events.contains { $0.reason == "RevisionHealthy" && $0.message.contains(String(first.prefix(7))) }
+        }
+
+        // when: a push, announced by the webhook (the fetch interval is an hour)
+        let second = try await remote.commit("second version", ["deploy/web.yaml": webYAML(scenario, version: "2")])
+        #expect(try await deliverWebhook(scenario, api: api, secret: secret, delivery: "d-2") == "202")
+        // then
+        try await scenario.eventually(60, "the second revision runs") {
+            await scenario.inspect(web, "{{range .Config.Env}}{{println .}}{{end}}")?.contains("VERSION=2") == true
+        }
+        try await scenario.eventually(30, "the second revision is healthy") {
+            (try await sourceEvents(scenario)).contains { $0.reason == "RevisionHealthy" && $0.message.contains(String(second.prefix(7))) }
+        }
+        let running = await scenario.inspect(web, "{{.Id}}")
+
+        // when: a revision that does not validate (a bad value on line 13 of web.yaml)
+        let broken = try await remote.commit("broken", ["deploy/web.yaml": webYAML(scenario, version: "3").replacingOccurrences(of: "pullPolicy: Never", with: "pullPolicy: Sometimes")])
+        #expect(try await deliverWebhook(scenario, api: api, secret: secret, delivery: "d-3") == "202")
+        // then: nothing of it is applied; the event names the file, line and field
+        try await scenario.eventually(30, "the broken revision is reported invalid") {
+            (try await sourceEvents(scenario)).contains { $0.reason == "RevisionInvalid" && $0.message.contains(String(broken.prefix(7))) }
+        }
+        let invalid = try #require(try await sourceEvents(scenario).first { $0.reason == "RevisionInvalid" })
+        #expect(invalid.message.contains("deploy/web.yaml:"))
+        #expect(invalid.message.contains("pullPolicy"))
+        #expect(await scenario.inspect(web, "{{.Id}}") == running)
+
+        // when: a revision whose service never becomes healthy
+        let unhealthy = try await remote.commit("never healthy", ["deploy/web.yaml": webYAML(scenario, version: "4", healthy: false)])
+        #expect(try await deliverWebhook(scenario, api: api, secret: secret, delivery: "d-4") == "202")
+        // then: applied, failed after the health timeout, and rolled back to the second revision
+        try await scenario.eventually(90, "the unhealthy revision is rolled back") {
+            (try await sourceEvents(scenario)).contains { $0.reason == "RolledBack" && $0.message.contains(String(unhealthy.prefix(7))) && $0.message.contains(String(second.prefix(7))) }
+        }
+        try await scenario.eventually(60, "the second revision runs again, healthy") {
+            let env = await scenario.inspect(web, "{{range .Config.Env}}{{println .}}{{end}}")
+            let health = await scenario.inspect(web, "{{.State.Health.Status}}")
+            return env?.contains("VERSION=2") == true && health == "healthy"
+        }
+
+        // and: a bad signature is refused and triggers nothing; the secret never shows in the log
+        #expect(try await deliverWebhook(scenario, api: api, secret: "not-the-secret", delivery: "d-5") == "401")
+        #expect(!scenario.serveLog.contains(secret))
+    }
+
+    @Test func aForcePushIsFollowedAndADeletedBranchAppliesNothing() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        let remote = try await GitRemote(in: scenario.folder)
+        try await remote.commit("first", ["web.yaml": webYAML(scenario, version: "1")])
+        try scenario.startServe(["--git-url", remote.url, "--git-ref", "main", "--git-interval", "1s", "--git-health-timeout", "30s"])
+        let web = scenario.container("web")
+        try await scenario.eventually(60, "the first revision runs") { await scenario.inspect(web, "{{.State.Running}}") == "true" }
+
+        // when: history rewritten
+        try await remote.git("reset", "-q", "--hard", "HEAD")
+        try await remote.git("commit", "-q", "--amend", "-m", "rewritten")
+        let rewritten = try await remote.commit("rewritten again", ["web.yaml": webYAML(scenario, version: "5")], force: true)
+        // then
+        try await scenario.eventually(60, "the rewritten history runs") {
+            await scenario.inspect(web, "{{range .Config.Env}}{{println .}}{{end}}")?.contains("VERSION=5") == true
+        }
+        #expect(!rewritten.isEmpty)
+        let running = await scenario.inspect(web, "{{.Id}}")
+
+        // when: the branch is deleted on the remote
+        _ = try await Scenario.run("/usr/bin/git", ["-C", remote.bare.path, "update-ref", "-d", "refs/heads/main"])
+        // then: the fetch fails, is said once, and nothing is removed
+        try await scenario.eventually(30, "serve says the ref is gone") { scenario.serveLog.contains("cannot fetch") }
+        #expect(await scenario.inspect(web, "{{.Id}}") == running)
+        #expect(!scenario.serveHasExited)
+    }
+}
