@@ -20,7 +20,10 @@ enum GitErrorText {
         if has(["Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED", "No host key is known"]) {
             return .authenticationFailed("the ssh key of the server of \(url) is not the one in the known_hosts file:\n\(text)")
         }
-        if has(["Authentication failed", "could not read Username", "could not read Password", "Permission denied", "terminal prompts disabled", "returned error: 403"]) {
+        if has(["could not read Username", "could not read Password", "terminal prompts disabled"]) {
+            return .authenticationFailed("\(url) asks for credentials and none were given (set an auth file):\n\(text)")
+        }
+        if has(["Authentication failed", "Permission denied", "returned error: 403"]) {
             return .authenticationFailed("\(url) refused the credentials:\n\(text)")
         }
         if has(["couldn't find remote ref", "not our ref", "unadvertised object", "no such remote ref", "Remote branch"]) {

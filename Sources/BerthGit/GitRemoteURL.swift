@@ -1,3 +1,5 @@
+import Foundation
+
 /// A remote's URL, checked: only transports that reach a git server (never `ext::`, which runs a
 /// command), never starting with "-", never with a password in it (that belongs in the auth file).
 struct GitRemoteURL: Sendable {

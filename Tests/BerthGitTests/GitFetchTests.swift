@@ -127,7 +127,8 @@ import Testing
         let authFile = try scratchFolder("auth") + "/credentials"
         try writeFile(authFile, "username=\(try GitServers.httpUser)\npassword=\(wrong)\n")
         let url = try remote.httpURL.replacingOccurrences(of: "http://", with: "http://berth@")
-        let error = await gitError { () async throws(GitError) in try await remote.repository(url: url, authFile: authFile).fetch() }
+        let repository = try remote.repository(url: url, authFile: authFile)
+        let error = await gitError { () async throws(GitError) in try await repository.fetch() }
         guard case .authenticationFailed(let message) = error else {
             Issue.record("expected authenticationFailed, got \(String(describing: error))")
             return
@@ -140,7 +141,8 @@ import Testing
     @Test func aClosedPortIsUnreachable() async throws {
         let remote = try ScratchRemote()
         for url in ["http://127.0.0.1:9/x.git", "git://127.0.0.1:9/x.git"] {
-            let error = await gitError { () async throws(GitError) in try await remote.repository(url: url).fetch() }
+            let repository = try remote.repository(url: url)
+            let error = await gitError { () async throws(GitError) in try await repository.fetch() }
             guard case .unreachable = error else {
                 Issue.record("\(url): expected unreachable, got \(String(describing: error))")
                 continue

@@ -21,15 +21,20 @@ services+=(git)
 start_git() {
   need_apt git nginx fcgiwrap openssh-server openssh-client openssl
   local root="$BERTH_TEST_ROOT/git"
-  local repos="$root/repos" user
+  local repos="$root/repos" user http_port daemon_port ssh_port
+  # Three free ports from one interpreter (python3 starts slowly on a busy machine).
+  read -r http_port daemon_port ssh_port < <(python3 -c '
+import socket
+sockets = [socket.socket() for _ in range(3)]
+for s in sockets: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in sockets])')
   user=$(id -un)
   mkdir -p "$repos" "$root/nginx" "$root/ssh"
   git_pids=()
   on_cleanup stop_git
 
   # HTTP: fcgiwrap on a unix socket, nginx in front with basic auth.
-  local http_port password
-  http_port=$(free_port)
+  local password
   password=$(openssl rand -hex 16)
   # Two users with the same password: `berth`, and `git` (the user of an auth file holding a token only).
   printf 'berth:%s\ngit:%s\n' "$(openssl passwd -apr1 "$password")" "$(openssl passwd -apr1 "$password")" >"$root/nginx/htpasswd"
@@ -70,15 +75,11 @@ CONF
   git_pids+=($!)
 
   # git daemon: anonymous fetch and push.
-  local daemon_port
-  daemon_port=$(free_port)
   "$(git --exec-path)/git-daemon" --reuseaddr --listen=127.0.0.1 --port="$daemon_port" --base-path="$repos" --export-all \
     --enable=receive-pack "$repos" >>"$root/daemon.log" 2>&1 &
   git_pids+=($!)
 
   # sshd: own host key, config and authorized_keys; as root it needs its privilege-separation folder.
-  local ssh_port
-  ssh_port=$(free_port)
   ssh-keygen -q -t ed25519 -N '' -f "$root/ssh/host_key" -C berth-test-host
   ssh-keygen -q -t ed25519 -N '' -f "$root/ssh/client_key" -C berth-test-client
   ssh-keygen -q -t ed25519 -N '' -f "$root/ssh/other_host_key" -C berth-test-other-host
