@@ -56,10 +56,11 @@ public final class GitRepository: Sendable {
             try await local(["init", "--quiet", "--bare", mirror], subcommand: "init", inMirror: false)
         }
         let source = configuration.ref ?? "HEAD"
-        let arguments = credentials.configArguments + [
-            "--git-dir", mirror, "fetch", "--quiet", "--depth", "1", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
-            "--", configuration.url, "+\(source):refs/berth/head",
-        ]
+        let arguments =
+            credentials.configArguments + [
+                "--git-dir", mirror, "fetch", "--quiet", "--depth", "1", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
+                "--", configuration.url, "+\(source):refs/berth/head",
+            ]
         let output = try await runner.run(Self.safety + arguments)
         guard output.succeeded else {
             throw GitErrorText.remoteError(
