@@ -28,9 +28,10 @@ enum GitServers {
     static var otherKnownHosts: String { get throws { try value("BERTH_TEST_GIT_OTHER_KNOWN_HOSTS") } }
 }
 
-/// A folder of its own under the temporary directory, for one test.
+/// A folder of its own for one test, under the test root scripts/test removes afterwards.
 func scratchFolder(_ prefix: String) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("berth-git-\(prefix)-\(UUID().uuidString)").path
+    let root = ProcessInfo.processInfo.environment["BERTH_TEST_ROOT"] ?? FileManager.default.temporaryDirectory.path
+    let path = "\(root)/berth-git-\(prefix)-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
