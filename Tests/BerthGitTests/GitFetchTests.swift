@@ -170,7 +170,7 @@ import Testing
         let remote = try ScratchRemote()
         let folder = try scratchFolder("slow")
         let slowGit = folder + "/git"
-        try writeFile(slowGit, "#!/bin/sh\nexec sleep 60\n", mode: 0o755)
+        try writeExecutable(slowGit, "#!/bin/sh\nexec sleep 60\n")
         let repository = try remote.repository(url: try remote.daemonURL, gitExecutable: slowGit, timeout: .seconds(1))
         let started = ContinuousClock.now
         let error = await gitError { () async throws(GitError) in try await repository.fetch() }

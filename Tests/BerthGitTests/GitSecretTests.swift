@@ -13,14 +13,14 @@ import Testing
         let folder = try scratchFolder("recorder")
         let log = folder + "/log"
         let wrapper = folder + "/git"
-        try writeFile(
+        try writeExecutable(
             wrapper,
             """
             #!/bin/sh
             { printf 'argv:'; printf ' %s' "$@"; printf '\\n'; env; } >>'\(log)'
             GIT_TRACE='\(log)' exec /usr/bin/git "$@"
 
-            """, mode: 0o755)
+            """)
         let password = try GitServers.httpPassword
         let authFile = folder + "/credentials"
         try writeFile(authFile, "username=\(try GitServers.httpUser)\npassword=\(password)\n")

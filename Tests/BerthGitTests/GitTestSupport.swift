@@ -43,6 +43,14 @@ func writeFile(_ path: String, _ text: String, mode: Int = 0o600) throws {
     try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
 }
 
+/// Writes an executable script. Written by `install`, not by this process: a descriptor this
+/// process held open for writing could be inherited by a child another test forks meanwhile,
+/// and running the script would then fail with "Text file busy".
+func writeExecutable(_ path: String, _ text: String) throws {
+    try writeFile(path + ".source", text)
+    try runProgram("/usr/bin/install", ["-m", "755", path + ".source", path])
+}
+
 /// Runs a program (no shell) and returns its standard output; fails with its error output.
 @discardableResult
 func runProgram(_ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil) throws -> String {
