@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "BerthCerts", targets: ["BerthCerts"]),
         .library(name: "BerthAPI", targets: ["BerthAPI"]),
         .library(name: "BerthServer", targets: ["BerthServer"]),
+        .library(name: "BerthGit", targets: ["BerthGit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -67,6 +68,8 @@ let package = Package(
         ),
         // libpq's declarations only (no pkg-config, which would link it); CLibPQLoader loads the
         // library when a PostgreSQL store first calls it.
+        // Git as the source of desired state, driven through the git CLI (docs/architecture.md).
+        .target(name: "BerthGit", swiftSettings: strictSettings),
         .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
         .target(name: "CLibPQLoader", dependencies: ["CLibPQ"], linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
@@ -223,6 +226,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "BerthComposeTests", dependencies: ["BerthCompose", "BerthCore", "BerthManifests"], swiftSettings: strictSettings),
+        .testTarget(name: "BerthGitTests", dependencies: ["BerthGit"], swiftSettings: strictSettings),
         .testTarget(
             name: "BerthCLITests",
             dependencies: ["berth", "BerthObjectStore", "BerthCore", "BerthStore"],
