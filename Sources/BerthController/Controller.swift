@@ -1,5 +1,6 @@
 import BerthCore
 import BerthDocker
+import BerthGit
 import BerthStore
 import Foundation
 import Logging

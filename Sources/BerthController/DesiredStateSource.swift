@@ -1,4 +1,5 @@
 import BerthCore
+import BerthGit
 import BerthManifests
 import BerthStore
 import Foundation

@@ -37,7 +37,7 @@ public struct ControllerSettings: Sendable {
 public enum ControllerAssembly {
     public static func makeController(
         store: any Store, runtime: some ContainerRuntime & JobRuntime, objectStorage: (any ObjectStorage)?, source: DesiredStateSource,
-        certificates: CertificateManager?, settings: ControllerSettings, health: ControllerHealth? = nil, logger: Logger
+        certificates: CertificateManager?, git: GitSync? = nil, settings: ControllerSettings, health: ControllerHealth? = nil, logger: Logger
     ) -> Controller {
         let options = ReconcilerOptions(
             planner: PlannerOptions(restartBackoff: settings.restartBackoff), concurrency: settings.concurrency, environment: settings.environment)
@@ -45,7 +45,7 @@ public enum ControllerAssembly {
         let jobs = JobRunner(runtime: runtime, store: store, configuration: settings.jobs, environment: settings.environment, logger: Logger(label: "berth.jobs"))
         return Controller(
             source: source, runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
-            certificates: certificates,
+            certificates: certificates, git: git,
             configuration: ControllerConfiguration(resyncInterval: .milliseconds(settings.resyncInterval.milliseconds), identity: settings.jobs.identity),
             health: health, logger: logger
         )

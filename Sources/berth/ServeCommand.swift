@@ -3,6 +3,7 @@ import BerthAPI
 import BerthController
 import BerthCore
 import BerthDocker
+import BerthGit
 import BerthHostFiles
 import BerthObjectStore
 import BerthServer
@@ -26,6 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var controller: ControllerOptions
     @OptionGroup var objectStorage: ObjectStorageOptions
+    @OptionGroup var git: GitSourceOptions
     @OptionGroup var age: AgeOptions
     @Option(help: "Resync at least this often, e.g. 30s.") var resync: String = "30s"
     @Option(help: "Actions run at once.") var concurrency: Int = 8
@@ -55,32 +57,6 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A connection that sends nothing this long (a request half sent, or no next request) is closed, e.g. 30s.") var idleTimeout: String = "30s"
     @Option(help: "Followed streams (follow=true) open at once; more are answered 503.") var maxFollowers: Int = 200
     @Option(help: "Followed streams one token may hold open at once; more are answered 429.") var maxFollowersPerToken: Int = 10
-    @Option(help: "A file holding the secret of POST /v1/hooks/git (GitHub/Gitea signature, GitLab token); only its owner may read it.")
-    var gitWebhookSecretFile: String?
-
-    /// The webhook of `--git-webhook-secret-file`: its secret, one trailing newline trimmed;
-    /// an empty file, or one that group or others can read, is refused.
-    func gitWebhook() throws -> GitWebhook? {
-        guard let path = gitWebhookSecretFile else { return nil }
-        let contents: HostFileContents
-        do throws(HostFileError) {
-            contents = try HostFile.read(path, limit: HostFile.valueLimit, followingLinks: true)
-        } catch {
-            throw ArgumentParser.ValidationError("--git-webhook-secret-file: \(error.message)")
-        }
-        guard contents.mode & 0o077 == 0 else {
-            throw ArgumentParser.ValidationError(
-                "--git-webhook-secret-file \(path) can be accessed by group or others (mode 0\(String(contents.mode & 0o777, radix: 8))); run chmod 600 \(path)")
-        }
-        var secret = contents.bytes
-        if secret.last == UInt8(ascii: "\n") { secret.removeLast() }
-        if secret.last == UInt8(ascii: "\r") { secret.removeLast() }
-        guard !secret.isEmpty else { throw ArgumentParser.ValidationError("--git-webhook-secret-file \(path) is empty; put the webhook's secret in it") }
-        // PLACEHOLDER until the git source is wired: the lead replaces this trigger with the
-        // GitSync service's fetch-now.
-        return GitWebhook(secret: secret, trigger: {})
-    }
-
     /// The crash-loop backoff of `--restart-backoff`, `--restart-backoff-max` and `--restart-backoff-reset`.
     func restartBackoffPolicy() throws -> BackoffPolicy {
         var policy = try backoff(from: restartBackoff, "--restart-backoff", upTo: restartBackoffMax, "--restart-backoff-max")
@@ -118,12 +94,33 @@ struct ServeCommand: AsyncParsableCommand {
         api.idleTimeout = .milliseconds(idle.milliseconds)
         let followers = FollowerSlots(limit: try positive(maxFollowers, "--max-followers"), perToken: try positive(maxFollowersPerToken, "--max-followers-per-token"))
         let listening = api
-        let webhook = try gitWebhook()
+        let gitConfiguration = try git.configuration()
+        let gitSettings = try git.settings()
+        let webhookSecret = try git.webhookSecret()
+        if gitConfiguration != nil, !manifests.paths.isEmpty {
+            throw ArgumentParser.ValidationError("--git-url and -f both name where the manifests are; give one of them")
+        }
+        if webhookSecret != nil, gitConfiguration == nil {
+            throw ArgumentParser.ValidationError("--git-webhook-secret-file needs --git-url: the webhook asks the git source to fetch")
+        }
         let settings = ControllerSettings(
             resyncInterval: interval, concurrency: concurrency, restartBackoff: backoff, jobs: jobSettings, environment: try age.environmentResolver())
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
-            let source = manifests.source(store: store)
+            var source = manifests.source(store: store)
+            // With a git source, the controller follows it; an API-only process reads no revision.
+            var sync: GitSync?
+            if let gitConfiguration {
+                source.git = GitSelection()
+                if role != .api {
+                    let directory = URL(fileURLWithPath: controller.resolvedStateDirectory).appendingPathComponent("git").path
+                    let repository: GitRepository
+                    do { repository = try GitRepository(configuration: gitConfiguration, directory: directory) } catch {
+                        throw ArgumentParser.ValidationError("--git-url: \(error)")
+                    }
+                    sync = GitSync(mirror: repository, source: source, store: store, settings: gitSettings, logger: Logger(label: "berth.git"))
+                }
+            }
             let storage = try objectStorage.open()
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             // What the controller of this process tells its API: staleness, writes waiting, statuses.
@@ -131,7 +128,7 @@ struct ServeCommand: AsyncParsableCommand {
             if role != .api {
                 let made = ControllerAssembly.makeController(
                     store: store, runtime: runtime, objectStorage: storage, source: source,
-                    certificates: try controller.certificateManager(store: store), settings: settings, health: health, logger: logger
+                    certificates: try controller.certificateManager(store: store), git: sync, settings: settings, health: health, logger: logger
                 )
                 services.append(.init(service: made))
             }
@@ -139,11 +136,11 @@ struct ServeCommand: AsyncParsableCommand {
                 let stateDirectory = URL(fileURLWithPath: controller.resolvedStateDirectory).standardizedFileURL.path
                 var dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics, followers: followers, protectedHostPaths: [stateDirectory])
                 dependencies.controller = health
-                dependencies.gitWebhook = webhook
+                if let webhookSecret, let sync { dependencies.gitWebhook = GitWebhook(secret: webhookSecret, trigger: { sync.trigger() }) }
                 services.append(.init(service: try APIAssembly.makeAPI(dependencies, configuration: listening, address: apiURL)))
             }
             logger.info(
-                "serving (\(role.rawValue)): manifests \(manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint), object storage \(storage.map { "\($0.client.configuration)" } ?? "none")"
+                "serving (\(role.rawValue)): manifests \(gitConfiguration.map { "from git \($0.redactedURL) \($0.ref ?? "(default branch)"):\($0.path)" } ?? manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint), object storage \(storage.map { "\($0.client.configuration)" } ?? "none")"
             )
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(

@@ -6,9 +6,11 @@ struct GitRemote {
     let bare: URL
     let work: URL
 
-    /// A new bare repository with a `main` branch in `folder`, and a clone of it.
-    init(in folder: URL) async throws {
-        bare = folder.appendingPathComponent("remote.git")
+    /// A new bare repository with a `main` branch in `folder` (`served`: in the folder the test
+    /// git servers serve, BERTH_TEST_GIT_ROOT), and a clone of it.
+    init(in folder: URL, served: Bool = false) async throws {
+        let name = folder.lastPathComponent + "-remote.git"
+        bare = served ? URL(fileURLWithPath: try TestServices.value("BERTH_TEST_GIT_ROOT")).appendingPathComponent(name) : folder.appendingPathComponent("remote.git")
         work = folder.appendingPathComponent("work")
         _ = try await Scenario.run("/usr/bin/git", ["init", "-q", "--bare", "--initial-branch=main", bare.path])
         _ = try await Scenario.run("/usr/bin/git", ["init", "-q", "--initial-branch=main", work.path])
@@ -16,6 +18,9 @@ struct GitRemote {
     }
 
     var url: String { "file://" + bare.path }
+
+    /// The repository's URL on the test HTTP server (basic auth).
+    var httpURL: String { get throws { try TestServices.value("BERTH_TEST_GIT_HTTP_URL") + "/" + bare.lastPathComponent } }
 
     @discardableResult
     func git(_ arguments: String...) async throws -> String {
@@ -169,5 +174,54 @@ struct GitSourceEndToEndTests {
         try await scenario.eventually(30, "serve says the ref is gone") { scenario.serveLog.contains("cannot fetch") }
         #expect(await scenario.inspect(web, "{{.Id}}") == running)
         #expect(!scenario.serveHasExited)
+    }
+
+    @Test func overHTTPWithCredentialsThatNeverShowAndAWrongPasswordThatIsAStatus() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a repository on the HTTP server (basic auth) and a credentials file
+        let remote = try await GitRemote(in: scenario.folder, served: true)
+        let first = try await remote.commit("over http", ["web.yaml": webYAML(scenario, version: "1")])
+        let user = try TestServices.value("BERTH_TEST_GIT_HTTP_USER"), password = try TestServices.value("BERTH_TEST_GIT_HTTP_PASSWORD")
+        let credentials = scenario.folder.appendingPathComponent("git-credentials")
+        func writeCredentials(_ secret: String) throws {
+            try "username=\(user)\npassword=\(secret)\n".write(to: credentials, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: credentials.path)
+        }
+        try writeCredentials(password)
+        let arguments = ["--git-url", try remote.httpURL, "--git-auth-file", credentials.path, "--git-interval", "1s", "--git-health-timeout", "30s"]
+        // when
+        try scenario.startServe(arguments)
+        // then
+        let web = scenario.container("web")
+        try await scenario.eventually(60, "the revision fetched over HTTP runs") { await scenario.inspect(web, "{{.State.Running}}") == "true" }
+        try await scenario.eventually(30, "the history records it") {
+            (try await scenario.berth("history", "--json")).stdout.contains(first)
+        }
+        let running = await scenario.inspect(web, "{{.Id}}")
+
+        // when: serve starts again with a wrong password
+        await scenario.stopServe()
+        let wrong = "wrong-\(UUID().uuidString)"
+        try writeCredentials(wrong)
+        try scenario.startServe(arguments)
+        // then: the failure is a status, the revision applied before keeps running
+        try await scenario.eventually(60, "the failed fetch is reported") {
+            (try await scenario.berth("status", "--json")).stdout.contains("lastFetchError")
+        }
+        #expect(await scenario.inspect(web, "{{.Id}}") == running)
+        #expect(!scenario.serveHasExited)
+
+        // and: neither password shows in any output of the test
+        var outputs = [scenario.serveLog]
+        for command in [["history", "--json"], ["status", "--json"], ["status"], ["events", "--project", "default", "--json"]] {
+            let result = try await scenario.berth(command)
+            outputs += [result.stdout, result.stderr]
+        }
+        for output in outputs {
+            #expect(!output.contains(password))
+            #expect(!output.contains(wrong))
+        }
+        #expect(outputs[0].contains("authentication"))
     }
 }

@@ -1,3 +1,4 @@
+import BerthGit
 import BerthCore
 
 /// What the git sync needs of a repository: fetch the ref, check a revision out into a folder of
@@ -17,4 +18,10 @@ public protocol GitMirror: Sendable {
     func verifySignature(_ sha: String) async throws(GitError)
     /// Removes every checkout but those of `keeping`.
     func removeCheckouts(keeping: Set<String>) throws(GitError)
+}
+
+extension GitRepository: GitMirror {
+    public var redactedURL: String { configuration.redactedURL }
+    public var ref: String? { configuration.ref }
+    public var path: String { configuration.path }
 }

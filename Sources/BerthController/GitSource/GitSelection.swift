@@ -1,3 +1,4 @@
+import BerthGit
 import Synchronization
 
 /// The git revision whose manifests the controller converges now. ``GitSync`` selects one; the

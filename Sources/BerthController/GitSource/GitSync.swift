@@ -1,3 +1,4 @@
+import BerthGit
 import BerthCore
 import BerthStore
 import Foundation
