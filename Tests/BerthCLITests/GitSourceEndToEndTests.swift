@@ -30,14 +30,15 @@ struct GitRemote {
     /// Writes `files` (path in the repository → text), commits them with `subject` and pushes;
     /// returns the new commit's sha.
     @discardableResult
-    func commit(_ subject: String, _ files: [String: String], force: Bool = false) async throws -> String {
+    func commit(_ subject: String, _ files: [String: String], force: Bool = false, signingKey: String? = nil) async throws -> String {
         for (path, text) in files {
             let url = work.appendingPathComponent(path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try text.write(to: url, atomically: true, encoding: .utf8)
         }
         try await git("add", "-A")
-        try await git("commit", "-q", "-m", subject)
+        let signing = signingKey.map { ["-c", "gpg.format=ssh", "-c", "user.signingkey=\($0)", "commit", "-S"] } ?? ["commit"]
+        try await git(signing + ["-q", "-m", subject])
         try await git(["push", "-q"] + (force ? ["--force"] : []) + ["origin", "main"])
         return try await git("rev-parse", "HEAD")
     }
@@ -223,5 +224,33 @@ struct GitSourceEndToEndTests {
             #expect(!output.contains(wrong))
         }
         #expect(outputs[0].contains("authentication"))
+    }
+
+    @Test func withSignaturesCheckedAnUnsignedRevisionIsRefusedAndTheSignedOneKeepsRunning() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a key allowed to sign, a signed first revision, and serve checking signatures
+        let key = scenario.folder.appendingPathComponent("signing_key").path
+        _ = try await Scenario.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "test@berth.invalid", "-f", key])
+        let allowed = scenario.folder.appendingPathComponent("allowed_signers")
+        try ("test@berth.invalid " + String(contentsOfFile: key + ".pub", encoding: .utf8)).write(to: allowed, atomically: true, encoding: .utf8)
+        let remote = try await GitRemote(in: scenario.folder)
+        let signed = try await remote.commit("signed", ["web.yaml": webYAML(scenario, version: "1")], signingKey: key)
+        try scenario.startServe(["--git-url", remote.url, "--git-interval", "1s", "--git-verify-signatures", allowed.path])
+        let web = scenario.container("web")
+        try await scenario.eventually(60, "the signed revision runs") {
+            await scenario.inspect(web, "{{range .Config.Env}}{{println .}}{{end}}")?.contains("VERSION=1") == true
+        }
+        let running = await scenario.inspect(web, "{{.Id}}")
+        // when: an unsigned commit
+        let unsigned = try await remote.commit("unsigned", ["web.yaml": webYAML(scenario, version: "2")])
+        // then: refused, with the reason; the signed revision keeps running
+        try await scenario.eventually(30, "the unsigned revision is refused") {
+            (try await sourceEvents(scenario)).contains { $0.reason == "RevisionRefused" && $0.message.contains(String(unsigned.prefix(7))) }
+        }
+        let history = try await scenario.berth("history", "--json")
+        #expect(history.stdout.contains("refused"))
+        #expect(history.stdout.contains(signed))
+        #expect(await scenario.inspect(web, "{{.Id}}") == running)
     }
 }
