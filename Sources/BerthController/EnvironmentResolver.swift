@@ -20,7 +20,11 @@ public struct EnvironmentResolver: Sendable {
     }
 
     /// Every variable resolved, or an error naming the first (in name order) that cannot be.
-    public func resolve(_ env: [String: EnvValue]) async throws(ExecutionError) -> [String: String] {
+    /// `decryptingFiles: false` (a resource or job an API writer wrote, whose project's policy does
+    /// not allow `decryptSecrets`) refuses a `fromFile` whose file is age-encrypted instead of
+    /// decrypting it: the policy lets such writers name host files, not have the controller's key
+    /// open them.
+    public func resolve(_ env: [String: EnvValue], decryptingFiles: Bool = true) async throws(ExecutionError) -> [String: String] {
         var resolved: [String: String] = [:]
         for (name, value) in env.sorted(by: { $0.key < $1.key }) {
             switch value {
@@ -33,7 +37,15 @@ public struct EnvironmentResolver: Sendable {
                 resolved[name] = text
             case .fromFile(let path):
                 let text = try Self.read(path, for: name)
-                resolved[name] = AgeArmor.isArmored(text) ? try await decrypt(text, for: name, from: path) : text.droppingFinalNewline
+                guard AgeArmor.isArmored(text) else {
+                    resolved[name] = text.droppingFinalNewline
+                    continue
+                }
+                guard decryptingFiles else {
+                    throw ExecutionError(
+                        "env.\(name): \(path) is age-encrypted, and an API writer's resource has it decrypted only when its project's policy sets decryptSecrets: true")
+                }
+                resolved[name] = try await decrypt(text, for: name, from: path)
             case .encrypted(let armored):
                 resolved[name] = try await decrypt(armored, for: name)
             }

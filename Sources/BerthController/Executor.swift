@@ -74,6 +74,9 @@ public struct Executor: Sendable {
     public var noObjectStorage: String
     public var concurrency: Int
     public var environment: EnvironmentResolver
+    /// Services whose age-encrypted `fromFile` files are not decrypted (see
+    /// `DesiredState.decryptsFiles(for:project:)`).
+    public var fileDecryptionRefused: Set<ResourceID>
     /// How often a wait looks at the container.
     public var readyPollInterval: Duration
     public var progress: @Sendable (ExecutionProgress) -> Void
@@ -85,6 +88,7 @@ public struct Executor: Sendable {
         noObjectStorage: String = "no object storage is configured",
         concurrency: Int = 8,
         environment: EnvironmentResolver = EnvironmentResolver(),
+        fileDecryptionRefused: Set<ResourceID> = [],
         readyPollInterval: Duration = .milliseconds(100),
         progress: @escaping @Sendable (ExecutionProgress) -> Void = { _ in },
         shouldStop: @escaping @Sendable () -> Bool = { false }
@@ -94,6 +98,7 @@ public struct Executor: Sendable {
         self.noObjectStorage = noObjectStorage
         self.concurrency = max(1, concurrency)
         self.environment = environment
+        self.fileDecryptionRefused = fileDecryptionRefused
         self.readyPollInterval = readyPollInterval
         self.progress = progress
         self.shouldStop = shouldStop
@@ -162,7 +167,7 @@ public struct Executor: Sendable {
                 try await runtime.disconnectContainer(named: name, from: network)
             case .createContainer(let target):
                 try await images.ensure(target.spec.container.image, policy: target.spec.container.pullPolicy)
-                let values = try await environment.resolve(target.spec.container.env)
+                let values = try await environment.resolve(target.spec.container.env, decryptingFiles: !fileDecryptionRefused.contains(target.service))
                 _ = try await runtime.createContainer(target, environment: values)
             case .startContainer(let name):
                 try await runtime.startContainer(named: name)

@@ -153,6 +153,7 @@ public actor Reconciler {
         let executor = Executor(
             runtime: runtime, objectStorage: objectStorage, noObjectStorage: Self.noObjectStorage, concurrency: options.concurrency,
             environment: options.environment,
+            fileDecryptionRefused: Set(desired.writtenByAPIWriters.filter { !desired.decryptsFiles(for: $0, project: $0.project) }),
             progress: { [logger] event in
                 if case .finished(let result) = event { Self.log(result, logger) }
                 progress(event)

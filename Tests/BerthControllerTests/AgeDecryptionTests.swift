@@ -52,6 +52,27 @@ struct AgeDecryptionTests {
         #expect(value.hasPrefix(AgeArmor.header) && !value.contains("s3cr3t"))
     }
 
+    @Test func anEncryptedFileOfAnUntrustedWriterIsRefusedNotDecrypted() async throws {
+        // given
+        let key = try AgeKey()
+        defer { key.remove() }
+        let file = key.folder.appendingPathComponent("file.age")
+        try await AgeTool.encrypt(Array("from-a-file".utf8), recipients: [key.recipient], recipientsFiles: []).write(to: file, atomically: true, encoding: .utf8)
+        let plain = key.folder.appendingPathComponent("plain.txt")
+        try "not-encrypted\n".write(to: plain, atomically: true, encoding: .utf8)
+        let resolver = EnvironmentResolver(processEnvironment: [:], ageIdentityFile: key.identity)
+        // when / then: a plain file is still read; an encrypted one is refused, naming the rule
+        #expect(try await resolver.resolve(["PLAIN": .fromFile(plain.path)], decryptingFiles: false) == ["PLAIN": "not-encrypted"])
+        do {
+            _ = try await resolver.resolve(["KEY": .fromFile(file.path)], decryptingFiles: false)
+            Issue.record("an encrypted file was decrypted for an untrusted writer")
+        } catch {
+            #expect(error.message.contains("env.KEY"))
+            #expect(error.message.contains("decryptSecrets"))
+            #expect(!error.message.contains("from-a-file"))
+        }
+    }
+
     @Test func withoutAnIdentityTheErrorNamesTheVariableAndTheFlag() async throws {
         let key = try AgeKey()
         defer { key.remove() }

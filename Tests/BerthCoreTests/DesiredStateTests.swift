@@ -369,6 +369,25 @@ struct DesiredStateTests {
         #expect(limits(.cronJob, "tidy") == defaults)
     }
 
+    @Test func decryptsFilesForTheOperatorAndForAPIWritersOnlyWithThePolicy() throws {
+        // given: a service the operator declared and one an API writer wrote, in a project
+        // without and one with policy.decryptSecrets
+        let declared = try Fixture.service("declared")
+        let written = try Fixture.service("written")
+        let allowing = Resource(
+            metadata: ResourceMetadata(name: "open"), spec: .project(ProjectSpec(policy: ProjectPolicy(decryptSecrets: true))))
+        let openService = try Fixture.service("written", project: "open")
+        var state = try DesiredState.validate([shop, declared, written, allowing, openService])
+        state.markWrittenByAPIWriters([written.id, openService.id])
+        // then
+        #expect(state.decryptsFiles(for: declared.id, project: "shop"))
+        #expect(!state.decryptsFiles(for: written.id, project: "shop"))
+        #expect(state.decryptsFiles(for: openService.id, project: "open"))
+        // a job no declared resource owns (submitted through the API) follows its project's policy
+        #expect(!state.decryptsFiles(for: nil, project: "shop"))
+        #expect(state.decryptsFiles(for: nil, project: "open"))
+    }
+
     @Test func hashesServicesAfterApplyingProjectDefaults() throws {
         // given
         let defaults = ResourceLimits(memory: ByteSize(bytes: 256 << 20))

@@ -202,7 +202,7 @@ struct JobExecution: Sendable {
             throw ExecutionError("network \(unknown.name) is not declared in project \(job.project)")
         }
         if container.pullPolicy == .always { try await ensureImage(container) }
-        var values = try await environment.resolve(container.env)
+        var values = try await environment.resolve(container.env, decryptingFiles: desired.decryptsFiles(for: job.owner, project: job.project))
         let token = try await store.createJobToken(jobID: job.id, now: Date())
         values["BERTH_JOB_ID"] = job.id
         values["BERTH_JOB_TOKEN"] = token.token

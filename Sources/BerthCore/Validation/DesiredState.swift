@@ -101,6 +101,14 @@ public struct DesiredState: Sendable, Hashable {
         referencedProjects.formUnion(projects)
     }
 
+    /// Whether the controller may decrypt age-encrypted files (`fromFile`) for what `writer` declares
+    /// in `project`: always for a resource the operator declared, for an API writer's (or a job
+    /// with no declaring resource, `writer` nil) only when the project's policy sets `decryptSecrets`.
+    public func decryptsFiles(for writer: ResourceID?, project: String) -> Bool {
+        if let writer, contains(writer), !writtenByAPIWriters.contains(writer) { return true }
+        return projects[project]?.policy?.decryptSecrets == true
+    }
+
     /// Records which resources an API writer wrote, for the rules only the operator is trusted with.
     public mutating func markWrittenByAPIWriters(_ ids: some Sequence<ResourceID>) {
         writtenByAPIWriters.formUnion(ids)
