@@ -79,12 +79,7 @@ public struct DesiredStateSource: Sendable {
         }
         let live = stored.filter { !$0.isDeleted }
         let deleted = stored.filter(\.isDeleted)
-        var state: DesiredState
-        if live.isEmpty {
-            state = manifests?.state ?? DesiredState()
-        } else {
-            state = try DesiredState.validate((manifests?.state.resources ?? []) + live.map(\.resource), memo: reuse.specHashes)
-        }
+        var state = try combined(manifests, live)
         state.includeInScope(deleted.map(\.id.project))
         state.markWrittenByAPIWriters(live.filter { $0.source == .api }.map(\.id))
         return Snapshot(
@@ -104,6 +99,11 @@ public struct DesiredStateSource: Sendable {
         let manifests = try loadManifests(revision: revision)
         guard let store else { return manifests?.state ?? DesiredState() }
         let live = try await withStoreDeadline(storeTimeout) { try await store.resources(kind: nil, project: nil, includeDeleted: false) }
+        return try combined(manifests, live)
+    }
+
+    /// The manifests' state with the store's live resources checked in (as it is, without any).
+    private func combined(_ manifests: Manifests?, _ live: [StoredResource]) throws(ValidationError) -> DesiredState {
         guard !live.isEmpty else { return manifests?.state ?? DesiredState() }
         return try DesiredState.validate((manifests?.state.resources ?? []) + live.map(\.resource), memo: reuse.specHashes)
     }

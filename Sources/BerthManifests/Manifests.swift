@@ -18,9 +18,11 @@ public struct Manifests: Sendable {
         var resources: [Resource] = []
         var issues: [ValidationIssue] = []
         var reads: [String: ManifestReuse.FileRead] = [:]
+        var names: [String] = []
         let previous = reuse?.snapshot() ?? [:]
         for file in files {
             let name = displayName(file, relativeTo: base)
+            names.append(name)
             let read: ManifestReuse.FileRead
             do throws(ValidationError) {
                 let bytes = try ManifestFiles.read(file, limits: limits)
@@ -42,7 +44,7 @@ public struct Manifests: Sendable {
         let state = try DesiredState.validate(resources, memo: reuse?.specHashes)
         let policyIssues = PolicyCheck.manifestIssues(state)
         guard policyIssues.isEmpty else { throw ValidationError(issues: policyIssues) }
-        return Manifests(files: files.map { displayName($0, relativeTo: base) }, state: state)
+        return Manifests(files: names, state: state)
     }
 
     /// One file's resources and problems (syntax first, then each document's fields).

@@ -124,10 +124,11 @@ public actor GitSync {
             selectedState = try? await source.validate(revision)
             selection.select(revision)
             if record.outcome == .healthy { lastHealthy = revision }
-            if let healthy = try await store.sourceRevisions(limit: 100).first(where: { $0.outcome == .healthy }), healthy.sha != sha {
+            let history = try await store.sourceRevisions(limit: 100)
+            if let healthy = history.first(where: { $0.outcome == .healthy }), healthy.sha != sha {
                 lastHealthy = try? await checkout(healthy.commit)
             }
-            for old in try await store.sourceRevisions(limit: 100) where [.invalid, .refused, .failed].contains(old.outcome) {
+            for old in history where [.invalid, .refused, .failed].contains(old.outcome) {
                 rejected.insert(old.sha)
             }
             logger.info("git source: converging revision \(revision.label), applied before this start")
@@ -171,8 +172,6 @@ public actor GitSync {
             await saveState()
             return
         }
-        // The ref moved on: a revision rejected before may be tried again when it comes back.
-        if pinned == nil { rejected = rejected.filter { $0 != target.sha } }
         await attempt(target, pinned: pinned != nil)
     }
 
