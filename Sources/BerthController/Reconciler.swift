@@ -175,7 +175,8 @@ public actor Reconciler {
         }
         let statuses = StatusBuilder(
             desired: desired, observed: after, plan: plan, report: report, failures: failures,
-            previous: await previousStatuses(), generations: snapshot.generations, restarts: restarted, time: finished
+            previous: await previousStatuses(), generations: snapshot.generations, restarts: restarted,
+            revision: snapshot.revision.map(StatusRevision.init), time: finished
         ).build()
         await record(statuses, report, desired: snapshot.state, observed: after, deleted: snapshot.deleted)
         let backoffEnds = plan.waits.compactMap(\.until).map(finished.instant(of:)) + failures.values.map(\.nextAttempt)

@@ -15,6 +15,8 @@ struct StatusBuilder {
     var generations: [ResourceID: Int64]
     /// Restarts Berth made in this pass, per service.
     var restarts: [ResourceID: Int]
+    /// The git revision the desired state came from; nil without a git source.
+    var revision: StatusRevision?
     /// The end of the pass: the statuses' time, and how backoff instants are shown.
     var time: PassTime
 
@@ -100,6 +102,7 @@ struct StatusBuilder {
             status.lastCause = lastAction.cause
         }
         status.nextAttemptAt = nil
+        if let revision { status.attemptedRevision = revision }
         return status
     }
 
@@ -127,6 +130,7 @@ struct StatusBuilder {
     private func converged(_ status: inout ResourceStatus, _ id: ResourceID, message: String) {
         status.phase = .ready
         status.observedGeneration = generations[id] ?? status.observedGeneration
+        if let revision { status.appliedRevision = revision }
         status.setCondition(.ready, .true, reason: "Converged", message: message, now: now)
         status.setCondition(.reconciling, .false, reason: "Converged", message: message, now: now)
         status.setCondition(.stalled, .false, reason: "Converged", message: message, now: now)

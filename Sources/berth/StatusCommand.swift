@@ -59,11 +59,14 @@ struct StatusTable {
     }
 
     var text: String {
-        var rows = [["RESOURCE", "PHASE", "READY", "RESTARTS", "LAST ACTION"]]
+        // The revision column only when the desired state comes from git.
+        let revisions = statuses.contains { $0.attemptedRevision != nil || $0.appliedRevision != nil }
+        var rows = [["RESOURCE", "PHASE", "READY", "RESTARTS"] + (revisions ? ["REVISION"] : []) + ["LAST ACTION"]]
         for status in statuses {
             let ready = status.desiredReplicas.map { "\(status.readyReplicas ?? 0)/\($0)" } ?? "-"
             let last = status.lastAction.map { action in status.lastCause.map { "\(action) (\($0))" } ?? action } ?? "-"
-            rows.append([status.id.description, status.phase.rawValue, ready, String(status.restartCount), last])
+            let revision = revisions ? [Self.revision(status)] : []
+            rows.append([status.id.description, status.phase.rawValue, ready, String(status.restartCount)] + revision + [last])
         }
         var lines = [textTable(rows)]
         // How to reach each service replica: its networks and addresses, its published ports.
@@ -85,5 +88,13 @@ struct StatusTable {
         // Set apart from the replica table by a blank line; nothing trails the last line.
         if lines.count > 1, !reasons.isEmpty { lines.append("") }
         return (lines + reasons).joined(separator: "\n")
+    }
+
+    /// The revision the resource became ready at, and the one it is converged toward when that
+    /// is another: `1a2b3c4`, `1a2b3c4 -> 5d6e7f8`, `- -> 5d6e7f8`.
+    static func revision(_ status: ResourceStatus) -> String {
+        let applied = status.appliedRevision?.shortSHA ?? "-"
+        guard let attempted = status.attemptedRevision, attempted.sha != status.appliedRevision?.sha else { return applied }
+        return "\(applied) -> \(attempted.shortSHA)"
     }
 }

@@ -21,6 +21,10 @@ struct GitRemote {
 
     /// The repository's URL on the test HTTP server (basic auth).
     var httpURL: String { get throws { try TestServices.value("BERTH_TEST_GIT_HTTP_URL") + "/" + bare.lastPathComponent } }
+    /// The repository's URL on the test `git daemon`.
+    var daemonURL: String { get throws { try TestServices.value("BERTH_TEST_GIT_DAEMON_URL") + "/" + bare.lastPathComponent } }
+    /// The repository's URL on the test sshd (key BERTH_TEST_GIT_SSH_KEY, BERTH_TEST_GIT_KNOWN_HOSTS).
+    var sshURL: String { get throws { try TestServices.value("BERTH_TEST_GIT_SSH_URL") + "/" + bare.lastPathComponent } }
 
     @discardableResult
     func git(_ arguments: String...) async throws -> String {
@@ -71,6 +75,17 @@ struct GitSourceEndToEndTests {
         }
     }
 
+    /// The revisions `berth status --json` records for a resource: (attempted, applied) shas.
+    private func statusRevisions(_ scenario: Scenario, _ name: String) async throws -> (attempted: String?, applied: String?) {
+        let result = try await scenario.berth("status", "--json")
+        guard result.status == 0, let answer = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+            let items = answer["items"] as? [[String: Any]],
+            let item = items.first(where: { ($0["id"] as? [String: Any])?["name"] as? String == name && ($0["id"] as? [String: Any])?["project"] as? String == scenario.project })
+        else { return (nil, nil) }
+        func sha(_ key: String) -> String? { (item[key] as? [String: Any])?["sha"] as? String }
+        return (sha("attemptedRevision"), sha("appliedRevision"))
+    }
+
     /// POSTs a GitHub-style push delivery signed with `secret`; the HTTP status.
     private func deliverWebhook(_ scenario: Scenario, api: String, secret: String, delivery: String) async throws -> String {
         let body = scenario.folder.appendingPathComponent("push-\(delivery).json")
@@ -116,6 +131,10 @@ struct GitSourceEndToEndTests {
         try await scenario.eventually(30, "the second revision is healthy") {
             (try await sourceEvents(scenario)).contains { $0.reason == "RevisionHealthy" && $0.message.contains(String(second.prefix(7))) }
         }
+        try await scenario.eventually(30, "the service's status records the second revision") {
+            let revisions = try await statusRevisions(scenario, "web")
+            return revisions.attempted == second && revisions.applied == second
+        }
         let running = await scenario.inspect(web, "{{.Id}}")
 
         // when: a revision that does not validate (a bad value on line 13 of web.yaml)
@@ -142,6 +161,8 @@ struct GitSourceEndToEndTests {
             let health = await scenario.inspect(web, "{{.State.Health.Status}}")
             return env?.contains("VERSION=2") == true && health == "healthy"
         }
+        // the service never became ready at the unhealthy revision, so its status says the second
+        #expect(try await statusRevisions(scenario, "web").applied == second)
 
         // and: a bad signature is refused and triggers nothing; the secret never shows in the log
         #expect(try await deliverWebhook(scenario, api: api, secret: "not-the-secret", delivery: "d-5") == "401")
@@ -252,5 +273,57 @@ struct GitSourceEndToEndTests {
         #expect(history.stdout.contains("refused"))
         #expect(history.stdout.contains(signed))
         #expect(await scenario.inspect(web, "{{.Id}}") == running)
+    }
+
+    /// Over `git daemon` and over ssh (a key file and the server's known_hosts): the first revision
+    /// runs, a pushed one follows by polling, and each resource's status names the revision.
+    @Test(arguments: ["daemon", "ssh"])
+    func followsARepositoryServedOver(transport: String) async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given
+        let remote = try await GitRemote(in: scenario.folder, served: true)
+        let first = try await remote.commit("first over \(transport)", ["web.yaml": webYAML(scenario, version: "1")])
+        let access =
+            transport == "ssh"
+            ? [
+                "--git-url", try remote.sshURL, "--git-auth-file", try TestServices.value("BERTH_TEST_GIT_SSH_KEY"),
+                "--git-known-hosts", try TestServices.value("BERTH_TEST_GIT_KNOWN_HOSTS"),
+            ]
+            : ["--git-url", try remote.daemonURL]
+        // when
+        try scenario.startServe(access + ["--git-interval", "1s", "--git-health-timeout", "30s"])
+        // then
+        let web = scenario.container("web")
+        try await scenario.eventually(60, "the first revision runs and its status says so") {
+            let applied = try await statusRevisions(scenario, "web").applied
+            return await scenario.inspect(web, "{{.State.Health.Status}}") == "healthy" && applied == first
+        }
+        // when: a push, found by polling
+        let second = try await remote.commit("second over \(transport)", ["web.yaml": webYAML(scenario, version: "2")])
+        // then
+        try await scenario.eventually(60, "the second revision runs and its status says so") {
+            let env = await scenario.inspect(web, "{{range .Config.Env}}{{println .}}{{end}}")
+            let applied = try await statusRevisions(scenario, "web").applied
+            return env?.contains("VERSION=2") == true && applied == second
+        }
+        let table = try await scenario.berth("status")
+        #expect(table.stdout.contains("REVISION"))
+        #expect(table.stdout.contains(String(second.prefix(7))))
+    }
+
+    @Test func anUnreachableServerIsAStatusNotACrash() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a git URL where nothing listens (port 9 on loopback)
+        try scenario.startServe(["--git-url", "git://127.0.0.1:9/nothing.git", "--git-interval", "1s"])
+        // then: the source says the fetch failed; serve keeps running and answers
+        try await scenario.eventually(60, "the failed fetch is a status") {
+            let status = try await scenario.berth("status")
+            return status.status == 0 && status.stdout.contains("last fetch failed")
+        }
+        let json = try await scenario.berth("status", "--json")
+        #expect(json.stdout.contains("lastFetchError"), "\(json.stdout)")
+        #expect(!scenario.serveHasExited)
     }
 }

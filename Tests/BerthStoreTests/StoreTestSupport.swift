@@ -164,6 +164,9 @@ final class TestPlace: Sendable {
 }
 
 /// The schema version a store found or brought its database to when it opened.
+/// The version of the newest migration: what a database opened by this build is at.
+let latestSchemaVersion = 7
+
 func schemaVersion(_ store: any Store) -> Int? {
     (store as? SQLStore)?.schemaVersion
 }

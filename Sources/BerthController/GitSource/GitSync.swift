@@ -336,6 +336,13 @@ extension SourceRevisionRecord {
     var commit: GitCommit { GitCommit(sha: sha, subject: subject, author: author, committedAt: committedAt) }
 }
 
+extension StatusRevision {
+    /// What a resource's status shows of `commit`.
+    init(_ commit: GitCommit) {
+        self.init(sha: commit.sha, subject: commit.subject, author: commit.author, committedAt: commit.committedAt)
+    }
+}
+
 /// The source's metrics: the revision running and when the ref was last fetched.
 enum GitSyncMetrics {
     private static let running = Mutex<String?>(nil)

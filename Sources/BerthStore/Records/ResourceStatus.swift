@@ -73,6 +73,26 @@ public struct ReplicaStatus: Sendable, Hashable, Codable {
     }
 }
 
+/// The git revision a resource's desired state came from: what status shows of it.
+public struct StatusRevision: Sendable, Hashable, Codable {
+    /// The commit, 40 hex digits.
+    public var sha: String
+    public var subject: String
+    /// `Name <email>`.
+    public var author: String
+    public var committedAt: Date
+
+    public init(sha: String, subject: String, author: String, committedAt: Date) {
+        self.sha = sha
+        self.subject = subject
+        self.author = author
+        self.committedAt = committedAt
+    }
+
+    /// The first seven hex digits, as revisions are shown.
+    public var shortSHA: String { String(sha.prefix(7)) }
+}
+
 /// What the controller last observed and did for one resource.
 public struct ResourceStatus: Sendable, Hashable, Codable {
     public var id: ResourceID
@@ -91,12 +111,17 @@ public struct ResourceStatus: Sendable, Hashable, Codable {
     /// The last action taken (`createContainer app-0`) and why (`missing`).
     public var lastAction: String?
     public var lastCause: String?
+    /// With a git source: the revision the last pass converged this resource toward, and the
+    /// one it last became ready at (they differ while a revision rolls out, or did not work).
+    public var attemptedRevision: StatusRevision?
+    public var appliedRevision: StatusRevision?
     public var updatedAt: Date
 
     public init(
         id: ResourceID, phase: ResourcePhase, conditions: [Condition] = [], observedGeneration: Int64? = nil,
         restartCount: Int = 0, readyReplicas: Int? = nil, desiredReplicas: Int? = nil, nextAttemptAt: Date? = nil,
-        replicas: [ReplicaStatus]? = nil, lastAction: String? = nil, lastCause: String? = nil, updatedAt: Date
+        replicas: [ReplicaStatus]? = nil, lastAction: String? = nil, lastCause: String? = nil,
+        attemptedRevision: StatusRevision? = nil, appliedRevision: StatusRevision? = nil, updatedAt: Date
     ) {
         self.id = id
         self.phase = phase
@@ -109,6 +134,8 @@ public struct ResourceStatus: Sendable, Hashable, Codable {
         self.replicas = replicas
         self.lastAction = lastAction
         self.lastCause = lastCause
+        self.attemptedRevision = attemptedRevision
+        self.appliedRevision = appliedRevision
         self.updatedAt = updatedAt
     }
 

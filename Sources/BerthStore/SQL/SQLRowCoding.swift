@@ -22,7 +22,7 @@ extension SQLStore {
 
     static let statusColumns = """
         kind, project, name, phase, conditions, observed_generation, restart_count, last_action, last_cause, updated_at, \
-        ready_replicas, desired_replicas, next_attempt_at, replicas
+        ready_replicas, desired_replicas, next_attempt_at, replicas, attempted_revision, applied_revision
         """
 
     static func resourceStatus(_ row: SQLRow) throws(StoreError) -> ResourceStatus {
@@ -41,6 +41,8 @@ extension SQLStore {
             replicas: try row.text(13).map { text throws(StoreError) in try Coding.decode([ReplicaStatus].self, from: text) },
             lastAction: row.text(7),
             lastCause: row.text(8),
+            attemptedRevision: try row.text(14).map { text throws(StoreError) in try Coding.decode(StatusRevision.self, from: text) },
+            appliedRevision: try row.text(15).map { text throws(StoreError) in try Coding.decode(StatusRevision.self, from: text) },
             updatedAt: try row.requiredDate(9)
         )
     }

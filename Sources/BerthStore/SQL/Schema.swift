@@ -4,7 +4,7 @@
 enum Schema {
     /// Every migration, in order, for one dialect.
     static func migrations(_ dialect: any SQLDialect) -> [Migration] {
-        [initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect), sourceRevisions(dialect)]
+        [initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect), sourceRevisions(dialect), statusRevisions]
     }
 
     /// The schema of the first release. Times are milliseconds since 1970 in 64-bit integer
@@ -180,4 +180,13 @@ enum Schema {
                 );
                 """)
     }
+
+    /// The git revision each resource was last converged toward and last became ready at (JSON
+    /// of ``StatusRevision``): the same statement on both databases.
+    static let statusRevisions = Migration(
+        version: 7, name: "status revisions",
+        sql: """
+            ALTER TABLE resource_status ADD COLUMN attempted_revision text;
+            ALTER TABLE resource_status ADD COLUMN applied_revision text;
+            """)
 }
