@@ -14,8 +14,8 @@ struct AgeOptions: ParsableArguments {
     /// The resolver of containers' env with the identity, if any; an identity file that cannot be
     /// read fails at once, naming the setting.
     func environmentResolver() throws -> EnvironmentResolver {
-        let environment = ProcessInfo.processInfo.environment
-        let identity = ageIdentityFile ?? environment["BERTH_AGE_IDENTITY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        let environment = Settings.environment
+        let identity = Settings.value(ageIdentityFile, "BERTH_AGE_IDENTITY_FILE")
         if let identity {
             let setting = ageIdentityFile == nil ? "BERTH_AGE_IDENTITY_FILE" : "--age-identity-file"
             var isFolder: ObjCBool = false

@@ -13,4 +13,19 @@ struct Berth: AsyncParsableCommand {
             TokenCommand.self, ImportCommand.self, SecretCommand.self, CompletionsCommand.self,
         ]
     )
+
+    /// Reads `$BERTH_ENV_FILE` (`Settings`) before any command, then runs the command given.
+    static func main() async {
+        do {
+            try Settings.load(nil)
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -37,7 +37,7 @@ struct ControllerOptions: ParsableArguments {
     @Option(help: "The image of the stopped helper containers that write certificates into volumes. Default: $BERTH_HELPER_IMAGE, else busybox:latest.")
     var helperImage: String?
 
-    private var environment: [String: String] { ProcessInfo.processInfo.environment }
+    private var environment: [String: String] { Settings.environment }
 
     /// The state directory this invocation uses.
     var resolvedStateDirectory: String {
@@ -69,7 +69,7 @@ struct ControllerOptions: ParsableArguments {
 
     /// The store: PostgreSQL when a URL is given, else the embedded SQLite file.
     func openStore() async throws -> any Store {
-        let url = database ?? environment["BERTH_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        let url = Settings.value(database, "BERTH_DATABASE_URL")
         let poolSize = try resolvedPoolSize()
         do {
             if let url { return try await PostgresStore.open(PostgresConfiguration(connectionString: url, poolSize: poolSize)) }
@@ -81,7 +81,7 @@ struct ControllerOptions: ParsableArguments {
 
     /// `--database-pool`, else `BERTH_DATABASE_POOL`, else 4; 1 to 64.
     private func resolvedPoolSize() throws -> Int {
-        let text = environment["BERTH_DATABASE_POOL"].flatMap { $0.isEmpty ? nil : $0 }
+        let text = Settings.value(nil, "BERTH_DATABASE_POOL")
         guard let size = databasePool ?? (text == nil ? 4 : text.flatMap(Int.init)), (1...64).contains(size) else {
             throw CommandFailure("--database-pool (or BERTH_DATABASE_POOL) takes a number of connections from 1 to 64; found \(databasePool.map(String.init) ?? text ?? "")")
         }
@@ -107,8 +107,8 @@ struct ControllerOptions: ParsableArguments {
     /// The API client when a server is configured (flag, environment, then config file), else nil.
     private func apiClient() throws -> APIClient? {
         let file = try ClientConfigFile.load(environment)
-        guard let server = server ?? environment["BERTH_SERVER"].flatMap({ $0.isEmpty ? nil : $0 }) ?? file.server else { return nil }
-        let token = token ?? environment["BERTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? file.token
+        guard let server = Settings.value(server, "BERTH_SERVER") ?? file.server else { return nil }
+        let token = Settings.value(token, "BERTH_TOKEN") ?? file.token
         do {
             return try APIClient(server: server, token: token)
         } catch {
@@ -118,7 +118,7 @@ struct ControllerOptions: ParsableArguments {
 
     /// Certificates: the local CA lives in `<state dir>/ca`, the record of host files written beside it.
     func certificateManager(store: (any Store)?) throws -> CertificateManager {
-        let text = helperImage ?? environment["BERTH_HELPER_IMAGE"].flatMap { $0.isEmpty ? nil : $0 } ?? "busybox:latest"
+        let text = Settings.value(helperImage, "BERTH_HELPER_IMAGE") ?? "busybox:latest"
         let image: ImageReference
         do {
             image = try ImageReference(parsing: text)

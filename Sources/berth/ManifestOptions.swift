@@ -12,7 +12,7 @@ struct ManifestOptions: ParsableArguments {
 
     var resolvedPaths: [String] {
         if !paths.isEmpty { return paths }
-        if let fromEnvironment = ProcessInfo.processInfo.environment["BERTH_MANIFESTS"], !fromEnvironment.isEmpty {
+        if let fromEnvironment = Settings.environment["BERTH_MANIFESTS"], !fromEnvironment.isEmpty {
             return fromEnvironment.split(separator: ":").map(String.init)
         }
         return ["manifests"]
@@ -25,7 +25,7 @@ struct ManifestOptions: ParsableArguments {
     /// The desired-state source: these manifests plus the store's API resources. The default
     /// `manifests/` may be missing (the API alone declares resources); a path given is required.
     func source(store: (any Store)?) -> DesiredStateSource {
-        DesiredStateSource(manifestPaths: resolvedPaths, manifestsOptional: paths.isEmpty && ProcessInfo.processInfo.environment["BERTH_MANIFESTS"] == nil, store: store)
+        DesiredStateSource(manifestPaths: resolvedPaths, manifestsOptional: paths.isEmpty && Settings.environment["BERTH_MANIFESTS"] == nil, store: store)
     }
 
     /// Loads the desired state, printing every validation problem on failure.

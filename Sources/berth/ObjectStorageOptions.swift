@@ -21,20 +21,17 @@ struct ObjectStorageOptions: ParsableArguments {
     )
     var s3CredentialsFile: String?
 
-    private var environment: [String: String] { ProcessInfo.processInfo.environment }
+    private var environment: [String: String] { Settings.environment }
 
     /// The object storage the flags and environment name, or `nil` when no endpoint is set; an
     /// endpoint without credentials, or any invalid setting, fails at once naming the setting.
     func open() throws -> S3ObjectStorage? {
-        func setting(_ flag: String?, _ variable: String) -> String? {
-            flag ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
-        }
-        guard let endpoint = setting(s3Endpoint, "BERTH_S3_ENDPOINT") else { return nil }
+        guard let endpoint = Settings.value(s3Endpoint, "BERTH_S3_ENDPOINT") else { return nil }
         do throws(S3Error) {
             let addressing: S3Configuration.Addressing
             if let s3Addressing {
                 addressing = s3Addressing
-            } else if let text = setting(nil, "BERTH_S3_ADDRESSING") {
+            } else if let text = Settings.value(nil, "BERTH_S3_ADDRESSING") {
                 guard let parsed = S3Configuration.Addressing(rawValue: text) else {
                     throw .configuration("BERTH_S3_ADDRESSING is \"\(text)\"; expected path or virtual-host")
                 }
@@ -46,7 +43,7 @@ struct ObjectStorageOptions: ParsableArguments {
                 throw .configuration("the S3 endpoint \(endpoint) is set but no credentials are: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give --s3-credentials-file")
             }
             let configuration = try S3Configuration(
-                endpoint: endpoint, region: setting(s3Region, "BERTH_S3_REGION") ?? S3Configuration.defaultRegion,
+                endpoint: endpoint, region: Settings.value(s3Region, "BERTH_S3_REGION") ?? S3Configuration.defaultRegion,
                 addressing: addressing, credentials: credentials
             )
             return S3ObjectStorage(client: S3Client(configuration: configuration))

@@ -57,6 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A connection that sends nothing this long (a request half sent, or no next request) is closed, e.g. 30s.") var idleTimeout: String = "30s"
     @Option(help: "Followed streams (follow=true) open at once; more are answered 503.") var maxFollowers: Int = 200
     @Option(help: "Followed streams one token may hold open at once; more are answered 429.") var maxFollowersPerToken: Int = 10
+    @Option(
+        help: "A settings file of NAME=value lines (the package's /etc/berth/berth.env) for every setting no flag or environment variable gives. Default: $BERTH_ENV_FILE."
+    ) var envFile: String?
     /// The crash-loop backoff of `--restart-backoff`, `--restart-backoff-max` and `--restart-backoff-reset`.
     func restartBackoffPolicy() throws -> BackoffPolicy {
         var policy = try backoff(from: restartBackoff, "--restart-backoff", upTo: restartBackoffMax, "--restart-backoff-max")
@@ -75,6 +78,8 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // First: every setting below may come from the file.
+        if let envFile { try Settings.load(envFile) }
         controller.bootstrapLogging(fallback: .info)
         let interval = try parseSpan(resync, option: "--resync")
         let backoff = try restartBackoffPolicy()
@@ -85,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "berth.controller")
         // Before any metric is made, so the controller's and the API's land in the one registry.
         let metrics = APIMetrics()
-        var api = try APIServerConfiguration(listen: listen ?? ProcessInfo.processInfo.environment["BERTH_LISTEN"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:7700")
+        var api = try APIServerConfiguration(listen: listen ?? Settings.value(nil, "BERTH_LISTEN") ?? "127.0.0.1:7700")
         api.tlsCertificate = tlsCertificate
         api.tlsKey = tlsKey
         api.maxConnections = try positive(maxConnections, "--max-connections")

@@ -142,6 +142,31 @@ struct CLITests {
         }
     }
 
+    @Test func readsSettingsFromTheSettingsFileUnderTheEnvironment() async throws {
+        try await withTemporaryFolder { folder in
+            // given: a settings file naming one folder, in berth.env's format
+            let volumes = folder.appendingPathComponent("volumes"), other = folder.appendingPathComponent("other")
+            for place in [volumes, other] { try FileManager.default.createDirectory(at: place, withIntermediateDirectories: true) }
+            try "apiVersion: berth/v1\nkind: Volume\nmetadata: {name: data}\nspec: {}\n".write(to: volumes.appendingPathComponent("data.yaml"), atomically: true, encoding: .utf8)
+            try "apiVersion: berth/v1\nkind: Volume\nmetadata: {name: a}\nspec: {}\n---\napiVersion: berth/v1\nkind: Volume\nmetadata: {name: b}\nspec: {}\n"
+                .write(to: other.appendingPathComponent("two.yaml"), atomically: true, encoding: .utf8)
+            let settings = folder.appendingPathComponent("berth.env")
+            try "# comment\n\nexport BERTH_LOG_LEVEL=info\nBERTH_MANIFESTS=\"\(volumes.path)\"\n".write(to: settings, atomically: true, encoding: .utf8)
+            // when
+            let fromFile = try await BerthProcess.run(["validate", "--json"], environment: ["BERTH_ENV_FILE": settings.path])
+            let overridden = try await BerthProcess.run(["validate", "--json"], environment: ["BERTH_ENV_FILE": settings.path, "BERTH_MANIFESTS": other.path])
+            try "BERTH_MANIFESTS=/x\nnot a setting\n".write(to: settings, atomically: true, encoding: .utf8)
+            let malformed = try await BerthProcess.run(["serve", "--env-file", settings.path, "--listen", "127.0.0.1:0"])
+            // then: the file's folder, unless the environment names another; a bad line is named
+            #expect(fromFile.status == 0, "stderr: \(fromFile.stderr)")
+            #expect((try #require(try jsonObject(fromFile.stdout) as? [String: Any])["resources"] as? [Any])?.count == 1)
+            #expect(overridden.status == 0, "stderr: \(overridden.stderr)")
+            #expect((try #require(try jsonObject(overridden.stdout) as? [String: Any])["resources"] as? [Any])?.count == 2)
+            #expect(malformed.status != 0)
+            #expect(malformed.stderr.contains("\(settings.path):2: expected NAME=value"), "\(malformed.stderr)")
+        }
+    }
+
     @Test func readsTheManifestsFolderWhenNeitherPathNorVariableIsGiven() async throws {
         // when: run in the package root, without -f and without BERTH_MANIFESTS
         let result = try await BerthProcess.run(["validate", "--json"])
@@ -331,7 +356,7 @@ struct CLITests {
             let refused = try await listJobs()
             // then
             #expect(refused.status == 1, "stderr: \(refused.stderr)")
-            #expect(refused.stderr.contains("\(config) holds a token and group or others can access it (mode 0\(String(mode, radix: 8))); run chmod 600 \(config)"), "stderr: \(refused.stderr)")
+            #expect(refused.stderr.contains("it holds a token: \(config) can be accessed by group or others (mode 0\(String(mode, radix: 8))); run chmod 600 \(config)"), "stderr: \(refused.stderr)")
             #expect(!refused.stderr.contains("berth_not-a-real-token"))
         }
         // when: the owner's alone, it is read (and the server is not there)
