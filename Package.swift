@@ -69,7 +69,8 @@ let package = Package(
         // libpq's declarations only (no pkg-config, which would link it); CLibPQLoader loads the
         // library when a PostgreSQL store first calls it.
         // Git as the source of desired state, driven through the git CLI (docs/architecture.md).
-        .target(name: "BerthGit", swiftSettings: strictSettings),
+        .target(name: "BerthSubprocess", swiftSettings: strictSettings),
+        .target(name: "BerthGit", dependencies: ["BerthSubprocess", "BerthHostFiles"], swiftSettings: strictSettings),
         .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
         .target(name: "CLibPQLoader", dependencies: ["CLibPQ"], linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
@@ -77,6 +78,7 @@ let package = Package(
             name: "BerthStore",
             dependencies: [
                 "BerthCore",
+                "BerthHostFiles",
                 "CLibPQ",
                 "CLibPQLoader",
                 "CSQLite",
@@ -108,6 +110,7 @@ let package = Package(
                 "BerthCerts",
                 "BerthHostFiles",
                 "BerthGit",
+                "BerthSubprocess",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

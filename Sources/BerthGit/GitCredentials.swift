@@ -1,3 +1,4 @@
+import BerthHostFiles
 import Foundation
 
 /// How git gets the credentials of the auth file without a secret ever reaching an argument list
@@ -43,7 +44,7 @@ struct GitCredentials: Sendable {
         }
         if remote.isSSH, let knownHosts = configuration.knownHostsFile {
             environment["BERTH_GIT_KNOWN_HOSTS"] = knownHosts
-            let seconds = max(1, Int(configuration.commandTimeout.timeInterval))
+            let seconds = max(1, Int(configuration.commandTimeout.components.seconds))
             var command =
                 #"ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UpdateHostKeys=no"#
                 + #" -o GlobalKnownHostsFile=/dev/null -o UserKnownHostsFile="$BERTH_GIT_KNOWN_HOSTS" -o ConnectTimeout=\#(seconds)"#
@@ -68,11 +69,7 @@ struct GitCredentials: Sendable {
     }
 
     private static func checkPrivate(_ file: String) throws(GitError) {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: file), FileManager.default.isReadableFile(atPath: file),
-            let mode = (attributes[.posixPermissions] as? NSNumber)?.uint16Value
-        else { throw .invalidConfiguration("cannot read the auth file \(file)") }
-        if mode & 0o077 != 0 {
-            throw .invalidConfiguration("the auth file \(file) is readable by others (mode \(String(mode & 0o777, radix: 8))): chmod 600 it")
-        }
+        guard FileManager.default.isReadableFile(atPath: file) else { throw .invalidConfiguration("cannot read the auth file \(file)") }
+        if let problem = OwnerOnly.problem(at: file) { throw .invalidConfiguration("the auth file \(problem)") }
     }
 }

@@ -1,3 +1,4 @@
+import BerthSubprocess
 import Foundation
 
 /// Turns a failed git command into a `GitError`: its error output scrubbed (URL userinfo removed,
@@ -13,9 +14,9 @@ enum GitErrorText {
     }
 
     /// The error of a failed command that talked to the remote at `url` (redacted).
-    static func remoteError(_ output: GitCommandOutput, subcommand: String, url: String, ref: String, secrets: [String], timeout: Duration) -> GitError {
+    static func remoteError(_ output: SubprocessOutput, subcommand: String, url: String, ref: String, secrets: [String], timeout: Duration) -> GitError {
         if output.timedOut { return .unreachable("git \(subcommand) from \(url) did not finish within \(timeout) and was killed") }
-        let text = scrub(output.standardError, secrets: secrets)
+        let text = scrub(output.errorText, secrets: secrets)
         let has = { (needles: [String]) in needles.contains { text.localizedCaseInsensitiveContains($0) } }
         if has(["Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED", "No host key is known"]) {
             return .authenticationFailed("the ssh key of the server of \(url) is not the one in the known_hosts file:\n\(text)")
@@ -39,8 +40,8 @@ enum GitErrorText {
     }
 
     /// The error of a failed command on the local mirror.
-    static func localError(_ output: GitCommandOutput, subcommand: String, timeout: Duration) -> GitError {
+    static func localError(_ output: SubprocessOutput, subcommand: String, timeout: Duration) -> GitError {
         if output.timedOut { return .failed("git \(subcommand) did not finish within \(timeout) and was killed") }
-        return .failed("git \(subcommand) exited with \(output.status):\n\(scrub(output.standardError, secrets: []))")
+        return .failed("git \(subcommand) exited with \(output.status):\n\(scrub(output.errorText, secrets: []))")
     }
 }

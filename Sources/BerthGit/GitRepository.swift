@@ -1,3 +1,4 @@
+import BerthSubprocess
 import Foundation
 
 /// A local shallow mirror of one ref of a remote, under `directory` (the state dir's `git/`):
@@ -12,9 +13,12 @@ public final class GitRepository: Sendable {
     public let configuration: GitSourceConfiguration
     private let mirror: String
     private let checkouts: String
-    private let runner: GitCommandRunner
+    private let runner: Subprocess
     private let credentials: GitCredentials
     private let redactedURL: String
+    /// With `allowedSignersFile` of GPG public keys: the gpg program and the home holding those
+    /// keys alone (`gnupg`, made afresh at start).
+    private let gpg: (program: String, home: String)?
 
     /// Checks the files the configuration names and makes `directory`'s folders (mode 700).
     public convenience init(configuration: GitSourceConfiguration, directory: String) throws(GitError) {
@@ -38,14 +42,45 @@ public final class GitRepository: Sendable {
             }
         }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        guard let executable = gitExecutable ?? Self.find("git", on: path) else {
+        guard let executable = gitExecutable ?? Subprocess.find("git", on: path) else {
             throw .invalidConfiguration("git is not installed (no git on PATH \(path))")
         }
         let environment = [
             "PATH": path, "HOME": home, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
             "SSH_ASKPASS_REQUIRE": "never",
         ].merging(credentials.environment) { $1 }
-        runner = GitCommandRunner(executable: executable, environment: environment, timeout: configuration.commandTimeout)
+        runner = Subprocess(executable: executable, environment: environment, timeout: configuration.commandTimeout)
+        gpg = try configuration.allowedSignersFile.flatMap { (file) throws(GitError) in
+            try Self.gpgKeyring(file, in: directory + "/gnupg", path: path, timeout: configuration.commandTimeout)
+        }
+    }
+
+    /// A GPG home holding only the public keys of `file` when it is an armored GPG key block
+    /// (`-----BEGIN PGP PUBLIC KEY BLOCK-----`), trusting each of them (`trust-model always`:
+    /// being in the file is what makes a key allowed) and starting no agent (`no-autostart`:
+    /// public keys need none); nil for an SSH allowed-signers file.
+    private static func gpgKeyring(_ file: String, in home: String, path: String, timeout: Duration) throws(GitError) -> (program: String, home: String)? {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw .invalidConfiguration("cannot read the allowed signers file \(file)") }
+        guard text.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----") else { return nil }
+        guard let program = Subprocess.find("gpg", on: path) else {
+            throw .invalidConfiguration("\(file) holds GPG keys, and gpg is not installed (no gpg on PATH); install the gnupg package")
+        }
+        do {
+            if FileManager.default.fileExists(atPath: home) { try FileManager.default.removeItem(atPath: home) }
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try "trust-model always\nno-autostart\n".write(toFile: home + "/gpg.conf", atomically: true, encoding: .utf8)
+        } catch {
+            throw .invalidConfiguration("cannot make the GPG home \(home): \(error.localizedDescription)")
+        }
+        let importer = Subprocess(executable: program, environment: ["PATH": path, "GNUPGHOME": home, "LC_ALL": "C"], timeout: timeout)
+        let output: SubprocessOutput
+        do throws(SubprocessError) {
+            output = try importer.runBlocking(["--batch", "--quiet", "--import", file])
+        } catch {
+            throw .invalidConfiguration(error.description)
+        }
+        guard output.succeeded else { throw .invalidConfiguration("cannot import the GPG keys of \(file): \(output.errorText.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        return (program, home)
     }
 
     /// Fetches the ref (`--depth 1` into the mirror, with a `+` refspec so force-pushes are
@@ -61,7 +96,7 @@ public final class GitRepository: Sendable {
                 "--git-dir", mirror, "fetch", "--quiet", "--depth", "1", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
                 "--", configuration.url, "+\(source):refs/berth/head",
             ]
-        let output = try await runner.run(Self.safety + arguments)
+        let output = try await git(Self.safety + arguments)
         guard output.succeeded else {
             throw GitErrorText.remoteError(
                 output, subcommand: "fetch", url: redactedURL, ref: configuration.ref ?? "the default branch (HEAD)",
@@ -105,43 +140,32 @@ public final class GitRepository: Sendable {
         return folder
     }
 
-    /// Path (relative to `configuration.path`) → blob id of every file under it at `sha`, so
-    /// callers can reuse the parses of unchanged files.
-    public func blobs(at sha: String) async throws(GitError) -> [String: String] {
-        try await requireCommit(sha)
-        try await requireFolder(at: sha)
-        let tree = configuration.path == "." ? "\(sha)^{tree}" : "\(sha):\(configuration.path)"
-        let output = try await local(["ls-tree", "-r", "-z", tree], subcommand: "ls-tree")
-        var blobs: [String: String] = [:]
-        // Each entry: "<mode> SP <type> SP <object> TAB <path>" ending in NUL.
-        for entry in output.standardOutput.split(separator: 0) {
-            let text = String(decoding: entry, as: UTF8.self)
-            guard let tab = text.firstIndex(of: "\t") else { continue }
-            let fields = text[..<tab].split(separator: " ")
-            if fields.count == 3 && fields[1] == "blob" { blobs[String(text[text.index(after: tab)...])] = String(fields[2]) }
-        }
-        return blobs
-    }
-
     /// Checks `sha`'s signature against `configuration.allowedSignersFile` (nothing to do when
-    /// none is configured). Only SSH signatures are checked; a GPG-signed commit is refused.
+    /// none is configured): an SSH signature by a key of an allowed-signers file, or a GPG
+    /// signature by a key of a file of GPG public keys.
     public func verifySignature(_ sha: String) async throws(GitError) {
         guard let allowedSigners = configuration.allowedSignersFile else { return }
         try await requireCommit(sha)
-        let output = try await local(
-            ["-c", "gpg.ssh.allowedSignersFile=\(allowedSigners)", "show", "--no-patch", "--format=%G?%x00%GK", sha], subcommand: "show")
+        let format = ["show", "--no-patch", "--format=%G?%x00%GK", sha]
+        let output =
+            if let gpg {
+                try await local(["-c", "gpg.program=\(gpg.program)"] + format, subcommand: "show", environment: ["GNUPGHOME": gpg.home])
+            } else {
+                try await local(["-c", "gpg.ssh.allowedSignersFile=\(allowedSigners)"] + format, subcommand: "show")
+            }
         let fields = output.text.split(separator: "\0", omittingEmptySubsequences: false).map(String.init)
         let key = fields.count > 1 && !fields[1].isEmpty ? fields[1] : "an unknown key"
+        let kind = gpg == nil ? "an SSH allowed-signers file: only SSH signatures are checked" : "GPG keys: only GPG signatures are checked"
         let why: String? =
             switch fields.first ?? "" {
             case "G": nil
             case "N": "it is not signed"
-            case "U": "it is signed by \(key), which is not in \(allowedSigners)"
+            case "U", "E": "it is signed by \(key), which is not in \(allowedSigners)"
             case "B": "its signature does not match its content"
             case "X": "its signature has expired"
             case "Y": "it is signed by \(key), which has expired"
             case "R": "it is signed by \(key), which is revoked"
-            default: "its signature cannot be checked (only SSH signatures are supported, not GPG)"
+            default: "its signature cannot be checked (\(allowedSigners) is \(kind))"
             }
         if let why { throw .signature("commit \(sha): \(why)") }
     }
@@ -159,13 +183,13 @@ public final class GitRepository: Sendable {
         }
         guard FileManager.default.fileExists(atPath: mirror + "/HEAD") else { return }
         let refs = try check(
-            runner.runBlocking(Self.safety + ["--git-dir", mirror, "for-each-ref", "--format=%(refname)", "refs/berth/keep/"]),
+            try gitBlocking(Self.safety + ["--git-dir", mirror, "for-each-ref", "--format=%(refname)", "refs/berth/keep/"]),
             subcommand: "for-each-ref")
         let stale = refs.text.split(separator: "\n").filter { !kept.contains(String($0.dropFirst("refs/berth/keep/".count))) }
         if stale.isEmpty { return }
         let commands = stale.map { "delete \($0)\n" }.joined()
         _ = try check(
-            runner.runBlocking(Self.safety + ["--git-dir", mirror, "update-ref", "--stdin"], input: Data(commands.utf8)), subcommand: "update-ref")
+            try gitBlocking(Self.safety + ["--git-dir", mirror, "update-ref", "--stdin"], input: Data(commands.utf8)), subcommand: "update-ref")
     }
 
     // MARK: - Helpers
@@ -179,13 +203,13 @@ public final class GitRepository: Sendable {
     /// Runs a command on the mirror; a failure is `.failed` with its scrubbed error output.
     @discardableResult
     private func local(_ arguments: [String], subcommand: String, environment: [String: String] = [:], inMirror: Bool = true) async throws(GitError)
-        -> GitCommandOutput
+        -> SubprocessOutput
     {
-        let output = try await runner.run(Self.safety + (inMirror ? ["--git-dir", mirror] : []) + arguments, environment: environment)
+        let output = try await git(Self.safety + (inMirror ? ["--git-dir", mirror] : []) + arguments, environment: environment)
         return try check(output, subcommand: subcommand)
     }
 
-    private func check(_ output: GitCommandOutput, subcommand: String) throws(GitError) -> GitCommandOutput {
+    private func check(_ output: SubprocessOutput, subcommand: String) throws(GitError) -> SubprocessOutput {
         guard output.succeeded else { throw GitErrorText.localError(output, subcommand: subcommand, timeout: configuration.commandTimeout) }
         return output
     }
@@ -203,19 +227,33 @@ public final class GitRepository: Sendable {
     /// `sha` is a commit id present in the mirror (fetched before and kept).
     private func requireCommit(_ sha: String) async throws(GitError) {
         guard GitCommitID.isValid(sha) else { throw .refNotFound("\"\(sha)\" is not a 40-hex commit id") }
-        let output = try await runner.run(Self.safety + ["--git-dir", mirror, "cat-file", "-e", "\(sha)^{commit}"])
+        let output = try await git(Self.safety + ["--git-dir", mirror, "cat-file", "-e", "\(sha)^{commit}"])
         guard output.succeeded else { throw .refNotFound("commit \(sha) is not in the local mirror of \(redactedURL) (fetch it first)") }
     }
 
     /// `configuration.path` is a folder at `sha`.
     private func requireFolder(at sha: String) async throws(GitError) {
         guard configuration.path != "." else { return }
-        let output = try await runner.run(Self.safety + ["--git-dir", mirror, "cat-file", "-t", "\(sha):\(configuration.path)"])
+        let output = try await git(Self.safety + ["--git-dir", mirror, "cat-file", "-t", "\(sha):\(configuration.path)"])
         guard output.succeeded else { throw .pathNotFound("\(configuration.path) does not exist at \(sha) of \(redactedURL)") }
         guard output.text == "tree" else { throw .pathNotFound("\(configuration.path) is a file, not a folder, at \(sha) of \(redactedURL)") }
     }
 
-    private static func find(_ name: String, on path: String) -> String? {
-        path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    /// Runs git; one that cannot be started at all is `.failed`.
+    private func git(_ arguments: [String], environment: [String: String] = [:]) async throws(GitError) -> SubprocessOutput {
+        do throws(SubprocessError) {
+            return try await runner.run(arguments, environment: environment)
+        } catch {
+            throw .failed(error.description)
+        }
+    }
+
+    /// Runs git on the calling thread.
+    private func gitBlocking(_ arguments: [String], input: Data? = nil) throws(GitError) -> SubprocessOutput {
+        do throws(SubprocessError) {
+            return try runner.runBlocking(arguments, input: input)
+        } catch {
+            throw .failed(error.description)
+        }
     }
 }

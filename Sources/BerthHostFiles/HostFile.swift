@@ -7,6 +7,25 @@ public struct HostFileContents: Sendable {
     public var mode: UInt32
 }
 
+/// Files and folders holding secrets must be their owner's alone.
+public enum OwnerOnly {
+    /// What is wrong with `path`, whose permission bits are `mode`, when group or others may
+    /// access it, and the `chmod` (`fix`: 600 for a file, 700 for a folder) that mends it; nil
+    /// when only its owner may.
+    public static func problem(_ path: String, mode: UInt32, fix: String = "600") -> String? {
+        guard mode & 0o077 != 0 else { return nil }
+        return "\(path) can be accessed by group or others (mode 0\(String(mode & 0o777, radix: 8))); run chmod \(fix) \(path)"
+    }
+
+    /// The problem of the file or folder at `path` as it is now; nil when there is none, or no
+    /// such path.
+    public static func problem(at path: String, fix: String = "600") -> String? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return problem(path, mode: UInt32(status.st_mode) & 0o7777, fix: fix)
+    }
+}
+
 /// Files on the controller's host at paths a manifest or a user names (`fromFile`, a client
 /// config file): regular files only, opened without following a symbolic link in the last
 /// component (`O_NOFOLLOW`) and without waiting for a writer (`O_NONBLOCK`, so a FIFO cannot

@@ -18,9 +18,7 @@ struct ClientConfigFile {
             return ClientConfigFile()
         }
         let file = ClientConfigFile(server: values["server"] as? String, token: values["token"] as? String)
-        if file.token != nil, contents.mode & 0o077 != 0 {
-            throw CommandFailure("\(path) holds a token and group or others can access it (mode 0\(String(contents.mode, radix: 8))); run chmod 600 \(path)")
-        }
+        if file.token != nil, let problem = OwnerOnly.problem(path, mode: contents.mode) { throw CommandFailure("it holds a token: \(problem)") }
         return file
     }
 

@@ -6,8 +6,7 @@ import BerthHostFiles
 import Foundation
 
 /// `serve`'s git source: the manifests come from a path of a ref of a git repository instead of
-/// `-f`. Every option also reads a `BERTH_GIT_…` environment variable (the package's
-/// `/etc/berth/berth.env`).
+/// `-f`. Every option also reads a `BERTH_GIT_…` environment variable (or the settings file, `Settings`).
 struct GitSourceOptions: ParsableArguments {
     @Option(name: .customLong("git-url"), help: "Read the manifests from this git repository (https://, ssh://, git@host:path, file://) instead of -f. Default: $BERTH_GIT_URL.")
     var url: String?
@@ -43,17 +42,13 @@ struct GitSourceOptions: ParsableArguments {
         help: "The secret of POST /v1/hooks/git (GitHub/Gitea HMAC or GitLab token), in a file only its owner reads. Default: $BERTH_GIT_WEBHOOK_SECRET_FILE.")
     var webhookSecretFile: String?
 
-    private func value(_ given: String?, _ variable: String) -> String? {
-        given ?? ProcessInfo.processInfo.environment[variable].flatMap { $0.isEmpty ? nil : $0 }
-    }
-
     /// The repository's settings, or nil when no git URL is given.
     func configuration() throws -> GitSourceConfiguration? {
-        guard let url = value(url, "BERTH_GIT_URL") else { return nil }
+        guard let url = Settings.value(url, "BERTH_GIT_URL") else { return nil }
         do {
             return try GitSourceConfiguration(
-                url: url, ref: value(ref, "BERTH_GIT_REF"), path: value(path, "BERTH_GIT_PATH") ?? ".", authFile: value(authFile, "BERTH_GIT_AUTH_FILE"),
-                knownHostsFile: value(knownHosts, "BERTH_GIT_KNOWN_HOSTS"), allowedSignersFile: value(allowedSigners, "BERTH_GIT_VERIFY_SIGNATURES")
+                url: url, ref: Settings.value(ref, "BERTH_GIT_REF"), path: Settings.value(path, "BERTH_GIT_PATH") ?? ".", authFile: Settings.value(authFile, "BERTH_GIT_AUTH_FILE"),
+                knownHostsFile: Settings.value(knownHosts, "BERTH_GIT_KNOWN_HOSTS"), allowedSignersFile: Settings.value(allowedSigners, "BERTH_GIT_VERIFY_SIGNATURES")
             )
         } catch {
             throw ArgumentParser.ValidationError("--git-url: \(error)")
@@ -62,10 +57,10 @@ struct GitSourceOptions: ParsableArguments {
 
     /// How the sync follows the ref.
     func settings() throws -> GitSyncSettings {
-        let interval = try parseSpan(value(interval, "BERTH_GIT_INTERVAL") ?? "1m", option: "--git-interval")
-        let health = try parseSpan(value(healthTimeout, "BERTH_GIT_HEALTH_TIMEOUT") ?? "2m", option: "--git-health-timeout")
+        let interval = try parseSpan(Settings.value(interval, "BERTH_GIT_INTERVAL") ?? "1m", option: "--git-interval")
+        let health = try parseSpan(Settings.value(healthTimeout, "BERTH_GIT_HEALTH_TIMEOUT") ?? "2m", option: "--git-health-timeout")
         guard interval.milliseconds >= 1000 else { throw ArgumentParser.ValidationError("--git-interval is at least 1s, found \(interval)") }
-        let rollbackFromEnvironment = ProcessInfo.processInfo.environment["BERTH_GIT_ROLLBACK"].map { !["false", "0", "no", "off"].contains($0.lowercased()) }
+        let rollbackFromEnvironment = Settings.environment["BERTH_GIT_ROLLBACK"].map { !["false", "0", "no", "off"].contains($0.lowercased()) }
         return GitSyncSettings(
             interval: .milliseconds(interval.milliseconds), healthTimeout: .milliseconds(health.milliseconds), rollback: rollback ?? rollbackFromEnvironment ?? true
         )
@@ -74,17 +69,14 @@ struct GitSourceOptions: ParsableArguments {
     /// The secret of `--git-webhook-secret-file`, one trailing newline trimmed; nil without the
     /// flag. An empty file, or one that group or others can access, is refused.
     func webhookSecret() throws -> [UInt8]? {
-        guard let path = value(webhookSecretFile, "BERTH_GIT_WEBHOOK_SECRET_FILE") else { return nil }
+        guard let path = Settings.value(webhookSecretFile, "BERTH_GIT_WEBHOOK_SECRET_FILE") else { return nil }
         let contents: HostFileContents
         do throws(HostFileError) {
             contents = try HostFile.read(path, limit: HostFile.valueLimit, followingLinks: true)
         } catch {
             throw ArgumentParser.ValidationError("--git-webhook-secret-file: \(error.message)")
         }
-        guard contents.mode & 0o077 == 0 else {
-            throw ArgumentParser.ValidationError(
-                "--git-webhook-secret-file \(path) can be accessed by group or others (mode 0\(String(contents.mode & 0o777, radix: 8))); run chmod 600 \(path)")
-        }
+        if let problem = OwnerOnly.problem(path, mode: contents.mode) { throw ArgumentParser.ValidationError("--git-webhook-secret-file \(problem)") }
         var secret = contents.bytes
         if secret.last == UInt8(ascii: "\n") { secret.removeLast() }
         if secret.last == UInt8(ascii: "\r") { secret.removeLast() }

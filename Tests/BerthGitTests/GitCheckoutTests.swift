@@ -36,25 +36,6 @@ import Testing
         #expect(try String(contentsOfFile: folder + "/passwd.yaml", encoding: .utf8) == "/etc/passwd")
     }
 
-    @Test func blobIdsChangeOnlyForTheChangedFile() async throws {
-        let remote = try ScratchRemote()
-        let first = try remote.commit(["m/a.yaml": "a\n", "m/b.yaml": "b\n", "m/sub/c.yaml": "c\n", "other.txt": "x\n"], message: "one")
-        try remote.push()
-        let repository = try remote.repository(path: "m")
-        #expect(try await repository.fetch().sha == first)
-        let second = try remote.commit(["m/b.yaml": "b changed\n", "other.txt": "y\n"], message: "two")
-        try remote.push()
-        #expect(try await repository.fetch().sha == second)
-        let before = try await repository.blobs(at: first)
-        let after = try await repository.blobs(at: second)
-        #expect(Set(before.keys) == ["a.yaml", "b.yaml", "sub/c.yaml"])
-        #expect(Set(after.keys) == Set(before.keys))
-        #expect(after["a.yaml"] == before["a.yaml"])
-        #expect(after["sub/c.yaml"] == before["sub/c.yaml"])
-        #expect(after["b.yaml"] != before["b.yaml"])
-        #expect(after["b.yaml"] == (try remote.git(["rev-parse", "\(second):m/b.yaml"])))
-    }
-
     @Test func aMissingPathIsPathNotFound() async throws {
         let remote = try ScratchRemote()
         let sha = try remote.commit(["deploy/app.yaml": "app\n", "file.yaml": "f\n"], message: "one")
@@ -63,8 +44,7 @@ import Testing
             let repository = try remote.repository(path: path)
             _ = try await repository.fetch()
             for error in [
-                await gitError { () async throws(GitError) in try await repository.checkout(sha) },
-                await gitError { () async throws(GitError) in try await repository.blobs(at: sha) },
+                await gitError { () async throws(GitError) in try await repository.checkout(sha) }
             ] {
                 guard case .pathNotFound(let message) = error else {
                     Issue.record("\(path): expected pathNotFound, got \(String(describing: error))")

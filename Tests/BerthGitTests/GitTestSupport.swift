@@ -86,6 +86,32 @@ private final class ErrorOutput: Sendable {
     var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
 }
 
+/// A GPG key made for a test: its own GPG home, its fingerprint, and its public key armored.
+struct GPGKey {
+    let home: String
+    let fingerprint: String
+    let publicKey: String
+
+    /// A new ed25519 signing key without passphrase for `identity` in a home of its own.
+    init(_ identity: String) throws {
+        home = try scratchFolder("gnupg")
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: home)
+        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "GNUPGHOME": home]
+        _ = try runProgram(
+            "/usr/bin/gpg", ["--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", identity, "ed25519", "sign", "never"],
+            environment: environment)
+        let listing = try runProgram("/usr/bin/gpg", ["--batch", "--with-colons", "--list-secret-keys"], environment: environment)
+        guard let line = listing.split(separator: "\n").first(where: { $0.hasPrefix("fpr:") }) else { throw SetupError("gpg listed no fingerprint") }
+        fingerprint = String(line.split(separator: ":", omittingEmptySubsequences: false)[9])
+        publicKey = try runProgram("/usr/bin/gpg", ["--batch", "--armor", "--export", fingerprint], environment: environment)
+    }
+
+    /// Ends the gpg-agent that making and using the key started for this home.
+    func stopAgent() {
+        _ = try? runProgram("/usr/bin/gpgconf", ["--kill", "gpg-agent"], environment: ["GNUPGHOME": home, "PATH": "/usr/bin:/bin"])
+    }
+}
+
 /// A bare repository served by every test server (made under BERTH_TEST_GIT_ROOT), a scratch
 /// clone that commits and pushes to it with real `git push`, and a state folder for the
 /// `GitRepository` under test.
@@ -115,19 +141,19 @@ struct ScratchRemote {
 
     /// Runs git in the scratch clone, as a user with no configuration of their own.
     @discardableResult
-    func git(_ arguments: [String]) throws -> String {
+    func git(_ arguments: [String], environment extra: [String: String] = [:]) throws -> String {
         let environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": home, "GIT_CONFIG_NOSYSTEM": "1",
             "GIT_AUTHOR_NAME": "Ada Tester", "GIT_AUTHOR_EMAIL": "ada@example.org", "GIT_COMMITTER_NAME": "Ada Tester",
             "GIT_COMMITTER_EMAIL": "ada@example.org",
-        ]
+        ].merging(extra) { $1 }
         return try runProgram("/usr/bin/git", arguments, in: FileManager.default.fileExists(atPath: work) ? work : nil, environment: environment)
     }
 
-    /// Writes (or, for nil, removes) files, commits them (signed with an SSH key when given) and
-    /// returns the new commit's sha.
+    /// Writes (or, for nil, removes) files, commits them (signed with an SSH key, or a GPG key
+    /// of a GPG home, when given) and returns the new commit's sha.
     @discardableResult
-    func commit(_ files: [String: String?], message: String, signingKey: String? = nil) throws -> String {
+    func commit(_ files: [String: String?], message: String, signingKey: String? = nil, gpgKey: GPGKey? = nil) throws -> String {
         for (path, content) in files {
             if let content {
                 try writeFile(work + "/" + path, content, mode: 0o644)
@@ -138,7 +164,8 @@ struct ScratchRemote {
         try git(["add", "--all"])
         var arguments = ["commit", "--quiet", "--allow-empty", "-m", message]
         if let signingKey { arguments = ["-c", "gpg.format=ssh", "-c", "user.signingkey=\(signingKey)"] + arguments + ["-S"] }
-        try git(arguments)
+        if let gpgKey { arguments = ["-c", "gpg.program=/usr/bin/gpg", "-c", "user.signingkey=\(gpgKey.fingerprint)"] + arguments + ["-S"] }
+        try git(arguments, environment: gpgKey.map { ["GNUPGHOME": $0.home] } ?? [:])
         return try git(["rev-parse", "HEAD"])
     }
 

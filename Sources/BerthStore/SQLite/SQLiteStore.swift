@@ -1,4 +1,5 @@
 import BerthCore
+import BerthHostFiles
 import Foundation
 import Glibc
 import Logging
@@ -78,11 +79,8 @@ public final class SQLiteStore: SQLStore, @unchecked Sendable {
             throw .unavailable("cannot create the SQLite file \(path): \(String(cString: strerror(errno)))")
         }
         if file >= 0 { Glibc.close(file) }
-        for (place, mode) in [(folder, "700"), (path, "600")] {
-            var status = stat()
-            if stat(place, &status) == 0, status.st_mode & 0o077 != 0 {
-                logger.warning("\(place) can be accessed by group or others (mode 0\(String(status.st_mode & 0o777, radix: 8))); run chmod \(mode) \(place)")
-            }
+        for (place, fix) in [(folder, "700"), (path, "600")] {
+            if let problem = OwnerOnly.problem(at: place, fix: fix) { logger.warning("\(problem)") }
         }
     }
 }
