@@ -36,6 +36,12 @@ import Testing
         try scenario.startServe(["--max-connections", "20", "--idle-timeout", "10m"])
         let url = try await scenario.apiURL()
         var connections = try (0..<20).map { _ in try RawConnection(url) }
+        // Each answered once and kept open: all 20 accepted by the server (on a loaded machine
+        // some could still wait in the kernel's backlog, and the 21st be accepted before them).
+        for connection in connections {
+            connection.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            try await connection.awaitAnswer(within: .seconds(30))
+        }
 
         // when
         let waiting = await Scenario.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", url + "/healthz"])
@@ -183,6 +189,17 @@ final class RawConnection: @unchecked Sendable {
         guard poll(&ready, 1, 0) > 0 else { return false }
         var byte: UInt8 = 0
         return recv(descriptor, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) <= 0
+    }
+
+    /// Waits until the server has sent something (the start of an answer); fails after `within`.
+    func awaitAnswer(within limit: Duration) async throws {
+        let deadline = ContinuousClock.now + limit
+        var byte: UInt8 = 0
+        while ContinuousClock.now < deadline {
+            if recv(descriptor, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw BerthProcess.SetupError("the server sent nothing within \(limit)")
     }
 
     /// Everything until the server closes the connection or ends the chunked response, read

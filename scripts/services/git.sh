@@ -19,7 +19,7 @@
 services+=(git)
 
 start_git() {
-  need_apt git nginx fcgiwrap openssh-server openssh-client openssl
+  need_apt git nginx fcgiwrap openssh-server openssh-client openssl gnupg
   local root="$BERTH_TEST_ROOT/git"
   local repos="$root/repos" user http_port daemon_port ssh_port
   # Three free ports from one interpreter (python3 starts slowly on a busy machine).
