@@ -149,4 +149,55 @@ import Testing
         #expect(taken.status == 0, "\(taken.stderr)")
         try await scenario.eventually(60, "the API writer's service runs") { await scenario.inspect(scenario.container("copier"), "{{.State.Running}}") == "true" }
     }
+
+    @Test func anAPIWritersFromFileIsDecryptedOnlyWhenThePolicyDecryptsSecrets() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a policy that lets the project's writers read one host folder, an encrypted file
+        // there, and a writer's token
+        let (identity, recipient) = try await Self.makeKey(in: scenario)
+        let secret = "from-file-\(UUID().uuidString)"
+        let folder = scenario.folder.appendingPathComponent("shared")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let cipherFile = folder.appendingPathComponent("token.age")
+        let block = try await Self.encrypt(secret, to: recipient, ["--indent", "1"])
+        try block.split(separator: "\n").map { $0.dropFirst() + "\n" }.joined().write(to: cipherFile, atomically: true, encoding: .utf8)
+        func policy(decrypting: Bool) throws {
+            try scenario.write(
+                """
+                apiVersion: berth/v1
+                kind: Project
+                metadata: {name: \(scenario.project)}
+                spec:
+                  policy: {hostPaths: ["\(folder.path)"], decryptSecrets: \(decrypting)}
+                """, declaringProject: false)
+        }
+        try policy(decrypting: false)
+        try scenario.startServe(["--age-identity-file", identity], resync: "1s")
+        let created = try await scenario.berth("token", "create", "--name", "reader", "--scope", "resources:write", "--project", scenario.project)
+        try #require(created.status == 0, "\(created.stderr)")
+        scenario.server = (url: try await scenario.apiURL(), token: created.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let document = scenario.folder.appendingPathComponent("reader.yaml")
+        try serviceYAML(scenario, "reader", extra: "  env: {TOKEN: {fromFile: \(cipherFile.path)}}").write(to: document, atomically: true, encoding: .utf8)
+
+        // when: the writer's service reads the encrypted file (its path is allowed)
+        let taken = try await scenario.berth("resources", "apply", "-f", document.path)
+        scenario.server = nil
+        // then: the service is stored, but its container is never made: the status says why
+        #expect(taken.status == 0, "\(taken.stderr)")
+        try await scenario.eventually(60, "the service's status names the refusal") {
+            let status = try await scenario.berth("status", "--json")
+            return status.stdout.contains("is age-encrypted") && status.stdout.contains("decryptSecrets")
+        }
+        #expect(await scenario.inspect(scenario.container("reader"), "{{.State.Running}}") == nil)
+
+        // when: the operator's policy decrypts secrets for the project
+        try policy(decrypting: true)
+        // then: the container runs with the plaintext, which shows nowhere
+        try await scenario.eventually(60, "the writer's service runs") { await scenario.inspect(scenario.container("reader"), "{{.State.Running}}") == "true" }
+        let env = await scenario.inspect(scenario.container("reader"), "{{range .Config.Env}}{{println .}}{{end}}")
+        #expect(env?.contains("TOKEN=\(secret)") == true)
+        #expect(!scenario.serveLog.contains(secret))
+        #expect(!(try await scenario.berth("status", "--json")).stdout.contains(secret))
+    }
 }
