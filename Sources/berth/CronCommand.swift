@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthAPI
 import BerthCore
 import Foundation
+import Logging
 
 /// `berth cron …`: CronJobs on request; where each stands is in `berth status`.
 struct CronCommand: AsyncParsableCommand {

@@ -149,9 +149,7 @@ struct JobKeyStoreTests {
                 kind == .postgres
                 ? try await (0..<4).asyncMap { _ in try await place.open(poolSize: 1) }
                 : Array(repeating: store, count: 4)
-            let running = Mutex<[String: Int]>([:])
-            let overlaps = Mutex<[String]>([])
-            let order = Mutex<[String: [String]]>([:])
+            let watch = KeyWatch()
             // when
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, claimer) in claimers.enumerated() {
@@ -165,17 +163,10 @@ struct JobKeyStoreTests {
                                 continue
                             }
                             idleRounds = 0
-                            for job in batch {
-                                let key = job.spec.concurrencyKey ?? "?"
-                                running.withLock { counts in
-                                    counts[key, default: 0] += 1
-                                    if counts[key]! > 1 { overlaps.withLock { $0.append("\(key): \(counts[key]!) at once") } }
-                                }
-                                order.withLock { $0[key, default: []].append(job.id) }
-                            }
+                            for job in batch { watch.started(job) }
                             try await Task.sleep(for: .milliseconds(2))
                             for job in batch {
-                                running.withLock { $0[job.spec.concurrencyKey ?? "?", default: 0] -= 1 }
+                                watch.ending(job)
                                 try await claimer.transitionJob(job.id, from: .queued, to: .finished, claim: job.claim, update: JobUpdate(), now: at(300))
                             }
                         }
@@ -185,10 +176,37 @@ struct JobKeyStoreTests {
             }
             if kind == .postgres { for claimer in claimers { await claimer.close() } }
             // then: every job ran, one per key at a time, each key's in submission order
-            #expect(overlaps.withLock { $0 }.isEmpty, "\(overlaps.withLock { $0.prefix(5) })")
+            let seen = watch.state.withLock { $0 }
+            #expect(seen.overlaps.isEmpty, "\(seen.overlaps.prefix(5))")
             #expect(try await store.jobCounts(project: nil) == [.finished: 200])
-            for (key, ids) in order.withLock({ $0 }) { #expect(ids == ids.sorted(), "\(key) started out of order") }
-            #expect(order.withLock { $0.count } == 20)
+            for (key, ids) in seen.order { #expect(ids == ids.sorted(), "\(key) started out of order") }
+            #expect(seen.order.count == 20)
         }
+    }
+}
+
+/// The jobs of each key running in a test's claimers: counted from after a claim commits until
+/// before the finish commits, so two at once mean the store let them overlap.
+private final class KeyWatch: Sendable {
+    struct State {
+        var running: [String: Int] = [:]
+        var overlaps: [String] = []
+        /// Per key, the jobs in the order they were claimed.
+        var order: [String: [String]] = [:]
+    }
+
+    let state = Mutex(State())
+
+    func started(_ job: JobRecord) {
+        let key = job.spec.concurrencyKey ?? "?"
+        state.withLock { state in
+            state.running[key, default: 0] += 1
+            if state.running[key, default: 0] > 1 { state.overlaps.append("\(key): \(state.running[key, default: 0]) at once") }
+            state.order[key, default: []].append(job.id)
+        }
+    }
+
+    func ending(_ job: JobRecord) {
+        state.withLock { $0.running[job.spec.concurrencyKey ?? "?", default: 0] -= 1 }
     }
 }

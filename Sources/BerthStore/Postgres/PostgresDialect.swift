@@ -26,7 +26,7 @@ struct PostgresDialect: SQLDialect {
     func tryLockKeys(_ keys: [String], in tx: SQLTransaction) throws(StoreError) -> Set<String> {
         guard !keys.isEmpty else { return [] }
         let rows = try tx.run(
-            "SELECT key FROM unnest($1::text[]) AS key WHERE pg_try_advisory_xact_lock(\(Self.keyLock), hashtext(key))",
+            "SELECT wanted.name FROM unnest($1::text[]) AS wanted(name) WHERE pg_try_advisory_xact_lock(\(Self.keyLock), hashtext(wanted.name))",
             .text(postgresArray(keys))
         )
         var locked = Set<String>()
