@@ -33,7 +33,6 @@ struct JobQueueFieldTests {
     @Test(arguments: [
         (#""concurrencyKey": """#, "spec.concurrencyKey: a concurrency key has 1 to 200 characters, found 0"),
         (#""concurrencyKey": "\#(String(repeating: "k", count: 201))""#, "spec.concurrencyKey: a concurrency key has 1 to 200 characters, found 201"),
-        (#""concurrencyKey": 42"#, "spec.concurrencyKey:"),
         (#""concurrencyKey": "k", "maxConcurrentPerKey": 0"#, "spec.maxConcurrentPerKey:"),
         (#""concurrencyKey": "k", "maxConcurrentPerKey": 1001"#, "spec.maxConcurrentPerKey:"),
         (#""maxConcurrentPerKey": 2"#, "spec.maxConcurrentPerKey: maxConcurrentPerKey limits the jobs of a concurrencyKey; set concurrencyKey too"),

@@ -20,8 +20,10 @@ struct JobKeyStoreTests {
         try await store.claimJobs(controller: "c1", engine: "engine-1", limit: limit, projectLimits: [:], lease: .minutes(5))
     }
 
+    /// Starts the claimed job, then finishes it.
     static func finish(_ store: any Store, _ job: JobRecord) async throws {
-        try await store.transitionJob(job.id, from: .queued, to: .finished, claim: job.claim, update: JobUpdate(), now: at(20))
+        try await store.transitionJob(job.id, from: .queued, to: .started, claim: job.claim, update: JobUpdate(), now: at(20))
+        try await store.transitionJob(job.id, from: .started, to: .finished, claim: job.claim, update: JobUpdate(), now: at(21))
     }
 
     // MARK: Labels
@@ -167,7 +169,7 @@ struct JobKeyStoreTests {
                             try await Task.sleep(for: .milliseconds(2))
                             for job in batch {
                                 watch.ending(job)
-                                try await claimer.transitionJob(job.id, from: .queued, to: .finished, claim: job.claim, update: JobUpdate(), now: at(300))
+                                try await Self.finish(claimer, job)
                             }
                         }
                     }
