@@ -322,7 +322,8 @@ let serialRecorder = track(Recorder())
 let serialSeconds = try await rawLoop(prefix: "bench-serial", count: serialJobs, workers: 1, recorder: serialRecorder)
 let perJob = serialSeconds / Double(max(serialJobs, 1))
 
-let keyReport = jobsPerKey > 0 ? try await concurrencyKeyPart(queues, keys: keyCount, perKey: jobsPerKey, rounds: rounds) : nil
+let keyReport: String? =
+    if jobsPerKey > 0 { try await concurrencyKeyPart(queues, keys: keyCount, perKey: jobsPerKey, rounds: rounds) } else { nil }
 watchdog.cancel()
 for queue in queues { queue.task.cancel() }
 for queue in queues { await queue.task.value }
