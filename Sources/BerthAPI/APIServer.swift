@@ -104,6 +104,7 @@ public enum APIServer {
         HealthRoutes(dependencies: dependencies).register(on: router)
         let v1 = router.group("v1").add(middleware: Authenticator(store: dependencies.store))
         JobRoutes(dependencies: dependencies).register(on: v1)
+        CronRoutes(dependencies: dependencies).register(on: v1)
         ResourceRoutes(dependencies: dependencies).register(on: v1)
         ControlRoutes(dependencies: dependencies).register(on: v1)
         SourceRoutes(dependencies: dependencies).register(on: v1)

@@ -31,6 +31,8 @@ public struct JobView: Codable, Sendable {
     public var spec: JobSpec
     /// Only when one job is shown: every transition and verdict, oldest first.
     public var events: [EventView]?
+    /// The Job document's `metadata.labels`.
+    public var labels: [String: String]
 
     public init(_ job: JobRecord, events: [EventRecord]? = nil) {
         id = job.id
@@ -56,6 +58,7 @@ public struct JobView: Codable, Sendable {
         feedback = job.feedback.map(JSONFragment.init)
         spec = job.spec.hidingLiteralEnv()
         self.events = events?.map(EventView.init)
+        labels = job.labels
     }
 }
 
@@ -85,6 +88,8 @@ extension JSONWriter {
         if let value = job.finishedAt { key("finishedAt"); date(value) }
         key("id"); string(job.id)
         if let value = job.idempotencyKey { key("idempotencyKey"); string(value) }
+        // The encoder's own text: its key order is the one to match.
+        key("labels"); raw(try JSONAnswer.text(job.labels))
         key("name"); string(job.name)
         if let value = job.nextAttemptAt { key("nextAttemptAt"); date(value) }
         if let value = job.owner { key("owner"); resourceID(value) }
@@ -219,11 +224,14 @@ public struct StatusListView: Codable, Sendable {
     public var items: [ResourceStatus]
     public var controller: ControllerReport?
     public var source: SourceView?
+    /// Every CronJob's schedule, last scheduled time, last run and next fire time.
+    public var cronJobs: [CronJobStatus]
 
-    public init(items: [ResourceStatus], controller: ControllerReport? = nil, source: SourceView? = nil) {
+    public init(items: [ResourceStatus], controller: ControllerReport? = nil, source: SourceView? = nil, cronJobs: [CronJobStatus] = []) {
         self.items = items
         self.controller = controller
         self.source = source
+        self.cronJobs = cronJobs
     }
 }
 

@@ -40,13 +40,20 @@ struct ControlRoutes {
 
     /// `GET /v1/status?project=`: phase, replicas, restarts and conditions of every resource, how
     /// this process's controller stands (whether its desired state is stale, writes waiting), and
-    /// the git source, which serves every project, for a token that may read them all.
+    /// the git source, which serves every project, for a token that may read them all; and where
+    /// each CronJob stands.
     @Sendable func status(_ request: Request, context: APIRequestContext) async throws -> Response {
         let project = try RequestParameters.project(request, context)
         try context.authorize(.readState, project: project)
         let source = try context.projectLimit() == nil ? try await SourceView.read(from: store) : nil
+        // Best effort: manifests that do not validate (the controller logs why, and converges the
+        // last valid ones) leave the CronJobs out rather than the whole status.
+        let declared = (try? await dependencies.source.cronJobs(project: project)) ?? []
+        let cronJobs = try await CronJobStatus.read(declared, store: store, now: Date())
         return try JSONAnswer.response(
-            .ok, StatusListView(items: try await store.statuses(project: project), controller: dependencies.controller?.report, source: source))
+            .ok,
+            StatusListView(items: try await store.statuses(project: project), controller: dependencies.controller?.report, source: source, cronJobs: cronJobs)
+        )
     }
 
     /// `GET /v1/events?project=&kind=&name=&job=&after=&limit=[&follow=true]`: oldest first; with

@@ -36,12 +36,14 @@ struct JobRoutes {
         if let key, key.isEmpty || key.count > 200 {
             throw APIError.badParameter("Idempotency-Key", "an idempotency key has 1 to 200 characters")
         }
-        let submission = JobSubmission(project: resource.metadata.project, name: resource.metadata.name, spec: spec, idempotencyKey: key)
+        let submission = JobSubmission(
+            project: resource.metadata.project, name: resource.metadata.name, spec: spec, idempotencyKey: key, labels: resource.metadata.labels
+        )
         let (job, created) = try await store.submitJob(submission, now: Date())
         return try JSONAnswer.response(created ? .created : .ok, headers: [.location: "/v1/jobs/\(job.id)"]) { try $0.job(job) }
     }
 
-    /// `GET /v1/jobs?project=&state=&limit=&cursor=&order=`: keyset pages, newest first by default.
+    /// `GET /v1/jobs?project=&state=&label=&limit=&cursor=&order=`: keyset pages, newest first by default.
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
         let project = try RequestParameters.project(request, context)
@@ -61,7 +63,8 @@ struct JobRoutes {
             }
             page.order = value
         }
-        let result = try await store.jobs(filter: JobFilter(project: project, states: states), page: page)
+        let labels = try RequestParameters.labels(request)
+        let result = try await store.jobs(filter: JobFilter(project: project, states: states, labels: labels), page: page)
         return try JSONAnswer.response { try $0.jobs(result) }
     }
 

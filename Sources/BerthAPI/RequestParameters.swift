@@ -23,6 +23,21 @@ enum RequestParameters {
         return value
     }
 
+    /// The `label` filters of a list (`key=value`, repeatable, all apply); at most 20.
+    static func labels(_ request: Request) throws(APIError) -> [LabelSelector] {
+        let texts = request.uri.queryParameters.getAll("label")
+        guard texts.count <= 20 else { throw APIError.badParameter("label", "at most 20 label filters, found \(texts.count)") }
+        var selectors: [LabelSelector] = []
+        for text in texts {
+            do {
+                selectors.append(try LabelSelector(parsing: String(text)))
+            } catch {
+                throw APIError.badParameter("label", error.issues.map(\.message).joined(separator: "; "))
+            }
+        }
+        return selectors
+    }
+
     /// The `project` filter of a list: the one asked for, else the caller's project limit (a
     /// limited token lists its own project), else nil for every project.
     static func project(_ request: Request, _ context: APIRequestContext) throws(APIError) -> String? {

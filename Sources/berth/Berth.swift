@@ -9,7 +9,7 @@ struct Berth: AsyncParsableCommand {
         version: BuildInfo.versionLine,
         subcommands: [
             ValidateCommand.self, RenderCommand.self, PlanCommand.self, ApplyCommand.self, ServeCommand.self,
-            StatusCommand.self, HistoryCommand.self, RollbackCommand.self, DestroyCommand.self, JobsCommand.self, EventsCommand.self, ResourcesCommand.self,
+            StatusCommand.self, HistoryCommand.self, RollbackCommand.self, DestroyCommand.self, JobsCommand.self, CronCommand.self, EventsCommand.self, ResourcesCommand.self,
             TokenCommand.self, ImportCommand.self, SecretCommand.self, CompletionsCommand.self,
         ]
     )

@@ -67,12 +67,16 @@ struct JobsCommand: AsyncParsableCommand {
         @OptionGroup var controller: ControllerOptions
         @Option(help: "Only this project.") var project: String?
         @Option(help: "Only jobs in this state (repeatable): pending, queued, started, finished, failed, cancelled.") var state: [JobState] = []
+        @Option(
+            name: [.customShort("l"), .customLong("label")], help: "Only jobs with this label, key=value (repeatable: all must match).",
+            transform: parseLabelSelector
+        ) var label: [LabelSelector] = []
         @Option(help: "At most this many.") var limit: Int = 50
         @Flag(help: "Print the jobs as JSON.") var json = false
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let jobs = try await controller.withClient { client in try await client.jobs(project: project, states: state, limit: limit) }
+            let jobs = try await controller.withClient { client in try await client.jobs(project: project, states: state, labels: label, limit: limit) }
             if json {
                 try printJSON(jobs)
             } else if jobs.isEmpty {
@@ -106,6 +110,10 @@ struct JobsCommand: AsyncParsableCommand {
                 "attempt:     \(job.attempt) of \(job.spec.backoffLimit + 1)",
             ]
             if let code = job.exitCode { lines.append("exit code:   \(code)") }
+            if let key = job.spec.concurrencyKey { lines.append("key:         \(key) (at most \(job.spec.keyLimit) at once)") }
+            if !job.labels.isEmpty {
+                lines.append("labels:      " + job.labels.sorted { $0.key < $1.key }.map { TerminalText.escaped("\($0.key)=\($0.value)", keepingLines: false) }.joined(separator: ", "))
+            }
             for (label, time) in [("submitted", job.submittedAt), ("queued", job.queuedAt), ("started", job.startedAt), ("finished", job.finishedAt), ("next try", job.nextAttemptAt)] {
                 if let time { lines.append("\((label + ":").padding(toLength: 13, withPad: " ", startingAt: 0))\(time.formatted(.iso8601))") }
             }
@@ -198,12 +206,15 @@ struct JobTable {
     }
 
     var text: String {
-        var rows = [["ID", "JOB", "STATE", "REASON", "EXIT", "ATTEMPT", "SUBMITTED"]]
+        // A KEY column only when a job has a concurrency key.
+        let keyed = jobs.contains { $0.spec.concurrencyKey != nil }
+        var rows = [["ID", "JOB", "STATE", "REASON", "EXIT", "ATTEMPT", "SUBMITTED"] + (keyed ? ["KEY"] : [])]
         for job in jobs {
-            rows.append([
-                job.id, "\(job.project)/\(job.name)", job.state.rawValue, job.reason ?? "-", job.exitCode.map(String.init) ?? "-",
-                String(job.attempt), job.submittedAt.formatted(.iso8601),
-            ])
+            rows.append(
+                [
+                    job.id, "\(job.project)/\(job.name)", job.state.rawValue, job.reason ?? "-", job.exitCode.map(String.init) ?? "-",
+                    String(job.attempt), job.submittedAt.formatted(.iso8601),
+                ] + (keyed ? [job.spec.concurrencyKey.map { TerminalText.escaped($0, keepingLines: false) } ?? "-"] : []))
         }
         return textTable(rows)
     }

@@ -14,23 +14,21 @@ struct StatusCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var controller: ControllerOptions
+    @OptionGroup var manifests: ManifestOptions
     @Option(help: "Only this project.") var project: String?
     @Flag(help: "Print the statuses as JSON.") var json = false
 
     func run() async throws {
         controller.bootstrapLogging(fallback: .warning)
-        let answer = try await controller.withClient { client in try await client.statuses(project: project) }
+        let answer = try await controller.withClient { client in try await client.statuses(project: project, manifests: manifests) }
         if json {
             try printJSON(answer)
             return
         }
         if let source = answer.source { print(SourceLine.text(source, now: Date()) + "\n") }
         if let warning = Self.staleness(answer) { print(warning) }
-        guard !answer.items.isEmpty else {
-            print("No status recorded yet: run `berth apply` or `berth serve`.")
-            return
-        }
-        print(StatusTable(answer.items).text)
+        print(answer.items.isEmpty ? "No status recorded yet: run `berth apply` or `berth serve`." : StatusTable(answer.items).text)
+        if !answer.cronJobs.isEmpty { print("\n" + CronTable(answer.cronJobs).text) }
     }
 
     /// The lines that say the server's controller runs on a stale desired state or holds writes
@@ -96,5 +94,30 @@ struct StatusTable {
         let applied = status.appliedRevision?.shortSHA ?? "-"
         guard let attempted = status.attemptedRevision, attempted.sha != status.appliedRevision?.sha else { return applied }
         return "\(applied) -> \(attempted.shortSHA)"
+    }
+}
+
+/// The CronJobs' part of `berth status`: schedule, last scheduled time, last run and its result,
+/// next fire time.
+struct CronTable {
+    var cronJobs: [CronJobStatus]
+
+    init(_ cronJobs: [CronJobStatus]) {
+        self.cronJobs = cronJobs
+    }
+
+    var text: String {
+        var rows = [["CRONJOB", "SCHEDULE", "POLICY", "LAST SCHEDULED", "LAST RUN", "RESULT", "NEXT"]]
+        for cron in cronJobs {
+            let result = cron.lastRun.map { run in
+                [run.state.rawValue, run.reason, run.exitCode.map { "exit \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            }
+            rows.append([
+                cron.cronJob.description, "\(cron.schedule) (\(cron.timeZone))", cron.concurrencyPolicy.rawValue,
+                cron.lastScheduleTime?.formatted(.iso8601) ?? "-", cron.lastRun?.jobID ?? "-", result ?? "-",
+                cron.suspend ? "suspended" : cron.nextFireTime?.formatted(.iso8601) ?? "never",
+            ])
+        }
+        return textTable(rows)
     }
 }

@@ -94,6 +94,9 @@ import Testing
             Route(method: .get, uri: "/v1/source", need: .readState(nil)),
             Route(method: .get, uri: "/v1/source/history", need: .readState(nil)),
             Route(method: .post, uri: "/v1/source/rollback", body: #"{"revision": null}"#, need: .admin("default")),
+            // A CronJob's run now is a job write in its project.
+            Route(method: .post, uri: "/v1/cronjobs/beta/nightly/run", need: .writeJobs("beta")),
+            Route(method: .post, uri: "/v1/cronjobs/alpha/nightly/run", need: .writeJobs("alpha")),
         ]
         try await fixture.test { client in
             for route in routes {

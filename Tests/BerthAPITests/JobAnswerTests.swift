@@ -51,7 +51,8 @@ struct JobAnswerTests {
         let owned = try await store.submitJob(
             JobSubmission(
                 project: "alpha", name: "owned", spec: try Self.spec(Self.awkward, env: ["GREETING": Self.awkward, "EMPTY": ""]),
-                priority: -3, idempotencyKey: "key/\(Self.awkward)", owner: ResourceID(kind: .cronJob, project: "alpha", name: "nightly")
+                priority: -3, idempotencyKey: "key/\(Self.awkward)", owner: ResourceID(kind: .cronJob, project: "alpha", name: "nightly"),
+                labels: ["team": "geo", "B": "upper", "a10": "", "a9": Self.awkward, Self.awkward: "key", "é": "accent"]
             ),
             now: start.addingTimeInterval(1)
         ).job

@@ -17,12 +17,17 @@ import Synchronization
 //    remove) at the same concurrency, in alternating rounds so both see the same machine load.
 // 3. The cost of every engine and store call the runner makes, from wrappers around its
 //    `JobRuntime` and `Store` that forward each call and time it.
+// 4. Concurrency keys (issue 20): KEYS × JOBS_PER_KEY trivial jobs with a concurrency key each
+//    (limit 1, submitted round-robin over the keys) against as many without keys, through the
+//    same runner, in alternating rounds; the throughput ratio.
 //
 // Usage: JobBench SOCKET IMAGE WORKDIR [POSTGRES_URL]
 // Environment: BERTH_BENCH_PICKUP_JOBS (per store, default 100), BERTH_BENCH_THROUGHPUT_JOBS (per
 // loop, default 160: 1,000 per loop take about 20 minutes on 2 cores), BERTH_BENCH_CONCURRENCY
 // (default 4), BERTH_BENCH_ROUNDS (default 4), BERTH_BENCH_SERIAL_JOBS (the raw loop at
-// concurrency 1, for the polling model; default 12).
+// concurrency 1, for the polling model; default 12), BERTH_BENCH_KEYS (default 100) and
+// BERTH_BENCH_JOBS_PER_KEY (default 10; 0 leaves part 4 out), BERTH_BENCH_PARTS ("all", or
+// "keys" for part 4 alone).
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("JobBench: error: \(message)\n".utf8))
@@ -51,6 +56,9 @@ let concurrency = setting("BERTH_BENCH_CONCURRENCY", 4)
 let rounds = max(1, setting("BERTH_BENCH_ROUNDS", 4))
 let serialJobs = setting("BERTH_BENCH_SERIAL_JOBS", 12)
 let pollInterval = 5.0
+let keyCount = setting("BERTH_BENCH_KEYS", 100)
+let jobsPerKey = setting("BERTH_BENCH_JOBS_PER_KEY", 10)
+let keysOnly = ProcessInfo.processInfo.environment["BERTH_BENCH_PARTS"] == "keys"
 
 let client = DockerClient(endpoint: try DockerEndpoint(host: "unix://\(socket)"))
 let engine = DockerEngine(client: client)
@@ -83,8 +91,10 @@ struct Queue: Sendable {
         return Queue(name: name, project: project, submitter: submitter, store: store, recorder: recorder, task: task)
     }
 
-    func submit(_ index: Int) async throws -> String {
-        try await submitter.submitJob(JobSubmission(project: project, name: "bench-\(index)", spec: spec), now: Date()).job.id
+    func submit(_ index: Int, key: String? = nil) async throws -> String {
+        var jobSpec = spec
+        jobSpec.concurrencyKey = key
+        return try await submitter.submitJob(JobSubmission(project: project, name: "bench-\(index)", spec: jobSpec), now: Date()).job.id
     }
 
     /// Fails the run when any of this queue's jobs did not finish.
@@ -146,10 +156,11 @@ func rawLoop(prefix: String, count: Int, workers: Int, recorder: Recorder) async
 
 /// `count` jobs submitted back to back; returns the seconds from the first submit to the last
 /// job's scratch volume removed.
-func berthBatch(_ queue: Queue, first: Int, count: Int) async throws -> Double {
+/// With `keys`, job `i` has the concurrency key `key-(i mod keys)`.
+func berthBatch(_ queue: Queue, first: Int, count: Int, keys: Int? = nil) async throws -> Double {
     let begin = ContinuousClock.now
     var ids: [String] = []
-    for index in first..<(first + count) { ids.append(try await queue.submit(index)) }
+    for index in first..<(first + count) { ids.append(try await queue.submit(index, key: keys.map { "key-\(index % $0)" })) }
     for id in ids { await queue.recorder.waitFinished(id) }
     let end = ids.compactMap { queue.recorder.doneAt($0) }.max() ?? .now
     return seconds(end - begin)
@@ -199,6 +210,16 @@ for index in 0..<5 {
     }
 }
 _ = try await rawLoop(prefix: "bench-warm-raw", count: 8, workers: concurrency, recorder: Recorder())
+
+if keysOnly {
+    print(try await concurrencyKeyPart(queues, keys: keyCount, perKey: jobsPerKey, rounds: rounds))
+    watchdog.cancel()
+    for queue in queues { queue.task.cancel() }
+    for queue in queues { await queue.task.value }
+    for queue in queues { await queue.store.close() }
+    if queues.count > 1 { await queues[1].submitter.close() }
+    exit(0)
+}
 
 // 1. Pickup latency.
 
@@ -301,6 +322,8 @@ let serialRecorder = track(Recorder())
 let serialSeconds = try await rawLoop(prefix: "bench-serial", count: serialJobs, workers: 1, recorder: serialRecorder)
 let perJob = serialSeconds / Double(max(serialJobs, 1))
 
+let keyReport: String? =
+    if jobsPerKey > 0 { try await concurrencyKeyPart(queues, keys: keyCount, perKey: jobsPerKey, rounds: rounds) } else { nil }
 watchdog.cancel()
 for queue in queues { queue.task.cancel() }
 for queue in queues { await queue.task.value }
@@ -438,6 +461,8 @@ let storeCalls = loops.map { loop -> String in
 }
 print("| engine requests per job | " + engineRequests.map { "\($0) | —" }.joined(separator: " | ") + " |")
 print("| store calls per job (the submit not included) | " + storeCalls.map { "\($0) | —" }.joined(separator: " | ") + " |")
+
+if let keyReport { print("\n" + keyReport) }
 
 for queue in queues { await queue.store.close() }
 if queues.count > 1 { await queues[1].submitter.close() }

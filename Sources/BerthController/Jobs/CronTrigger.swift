@@ -6,7 +6,7 @@ import Logging
 /// Turns CronJobs into submitted jobs at their times; only the leading controller calls it. Each
 /// run is submitted with an idempotency key holding its scheduled time, so a controller that dies
 /// after a submit and fires again submits nothing new, and a restarted controller learns from the
-/// newest run's key where the schedule stands. Ended runs beyond the history limits are deleted.
+/// newest scheduled run's key where the schedule stands. Ended runs beyond the history limits are deleted.
 /// The rules (missed runs, deadlines, concurrency
 /// policies, suspend) are `CronPlanner`'s.
 public actor CronTrigger {
@@ -44,8 +44,8 @@ public actor CronTrigger {
         try await store.pruneOwnedJobs(owner: id, keepFinished: spec.successfulJobsHistoryLimit, keepFailed: spec.failedJobsHistoryLimit)
         let owned = JobFilter(project: id.project, owner: id)
         if lastScheduled[id] == nil {
-            let newest = try await store.jobs(filter: owned, page: PageRequest(limit: 1, order: .newestFirst)).items.first
-            lastScheduled[id] = newest?.idempotencyKey.flatMap(CronPlanner.scheduledTime(fromIdempotencyKey:))
+            // The newest scheduled run's: a run started now (`CronRun`) has no scheduled time.
+            lastScheduled[id] = try await CronHistory.read(id, from: store).lastScheduled
         }
         var activeFilter = owned
         activeFilter.states = [.pending, .queued, .started]

@@ -84,7 +84,10 @@ public actor JobRunner {
             let key = "manifest:\(resource.metadata.name):\(SpecHash.of(spec))"
             guard !submittedManifestJobs.contains("\(resource.metadata.project)/\(key)") else { continue }
             do {
-                let submission = JobSubmission(project: resource.metadata.project, name: resource.metadata.name, spec: spec, idempotencyKey: key, owner: resource.id)
+                let submission = JobSubmission(
+                    project: resource.metadata.project, name: resource.metadata.name, spec: spec, idempotencyKey: key, owner: resource.id,
+                    labels: resource.metadata.labels
+                )
                 let (job, created) = try await store.submitJob(submission, now: Date())
                 if created { logger.info("submitted job \(job.id) for \(resource.id)") }
                 submittedManifestJobs.insert("\(resource.metadata.project)/\(key)")

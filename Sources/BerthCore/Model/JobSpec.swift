@@ -16,6 +16,14 @@ public struct JobSpec: Sendable, Hashable, Codable {
     /// Exit codes that fail the job at once, without retries.
     public var nonRetryableExitCodes: [Int]
 
+    // Concurrency keys (issue 20).
+    /// Jobs sharing this key run at most ``maxConcurrentPerKey`` at once, across every controller
+    /// and project, oldest submitted first; `nil` for none.
+    public var concurrencyKey: String?
+    /// How many jobs with ``concurrencyKey`` may be claimed (queued or started) at once when this
+    /// one starts (1 to 1000; 1 unless set).
+    public var maxConcurrentPerKey: Int?
+
     public init(
         container: ContainerSpec,
         activeDeadline: TimeSpan? = nil,
@@ -23,7 +31,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
         priority: Int = 0,
         feedbackPath: String? = nil,
         ttlAfterFinished: TimeSpan? = nil,
-        nonRetryableExitCodes: [Int] = []
+        nonRetryableExitCodes: [Int] = [],
+        concurrencyKey: String? = nil,
+        maxConcurrentPerKey: Int? = nil
     ) {
         self.container = container
         self.activeDeadline = activeDeadline
@@ -32,7 +42,12 @@ public struct JobSpec: Sendable, Hashable, Codable {
         self.feedbackPath = feedbackPath
         self.ttlAfterFinished = ttlAfterFinished
         self.nonRetryableExitCodes = nonRetryableExitCodes
+        self.concurrencyKey = concurrencyKey
+        self.maxConcurrentPerKey = maxConcurrentPerKey
     }
+
+    /// The limit of jobs with ``concurrencyKey`` claimed at once that this job starts under.
+    public var keyLimit: Int { maxConcurrentPerKey ?? 1 }
 
     static func read(_ map: MapReader) -> JobSpec? {
         let container = ContainerSpec.read(map)
@@ -42,15 +57,26 @@ public struct JobSpec: Sendable, Hashable, Codable {
         let feedbackPath = map.optional("feedbackPath") { try $0.absolutePath() }
         let ttl = map.optional("ttlAfterFinished") { try $0.parse(TimeSpan.init(parsing:)) }
         let codes = map.optional("nonRetryableExitCodes", default: []) { try $0.list { try $0.int(in: 1...255) } }
+        let concurrencyKey = map.optional("concurrencyKey") { reader -> String in
+            let key = try reader.string()
+            guard (1...200).contains(key.count) else { throw reader.fail("a concurrency key has 1 to 200 characters, found \(key.count)") }
+            return key
+        }
+        let maxPerKey = map.optional("maxConcurrentPerKey") { try $0.int(in: 1...1000) }
+        if maxPerKey != nil, concurrencyKey == nil {
+            map.report("maxConcurrentPerKey limits the jobs of a concurrencyKey; set concurrencyKey too", field: "maxConcurrentPerKey")
+        }
         guard let container else { return nil }
         return JobSpec(
             container: container, activeDeadline: deadline, backoffLimit: backoffLimit, priority: priority,
-            feedbackPath: feedbackPath, ttlAfterFinished: ttl, nonRetryableExitCodes: codes
+            feedbackPath: feedbackPath, ttlAfterFinished: ttl, nonRetryableExitCodes: codes,
+            concurrencyKey: concurrencyKey, maxConcurrentPerKey: maxPerKey
         )
     }
 
     private enum CodingKeys: String, CodingKey {
         case activeDeadline, backoffLimit, priority, feedbackPath, ttlAfterFinished, nonRetryableExitCodes
+        case concurrencyKey, maxConcurrentPerKey
     }
 
     public init(from decoder: any Decoder) throws {
@@ -72,6 +98,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
         try keyed.encodeIfPresent(feedbackPath, forKey: .feedbackPath)
         try keyed.encodeIfPresent(ttlAfterFinished, forKey: .ttlAfterFinished)
         try keyed.encode(nonRetryableExitCodes, forKey: .nonRetryableExitCodes)
+        try keyed.encodeIfPresent(concurrencyKey, forKey: .concurrencyKey)
+        try keyed.encodeIfPresent(maxConcurrentPerKey, forKey: .maxConcurrentPerKey)
     }
 }
 

@@ -7,6 +7,7 @@ struct PostgresDialect: SQLDialect {
     static let migrationLock: Int32 = 0x4265_7201
     static let projectLock: Int32 = 0x4265_7202
     static let leaderLock: Int32 = 0x4265_7203
+    static let keyLock: Int32 = 0x4265_7204
 
     var forUpdate: String { " FOR UPDATE" }
     var skipLocked: String { " FOR UPDATE SKIP LOCKED" }
@@ -14,6 +15,23 @@ struct PostgresDialect: SQLDialect {
     func lockProject(_ project: String, in tx: SQLTransaction) throws(StoreError) {
         // Held until the claim commits; taken in name order, so claimers never deadlock.
         try tx.run("SELECT pg_advisory_xact_lock(\(Self.projectLock), hashtext($1))", .text(project))
+    }
+
+    func labelMatches(keyParameter: Int, valueParameter: Int) -> String {
+        "(labels::jsonb ->> $\(keyParameter)::text) = $\(valueParameter)"
+    }
+
+    /// One statement for every key; two keys with one hash share a lock, which only serializes
+    /// their claims.
+    func tryLockKeys(_ keys: [String], in tx: SQLTransaction) throws(StoreError) -> Set<String> {
+        guard !keys.isEmpty else { return [] }
+        let rows = try tx.run(
+            "SELECT wanted.name FROM unnest($1::text[]) AS wanted(name) WHERE pg_try_advisory_xact_lock(\(Self.keyLock), hashtext(wanted.name))",
+            .text(postgresArray(keys))
+        )
+        var locked = Set<String>()
+        for row in rows { locked.insert(try row.requiredText(0)) }
+        return locked
     }
 
     /// The hot path of the API: every job and its event in one statement, atomic without
@@ -39,7 +57,7 @@ struct PostgresDialect: SQLDialect {
         WITH job AS (\(SQLStore.insertJob)),
         event AS (
             INSERT INTO events (\(SQLStore.eventValueColumns))
-            SELECT $9::bigint, $10::text, $11::text, $12::text, $13::text, $14::text, $15::text, $16::text FROM job
+            SELECT $12::bigint, $13::text, $14::text, $15::text, $16::text, $17::text, $18::text, $19::text FROM job
         )
         SELECT id FROM job
         """
@@ -51,7 +69,8 @@ struct PostgresDialect: SQLDialect {
         WITH input AS (
             SELECT * FROM unnest(
                 $1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::bigint[],
-                $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]
+                $9::text[], $10::text[], $11::integer[],
+                $12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[]
             ) WITH ORDINALITY AS input (
                 \(SQLStore.jobValueColumns),
                 event_time, event_project, event_resource_kind, event_resource_name, event_job_id, event_type, event_reason,

@@ -10,10 +10,12 @@ public struct JobFilter: Sendable, Hashable {
     public var claimedBy: String?
     public var submittedAfter: Date?
     public var submittedBefore: Date?
+    /// Jobs whose labels match every one of these.
+    public var labels: [LabelSelector]
 
     public init(
         project: String? = nil, states: Set<JobState> = [], owner: ResourceID? = nil, claimedBy: String? = nil,
-        submittedAfter: Date? = nil, submittedBefore: Date? = nil
+        submittedAfter: Date? = nil, submittedBefore: Date? = nil, labels: [LabelSelector] = []
     ) {
         self.project = project
         self.states = states
@@ -21,6 +23,7 @@ public struct JobFilter: Sendable, Hashable {
         self.claimedBy = claimedBy
         self.submittedAfter = submittedAfter
         self.submittedBefore = submittedBefore
+        self.labels = labels
     }
 }
 

@@ -46,12 +46,15 @@ public struct JobRecord: Sendable, Hashable {
     public var finishedAt: Date?
     /// A pending retry is not claimed before this time.
     public var nextAttemptAt: Date?
+    /// The Job document's `metadata.labels`.
+    public var labels: [String: String]
 
     public init(
         id: String, project: String, name: String, spec: JobSpec, specJSON: String, priority: Int, idempotencyKey: String?, owner: ResourceID?,
         state: JobState, attempt: Int, claimedBy: String?, leaseExpiresAt: Date?, containerID: String?, exitCode: Int?,
         reason: String?, stdoutTail: String?, stderrTail: String?, feedback: String?, cancelRequested: Bool,
-        submittedAt: Date, queuedAt: Date?, startedAt: Date?, finishedAt: Date?, nextAttemptAt: Date?, fence: Int = 0, claimedEngine: String? = nil
+        submittedAt: Date, queuedAt: Date?, startedAt: Date?, finishedAt: Date?, nextAttemptAt: Date?, fence: Int = 0, claimedEngine: String? = nil,
+        labels: [String: String] = [:]
     ) {
         self.id = id
         self.project = project
@@ -79,6 +82,7 @@ public struct JobRecord: Sendable, Hashable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.nextAttemptAt = nextAttemptAt
+        self.labels = labels
     }
 }
 

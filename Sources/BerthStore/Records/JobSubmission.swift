@@ -14,13 +14,19 @@ public struct JobSubmission: Sendable, Hashable {
     /// The resource that made the job: a CronJob (for its concurrency policy and history), a
     /// manifest Job; `nil` for API submissions.
     public var owner: ResourceID?
+    /// The Job document's `metadata.labels`, for listings to filter on.
+    public var labels: [String: String]
 
-    public init(project: String, name: String, spec: JobSpec, priority: Int? = nil, idempotencyKey: String? = nil, owner: ResourceID? = nil) {
+    public init(
+        project: String, name: String, spec: JobSpec, priority: Int? = nil, idempotencyKey: String? = nil, owner: ResourceID? = nil,
+        labels: [String: String] = [:]
+    ) {
         self.project = project
         self.name = name
         self.spec = spec
         self.priority = priority ?? spec.priority
         self.idempotencyKey = idempotencyKey
         self.owner = owner
+        self.labels = labels
     }
 }

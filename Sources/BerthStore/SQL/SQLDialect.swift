@@ -13,6 +13,16 @@ protocol SQLDialect: Sendable {
     /// before in their project; returns the ids of the jobs inserted (their events written too).
     func insertJobs(_ jobs: [SQLStore.PendingJob], on session: any SQLSession) throws(StoreError) -> Set<String>
 
+    // MARK: Labels and concurrency keys
+
+    /// A condition: the JSON object in the text column `labels` has the key `$keyParameter` with
+    /// the string value `$valueParameter`, both compared exactly (no path syntax).
+    func labelMatches(keyParameter: Int, valueParameter: Int) -> String
+    /// Takes, without waiting, the claim lock of each concurrency key until `tx` ends; returns the
+    /// keys locked (others are being claimed by another transaction right now). Never waiting, a
+    /// claim holding project locks never deadlocks over keys.
+    func tryLockKeys(_ keys: [String], in tx: SQLTransaction) throws(StoreError) -> Set<String>
+
     // MARK: Schema (`Schema`)
 
     /// The column type of times, generations and sequences (64-bit integers).

@@ -52,7 +52,7 @@ extension SQLStore {
     static let jobColumns = """
         id, project, name, spec, priority, idempotency_key, owner, state, attempt, claimed_by, lease_expires_at, container_id, \
         exit_code, reason, stdout_tail, stderr_tail, feedback, cancel_requested, submitted_at, queued_at, started_at, finished_at, \
-        next_attempt_at, fence, claimed_engine
+        next_attempt_at, fence, claimed_engine, labels
         """
 
     static func jobRecord(_ row: SQLRow) throws(StoreError) -> JobRecord {
@@ -68,7 +68,8 @@ extension SQLStore {
             containerID: row.text(11), exitCode: try row.int(12).map { Int($0) }, reason: row.text(13),
             stdoutTail: row.text(14), stderrTail: row.text(15), feedback: row.text(16), cancelRequested: row.bool(17),
             submittedAt: try row.requiredDate(18), queuedAt: try row.date(19), startedAt: try row.date(20),
-            finishedAt: try row.date(21), nextAttemptAt: try row.date(22), fence: Int(try row.requiredInt(23)), claimedEngine: row.text(24)
+            finishedAt: try row.date(21), nextAttemptAt: try row.date(22), fence: Int(try row.requiredInt(23)), claimedEngine: row.text(24),
+            labels: try Coding.decode([String: String].self, from: try row.requiredText(25))
         )
     }
 

@@ -39,11 +39,14 @@ extension SQLStore {
                 id: id, project: submission.project, name: submission.name, spec: submission.spec, specJSON: spec, priority: submission.priority,
                 idempotencyKey: submission.idempotencyKey, owner: submission.owner, state: .pending, attempt: 1, claimedBy: nil,
                 leaseExpiresAt: nil, containerID: nil, exitCode: nil, reason: nil, stdoutTail: nil, stderrTail: nil, feedback: nil,
-                cancelRequested: false, submittedAt: submittedAt, queuedAt: nil, startedAt: nil, finishedAt: nil, nextAttemptAt: nil
+                cancelRequested: false, submittedAt: submittedAt, queuedAt: nil, startedAt: nil, finishedAt: nil, nextAttemptAt: nil,
+                labels: submission.labels
             )
             jobValues = [
                 .text(id), .text(submission.project), .text(submission.name), .text(spec), .int(submission.priority),
                 .text(submission.idempotencyKey), .text(submission.owner.map(Coding.encodeResourceID)), .date(submittedAt),
+                .text(try Coding.encode(submission.labels)), .text(submission.spec.concurrencyKey),
+                .int(submission.spec.concurrencyKey == nil ? nil : submission.spec.keyLimit),
             ]
             eventValues = SQLStore.eventValues(
                 EventRecord(
@@ -56,7 +59,7 @@ extension SQLStore {
     }
 
     /// The columns of `PendingJob.jobValues`, in order.
-    static let jobValueColumns = "id, project, name, spec, priority, idempotency_key, owner, submitted_at"
+    static let jobValueColumns = "id, project, name, spec, priority, idempotency_key, owner, submitted_at, labels, concurrency_key, max_per_key"
 
     /// One batch: the first submission with a key is written, later ones in the batch get its job.
     static func writeSubmissions(_ batch: [PendingJob], on session: any SQLSession, dialect: any SQLDialect) -> [Result<SubmittedJob, StoreError>] {
@@ -132,7 +135,7 @@ extension SQLStore {
     /// One job, skipped when its key was used before in its project (every dialect's insert).
     static let insertJob = """
         INSERT INTO jobs (\(jobValueColumns), state, attempt, cancel_requested)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 1, FALSE)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 1, FALSE)
         ON CONFLICT (project, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id
         """

@@ -21,6 +21,10 @@ extension SQLStore {
         if let claimedBy = filter.claimedBy { add({ "claimed_by = $\($0)" }, .text(claimedBy)) }
         if let after = filter.submittedAfter { add({ "submitted_at >= $\($0)" }, .date(after)) }
         if let before = filter.submittedBefore { add({ "submitted_at < $\($0)" }, .date(before)) }
+        for selector in filter.labels {
+            parameters.append(.text(selector.key))
+            add({ backend.dialect.labelMatches(keyParameter: $0 - 1, valueParameter: $0) }, .text(selector.value))
+        }
         let newest = page.order == .newestFirst
         if let cursor = page.cursor { add({ newest ? "id < $\($0)" : "id > $\($0)" }, .text(cursor)) }
         parameters.append(.int(page.limit + 1))
@@ -89,6 +93,7 @@ extension SQLStore {
             }
 
             var claimed: [SQLRow] = []
+            var blockedKeys: Set<String> = []
             while claimed.count < limit {
                 let wanted = limit - claimed.count
                 var parameters: [SQLValue] = [.date(now)]
@@ -98,16 +103,27 @@ extension SQLStore {
                     exclusion = " AND project NOT IN (\(placeholders(from: 2, count: names.count)))"
                     parameters += names.map(SQLValue.text)
                 }
+                if !blockedKeys.isEmpty {
+                    let keys = blockedKeys.sorted()
+                    exclusion += " AND (concurrency_key IS NULL OR concurrency_key NOT IN (\(placeholders(from: parameters.count + 1, count: keys.count))))"
+                    parameters += keys.map(SQLValue.text)
+                }
                 parameters.append(.int(wanted))
                 let candidates = try tx.query(
-                    "SELECT id, project FROM jobs WHERE \(claimable)\(exclusion) ORDER BY priority DESC, id ASC LIMIT $\(parameters.count)\(tx.dialect.skipLocked)",
+                    """
+                    SELECT id, project, concurrency_key FROM jobs WHERE \(claimable)\(exclusion) AND \(SQLStore.keyAllows)
+                    ORDER BY priority DESC, id ASC LIMIT $\(parameters.count)\(tx.dialect.skipLocked)
+                    """,
                     parameters
                 )
                 if candidates.isEmpty { break }
                 var take: [String] = []
                 var newlyBlocked = false
+                let allowed = try SQLStore.keyedCandidatesAllowed(candidates, in: tx)
+                for key in allowed.blockedKeys where blockedKeys.insert(key).inserted { newlyBlocked = true }
                 for row in candidates {
                     let id = try row.requiredText(0), project = try row.requiredText(1)
+                    if row.text(2) != nil, !allowed.ids.contains(id) { continue }
                     if let left = remaining[project] {
                         guard left > 0 else {
                             if blocked.insert(project).inserted { newlyBlocked = true }
@@ -143,6 +159,40 @@ extension SQLStore {
         var jobs: [JobRecord] = []
         for row in rows { jobs.append(try SQLStore.jobRecord(row)) }
         return jobs.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
+    }
+
+    /// A candidate of the claim may start under its concurrency key: it has none, or the key's
+    /// claimed jobs and its pending jobs submitted earlier are fewer than the candidate's limit.
+    /// So a key's jobs start oldest first (a pending retry keeps its place), at most
+    /// `max_per_key` claimed at once. Reads the row as `jobs`.
+    static let keyAllows = """
+        (concurrency_key IS NULL OR (
+            SELECT count(*) FROM jobs earlier WHERE earlier.concurrency_key = jobs.concurrency_key
+                AND earlier.state IN ('pending', 'queued', 'started')
+                AND (earlier.state <> 'pending' OR earlier.id < jobs.id)
+        ) < max_per_key)
+        """
+
+    /// Which candidates with a concurrency key may be taken: their keys are locked (PostgreSQL:
+    /// an advisory lock per key, tried without waiting), then `keyAllows` is read again, past
+    /// every claim of those keys that committed before the lock. The candidate query read it in
+    /// its own snapshot, which a concurrent claim of the same key may have outdated. Keys not
+    /// locked, or whose candidates no longer fit, are blocked for the rest of this claim.
+    private static func keyedCandidatesAllowed(_ candidates: [SQLRow], in tx: SQLTransaction) throws(StoreError) -> (ids: Set<String>, blockedKeys: Set<String>) {
+        var keyed: [String: String] = [:]
+        for row in candidates { if let key = row.text(2) { keyed[try row.requiredText(0)] = key } }
+        guard !keyed.isEmpty else { return ([], []) }
+        let locked = try tx.dialect.tryLockKeys(Set(keyed.values).sorted(), in: tx)
+        let checked = keyed.filter { locked.contains($0.value) }.keys.sorted()
+        var ids = Set<String>()
+        if !checked.isEmpty {
+            let rows = try tx.query(
+                "SELECT id FROM jobs WHERE state = 'pending' AND id IN (\(placeholders(from: 1, count: checked.count))) AND \(keyAllows)",
+                checked.map(SQLValue.text)
+            )
+            for row in rows { ids.insert(try row.requiredText(0)) }
+        }
+        return (ids, Set(keyed.filter { !ids.contains($0.key) }.values))
     }
 
     @discardableResult

@@ -4,7 +4,10 @@
 enum Schema {
     /// Every migration, in order, for one dialect.
     static func migrations(_ dialect: any SQLDialect) -> [Migration] {
-        [initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect), sourceRevisions(dialect), statusRevisions]
+        [
+            initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect), sourceRevisions(dialect),
+            statusRevisions, jobLabelsAndKeys(dialect),
+        ]
     }
 
     /// The schema of the first release. Times are milliseconds since 1970 in 64-bit integer
@@ -189,4 +192,19 @@ enum Schema {
             ALTER TABLE resource_status ADD COLUMN attempted_revision text;
             ALTER TABLE resource_status ADD COLUMN applied_revision text;
             """)
+
+    /// A job's `metadata.labels` (JSON text of a string map), and its concurrency key with the
+    /// limit it starts under (`JobSpec.concurrencyKey`, `maxConcurrentPerKey`), copied out of the
+    /// spec for the claim. The index serves the claim's count of a key's claimed jobs and of its
+    /// pending jobs submitted earlier.
+    static func jobLabelsAndKeys(_ dialect: any SQLDialect) -> Migration {
+        let columns = ["labels text NOT NULL DEFAULT '{}'", "concurrency_key text", "max_per_key integer"]
+        return Migration(
+            version: 8, name: "job labels and concurrency keys",
+            sql: dialect.addColumns(columns, to: "jobs") + """
+
+                CREATE INDEX jobs_by_key ON jobs (concurrency_key, id)
+                    WHERE concurrency_key IS NOT NULL AND state IN ('pending', 'queued', 'started');
+                """)
+    }
 }

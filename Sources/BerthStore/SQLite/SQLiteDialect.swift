@@ -7,6 +7,16 @@ struct SQLiteDialect: SQLDialect {
 
     func lockProject(_ project: String, in tx: SQLTransaction) throws(StoreError) {}
 
+    /// `json_each`'s `key` is the member's name as it is: `->>` would read a name as a path.
+    func labelMatches(keyParameter: Int, valueParameter: Int) -> String {
+        "EXISTS (SELECT 1 FROM json_each(jobs.labels) AS label WHERE label.key = $\(keyParameter) AND label.value = $\(valueParameter))"
+    }
+
+    /// The claim's transaction holds the only write lock already.
+    func tryLockKeys(_ keys: [String], in tx: SQLTransaction) throws(StoreError) -> Set<String> {
+        Set(keys)
+    }
+
     func insertJobs(_ jobs: [SQLStore.PendingJob], on session: any SQLSession) throws(StoreError) -> Set<String> {
         try session.write { tx throws(StoreError) in
             var ids = Set<String>()

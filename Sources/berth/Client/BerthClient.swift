@@ -10,8 +10,12 @@ protocol BerthClient {
     func submitJob(_ resource: Resource, spec: JobSpec, priority: Int?, idempotencyKey: String?) async throws -> (job: JobView, created: Bool)
     /// Waits until every one of the jobs has ended (the controller runs them), and returns them.
     func awaitEnd(of jobs: [JobView]) async throws -> [JobView]
-    /// Jobs, newest first.
-    func jobs(project: String?, states: [JobState], limit: Int) async throws -> [JobView]
+    /// Jobs, newest first; with `labels`, those whose labels match every one.
+    func jobs(project: String?, states: [JobState], labels: [LabelSelector], limit: Int) async throws -> [JobView]
+    /// Starts a CronJob's run now, keeping to its concurrency policy; throws the refusal (Forbid
+    /// while a run is active) or that there is no such CronJob.
+    /// On the store directly, the CronJob is found in `manifests` (as `serve` was given them) or the store.
+    func runCronJob(project: String, name: String, manifests: ManifestOptions) async throws -> (job: JobView, created: Bool)
     /// One job with its events; throws when there is none.
     func job(_ id: String) async throws -> JobView
     /// Records a cancel request and returns the job as it is after it.
@@ -20,8 +24,9 @@ protocol BerthClient {
     /// until the job's output ends.
     func jobLogs(_ id: String, tail: Int?, follow: Bool, write: (JobOutput) -> Void) async throws
     /// What the controller last recorded for every resource (of `project`), and, from a server
-    /// that runs a controller, how that controller stands.
-    func statuses(project: String?) async throws -> StatusListView
+    /// that runs a controller, how that controller stands; and where each CronJob stands (on the
+    /// store directly, those of `manifests` and the store).
+    func statuses(project: String?, manifests: ManifestOptions) async throws -> StatusListView
     /// Events, oldest first, handed to `show` a batch at a time: one batch, or with `follow`
     /// batch after batch until interrupted.
     func events(_ filter: EventFilter, follow: Bool, show: ([EventView]) throws -> Void) async throws

@@ -32,10 +32,23 @@ final class LocalClient: BerthClient {
 
     func submitJob(_ resource: Resource, spec: JobSpec, priority: Int?, idempotencyKey: String?) async throws -> (job: JobView, created: Bool) {
         let submission = JobSubmission(
-            project: resource.metadata.project, name: resource.metadata.name, spec: spec, priority: priority, idempotencyKey: idempotencyKey
+            project: resource.metadata.project, name: resource.metadata.name, spec: spec, priority: priority, idempotencyKey: idempotencyKey,
+            labels: resource.metadata.labels
         )
         let (job, created) = try await store().submitJob(submission, now: Date())
         return (JobView(job), created)
+    }
+
+    func runCronJob(project: String, name: String, manifests: ManifestOptions) async throws -> (job: JobView, created: Bool) {
+        let store = try await store()
+        let id = ResourceID(kind: .cronJob, project: project, name: name)
+        guard let declared = try await manifests.source(store: store).cronJob(id), case .cronJob(let spec) = declared.spec else {
+            throw CommandFailure("no cron job \(name) in project \(project): not in the manifests (\(manifests.resolvedPaths.joined(separator: ", "))) nor in the store")
+        }
+        switch try await CronRun.start(id, spec, labels: declared.metadata.labels, store: store, now: Date()) {
+        case .refused(let message): throw CommandFailure(message)
+        case .started(let job, let created, _): return (JobView(job), created)
+        }
     }
 
     /// Polls the store until every job has ended.
@@ -51,8 +64,9 @@ final class LocalClient: BerthClient {
         }
     }
 
-    func jobs(project: String?, states: [JobState], limit: Int) async throws -> [JobView] {
-        try await store().jobs(filter: JobFilter(project: project, states: Set(states)), page: PageRequest(limit: limit)).items.map { JobView($0) }
+    func jobs(project: String?, states: [JobState], labels: [LabelSelector], limit: Int) async throws -> [JobView] {
+        let filter = JobFilter(project: project, states: Set(states), labels: labels)
+        return try await store().jobs(filter: filter, page: PageRequest(limit: limit)).items.map { JobView($0) }
     }
 
     func job(_ id: String) async throws -> JobView {
@@ -94,9 +108,14 @@ final class LocalClient: BerthClient {
         write(.stderr(tail.map { JobLogsView.lastLines(stored.stderr, $0) } ?? stored.stderr))
     }
 
-    func statuses(project: String?) async throws -> StatusListView {
+    func statuses(project: String?, manifests: ManifestOptions) async throws -> StatusListView {
         let store = try await store()
-        return StatusListView(items: try await store.statuses(project: project), source: try await SourceView.read(from: store))
+        // Best effort, as the API's status: manifests that do not validate leave their CronJobs out.
+        let cronJobs = (try? await manifests.source(store: store).cronJobs(project: project)) ?? []
+        return StatusListView(
+            items: try await store.statuses(project: project), source: try await SourceView.read(from: store),
+            cronJobs: try await CronJobStatus.read(cronJobs, store: store, now: Date())
+        )
     }
 
     func source() async throws -> SourceView? {

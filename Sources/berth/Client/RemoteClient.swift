@@ -22,6 +22,12 @@ struct RemoteClient: BerthClient, ResourceClient {
         return (try APIJSON.decoder().decode(JobView.self, from: Data(answer.body)), answer.status == 201)
     }
 
+    /// `POST /v1/cronjobs/{project}/{name}/run`: 409 when the concurrency policy refuses.
+    func runCronJob(project: String, name: String, manifests: ManifestOptions) async throws -> (job: JobView, created: Bool) {
+        let answer = try await api.raw("POST", "/v1/cronjobs/\(project)/\(name)/run")
+        return (try APIJSON.decoder().decode(JobView.self, from: Data(answer.body)), answer.status == 201)
+    }
+
     /// Polls each job in turn until it has ended.
     func awaitEnd(of jobs: [JobView]) async throws -> [JobView] {
         var ended: [JobView] = []
@@ -36,8 +42,8 @@ struct RemoteClient: BerthClient, ResourceClient {
         return ended
     }
 
-    func jobs(project: String?, states: [JobState], limit: Int) async throws -> [JobView] {
-        var query = [("limit", String(limit))] + states.map { ("state", $0.rawValue) }
+    func jobs(project: String?, states: [JobState], labels: [LabelSelector], limit: Int) async throws -> [JobView] {
+        var query = [("limit", String(limit))] + states.map { ("state", $0.rawValue) } + labels.map { ("label", $0.description) }
         if let project { query.append(("project", project)) }
         return try await api.call("GET", "/v1/jobs", query: query, as: ItemsView<JobView>.self).items
     }
@@ -77,7 +83,7 @@ struct RemoteClient: BerthClient, ResourceClient {
         throw CommandFailure("the stream of job \(id) closed before its end")
     }
 
-    func statuses(project: String?) async throws -> StatusListView {
+    func statuses(project: String?, manifests: ManifestOptions) async throws -> StatusListView {
         try await api.call("GET", "/v1/status", query: project.map { [("project", $0)] } ?? [], as: StatusListView.self)
     }
 
