@@ -24,7 +24,7 @@ struct StoreConformanceTests {
         await second.close()
         try await place.remove()
         // then
-        #expect(firstVersion == 6)
+        #expect(firstVersion == 10)
         #expect(rows.map { $0[0] } == ["1", "2", "3", "4", "5", "6"])
         #expect(jobs.items.isEmpty)
     }
@@ -62,7 +62,7 @@ struct StoreConformanceTests {
         await store.close()
         try await place.remove()
         // then
-        #expect(version == 6)
+        #expect(version == 10)
         #expect(old == ResourceStatus(id: id, phase: .ready, restartCount: 2, lastAction: "createContainer app-0", updatedAt: at(0)))
         #expect(updated == status)
     }

@@ -17,12 +17,14 @@ import Synchronization
 //    remove) at the same concurrency, in alternating rounds so both see the same machine load.
 // 3. The cost of every engine and store call the runner makes, from wrappers around its
 //    `JobRuntime` and `Store` that forward each call and time it.
+// 4. Webhook delivery latency (issue 20): from a job's recorded end to its webhook's arrival at a
+//    receiver on 127.0.0.1 (WebhookLatency.swift).
 //
 // Usage: JobBench SOCKET IMAGE WORKDIR [POSTGRES_URL]
 // Environment: BERTH_BENCH_PICKUP_JOBS (per store, default 100), BERTH_BENCH_THROUGHPUT_JOBS (per
 // loop, default 160: 1,000 per loop take about 20 minutes on 2 cores), BERTH_BENCH_CONCURRENCY
 // (default 4), BERTH_BENCH_ROUNDS (default 4), BERTH_BENCH_SERIAL_JOBS (the raw loop at
-// concurrency 1, for the polling model; default 12).
+// concurrency 1, for the polling model; default 12), BERTH_BENCH_WEBHOOK_JOBS (per store, default 100).
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("JobBench: error: \(message)\n".utf8))
@@ -438,6 +440,18 @@ let storeCalls = loops.map { loop -> String in
 }
 print("| engine requests per job | " + engineRequests.map { "\($0) | —" }.joined(separator: " | ") + " |")
 print("| store calls per job (the submit not included) | " + storeCalls.map { "\($0) | —" }.joined(separator: " | ") + " |")
+
+// MARK: Webhook delivery latency (issue 20)
+
+let webhookJobs = setting("BERTH_BENCH_WEBHOOK_JOBS", 100)
+print("\n### Webhook delivery latency: from the job's recorded end (`finishedAt`) to the receiver\n")
+print("| store | jobs | p50 | p99 | max |")
+print("| --- | ---: | ---: | ---: | ---: |")
+for queue in queues {
+    note("webhooks: \(queue.name), \(webhookJobs) jobs")
+    let latencies = try await webhookLatencies(store: queue.store, name: queue.name, count: webhookJobs, recorder: track(Recorder()))
+    print("| \(queue.name) | \(latencies.count) | \(ms(percentile(latencies, 50))) | \(ms(percentile(latencies, 99))) | \(ms(latencies.max() ?? .nan)) |")
+}
 
 for queue in queues { await queue.store.close() }
 if queues.count > 1 { await queues[1].submitter.close() }

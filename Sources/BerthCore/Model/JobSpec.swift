@@ -15,6 +15,11 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var ttlAfterFinished: TimeSpan?
     /// Exit codes that fail the job at once, without retries.
     public var nonRetryableExitCodes: [Int]
+    // Completion webhooks and full logs (issue 20, NOTIFY).
+    /// The signed POST sent when the job ends; `nil` sends none.
+    public var notify: JobNotifySpec?
+    /// Where the complete output of each attempt goes; `nil` takes the project's, if any.
+    public var logArchive: LogArchiveSpec?
 
     public init(
         container: ContainerSpec,
@@ -23,7 +28,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
         priority: Int = 0,
         feedbackPath: String? = nil,
         ttlAfterFinished: TimeSpan? = nil,
-        nonRetryableExitCodes: [Int] = []
+        nonRetryableExitCodes: [Int] = [],
+        notify: JobNotifySpec? = nil,
+        logArchive: LogArchiveSpec? = nil
     ) {
         self.container = container
         self.activeDeadline = activeDeadline
@@ -32,6 +39,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
         self.feedbackPath = feedbackPath
         self.ttlAfterFinished = ttlAfterFinished
         self.nonRetryableExitCodes = nonRetryableExitCodes
+        self.notify = notify
+        self.logArchive = logArchive
     }
 
     static func read(_ map: MapReader) -> JobSpec? {
@@ -42,15 +51,19 @@ public struct JobSpec: Sendable, Hashable, Codable {
         let feedbackPath = map.optional("feedbackPath") { try $0.absolutePath() }
         let ttl = map.optional("ttlAfterFinished") { try $0.parse(TimeSpan.init(parsing:)) }
         let codes = map.optional("nonRetryableExitCodes", default: []) { try $0.list { try $0.int(in: 1...255) } }
+        let notify = map.optional("notify") { try $0.nested(JobNotifySpec.read) }
+        let logArchive = map.optional("logArchive") { try $0.nested(LogArchiveSpec.read) }
         guard let container else { return nil }
         return JobSpec(
             container: container, activeDeadline: deadline, backoffLimit: backoffLimit, priority: priority,
-            feedbackPath: feedbackPath, ttlAfterFinished: ttl, nonRetryableExitCodes: codes
+            feedbackPath: feedbackPath, ttlAfterFinished: ttl, nonRetryableExitCodes: codes,
+            notify: notify, logArchive: logArchive
         )
     }
 
     private enum CodingKeys: String, CodingKey {
         case activeDeadline, backoffLimit, priority, feedbackPath, ttlAfterFinished, nonRetryableExitCodes
+        case notify, logArchive
     }
 
     public init(from decoder: any Decoder) throws {
@@ -72,6 +85,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
         try keyed.encodeIfPresent(feedbackPath, forKey: .feedbackPath)
         try keyed.encodeIfPresent(ttlAfterFinished, forKey: .ttlAfterFinished)
         try keyed.encode(nonRetryableExitCodes, forKey: .nonRetryableExitCodes)
+        try keyed.encodeIfPresent(notify, forKey: .notify)
+        try keyed.encodeIfPresent(logArchive, forKey: .logArchive)
     }
 }
 
