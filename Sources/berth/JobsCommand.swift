@@ -122,7 +122,8 @@ struct JobsCommand: AsyncParsableCommand {
             if let deliveries = job.deliveries, !deliveries.isEmpty {
                 lines.append("webhooks:")
                 for delivery in deliveries {
-                    var line = "  \(delivery.event.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(delivery.outcome.rawValue), \(delivery.attempts) attempt\(delivery.attempts == 1 ? "" : "s")"
+                    var line =
+                        "  \(delivery.event.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(delivery.outcome.rawValue), \(delivery.attempts) attempt\(delivery.attempts == 1 ? "" : "s")"
                     if let status = delivery.lastStatus { line += ", last HTTP \(status)" }
                     if let error = delivery.lastError { line += ", last error: \(TerminalText.escaped(error, keepingLines: false))" }
                     if delivery.outcome == .pending, let next = delivery.nextAttemptAt { line += ", next \(next.formatted(.iso8601))" }

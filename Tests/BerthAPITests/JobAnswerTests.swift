@@ -106,9 +106,13 @@ struct JobAnswerTests {
         spec.logArchive = LogArchiveSpec(bucket: "logs", prefix: "runs/")
         let job = try await store.submitJob(JobSubmission(project: "alpha", name: "hooked", spec: spec), now: Date(timeIntervalSince1970: 1_709_164_799.987)).job
         let cancelled = try await store.requestCancel(job.id, now: Date(timeIntervalSince1970: 1_709_164_800.5))
-        try await store.recordDeliveryAttempt("\(job.id)-cancelled", DeliveryAttempt(outcome: .pending, status: 502, error: Self.awkward, nextAttemptAt: Date(timeIntervalSince1970: 1_709_164_805.25)), now: Date(timeIntervalSince1970: 1_709_164_801))
+        try await store.recordDeliveryAttempt(
+            "\(job.id)-cancelled", DeliveryAttempt(outcome: .pending, status: 502, error: Self.awkward, nextAttemptAt: Date(timeIntervalSince1970: 1_709_164_805.25)),
+            now: Date(timeIntervalSince1970: 1_709_164_801))
         try await store.recordLogArchive(
-            JobLogArchive(jobID: job.id, attempt: 1, bucket: "logs", stdoutKey: "runs/\(job.id)/1/stdout.gz", stderrKey: "runs/\(job.id)/1/stderr.gz", stdoutBytes: 10_088_896, stderrBytes: 0, archivedAt: Date(timeIntervalSince1970: 1_709_164_800.001)))
+            JobLogArchive(
+                jobID: job.id, attempt: 1, bucket: "logs", stdoutKey: "runs/\(job.id)/1/stdout.gz", stderrKey: "runs/\(job.id)/1/stderr.gz", stdoutBytes: 10_088_896, stderrBytes: 0,
+                archivedAt: Date(timeIntervalSince1970: 1_709_164_800.001)))
         let deliveries = try await store.deliveries(jobID: job.id), archives = try await store.logArchives(jobID: job.id)
         #expect(deliveries.count == 1 && archives.count == 1)
 

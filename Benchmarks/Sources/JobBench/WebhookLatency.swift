@@ -56,7 +56,8 @@ final class LatencyReceiver: Sendable {
             let text = String(decoding: head, as: UTF8.self)
             let delivery = text.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-berth-delivery:") }
                 .map { $0.dropFirst("x-berth-delivery:".count).trimmingCharacters(in: .whitespaces) }
-            let length = text.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+            let length =
+                text.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
                 .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
             var left = length
             while left > 0 {

@@ -55,8 +55,10 @@ public struct JobNotifySpec: Sendable, Hashable, Codable {
         }
         let secretFile = map.required("secretFile") { try $0.absolutePath() }
         let events = map.optional("events", default: Event.allCases) { reader -> [Event] in
+            if case .list(let items) = reader.node.content, items.isEmpty {
+                throw reader.fail("expected at least one of finished, failed, cancelled")
+            }
             let events = try reader.list { try $0.choice(Event.self) }
-            guard !events.isEmpty else { throw reader.fail("expected at least one of finished, failed, cancelled") }
             return Event.allCases.filter(events.contains)
         }
         guard let url, let secretFile else { return nil }
