@@ -26,7 +26,8 @@ extension StoreConformanceTests {
             let now = Date()
             // when
             try await store.transitionJob(failing.id, from: .queued, to: .failed, claim: claims[failing.id] ?? nil, update: JobUpdate(reason: "Error"), now: now)
-            try await store.transitionJob(finishing.id, from: .queued, to: .finished, claim: claims[finishing.id] ?? nil, update: JobUpdate(), now: now)
+            try await store.transitionJob(finishing.id, from: .queued, to: .started, claim: claims[finishing.id] ?? nil, update: JobUpdate(), now: now)
+            try await store.transitionJob(finishing.id, from: .started, to: .finished, claim: claims[finishing.id] ?? nil, update: JobUpdate(), now: now)
             try await store.transitionJob(plain.id, from: .queued, to: .failed, claim: claims[plain.id] ?? nil, update: JobUpdate(), now: now)
             try await store.requestCancel(cancelled.id, now: now)
             // then
