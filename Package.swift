@@ -44,6 +44,8 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "BerthHTTP", dependencies: ["CCurl"], swiftSettings: strictSettings),
+        // zlib, for the gzip objects of jobs' archived output (BerthObjectStore's GzipStream).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "BerthHostFiles", swiftSettings: strictSettings),
         .target(
             name: "BerthDocker",
@@ -52,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "BerthObjectStore",
-            dependencies: ["BerthCore", "BerthHTTP", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["BerthCore", "BerthHTTP", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -111,6 +113,8 @@ let package = Package(
                 "BerthHostFiles",
                 "BerthGit",
                 "BerthSubprocess",
+                "BerthHTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -234,7 +238,7 @@ let package = Package(
         .testTarget(name: "BerthGitTests", dependencies: ["BerthGit"], swiftSettings: strictSettings),
         .testTarget(
             name: "BerthCLITests",
-            dependencies: ["berth", "BerthObjectStore", "BerthCore", "BerthStore"],
+            dependencies: ["berth", "BerthObjectStore", "BerthCore", "BerthStore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
     ],

@@ -45,11 +45,17 @@ public struct APIClient: Sendable {
         return (response.status, response.body)
     }
 
-    /// Opens a server-sent event stream (`follow=true` routes); each element is one event.
-    public func events(_ path: String, query: [(String, String)] = []) async throws(APIClientError) -> AsyncThrowingStream<ServerSentEvent, any Error> {
+    /// A 2xx answer's body as it arrives (`logs?full=true`); any other status throws the API's error.
+    public func stream(_ path: String, query: [(String, String)] = []) async throws(APIClientError) -> AsyncThrowingStream<[UInt8], any Error> {
+        let response = try await open(path, query: query, accept: "*/*")
+        return response.body
+    }
+
+    /// Opens a streamed GET and checks its status.
+    private func open(_ path: String, query: [(String, String)], accept: String) async throws(APIClientError) -> HTTPStreamResponse {
         let response: HTTPStreamResponse
         do {
-            var request = request("GET", path, query: query, body: nil, contentType: nil, headers: [("Accept", "text/event-stream")])
+            var request = request("GET", path, query: query, body: nil, contentType: nil, headers: [("Accept", accept)])
             request.timeout = nil
             response = try await http.stream(request)
         } catch {
@@ -62,6 +68,12 @@ public struct APIClient: Sendable {
             } catch {}
             throw APIClientError(response.status, body)
         }
+        return response
+    }
+
+    /// Opens a server-sent event stream (`follow=true` routes); each element is one event.
+    public func events(_ path: String, query: [(String, String)] = []) async throws(APIClientError) -> AsyncThrowingStream<ServerSentEvent, any Error> {
+        let response = try await open(path, query: query, accept: "text/event-stream")
         return AsyncThrowingStream { continuation in
             let task = Task {
                 var parser = ServerSentEventParser()

@@ -3,6 +3,15 @@ import BerthCore
 import BerthStore
 import Foundation
 
+/// A job's answer as bytes, without events: the body of its completion webhook.
+public enum JobAnswer {
+    @Sendable public static func bytes(_ job: JobRecord) throws -> [UInt8] {
+        var writer = JSONWriter()
+        try writer.job(job)
+        return writer.bytes
+    }
+}
+
 /// The JSON form of a job, as the API serves it and `berth jobs` prints it.
 public struct JobView: Codable, Sendable {
     public var id: String
@@ -33,8 +42,13 @@ public struct JobView: Codable, Sendable {
     public var events: [EventView]?
     /// The Job document's `metadata.labels`.
     public var labels: [String: String]
+    /// Only when one job is shown: its completion webhooks and archived output (issue 20).
+    public var deliveries: [JobDelivery]?
+    public var logArchives: [JobLogArchive]?
 
-    public init(_ job: JobRecord, events: [EventRecord]? = nil) {
+    public init(_ job: JobRecord, events: [EventRecord]? = nil, deliveries: [JobDelivery]? = nil, logArchives: [JobLogArchive]? = nil) {
+        self.deliveries = deliveries
+        self.logArchives = logArchives
         id = job.id
         project = job.project
         name = job.name
@@ -65,12 +79,14 @@ public struct JobView: Codable, Sendable {
 extension JSONWriter {
     /// A job exactly as ``JobView`` encodes it, written from the record with the stored spec
     /// text embedded: the answer of every job route.
-    mutating func job(_ job: JobRecord, events: [EventRecord]? = nil) throws {
+    mutating func job(_ job: JobRecord, events: [EventRecord]? = nil, deliveries: [JobDelivery]? = nil, logArchives: [JobLogArchive]? = nil) throws {
         beginObject()
         key("attempt"); integer(job.attempt)
         key("cancelRequested"); bool(job.cancelRequested)
         if let value = job.claimedBy { key("claimedBy"); string(value) }
         if let value = job.claimedEngine { key("claimedEngine"); string(value) }
+        // Keys in sorted order, as ``JobView`` encodes them: `deliveries` and `logArchives` (issue 20).
+        if let deliveries { key("deliveries"); raw(try JSONAnswer.text(deliveries)) }
         if let events {
             key("events")
             beginArray()
@@ -90,6 +106,7 @@ extension JSONWriter {
         if let value = job.idempotencyKey { key("idempotencyKey"); string(value) }
         // The encoder's own text: its key order is the one to match.
         key("labels"); raw(try JSONAnswer.text(job.labels))
+        if let logArchives { key("logArchives"); raw(try JSONAnswer.text(logArchives)) }
         key("name"); string(job.name)
         if let value = job.nextAttemptAt { key("nextAttemptAt"); date(value) }
         if let value = job.owner { key("owner"); resourceID(value) }

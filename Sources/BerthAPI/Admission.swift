@@ -54,6 +54,14 @@ struct Admission: Sendable {
                 .unprocessableContent, code: "invalid", message: "network \"\(attachment.name)\" is not declared in project \(project); a job joins only its own project's networks (or default)",
                 field: "spec.networks[\(index)].name")
         }
+        if writer == .api, let archive = spec.logArchive,
+            !state.buckets.contains(where: { $0.id.project == project && $0.spec.bucketName == archive.bucket })
+        {
+            throw APIError(
+                .unprocessableContent, code: "invalid",
+                message: "bucket \"\(archive.bucket)\" is not a Bucket declared in project \(project); a job archives its output only into its own project's buckets",
+                field: "spec.logArchive.bucket")
+        }
         let projectSpec = state.projects[project]
         let activeJobs = try await activeJobCount(project, spec: projectSpec)
         try check(resource, project: project, spec: projectSpec, by: writer, writerName: "API-submitted jobs") {

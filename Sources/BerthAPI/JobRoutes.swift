@@ -73,7 +73,12 @@ struct JobRoutes {
         let id = try context.parameters.require("id")
         let found = try await store.job(id, events: 1000)
         let job = try context.authorize(.readJobs, job: id, found?.job)
-        return try JSONAnswer.response { try $0.job(job, events: found?.events ?? []) }
+        // Deliveries and archives exist only for jobs with a webhook, and once an attempt ended.
+        var deliveries: [JobDelivery]?
+        if job.spec.notify != nil { deliveries = try await store.deliveries(jobID: id) }
+        var archives: [JobLogArchive] = []
+        if job.state.isTerminal || job.attempt > 1 { archives = try await store.logArchives(jobID: id) }
+        return try JSONAnswer.response { try $0.job(job, events: found?.events ?? [], deliveries: deliveries, logArchives: archives.isEmpty ? nil : archives) }
     }
 
     /// `POST /v1/jobs/{id}/cancel`: a pending job never starts; a running one is stopped.
@@ -109,12 +114,18 @@ struct JobRoutes {
     static let logByteLimit = 4 << 20
 
     /// `GET /v1/jobs/{id}/logs[?tail=N][&follow=true]`: the last `tail` lines of each stream as
-    /// JSON, or followed as server-sent events (`stdout`, `stderr`, then `end` with the job)
+    /// JSON; with `full=true[&stream=stdout|stderr][&attempt=N]` one whole archived stream as
+    /// plain text (``ArchivedLogs``); or followed as server-sent events (`stdout`, `stderr`, then `end` with the job)
     /// until the job ends; a reader that falls behind gets `dropped` instead.
     @Sendable func logs(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let tail = try RequestParameters.integer(request.uri.queryParameters.get("tail"), "tail", in: 1...JobLogsView.maximumTail) ?? JobLogsView.defaultTail
         let job = try context.authorize(.readJobs, job: id, try await store.job(id))
+        if request.uri.queryParameters.get("full") == "true" {
+            let attempt = try RequestParameters.integer(request.uri.queryParameters.get("attempt"), "attempt", in: 1...1_000_000)
+            let stream = request.uri.queryParameters.get("stream") ?? "stdout"
+            return try await ArchivedLogs.response(try await store.logArchives(jobID: job.id), attempt: attempt, stream: stream, storage: dependencies.objectStorage)
+        }
         guard request.uri.queryParameters.get("follow") == "true" else {
             return try JSONAnswer.response(.ok, try await currentLogs(job, tail: tail))
         }

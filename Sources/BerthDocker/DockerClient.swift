@@ -170,8 +170,19 @@ public final class DockerClient: Sendable {
 
     /// Log frames as the container writes them, until it stops or the iteration ends.
     public func followLogs(_ idOrName: String, tail: Int? = nil, since: Date? = nil) async throws(DockerError) -> AsyncThrowingStream<LogFrame, any Error> {
+        try await logFrames(idOrName, follow: true, tail: tail, since: since)
+    }
+
+    /// Every log frame written so far, as the engine sends them: a whole log read without
+    /// holding it (a job's archived output).
+    public func allLogFrames(_ idOrName: String) async throws(DockerError) -> AsyncThrowingStream<LogFrame, any Error> {
+        try await logFrames(idOrName, follow: false, tail: nil, since: nil)
+    }
+
+    private func logFrames(_ idOrName: String, follow: Bool, tail: Int?, since: Date?) async throws(DockerError) -> AsyncThrowingStream<LogFrame, any Error> {
         let response = try await openStream(
-            "GET", "/containers/\(Self.escape(idOrName))/logs", query: Self.logQuery(follow: true, tail: tail, since: since), what: "follow logs of container \(idOrName)")
+            "GET", "/containers/\(Self.escape(idOrName))/logs", query: Self.logQuery(follow: follow, tail: tail, since: since),
+            timeout: follow ? nil : .seconds(600), what: "\(follow ? "follow " : "")logs of container \(idOrName)")
         return AsyncThrowingStream { continuation in
             let task = Task {
                 var demultiplexer = LogDemultiplexer()

@@ -90,6 +90,8 @@ public protocol JobRuntime: Sendable {
     /// The last `bytes` of standard output and error.
     func logTails(named name: String, bytes: Int) async throws(DockerError) -> (stdout: String, stderr: String)
     func readFile(named name: String, path: String, limit: Int) async throws(DockerError) -> BoundedFile?
+    /// The container's whole output so far, frame by frame (a job's archived output).
+    func allLogFrames(named name: String) async throws(DockerError) -> AsyncThrowingStream<LogFrame, any Error>
     func ensureImage(_ image: ImageReference, policy: PullPolicy) async throws(DockerError)
     /// Whether the engine announced an OOM kill of the container since `since` (its `oom` event).
     func announcedOutOfMemory(named name: String, since: Date) async throws(DockerError) -> Bool
@@ -204,6 +206,10 @@ extension DockerEngine: JobRuntime {
         } catch  where error.code == .notModified || error.code == .notFound {
             return
         }
+    }
+
+    public func allLogFrames(named name: String) async throws(DockerError) -> AsyncThrowingStream<LogFrame, any Error> {
+        try await client.allLogFrames(name)
     }
 
     public func logTails(named name: String, bytes: Int) async throws(DockerError) -> (stdout: String, stderr: String) {

@@ -18,6 +18,10 @@ public protocol ObjectStorage: Sendable {
     /// Deletes the bucket; with `emptyFirst`, every object version and delete marker before it.
     /// A missing bucket is fine.
     func removeBucket(_ name: String, emptyFirst: Bool) async throws(S3Error)
+    /// Writes one object (jobs' archived output).
+    func putObject(_ bucket: String, key: String, body: [UInt8]) async throws(S3Error)
+    /// One object's bytes as they arrive.
+    func objectStream(_ bucket: String, key: String) async throws(S3Error) -> AsyncThrowingStream<[UInt8], any Error>
 }
 
 /// ``ObjectStorage`` on an S3 endpoint.
@@ -141,5 +145,13 @@ public struct S3ObjectStorage: ObjectStorage {
         } catch  where error.code == .noSuchBucket {
             return
         }
+    }
+
+    public func putObject(_ bucket: String, key: String, body: [UInt8]) async throws(S3Error) {
+        try await client.putObject(bucket, key: key, body: body)
+    }
+
+    public func objectStream(_ bucket: String, key: String) async throws(S3Error) -> AsyncThrowingStream<[UInt8], any Error> {
+        try await client.objectStream(bucket, key: key)
     }
 }

@@ -145,6 +145,28 @@ public final class S3Client: Sendable {
         _ = try await send("PUT", bucket: bucket, key: key, body: body, contentType: "application/octet-stream", operation: "PutObject \(bucket)/\(key)")
     }
 
+    /// `GetObject`, its body as it arrives (`NoSuchKey` for a missing object).
+    public func objectStream(_ bucket: String, key: String) async throws(S3Error) -> AsyncThrowingStream<[UInt8], any Error> {
+        let operation = "GetObject \(bucket)/\(key)"
+        let response: HTTPStreamResponse
+        do {
+            response = try await http.stream(request("GET", bucket: bucket, key: key, query: [], body: nil, contentType: "", timeout: .seconds(600)))
+        } catch {
+            throw Self.transportError(error, configuration, operation)
+        }
+        guard (200..<300).contains(response.status) else {
+            // An error's body is a small XML document.
+            var body: [UInt8] = []
+            do {
+                for try await chunk in response.body where body.count < 64 * 1024 { body += chunk }
+            } catch {
+                throw Self.transportError(error, configuration, operation)
+            }
+            throw Self.error(HTTPResponse(status: response.status, headers: response.headers, body: body), operation: operation)
+        }
+        return response.body
+    }
+
     /// Deletes every object version and delete marker, a thousand per `DeleteObjects` call.
     public func deleteAllObjects(_ bucket: String) async throws(S3Error) {
         var previous: [ObjectVersion] = []
@@ -198,6 +220,23 @@ public final class S3Client: Sendable {
         _ method: String, bucket: String?, key: String? = nil, query: [(String, String)] = [],
         body: [UInt8]? = nil, contentType: String = "application/xml", operation: String
     ) async throws(S3Error) -> HTTPResponse {
+        let response: HTTPResponse
+        do {
+            response = try await http.send(request(method, bucket: bucket, key: key, query: query, body: body, contentType: contentType))
+        } catch {
+            throw Self.transportError(error, configuration, operation)
+        }
+        guard (200..<300).contains(response.status) else {
+            throw Self.error(response, operation: operation)
+        }
+        return response
+    }
+
+    /// A signed request: the URL for the addressing style, the payload hash and `Content-MD5`.
+    private func request(
+        _ method: String, bucket: String?, key: String?, query: [(String, String)], body: [UInt8]?, contentType: String,
+        timeout: Duration? = .seconds(60)
+    ) -> HTTPRequest {
         var headers: [(name: String, value: String)] = [
             ("x-amz-content-sha256", SHA256.hash(data: body ?? []).map { String(format: "%02x", $0) }.joined())
         ]
@@ -208,20 +247,10 @@ public final class S3Client: Sendable {
         }
         let credentials = configuration.credentials
         if let token = credentials.sessionToken { headers.append(("x-amz-security-token", token)) }
-        let request = HTTPRequest(
-            method: method, url: url(bucket: bucket, key: key, query: query), headers: headers, body: body,
+        return HTTPRequest(
+            method: method, url: url(bucket: bucket, key: key, query: query), headers: headers, body: body, timeout: timeout,
             awsSigV4: HTTPRequest.AWSSigning(provider: "aws:amz:\(configuration.region):s3", accessKey: credentials.accessKey, secretKey: credentials.secretKey)
         )
-        let response: HTTPResponse
-        do {
-            response = try await http.send(request)
-        } catch {
-            throw Self.transportError(error, configuration, operation)
-        }
-        guard (200..<300).contains(response.status) else {
-            throw Self.error(response, operation: operation)
-        }
-        return response
     }
 
     private func sendXML(

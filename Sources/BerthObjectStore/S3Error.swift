@@ -10,6 +10,7 @@ public struct S3Error: Error, Sendable, Hashable, CustomStringConvertible {
         public var description: String { rawValue }
 
         public static let noSuchBucket = Code(rawValue: "NoSuchBucket")
+        public static let noSuchKey = Code(rawValue: "NoSuchKey")
         public static let bucketAlreadyOwnedByYou = Code(rawValue: "BucketAlreadyOwnedByYou")
         public static let bucketAlreadyExists = Code(rawValue: "BucketAlreadyExists")
         public static let bucketNotEmpty = Code(rawValue: "BucketNotEmpty")

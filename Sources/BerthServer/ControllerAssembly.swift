@@ -1,3 +1,4 @@
+import BerthAPI
 import BerthController
 import BerthCore
 import BerthDocker
@@ -18,6 +19,8 @@ public struct ControllerSettings: Sendable {
     public var jobs: JobRunnerConfiguration
     /// Resolves the `env` of services' and jobs' containers (the age identity, for encrypted values).
     public var environment: EnvironmentResolver
+    /// How jobs' completion webhooks are sent and retried.
+    public var webhooks = WebhookConfiguration()
 
     public init(
         resyncInterval: TimeSpan, concurrency: Int, restartBackoff: BackoffPolicy, jobs: JobRunnerConfiguration,
@@ -42,7 +45,13 @@ public enum ControllerAssembly {
         let options = ReconcilerOptions(
             planner: PlannerOptions(restartBackoff: settings.restartBackoff), concurrency: settings.concurrency, environment: settings.environment)
         let reconciler = Reconciler(runtime: runtime, objectStorage: objectStorage, store: store, adoptions: store, options: options, logger: logger)
-        let jobs = JobRunner(runtime: runtime, store: store, configuration: settings.jobs, environment: settings.environment, logger: Logger(label: "berth.jobs"))
+        let completion = JobCompletion(
+            archiver: objectStorage.map { JobLogArchiver(storage: $0, store: store, logger: Logger(label: "berth.jobs")) },
+            webhooks: WebhookDispatcher(store: store, body: JobAnswer.bytes, configuration: settings.webhooks, logger: Logger(label: "berth.webhooks"))
+        )
+        let jobs = JobRunner(
+            runtime: runtime, store: store, configuration: settings.jobs, environment: settings.environment, logger: Logger(label: "berth.jobs"),
+            completion: completion)
         return Controller(
             source: source, runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
             certificates: certificates, git: git,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthAPI
 import BerthCore
+import BerthStore
 import Foundation
 import Logging
 
@@ -125,6 +126,21 @@ struct JobsCommand: AsyncParsableCommand {
                 lines.append("events:")
                 lines += events.map { "  \($0.time.formatted(.iso8601))  \($0.reason.padding(toLength: 16, withPad: " ", startingAt: 0)) \(TerminalText.escaped($0.message, keepingLines: false))" }
             }
+            // Completion webhooks and archived output (issue 20).
+            if let deliveries = job.deliveries, !deliveries.isEmpty {
+                lines.append("webhooks:")
+                for delivery in deliveries {
+                    var line =
+                        "  \(delivery.event.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(delivery.outcome.rawValue), \(delivery.attempts) attempt\(delivery.attempts == 1 ? "" : "s")"
+                    if let status = delivery.lastStatus { line += ", last HTTP \(status)" }
+                    if let error = delivery.lastError { line += ", last error: \(TerminalText.escaped(error, keepingLines: false))" }
+                    if delivery.outcome == .pending, let next = delivery.nextAttemptAt { line += ", next \(next.formatted(.iso8601))" }
+                    lines.append(line + "  (delivery \(delivery.id))")
+                }
+            }
+            for archive in job.logArchives ?? [] {
+                lines.append("full logs:   attempt \(archive.attempt): s3://\(archive.bucket)/\(archive.stdoutKey) (\(archive.stdoutBytes) bytes), …/stderr.gz (\(archive.stderrBytes) bytes)")
+            }
             if let out = job.stdoutTail, !out.isEmpty { lines.append("stdout (tail):\n" + TerminalText.escaped(out, keepingLines: true)) }
             if let err = job.stderrTail, !err.isEmpty { lines.append("stderr (tail):\n" + TerminalText.escaped(err, keepingLines: true)) }
             print(lines.joined(separator: "\n"))
@@ -143,16 +159,27 @@ struct JobsCommand: AsyncParsableCommand {
         @Argument(help: "The job id.") var id: String
         @Flag(help: "Keep printing until the job ends.") var follow = false
         @Option(help: "Only the last lines of each stream, 1 to \(JobLogsView.maximumTail) (through the API, \(JobLogsView.defaultTail) unless given).") var tail: Int?
+        @Flag(help: "The whole output archived in the job's logArchive bucket, byte for byte: stdout to stdout, stderr to stderr.") var full = false
+        @Option(help: "With --full: this attempt's output (default: the latest archived).") var attempt: Int?
+        @OptionGroup var objectStorage: ObjectStorageOptions
 
         func validate() throws {
             if let tail, !(1...JobLogsView.maximumTail).contains(tail) {
                 throw ArgumentParser.ValidationError("--tail is 1 to \(JobLogsView.maximumTail), found \(tail)")
             }
+            if full, follow || tail != nil { throw ArgumentParser.ValidationError("--full prints the whole archived output; it takes neither --follow nor --tail") }
+            if attempt != nil, !full { throw ArgumentParser.ValidationError("--attempt goes with --full") }
         }
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
             try await controller.withClient { client in
+                if full {
+                    // As archived, unescaped: a program reads it.
+                    try await client.archivedJobLogs(id, attempt: attempt, stream: "stdout", objectStorage: objectStorage) { try FileHandle.standardOutput.write(contentsOf: $0) }
+                    try await client.archivedJobLogs(id, attempt: attempt, stream: "stderr", objectStorage: objectStorage) { try FileHandle.standardError.write(contentsOf: $0) }
+                    return
+                }
                 try await client.jobLogs(id, tail: tail, follow: follow) { output in
                     switch output {
                     case .stdout(let text): printOutput(text, "")

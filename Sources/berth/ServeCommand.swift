@@ -60,6 +60,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         help: "A settings file of NAME=value lines (the package's /etc/berth/berth.env) for every setting no flag or environment variable gives. Default: $BERTH_ENV_FILE."
     ) var envFile: String?
+    // Completion webhooks (jobs' `notify`).
+    @Option(help: "Attempts of a job's completion webhook before it fails.") var webhookAttempts: Int = 10
+    @Option(help: "The wait before a webhook's second attempt, doubling per attempt up to 2m, e.g. 5s.") var webhookRetry: String = "5s"
+    @Option(help: "No webhook attempt starts later than this after the job ended, e.g. 15m.") var webhookGiveUpAfter: String = "15m"
+    @Option(help: "The limit of one webhook attempt (connect, send, answer), e.g. 10s.") var webhookTimeout: String = "10s"
     /// The crash-loop backoff of `--restart-backoff`, `--restart-backoff-max` and `--restart-backoff-reset`.
     func restartBackoffPolicy() throws -> BackoffPolicy {
         var policy = try backoff(from: restartBackoff, "--restart-backoff", upTo: restartBackoffMax, "--restart-backoff-max")
@@ -75,6 +80,16 @@ struct ServeCommand: AsyncParsableCommand {
             throw ArgumentParser.ValidationError("\(maximumFlag) (\(longest)) is shorter than \(initialFlag) (\(first)); give a maximum at least as long as the first wait")
         }
         return BackoffPolicy(initial: first, maximum: longest)
+    }
+
+    /// The completion webhooks' settings from `--webhook-…`.
+    func webhookConfiguration() throws -> WebhookConfiguration {
+        let timeout = try parseSpan(webhookTimeout, option: "--webhook-timeout")
+        guard timeout.milliseconds > 0 else { throw ArgumentParser.ValidationError("--webhook-timeout is longer than 0, e.g. 10s") }
+        return WebhookConfiguration(
+            maxAttempts: try positive(webhookAttempts, "--webhook-attempts"), firstRetry: try parseSpan(webhookRetry, option: "--webhook-retry"),
+            giveUpAfter: try parseSpan(webhookGiveUpAfter, option: "--webhook-give-up-after"), timeout: timeout
+        )
     }
 
     func run() async throws {
@@ -108,8 +123,9 @@ struct ServeCommand: AsyncParsableCommand {
         if webhookSecret != nil, gitConfiguration == nil {
             throw ArgumentParser.ValidationError("--git-webhook-secret-file needs --git-url: the webhook asks the git source to fetch")
         }
-        let settings = ControllerSettings(
+        var settings = ControllerSettings(
             resyncInterval: interval, concurrency: concurrency, restartBackoff: backoff, jobs: jobSettings, environment: try age.environmentResolver())
+        settings.webhooks = try webhookConfiguration()
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
             var source = manifests.source(store: store)

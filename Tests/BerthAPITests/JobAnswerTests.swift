@@ -97,6 +97,43 @@ struct JobAnswerTests {
         await store.close()
     }
 
+    @Test func deliveriesAndArchivedOutputAreWrittenAsTheEncoderWritesThem() async throws {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("berth-answer-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try await SQLiteStore.open(.init(path: directory.appendingPathComponent("berth.db").path))
+        // given: a job with a webhook, cancelled (its delivery recorded), with an archive
+        var spec = try Self.spec("true", env: ["TOKEN": Self.awkward])
+        spec.notify = JobNotifySpec(url: "https://app.example.com/h?a=1&b=%20", secretFile: "/k")
+        spec.logArchive = LogArchiveSpec(bucket: "logs", prefix: "runs/")
+        let job = try await store.submitJob(JobSubmission(project: "alpha", name: "hooked", spec: spec), now: Date(timeIntervalSince1970: 1_709_164_799.987)).job
+        let cancelled = try await store.requestCancel(job.id, now: Date(timeIntervalSince1970: 1_709_164_800.5))
+        try await store.recordDeliveryAttempt(
+            "\(job.id)-cancelled", DeliveryAttempt(outcome: .pending, status: 502, error: Self.awkward, nextAttemptAt: Date(timeIntervalSince1970: 1_709_164_805.25)),
+            now: Date(timeIntervalSince1970: 1_709_164_801))
+        try await store.recordLogArchive(
+            JobLogArchive(
+                jobID: job.id, attempt: 1, bucket: "logs", stdoutKey: "runs/\(job.id)/1/stdout.gz", stderrKey: "runs/\(job.id)/1/stderr.gz", stdoutBytes: 10_088_896, stderrBytes: 0,
+                archivedAt: Date(timeIntervalSince1970: 1_709_164_800.001)))
+        let deliveries = try await store.deliveries(jobID: job.id), archives = try await store.logArchives(jobID: job.id)
+        #expect(deliveries.count == 1 && archives.count == 1)
+
+        // when
+        var writer = JSONWriter()
+        try writer.job(cancelled, events: [], deliveries: deliveries, logArchives: archives)
+
+        // then: the same bytes as the encoder's, read back as the same records
+        let encoded = try JSONAnswer.encoder.encode(JobView(cancelled, events: [], deliveries: deliveries, logArchives: archives))
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == String(decoding: encoded, as: UTF8.self))
+        let read = try APIJSON.decoder().decode(JobView.self, from: Data(writer.bytes))
+        #expect(read.deliveries?.map(\.id) == deliveries.map(\.id) && read.deliveries?.first?.lastError == Self.awkward)
+        #expect(read.logArchives?.map(\.stdoutKey) == archives.map(\.stdoutKey))
+        // and the webhook's body is the answer without events, secrets hidden
+        let body = String(decoding: try JobAnswer.bytes(cancelled), as: UTF8.self)
+        #expect(body == String(decoding: try JSONAnswer.encoder.encode(JobView(cancelled)), as: UTF8.self))
+        #expect(!body.contains("quoted"), "literal env values are hidden: \(body)")
+        await store.close()
+    }
+
     @Test(arguments: [0.0, 0.4, 0.5, 0.999, 951_782_400.5, 4_107_542_399.999, 1_790_000_000])
     func datesAreWrittenAsTheEncoderWritesThem(seconds: Double) throws {
         struct Wrapped: Encodable { var time: Date }

@@ -41,6 +41,10 @@ import Yams
             _ = try await check(.post, "/v1/jobs/\(job.id)/cancel")
             _ = try await check(.post, "/v1/jobs/\(job.id)/progress", body: #"{"message": "late"}"#, contentType: "application/json")
             _ = try await check(.get, "/v1/jobs/missing")
+            // Completion webhooks and full logs (issue 20).
+            let hooked = try await check(.post, "/v1/jobs", body: APIFixture.jobYAML("h", extra: "  notify: {url: \"http://127.0.0.1:9/h\", secretFile: /k}")).decode(JobView.self)
+            _ = try await check(.get, "/v1/jobs/\(hooked.id)")
+            _ = try await check(.get, "/v1/jobs/\(hooked.id)/logs?full=true&stream=stderr")
             _ = try await check(.post, "/v1/jobs", body: "kind: [")
             _ = try await check(.post, "/v1/jobs", body: APIFixture.jobYAML("j", extra: "  backoffLimit: lots"))
             _ = try await check(.post, "/v1/jobs", body: "<p/>", contentType: "text/html")
@@ -73,7 +77,7 @@ import Yams
             _ = try await check(
                 .post, "/v1/hooks/git", token: nil, body: delivery, contentType: json,
                 headers: [GitWebhookTests.header("X-Hub-Signature-256"): GitWebhookTests.signature(delivery)])
-            #expect(checked == 35)
+            #expect(checked == 38)
         }
         await fixture.finish()
     }

@@ -223,6 +223,14 @@ actor InMemoryJobRuntime: JobRuntime {
         nil
     }
 
+    func allLogFrames(named name: String) async throws(DockerError) -> AsyncThrowingStream<LogFrame, any Error> {
+        let output = Array((outputs[name] ?? "").utf8)
+        return AsyncThrowingStream { continuation in
+            if !output.isEmpty { continuation.yield(LogFrame(stream: .stdout, bytes: output)) }
+            continuation.finish()
+        }
+    }
+
     func ensureImage(_ image: ImageReference, policy: PullPolicy) async throws(DockerError) {
         try act(.ensureImage(image.description))
         images.insert(image.description)

@@ -61,6 +61,24 @@ actor InMemoryObjectStorage: ObjectStorage {
         buckets[name] = nil
     }
 
+    /// Objects by bucket and key (jobs' archived output).
+    private(set) var objects: [String: [String: [UInt8]]] = [:]
+
+    func putObject(_ bucket: String, key: String, body: [UInt8]) async throws(S3Error) {
+        try check("putObject")
+        try update(bucket) { $0.objects += 1 }
+        objects[bucket, default: [:]][key] = body
+    }
+
+    func objectStream(_ bucket: String, key: String) async throws(S3Error) -> AsyncThrowingStream<[UInt8], any Error> {
+        try check("objectStream")
+        guard let body = objects[bucket]?[key] else { throw S3Error(.noSuchKey, "The specified key does not exist.", status: 404) }
+        return AsyncThrowingStream { continuation in
+            continuation.yield(body)
+            continuation.finish()
+        }
+    }
+
     private func update(_ name: String, _ change: (inout Bucket) -> Void) throws(S3Error) {
         guard var bucket = buckets[name] else { throw S3Error(.noSuchBucket, "The specified bucket does not exist", status: 404) }
         change(&bucket)

@@ -76,6 +76,20 @@ private let worker = #""image": "example/worker:1""#
         PolicyCase(
             name: "container cpus", kind: "Job", spec: #"{\#(worker), "resources": {"cpus": "3"}}"#, field: "spec.resources.cpus", allowingPolicy: #"{"maxResources": {"containerCpus": "4"}}"#,
             refusingPolicy: #"{"maxResources": {"containerCpus": "2"}}"#),
+        // Completion webhooks (issue 20): the target host, and the secret file the controller reads.
+        PolicyCase(
+            name: "webhook host", kind: "Job", spec: #"{\#(worker), "notify": {"url": "https://app.example.com/hook", "secretFile": "/srv/shop/hook.key"}}"#,
+            field: "spec.notify.url", allowingPolicy: #"{"webhookHosts": ["app.example.com:443"], "hostPaths": ["/srv/shop"]}"#,
+            refusingPolicy: #"{"webhookHosts": ["app.example.com:8443"], "hostPaths": ["/srv/shop"]}"#),
+        PolicyCase(
+            name: "webhook secret file", kind: "Job", spec: #"{\#(worker), "notify": {"url": "http://hooks.internal:8080/berth", "secretFile": "/etc/shadow"}}"#,
+            field: "spec.notify.secretFile", allowingPolicy: #"{"webhookHosts": ["hooks.internal:8080"], "hostPaths": ["/etc/shadow"]}"#,
+            refusingPolicy: #"{"webhookHosts": ["HOOKS.internal:8080"], "hostPaths": ["/srv/shop"]}"#),
+        PolicyCase(
+            name: "cron webhook host", kind: "CronJob",
+            spec: #"{"schedule": "@every 1h", "jobTemplate": {\#(worker), "notify": {"url": "http://127.0.0.1:7700/", "secretFile": "/srv/shop/k"}}}"#,
+            field: "spec.jobTemplate.notify.url", allowingPolicy: #"{"webhookHosts": ["127.0.0.1:7700"], "hostPaths": ["/srv/shop"]}"#,
+            refusingPolicy: #"{"hostPaths": ["/srv/shop"]}"#),
     ]
 
     @Test(arguments: cases)

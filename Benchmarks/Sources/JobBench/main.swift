@@ -20,14 +20,16 @@ import Synchronization
 // 4. Concurrency keys (issue 20): KEYS × JOBS_PER_KEY trivial jobs with a concurrency key each
 //    (limit 1, submitted round-robin over the keys) against as many without keys, through the
 //    same runner, in alternating rounds; the throughput ratio.
+// 5. Webhook delivery latency (issue 20): from a job's recorded end to its webhook's arrival at a
+//    receiver on 127.0.0.1 (WebhookLatency.swift).
 //
 // Usage: JobBench SOCKET IMAGE WORKDIR [POSTGRES_URL]
 // Environment: BERTH_BENCH_PICKUP_JOBS (per store, default 100), BERTH_BENCH_THROUGHPUT_JOBS (per
 // loop, default 160: 1,000 per loop take about 20 minutes on 2 cores), BERTH_BENCH_CONCURRENCY
 // (default 4), BERTH_BENCH_ROUNDS (default 4), BERTH_BENCH_SERIAL_JOBS (the raw loop at
 // concurrency 1, for the polling model; default 12), BERTH_BENCH_KEYS (default 100) and
-// BERTH_BENCH_JOBS_PER_KEY (default 10; 0 leaves part 4 out), BERTH_BENCH_PARTS ("all", or
-// "keys" for part 4 alone).
+// BERTH_BENCH_JOBS_PER_KEY (default 10; 0 leaves part 4 out), BERTH_BENCH_WEBHOOK_JOBS (per store,
+// default 100), BERTH_BENCH_PARTS ("all", "keys" for part 4 alone, "webhooks" for part 5 alone).
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("JobBench: error: \(message)\n".utf8))
@@ -58,7 +60,8 @@ let serialJobs = setting("BERTH_BENCH_SERIAL_JOBS", 12)
 let pollInterval = 5.0
 let keyCount = setting("BERTH_BENCH_KEYS", 100)
 let jobsPerKey = setting("BERTH_BENCH_JOBS_PER_KEY", 10)
-let keysOnly = ProcessInfo.processInfo.environment["BERTH_BENCH_PARTS"] == "keys"
+let parts = ProcessInfo.processInfo.environment["BERTH_BENCH_PARTS"] ?? "all"
+let webhookJobs = setting("BERTH_BENCH_WEBHOOK_JOBS", 100)
 
 let client = DockerClient(endpoint: try DockerEndpoint(host: "unix://\(socket)"))
 let engine = DockerEngine(client: client)
@@ -211,11 +214,13 @@ for index in 0..<5 {
 }
 _ = try await rawLoop(prefix: "bench-warm-raw", count: 8, workers: concurrency, recorder: Recorder())
 
-if keysOnly {
-    print(try await concurrencyKeyPart(queues, keys: keyCount, perKey: jobsPerKey, rounds: rounds))
+if parts == "keys" || parts == "webhooks" {
+    // The keys part runs through the queues' runners; the webhook part brings its own.
+    let keys = parts == "keys" ? try await concurrencyKeyPart(queues, keys: keyCount, perKey: jobsPerKey, rounds: rounds) : nil
     watchdog.cancel()
     for queue in queues { queue.task.cancel() }
     for queue in queues { await queue.task.value }
+    print(try await keys ?? webhookPart(queues))
     for queue in queues { await queue.store.close() }
     if queues.count > 1 { await queues[1].submitter.close() }
     exit(0)
@@ -463,6 +468,7 @@ print("| engine requests per job | " + engineRequests.map { "\($0) | —" }.join
 print("| store calls per job (the submit not included) | " + storeCalls.map { "\($0) | —" }.joined(separator: " | ") + " |")
 
 if let keyReport { print("\n" + keyReport) }
+print("\n" + (try await webhookPart(queues)))
 
 for queue in queues { await queue.store.close() }
 if queues.count > 1 { await queues[1].submitter.close() }

@@ -33,6 +33,8 @@ struct JobExecution: Sendable {
     /// The desired state when the job was claimed: the networks it joins.
     let desired: DesiredState
     let betweenSteps: BetweenSteps
+    /// Archives the attempt's output, wakes the completion webhook.
+    let completion: JobCompletion
 
     /// What the loop knows between steps: the job as last recorded, the container as last
     /// inspected, and what this execution did.
@@ -359,6 +361,9 @@ struct JobExecution: Sendable {
             type: state == .finished ? .normal : .warning, reason: verdict.reason, message: "attempt \(job.attempt): \(verdict.message)")
         var update = JobUpdate(exitCode: verdict.exitCode, reason: verdict.reason, nextAttemptAt: verdict.retryAt, explanation: explanation)
         if let output {
+            if let archiver = completion.archiver, let archive = job.spec.logArchive ?? desired.projects[job.project]?.logArchive {
+                await archiver.archive(job, container: output, runtime: runtime, to: archive)
+            }
             let tails = try? await runtime.logTails(named: output, bytes: configuration.logTailBytes)
             update.stdoutTail = tails?.stdout
             update.stderrTail = tails?.stderr
@@ -366,6 +371,7 @@ struct JobExecution: Sendable {
         }
         // A job that never left `queued` and is cancelled or fails goes straight to its end.
         let ended = try await store.transitionJob(job.id, from: job.state, to: state, claim: held.claim, update: update, now: now)
+        if ended.state.isTerminal { completion.webhooks?.jobEnded() }
         logger.log(level: state == .finished ? .info : .warning, "\(verdict.message)", metadata: metadata(job))
         return ended
     }

@@ -46,18 +46,23 @@ public actor JobRunner {
     private var desired = DesiredState()
     /// Runs between two steps of every execution: the crash points, or a test's simulated crash.
     private let betweenSteps: JobExecution.BetweenSteps
+    /// What follows an attempt's end: its output archived, its webhook woken.
+    private let completion: JobCompletion
 
     public init(
         runtime: any JobRuntime, store: any JobQueue & EventLog & TokenStore & StoreNotifications, configuration: JobRunnerConfiguration = JobRunnerConfiguration(),
-        environment: EnvironmentResolver = EnvironmentResolver(), logger: Logger = Logger(label: "berth.jobs")
+        environment: EnvironmentResolver = EnvironmentResolver(), logger: Logger = Logger(label: "berth.jobs"), completion: JobCompletion = JobCompletion()
     ) {
-        self.init(runtime: runtime, store: store, configuration: configuration, environment: environment, logger: logger, betweenSteps: CrashPoint.reach)
+        self.init(
+            runtime: runtime, store: store, configuration: configuration, environment: environment, logger: logger, betweenSteps: CrashPoint.reach,
+            completion: completion)
     }
 
     init(
         runtime: any JobRuntime, store: any JobQueue & EventLog & TokenStore & StoreNotifications, configuration: JobRunnerConfiguration, environment: EnvironmentResolver, logger: Logger,
-        betweenSteps: @escaping JobExecution.BetweenSteps
+        betweenSteps: @escaping JobExecution.BetweenSteps, completion: JobCompletion = JobCompletion()
     ) {
+        self.completion = completion
         self.runtime = runtime
         self.store = store
         self.configuration = configuration
@@ -104,6 +109,9 @@ public actor JobRunner {
             group.addTask { await self.listen() }
             group.addTask { await self.keepLeases() }
             group.addTask { await self.watchLeases() }
+            if let webhooks = completion.webhooks {
+                group.addTask { await webhooks.run() }
+            }
             // The janitor's engine listing can take a while: never in the way of a claim.
             group.addTask {
                 while !Task.isCancelled {
@@ -223,7 +231,7 @@ public actor JobRunner {
         let held = HeldClaim(controller: configuration.identity, fence: job.fence, confirmed: confirmed)
         let execution = JobExecution(
             runtime: runtime, store: store, configuration: configuration, environment: environment, logger: logger, cancel: cancel, held: held,
-            engine: engine, desired: desired, betweenSteps: betweenSteps
+            engine: engine, desired: desired, betweenSteps: betweenSteps, completion: completion
         )
         let task = Task {
             await execution.run(job, takenOver: takenOver)

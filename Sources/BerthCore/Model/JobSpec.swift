@@ -15,6 +15,11 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var ttlAfterFinished: TimeSpan?
     /// Exit codes that fail the job at once, without retries.
     public var nonRetryableExitCodes: [Int]
+    // Completion webhooks and full logs (issue 20, NOTIFY).
+    /// The signed POST sent when the job ends; `nil` sends none.
+    public var notify: JobNotifySpec?
+    /// Where the complete output of each attempt goes; `nil` takes the project's, if any.
+    public var logArchive: LogArchiveSpec?
 
     // Concurrency keys (issue 20).
     /// Jobs sharing this key run at most ``maxConcurrentPerKey`` at once, across every controller
@@ -33,7 +38,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
         ttlAfterFinished: TimeSpan? = nil,
         nonRetryableExitCodes: [Int] = [],
         concurrencyKey: String? = nil,
-        maxConcurrentPerKey: Int? = nil
+        maxConcurrentPerKey: Int? = nil,
+        notify: JobNotifySpec? = nil,
+        logArchive: LogArchiveSpec? = nil
     ) {
         self.container = container
         self.activeDeadline = activeDeadline
@@ -44,6 +51,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
         self.nonRetryableExitCodes = nonRetryableExitCodes
         self.concurrencyKey = concurrencyKey
         self.maxConcurrentPerKey = maxConcurrentPerKey
+        self.notify = notify
+        self.logArchive = logArchive
     }
 
     /// The limit of jobs with ``concurrencyKey`` claimed at once that this job starts under.
@@ -66,17 +75,21 @@ public struct JobSpec: Sendable, Hashable, Codable {
         if maxPerKey != nil, concurrencyKey == nil {
             map.report("maxConcurrentPerKey limits the jobs of a concurrencyKey; set concurrencyKey too", field: "maxConcurrentPerKey")
         }
+        let notify = map.optional("notify") { try $0.nested(JobNotifySpec.read) }
+        let logArchive = map.optional("logArchive") { try $0.nested(LogArchiveSpec.read) }
         guard let container else { return nil }
         return JobSpec(
             container: container, activeDeadline: deadline, backoffLimit: backoffLimit, priority: priority,
             feedbackPath: feedbackPath, ttlAfterFinished: ttl, nonRetryableExitCodes: codes,
-            concurrencyKey: concurrencyKey, maxConcurrentPerKey: maxPerKey
+            concurrencyKey: concurrencyKey, maxConcurrentPerKey: maxPerKey,
+            notify: notify, logArchive: logArchive
         )
     }
 
     private enum CodingKeys: String, CodingKey {
         case activeDeadline, backoffLimit, priority, feedbackPath, ttlAfterFinished, nonRetryableExitCodes
         case concurrencyKey, maxConcurrentPerKey
+        case notify, logArchive
     }
 
     public init(from decoder: any Decoder) throws {
@@ -100,6 +113,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
         try keyed.encode(nonRetryableExitCodes, forKey: .nonRetryableExitCodes)
         try keyed.encodeIfPresent(concurrencyKey, forKey: .concurrencyKey)
         try keyed.encodeIfPresent(maxConcurrentPerKey, forKey: .maxConcurrentPerKey)
+        try keyed.encodeIfPresent(notify, forKey: .notify)
+        try keyed.encodeIfPresent(logArchive, forKey: .logArchive)
     }
 }
 

@@ -9,12 +9,18 @@ public struct ProjectSpec: Sendable, Hashable, Codable {
     public var defaultResources: ResourceLimits?
     /// What API writers may ask of the host; `nil` gives them the defaults of ``ProjectPolicy``.
     public var policy: ProjectPolicy?
+    /// Where the complete output of the project's jobs goes when they declare no `logArchive`.
+    public var logArchive: LogArchiveSpec?
 
-    public init(maxConcurrentJobs: Int? = nil, exclusiveJobs: Bool = false, defaultResources: ResourceLimits? = nil, policy: ProjectPolicy? = nil) {
+    public init(
+        maxConcurrentJobs: Int? = nil, exclusiveJobs: Bool = false, defaultResources: ResourceLimits? = nil, policy: ProjectPolicy? = nil,
+        logArchive: LogArchiveSpec? = nil
+    ) {
         self.maxConcurrentJobs = maxConcurrentJobs
         self.exclusiveJobs = exclusiveJobs
         self.defaultResources = defaultResources
         self.policy = policy
+        self.logArchive = logArchive
     }
 
     static func read(_ map: MapReader) -> ProjectSpec? {
@@ -26,7 +32,8 @@ public struct ProjectSpec: Sendable, Hashable, Codable {
                 let policy = try reader.map()
                 defer { policy.finish() }
                 return ProjectPolicy.read(policy)
-            }
+            },
+            logArchive: map.optional("logArchive") { try $0.nested(LogArchiveSpec.read) }
         )
     }
 

@@ -53,11 +53,13 @@ public struct PolicyCheck: Sendable {
             checkProjectTotals(projectServices, into: &found)
         case .job(let spec):
             checkContainer(spec.container, at: "spec", into: &found)
+            checkNotify(spec.notify, at: "spec", into: &found)
             if let max = policy.maxResources.activeJobs, activeJobs >= max {
                 found.append(violation("metadata.project", "project \(project) already has \(activeJobs) jobs not yet ended, the most allowed", rule: "maxResources.activeJobs: \(max)"))
             }
         case .cronJob(let spec):
             checkContainer(spec.jobTemplate.container, at: "spec.jobTemplate", into: &found)
+            checkNotify(spec.jobTemplate.notify, at: "spec.jobTemplate", into: &found)
         case .volume(let spec):
             if spec.external {
                 if !policy.externalVolumes {
@@ -172,6 +174,17 @@ public struct PolicyCheck: Sendable {
                 found.append(violation("spec.resources.cpus", "the project's services would have \(CPUQuantity(millicores: millicores)) CPUs in all", rule: "maxResources.projectCpus: \(allowed)"))
             }
         }
+    }
+
+    /// A webhook reaches only the policy's `webhookHosts`, and its secret file lies in its
+    /// `hostPaths`: the controller reads that file, so an API writer could otherwise have any
+    /// host file used (and probed) as a key.
+    private func checkNotify(_ notify: JobNotifySpec?, at base: String, into found: inout [PolicyViolation]) {
+        guard let notify else { return }
+        if !policy.webhookHosts.contains(notify.hostPort) {
+            found.append(violation("\(base).notify.url", "webhook host \(notify.hostPort) is not allowed", rule: "webhookHosts"))
+        }
+        checkHostPath(notify.secretFile, field: "\(base).notify.secretFile", into: &found)
     }
 
     /// A host path is allowed when it lies in one of the policy's `hostPaths` once normalized

@@ -49,6 +49,8 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
     /// container's processes take the CPU ahead of the host's.
     public var ulimits: [String]
     public var maxResources: PolicyLimits
+    /// `host:port` targets that API-submitted jobs' completion webhooks (`notify.url`) may reach.
+    public var webhookHosts: [String]
 
     public init(
         appliesTo: Scope = .api,
@@ -67,7 +69,8 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
         securityOpt: [SecurityOption] = [],
         logDrivers: [String] = ProjectPolicy.defaultLogDrivers,
         ulimits: [String] = ProjectPolicy.defaultUlimits,
-        maxResources: PolicyLimits = PolicyLimits()
+        maxResources: PolicyLimits = PolicyLimits(),
+        webhookHosts: [String] = []
     ) {
         self.appliesTo = appliesTo
         self.hostPaths = hostPaths
@@ -86,6 +89,7 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
         self.logDrivers = logDrivers
         self.ulimits = ulimits
         self.maxResources = maxResources
+        self.webhookHosts = webhookHosts
     }
 
     static func read(_ map: MapReader) -> ProjectPolicy {
@@ -106,7 +110,8 @@ public struct ProjectPolicy: Sendable, Hashable, Codable {
             securityOpt: map.optional("securityOpt", default: []) { try $0.list { try $0.parse(SecurityOption.init(parsing:)) } },
             logDrivers: map.optional("logDrivers", default: defaultLogDrivers) { try $0.list { try $0.nonEmptyString() } },
             ulimits: map.optional("ulimits", default: defaultUlimits) { try $0.list { try $0.parse(Ulimit.validatedName) } },
-            maxResources: map.optional("maxResources", default: PolicyLimits()) { try PolicyLimits.read(try $0.map()) }
+            maxResources: map.optional("maxResources", default: PolicyLimits()) { try PolicyLimits.read(try $0.map()) },
+            webhookHosts: map.optional("webhookHosts", default: []) { try $0.list { try $0.parse(WebhookHost.validated) } }
         )
     }
 
@@ -157,6 +162,17 @@ public struct PolicyLimits: Sendable, Hashable, Codable {
             replicas: map.optional("replicas") { try $0.int(in: 0...100_000) },
             activeJobs: map.optional("activeJobs") { try $0.int(in: 0...1_000_000) }
         )
+    }
+}
+
+/// A `policy.webhookHosts` entry: `host:port`, stored lowercased.
+public enum WebhookHost {
+    static func validated(_ text: String) throws(ValidationError) -> String {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[0].contains(where: { $0.isWhitespace || $0 == "/" }), let port = Int(parts[1]), (1...65535).contains(port) else {
+            throw ValidationError("expected host:port such as app.example.com:443, found \(text.quoted)")
+        }
+        return text.lowercased()
     }
 }
 

@@ -3,7 +3,9 @@
 /// PostgreSQL (`PostgresStore`) or SQLite (`SQLiteStore`), which pass one conformance suite.
 /// Every operation is atomic; none blocks a Swift concurrency thread. Callers that need one role
 /// only depend on its protocol (`JobQueue`, `EventLog`, …).
-public protocol Store: ResourceStore, AdoptionStore, JobQueue, EventLog, SourceLog, TokenStore, LeaderLease, StoreNotifications {
+public protocol Store: ResourceStore, AdoptionStore, JobQueue, EventLog, SourceLog, TokenStore, LeaderLease, StoreNotifications,
+    JobDeliveryLog
+{
     /// Closes connections and ends notification streams. Operations afterwards throw `closed`.
     func close() async
 }

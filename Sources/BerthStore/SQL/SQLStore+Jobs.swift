@@ -275,6 +275,7 @@ extension SQLStore {
                 try SQLStore.insertEvent(tx, SQLStore.transitionEvent(id: id, project: project, from: from, to: to, update: update, controller: controller, now: now))
                 if to.isTerminal {
                     try tx.run("UPDATE tokens SET revoked_at = $2 WHERE job_id = $1 AND revoked_at IS NULL", .text(id), .date(now))
+                    try SQLStore.recordDelivery(tx, jobID: id, project: project, specJSON: try row.requiredText(3), state: to, now: now)
                 }
                 if to == .pending { tx.notify(.jobSubmitted(project: project)) }
             }
@@ -378,7 +379,7 @@ extension SQLStore {
                 // Never started: cancelled at once, nothing to stop.
                 try SQLStore.insertEvent(tx, EventRecord(jobID: id, project: project, reason: "Cancelled", message: "pending → cancelled on request", time: now))
                 try tx.run("UPDATE tokens SET revoked_at = $2 WHERE job_id = $1 AND revoked_at IS NULL", .text(id), .date(now))
-                return try SQLStore.one(
+                let cancelled = try SQLStore.one(
                     tx.run(
                         """
                         UPDATE jobs SET state = 'cancelled', cancel_requested = TRUE, reason = 'Cancelled', finished_at = $2,
@@ -386,6 +387,8 @@ extension SQLStore {
                         """,
                         .text(id), .date(now)
                     ))
+                try SQLStore.recordDelivery(tx, jobID: id, project: project, specJSON: try cancelled.requiredText(3), state: .cancelled, now: now)
+                return cancelled
             case .queued, .started:
                 try SQLStore.insertEvent(tx, EventRecord(jobID: id, project: project, reason: "CancelRequested", message: "cancel requested while \(state?.rawValue ?? "")", time: now))
                 tx.notify(.jobCancelRequested(jobID: id))
@@ -409,6 +412,7 @@ extension SQLStore {
                     FROM jobs WHERE state IN ('finished', 'failed', 'cancelled')
                 ) ranked WHERE newest > $2 AND finished_at < $1
                 """
+            try SQLStore.deleteDeliveries(tx, of: doomed, [.date(finishedBefore), .int(max(0, keepPerProject))])
             try tx.run("DELETE FROM tokens WHERE job_id IN (\(doomed))", .date(finishedBefore), .int(max(0, keepPerProject)))
             try tx.run("DELETE FROM events WHERE job_id IN (\(doomed))", .date(finishedBefore), .int(max(0, keepPerProject)))
             return try tx.run("DELETE FROM jobs WHERE id IN (\(doomed)) RETURNING id", .date(finishedBefore), .int(max(0, keepPerProject))).count
@@ -427,6 +431,7 @@ extension SQLStore {
                 ) ranked WHERE (state = 'finished' AND newest > $2) OR (state <> 'finished' AND newest > $3)
                 """
             let parameters: [SQLValue] = [.text(Coding.encodeResourceID(owner)), .int(max(0, keepFinished)), .int(max(0, keepFailed))]
+            try SQLStore.deleteDeliveries(tx, of: doomed, parameters)
             try tx.query("DELETE FROM tokens WHERE job_id IN (\(doomed))", parameters)
             try tx.query("DELETE FROM events WHERE job_id IN (\(doomed))", parameters)
             return try tx.query("DELETE FROM jobs WHERE id IN (\(doomed)) RETURNING id", parameters).count

@@ -7,6 +7,7 @@ enum Schema {
         [
             initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect), sourceRevisions(dialect),
             statusRevisions, jobLabelsAndKeys(dialect),
+            jobDeliveries(dialect),
         ]
     }
 
@@ -205,6 +206,44 @@ enum Schema {
 
                 CREATE INDEX jobs_by_key ON jobs (concurrency_key, id)
                     WHERE concurrency_key IS NOT NULL AND state IN ('pending', 'queued', 'started');
+                """)
+    }
+
+    /// Completion webhooks of jobs, each recorded before its first attempt, and the objects of
+    /// jobs' archived output (issue 20).
+    static func jobDeliveries(_ dialect: any SQLDialect) -> Migration {
+        Migration(
+            version: 10, name: "job deliveries and log archives",
+            sql: """
+                CREATE TABLE job_deliveries (
+                    id text PRIMARY KEY,
+                    job_id text NOT NULL,
+                    project text NOT NULL,
+                    event text NOT NULL,
+                    url text NOT NULL,
+                    attempts integer NOT NULL DEFAULT 0,
+                    outcome text NOT NULL CHECK (outcome IN ('pending', 'delivered', 'failed')),
+                    created_at \(dialect.bigint) NOT NULL,
+                    last_attempt_at \(dialect.bigint),
+                    next_attempt_at \(dialect.bigint),
+                    last_status integer,
+                    last_error text,
+                    delivered_at \(dialect.bigint)
+                );
+                CREATE INDEX job_deliveries_by_job ON job_deliveries (job_id);
+                CREATE INDEX job_deliveries_due ON job_deliveries (next_attempt_at) WHERE outcome = 'pending';
+
+                CREATE TABLE job_log_archives (
+                    job_id text NOT NULL,
+                    attempt integer NOT NULL,
+                    bucket text NOT NULL,
+                    stdout_key text NOT NULL,
+                    stderr_key text NOT NULL,
+                    stdout_bytes \(dialect.bigint) NOT NULL,
+                    stderr_bytes \(dialect.bigint) NOT NULL,
+                    archived_at \(dialect.bigint) NOT NULL,
+                    PRIMARY KEY (job_id, attempt)
+                );
                 """)
     }
 }

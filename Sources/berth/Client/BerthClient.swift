@@ -23,6 +23,10 @@ protocol BerthClient {
     /// A job's output, handed to `write` piece by piece in the order it is printed; with `follow`,
     /// until the job's output ends.
     func jobLogs(_ id: String, tail: Int?, follow: Bool, write: (JobOutput) -> Void) async throws
+    /// One stream (`stdout`, `stderr`) of an attempt's archived output (the latest when nil),
+    /// handed to `write` in chunks as it is read and decompressed; working locally, read from the
+    /// bucket `objectStorage` names.
+    func archivedJobLogs(_ id: String, attempt: Int?, stream: String, objectStorage: ObjectStorageOptions, write: ([UInt8]) throws -> Void) async throws
     /// What the controller last recorded for every resource (of `project`), and, from a server
     /// that runs a controller, how that controller stands; and where each CronJob stands (on the
     /// store directly, those of `manifests` and the store).

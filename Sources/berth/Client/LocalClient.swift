@@ -2,6 +2,7 @@ import BerthAPI
 import BerthController
 import BerthCore
 import BerthDocker
+import BerthObjectStore
 import BerthStore
 import Foundation
 
@@ -73,7 +74,10 @@ final class LocalClient: BerthClient {
         let store = try await store()
         let (record, events) = (try await store.job(id), try await store.events(EventQuery(jobID: id, limit: 1000)))
         guard let record else { throw CommandFailure("no job \(id)") }
-        return JobView(record, events: events)
+        var deliveries: [JobDelivery]?
+        if record.spec.notify != nil { deliveries = try await store.deliveries(jobID: id) }
+        let archives = try await store.logArchives(jobID: id)
+        return JobView(record, events: events, deliveries: deliveries, logArchives: archives.isEmpty ? nil : archives)
     }
 
     func cancelJob(_ id: String) async throws -> JobView {
@@ -106,6 +110,17 @@ final class LocalClient: BerthClient {
         let stored = (stdout: job.stdoutTail ?? "", stderr: job.stderrTail ?? "")
         write(.stdout(tail.map { JobLogsView.lastLines(stored.stdout, $0) } ?? stored.stdout))
         write(.stderr(tail.map { JobLogsView.lastLines(stored.stderr, $0) } ?? stored.stderr))
+    }
+
+    func archivedJobLogs(_ id: String, attempt: Int?, stream: String, objectStorage: ObjectStorageOptions, write: ([UInt8]) throws -> Void) async throws {
+        guard try await store().job(id) != nil else { throw CommandFailure("no job \(id)") }
+        guard let archive = try await store().logArchives(jobID: id).archive(attempt: attempt), let key = archive.key(stream: stream) else {
+            throw CommandFailure(attempt.map { "attempt \($0) of job \(id) has no archived output" } ?? "job \(id) has no archived output (no logArchive, or no attempt ended yet)")
+        }
+        guard let storage = try objectStorage.open() else {
+            throw CommandFailure("no object storage is configured: set BERTH_S3_ENDPOINT (or --s3-endpoint) to read bucket \(archive.bucket)")
+        }
+        for try await chunk in GzipStream.decompressing(try await storage.objectStream(archive.bucket, key: key)) { try write(chunk) }
     }
 
     func statuses(project: String?, manifests: ManifestOptions) async throws -> StatusListView {

@@ -83,6 +83,12 @@ struct RemoteClient: BerthClient, ResourceClient {
         throw CommandFailure("the stream of job \(id) closed before its end")
     }
 
+    func archivedJobLogs(_ id: String, attempt: Int?, stream: String, objectStorage: ObjectStorageOptions, write: ([UInt8]) throws -> Void) async throws {
+        var query = [("full", "true"), ("stream", stream)]
+        if let attempt { query.append(("attempt", String(attempt))) }
+        for try await chunk in try await api.stream("/v1/jobs/\(id)/logs", query: query) { try write(chunk) }
+    }
+
     func statuses(project: String?, manifests: ManifestOptions) async throws -> StatusListView {
         try await api.call("GET", "/v1/status", query: project.map { [("project", $0)] } ?? [], as: StatusListView.self)
     }
