@@ -31,6 +31,8 @@ public struct JobView: Codable, Sendable {
     public var spec: JobSpec
     /// Only when one job is shown: every transition and verdict, oldest first.
     public var events: [EventView]?
+    /// The JobTemplate the job was rendered from.
+    public var template: JobTemplateRef?
 
     public init(_ job: JobRecord, events: [EventRecord]? = nil) {
         id = job.id
@@ -56,6 +58,7 @@ public struct JobView: Codable, Sendable {
         feedback = job.feedback.map(JSONFragment.init)
         spec = job.spec.hidingLiteralEnv()
         self.events = events?.map(EventView.init)
+        template = job.template
     }
 }
 
@@ -98,6 +101,13 @@ extension JSONWriter {
         if let value = job.stderrTail { key("stderrTail"); string(value) }
         if let value = job.stdoutTail { key("stdoutTail"); string(value) }
         key("submittedAt"); date(job.submittedAt)
+        if let value = job.template {
+            key("template")
+            beginObject()
+            if let generation = value.generation { key("generation"); integer(Int(generation)) }
+            key("name"); string(value.name)
+            endObject()
+        }
         endObject()
     }
 

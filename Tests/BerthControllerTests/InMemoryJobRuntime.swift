@@ -50,6 +50,8 @@ actor InMemoryJobRuntime: JobRuntime {
     private var containers: [String: JobContainer] = [:]
     private var volumes: [String: [String: String]] = [:]
     private var outputs: [String: String] = [:]
+    /// Input files written into each container, by container name.
+    private(set) var inputFiles: [String: [JobInputFile]] = [:]
     private var waiters: [String: [Int: CheckedContinuation<Result<Int, DockerError>, Never>]] = [:]
     private var nextWaiter = 0
     private var workers: [Int: Worker] = [:]
@@ -221,6 +223,10 @@ actor InMemoryJobRuntime: JobRuntime {
 
     func readFile(named name: String, path: String, limit: Int) async throws(DockerError) -> BoundedFile? {
         nil
+    }
+
+    func writeInputFiles(named name: String, files: [JobInputFile]) async throws(DockerError) {
+        inputFiles[name] = files
     }
 
     func ensureImage(_ image: ImageReference, policy: PullPolicy) async throws(DockerError) {

@@ -16,6 +16,11 @@ public struct JobSpec: Sendable, Hashable, Codable {
     /// Exit codes that fail the job at once, without retries.
     public var nonRetryableExitCodes: [Int]
 
+    // Input files (JobTemplate submissions).
+    /// Absolute paths in the container under which submitted input files may be written; empty
+    /// accepts none.
+    public var inputPaths: [String]
+
     public init(
         container: ContainerSpec,
         activeDeadline: TimeSpan? = nil,
@@ -23,7 +28,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
         priority: Int = 0,
         feedbackPath: String? = nil,
         ttlAfterFinished: TimeSpan? = nil,
-        nonRetryableExitCodes: [Int] = []
+        nonRetryableExitCodes: [Int] = [],
+        inputPaths: [String] = []
     ) {
         self.container = container
         self.activeDeadline = activeDeadline
@@ -32,6 +38,7 @@ public struct JobSpec: Sendable, Hashable, Codable {
         self.feedbackPath = feedbackPath
         self.ttlAfterFinished = ttlAfterFinished
         self.nonRetryableExitCodes = nonRetryableExitCodes
+        self.inputPaths = inputPaths
     }
 
     static func read(_ map: MapReader) -> JobSpec? {
@@ -42,15 +49,17 @@ public struct JobSpec: Sendable, Hashable, Codable {
         let feedbackPath = map.optional("feedbackPath") { try $0.absolutePath() }
         let ttl = map.optional("ttlAfterFinished") { try $0.parse(TimeSpan.init(parsing:)) }
         let codes = map.optional("nonRetryableExitCodes", default: []) { try $0.list { try $0.int(in: 1...255) } }
+        let inputPaths = map.optional("inputPaths", default: []) { try $0.list { try $0.parse(JobInputFile.normalizedPath) } }
         guard let container else { return nil }
         return JobSpec(
             container: container, activeDeadline: deadline, backoffLimit: backoffLimit, priority: priority,
-            feedbackPath: feedbackPath, ttlAfterFinished: ttl, nonRetryableExitCodes: codes
+            feedbackPath: feedbackPath, ttlAfterFinished: ttl, nonRetryableExitCodes: codes, inputPaths: inputPaths
         )
     }
 
     private enum CodingKeys: String, CodingKey {
         case activeDeadline, backoffLimit, priority, feedbackPath, ttlAfterFinished, nonRetryableExitCodes
+        case inputPaths
     }
 
     public init(from decoder: any Decoder) throws {
@@ -72,6 +81,7 @@ public struct JobSpec: Sendable, Hashable, Codable {
         try keyed.encodeIfPresent(feedbackPath, forKey: .feedbackPath)
         try keyed.encodeIfPresent(ttlAfterFinished, forKey: .ttlAfterFinished)
         try keyed.encode(nonRetryableExitCodes, forKey: .nonRetryableExitCodes)
+        if !inputPaths.isEmpty { try keyed.encode(inputPaths, forKey: .inputPaths) }
     }
 }
 

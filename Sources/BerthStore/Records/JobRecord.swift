@@ -47,6 +47,10 @@ public struct JobRecord: Sendable, Hashable {
     /// A pending retry is not claimed before this time.
     public var nextAttemptAt: Date?
 
+    // JobTemplate submissions.
+    /// The template the job was rendered from; its input files are read with `JobQueue.jobInputs`.
+    public var template: JobTemplateRef?
+
     public init(
         id: String, project: String, name: String, spec: JobSpec, specJSON: String, priority: Int, idempotencyKey: String?, owner: ResourceID?,
         state: JobState, attempt: Int, claimedBy: String?, leaseExpiresAt: Date?, containerID: String?, exitCode: Int?,

@@ -15,6 +15,13 @@ public struct JobSubmission: Sendable, Hashable {
     /// manifest Job; `nil` for API submissions.
     public var owner: ResourceID?
 
+    // JobTemplate submissions.
+    /// The template the job was rendered from; `owner` is then the template's identity.
+    public var template: JobTemplateRef?
+    /// Files written into the container before each attempt starts (checked against the spec's
+    /// `inputPaths` and the limits by whoever accepted them).
+    public var inputs: [JobInputFile] = []
+
     public init(project: String, name: String, spec: JobSpec, priority: Int? = nil, idempotencyKey: String? = nil, owner: ResourceID? = nil) {
         self.project = project
         self.name = name

@@ -4,7 +4,7 @@
 enum Schema {
     /// Every migration, in order, for one dialect.
     static func migrations(_ dialect: any SQLDialect) -> [Migration] {
-        [initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect), sourceRevisions(dialect)]
+        [initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect), sourceRevisions(dialect), jobTemplates(dialect)]
     }
 
     /// The schema of the first release. Times are milliseconds since 1970 in 64-bit integer
@@ -177,6 +177,23 @@ enum Schema {
                     applied text,
                     attempted text,
                     pinned text
+                );
+                """)
+    }
+
+    /// The JobTemplate a job was rendered from (name and generation), and the input files
+    /// submitted with it (base64 text), written into its container before each attempt starts.
+    static func jobTemplates(_ dialect: any SQLDialect) -> Migration {
+        let columns = ["template text", "template_generation \(dialect.bigint)"]
+        return Migration(
+            version: 9, name: "job templates and inputs",
+            sql: dialect.addColumns(columns, to: "jobs") + """
+
+                CREATE TABLE job_inputs (
+                    job_id text NOT NULL,
+                    path text NOT NULL,
+                    content text NOT NULL,
+                    PRIMARY KEY (job_id, path)
                 );
                 """)
     }
