@@ -86,7 +86,7 @@ extension StoreConformanceTests {
         let after = try await store.adoptions(project: "qfield")
         await store.close()
         // then
-        #expect(schemaVersion(store) == 6)
+        #expect(schemaVersion(store) == 9)
         #expect(job?.fence == 3 && job?.state == .pending)
         #expect(before.isEmpty)
         #expect(after == [web])

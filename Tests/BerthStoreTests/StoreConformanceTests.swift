@@ -24,8 +24,8 @@ struct StoreConformanceTests {
         await second.close()
         try await place.remove()
         // then
-        #expect(firstVersion == 6)
-        #expect(rows.map { $0[0] } == ["1", "2", "3", "4", "5", "6"])
+        #expect(firstVersion == 9)
+        #expect(rows.map { $0[0] } == ["1", "2", "3", "4", "5", "6", "9"])
         #expect(jobs.items.isEmpty)
     }
 
@@ -62,7 +62,7 @@ struct StoreConformanceTests {
         await store.close()
         try await place.remove()
         // then
-        #expect(version == 6)
+        #expect(version == 9)
         #expect(old == ResourceStatus(id: id, phase: .ready, restartCount: 2, lastAction: "createContainer app-0", updatedAt: at(0)))
         #expect(updated == status)
     }
@@ -90,7 +90,7 @@ struct StoreConformanceTests {
             "old-job", from: .started, to: .finished, claim: JobClaim(controller: "new-controller", fence: 1), update: JobUpdate(), now: Date())
         await store.close()
         // then: read unfenced, taken over with the first fence, and finished under it
-        #expect(schemaVersion(store) == 6)
+        #expect(schemaVersion(store) == 9)
         #expect(before?.fence == 0 && before?.claimedEngine == nil && before?.claimedBy == "old-controller")
         #expect(taken.map(\.id) == ["old-job"])
         #expect(taken.first?.fence == 1 && taken.first?.claimedEngine == "engine-2" && taken.first?.containerID == "ctr-old")
