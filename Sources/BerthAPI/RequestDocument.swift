@@ -13,7 +13,7 @@ enum RequestDocument {
     private static let file = "request body"
 
     static func resource(_ request: Request, limit: Int) async throws(APIError) -> Resource {
-        try resource(from: try await document(request, limit: limit))
+        try resource(from: try await singleDocument(request, limit: limit))
     }
 
     /// What `POST /v1/jobs` carries: a Job document, or a request to render a JobTemplate
@@ -24,7 +24,7 @@ enum RequestDocument {
     }
 
     static func jobRequest(_ request: Request, limit: Int) async throws(APIError) -> JobRequest {
-        let document = try await document(request, limit: limit)
+        let document = try await singleDocument(request, limit: limit)
         guard TemplateSubmission.isTemplateRequest(document.root) else { return .document(try resource(from: document)) }
         do {
             return .template(try TemplateSubmission.read(document.root))
@@ -42,7 +42,7 @@ enum RequestDocument {
     }
 
     /// The body's one document, JSON or YAML.
-    private static func document(_ request: Request, limit: Int) async throws(APIError) -> ManifestDocument {
+    private static func singleDocument(_ request: Request, limit: Int) async throws(APIError) -> ManifestDocument {
         let text = try await body(request, limit: limit)
         let documents: [ManifestDocument]
         do {

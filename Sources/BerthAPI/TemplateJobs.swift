@@ -1,5 +1,7 @@
+import BerthController
 import BerthCore
 import BerthStore
+import HTTPTypes
 
 /// Jobs submitted from a JobTemplate (`POST /v1/jobs` with `template`): the template is looked up
 /// in the desired state, the parameters and input files checked and the job rendered from it.

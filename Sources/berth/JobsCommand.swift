@@ -88,7 +88,8 @@ struct JobsCommand: AsyncParsableCommand {
         private func submitTemplate(_ template: String) async throws -> [JobView] {
             var files: [String: TemplateJobRequest.File] = [:]
             for text in fileInput {
-                guard let (path, local) = Self.pair(text) else { continue }
+                guard let pair = Self.pair(text) else { continue }
+                let (path, local) = pair
                 guard let data = FileManager.default.contents(atPath: local) else { throw CommandFailure("--file-input \(text): cannot read \(local)") }
                 files[path] = TemplateJobRequest.File(content: data.base64EncodedString())
             }

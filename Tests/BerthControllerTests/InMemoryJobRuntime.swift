@@ -17,6 +17,7 @@ actor InMemoryJobRuntime: JobRuntime {
         case stopContainer(String)
         case removeContainer(String)
         case removeVolume(String)
+        case writeInputFiles(String)
 
         var description: String {
             switch self {
@@ -26,6 +27,7 @@ actor InMemoryJobRuntime: JobRuntime {
             case .stopContainer(let name): "stop container \(name)"
             case .removeContainer(let name): "remove container \(name)"
             case .removeVolume(let name): "remove volume \(name)"
+            case .writeInputFiles(let name): "write input files into \(name)"
             }
         }
     }
@@ -226,6 +228,7 @@ actor InMemoryJobRuntime: JobRuntime {
     }
 
     func writeInputFiles(named name: String, files: [JobInputFile]) async throws(DockerError) {
+        try act(.writeInputFiles(name))
         inputFiles[name] = files
     }
 

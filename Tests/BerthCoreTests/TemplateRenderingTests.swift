@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import BerthCore
 
@@ -73,8 +74,9 @@ struct ParameterCase: CustomTestStringConvertible, Sendable {
     func checksEveryParameter(_ example: ParameterCase) throws {
         // given
         let template = try applyDeltas()
+        let given = try values(example.parameters)
         // when
-        let result = Result { () throws(ValidationError) in try template.render(parameters: try values(example.parameters)) }
+        let result = Result { () throws(ValidationError) in try template.render(parameters: given) }
         // then
         switch result {
         case .success(let spec):
@@ -129,7 +131,7 @@ struct ParameterCase: CustomTestStringConvertible, Sendable {
     ])
     func confinesFilesToTheInputPaths(submitted: String, normalized: String, accepted: Bool) throws {
         // when
-        let result = Result { () throws(ValidationError) in try JobInputFile.checked([(submitted, [1])], inputPaths: ["/io"]) }
+        let result = Result { () throws(ValidationError) in try JobInputFile.checked([JobInputFile(path: submitted, content: [1])], inputPaths: ["/io"]) }
         // then
         switch result {
         case .success(let files):
@@ -143,13 +145,13 @@ struct ParameterCase: CustomTestStringConvertible, Sendable {
     }
 
     @Test func refusesClimbingRelativeTooManyAndTooLarge() {
-        #expect(throws: ValidationError.self) { try JobInputFile.checked([("/io/../etc/x", [])], inputPaths: ["/io"]) }
-        #expect(throws: ValidationError.self) { try JobInputFile.checked([("io/x", [])], inputPaths: ["/io"]) }
-        #expect(throws: ValidationError.self) { try JobInputFile.checked([("/io/x", [])], inputPaths: []) }
-        let many = (0...JobInputFile.maxCount).map { ("/io/\($0)", [UInt8]()) }
+        #expect(throws: ValidationError.self) { try JobInputFile.checked([JobInputFile(path: "/io/../etc/x", content: [])], inputPaths: ["/io"]) }
+        #expect(throws: ValidationError.self) { try JobInputFile.checked([JobInputFile(path: "io/x", content: [])], inputPaths: ["/io"]) }
+        #expect(throws: ValidationError.self) { try JobInputFile.checked([JobInputFile(path: "/io/x", content: [])], inputPaths: []) }
+        let many = (0...JobInputFile.maxCount).map { JobInputFile(path: "/io/\($0)", content: []) }
         let manyError = #expect(throws: ValidationError.self) { try JobInputFile.checked(many, inputPaths: ["/io"]) }
         #expect(manyError?.issues.map(\.path) == ["files"])
-        let large = [("/io/a", [UInt8](repeating: 1, count: JobInputFile.maxTotalBytes)), ("/io/b", [1])]
+        let large = [JobInputFile(path: "/io/a", content: [UInt8](repeating: 1, count: JobInputFile.maxTotalBytes)), JobInputFile(path: "/io/b", content: [1])]
         let largeError = #expect(throws: ValidationError.self) { try JobInputFile.checked(large, inputPaths: ["/io"]) }
         #expect(largeError?.issues.map(\.path) == ["files./io/b"])
     }

@@ -29,9 +29,9 @@ public struct JobInputFile: Sendable, Hashable {
         inputPaths.contains { path == $0 || path.hasPrefix($0 == "/" ? "/" : $0 + "/") }
     }
 
-    /// Checks a job's files against its spec's `inputPaths` and the limits; every problem at
-    /// `files.<path as submitted>`. Returns the files with normalized paths.
-    public static func checked(_ files: [(submittedPath: String, content: [UInt8])], inputPaths: [String]) throws(ValidationError) -> [JobInputFile] {
+    /// Checks a job's files (paths as submitted) against its spec's `inputPaths` and the limits;
+    /// every problem at `files.<path as submitted>`. Returns the files with normalized paths, by path.
+    public static func checked(_ files: [JobInputFile], inputPaths: [String]) throws(ValidationError) -> [JobInputFile] {
         var issues: [ValidationIssue] = []
         var accepted: [JobInputFile] = []
         var seen: Set<String> = []
@@ -39,11 +39,12 @@ public struct JobInputFile: Sendable, Hashable {
             issues.append(ValidationIssue(path: "files", message: "at most \(maxCount) input files per job, found \(files.count)"))
         }
         var total = 0
+        var overTotal = false
         for file in files {
-            let field = "files.\(file.submittedPath)"
+            let field = "files.\(file.path)"
             let path: String
             do {
-                path = try normalizedPath(file.submittedPath)
+                path = try normalizedPath(file.path)
             } catch {
                 issues += error.issues.map { ValidationIssue(path: field, message: $0.message) }
                 continue
@@ -58,7 +59,8 @@ public struct JobInputFile: Sendable, Hashable {
                 continue
             }
             total += file.content.count
-            if total > maxTotalBytes {
+            if total > maxTotalBytes, !overTotal {
+                overTotal = true
                 issues.append(ValidationIssue(path: field, message: "input files total more than \(maxTotalBytes) bytes (the limit per job)"))
             }
             accepted.append(JobInputFile(path: path, content: file.content))

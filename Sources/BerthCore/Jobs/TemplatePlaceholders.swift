@@ -37,7 +37,7 @@ public enum TemplatePlaceholders {
         guard text.contains(opening) else { return text }
         var output = ""
         var rest = Substring(text)
-        while let open = rest.range(of: opening) {
+        while let open = rest.firstRange(of: opening) {
             output += rest[..<open.lowerBound]
             let inside = rest[open.upperBound...].drop { $0 == " " || $0 == "\t" }
             guard inside.hasPrefix(prefix) else {

@@ -10,8 +10,8 @@ public struct TemplateSubmission: Sendable {
     public var name: String?
     /// Parameter values as sent; checked against the template by ``JobTemplateSpec/render(parameters:)``.
     public var parameters: [String: InputNode]
-    /// Input files by path as sent (decoded contents); checked by ``JobInputFile/checked(_:inputPaths:)``.
-    public var files: [(path: String, content: [UInt8])]
+    /// Input files with their paths as sent (decoded contents); checked by ``JobInputFile/checked(_:inputPaths:)``.
+    public var files: [JobInputFile]
     /// The job's labels.
     public var labels: [String: String]
 
@@ -37,7 +37,7 @@ public struct TemplateSubmission: Sendable {
             guard let template else { return nil }
             return TemplateSubmission(
                 template: template, project: project, name: name, parameters: parameters,
-                files: files.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, labels: labels)
+                files: files.sorted { $0.key < $1.key }.map { JobInputFile(path: $0.key, content: $0.value) }, labels: labels)
         }
         guard let submission = submission ?? nil, context.issues.isEmpty else { throw ValidationError(issues: context.issues) }
         return submission

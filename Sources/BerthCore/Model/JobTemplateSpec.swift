@@ -16,7 +16,7 @@ public struct JobTemplateSpec: Sendable, Hashable, Codable {
     }
 
     static func read(_ map: MapReader) -> JobTemplateSpec? {
-        let parameters = map.optional("parameters", default: []) { reader in
+        let parameters = map.optional("parameters", default: []) { reader -> [TemplateParameter] in
             let list = try reader.list { try TemplateParameter.read($0) }
             var seen: Set<String> = []
             for (index, parameter) in list.enumerated() where !seen.insert(parameter.name).inserted {
@@ -143,8 +143,9 @@ public struct TemplateParameter: Sendable, Hashable, Codable {
         if type == .enum, values.isEmpty { map.report("an enum parameter lists its values", field: "values") }
         if type != .enum, !values.isEmpty { map.report("values are for type enum only", field: "values") }
         if type != .string, pattern != nil { map.report("a pattern is for type string only", field: "pattern") }
+        let declared = parameter
         parameter.defaultValue = map.optional("default") { reader -> String in
-            switch parameter.accept(reader.node) {
+            switch declared.accept(reader.node) {
             case .success(let text): return text
             case .failure(let problem): throw reader.fail("the default is not a valid value: \(problem.message)")
             }
