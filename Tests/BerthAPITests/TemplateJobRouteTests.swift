@@ -97,7 +97,8 @@ import Testing
             let token = try await prepare(fixture, client)
             // when
             let document = try await client.call(.post, "/v1/jobs", token: token, body: APIFixture.jobYAML("raw"))
-            let writer = try await client.call(.put, "/v1/resources/jobtemplate/alpha/other", token: fixture.tokens["resources"], body: Self.template.replacingOccurrences(of: "apply-deltas", with: "other"))
+            let writer = try await client.call(
+                .put, "/v1/resources/jobtemplate/alpha/other", token: fixture.tokens["resources"], body: Self.template.replacingOccurrences(of: "apply-deltas", with: "other"))
             let otherProject = try await client.call(.post, "/v1/jobs", token: token, body: Self.body().replacingOccurrences(of: "\"alpha\"", with: "\"beta\""), contentType: "application/json")
             // then
             #expect(document.status == .forbidden)

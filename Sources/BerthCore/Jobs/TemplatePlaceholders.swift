@@ -14,7 +14,10 @@ public enum TemplatePlaceholders {
     /// Every placeholder in `text`, in order.
     public static func find(in text: String) -> [Found] {
         var found: [Found] = []
-        _ = scan(text) { found.append($0); return "" }
+        _ = scan(text) {
+            found.append($0)
+            return ""
+        }
         return found
     }
 
