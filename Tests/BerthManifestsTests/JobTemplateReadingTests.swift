@@ -67,7 +67,7 @@ struct JobTemplateReadingTests {
 
     @Test(arguments: [
         ("    feedbackPath: \"/out/{{ .parameters.tag }}\"", "spec.job.feedbackPath", "not substituted in feedbackPath"),
-        ("    env: {A: \"{{ .parameters }}\"}", "spec.job.env.A", "expected {{ .parameters.NAME }}"),
+        ("    env: {A: \"{{ .parameters.a-b }}\"}", "spec.job.env.A", "expected {{ .parameters.NAME }}"),
         ("    labels: {a: \"{{ .parameters.9x }}\"}", "spec.job.labels.a", "expected {{ .parameters.NAME }}"),
     ])
     func refusesPlaceholdersOutsideTheSubstitutedFieldsOrMalformed(line: String, path: String, message: String) {
