@@ -45,6 +45,8 @@ public struct JobView: Codable, Sendable {
     /// Only when one job is shown: its completion webhooks and archived output (issue 20).
     public var deliveries: [JobDelivery]?
     public var logArchives: [JobLogArchive]?
+    /// The JobTemplate the job was rendered from.
+    public var template: JobTemplateRef?
 
     public init(_ job: JobRecord, events: [EventRecord]? = nil, deliveries: [JobDelivery]? = nil, logArchives: [JobLogArchive]? = nil) {
         self.deliveries = deliveries
@@ -73,6 +75,7 @@ public struct JobView: Codable, Sendable {
         spec = job.spec.hidingLiteralEnv()
         self.events = events?.map(EventView.init)
         labels = job.labels
+        template = job.template
     }
 }
 
@@ -120,6 +123,13 @@ extension JSONWriter {
         if let value = job.stderrTail { key("stderrTail"); string(value) }
         if let value = job.stdoutTail { key("stdoutTail"); string(value) }
         key("submittedAt"); date(job.submittedAt)
+        if let value = job.template {
+            key("template")
+            beginObject()
+            if let generation = value.generation { key("generation"); integer(Int(generation)) }
+            key("name"); string(value.name)
+            endObject()
+        }
         endObject()
     }
 

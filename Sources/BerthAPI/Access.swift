@@ -19,8 +19,12 @@ public struct APIRequestContext: RequestContext {
 enum Permission: Sendable {
     /// List and show jobs, read their logs.
     case readJobs
-    /// Submit and cancel jobs.
+    /// Submit jobs as Job documents.
     case writeJobs
+    /// Submit jobs from JobTemplates.
+    case submitTemplateJobs
+    /// Cancel jobs.
+    case cancelJobs
     /// List and show desired resources.
     case readResources
     /// Apply and delete desired resources.
@@ -33,8 +37,10 @@ enum Permission: Sendable {
     /// The scopes that grant it; `admin` grants everything.
     var scopes: Set<TokenScope> {
         switch self {
-        case .readJobs: [.read, .jobsWrite, .job]
+        case .readJobs: [.read, .jobsWrite, .job, .jobsSubmitTemplate]
         case .writeJobs: [.jobsWrite]
+        case .submitTemplateJobs: [.jobsWrite, .jobsSubmitTemplate]
+        case .cancelJobs: [.jobsWrite, .jobsSubmitTemplate]
         case .readResources: [.read, .resourcesWrite]
         case .writeResources: [.resourcesWrite]
         case .readState: [.read]
@@ -66,6 +72,17 @@ extension APIRequestContext {
         if let limit = token.project, limit != project {
             throw APIError.forbidden("the token \"\(token.name)\" is limited to project \(limit)")
         }
+    }
+
+    /// Throws 403 unless the token may submit Job documents to `project`; a token limited to
+    /// templates is told so, by its scope.
+    func authorizeJobDocument(project: String) throws(APIError) {
+        let token = try caller()
+        if !Self.grants(token, .writeJobs), token.scopes.contains(.jobsSubmitTemplate) {
+            throw APIError.forbidden(
+                "the token \"\(token.name)\" has the scope \(TokenScope.jobsSubmitTemplate): it submits jobs from templates ({\"template\": NAME, …}), not Job documents")
+        }
+        try authorize(.writeJobs, project: project)
     }
 
     /// Throws 403 unless the caller holds `admin`: `what` is the operator's to do.

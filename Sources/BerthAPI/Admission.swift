@@ -37,12 +37,7 @@ struct Admission: Sendable {
         let mountsVolumes = spec.container.volumes.contains { if case .volume = $0.source { true } else { false } }
         let joinsDeclaredNetworks = spec.container.networks.contains { $0.name != NetworkAttachment.defaultNetwork }
         guard writer == .api || mountsVolumes || joinsDeclaredNetworks else { return }
-        let state: DesiredState
-        do {
-            state = try await recent.current()
-        } catch let error as ValidationError {
-            throw APIError(.serviceUnavailable, code: "unavailable", message: "the desired state does not validate, so project \(project)'s volumes and policy cannot be read: \(error)")
-        }
+        let state = try await desired(for: project).state
         for (index, mount) in spec.container.volumes.enumerated() {
             guard case .volume(let name) = mount.source, !state.contains(ResourceID(kind: .volume, project: project, name: name)) else { continue }
             throw APIError(
@@ -69,6 +64,15 @@ struct Admission: Sendable {
         }
     }
 
+    /// The desired state jobs of `project` are checked against, at most a second old.
+    func desired(for project: String) async throws -> DesiredStateSource.Snapshot {
+        do {
+            return try await recent.current()
+        } catch let error as ValidationError {
+            throw APIError(.serviceUnavailable, code: "unavailable", message: "the desired state does not validate, so project \(project)'s volumes and policy cannot be read: \(error)")
+        }
+    }
+
     /// The project's jobs not yet ended, when its policy bounds them (else no store read).
     private func activeJobCount(_ project: String, spec: ProjectSpec?) async throws -> Int {
         guard spec?.policy?.maxResources.activeJobs != nil else { return 0 }
@@ -88,30 +92,30 @@ struct Admission: Sendable {
     }
 }
 
-/// The desired state job submissions are checked against, read at most once a second and by one
+/// The desired state (with API resources' generations) job submissions are checked against, read at most once a second and by one
 /// caller at a time: a submission sees a Project's policy and volumes as they were up to a second
 /// before (documented in docs/operations.md, "Trust and policy").
 final class RecentDesiredState: Sendable {
     private let source: DesiredStateSource
-    private let cached = Mutex<(state: DesiredState, readAt: ContinuousClock.Instant)?>(nil)
-    private let loading = Mutex<Task<DesiredState, any Error>?>(nil)
+    private let cached = Mutex<(snapshot: DesiredStateSource.Snapshot, readAt: ContinuousClock.Instant)?>(nil)
+    private let loading = Mutex<Task<DesiredStateSource.Snapshot, any Error>?>(nil)
 
     init(source: DesiredStateSource) {
         self.source = source
     }
 
-    func current() async throws -> DesiredState {
-        if let (state, readAt) = cached.withLock({ $0 }), ContinuousClock.now - readAt < .seconds(1) { return state }
+    func current() async throws -> DesiredStateSource.Snapshot {
+        if let (snapshot, readAt) = cached.withLock({ $0 }), ContinuousClock.now - readAt < .seconds(1) { return snapshot }
         let source = source
         let task = loading.withLock { running in
             if let running { return running }
-            let task = Task { try await source.load().state }
+            let task = Task { try await source.load() }
             running = task
             return task
         }
         defer { loading.withLock { if $0 == task { $0 = nil } } }
-        let state = try await task.value
-        cached.withLock { $0 = (state, .now) }
-        return state
+        let snapshot = try await task.value
+        cached.withLock { $0 = (snapshot, .now) }
+        return snapshot
     }
 }

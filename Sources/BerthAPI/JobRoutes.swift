@@ -23,22 +23,27 @@ struct JobRoutes {
         group.post("jobs/{id}/progress", use: progress)
     }
 
-    /// `POST /v1/jobs`: 201 with the new job, or 200 with the job first submitted under the same
-    /// `Idempotency-Key` in that project.
+    /// `POST /v1/jobs`: a Job document, or a JobTemplate's name with parameters and input files
+    /// (``TemplateJobs``). 201 with the new job, or 200 with the job first submitted under the
+    /// same `Idempotency-Key` in that project.
     @Sendable func submit(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let resource = try await RequestDocument.resource(request, limit: dependencies.bodyLimit)
-        guard case .job(let spec) = resource.spec else {
-            throw APIError(.unprocessableContent, code: "invalid", message: "expected a document of kind Job, found \(resource.kind)", field: "kind")
+        var submission: JobSubmission
+        switch try await RequestDocument.jobRequest(request, limit: dependencies.bodyLimit) {
+        case .document(let resource):
+            guard case .job(let spec) = resource.spec else {
+                throw APIError(.unprocessableContent, code: "invalid", message: "expected a document of kind Job, found \(resource.kind)", field: "kind")
+            }
+            try context.authorizeJobDocument(project: resource.metadata.project)
+            try await dependencies.admission.admitJob(resource, spec, by: try context.policyWriter())
+            submission = JobSubmission(project: resource.metadata.project, name: resource.metadata.name, spec: spec, labels: resource.metadata.labels)
+        case .template(let templateRequest):
+            submission = try await TemplateJobs(admission: dependencies.admission).submission(templateRequest, context: context)
         }
-        try context.authorize(.writeJobs, project: resource.metadata.project)
-        try await dependencies.admission.admitJob(resource, spec, by: try context.policyWriter())
         let key = request.headers[Self.idempotencyKey]
         if let key, key.isEmpty || key.count > 200 {
             throw APIError.badParameter("Idempotency-Key", "an idempotency key has 1 to 200 characters")
         }
-        let submission = JobSubmission(
-            project: resource.metadata.project, name: resource.metadata.name, spec: spec, idempotencyKey: key, labels: resource.metadata.labels
-        )
+        submission.idempotencyKey = key
         let (job, created) = try await store.submitJob(submission, now: Date())
         return try JSONAnswer.response(created ? .created : .ok, headers: [.location: "/v1/jobs/\(job.id)"]) { try $0.job(job) }
     }
@@ -84,7 +89,7 @@ struct JobRoutes {
     /// `POST /v1/jobs/{id}/cancel`: a pending job never starts; a running one is stopped.
     @Sendable func cancel(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        _ = try context.authorize(.writeJobs, job: id, try await store.job(id))
+        _ = try context.authorize(.cancelJobs, job: id, try await store.job(id))
         let cancelled = try await store.requestCancel(id, now: Date())
         return try JSONAnswer.response { try $0.job(cancelled) }
     }

@@ -13,6 +13,36 @@ enum RequestDocument {
     private static let file = "request body"
 
     static func resource(_ request: Request, limit: Int) async throws(APIError) -> Resource {
+        try resource(from: try await singleDocument(request, limit: limit))
+    }
+
+    /// What `POST /v1/jobs` carries: a Job document, or a request to render a JobTemplate
+    /// (a body with a `template` key).
+    enum JobRequest {
+        case document(Resource)
+        case template(TemplateSubmission)
+    }
+
+    static func jobRequest(_ request: Request, limit: Int) async throws(APIError) -> JobRequest {
+        let document = try await singleDocument(request, limit: limit)
+        guard TemplateSubmission.isTemplateRequest(document.root) else { return .document(try resource(from: document)) }
+        do {
+            return .template(try TemplateSubmission.read(document.root))
+        } catch {
+            throw APIError.invalid(error, syntax: false)
+        }
+    }
+
+    private static func resource(from document: ManifestDocument) throws(APIError) -> Resource {
+        do {
+            return try Manifests.resources(from: [document])[0]
+        } catch {
+            throw APIError.invalid(error, syntax: false)
+        }
+    }
+
+    /// The body's one document, JSON or YAML.
+    private static func singleDocument(_ request: Request, limit: Int) async throws(APIError) -> ManifestDocument {
         let text = try await body(request, limit: limit)
         let documents: [ManifestDocument]
         do {
@@ -27,11 +57,7 @@ enum RequestDocument {
         guard documents.count == 1 else {
             throw APIError(.unprocessableContent, code: "invalid", message: "the body must hold exactly one document, found \(documents.count)")
         }
-        do {
-            return try Manifests.resources(from: documents)[0]
-        } catch {
-            throw APIError.invalid(error, syntax: false)
-        }
+        return documents[0]
     }
 
     /// A JSON body decoded into `T`; a decoding problem is 422 naming the field.

@@ -96,6 +96,8 @@ struct ResourceRoutes {
     private func authorizeWrite(_ id: ResourceID, _ context: APIRequestContext) throws(APIError) {
         try context.authorize(.writeResources, project: id.owningProject)
         if id.kind == .project { try context.requireAdmin("writing a Project (its limits and policy)") }
+        // A template's jobs are trusted as its author's (API writers fill in its parameters only).
+        if id.kind == .jobTemplate { try context.requireAdmin("writing a JobTemplate (jobs rendered from it are trusted as the admin's)") }
     }
 
     /// The write against the manifests and the other API resources: 409 when a manifest owns the

@@ -95,6 +95,11 @@ public protocol JobRuntime: Sendable {
     func ensureImage(_ image: ImageReference, policy: PullPolicy) async throws(DockerError)
     /// Whether the engine announced an OOM kill of the container since `since` (its `oom` event).
     func announcedOutOfMemory(named name: String, since: Date) async throws(DockerError) -> Bool
+
+    // JobTemplate submissions.
+    /// Writes a job's input files into its created container (before it starts), making the
+    /// folders that do not exist; folders that exist are left as they are.
+    func writeInputFiles(named name: String, files: [JobInputFile]) async throws(DockerError)
 }
 
 extension JobRuntime {

@@ -17,19 +17,53 @@ struct JobsCommand: AsyncParsableCommand {
     struct Submit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "submit",
-            abstract: "Submit the Job documents of a file; prints each job's id.",
-            discussion: "Exit status: 0 submitted (or, with --wait, every job finished), 1 invalid input or a job that failed or was cancelled."
+            abstract: "Submit the Job documents of a file, or a job from a JobTemplate; prints each job's id.",
+            discussion: """
+                With --template, the server renders the job from the JobTemplate with the parameters given by -p and \
+                writes the --file-input files into its container before it starts (needs --server). \
+                Exit status: 0 submitted (or, with --wait, every job finished), 1 invalid input or a job that failed or was cancelled.
+                """
         )
 
         @OptionGroup var controller: ControllerOptions
-        @Option(name: [.customShort("f"), .customLong("file")], help: "A YAML file of kind: Job documents.") var file: String
+        @Option(name: [.customShort("f"), .customLong("file")], help: "A YAML file of kind: Job documents.") var file: String?
         @Option(help: "A key that makes a repeated submit return the first job (one document only).") var idempotencyKey: String?
         @Option(help: "Overrides the spec's priority.") var priority: Int?
         @Flag(help: "Wait until every submitted job has ended.") var wait = false
         @Flag(help: "Print the jobs as JSON.") var json = false
+        // JobTemplate submissions.
+        @Option(help: "Submit a job from this JobTemplate instead of a file.") var template: String?
+        @Option(help: "The JobTemplate's project.") var project = ResourceID.defaultProject
+        @Option(name: [.customShort("p"), .customLong("parameter")], help: "A template parameter, NAME=VALUE (repeatable).") var parameters: [String] = []
+        @Option(help: "An input file, CONTAINER-PATH=LOCAL-FILE (repeatable): sent with the job, written into its container.") var fileInput: [String] = []
+
+        func validate() throws {
+            guard (file == nil) != (template == nil) else { throw ArgumentParser.ValidationError("give either --file or --template") }
+            if template == nil, !parameters.isEmpty || !fileInput.isEmpty {
+                throw ArgumentParser.ValidationError("-p and --file-input go with --template")
+            }
+            if template != nil, priority != nil { throw ArgumentParser.ValidationError("--priority goes with --file; a template's job keeps its priority") }
+            for text in parameters + fileInput where Self.pair(text) == nil {
+                throw ArgumentParser.ValidationError("expected NAME=VALUE, found \"\(text)\"")
+            }
+        }
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
+            let views: [JobView]
+            if let template {
+                views = try await submitTemplate(template)
+            } else {
+                views = try await submitDocuments(file ?? "")
+            }
+            if json { try printJSON(views) }
+            if wait {
+                if !json { print(JobTable(views).text) }
+                if views.contains(where: { $0.state != .finished }) { throw ExitStatus.failure }
+            }
+        }
+
+        private func submitDocuments(_ file: String) async throws -> [JobView] {
             let resources = try readDocuments(file)
             let jobs = resources.compactMap { resource -> (Resource, JobSpec)? in
                 if case .job(let spec) = resource.spec { return (resource, spec) }
@@ -39,7 +73,7 @@ struct JobsCommand: AsyncParsableCommand {
             guard jobs.count == 1 || idempotencyKey == nil else {
                 throw CommandFailure("--idempotency-key needs a file with exactly one Job document, found \(jobs.count)")
             }
-            let views = try await controller.withClient { client in
+            return try await controller.withClient { client in
                 var views: [JobView] = []
                 for (resource, spec) in jobs {
                     let (job, created) = try await client.submitJob(resource, spec: spec, priority: priority, idempotencyKey: idempotencyKey)
@@ -49,11 +83,30 @@ struct JobsCommand: AsyncParsableCommand {
                 guard wait else { return views }
                 return try await client.awaitEnd(of: views)
             }
-            if json { try printJSON(views) }
-            if wait {
-                if !json { print(JobTable(views).text) }
-                if views.contains(where: { $0.state != .finished }) { throw ExitStatus.failure }
+        }
+
+        /// Reads the local input files and asks the server for the template's job.
+        private func submitTemplate(_ template: String) async throws -> [JobView] {
+            var files: [String: TemplateJobRequest.File] = [:]
+            for text in fileInput {
+                guard let pair = Self.pair(text) else { continue }
+                let (path, local) = pair
+                guard let data = FileManager.default.contents(atPath: local) else { throw CommandFailure("--file-input \(text): cannot read \(local)") }
+                files[path] = TemplateJobRequest.File(content: data.base64EncodedString())
             }
+            let values = Dictionary(parameters.compactMap(Self.pair), uniquingKeysWith: { _, last in last })
+            let request = TemplateJobRequest(template: template, project: project, parameters: values, files: files)
+            return try await controller.withClient { client in
+                let (job, created) = try await client.submitTemplateJob(request, idempotencyKey: idempotencyKey)
+                report(job, created: created)
+                return wait ? try await client.awaitEnd(of: [job]) : [job]
+            }
+        }
+
+        /// `NAME=VALUE` split at the first `=`; nil without one or with an empty name.
+        static func pair(_ text: String) -> (String, String)? {
+            guard let equals = text.firstIndex(of: "="), equals != text.startIndex else { return nil }
+            return (String(text[..<equals]), String(text[text.index(after: equals)...]))
         }
 
         private func report(_ job: JobView, created: Bool) {

@@ -53,7 +53,7 @@ struct ResourcesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "get", abstract: "List desired resources (API and manifest ones), or show one.")
 
         @OptionGroup var controller: ControllerOptions
-        @Option(help: "Only this kind: project, volume, service, job, cronjob, bucket, certificate.") var kind: String?
+        @Option(help: "Only this kind: project, volume, service, job, cronjob, bucket, certificate, jobtemplate.") var kind: String?
         @Option(help: "Only this project.") var project: String?
         @Argument(help: "One resource's name (needs --kind).") var name: String?
         @Flag(help: "Print as JSON.") var json = false
@@ -98,7 +98,7 @@ struct ResourcesCommand: AsyncParsableCommand {
         )
 
         @OptionGroup var controller: ControllerOptions
-        @Argument(help: "The kind: project, volume, service, cronjob, bucket, certificate.") var kind: String
+        @Argument(help: "The kind: project, volume, service, cronjob, bucket, certificate, jobtemplate.") var kind: String
         @Argument(help: "The resource's name.") var name: String
         @Option(help: "Its project.") var project: String = ResourceID.defaultProject
 

@@ -17,20 +17,20 @@ struct TokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "create",
             abstract: "Create a token and print it once; only its hash is stored.",
-            discussion: "Scopes: admin, read, jobs:write, resources:write (repeat --scope for several)."
+            discussion: "Scopes: admin, read, jobs:write, resources:write, jobs:submit-template (repeat --scope for several)."
         )
 
         @OptionGroup var controller: ControllerOptions
         @Option(help: "A name to recognise the token by.") var name: String
-        @Option(help: "What the token may do (repeatable): admin, read, jobs:write, resources:write.") var scope: [String]
+        @Option(help: "What the token may do (repeatable): admin, read, jobs:write, resources:write, jobs:submit-template.") var scope: [String]
         @Option(help: "Limit the token to this one project.") var project: String?
         @Option(help: "The token stops working after this long, e.g. 90d.") var expires: String?
         @Flag(help: "Print the token and its record as JSON.") var json = false
 
         func validate() throws {
-            let known: Set<TokenScope> = [.admin, .read, .jobsWrite, .resourcesWrite]
+            let known: Set<TokenScope> = [.admin, .read, .jobsWrite, .resourcesWrite, .jobsSubmitTemplate]
             for text in scope where !known.contains(TokenScope(rawValue: text)) {
-                throw ArgumentParser.ValidationError("unknown scope \"\(text)\"; use admin, read, jobs:write or resources:write")
+                throw ArgumentParser.ValidationError("unknown scope \"\(text)\"; use admin, read, jobs:write, resources:write or jobs:submit-template")
             }
             guard !name.isEmpty, name.count <= 100 else { throw ArgumentParser.ValidationError("--name takes 1 to 100 characters") }
         }

@@ -17,6 +17,7 @@ actor InMemoryJobRuntime: JobRuntime {
         case stopContainer(String)
         case removeContainer(String)
         case removeVolume(String)
+        case writeInputFiles(String)
 
         var description: String {
             switch self {
@@ -26,6 +27,7 @@ actor InMemoryJobRuntime: JobRuntime {
             case .stopContainer(let name): "stop container \(name)"
             case .removeContainer(let name): "remove container \(name)"
             case .removeVolume(let name): "remove volume \(name)"
+            case .writeInputFiles(let name): "write input files into \(name)"
             }
         }
     }
@@ -50,6 +52,8 @@ actor InMemoryJobRuntime: JobRuntime {
     private var containers: [String: JobContainer] = [:]
     private var volumes: [String: [String: String]] = [:]
     private var outputs: [String: String] = [:]
+    /// Input files written into each container, by container name.
+    private(set) var inputFiles: [String: [JobInputFile]] = [:]
     private var waiters: [String: [Int: CheckedContinuation<Result<Int, DockerError>, Never>]] = [:]
     private var nextWaiter = 0
     private var workers: [Int: Worker] = [:]
@@ -229,6 +233,11 @@ actor InMemoryJobRuntime: JobRuntime {
             if !output.isEmpty { continuation.yield(LogFrame(stream: .stdout, bytes: output)) }
             continuation.finish()
         }
+    }
+
+    func writeInputFiles(named name: String, files: [JobInputFile]) async throws(DockerError) {
+        try act(.writeInputFiles(name))
+        inputFiles[name] = files
     }
 
     func ensureImage(_ image: ImageReference, policy: PullPolicy) async throws(DockerError) {

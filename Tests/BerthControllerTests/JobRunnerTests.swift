@@ -115,6 +115,29 @@ struct JobRunnerTests {
         }
     }
 
+    @Test func inputFilesAreWrittenIntoEveryAttemptsContainerBeforeItStarts() async throws {
+        try await JobWorld.run { world in
+            // given: a job with a file, whose first attempt fails
+            await world.runtime.script(.exitsWhenWaitedFor(code: 3), attempt: 1)
+            let controller = try await world.start()
+            var spec = try JobWorld.spec(retries: 1)
+            spec.inputPaths = ["/io"]
+            var submission = JobSubmission(project: "shop", name: "with-input", spec: spec)
+            submission.inputs = [JobInputFile(path: "/io/deltas.json", content: Array("[]".utf8))]
+
+            // when
+            let submitted = try await controller.store.submitJob(submission, now: Date()).job
+            let job = try await controller.ended(submitted.id)
+
+            // then
+            let name = JobWorld.containerName(job.id)
+            #expect(job.state == .finished && job.attempt == 2, "\(job)")
+            let calls = await world.runtime.calls.filter { [.createContainer(name), .writeInputFiles(name), .startContainer(name)].contains($0) }
+            #expect(calls == [.createContainer(name), .writeInputFiles(name), .startContainer(name), .createContainer(name), .writeInputFiles(name), .startContainer(name)])
+            #expect(await world.runtime.inputFiles[name] == submission.inputs)
+        }
+    }
+
     @Test func aWorkerPastItsDeadlineIsStoppedAndTheJobFailsWithoutARetry() async throws {
         try await JobWorld.run { world in
             // given

@@ -288,6 +288,16 @@ struct SpecHashTests {
                         target: .volume(name: "certs", path: "live/shop"),
                         reload: [CertificateSpec.Reload(service: "proxy", signal: .defaultReload)]
                     ))
+            case .jobTemplate:
+                .jobTemplate(
+                    JobTemplateSpec(
+                        job: JobSpec(container: ContainerSpec(image: job.container.image, command: ["run", "{{ .parameters.id }}"]), inputPaths: ["/io"]),
+                        parameters: [
+                            TemplateParameter(name: "id", required: true, pattern: "[0-9]+", description: "the id"),
+                            TemplateParameter(name: "mode", type: .enum, values: ["a", "b"], defaultValue: "a"),
+                            TemplateParameter(name: "count", type: .integer, defaultValue: "2"),
+                            TemplateParameter(name: "dry", type: .boolean, defaultValue: "false"),
+                        ]))
             }
         let project = kind == .project ? ResourceID.defaultProject : "shop"
         return Resource(metadata: ResourceMetadata(name: "sample", project: project, labels: ["team": "ops"]), spec: spec)

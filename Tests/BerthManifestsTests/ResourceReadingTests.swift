@@ -582,6 +582,21 @@ struct ResourceReadingTests {
               duration: 1000h
               target: {volume: data, path: tls}
               reload: [{service: app, signal: SIGUSR2}]
+            ---
+            apiVersion: berth/v1
+            kind: JobTemplate
+            metadata: {name: export, project: shop}
+            spec:
+              parameters:
+                - {name: id, required: true, pattern: "[0-9]+", description: the export}
+                - {name: format, type: enum, values: [gpkg, csv], default: gpkg}
+                - {name: retries, type: integer, default: 2}
+                - {name: dry, type: boolean, default: false}
+              job:
+                image: example/worker:3
+                command: [export, "{{ .parameters.id }}", "--format={{ .parameters.format }}"]
+                env: {DRY: "{{ .parameters.dry }}"}
+                inputPaths: [/io]
             """
         let original = try read(yaml).map(\.withoutLocation)
         // when

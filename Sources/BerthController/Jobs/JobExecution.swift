@@ -156,6 +156,7 @@ struct JobExecution: Sendable {
             state.forget()
             do {
                 let id = try await create(job, name: name)
+                try await writeInputs(job, name: name)
                 state.job = try await store.transitionJob(job.id, from: .queued, to: .queued, claim: held.claim, update: JobUpdate(containerID: id), now: Date())
                 state.progress.created = true
             } catch let problem as ExecutionError {
@@ -237,6 +238,20 @@ struct JobExecution: Sendable {
         } catch {
             if error.isEngineAway { throw error }
             throw ExecutionError(error.message)
+        }
+    }
+
+    /// Writes the job's input files into its created container, on every attempt (each has a
+    /// new container); a job without any reads nothing more than its record.
+    private func writeInputs(_ job: JobRecord, name: String) async throws {
+        guard !job.spec.inputPaths.isEmpty else { return }
+        let files = try await store.jobInputs(job.id)
+        guard !files.isEmpty else { return }
+        do {
+            try await engineCall { () async throws(DockerError) in try await runtime.writeInputFiles(named: name, files: files) }
+        } catch {
+            if error.isEngineAway { throw error }
+            throw ExecutionError("writing the input files failed: \(error.message)")
         }
     }
 

@@ -29,6 +29,11 @@ public struct JobSpec: Sendable, Hashable, Codable {
     /// one starts (1 to 1000; 1 unless set).
     public var maxConcurrentPerKey: Int?
 
+    // Input files (JobTemplate submissions).
+    /// Absolute paths in the container under which submitted input files may be written; empty
+    /// accepts none.
+    public var inputPaths: [String]
+
     public init(
         container: ContainerSpec,
         activeDeadline: TimeSpan? = nil,
@@ -40,7 +45,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
         concurrencyKey: String? = nil,
         maxConcurrentPerKey: Int? = nil,
         notify: JobNotifySpec? = nil,
-        logArchive: LogArchiveSpec? = nil
+        logArchive: LogArchiveSpec? = nil,
+        inputPaths: [String] = []
     ) {
         self.container = container
         self.activeDeadline = activeDeadline
@@ -53,6 +59,7 @@ public struct JobSpec: Sendable, Hashable, Codable {
         self.maxConcurrentPerKey = maxConcurrentPerKey
         self.notify = notify
         self.logArchive = logArchive
+        self.inputPaths = inputPaths
     }
 
     /// The limit of jobs with ``concurrencyKey`` claimed at once that this job starts under.
@@ -77,12 +84,13 @@ public struct JobSpec: Sendable, Hashable, Codable {
         }
         let notify = map.optional("notify") { try $0.nested(JobNotifySpec.read) }
         let logArchive = map.optional("logArchive") { try $0.nested(LogArchiveSpec.read) }
+        let inputPaths = map.optional("inputPaths", default: []) { try $0.list { try $0.parse(JobInputFile.normalizedPath) } }
         guard let container else { return nil }
         return JobSpec(
             container: container, activeDeadline: deadline, backoffLimit: backoffLimit, priority: priority,
             feedbackPath: feedbackPath, ttlAfterFinished: ttl, nonRetryableExitCodes: codes,
             concurrencyKey: concurrencyKey, maxConcurrentPerKey: maxPerKey,
-            notify: notify, logArchive: logArchive
+            notify: notify, logArchive: logArchive, inputPaths: inputPaths
         )
     }
 
@@ -90,6 +98,7 @@ public struct JobSpec: Sendable, Hashable, Codable {
         case activeDeadline, backoffLimit, priority, feedbackPath, ttlAfterFinished, nonRetryableExitCodes
         case concurrencyKey, maxConcurrentPerKey
         case notify, logArchive
+        case inputPaths
     }
 
     public init(from decoder: any Decoder) throws {
@@ -115,6 +124,7 @@ public struct JobSpec: Sendable, Hashable, Codable {
         try keyed.encodeIfPresent(maxConcurrentPerKey, forKey: .maxConcurrentPerKey)
         try keyed.encodeIfPresent(notify, forKey: .notify)
         try keyed.encodeIfPresent(logArchive, forKey: .logArchive)
+        if !inputPaths.isEmpty { try keyed.encode(inputPaths, forKey: .inputPaths) }
     }
 }
 

@@ -22,6 +22,7 @@ public enum ResourceSpec: Sendable, Hashable {
     case cronJob(CronJobSpec)
     case bucket(BucketSpec)
     case certificate(CertificateSpec)
+    case jobTemplate(JobTemplateSpec)
 
     public var kind: ResourceKind {
         switch self {
@@ -33,6 +34,7 @@ public enum ResourceSpec: Sendable, Hashable {
         case .cronJob: .cronJob
         case .bucket: .bucket
         case .certificate: .certificate
+        case .jobTemplate: .jobTemplate
         }
     }
 }
@@ -61,7 +63,7 @@ public struct Resource: Sendable, Hashable, Codable, CustomStringConvertible {
         case .service(let spec): spec.container
         case .job(let spec): spec.container
         case .cronJob(let spec): spec.jobTemplate.container
-        case .project, .volume, .network, .bucket, .certificate: nil
+        case .project, .volume, .network, .bucket, .certificate, .jobTemplate: nil
         }
     }
     public var kind: ResourceKind { spec.kind }
@@ -122,6 +124,7 @@ public struct Resource: Sendable, Hashable, Codable, CustomStringConvertible {
             case .cronJob: CronJobSpec.read(map).map(ResourceSpec.cronJob)
             case .bucket: BucketSpec.read(map, defaultName: "\(metadata.project)-\(metadata.name)").map(ResourceSpec.bucket)
             case .certificate: CertificateSpec.read(map).map(ResourceSpec.certificate)
+            case .jobTemplate: JobTemplateSpec.read(map).map(ResourceSpec.jobTemplate)
             }
         guard let spec else { throw AlreadyReported() }
         return spec
@@ -166,6 +169,7 @@ public struct Resource: Sendable, Hashable, Codable, CustomStringConvertible {
         case .cronJob(let spec): try container.encode(spec, forKey: .spec)
         case .bucket(let spec): try container.encode(spec, forKey: .spec)
         case .certificate(let spec): try container.encode(spec, forKey: .spec)
+        case .jobTemplate(let spec): try container.encode(spec, forKey: .spec)
         }
     }
 }

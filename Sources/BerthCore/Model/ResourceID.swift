@@ -1,4 +1,4 @@
-/// The seven kinds of desired state Berth converges.
+/// The kinds of desired state Berth converges.
 public enum ResourceKind: String, Sendable, Hashable, Codable, CaseIterable, Comparable, CustomStringConvertible {
     case project = "Project"
     case volume = "Volume"
@@ -8,6 +8,8 @@ public enum ResourceKind: String, Sendable, Hashable, Codable, CaseIterable, Com
     case cronJob = "CronJob"
     case bucket = "Bucket"
     case certificate = "Certificate"
+    /// A Job with declared parameters that jobs are submitted from; nothing runs for it.
+    case jobTemplate = "JobTemplate"
 
     /// Kinds sort in this declaration order, so projects and volumes come first in listings.
     public static func < (lhs: ResourceKind, rhs: ResourceKind) -> Bool {
@@ -25,6 +27,7 @@ public enum ResourceKind: String, Sendable, Hashable, Codable, CaseIterable, Com
         case .cronJob: 5
         case .bucket: 6
         case .certificate: 7
+        case .jobTemplate: 8
         }
     }
 

@@ -60,6 +60,8 @@ public struct PolicyCheck: Sendable {
         case .cronJob(let spec):
             checkContainer(spec.jobTemplate.container, at: "spec.jobTemplate", into: &found)
             checkNotify(spec.jobTemplate.notify, at: "spec.jobTemplate", into: &found)
+        case .jobTemplate(let spec):
+            checkContainer(spec.job.container, at: "spec.job", into: &found)
         case .volume(let spec):
             if spec.external {
                 if !policy.externalVolumes {

@@ -170,7 +170,7 @@ public struct DesiredState: Sendable, Hashable {
                 }
                 if memo != nil { used[resource.id] = entry }
                 specHashes[resource.id] = entry.hash
-            case .project, .network, .job, .cronJob, .bucket, .certificate: break
+            case .project, .network, .job, .cronJob, .bucket, .certificate, .jobTemplate: break
             }
         }
         for (id, spec) in networks { specHashes[id] = SpecHash.of(spec) }
@@ -189,6 +189,12 @@ public struct DesiredState: Sendable, Hashable {
     /// volume's own name, else Berth's `berth-<project>-<name>`.
     public func volumeEngineName(project: String, name: String) -> String {
         volume(project: project, name: name)?.engineName(project: project, name: name) ?? ObjectName.volume(project: project, name: name)
+    }
+
+    /// The declared JobTemplate `name` of `project`, if any.
+    public func jobTemplate(project: String, name: String) -> JobTemplateSpec? {
+        if case .jobTemplate(let spec)? = resource(ResourceID(kind: .jobTemplate, project: project, name: name))?.spec { return spec }
+        return nil
     }
 
     /// The declared Volume a container of `project` means by `name`, if any.
@@ -210,7 +216,7 @@ public struct DesiredState: Sendable, Hashable {
             case .volume(let spec): volumes.append((resource.id, spec))
             case .network(let spec): networks.append((resource.id, spec))
             case .bucket(let spec): buckets.append((resource.id, spec))
-            case .project, .job, .cronJob, .certificate: break
+            case .project, .job, .cronJob, .certificate, .jobTemplate: break
             }
             if resource.containerSpec?.networks.contains(where: { $0.name == NetworkAttachment.defaultNetwork }) == true {
                 implicitDefaults.insert(resource.metadata.project)
@@ -239,6 +245,9 @@ public struct DesiredState: Sendable, Hashable {
             case .cronJob(var spec):
                 spec.jobTemplate.container.resources = spec.jobTemplate.container.resources.filled(from: defaults)
                 resources[index].spec = .cronJob(spec)
+            case .jobTemplate(var spec):
+                spec.job.container.resources = spec.job.container.resources.filled(from: defaults)
+                resources[index].spec = .jobTemplate(spec)
             case .project, .volume, .network, .bucket, .certificate:
                 break
             }
@@ -285,6 +294,9 @@ private struct CrossChecks {
                 checkNetworks(resource, spec.jobTemplate.container, path: "spec.jobTemplate", replicas: 1)
             case .certificate(let spec):
                 checkCertificate(resource, spec)
+            case .jobTemplate(let spec):
+                checkMounts(resource, spec.job.container.volumes, path: "spec.job.volumes")
+                checkNetworks(resource, spec.job.container, path: "spec.job", replicas: 1)
             case .bucket(let spec):
                 if let owner = bucketOwners[spec.bucketName] {
                     report(resource, "spec.bucketName", "bucket \"\(spec.bucketName)\" is already declared by \(owner)")
@@ -405,7 +417,7 @@ private struct CrossChecks {
             case .service: stem = "container " + ObjectName.serviceContainer(project: id.project, service: id.name, replica: 0)
             case .volume: stem = "volume " + ObjectName.volume(project: id.project, name: id.name)
             case .network: stem = "network " + ObjectName.network(project: id.project, name: id.name)
-            case .project, .job, .cronJob, .bucket, .certificate: continue
+            case .project, .job, .cronJob, .bucket, .certificate, .jobTemplate: continue
             }
             if let other = stems[stem] {
                 report(state.resources[index], "metadata.name", "its Docker \(stem) would be the same as that of \(other); rename one of them")

@@ -52,4 +52,8 @@ public protocol JobQueue: Sendable {
     /// events; returns how many jobs.
     @discardableResult
     func pruneOwnedJobs(owner: ResourceID, keepFinished: Int, keepFailed: Int) async throws(StoreError) -> Int
+
+    // JobTemplate submissions.
+    /// The input files submitted with a job (`JobSubmission.inputs`), by path; empty when none.
+    func jobInputs(_ id: String) async throws(StoreError) -> [JobInputFile]
 }

@@ -49,6 +49,10 @@ public struct JobRecord: Sendable, Hashable {
     /// The Job document's `metadata.labels`.
     public var labels: [String: String]
 
+    // JobTemplate submissions.
+    /// The template the job was rendered from; its input files are read with `JobQueue.jobInputs`.
+    public var template: JobTemplateRef?
+
     public init(
         id: String, project: String, name: String, spec: JobSpec, specJSON: String, priority: Int, idempotencyKey: String?, owner: ResourceID?,
         state: JobState, attempt: Int, claimedBy: String?, leaseExpiresAt: Date?, containerID: String?, exitCode: Int?,

@@ -17,6 +17,13 @@ public struct JobSubmission: Sendable, Hashable {
     /// The Job document's `metadata.labels`, for listings to filter on.
     public var labels: [String: String]
 
+    // JobTemplate submissions.
+    /// The template the job was rendered from; `owner` is then the template's identity.
+    public var template: JobTemplateRef?
+    /// Files written into the container before each attempt starts (checked against the spec's
+    /// `inputPaths` and the limits by whoever accepted them).
+    public var inputs: [JobInputFile] = []
+
     public init(
         project: String, name: String, spec: JobSpec, priority: Int? = nil, idempotencyKey: String? = nil, owner: ResourceID? = nil,
         labels: [String: String] = [:]

@@ -11,6 +11,9 @@ public struct TokenScope: RawRepresentable, Sendable, Hashable, Codable, Compara
     public static let resourcesWrite = TokenScope(rawValue: "resources:write")
     /// A worker's token: its own job only (`TokenRecord.jobID`).
     public static let job = TokenScope(rawValue: "job")
+    /// Submits jobs from JobTemplates (and reads and cancels jobs), never a Job document: an
+    /// application holding it never sends a container spec.
+    public static let jobsSubmitTemplate = TokenScope(rawValue: "jobs:submit-template")
 
     public static func < (lhs: TokenScope, rhs: TokenScope) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { rawValue }

@@ -52,7 +52,8 @@ extension SQLStore {
     static let jobColumns = """
         id, project, name, spec, priority, idempotency_key, owner, state, attempt, claimed_by, lease_expires_at, container_id, \
         exit_code, reason, stdout_tail, stderr_tail, feedback, cancel_requested, submitted_at, queued_at, started_at, finished_at, \
-        next_attempt_at, fence, claimed_engine, labels
+        next_attempt_at, fence, claimed_engine, labels, \
+        template, template_generation
         """
 
     static func jobRecord(_ row: SQLRow) throws(StoreError) -> JobRecord {
@@ -60,7 +61,7 @@ extension SQLStore {
             throw .invalidStoredData("unknown job state \(row.text(7) ?? "")")
         }
         let spec = try row.requiredText(3)
-        return JobRecord(
+        var record = JobRecord(
             id: try row.requiredText(0), project: try row.requiredText(1), name: try row.requiredText(2),
             spec: try Coding.decodeJobSpec(spec), specJSON: spec, priority: Int(try row.requiredInt(4)),
             idempotencyKey: row.text(5), owner: try row.text(6).map(Coding.decodeResourceID), state: state,
@@ -71,6 +72,8 @@ extension SQLStore {
             finishedAt: try row.date(21), nextAttemptAt: try row.date(22), fence: Int(try row.requiredInt(23)), claimedEngine: row.text(24),
             labels: try Coding.decode([String: String].self, from: try row.requiredText(25))
         )
+        if let template = row.text(26) { record.template = JobTemplateRef(name: template, generation: try row.int(27)) }
+        return record
     }
 
     static let jobColumnCount = jobColumns.split(separator: ",").count

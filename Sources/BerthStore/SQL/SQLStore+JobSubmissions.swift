@@ -5,7 +5,8 @@ import Foundation
 /// commit; each dialect writes a batch its own way (`SQLDialect.insertJobs`).
 extension SQLStore {
     public func submitJob(_ submission: JobSubmission, now: Date) async throws(StoreError) -> (job: JobRecord, created: Bool) {
-        try await submissions.run(try PendingJob(submission, now: now))
+        if SQLStore.hasTemplateData(submission) { return try await submitTemplatedJob(submission, now: now) }
+        return try await submissions.run(try PendingJob(submission, now: now))
     }
 
     // MARK: In batches

@@ -415,6 +415,7 @@ extension SQLStore {
             try SQLStore.deleteDeliveries(tx, of: doomed, [.date(finishedBefore), .int(max(0, keepPerProject))])
             try tx.run("DELETE FROM tokens WHERE job_id IN (\(doomed))", .date(finishedBefore), .int(max(0, keepPerProject)))
             try tx.run("DELETE FROM events WHERE job_id IN (\(doomed))", .date(finishedBefore), .int(max(0, keepPerProject)))
+            try tx.run("DELETE FROM job_inputs WHERE job_id IN (\(doomed))", .date(finishedBefore), .int(max(0, keepPerProject)))
             return try tx.run("DELETE FROM jobs WHERE id IN (\(doomed)) RETURNING id", .date(finishedBefore), .int(max(0, keepPerProject))).count
         }
     }
@@ -434,6 +435,7 @@ extension SQLStore {
             try SQLStore.deleteDeliveries(tx, of: doomed, parameters)
             try tx.query("DELETE FROM tokens WHERE job_id IN (\(doomed))", parameters)
             try tx.query("DELETE FROM events WHERE job_id IN (\(doomed))", parameters)
+            try tx.query("DELETE FROM job_inputs WHERE job_id IN (\(doomed))", parameters)
             return try tx.query("DELETE FROM jobs WHERE id IN (\(doomed)) RETURNING id", parameters).count
         }
     }

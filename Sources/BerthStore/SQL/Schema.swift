@@ -6,8 +6,7 @@ enum Schema {
     static func migrations(_ dialect: any SQLDialect) -> [Migration] {
         [
             initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect), sourceRevisions(dialect),
-            statusRevisions, jobLabelsAndKeys(dialect),
-            jobDeliveries(dialect),
+            statusRevisions, jobLabelsAndKeys(dialect), jobTemplates(dialect), jobDeliveries(dialect),
         ]
     }
 
@@ -206,6 +205,23 @@ enum Schema {
 
                 CREATE INDEX jobs_by_key ON jobs (concurrency_key, id)
                     WHERE concurrency_key IS NOT NULL AND state IN ('pending', 'queued', 'started');
+                """)
+    }
+
+    /// The JobTemplate a job was rendered from (name and generation), and the input files
+    /// submitted with it (base64 text), written into its container before each attempt starts.
+    static func jobTemplates(_ dialect: any SQLDialect) -> Migration {
+        let columns = ["template text", "template_generation \(dialect.bigint)"]
+        return Migration(
+            version: 9, name: "job templates and inputs",
+            sql: dialect.addColumns(columns, to: "jobs") + """
+
+                CREATE TABLE job_inputs (
+                    job_id text NOT NULL,
+                    path text NOT NULL,
+                    content text NOT NULL,
+                    PRIMARY KEY (job_id, path)
+                );
                 """)
     }
 

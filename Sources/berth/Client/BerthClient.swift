@@ -8,6 +8,8 @@ import BerthStore
 protocol BerthClient {
     /// Submits one job; `created` is false when an idempotency key named an earlier submit.
     func submitJob(_ resource: Resource, spec: JobSpec, priority: Int?, idempotencyKey: String?) async throws -> (job: JobView, created: Bool)
+    /// Submits a job rendered from a JobTemplate by the server.
+    func submitTemplateJob(_ request: TemplateJobRequest, idempotencyKey: String?) async throws -> (job: JobView, created: Bool)
     /// Waits until every one of the jobs has ended (the controller runs them), and returns them.
     func awaitEnd(of jobs: [JobView]) async throws -> [JobView]
     /// Jobs, newest first; with `labels`, those whose labels match every one.
@@ -83,4 +85,19 @@ struct PlanOutput {
     var hasChanges: Bool
     /// What could not be read, each with why.
     var unreadable: [String]
+}
+
+/// The body of `POST /v1/jobs` that asks for a JobTemplate's job (docs/openapi.yaml,
+/// `TemplateSubmission`).
+struct TemplateJobRequest: Encodable {
+    /// One input file, sent as base64.
+    struct File: Encodable {
+        var content: String
+        var encoding = "base64"
+    }
+
+    var template: String
+    var project: String
+    var parameters: [String: String]
+    var files: [String: File]
 }

@@ -52,6 +52,11 @@ final class LocalClient: BerthClient {
         }
     }
 
+    /// Templates are rendered by a server, which holds the desired state they are declared in.
+    func submitTemplateJob(_ request: TemplateJobRequest, idempotencyKey: String?) async throws -> (job: JobView, created: Bool) {
+        throw CommandFailure("submitting from a template goes through a server's API: give --server (or BERTH_SERVER)")
+    }
+
     /// Polls the store until every job has ended.
     func awaitEnd(of jobs: [JobView]) async throws -> [JobView] {
         let store = try await store()

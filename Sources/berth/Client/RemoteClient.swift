@@ -28,6 +28,16 @@ struct RemoteClient: BerthClient, ResourceClient {
         return (try APIJSON.decoder().decode(JobView.self, from: Data(answer.body)), answer.status == 201)
     }
 
+    /// `POST /v1/jobs` with the template, parameters and files as JSON.
+    func submitTemplateJob(_ request: TemplateJobRequest, idempotencyKey: String?) async throws -> (job: JobView, created: Bool) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let body = try encoder.encode(request)
+        let headers = idempotencyKey.map { [(name: "Idempotency-Key", value: $0)] } ?? []
+        let answer = try await api.raw("POST", "/v1/jobs", body: Array(body), contentType: "application/json", headers: headers)
+        return (try APIJSON.decoder().decode(JobView.self, from: Data(answer.body)), answer.status == 201)
+    }
+
     /// Polls each job in turn until it has ended.
     func awaitEnd(of jobs: [JobView]) async throws -> [JobView] {
         var ended: [JobView] = []
