@@ -85,6 +85,18 @@ struct TimedRuntime: JobRuntime {
         return try await inner.readFile(named: name, path: path, limit: limit)
     }
 
+    func allLogFrames(named name: String) async throws(DockerError) -> AsyncThrowingStream<LogFrame, any Error> {
+        let begin = ContinuousClock.now
+        defer { recorder.record(job(name), "engine: all logs", since: begin) }
+        return try await inner.allLogFrames(named: name)
+    }
+
+    func writeInputFiles(named name: String, files: [JobInputFile]) async throws(DockerError) {
+        let begin = ContinuousClock.now
+        defer { recorder.record(job(name), "engine: write input files", since: begin) }
+        try await inner.writeInputFiles(named: name, files: files)
+    }
+
     func ensureImage(_ image: ImageReference, policy: PullPolicy) async throws(DockerError) {
         let begin = ContinuousClock.now
         defer { recorder.record(nil, "engine: image check", since: begin) }

@@ -62,6 +62,8 @@ struct TimedStore: JobQueue, EventLog, TokenStore, StoreNotifications {
 
     func requestCancel(_ id: String, now: Date) async throws(StoreError) -> JobRecord { try await inner.requestCancel(id, now: now) }
 
+    func jobInputs(_ id: String) async throws(StoreError) -> [JobInputFile] { try await inner.jobInputs(id) }
+
     func pruneOwnedJobs(owner: ResourceID, keepFinished: Int, keepFailed: Int) async throws(StoreError) -> Int {
         try await inner.pruneOwnedJobs(owner: owner, keepFinished: keepFinished, keepFailed: keepFailed)
     }

@@ -220,7 +220,7 @@ if parts == "keys" || parts == "webhooks" {
     watchdog.cancel()
     for queue in queues { queue.task.cancel() }
     for queue in queues { await queue.task.value }
-    print(try await keys ?? webhookPart(queues))
+    if let keys { print(keys) } else { print(try await webhookPart(queues)) }
     for queue in queues { await queue.store.close() }
     if queues.count > 1 { await queues[1].submitter.close() }
     exit(0)
