@@ -46,7 +46,7 @@ pip_scripts_on_path() {
 
 # need_build_packages installs the C libraries the package links (headers and pkg-config files).
 need_build_packages() {
-  need_apt pkg-config libcurl4-openssl-dev libpq-dev libsqlite3-dev
+  need_apt pkg-config libcurl4-openssl-dev libpq-dev libsqlite3-dev zlib1g-dev
 }
 
 # need_swift fails with a hint when no Swift toolchain is on PATH.
