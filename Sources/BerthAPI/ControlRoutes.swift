@@ -92,7 +92,11 @@ package struct ControlRoutes {
 
     /// The events `start` selects and every later one, as server-sent events (`event`, with the
     /// sequence as `id:`), until the client leaves; `slot` is given back when the stream ends.
-    package static func follow(_ start: EventQuery, store: any EventLog, slot: FollowerSlots.Slot) -> Response {
+    /// `changed`, asked whenever the stream has caught up, adds a `changed` event each time it says
+    /// so (the web UI: a status changed without an event).
+    package static func follow(
+        _ start: EventQuery, store: any EventLog, slot: FollowerSlots.Slot, changed: (@Sendable () async throws -> Bool)? = nil
+    ) -> Response {
         let body = ResponseBody { writer in
             // The slot is given back when this body ends.
             defer { withExtendedLifetime(slot) {} }
@@ -106,6 +110,10 @@ package struct ControlRoutes {
                     heartbeat.wrote()
                 }
                 if batch.count < query.limit {
+                    if let changed, try await changed() {
+                        try await writer.write(ServerSentEvents.event("changed", data: "status"))
+                        heartbeat.wrote()
+                    }
                     try await heartbeat.pause { try await writer.write($0) }
                 }
             }

@@ -112,7 +112,11 @@ package struct Asset: Sendable {
           }
           function schedule() { if (timer === null) timer = setTimeout(swap, 300); }
           var live = main.getAttribute("data-live");
-          if (live) new EventSource(live).addEventListener("event", schedule);
+          if (live) {
+            var events = new EventSource(live);
+            events.addEventListener("event", schedule);
+            events.addEventListener("changed", schedule);
+          }
           var logs = document.getElementById("logs");
           var follow = logs && logs.getAttribute("data-follow");
           if (follow) {

@@ -95,7 +95,10 @@ package enum TimeText {
     /// A `<time>` element relative to `now`; `-` for no time.
     package static func element(_ date: Date?, now: Date) -> HTML {
         guard let date else { return "-" }
-        return "<time datetime=\"\(date.formatted(iso))\" title=\"\(date.formatted(exact)) UTC\">\(relative(date, now: now))</time>"
+        // `2026-12-07 10:35:59Z` → `2026-12-07 10:35:59 UTC`
+        var exactText = date.formatted(exact)
+        if exactText.hasSuffix("Z") { exactText.removeLast() }
+        return "<time datetime=\"\(date.formatted(iso))\" title=\"\(exactText) UTC\">\(relative(date, now: now))</time>"
     }
 
     /// `12 s ago`, `3 min ago`, `2 h ago`, `4 d ago`, or `in 5 min` for a future time.

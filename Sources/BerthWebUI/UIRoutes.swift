@@ -178,15 +178,18 @@ struct UIRoutes: Sendable {
     // MARK: Live streams
 
     /// `?project=` or `?job=`: the events from now on as server-sent events (the API's follow),
-    /// for berth.js to refresh the page on.
+    /// for berth.js to refresh the page on; for a project (or all), also `changed` when a status
+    /// changed without an event (a service became healthy).
     @Sendable func live(_ request: Request, context: APIRequestContext) async throws -> Response {
         var query = EventQuery(limit: 100)
+        var watch: StatusWatch?
         if let jobID = Self.value(request, "job") {
             _ = try context.authorize(.readJobs, job: jobID, try await store.job(jobID))
             query.jobID = jobID
         } else {
             query.project = try Self.project(request, context)
             try context.authorize(.readState, project: query.project)
+            watch = StatusWatch(store: store, project: query.project)
         }
         if let resume = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap({ Int64($0) }) {
             query.afterSequence = resume
@@ -196,7 +199,9 @@ struct UIRoutes: Sendable {
             newest.newestFirst = true
             query.afterSequence = try await store.events(newest).first?.sequence ?? 0
         }
-        return ControlRoutes.follow(query, store: store, slot: try dependencies.followers.take(try context.caller()))
+        var changed: (@Sendable () async throws -> Bool)?
+        if let watch { changed = { try await watch.changed() } }
+        return ControlRoutes.follow(query, store: store, slot: try dependencies.followers.take(try context.caller()), changed: changed)
     }
 
     /// The job's output as the API's log follow streams it.
