@@ -5,28 +5,30 @@ import Synchronization
 /// Tells a live page when the statuses it shows changed: a service becoming healthy changes its
 /// status but leaves no event. Reads the statuses at most every two seconds and compares what a
 /// page shows of them.
-final class StatusWatch: Sendable {
+package final class StatusWatch: Sendable {
     private let store: any ResourceStore
     private let project: String?
+    /// The least time between two reads of the statuses.
+    private let interval: Duration
     private let state = Mutex(State())
 
+    /// What the last look saw, and when it was.
     private struct State {
         var fingerprint: Int?
         var checkedAt: ContinuousClock.Instant?
     }
 
-    static let interval: Duration = .seconds(2)
-
-    init(store: any ResourceStore, project: String?) {
+    package init(store: any ResourceStore, project: String?, interval: Duration = .seconds(2)) {
         self.store = store
         self.project = project
+        self.interval = interval
     }
 
     /// Whether the statuses differ from the last look; the first look only remembers them.
-    func changed() async throws(StoreError) -> Bool {
+    package func changed() async throws(StoreError) -> Bool {
         let now = ContinuousClock.now
         let due = state.withLock { state in
-            guard state.checkedAt.map({ now - $0 >= Self.interval }) ?? true else { return false }
+            guard state.checkedAt.map({ now - $0 >= interval }) ?? true else { return false }
             state.checkedAt = now
             return true
         }

@@ -246,3 +246,44 @@ struct WebUITests {
         }
     }
 }
+
+/// The live streams' parts that end: a finished job's output, and the status watch.
+@Suite("Web UI live streams", .serialized)
+struct WebUILiveTests {
+    @Test func anEndedJobsLogStreamGivesItsOutputThenItsEnd() async throws {
+        try await UIFixture.run { fixture, client in
+            // given: the pending job cancelled, so it has ended
+            _ = try await fixture.store.requestCancel(fixture.alphaJob.id, now: Date())
+            let browser = try await Browser.signIn(client, token: try #require(fixture.tokens["read"]))
+            // when
+            let stream = try await browser.get("/ui/jobs/\(fixture.alphaJob.id)/logs/live")
+            // then
+            #expect(stream.status == .ok && stream.headers[.contentType] == "text/event-stream")
+            #expect(stream.text.hasSuffix("\n\n") && stream.text.contains("event: end\n") && stream.text.contains("\"state\":\"cancelled\""), "\(stream.text)")
+            let limited = try await Browser.signIn(client, token: try #require(fixture.tokens["read-alpha"]))
+            #expect(try await limited.get("/ui/jobs/\(fixture.betaJob.id)/logs/live").status == .forbidden)
+        }
+    }
+
+    @Test func theStatusWatchSaysWhenAStatusChangedWithoutAnEvent() async throws {
+        try await UIFixture.run { fixture, _ in
+            // given
+            let watch = StatusWatch(store: fixture.store, project: "alpha", interval: .zero)
+            let id = ResourceID(kind: .service, project: "alpha", name: "web")
+            // when / then: the first look only remembers
+            #expect(try await watch.changed() == false)
+            #expect(try await watch.changed() == false)
+            var status = try #require(try await fixture.store.status(id))
+            status.setCondition(.ready, .false, reason: "Unhealthy", message: "health check failed", now: Date())
+            status.phase = .degraded
+            try await fixture.store.putStatus(status)
+            #expect(try await watch.changed() == true)
+            #expect(try await watch.changed() == false)
+            // and another project's change is not this watch's
+            var other = try #require(try await fixture.store.status(ResourceID(kind: .service, project: "beta", name: "api")))
+            other.restartCount += 1
+            try await fixture.store.putStatus(other)
+            #expect(try await watch.changed() == false)
+        }
+    }
+}

@@ -2,9 +2,9 @@ import BerthCore
 import BerthStore
 import Foundation
 
-/// The store as the runner sees it (its queue, events, job tokens and wake-ups): the job calls
-/// timed, everything else forwarded.
-struct TimedStore: JobQueue, EventLog, TokenStore, StoreNotifications {
+/// The store as the runner sees it (its queue, events, job tokens, the sessions it prunes and
+/// wake-ups): the job calls timed, everything else forwarded.
+struct TimedStore: JobQueue, EventLog, TokenStore, StoreNotifications, UISessionStore {
     let inner: any Store
     let recorder: Recorder
 
