@@ -120,7 +120,7 @@ extension APIRequestContext {
         return job
     }
 
-    package static func grants(_ token: TokenRecord, _ permission: Permission) -> Bool {
+    static func grants(_ token: TokenRecord, _ permission: Permission) -> Bool {
         isAdmin(token) || !permission.scopes.isDisjoint(with: token.scopes)
     }
 

@@ -124,7 +124,7 @@ package struct ControlRoutes {
 }
 
 /// The `text/event-stream` framing of server-sent events.
-package enum ServerSentEvents {
+enum ServerSentEvents {
     /// Whether a stream should go on: not when the request was cancelled or the server is
     /// shutting down gracefully (a stream would otherwise hold the shutdown forever).
     static var shouldContinue: Bool { !Task.isCancelled && !Task.isShuttingDownGracefully }
@@ -181,7 +181,7 @@ package enum ServerSentEvents {
     }
 
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
-    package static let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+    static let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
 
     /// One event: every line of `data` on its own `data:` line, then a blank line.
     static func event(_ name: String, id: String? = nil, data: String) -> ByteBuffer {

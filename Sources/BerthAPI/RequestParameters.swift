@@ -15,7 +15,7 @@ package enum RequestParameters {
     }
 
     /// A whole number within `range`, or nil when the parameter is absent.
-    package static func integer(_ text: String?, _ parameter: String, in range: ClosedRange<Int>) throws(APIError) -> Int? {
+    static func integer(_ text: String?, _ parameter: String, in range: ClosedRange<Int>) throws(APIError) -> Int? {
         guard let text else { return nil }
         guard let value = Int(text), range.contains(value) else {
             throw APIError.badParameter(parameter, "\(parameter) is a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(text)\"")
@@ -44,7 +44,7 @@ package enum RequestParameters {
 
     /// The `project` filter of a list: the one asked for, else the caller's project limit (a
     /// limited token lists its own project), else nil for every project.
-    package static func project(_ request: Request, _ context: APIRequestContext) throws(APIError) -> String? {
+    static func project(_ request: Request, _ context: APIRequestContext) throws(APIError) -> String? {
         if let text = request.uri.queryParameters.get("project") { return try name(text, "project") }
         return try context.projectLimit()
     }
