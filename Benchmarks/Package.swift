@@ -67,6 +67,20 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "UIBench",
+            dependencies: [
+                .product(name: "BerthAPI", package: "Berth"),
+                .product(name: "BerthCore", package: "Berth"),
+                .product(name: "BerthStore", package: "Berth"),
+                .product(name: "BerthWebUI", package: "Berth"),
+            ],
+            path: "Sources/UIBench",
+            swiftSettings: [
+                .enableUpcomingFeature("ExistentialAny"),
+                .enableUpcomingFeature("MemberImportVisibility"),
+            ]
+        ),
+        .executableTarget(
             name: "StoreBench",
             dependencies: [
                 .product(name: "BerthCore", package: "Berth"),
