@@ -4,8 +4,8 @@ import BerthCore
 import BerthStore
 import Foundation
 
-/// `/ui/`: every service, volume, bucket, certificate and cron job with its phase, the counts by
-/// phase, and the git source's revision.
+/// `/ui/`: the projects, every service, volume, bucket, certificate and cron job with its phase,
+/// the counts by phase, and the git source's revision.
 package enum OverviewPage {
     /// The whole document for `status` (``ControlRoutes/statusList``), `project` the filter shown.
     package static func render(_ status: StatusListView, project: String?, context: PageContext) -> HTML {
@@ -24,6 +24,15 @@ package enum OverviewPage {
             if source.stalled { html += " <strong>stalled</strong>" }
             html += "</p>"
         }
+        var projects = Set(status.items.map(\.id.project))
+        for cron in status.cronJobs { projects.insert(cron.cronJob.project) }
+        html += "<nav id=\"projects\" aria-label=\"Projects\"><ul class=\"inline\">"
+        if project != nil { html += "<li><a href=\"/ui/\">all projects</a></li>" }
+        for name in projects.sorted() {
+            let current: HTML = name == project ? " aria-current=\"page\"" : ""
+            html += "<li><a href=\"/ui/?project=\(name)\"\(current)>\(name)</a></li>"
+        }
+        html += "</ul></nav>"
         var counts: [String: Int] = [:]
         for item in status.items { counts[item.phase.rawValue, default: 0] += 1 }
         html += "<ul id=\"phase-counts\" aria-label=\"Resources by phase\">"
