@@ -52,6 +52,7 @@ package enum OverviewPage {
             html += "<td class=\"last-action\">\(lastAction(item))</td><td class=\"conditions\">\(conditions(item))</td></tr>"
         }
         html += "</tbody></table></div>"
+        if byKind[.service] == nil { html += "<p class=\"none\">No services.</p>" }
         for (kind, tableID, title) in [(ResourceKind.volume, "volumes", "Volumes"), (.bucket, "buckets", "Buckets"), (.certificate, "certificates", "Certificates")] {
             html +=
                 "<h2 id=\"\(tableID)-heading\">\(title)</h2><div class=\"scroll\"><table id=\"\(tableID)\" aria-labelledby=\"\(tableID)-heading\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Project</th><th scope=\"col\">Phase</th><th scope=\"col\">Last action</th><th scope=\"col\">Conditions</th></tr></thead><tbody>"
@@ -61,6 +62,7 @@ package enum OverviewPage {
                 html += "<td class=\"last-action\">\(lastAction(item))</td><td class=\"conditions\">\(conditions(item))</td></tr>"
             }
             html += "</tbody></table></div>"
+            if byKind[kind] == nil { html += "<p class=\"none\">None.</p>" }
         }
         let cronPhases = Dictionary((byKind[.cronJob] ?? []).map { ($0.id, $0.phase.rawValue) }, uniquingKeysWith: { first, _ in first })
         html +=
@@ -73,6 +75,7 @@ package enum OverviewPage {
             html += "<td class=\"last-run\">\(CronJobsPage.lastRun(cron, now: context.now))</td><td class=\"next-run\">\(TimeText.element(cron.nextFireTime, now: context.now))</td></tr>"
         }
         html += "</tbody></table></div>"
+        if status.cronJobs.isEmpty { html += "<p class=\"none\">None.</p>" }
         return Layout.page(title: "Overview", section: .overview, context: context, live: "/ui/live\(Layout.query([("project", project)]))", body: html)
     }
 
