@@ -60,7 +60,7 @@ package enum JobPage {
         html += "<h1>Job \(job.name) <span class=\"muted\">\(job.id)</span></h1><dl>"
         html += "<dt>State</dt><dd id=\"job-state\" class=\"state-\(job.state.rawValue)\">\(job.state.rawValue)</dd>"
         html += "<dt>Project</dt><dd>\(job.project)</dd><dt>Reason</dt><dd id=\"reason\">\(job.reason ?? "-")</dd>"
-        html += "<dt>Attempts</dt><dd id=\"attempts\">\(job.attempt) of at most \(job.spec.backoffLimit + 1)</dd>"
+        html += "<dt>Attempts</dt><dd><span id=\"attempts\">\(job.attempt)</span> of at most \(job.spec.backoffLimit + 1)</dd>"
         html += "<dt>Exit code</dt><dd id=\"exit-code\">\(job.exitCode.map(String.init) ?? "-")</dd>"
         html += "<dt>Submitted</dt><dd>\(TimeText.element(job.submittedAt, now: context.now))</dd>"
         html += "<dt>Started</dt><dd>\(TimeText.element(job.startedAt, now: context.now))</dd>"
