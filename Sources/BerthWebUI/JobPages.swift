@@ -10,8 +10,11 @@ package struct JobFilterForm: Sendable {
     package var label: String?
     package var after: String?
     package var before: String?
+    /// Where the page shown starts; nil for the first.
+    package var cursor: String?
 
-    package init(project: String? = nil, state: String? = nil, label: String? = nil, after: String? = nil, before: String? = nil) {
+    package init(project: String? = nil, state: String? = nil, label: String? = nil, after: String? = nil, before: String? = nil, cursor: String? = nil) {
+        self.cursor = cursor
         self.project = project
         self.state = state
         self.label = label
@@ -47,7 +50,10 @@ package enum JobsPage {
         }
         html += "</tbody></table></div>"
         if page.items.isEmpty { html += "<p class=\"none\">No jobs match.</p>" }
-        if let next = page.nextCursor { html += "<p><a id=\"next-page\" href=\"/ui/jobs\(filter.query(cursor: next))\" rel=\"next\">Next page</a></p>" }
+        html += "<ul class=\"inline\" id=\"pages\">"
+        if filter.cursor != nil { html += "<li><a id=\"first-page\" href=\"/ui/jobs\(filter.query(cursor: nil))\">First page</a></li>" }
+        if let next = page.nextCursor { html += "<li><a id=\"next-page\" href=\"/ui/jobs\(filter.query(cursor: next))\" rel=\"next\">Next page</a></li>" }
+        html += "</ul>"
         return Layout.page(title: "Jobs", section: .jobs, context: context, live: "/ui/live\(Layout.query([("project", filter.project)]))", body: html)
     }
 }

@@ -106,7 +106,9 @@ struct UIRoutes: Sendable {
     @Sendable func jobs(_ request: Request, context: APIRequestContext) async throws -> Response {
         let project = try Self.project(request, context)
         try context.authorize(.readJobs, project: project)
-        let form = JobFilterForm(project: project, state: Self.value(request, "state"), label: Self.value(request, "label"), after: Self.value(request, "after"), before: Self.value(request, "before"))
+        let form = JobFilterForm(
+            project: project, state: Self.value(request, "state"), label: Self.value(request, "label"), after: Self.value(request, "after"), before: Self.value(request, "before"),
+            cursor: Self.value(request, "cursor"))
         var filter = JobFilter(project: project)
         if let text = form.state { filter.states = [try RequestParameters.jobState(text)] }
         if let text = form.label {
@@ -114,7 +116,7 @@ struct UIRoutes: Sendable {
         }
         filter.submittedAfter = try form.after.map { text throws(APIError) in try Self.time(text, "after") }
         filter.submittedBefore = try form.before.map { text throws(APIError) in try Self.time(text, "before") }
-        let page = try await store.jobs(filter: filter, page: PageRequest(limit: 50, cursor: Self.value(request, "cursor")))
+        let page = try await store.jobs(filter: filter, page: PageRequest(limit: 50, cursor: form.cursor))
         return Self.page(JobsPage.render(page, filter: form, context: try Self.pageContext(context)))
     }
 
