@@ -47,7 +47,9 @@ struct StatusBuilder {
             status.desiredReplicas = spec.replicas
             status.readyReplicas = ready
             status.replicas = (containers[id] ?? []).sorted { $0.name < $1.name }.map { container in
-                ReplicaStatus(container: container.name, state: container.state.rawValue, networks: container.endpoints, ports: container.publishedPorts)
+                ReplicaStatus(
+                    container: container.name, state: container.state.rawValue, networks: container.endpoints, ports: container.publishedPorts,
+                    containerID: container.id, imageID: container.imageID)
             }
             status.restartCount += restarts[id] ?? 0
             let wait = plan.waits.first { $0.resource == id }

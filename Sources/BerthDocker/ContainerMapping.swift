@@ -95,7 +95,7 @@ extension ObservedContainer {
             startedAt: details.state.startedAt,
             finishedAt: ended ? details.state.finishedAt : nil,
             volumeNames: details.mounts.filter { $0.type == "volume" }.compactMap(\.name).sorted(),
-            endpoints: details.endpoints, publishedPorts: details.publishedPorts,
+            endpoints: details.endpoints, publishedPorts: details.publishedPorts, imageID: details.imageID,
             spec: SpecLabel.decode(details.labels[LabelKey.spec])
         )
     }
@@ -119,7 +119,7 @@ extension ObservedContainer {
         self.init(
             id: summary.id, name: summary.name, labels: summary.labels, state: .running, health: health,
             startedAt: now.addingTimeInterval(-uptime), volumeNames: summary.volumeNames,
-            endpoints: summary.endpoints, publishedPorts: summary.publishedPorts,
+            endpoints: summary.endpoints, publishedPorts: summary.publishedPorts, imageID: summary.imageID,
             spec: SpecLabel.decode(summary.labels[LabelKey.spec])
         )
     }

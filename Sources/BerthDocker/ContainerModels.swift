@@ -212,6 +212,8 @@ public struct ContainerSummary: Sendable, Hashable, Decodable {
     public var id: String
     public var names: [String]
     public var image: String
+    /// The id of the image it runs (`sha256:…`), whatever tag `image` names.
+    public var imageID: String?
     public var labels: [String: String]
     public var state: String
     /// The engine's sentence for people: `Up 5 minutes (healthy)`, `Exited (1) 2 seconds ago`.
@@ -227,7 +229,7 @@ public struct ContainerSummary: Sendable, Hashable, Decodable {
     public var name: String { names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? id }
 
     enum CodingKeys: String, CodingKey {
-        case id = "Id", names = "Names", image = "Image", labels = "Labels", state = "State", status = "Status", mounts = "Mounts"
+        case id = "Id", names = "Names", image = "Image", imageID = "ImageID", labels = "Labels", state = "State", status = "Status", mounts = "Mounts"
         case networkSettings = "NetworkSettings", ports = "Ports"
     }
 
@@ -250,6 +252,7 @@ public struct ContainerSummary: Sendable, Hashable, Decodable {
         id = try container.decode(String.self, forKey: .id)
         names = try container.decodeIfPresent([String].self, forKey: .names) ?? []
         image = try container.decodeIfPresent(String.self, forKey: .image) ?? ""
+        imageID = try container.decodeIfPresent(String.self, forKey: .imageID)
         labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         state = try container.decode(String.self, forKey: .state)
         status = try container.decodeIfPresent(String.self, forKey: .status) ?? ""
@@ -310,6 +313,8 @@ public struct ContainerDetails: Sendable, Hashable, Decodable {
     /// The name without the engine's leading `/`.
     public var name: String
     public var image: String
+    /// The id of the image it runs (`sha256:…`).
+    public var imageID: String?
     public var labels: [String: String]
     public var state: State
     public var restartCount: Int
@@ -376,7 +381,7 @@ public struct ContainerDetails: Sendable, Hashable, Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id = "Id", name = "Name", config = "Config", state = "State", restartCount = "RestartCount", mounts = "Mounts"
+        case id = "Id", name = "Name", imageID = "Image", config = "Config", state = "State", restartCount = "RestartCount", mounts = "Mounts"
         case networkSettings = "NetworkSettings"
     }
 
@@ -387,6 +392,7 @@ public struct ContainerDetails: Sendable, Hashable, Decodable {
         name = rawName.hasPrefix("/") ? String(rawName.dropFirst()) : rawName
         let config = try container.decode(Config.self, forKey: .config)
         image = config.image
+        imageID = try container.decodeIfPresent(String.self, forKey: .imageID)
         labels = config.labels ?? [:]
         state = try container.decode(State.self, forKey: .state)
         restartCount = try container.decodeIfPresent(Int.self, forKey: .restartCount) ?? 0

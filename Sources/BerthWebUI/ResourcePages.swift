@@ -17,12 +17,16 @@ package enum ServicePage {
                 ": <span class=\"phase phase-\(status.phase.rawValue)\" id=\"phase\">\(status.phase.rawValue)</span>, \(status.readyReplicas ?? 0)/\(status.desiredReplicas ?? 0) ready, last action \(OverviewPage.lastAction(status))"
         }
         html += "</p>"
-        let image = spec.map { "\($0.container.image)" } ?? "-"
+        let image = spec.map { "\($0.container.image)" } ?? ""
         html +=
             "<h2>Replicas</h2><div class=\"scroll\"><table id=\"replicas\"><thead><tr><th scope=\"col\">Replica</th><th scope=\"col\">Container</th><th scope=\"col\">Image</th><th scope=\"col\">Networks</th><th scope=\"col\">Ports</th><th scope=\"col\">Health</th><th scope=\"col\">Restarts</th></tr></thead><tbody>"
         for (index, replica) in (status?.replicas ?? []).enumerated() {
             html +=
-                "<tr data-replica=\"\(index)\"><th scope=\"row\">\(index)</th><td class=\"container-id\"><code>\(String(replica.container.prefix(12)))</code></td><td class=\"image\">\(image)</td><td class=\"networks\">"
+                "<tr data-replica=\"\(index)\"><th scope=\"row\">\(index)</th><td class=\"container-id\">\(replica.container)"
+            if let containerID = replica.containerID { html += " <code title=\"\(containerID)\">\(String(containerID.prefix(12)))</code>" }
+            html += "</td><td class=\"image\">\(image)"
+            if let imageID = replica.imageID { html += " <code class=\"image-id\" title=\"\(imageID)\">\(Self.shortImageID(imageID))</code>" }
+            html += "</td><td class=\"networks\">"
             for endpoint in replica.networks {
                 html += "<div>\(endpoint.network)"
                 if let address = endpoint.ipv4Address { html += " \(address)" }
@@ -50,6 +54,12 @@ package enum ServicePage {
         html += "</ul>"
         if events.isEmpty { html += "<p class=\"none\">No events.</p>" }
         return Layout.page(title: id.name, section: .overview, context: context, live: "/ui/live?project=\(id.project)", body: html)
+    }
+
+    /// `sha256:4c1e2f9a0b3d`: the digest's first 12 hex digits, as `docker images` shows ids.
+    static func shortImageID(_ imageID: String) -> String {
+        guard let colon = imageID.firstIndex(of: ":") else { return String(imageID.prefix(12)) }
+        return String(imageID[...colon]) + String(imageID[imageID.index(after: colon)...].prefix(12))
     }
 }
 

@@ -93,6 +93,9 @@ struct NetworkEndToEndTests {
         let networks = (replicas?.first?["networks"] as? [[String: Any]]) ?? []
         #expect(Set(networks.compactMap { $0["network"] as? String }) == ["berth-\(p)-default", "berth-\(p)-back"], "\(String(describing: replicas))")
         #expect(networks.allSatisfy { ($0["ipv4Address"] as? String)?.isEmpty == false }, "\(networks)")
+        // and which container and image build it is, as the engine names them
+        let webID = try await scenario.docker("inspect", "--format", "{{.Id}} {{.Image}}", scenario.container("web"))
+        #expect("\(replicas?.first?["containerID"] as? String ?? "-") \(replicas?.first?["imageID"] as? String ?? "-")" == webID, "\(String(describing: replicas))")
         let table = try await scenario.berth("status")
         #expect(table.stdout.contains("berth-\(p)-back 1"), "\(table.stdout)")
         #expect(table.stdout.contains("\n\nREPLICA") && !table.stdout.hasSuffix("\n\n"), "one blank line before the replica table, none after the last line: \(table.stdout.debugDescription)")

@@ -86,7 +86,11 @@ final class UIFixture: Sendable {
             let id = ResourceID(kind: .service, project: project, name: name)
             var status = ResourceStatus(
                 id: id, phase: .ready, restartCount: 2, readyReplicas: 1, desiredReplicas: 1,
-                replicas: [ReplicaStatus(container: "c0ffee\(project)0123456789", state: "running (healthy)", networks: [ObservedEndpoint(network: "none")], ports: [])],
+                replicas: [
+                    ReplicaStatus(
+                        container: "berth-\(project)-\(name)-0", state: "running (healthy)", networks: [ObservedEndpoint(network: "none")], ports: [],
+                        containerID: "c0ffee\(project)0123456789", imageID: "sha256:4c1e2f9a0b3d\(String(repeating: "7", count: 52))")
+                ],
                 lastAction: "createContainer \(name)-0", lastCause: "missing \(Self.hostile)", updatedAt: now
             )
             status.setCondition(.ready, .true, reason: "Converged", message: "all replicas ready", now: now)

@@ -33,6 +33,8 @@ struct WebUITests {
             #expect(overview.contains("id=\"phase-counts\"") && overview.contains("Ready: 2"))
             let service = try await browser.get("/ui/services/alpha/web").text
             #expect(service.contains("<h1>web</h1>") && service.contains("<tr data-replica=\"0\">") && service.contains("localhost/berth-busybox:latest"))
+            #expect(service.contains("<td class=\"container-id\">berth-alpha-web-0 <code title=\"c0ffeealpha0123456789\">c0ffeealpha0</code></td>"), "\(service)")
+            #expect(service.contains("<code class=\"image-id\" title=\"sha256:4c1e2f9a0b3d777\(String(repeating: "7", count: 49))\">sha256:4c1e2f9a0b3d</code>"), "\(service)")
             #expect(service.contains("<li data-reason=\"Created\">") && service.contains("id=\"plan-actions\""))
             let plan = try await browser.get("/ui/plan").text
             #expect(plan.contains("<section data-project=\"alpha\">") && plan.contains("<li class=\"action\""), "the services are not running: the plan creates them")

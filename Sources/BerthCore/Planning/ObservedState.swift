@@ -127,6 +127,8 @@ public struct ObservedContainer: Sendable, Hashable, Codable {
     public var endpoints: [ObservedEndpoint]
     /// Host ports published for it.
     public var publishedPorts: [PublishedPort]
+    /// The id of the image it runs (`sha256:…`), when the engine said.
+    public var imageID: String?
     /// The spec the container was created from, when the observer could tell (names changed fields).
     /// For an adopted container: the spec read back from the engine, in engine names (volumes and
     /// networks as the engine names them).
@@ -149,6 +151,7 @@ public struct ObservedContainer: Sendable, Hashable, Codable {
         volumeNames: [String] = [],
         endpoints: [ObservedEndpoint] = [],
         publishedPorts: [PublishedPort] = [],
+        imageID: String? = nil,
         spec: ServiceSpec? = nil,
         adopted: Bool = false
     ) {
@@ -165,6 +168,7 @@ public struct ObservedContainer: Sendable, Hashable, Codable {
         self.volumeNames = volumeNames
         self.endpoints = endpoints
         self.publishedPorts = publishedPorts
+        self.imageID = imageID
         self.spec = spec
         self.adopted = adopted
     }

@@ -56,12 +56,20 @@ public struct ReplicaStatus: Sendable, Hashable, Codable {
     public var networks: [ObservedEndpoint]
     /// Host ports published for it.
     public var ports: [PublishedPort]
+    /// The engine's id of the container.
+    public var containerID: String?
+    /// The id of the image it runs (`sha256:…`): which build a tag named when it started.
+    public var imageID: String?
 
-    public init(container: String, state: String, networks: [ObservedEndpoint], ports: [PublishedPort]) {
+    public init(
+        container: String, state: String, networks: [ObservedEndpoint], ports: [PublishedPort], containerID: String? = nil, imageID: String? = nil
+    ) {
         self.container = container
         self.state = state
         self.networks = networks
         self.ports = ports
+        self.containerID = containerID
+        self.imageID = imageID
     }
 
     /// `berth-shop-default 10.0.1.2, 127.0.0.1:8080->80/tcp`
