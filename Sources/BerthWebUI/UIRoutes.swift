@@ -71,8 +71,13 @@ struct UIRoutes: Sendable {
 
     // MARK: Pages
 
+    /// A token that may read jobs but not the state (an application's `jobs:write`) is sent on to
+    /// the jobs list, the one page it may see.
     @Sendable func overview(_ request: Request, context: APIRequestContext) async throws -> Response {
         let project = try Self.project(request, context)
+        if (try? context.authorize(.readState, project: project)) == nil, (try? context.authorize(.readJobs, project: project)) != nil {
+            return Response.redirect(to: "/ui/jobs", type: .normal)
+        }
         try context.authorize(.readState, project: project)
         let status = try await ControlRoutes.statusList(project: project, context: context, dependencies: dependencies)
         return Self.page(OverviewPage.render(status, project: project, context: try Self.pageContext(context)))

@@ -181,8 +181,10 @@ struct WebUITests {
             let writer = try await Browser.signIn(client, token: try #require(fixture.tokens["jobs"]))
             #expect(try await writer.get("/ui/jobs/\(fixture.alphaJob.id)").text.contains("cancel-button"))
             let overview = try await writer.get("/ui/")
-            #expect(overview.status == .forbidden, "a job writer may not read the status, as in the API")
-            #expect(overview.text.contains("<form id=\"signout\"") && overview.text.contains("role=\"alert\""), "the error page keeps the navigation")
+            #expect(overview.status == .seeOther && overview.headers[.location] == "/ui/jobs", "a job writer lands on the jobs list")
+            let events = try await writer.get("/ui/events")
+            #expect(events.status == .forbidden, "a job writer may not read the state, as in the API")
+            #expect(events.text.contains("<form id=\"signout\"") && events.text.contains("role=\"alert\""), "the error page keeps the navigation")
         }
     }
 
