@@ -141,8 +141,8 @@ import Testing
         let theirs = try await scenario.submit(jobYAML(scenario, "theirs", command: "echo theirs").replacingOccurrences(of: "project: \(scenario.project)}", with: "project: \(other)}"))[0]
         for id in [mine, theirs] { try #require(try await scenario.ended(id)["state"] as? String == "finished") }
         try await scenario.eventually(60, "both projects' services run") {
-            await scenario.inspect(scenario.container("web"), "{{.State.Running}}") == "true"
-                && (await scenario.inspect("berth-\(other)-web-0", "{{.State.Running}}")) == "true"
+            let running = (await scenario.inspect(scenario.container("web"), "{{.State.Running}}"), await scenario.inspect("berth-\(other)-web-0", "{{.State.Running}}"))
+            return running == ("true", "true")
         }
         let limited = try await token(scenario, "read", project: scenario.project)
 
