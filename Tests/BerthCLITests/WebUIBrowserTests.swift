@@ -191,6 +191,7 @@ struct BrowserRun {
     let deadline: Int
     private let child: ChildProcess
     private let output: URL
+    private let errors: URL
     private let shots: URL
     private let steps: URL
 
@@ -204,17 +205,18 @@ struct BrowserRun {
         shots = scenario.folder.appendingPathComponent("screenshots")
         steps = scenario.folder.appendingPathComponent("steps-\(name)")
         output = scenario.folder.appendingPathComponent("browser-\(name).log")
+        errors = scenario.folder.appendingPathComponent("browser-\(name).err")
         try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: steps, withIntermediateDirectories: true)
         // Set by scripts/services/browser.sh once headless chromium has started there.
         let python = try TestServices.value("BERTH_TEST_PYTHON")
         _ = try TestServices.value("BERTH_TEST_CHROMEDRIVER")
         let argv = [python, "-B", Self.script.path, name, "--shots", shots.path, "--signals", steps.path, "--deadline", "\(deadline)"] + arguments
-        child = try scenario.launch(argv, stdout: output)
+        child = try scenario.launch(argv, stdout: output, stderr: errors)
     }
 
-    /// What the script printed so far (its checks' messages, screenshots, the failure).
-    var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+    /// What the script printed so far: its steps and screenshots, then its failure.
+    var log: String { [output, errors].map { (try? String(contentsOf: $0, encoding: .utf8)) ?? "" }.joined() }
 
     /// Waits until the script reports `step`; fails, showing its output, when it ends before.
     func reached(_ step: String, within seconds: Double = 120) async throws {

@@ -148,7 +148,7 @@ class UI:
 
     def save_failure(self):
         """On a failed check: a screenshot and the DOM of the page as it was."""
-        if self.driver is None:
+        if self.driver is None or not self.driver.current_url.startswith(self.base):
             return
         try:
             self.shot("failed")
