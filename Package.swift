@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "BerthCerts", targets: ["BerthCerts"]),
         .library(name: "BerthAPI", targets: ["BerthAPI"]),
         .library(name: "BerthServer", targets: ["BerthServer"]),
+        .library(name: "BerthWebUI", targets: ["BerthWebUI"]),
         .library(name: "BerthGit", targets: ["BerthGit"]),
     ],
     dependencies: [
@@ -144,11 +145,26 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The web UI at /ui/: server-rendered pages over the API's functions (docs/architecture.md).
+        .target(
+            name: "BerthWebUI",
+            dependencies: [
+                "BerthAPI",
+                "BerthController",
+                "BerthCore",
+                "BerthStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Wiring shared by `serve` and the tests: the controller and the API built from their parts.
         .target(
             name: "BerthServer",
             dependencies: [
                 "BerthAPI",
+                "BerthWebUI",
                 "BerthController",
                 "BerthCore",
                 "BerthDocker",
@@ -163,6 +179,7 @@ let package = Package(
             name: "berth",
             dependencies: [
                 "BerthAPI",
+                "BerthWebUI",
                 "BerthCompose",
                 "BerthServer",
                 "BerthCore",
@@ -231,6 +248,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BerthWebUITests",
+            dependencies: [
+                "BerthWebUI", "BerthAPI", "BerthServer", "BerthController", "BerthCore", "BerthStore", "BerthDocker",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings
         ),

@@ -45,11 +45,11 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         return try JSONAnswer.response(status, body, headers: headers)
     }
 
-    static let unauthorized = APIError(.unauthorized, code: "unauthorized", message: "a bearer token is required: Authorization: Bearer <token>")
+    package static let unauthorized = APIError(.unauthorized, code: "unauthorized", message: "a bearer token is required: Authorization: Bearer <token>")
 
-    static func forbidden(_ message: String) -> APIError { APIError(.forbidden, code: "forbidden", message: message) }
-    static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message: message) }
-    static func badParameter(_ name: String, _ message: String) -> APIError {
+    package static func forbidden(_ message: String) -> APIError { APIError(.forbidden, code: "forbidden", message: message) }
+    package static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message: message) }
+    package static func badParameter(_ name: String, _ message: String) -> APIError {
         APIError(.badRequest, code: "malformed", message: message, field: name)
     }
 
@@ -75,7 +75,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 
     /// A store failure: unavailable (retry) or internal. The message names no secret (the store's
     /// messages never carry connection passwords).
-    static func store(_ error: StoreError) -> APIError {
+    package static func store(_ error: StoreError) -> APIError {
         switch error.code {
         case .notFound: notFound(error.message)
         case .illegalTransition, .stateConflict, .claimLost: APIError(.conflict, code: "conflict", message: error.message)
@@ -90,8 +90,8 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 
 /// Turns every error into the JSON error shape: Hummingbird's own (unknown route, body too
 /// large), the store's, and anything unexpected (500, logged, never a crash).
-struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+package struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
@@ -106,7 +106,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    static func translate(_ error: HTTPError, _ request: Request) -> APIError {
+    package static func translate(_ error: HTTPError, _ request: Request) -> APIError {
         switch error.status {
         case .notFound: APIError.notFound("no route \(request.method) \(request.uri.path)")
         case .contentTooLarge: APIError(.contentTooLarge, code: "too_large", message: error.body ?? "the body is larger than the limit")

@@ -96,8 +96,8 @@ public struct APIConfigurationError: Error, CustomStringConvertible {
 /// Builds the HTTP API: its router (for tests without a socket) and the application `serve` runs.
 public enum APIServer {
     /// Every route, behind the JSON error shape, request metrics and (under `/v1`, but for the
-    /// git webhook, and `/metrics`) bearer-token authentication.
-    public static func router(_ dependencies: APIDependencies) -> Router<APIRequestContext> {
+    /// git webhook, and `/metrics`) bearer-token authentication; `routes` adds more (the web UI).
+    public static func router(_ dependencies: APIDependencies, routes: (Router<APIRequestContext>) -> Void = { _ in }) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: RequestMetricsMiddleware())
@@ -110,12 +110,14 @@ public enum APIServer {
         SourceRoutes(dependencies: dependencies).register(on: v1)
         // Outside the token check: a delivery proves itself with the webhook's secret.
         GitHookRoutes(dependencies: dependencies).register(on: router)
+        routes(router)
         return router
     }
 
-    /// The server as a service-lifecycle `Service`; `onRunning` gets the port it listens on.
+    /// The server as a service-lifecycle `Service`, with `routes` added to the API's (``router(_:routes:)``);
+    /// `onRunning` gets the port it listens on.
     public static func application(
-        _ dependencies: APIDependencies, configuration: APIServerConfiguration, logger: Logger,
+        _ dependencies: APIDependencies, configuration: APIServerConfiguration, logger: Logger, routes: (Router<APIRequestContext>) -> Void = { _ in },
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws(APIConfigurationError) -> some ApplicationProtocol {
         let http = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeout / .milliseconds(1)))))
@@ -136,7 +138,7 @@ public enum APIServer {
             server = http
         }
         return Application(
-            router: router(dependencies),
+            router: router(dependencies, routes: routes),
             server: server,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "berth",

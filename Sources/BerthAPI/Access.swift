@@ -7,8 +7,11 @@ import Hummingbird
 /// Per-request state: Hummingbird's core, plus the caller's token once authenticated.
 public struct APIRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The token the request carried; set by ``Authenticator`` on every `/v1` route.
-    var token: TokenRecord?
+    /// The token the request carried; set by ``Authenticator`` on every `/v1` route, and by the
+    /// web UI's session check on its pages.
+    package var token: TokenRecord?
+    /// The web UI's session the request came with (its CSRF value), on the UI's pages.
+    package var session: UISession?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -16,7 +19,7 @@ public struct APIRequestContext: RequestContext {
 }
 
 /// What a route needs of the caller's token.
-enum Permission: Sendable {
+package enum Permission: Sendable {
     /// List and show jobs, read their logs.
     case readJobs
     /// Submit jobs as Job documents.
@@ -51,20 +54,20 @@ enum Permission: Sendable {
 
 extension APIRequestContext {
     /// The caller's token; every `/v1` route runs behind ``Authenticator``, so it is there.
-    func caller() throws(APIError) -> TokenRecord {
+    package func caller() throws(APIError) -> TokenRecord {
         guard let token else { throw APIError.unauthorized }
         return token
     }
 
     /// The one project the caller may act on, or nil for all.
-    func projectLimit() throws(APIError) -> String? {
+    package func projectLimit() throws(APIError) -> String? {
         try caller().project
     }
 
     /// Throws 403 unless the token grants `permission` on `project` (nil: on every project, as a
     /// list without a project filter or the plan needs). A worker's token grants nothing here:
     /// it may only touch its own job, through ``authorize(_:job:)``.
-    func authorize(_ permission: Permission, project: String?) throws(APIError) {
+    package func authorize(_ permission: Permission, project: String?) throws(APIError) {
         let token = try caller()
         guard token.jobID == nil, Self.grants(token, permission) else {
             throw APIError.forbidden("the token \"\(token.name)\" does not allow this (scopes: \(token.scopes.map(\.rawValue).sorted().joined(separator: ", ")))")
@@ -101,7 +104,7 @@ extension APIRequestContext {
     /// Throws 403 unless the token grants `permission` on this job; a missing job is 404 only for
     /// a caller who could see it were it there (no project limit), so a limited token learns
     /// nothing about other projects' jobs.
-    func authorize(_ permission: Permission, job id: String, _ job: JobRecord?) throws(APIError) -> JobRecord {
+    package func authorize(_ permission: Permission, job id: String, _ job: JobRecord?) throws(APIError) -> JobRecord {
         let token = try caller()
         let denied = APIError.forbidden("the token \"\(token.name)\" may not act on job \(id)")
         if let jobID = token.jobID {

@@ -8,7 +8,7 @@ import NIOCore
 import ServiceLifecycle
 
 /// `/v1/plan`, `/v1/status`, `/v1/events`: what the controller would do, what it recorded, and why.
-struct ControlRoutes {
+package struct ControlRoutes {
     let dependencies: APIDependencies
     private var store: any Store { dependencies.store }
 
@@ -22,6 +22,11 @@ struct ControlRoutes {
     /// so it needs a token without a project limit.
     @Sendable func plan(_ request: Request, context: APIRequestContext) async throws -> Response {
         try context.authorize(.readState, project: nil)
+        return try JSONAnswer.response(.ok, PlanView(try await Self.currentPlan(dependencies)))
+    }
+
+    /// What the controller would do now: planned from full desired state against the live engine.
+    package static func currentPlan(_ dependencies: APIDependencies) async throws -> Plan {
         let snapshot: DesiredStateSource.Snapshot
         do {
             snapshot = try await dependencies.source.load()
@@ -29,8 +34,8 @@ struct ControlRoutes {
             throw APIError(.serviceUnavailable, code: "unavailable", message: "the desired state does not validate: \(error)")
         }
         do {
-            let plan = try await Reconciler(runtime: dependencies.engine, objectStorage: dependencies.objectStorage, store: store, adoptions: store).plan(snapshot.state)
-            return try JSONAnswer.response(.ok, PlanView(plan))
+            let store = dependencies.store
+            return try await Reconciler(runtime: dependencies.engine, objectStorage: dependencies.objectStorage, store: store, adoptions: store).plan(snapshot.state)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -45,15 +50,19 @@ struct ControlRoutes {
     @Sendable func status(_ request: Request, context: APIRequestContext) async throws -> Response {
         let project = try RequestParameters.project(request, context)
         try context.authorize(.readState, project: project)
+        return try JSONAnswer.response(.ok, try await Self.statusList(project: project, context: context, dependencies: dependencies))
+    }
+
+    /// The statuses of `project` (nil: all), this process's controller, the git source (only for
+    /// a caller without a project limit) and the CronJobs; the caller was authorized to read them.
+    package static func statusList(project: String?, context: APIRequestContext, dependencies: APIDependencies) async throws -> StatusListView {
+        let store = dependencies.store
         let source = try context.projectLimit() == nil ? try await SourceView.read(from: store) : nil
         // Best effort: manifests that do not validate (the controller logs why, and converges the
         // last valid ones) leave the CronJobs out rather than the whole status.
         let declared = (try? await dependencies.source.cronJobs(project: project)) ?? []
         let cronJobs = try await CronJobStatus.read(declared, store: store, now: Date())
-        return try JSONAnswer.response(
-            .ok,
-            StatusListView(items: try await store.statuses(project: project), controller: dependencies.controller?.report, source: source, cronJobs: cronJobs)
-        )
+        return StatusListView(items: try await store.statuses(project: project), controller: dependencies.controller?.report, source: source, cronJobs: cronJobs)
     }
 
     /// `GET /v1/events?project=&kind=&name=&job=&after=&limit=[&follow=true]`: oldest first; with
@@ -78,9 +87,16 @@ struct ControlRoutes {
         guard parameters.get("follow") == "true" else {
             return try JSONAnswer.response(.ok, ItemsView(items: try await store.events(query).map(EventView.init)))
         }
-        let slot = try dependencies.followers.take(try context.caller())
-        let store = store
-        let start = query
+        return Self.follow(query, store: store, slot: try dependencies.followers.take(try context.caller()))
+    }
+
+    /// The events `start` selects and every later one, as server-sent events (`event`, with the
+    /// sequence as `id:`), until the client leaves; `slot` is given back when the stream ends.
+    /// `changed`, asked whenever the stream has caught up, adds a `changed` event each time it says
+    /// so (the web UI: a status changed without an event).
+    package static func follow(
+        _ start: EventQuery, store: any EventLog, slot: FollowerSlots.Slot, changed: (@Sendable () async throws -> Bool)? = nil
+    ) -> Response {
         let body = ResponseBody { writer in
             // The slot is given back when this body ends.
             defer { withExtendedLifetime(slot) {} }
@@ -94,6 +110,10 @@ struct ControlRoutes {
                     heartbeat.wrote()
                 }
                 if batch.count < query.limit {
+                    if let changed, try await changed() {
+                        try await writer.write(ServerSentEvents.event("changed", data: "status"))
+                        heartbeat.wrote()
+                    }
                     try await heartbeat.pause { try await writer.write($0) }
                 }
             }

@@ -21,7 +21,7 @@ public final class FollowerSlots: Sendable {
     }
 
     /// A place for one more stream of `token`, or the refusal.
-    func take(_ token: TokenRecord) throws(APIError) -> Slot {
+    package func take(_ token: TokenRecord) throws(APIError) -> Slot {
         try held.withLock { state throws(APIError) in
             guard state.byToken[token.id, default: 0] < perToken else {
                 throw APIError.busy(.tooManyRequests, "the token \"\(token.name)\" already follows \(perToken) streams; close one or try again later")
@@ -45,7 +45,7 @@ public final class FollowerSlots: Sendable {
 
     /// One stream's place, given back when the response body that holds it is released (after
     /// the stream ended, failed, or was never written).
-    final class Slot: Sendable {
+    package final class Slot: Sendable {
         private let slots: FollowerSlots
         private let token: String
 

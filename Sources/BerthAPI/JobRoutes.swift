@@ -8,9 +8,13 @@ import NIOCore
 import ServiceLifecycle
 
 /// `/v1/jobs`: submit, list, show, logs (optionally followed), cancel, and a worker's progress.
-struct JobRoutes {
+package struct JobRoutes {
     let dependencies: APIDependencies
     private var store: any Store { dependencies.store }
+
+    package init(dependencies: APIDependencies) {
+        self.dependencies = dependencies
+    }
 
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
 
@@ -88,10 +92,14 @@ struct JobRoutes {
 
     /// `POST /v1/jobs/{id}/cancel`: a pending job never starts; a running one is stopped.
     @Sendable func cancel(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let id = try context.parameters.require("id")
-        _ = try context.authorize(.cancelJobs, job: id, try await store.job(id))
-        let cancelled = try await store.requestCancel(id, now: Date())
+        let cancelled = try await Self.cancel(try context.parameters.require("id"), context: context, store: store)
         return try JSONAnswer.response { try $0.job(cancelled) }
+    }
+
+    /// Cancels job `id` when the caller may: a pending job never starts; a running one is stopped.
+    package static func cancel(_ id: String, context: APIRequestContext, store: any JobQueue) async throws -> JobRecord {
+        _ = try context.authorize(.cancelJobs, job: id, try await store.job(id))
+        return try await store.requestCancel(id, now: Date())
     }
 
     /// `POST /v1/jobs/{id}/progress`: a worker's report, recorded as an event of its job; at the
@@ -134,7 +142,13 @@ struct JobRoutes {
         guard request.uri.queryParameters.get("follow") == "true" else {
             return try JSONAnswer.response(.ok, try await currentLogs(job, tail: tail))
         }
-        let slot = try dependencies.followers.take(try context.caller())
+        return try followLogs(job, tail: tail, caller: try context.caller())
+    }
+
+    /// The job's output as server-sent events (`stdout`, `stderr`, then `end` with the job) until
+    /// the job ends, the last `tail` lines of each stream first; in one of `caller`'s follower slots.
+    package func followLogs(_ job: JobRecord, tail: Int, caller: TokenRecord) throws(APIError) -> Response {
+        let slot = try dependencies.followers.take(caller)
         let body = ResponseBody { writer in
             // The slot is given back when this body ends.
             defer { withExtendedLifetime(slot) {} }
@@ -146,7 +160,7 @@ struct JobRoutes {
 
     /// The last `tail` lines of each stream: from the container while it exists, else from the
     /// tails kept with the job.
-    private func currentLogs(_ job: JobRecord, tail: Int) async throws -> JobLogsView {
+    package func currentLogs(_ job: JobRecord, tail: Int) async throws -> JobLogsView {
         if job.state.isActive || job.spec.ttlAfterFinished != nil,
             let logs = try? await dependencies.engine.logs(ofContainer: ObjectName.jobContainer(project: job.project, jobID: job.id), tail: tail, byteLimit: Self.logByteLimit)
         {

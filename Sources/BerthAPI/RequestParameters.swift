@@ -3,9 +3,9 @@ import Hummingbird
 
 /// Query and path parameters read the one way every route reads them: a bad value is 400 naming
 /// the parameter and what was expected.
-enum RequestParameters {
+package enum RequestParameters {
     /// A resource or project name (a lowercase DNS label).
-    static func name(_ text: String, _ parameter: String) throws(APIError) -> String {
+    package static func name(_ text: String, _ parameter: String) throws(APIError) -> String {
         do {
             try ResourceName.validate(text)
             return text
@@ -24,13 +24,17 @@ enum RequestParameters {
     }
 
     /// The `label` filters of a list (`key=value`, repeatable, all apply); at most 20.
-    static func labels(_ request: Request) throws(APIError) -> [LabelSelector] {
-        let texts = request.uri.queryParameters.getAll("label")
+    package static func labels(_ request: Request) throws(APIError) -> [LabelSelector] {
+        try labels(request.uri.queryParameters.getAll("label").map { String($0) })
+    }
+
+    /// Label filters from their texts (`key=value`); at most 20.
+    package static func labels(_ texts: [String]) throws(APIError) -> [LabelSelector] {
         guard texts.count <= 20 else { throw APIError.badParameter("label", "at most 20 label filters, found \(texts.count)") }
         var selectors: [LabelSelector] = []
         for text in texts {
             do {
-                selectors.append(try LabelSelector(parsing: String(text)))
+                selectors.append(try LabelSelector(parsing: text))
             } catch {
                 throw APIError.badParameter("label", error.issues.map(\.message).joined(separator: "; "))
             }

@@ -5,7 +5,7 @@ import Foundation
 import Hummingbird
 
 /// `/v1/resources`: desired resources written through the API, beside those of the manifests.
-struct ResourceRoutes {
+package struct ResourceRoutes {
     let dependencies: APIDependencies
     private var store: any Store { dependencies.store }
 
@@ -143,7 +143,7 @@ struct ResourceRoutes {
     }
 
     /// A kind in a path or query, in any case: `service`, `Service`, `cronjob`.
-    static func kind(_ text: String) -> ResourceKind? {
+    package static func kind(_ text: String) -> ResourceKind? {
         ResourceKind.allCases.first { $0.rawValue.lowercased() == text.lowercased() }
     }
 

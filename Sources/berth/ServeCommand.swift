@@ -7,6 +7,7 @@ import BerthGit
 import BerthHostFiles
 import BerthObjectStore
 import BerthServer
+import BerthWebUI
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -57,6 +58,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A connection that sends nothing this long (a request half sent, or no next request) is closed, e.g. 30s.") var idleTimeout: String = "30s"
     @Option(help: "Followed streams (follow=true) open at once; more are answered 503.") var maxFollowers: Int = 200
     @Option(help: "Followed streams one token may hold open at once; more are answered 429.") var maxFollowersPerToken: Int = 10
+    @Flag(name: .customLong("no-ui"), help: "Serve no web UI at /ui/ (only the API).") var noUI = false
+    @Option(help: "How long a web UI sign-in lasts (never past its token's expiry), e.g. 8h.") var uiSessionLifetime: String = "8h"
     @Option(
         help: "A settings file of NAME=value lines (the package's /etc/berth/berth.env) for every setting no flag or environment variable gives. Default: $BERTH_ENV_FILE."
     ) var envFile: String?
@@ -114,6 +117,9 @@ struct ServeCommand: AsyncParsableCommand {
         api.idleTimeout = .milliseconds(idle.milliseconds)
         let followers = FollowerSlots(limit: try positive(maxFollowers, "--max-followers"), perToken: try positive(maxFollowersPerToken, "--max-followers-per-token"))
         let listening = api
+        let sessionLifetime = try parseSpan(uiSessionLifetime, option: "--ui-session-lifetime")
+        guard sessionLifetime.milliseconds > 0 else { throw ArgumentParser.ValidationError("--ui-session-lifetime is longer than 0, e.g. 8h") }
+        let ui = noUI ? nil : WebUIConfiguration(sessionLifetime: sessionLifetime.seconds)
         let gitConfiguration = try git.configuration()
         let gitSettings = try git.settings()
         let webhookSecret = try git.webhookSecret()
@@ -158,7 +164,7 @@ struct ServeCommand: AsyncParsableCommand {
                 var dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics, followers: followers, protectedHostPaths: [stateDirectory])
                 dependencies.controller = health
                 if let webhookSecret, let sync { dependencies.gitWebhook = GitWebhook(secret: webhookSecret, trigger: { sync.trigger() }) }
-                services.append(.init(service: try APIAssembly.makeAPI(dependencies, configuration: listening, address: apiURL)))
+                services.append(.init(service: try APIAssembly.makeAPI(dependencies, configuration: listening, address: apiURL, ui: ui)))
             }
             logger.info(
                 "serving (\(role.rawValue)): manifests \(gitConfiguration.map { "from git \($0.redactedURL) \($0.ref ?? "(default branch)"):\($0.path)" } ?? manifests.resolvedPaths.joined(separator: ", ")), engine \(runtime.client.endpoint), object storage \(storage.map { "\($0.client.configuration)" } ?? "none")"

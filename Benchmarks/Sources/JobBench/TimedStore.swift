@@ -2,9 +2,9 @@ import BerthCore
 import BerthStore
 import Foundation
 
-/// The store as the runner sees it (its queue, events, job tokens and wake-ups): the job calls
-/// timed, everything else forwarded.
-struct TimedStore: JobQueue, EventLog, TokenStore, StoreNotifications {
+/// The store as the runner sees it (its queue, events, job tokens, the sessions it prunes and
+/// wake-ups): the job calls timed, everything else forwarded.
+struct TimedStore: JobQueue, EventLog, TokenStore, StoreNotifications, UISessionStore {
     let inner: any Store
     let recorder: Recorder
 
@@ -93,6 +93,14 @@ struct TimedStore: JobQueue, EventLog, TokenStore, StoreNotifications {
     func authenticate(token: String, now: Date) async throws(StoreError) -> TokenRecord? { try await inner.authenticate(token: token, now: now) }
     func tokens() async throws(StoreError) -> [TokenRecord] { try await inner.tokens() }
     func revokeToken(_ id: String, now: Date) async throws(StoreError) -> Bool { try await inner.revokeToken(id, now: now) }
+
+    func createUISession(tokenID: String, lifetime: TimeInterval, now: Date) async throws(StoreError) -> (secret: String, session: UISession) {
+        try await inner.createUISession(tokenID: tokenID, lifetime: lifetime, now: now)
+    }
+
+    func uiSession(secret: String, now: Date) async throws(StoreError) -> (session: UISession, token: TokenRecord)? { try await inner.uiSession(secret: secret, now: now) }
+    func revokeUISession(_ id: String, now: Date) async throws(StoreError) -> Bool { try await inner.revokeUISession(id, now: now) }
+    func pruneUISessions(before: Date) async throws(StoreError) -> Int { try await inner.pruneUISessions(before: before) }
 
     func notifications() -> AsyncStream<StoreNotification> { inner.notifications() }
 }

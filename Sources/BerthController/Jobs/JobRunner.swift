@@ -19,7 +19,7 @@ import Logging
 /// (self-fencing): the store may have handed the job to another controller meanwhile.
 public actor JobRunner {
     private let runtime: any JobRuntime
-    private let store: any JobQueue & EventLog & TokenStore & StoreNotifications
+    private let store: any JobQueue & EventLog & TokenStore & StoreNotifications & UISessionStore
     private let configuration: JobRunnerConfiguration
     private let environment: EnvironmentResolver
     private let logger: Logger
@@ -50,7 +50,7 @@ public actor JobRunner {
     private let completion: JobCompletion
 
     public init(
-        runtime: any JobRuntime, store: any JobQueue & EventLog & TokenStore & StoreNotifications, configuration: JobRunnerConfiguration = JobRunnerConfiguration(),
+        runtime: any JobRuntime, store: any JobQueue & EventLog & TokenStore & StoreNotifications & UISessionStore, configuration: JobRunnerConfiguration = JobRunnerConfiguration(),
         environment: EnvironmentResolver = EnvironmentResolver(), logger: Logger = Logger(label: "berth.jobs"), completion: JobCompletion = JobCompletion()
     ) {
         self.init(
@@ -59,7 +59,8 @@ public actor JobRunner {
     }
 
     init(
-        runtime: any JobRuntime, store: any JobQueue & EventLog & TokenStore & StoreNotifications, configuration: JobRunnerConfiguration, environment: EnvironmentResolver, logger: Logger,
+        runtime: any JobRuntime, store: any JobQueue & EventLog & TokenStore & StoreNotifications & UISessionStore, configuration: JobRunnerConfiguration, environment: EnvironmentResolver,
+        logger: Logger,
         betweenSteps: @escaping JobExecution.BetweenSteps, completion: JobCompletion = JobCompletion()
     ) {
         self.completion = completion
@@ -342,6 +343,7 @@ public actor JobRunner {
             }
             try await store.pruneJobs(finishedBefore: Date().addingTimeInterval(-configuration.retention.seconds), keepPerProject: configuration.keepPerProject)
             try await store.pruneEvents(before: Date().addingTimeInterval(-configuration.eventRetention.seconds), keepAtMost: configuration.eventsKept)
+            try await store.pruneUISessions(before: Date())
         } catch {
             logger.error("cleaning up ended jobs failed: \(error)")
         }

@@ -36,7 +36,7 @@ public struct EventRecord: Sendable, Hashable, Codable {
     }
 }
 
-/// Which events to read: every field narrows the result; oldest first.
+/// Which events to read: every field narrows the result; oldest first unless `newestFirst`.
 public struct EventQuery: Sendable, Hashable {
     public var resource: ResourceID?
     public var jobID: String?
@@ -46,6 +46,8 @@ public struct EventQuery: Sendable, Hashable {
     /// Only events after this sequence number (for following a log).
     public var afterSequence: Int64?
     public var limit: Int
+    /// The newest `limit` events, newest first (the web UI's events page).
+    public var newestFirst = false
 
     public init(resource: ResourceID? = nil, jobID: String? = nil, project: String? = nil, since: Date? = nil, afterSequence: Int64? = nil, limit: Int = 100) {
         self.resource = resource

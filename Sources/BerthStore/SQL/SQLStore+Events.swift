@@ -44,7 +44,7 @@ extension SQLStore {
         parameters.append(.int(query.limit))
         let sql = """
             SELECT \(SQLStore.eventColumns) FROM events\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-            ORDER BY sequence LIMIT $\(parameters.count)
+            ORDER BY sequence\(query.newestFirst ? " DESC" : "") LIMIT $\(parameters.count)
             """
         let rows = try await backend.read { [parameters] connection throws(StoreError) in try connection.query(sql, parameters) }
         return try SQLStore.eventRecords(rows)

@@ -6,7 +6,7 @@ enum Schema {
     static func migrations(_ dialect: any SQLDialect) -> [Migration] {
         [
             initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect), sourceRevisions(dialect),
-            statusRevisions, jobLabelsAndKeys(dialect), jobTemplates(dialect), jobDeliveries(dialect),
+            statusRevisions, jobLabelsAndKeys(dialect), jobTemplates(dialect), jobDeliveries(dialect), uiSessions(dialect),
         ]
     }
 
@@ -260,6 +260,25 @@ enum Schema {
                     archived_at \(dialect.bigint) NOT NULL,
                     PRIMARY KEY (job_id, attempt)
                 );
+                """)
+    }
+
+    /// The web UI's sign-in sessions: `id` is the hex SHA-256 of the cookie's secret; a session
+    /// counts only while its token is valid (issue 21).
+    static func uiSessions(_ dialect: any SQLDialect) -> Migration {
+        Migration(
+            version: 11, name: "web UI sessions",
+            sql: """
+                CREATE TABLE ui_sessions (
+                    id text PRIMARY KEY,
+                    token_id text NOT NULL,
+                    csrf text NOT NULL,
+                    created_at \(dialect.bigint) NOT NULL,
+                    expires_at \(dialect.bigint) NOT NULL,
+                    revoked_at \(dialect.bigint)
+                );
+                CREATE INDEX ui_sessions_by_token ON ui_sessions (token_id);
+                CREATE INDEX ui_sessions_by_expiry ON ui_sessions (expires_at);
                 """)
     }
 }
