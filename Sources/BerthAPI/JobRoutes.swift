@@ -59,10 +59,7 @@ package struct JobRoutes {
         try context.authorize(.readJobs, project: project)
         var states: Set<JobState> = []
         for text in query.getAll("state").flatMap({ $0.split(separator: ",") }) {
-            guard let state = JobState(rawValue: String(text)) else {
-                throw APIError.badParameter("state", "unknown state \"\(text)\"; use pending, queued, started, finished, failed or cancelled")
-            }
-            states.insert(state)
+            states.insert(try RequestParameters.jobState(String(text)))
         }
         let limit = try RequestParameters.integer(query.get("limit"), "limit", in: 1...1000) ?? 50
         var page = PageRequest(limit: limit, cursor: query.get("cursor"))

@@ -23,6 +23,14 @@ package enum RequestParameters {
         return value
     }
 
+    /// A job state of a `state` filter.
+    package static func jobState(_ text: String) throws(APIError) -> JobState {
+        guard let state = JobState(rawValue: text) else {
+            throw APIError.badParameter("state", "unknown state \"\(text)\"; use pending, queued, started, finished, failed or cancelled")
+        }
+        return state
+    }
+
     /// The `label` filters of a list (`key=value`, repeatable, all apply); at most 20.
     package static func labels(_ request: Request) throws(APIError) -> [LabelSelector] {
         try labels(request.uri.queryParameters.getAll("label").map { String($0) })

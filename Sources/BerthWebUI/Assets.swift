@@ -56,6 +56,8 @@ package struct Asset: Sendable {
         .phase-Progressing, .phase-Pending, .state-pending, .state-queued, .state-started { color: var(--warn); }
         .phase-Degraded, .phase-Failed, .state-failed, .state-cancelled { color: var(--bad); }
         tr.near-expiry td.expiry { color: var(--bad); font-weight: 700; }
+        ul.inline { display: flex; flex-wrap: wrap; gap: .25rem .9rem; list-style: none; margin: 0 0 .6rem; padding: 0; }
+        ul.inline a[aria-current="page"] { font-weight: 700; color: var(--fg); text-decoration: none; }
         #phase-counts { display: flex; flex-wrap: wrap; gap: .4rem; list-style: none; padding: 0; }
         #phase-counts li { border: 1px solid var(--line); border-radius: 1rem; padding: .1rem .7rem; }
         pre { background: var(--panel); border: 1px solid var(--line); padding: .6rem; overflow: auto; max-height: 32rem; font-size: .85rem; white-space: pre-wrap; word-break: break-all; }

@@ -22,10 +22,6 @@ package struct HTML: Sendable, ExpressibleByStringInterpolation {
     }
 
     /// Appends markup built the same way.
-    package mutating func append(_ markup: HTML) {
-        text.append(markup.text)
-    }
-
     package static func += (html: inout HTML, markup: HTML) {
         html.text.append(markup.text)
     }

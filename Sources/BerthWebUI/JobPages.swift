@@ -10,8 +10,11 @@ package struct JobFilterForm: Sendable {
     package var label: String?
     package var after: String?
     package var before: String?
+    /// Where the page shown starts; nil for the first.
+    package var cursor: String?
 
-    package init(project: String? = nil, state: String? = nil, label: String? = nil, after: String? = nil, before: String? = nil) {
+    package init(project: String? = nil, state: String? = nil, label: String? = nil, after: String? = nil, before: String? = nil, cursor: String? = nil) {
+        self.cursor = cursor
         self.project = project
         self.state = state
         self.label = label
@@ -47,7 +50,10 @@ package enum JobsPage {
         }
         html += "</tbody></table></div>"
         if page.items.isEmpty { html += "<p class=\"none\">No jobs match.</p>" }
-        if let next = page.nextCursor { html += "<p><a id=\"next-page\" href=\"/ui/jobs\(filter.query(cursor: next))\" rel=\"next\">Next page</a></p>" }
+        html += "<ul class=\"inline\" id=\"pages\">"
+        if filter.cursor != nil { html += "<li><a id=\"first-page\" href=\"/ui/jobs\(filter.query(cursor: nil))\">First page</a></li>" }
+        if let next = page.nextCursor { html += "<li><a id=\"next-page\" href=\"/ui/jobs\(filter.query(cursor: next))\" rel=\"next\">Next page</a></li>" }
+        html += "</ul>"
         return Layout.page(title: "Jobs", section: .jobs, context: context, live: "/ui/live\(Layout.query([("project", filter.project)]))", body: html)
     }
 }
@@ -60,7 +66,7 @@ package enum JobPage {
         html += "<h1>Job \(job.name) <span class=\"muted\">\(job.id)</span></h1><dl>"
         html += "<dt>State</dt><dd id=\"job-state\" class=\"state-\(job.state.rawValue)\">\(job.state.rawValue)</dd>"
         html += "<dt>Project</dt><dd>\(job.project)</dd><dt>Reason</dt><dd id=\"reason\">\(job.reason ?? "-")</dd>"
-        html += "<dt>Attempts</dt><dd id=\"attempts\">\(job.attempt) of at most \(job.spec.backoffLimit + 1)</dd>"
+        html += "<dt>Attempts</dt><dd><span id=\"attempts\">\(job.attempt)</span> of at most \(job.spec.backoffLimit + 1)</dd>"
         html += "<dt>Exit code</dt><dd id=\"exit-code\">\(job.exitCode.map(String.init) ?? "-")</dd>"
         html += "<dt>Submitted</dt><dd>\(TimeText.element(job.submittedAt, now: context.now))</dd>"
         html += "<dt>Started</dt><dd>\(TimeText.element(job.startedAt, now: context.now))</dd>"

@@ -66,7 +66,7 @@ package enum Layout {
     private static func head(_ title: String) -> HTML {
         """
         <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">\
-        <title>\(title) · Berth</title><link rel="stylesheet" href="/ui/assets/berth.css"><script src="/ui/assets/berth.js" defer></script></head>\
+        <title>\(title) · Berth</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/ui/assets/berth.css"><script src="/ui/assets/berth.js" defer></script></head>\
         <body><a class="skip" href="#main">Skip to content</a>
         """
     }

@@ -4,8 +4,8 @@ import BerthCore
 import BerthStore
 import Foundation
 
-/// `/ui/`: every service, volume, bucket, certificate and cron job with its phase, the counts by
-/// phase, and the git source's revision.
+/// `/ui/`: the projects, every service, volume, bucket, certificate and cron job with its phase,
+/// the counts by phase, and the git source's revision.
 package enum OverviewPage {
     /// The whole document for `status` (``ControlRoutes/statusList``), `project` the filter shown.
     package static func render(_ status: StatusListView, project: String?, context: PageContext) -> HTML {
@@ -24,6 +24,15 @@ package enum OverviewPage {
             if source.stalled { html += " <strong>stalled</strong>" }
             html += "</p>"
         }
+        var projects = Set(status.items.map(\.id.project))
+        for cron in status.cronJobs { projects.insert(cron.cronJob.project) }
+        html += "<nav id=\"projects\" aria-label=\"Projects\"><ul class=\"inline\">"
+        if project != nil { html += "<li><a href=\"/ui/\">all projects</a></li>" }
+        for name in projects.sorted() {
+            let current: HTML = name == project ? " aria-current=\"page\"" : ""
+            html += "<li><a href=\"/ui/?project=\(name)\"\(current)>\(name)</a></li>"
+        }
+        html += "</ul></nav>"
         var counts: [String: Int] = [:]
         for item in status.items { counts[item.phase.rawValue, default: 0] += 1 }
         html += "<ul id=\"phase-counts\" aria-label=\"Resources by phase\">"
@@ -43,6 +52,7 @@ package enum OverviewPage {
             html += "<td class=\"last-action\">\(lastAction(item))</td><td class=\"conditions\">\(conditions(item))</td></tr>"
         }
         html += "</tbody></table></div>"
+        if byKind[.service] == nil { html += "<p class=\"none\">No services.</p>" }
         for (kind, tableID, title) in [(ResourceKind.volume, "volumes", "Volumes"), (.bucket, "buckets", "Buckets"), (.certificate, "certificates", "Certificates")] {
             html +=
                 "<h2 id=\"\(tableID)-heading\">\(title)</h2><div class=\"scroll\"><table id=\"\(tableID)\" aria-labelledby=\"\(tableID)-heading\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Project</th><th scope=\"col\">Phase</th><th scope=\"col\">Last action</th><th scope=\"col\">Conditions</th></tr></thead><tbody>"
@@ -52,6 +62,7 @@ package enum OverviewPage {
                 html += "<td class=\"last-action\">\(lastAction(item))</td><td class=\"conditions\">\(conditions(item))</td></tr>"
             }
             html += "</tbody></table></div>"
+            if byKind[kind] == nil { html += "<p class=\"none\">None.</p>" }
         }
         let cronPhases = Dictionary((byKind[.cronJob] ?? []).map { ($0.id, $0.phase.rawValue) }, uniquingKeysWith: { first, _ in first })
         html +=
@@ -64,6 +75,7 @@ package enum OverviewPage {
             html += "<td class=\"last-run\">\(CronJobsPage.lastRun(cron, now: context.now))</td><td class=\"next-run\">\(TimeText.element(cron.nextFireTime, now: context.now))</td></tr>"
         }
         html += "</tbody></table></div>"
+        if status.cronJobs.isEmpty { html += "<p class=\"none\">None.</p>" }
         return Layout.page(title: "Overview", section: .overview, context: context, live: "/ui/live\(Layout.query([("project", project)]))", body: html)
     }
 

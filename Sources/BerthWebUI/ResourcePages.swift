@@ -1,4 +1,3 @@
-import BerthAPI
 import BerthController
 import BerthCore
 import BerthStore

@@ -106,21 +106,17 @@ struct UIRoutes: Sendable {
     @Sendable func jobs(_ request: Request, context: APIRequestContext) async throws -> Response {
         let project = try Self.project(request, context)
         try context.authorize(.readJobs, project: project)
-        var form = JobFilterForm(project: project, state: Self.value(request, "state"), label: Self.value(request, "label"), after: Self.value(request, "after"), before: Self.value(request, "before"))
+        let form = JobFilterForm(
+            project: project, state: Self.value(request, "state"), label: Self.value(request, "label"), after: Self.value(request, "after"), before: Self.value(request, "before"),
+            cursor: Self.value(request, "cursor"))
         var filter = JobFilter(project: project)
-        if let text = form.state {
-            guard let state = JobState(rawValue: text) else {
-                throw APIError.badParameter("state", "unknown state \"\(text)\"; use pending, queued, started, finished, failed or cancelled")
-            }
-            filter.states = [state]
-        }
+        if let text = form.state { filter.states = [try RequestParameters.jobState(text)] }
         if let text = form.label {
             filter.labels = try RequestParameters.labels(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         }
         filter.submittedAfter = try form.after.map { text throws(APIError) in try Self.time(text, "after") }
         filter.submittedBefore = try form.before.map { text throws(APIError) in try Self.time(text, "before") }
-        form.project = project
-        let page = try await store.jobs(filter: filter, page: PageRequest(limit: 50, cursor: Self.value(request, "cursor")))
+        let page = try await store.jobs(filter: filter, page: PageRequest(limit: 50, cursor: form.cursor))
         return Self.page(JobsPage.render(page, filter: form, context: try Self.pageContext(context)))
     }
 
@@ -227,7 +223,7 @@ struct UIRoutes: Sendable {
     static func page(_ html: HTML, status: HTTPResponse.Status = .ok) -> Response {
         let headers: HTTPFields = [
             .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-            .contentSecurityPolicy: "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+            .contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
             HTTPField.Name("X-Content-Type-Options")!: "nosniff", HTTPField.Name("Referrer-Policy")!: "same-origin",
         ]
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html.text)))

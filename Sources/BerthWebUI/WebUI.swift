@@ -1,12 +1,9 @@
 import BerthAPI
-import BerthController
-import BerthCore
 import BerthStore
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import NIOCore
 
 /// How the web UI runs: how long a sign-in lasts, and whether cookies are `Secure` (under TLS).
 public struct WebUIConfiguration: Sendable {

@@ -67,6 +67,7 @@ struct WebUITests {
             let next = try #require(first.firstMatch(of: /<a id="next-page" href="([^"]+)"/).map { String($0.1).replacingOccurrences(of: "&amp;", with: "&") })
             let second = try await browser.get(next).text
             #expect(second.matches(of: /<tr data-job=/).count == 10 && !second.contains("id=\"next-page\""))
+            #expect(second.contains("<a id=\"first-page\" href=\"/ui/jobs?project=alpha&amp;label=batch%3Dyes\">"))
             #expect(try await browser.get("/ui/jobs?state=cancelled").text.matches(of: /<tr data-job=/).isEmpty)
             #expect(try await browser.get("/ui/jobs?after=2999-01-01T00:00").text.matches(of: /<tr data-job=/).isEmpty)
             let bad = try await browser.get("/ui/jobs?after=yesterday")
