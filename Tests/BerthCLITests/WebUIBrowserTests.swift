@@ -238,7 +238,8 @@ struct BrowserRun {
             "berth_ui.py \(name) \(status.map { "exited with \($0)" } ?? "did not end within \(deadline + 30) s"):\n\(log)\nserve log:\n\(scenario.serveLog.suffix(3000))")
     }
 
-    /// Copies the screenshots (and a failed page's source) to `BERTH_TEST_SCREENSHOTS`, when set.
+    /// Copies the screenshots (and a failed page's source) and the script's output to
+    /// `BERTH_TEST_SCREENSHOTS`, when set.
     private func keepScreenshots() {
         guard let folder = ProcessInfo.processInfo.environment["BERTH_TEST_SCREENSHOTS"], !folder.isEmpty else { return }
         let target = URL(fileURLWithPath: folder)
@@ -248,5 +249,6 @@ struct BrowserRun {
             try? FileManager.default.removeItem(at: destination)
             try? FileManager.default.copyItem(at: shots.appendingPathComponent(file), to: destination)
         }
+        try? log.write(to: target.appendingPathComponent("\(name).log"), atomically: true, encoding: .utf8)
     }
 }

@@ -26,6 +26,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 import urllib.parse
 from datetime import datetime
 
@@ -53,6 +54,10 @@ class CheckFailed(Exception):
 def check(condition, message):
     if not condition:
         raise CheckFailed(message)
+
+
+# A page of the UI renders in milliseconds: a load that takes longer waits for something else.
+PAGE_LOAD_SECONDS = 20
 
 
 class Response:
@@ -89,6 +94,7 @@ class UI:
         self.base = f"{parsed.scheme}://{parsed.netloc}"
         self.host, self.port = parsed.hostname, parsed.port or 80
         self.shots, self.signals, self.name = shots, signals, name
+        self.started = time.monotonic()
         os.makedirs(shots, exist_ok=True)
         self.profile = tempfile.mkdtemp(prefix="berth-chromium-")
         options = webdriver.ChromeOptions()
@@ -118,7 +124,7 @@ class UI:
         except WebDriverException as error:
             shutil.rmtree(self.profile, ignore_errors=True)
             raise CheckFailed(f"headless chromium did not start through chromedriver: {error.msg or error}")
-        self.driver.set_page_load_timeout(60)
+        self.driver.set_page_load_timeout(PAGE_LOAD_SECONDS)
         self.driver.set_script_timeout(30)
         self.driver.set_window_size(1280, 900)
 
@@ -133,18 +139,29 @@ class UI:
 
     # MARK: files for the test
 
-    def shot(self, label):
-        """Saves a screenshot of the window as SHOTS/NAME-LABEL.png."""
+    def say(self, message):
+        print(f"{time.monotonic() - self.started:6.1f} s  {message}", flush=True)
+
+    def shot(self, label, whole=False):
+        """Saves a screenshot of the window as SHOTS/NAME-LABEL.png; `whole`: of the whole page,
+        the window made as tall as the page (at most 3000 px) for it."""
         path = os.path.join(self.shots, f"{self.name}-{label}.png")
-        check(self.driver.save_screenshot(path), f"could not save the screenshot {path}")
-        print(f"screenshot {path}", flush=True)
+        if whole:
+            chrome = 900 - self.js("return window.innerHeight;")
+            self.driver.set_window_size(1280, min(3000, self.js("return document.documentElement.scrollHeight;") + chrome))
+        try:
+            check(self.driver.save_screenshot(path), f"could not save the screenshot {path}")
+        finally:
+            if whole:
+                self.driver.set_window_size(1280, 900)
+        self.say(f"screenshot {path}")
         return path
 
     def signal(self, step):
         """Tells the test that this step is reached: an empty file SIGNALS/STEP."""
         with open(os.path.join(self.signals, step), "w"):
             pass
-        print(f"reached {step}", flush=True)
+        self.say(f"reached {step}")
 
     def save_failure(self):
         """On a failed check: a screenshot and the DOM of the page as it was."""
@@ -154,7 +171,7 @@ class UI:
             self.shot("failed")
             with open(os.path.join(self.shots, f"{self.name}-failed.html"), "w", encoding="utf-8") as file:
                 file.write(self.driver.page_source)
-            print(f"the page at the failure was {self.driver.current_url}", flush=True)
+            self.say(f"the page at the failure was {self.driver.current_url}")
         except WebDriverException as error:
             print(f"could not save the failed page: {error}", flush=True)
 
@@ -202,8 +219,20 @@ class UI:
     def open(self, path, status=200):
         """Parses `path` as the server sends it, then opens it in the browser."""
         self.page(path, status)
-        self.driver.get(self.base + path)
+        self.say(f"GET {path}: {status}, valid HTML5")
+        self.go(path)
         self.wait(f"{path} has loaded", lambda: self.js("return document.readyState") == "complete")
+        self.say(f"opened {path}")
+
+    def go(self, path):
+        """Navigates to `path`; a load over PAGE_LOAD_SECONDS fails, with how long its request waited."""
+        try:
+            self.driver.get(self.base + path)
+        except TimeoutException:
+            raise CheckFailed(
+                f"the browser did not load {path} within {PAGE_LOAD_SECONDS} s (the server answers it at once to a new connection:"
+                " the browser's request waited for one of its 6 connections per host, held by event streams of pages left earlier?)"
+            )
 
     def parse_current(self, status=200):
         """Parses the page the browser shows now, as the server sends it."""
@@ -241,19 +270,20 @@ class UI:
             raise CheckFailed(f"timed out after {timeout} s waiting until {what} (at {self.driver.current_url}); the page reads:\n{self.main_text()[:2000]}")
 
     def console_errors(self):
-        """Script errors the page logged (failed loads, e.g. an expected 403, are not counted)."""
-        entries = self.driver.get_log("browser")
-        return [entry["message"] for entry in entries if entry.get("level") == "SEVERE" and entry.get("source") != "network"]
+        """Script errors the page logged, and event streams the server refused (other failed
+        loads, e.g. an expected 403, are not counted)."""
+        entries = [entry for entry in self.driver.get_log("browser") if entry.get("level") == "SEVERE"]
+        return [entry["message"] for entry in entries if entry.get("source") != "network" or "/live" in entry["message"].split(" ")[0]]
 
     def check_console(self):
         errors = self.console_errors()
-        check(not errors, f"the page logged script errors: {errors}")
+        check(not errors, f"the browser logged script errors or refused event streams: {errors}")
 
     # MARK: signing in and live swaps
 
     def sign_in(self, token):
         """Signs in with `token` through the form; ends on the overview."""
-        self.driver.get(self.base + "/ui/signin")
+        self.go("/ui/signin")
         field = self.wait("the sign-in form shows input#token", lambda: self.driver.find_element(By.CSS_SELECTOR, "input#token"))
         field.clear()
         field.send_keys(token)
@@ -335,7 +365,7 @@ def selftest(ui, arguments):
     ui.driver.get("data:text/html;charset=utf-8," + urllib.parse.quote(page))
     ui.wait("the self-test page shows its heading", lambda: ui.text("h1#x") == "works", 30)
     ui.shot("page")
-    print(f"chromium {ui.driver.capabilities.get('browserVersion')} renders pages", flush=True)
+    ui.say(f"chromium {ui.driver.capabilities.get('browserVersion')} renders pages")
 
 
 def signin(ui, arguments):
@@ -350,7 +380,7 @@ def signin(ui, arguments):
     live = ui.raw("GET", "/ui/live", cookie="", read=False)
     check(live.status == 303, f"signed out, GET /ui/live answered {live.status}, expected 303")
 
-    ui.driver.get(ui.base + "/ui/")
+    ui.go("/ui/")
     ui.wait("signed out, /ui/ lands on the sign-in page", lambda: ui.path() == "/ui/signin" and ui.count("input#token") == 1)
     check(secret not in ui.driver.page_source, f"the sign-in page shows {secret!r}")
     check(ui.count("nav#nav") == 0 and ui.count("#services") == 0, "signed out, the page shows the navigation or the services")
@@ -483,7 +513,7 @@ def job_live(ui, arguments):
     check(ui.text("#attempts"), "the job page has no #attempts")
     ui.parse_current()
     ui.check_console()
-    ui.shot("finished")
+    ui.shot("finished", whole=True)
 
     # The jobs list: the job's row, and the filter form narrowing by state.
     ui.open("/ui/jobs")
@@ -571,7 +601,7 @@ def limited(ui, arguments):
         check(answer.status in (403, 404), f"GET {path} answered {answer.status}, expected 403 or 404")
         check('role="alert"' in answer.body, f"the {answer.status} page of {path} has no role=\"alert\"")
         parse_strictly(f"GET {path} ({answer.status})", answer.body)
-    ui.driver.get(ui.base + f"/ui/jobs/{arguments.other_job}")
+    ui.go(f"/ui/jobs/{arguments.other_job}")
     ui.wait("the other project's job page shows its refusal", lambda: ui.count("p.error[role=alert]") == 1)
     ui.shot("refused")
 
@@ -606,7 +636,7 @@ def pages(ui, arguments):
                 raise CheckFailed(f"{path} has <time datetime={stamp!r}>, not an ISO 8601 time")
             check(title, f"{path} has <time datetime={stamp!r}> without the exact time as its title")
         ui.check_console()
-        ui.shot(label)
+        ui.shot(label, whole=label in ("overview", "job"))
     links = ui.attributes("nav#nav a[href]", "href")
     check(len(links) >= 6, f"nav#nav links to {links}, expected the overview, plan, jobs, cron jobs, events and certificates")
     for link in links:
@@ -639,18 +669,18 @@ def pages(ui, arguments):
     dark = ui.wait("the dark colours apply", lambda: ui.js(colours) if ui.js(colours) != light else None, 10)
     ui.shot("dark")
     ui.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
-    print(f"colours light {light}, dark {dark}", flush=True)
+    ui.say(f"colours light {light}, dark {dark}")
     ui.phone("phone")
 
     # JavaScript off: the job page still shows its state and output; the filter form still works.
     ui.driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
     try:
-        ui.driver.get(ui.base + f"/ui/jobs/{job}")
+        ui.go(f"/ui/jobs/{job}")
         state = ui.driver.find_element(By.CSS_SELECTOR, "#job-state").text.strip()
         check(state == "finished", f"with JavaScript off the job page shows the state {state!r}")
         logs = ui.driver.find_element(By.CSS_SELECTOR, "pre#logs").text
         check(arguments.output in logs, f"with JavaScript off pre#logs lacks {arguments.output!r}: {logs!r}")
-        ui.driver.get(ui.base + "/ui/jobs")
+        ui.go("/ui/jobs")
         ui.driver.find_element(By.CSS_SELECTOR, "form#job-filter [name=project]").send_keys(project)
         ui.driver.find_element(By.CSS_SELECTOR, "form#job-filter").submit()
         ui.wait("the filter form works without JavaScript", lambda: f"project={project}" in ui.path() and ui.count(f'tr[data-job="{job}"]') == 1, 30)
