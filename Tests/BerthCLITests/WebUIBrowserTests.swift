@@ -172,6 +172,12 @@ import Testing
             let statuses = try await scenario.statuses()
             return ["Service/web", "Service/worker"].allSatisfy { statuses[$0]?["phase"] as? String == "Ready" }
         }
+        // and a restart with its cause to show (the overview's screenshot is the docs' one)
+        try await scenario.docker("kill", scenario.container("worker"))
+        try await scenario.eventually(60, "the worker is restarted and Ready again") {
+            let worker = try await scenario.statuses()["Service/worker"]
+            return worker?["restartCount"] as? Int ?? 0 >= 1 && worker?["phase"] as? String == "Ready"
+        }
 
         // when
         let browser = try BrowserRun(
