@@ -115,9 +115,9 @@ class UI:
         ]:
             options.add_argument(argument)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        service = Service(
-            os.environ.get("BERTH_TEST_CHROMEDRIVER", "/usr/bin/chromedriver"), log_path=os.path.join(shots, f"{name}-chromedriver.log")
-        )
+        chromedriver = os.environ.get("BERTH_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
+        # chromedriver's own flag: selenium's keyword for it changed between versions.
+        service = Service(chromedriver, service_args=[f"--log-path={os.path.join(shots, name + '-chromedriver.log')}"])
         self.driver = None
         try:
             self.driver = webdriver.Chrome(service=service, options=options)
