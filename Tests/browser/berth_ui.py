@@ -57,7 +57,7 @@ def check(condition, message):
 
 
 # A page of the UI renders in milliseconds: a load that takes longer waits for something else.
-PAGE_LOAD_SECONDS = 20
+PAGE_LOAD_SECONDS = 30
 
 
 class Response:
