@@ -606,12 +606,10 @@ def limited(ui, arguments):
     ui.shot("refused")
 
 
-def pages(ui, arguments):
-    """Every page of the URL map parses as HTML5 and has its parts; keyboard focus, dark mode, phone width, JavaScript off."""
+def url_map(arguments):
+    """The signed-in pages of the URL map, each with a label and the parts it must have."""
     project, service, job = arguments.project, arguments.service, arguments.job
-    ui.page("/ui/signin", cookie="")
-    ui.sign_in(arguments.token)
-    named = [
+    return [
         ("overview", "/ui/", ["table#services", "#phase-counts", row("service", project, service)]),
         ("service", f"/ui/services/{project}/{service}", ["#replicas tr[data-replica]", "#events", "#plan-actions"]),
         ("plan", "/ui/plan", ["#plan"]),
@@ -624,19 +622,16 @@ def pages(ui, arguments):
         # No certificate is configured: the table, or a line saying there is none.
         ("certificates", "/ui/certificates", ["#certificates, p.none"]),
     ]
-    for label, path, parts in named:
-        ui.open(path)
-        for part in ["nav#nav", "form#signout input[name=csrf]", "main#main[data-live]"] + parts:
-            check(ui.count(part) >= 1, f"{path} has no {part}")
-        times = ui.js("return Array.from(document.querySelectorAll('time'), t => [t.getAttribute('datetime'), t.getAttribute('title')]);")
-        for stamp, title in times:
-            try:
-                datetime.fromisoformat((stamp or "").replace("Z", "+00:00"))
-            except ValueError:
-                raise CheckFailed(f"{path} has <time datetime={stamp!r}>, not an ISO 8601 time")
-            check(title, f"{path} has <time datetime={stamp!r}> without the exact time as its title")
-        ui.check_console()
-        ui.shot(label, whole=label in ("overview", "job"))
+
+
+def html5(ui, arguments):
+    """Every page of the URL map, as the server sends it, parses as HTML5 (strictly); 404 pages, assets with ETag and 304."""
+    project, service, job = arguments.project, arguments.service, arguments.job
+    ui.page("/ui/signin", cookie="")
+    ui.sign_in(arguments.token)
+    for _, path, _ in url_map(arguments):
+        ui.page(path)
+        ui.say(f"GET {path}: 200, valid HTML5")
     links = ui.attributes("nav#nav a[href]", "href")
     check(len(links) >= 6, f"nav#nav links to {links}, expected the overview, plan, jobs, cron jobs, events and certificates")
     for link in links:
@@ -652,6 +647,29 @@ def pages(ui, arguments):
         again = ui.raw("GET", path, cookie="", headers={"If-None-Match": tag})
         check(again.status == 304, f"GET {path} with If-None-Match of its ETag answered {again.status}, expected 304")
 
+
+def pages(ui, arguments):
+    """The browser opens every page of the URL map in turn: each loads, has its parts and exact times, logs no error."""
+    ui.sign_in(arguments.token)
+    for label, path, parts in url_map(arguments):
+        ui.open(path)
+        for part in ["nav#nav", "form#signout input[name=csrf]", "main#main[data-live]"] + parts:
+            check(ui.count(part) >= 1, f"{path} has no {part}")
+        times = ui.js("return Array.from(document.querySelectorAll('time'), t => [t.getAttribute('datetime'), t.getAttribute('title')]);")
+        for stamp, title in times:
+            try:
+                datetime.fromisoformat((stamp or "").replace("Z", "+00:00"))
+            except ValueError:
+                raise CheckFailed(f"{path} has <time datetime={stamp!r}>, not an ISO 8601 time")
+            check(title, f"{path} has <time datetime={stamp!r}> without the exact time as its title")
+        ui.check_console()
+        ui.shot(label, whole=label in ("overview", "job"))
+
+
+def usability(ui, arguments):
+    """Keyboard focus is visible, dark mode follows the system, phone width does not scroll sideways, JavaScript off still works."""
+    project, job = arguments.project, arguments.job
+    ui.sign_in(arguments.token)
     # Keyboard: Tab reaches a link or button, and the focused element is visibly outlined.
     ui.open("/ui/")
     ActionChains(ui.driver).send_keys(Keys.TAB).perform()
@@ -671,6 +689,7 @@ def pages(ui, arguments):
     ui.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
     ui.say(f"colours light {light}, dark {dark}")
     ui.phone("phone")
+    ui.check_console()
 
     # JavaScript off: the job page still shows its state and output; the filter form still works.
     ui.driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
@@ -697,7 +716,9 @@ SCENARIOS = {
     "cancel": cancel,
     "read-only": read_only,
     "limited": limited,
+    "html5": html5,
     "pages": pages,
+    "usability": usability,
 }
 
 
@@ -716,11 +737,12 @@ def arguments_parser():
         if name in ("signin",):
             command.add_argument("--bad-token", required=True)
             command.add_argument("--secret", required=True, help="text (a project's name) a signed-out page must never show")
-        if name in ("service-live", "limited", "pages", "job-live"):
+        site = ("html5", "pages", "usability")
+        if name in ("service-live", "limited", "job-live") + site:
             command.add_argument("--project", required=True)
-        if name in ("service-live", "limited", "pages"):
+        if name in ("service-live", "limited") + site:
             command.add_argument("--service", required=True)
-        if name in ("job-live", "cancel", "read-only", "limited", "pages"):
+        if name in ("job-live", "cancel", "read-only", "limited") + site:
             command.add_argument("--job", required=True)
         if name == "service-live":
             command.add_argument("--restart-cause", required=True, help="the cause the restart must show, e.g. 'exited with code 137'")
@@ -730,7 +752,7 @@ def arguments_parser():
         if name == "limited":
             command.add_argument("--other", required=True, help="a project the token may not see")
             command.add_argument("--other-job", required=True)
-        if name == "pages":
+        if name in site:
             command.add_argument("--cron", required=True)
             command.add_argument("--output", required=True, help="a line of the job's output")
     return parser
