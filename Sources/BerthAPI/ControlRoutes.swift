@@ -91,7 +91,8 @@ package struct ControlRoutes {
     }
 
     /// The events `start` selects and every later one, as server-sent events (`event`, with the
-    /// sequence as `id:`), until the client leaves; `slot` is given back when the stream ends.
+    /// sequence as `id:`), until the client leaves or a newer stream displaces it; `slot` is
+    /// given back when the stream ends.
     /// `changed`, asked whenever the stream has caught up, adds a `changed` event each time it says
     /// so (the web UI: a status changed without an event).
     package static func follow(
@@ -102,7 +103,7 @@ package struct ControlRoutes {
             defer { withExtendedLifetime(slot) {} }
             var query = start
             var heartbeat = ServerSentEvents.Heartbeat()
-            while ServerSentEvents.shouldContinue {
+            while ServerSentEvents.shouldContinue, !slot.isDisplaced {
                 let batch = try await store.events(query)
                 for event in batch {
                     try await writer.write(ServerSentEvents.event("event", id: String(event.sequence), data: try JSONAnswer.text(EventView(event))))
@@ -147,10 +148,17 @@ enum ServerSentEvents {
 
     /// Writes what `produce` sends through a buffer of `capacity` events, so the producer never
     /// waits for the reader: a reader that falls that far behind is dropped, with a last
-    /// `dropped` event, instead of the server holding ever more for it.
-    static func relay(into writer: inout any ResponseBodyWriter, capacity: Int = 64, _ produce: @escaping @Sendable (Outbox) async throws -> Void) async throws {
+    /// `dropped` event, instead of the server holding ever more for it. A displaced `slot` ends
+    /// the stream (within a quarter of a second), whatever the producer waits for.
+    static func relay(
+        into writer: inout any ResponseBodyWriter, slot: FollowerSlots.Slot, capacity: Int = 64, _ produce: @escaping @Sendable (Outbox) async throws -> Void
+    ) async throws {
         let (events, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(capacity))
         try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !slot.isDisplaced { try await Task.sleep(for: .milliseconds(250)) }
+                continuation.finish()
+            }
             group.addTask {
                 do {
                     try await produce(Outbox(continuation: continuation))

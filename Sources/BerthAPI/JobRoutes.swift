@@ -143,13 +143,12 @@ package struct JobRoutes {
     }
 
     /// The job's output as server-sent events (`stdout`, `stderr`, then `end` with the job) until
-    /// the job ends, the last `tail` lines of each stream first; in one of `caller`'s follower slots.
-    package func followLogs(_ job: JobRecord, tail: Int, caller: TokenRecord) throws(APIError) -> Response {
-        let slot = try dependencies.followers.take(caller)
+    /// the job ends, the last `tail` lines of each stream first; in one of `caller`'s follower
+    /// slots (a `displaceable` one for the web UI, see ``FollowerSlots``).
+    package func followLogs(_ job: JobRecord, tail: Int, caller: TokenRecord, displaceable: Bool = false) throws(APIError) -> Response {
+        let slot = try dependencies.followers.take(caller, displaceable: displaceable)
         let body = ResponseBody { writer in
-            // The slot is given back when this body ends.
-            defer { withExtendedLifetime(slot) {} }
-            try await ServerSentEvents.relay(into: &writer) { outbox in try await follow(job, tail: tail, into: outbox) }
+            try await ServerSentEvents.relay(into: &writer, slot: slot) { outbox in try await follow(job, tail: tail, into: outbox) }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: ServerSentEvents.headers, body: body)

@@ -83,6 +83,7 @@ package struct Asset: Sendable {
     /// (an event stream's URL), each event (debounced) fetches the page again and swaps the
     /// contents of `main`, counting swaps in `body[data-live-swaps]`; `pre#logs[data-follow]` is
     /// appended to from the job's log stream, and its `end` refreshes the page but not the logs.
+    /// Leaving the page closes its streams.
     private static let script = """
         (function () {
           "use strict";
@@ -90,6 +91,10 @@ package struct Asset: Sendable {
           if (!main || !window.EventSource || !window.fetch) return;
           var timer = null;
           var following = false;
+          // Streams end with the page: a browser keeps few connections per host, and a stream
+          // left open would hold one.
+          var streams = [];
+          window.addEventListener("pagehide", function () { streams.forEach(function (stream) { stream.close(); }); });
           function editing() {
             var active = document.activeElement;
             return active && main.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName);
@@ -116,6 +121,7 @@ package struct Asset: Sendable {
           var live = main.getAttribute("data-live");
           if (live) {
             var events = new EventSource(live);
+            streams.push(events);
             events.addEventListener("event", schedule);
             events.addEventListener("changed", schedule);
           }
@@ -125,6 +131,7 @@ package struct Asset: Sendable {
             following = true;
             var fresh = true;
             var stream = new EventSource(follow);
+            streams.push(stream);
             var add = function (event) {
               var target = document.getElementById("logs");
               if (fresh) { target.textContent = ""; fresh = false; }

@@ -202,14 +202,15 @@ struct UIRoutes: Sendable {
         }
         var changed: (@Sendable () async throws -> Bool)?
         if let watch { changed = { try await watch.changed() } }
-        return ControlRoutes.follow(query, store: store, slot: try dependencies.followers.take(try context.caller()), changed: changed)
+        let slot = try dependencies.followers.take(try context.caller(), displaceable: true)
+        return ControlRoutes.follow(query, store: store, slot: slot, changed: changed)
     }
 
     /// The job's output as the API's log follow streams it.
     @Sendable func liveLogs(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let job = try context.authorize(.readJobs, job: id, try await store.job(id))
-        return try JobRoutes(dependencies: dependencies).followLogs(job, tail: JobLogsView.defaultTail, caller: try context.caller())
+        return try JobRoutes(dependencies: dependencies).followLogs(job, tail: JobLogsView.defaultTail, caller: try context.caller(), displaceable: true)
     }
 
     // MARK: Helpers
