@@ -212,11 +212,20 @@ public struct DockerEngine: ContainerRuntime {
         }
     }
 
+    /// A container the engine cannot start again (a stale task, ``DockerError/isStaleTask``) is
+    /// removed, so that the next pass creates it anew, and the start fails saying so.
     public func startContainer(named name: String) async throws(DockerError) {
         do {
             try await client.startContainer(name)
         } catch  where error.code == .notModified {
             return
+        } catch  where error.isStaleTask {
+            do {
+                try await client.removeContainer(name, force: true)
+            } catch {
+                throw DockerError(error.code, "\(error.message) (removing the container, whose old task the engine kept after a restart)", status: error.status)
+            }
+            throw DockerError(.engine, "\(error.message): the engine kept the container's old task after a restart; removed it, the next pass creates it anew", status: error.status)
         }
     }
 

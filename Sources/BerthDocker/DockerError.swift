@@ -54,6 +54,13 @@ public struct DockerError: Error, Sendable, Hashable, CustomStringConvertible {
         code == .unreachable || code == .timeout || (code == .engine && (status ?? 500) >= 500)
     }
 
+    /// A start refused because containerd still holds the container's task from before an engine
+    /// restart (`task 6ea1…: already exists`): every later start of that container fails the same
+    /// way until it is removed.
+    public var isStaleTask: Bool {
+        code == .engine && message.contains("task ") && message.hasSuffix("already exists")
+    }
+
     /// Whether the engine itself was away (unreachable, or no answer in time): the request says
     /// nothing about the object it was about.
     public var isEngineAway: Bool { code == .unreachable || code == .timeout }
