@@ -155,14 +155,14 @@ struct NetworkEndToEndTests {
         for step in [
             ["/usr/sbin/ip", "netns", "add", beyond]
         ] { #expect(try await BerthProcess.runCommand(step, timeout: 30).status == 0, "\(step)") }
-        // Removed in a task of its own (for `defer`): the server the test starts there is stopped
-        // first (its pid is the only one in that namespace, which the test made), then the namespace.
+        // Deleted when the test ends, whatever its outcome: synchronously, as `defer` must (a task
+        // would not be waited for when this is the run's last test). The server in it is the
+        // scenario's child, which `finish()` kills.
         defer {
-            Task {
-                let pids = (try? await BerthProcess.runCommand(["/usr/sbin/ip", "netns", "pids", beyond], timeout: 30))?.stdout.split(separator: "\n") ?? []
-                for pid in pids { if let pid = Int32(pid) { kill(pid, SIGTERM) } }
-                _ = try? await BerthProcess.runCommand(["/usr/sbin/ip", "netns", "delete", beyond], timeout: 30)
-            }
+            let delete = Process()
+            delete.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            delete.arguments = ["netns", "delete", beyond]
+            if (try? delete.run()) != nil { delete.waitUntilExit() }
         }
         for step in [
             ["/usr/sbin/ip", "link", "add", near, "type", "veth", "peer", "name", far],
@@ -182,9 +182,9 @@ struct NetworkEndToEndTests {
             let result = try await BerthProcess.runCommand(inBeyond + step, timeout: 30)
             #expect(result.status == 0, "\(step): \(result.stderr)")
         }
-        // busybox httpd without -f goes into the background at once
-        let server = try await BerthProcess.runCommand(inBeyond + ["/bin/busybox", "httpd", "-p", "192.0.2.2:8080", "-h", page.path], timeout: 30)
-        #expect(server.status == 0, "\(server.stderr)")
+        // In the foreground, a child of the scenario's: `finish()` kills it at once, whenever the
+        // test ends (the namespace's own cleanup above runs in a task the process may not wait for).
+        _ = try scenario.launch(inBeyond + ["/bin/busybox", "httpd", "-f", "-p", "192.0.2.2:8080", "-h", page.path], stdout: scenario.folder.appendingPathComponent("beyond.log"))
         try scenario.write(
             Self.network(scenario, "sealed", spec: "{internal: true}")
                 + Self.client(scenario, "open", networks: "")
