@@ -79,7 +79,19 @@ stop_dockerd() {
   for root in "$BERTH_TEST_ROOT"/docker "$BERTH_TEST_ROOT"/docker-*; do
     [ -d "$root" ] && unmount_under "$root"
   done
+  stop_leftover_shims "$BERTH_TEST_ROOT"
   return 0
+}
+
+# stop_leftover_shims ROOT: the containerd shims of our engines (their containerd socket is under
+# ROOT) that outlived them, with what runs under them, stopped by PID. An engine restarted while a
+# container started (scripts/chaos) can leave one behind, its `runc init` hung.
+stop_leftover_shims() {
+  local shim child
+  for shim in $(pgrep -f -- "containerd-shim-runc-v2 .*-address $1/" || true); do
+    for child in $(pgrep -P "$shim" || true); do kill -KILL "$child" 2>/dev/null || true; done
+    kill -KILL "$shim" 2>/dev/null || true
+  done
 }
 
 build_test_image() {
