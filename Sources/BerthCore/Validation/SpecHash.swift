@@ -45,17 +45,15 @@ public enum SpecHash {
         String(decoding: canonicalJSON(spec.recreateRelevant), as: UTF8.self)
     }
 
-    static func canonicalJSON(_ value: some Encodable) -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    static func canonicalJSON(_ value: some Encodable) -> [UInt8] {
         do {
-            return try encoder.encode(value)
+            return try CanonicalJSON.encode(value)
         } catch {
             preconditionFailure("spec types always encode: \(error)")
         }
     }
 
-    static func hash(_ data: Data) -> String {
+    static func hash(_ data: [UInt8]) -> String {
         var digest: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in data {
             digest ^= UInt64(byte)
@@ -66,8 +64,8 @@ public enum SpecHash {
     }
 
     /// Maps nested objects to dotted paths; arrays and scalars are compared as canonical text.
-    private static func flatten(_ data: Data) -> [String: String] {
-        guard let object = try? JSONSerialization.jsonObject(with: data) else { return [:] }
+    private static func flatten(_ data: [UInt8]) -> [String: String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(data)) else { return [:] }
         var fields: [String: String] = [:]
         func walk(_ value: Any, _ path: String) {
             if let dictionary = value as? [String: Any] {
