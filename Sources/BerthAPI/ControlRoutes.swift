@@ -125,7 +125,7 @@ package struct ControlRoutes {
 }
 
 /// The `text/event-stream` framing of server-sent events.
-enum ServerSentEvents {
+package enum ServerSentEvents {
     /// Whether a stream should go on: not when the request was cancelled or the server is
     /// shutting down gracefully (a stream would otherwise hold the shutdown forever).
     static var shouldContinue: Bool { !Task.isCancelled && !Task.isShuttingDownGracefully }
@@ -155,9 +155,11 @@ enum ServerSentEvents {
     ) async throws {
         let (events, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(capacity))
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while !slot.isDisplaced { try await Task.sleep(for: .milliseconds(250)) }
-                continuation.finish()
+            if slot.isDisplaceable {
+                group.addTask {
+                    while !slot.isDisplaced { try await Task.sleep(for: .milliseconds(250)) }
+                    continuation.finish()
+                }
             }
             group.addTask {
                 do {
@@ -188,7 +190,7 @@ enum ServerSentEvents {
         }
     }
 
-    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+    package static let lastEventID = HTTPField.Name("Last-Event-ID")!
     static let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
 
     /// One event: every line of `data` on its own `data:` line, then a blank line.

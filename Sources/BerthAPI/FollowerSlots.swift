@@ -46,7 +46,7 @@ public final class FollowerSlots: Sendable {
             if displaceable { state.displaceable.append((state.nextID, token.id, displacement)) }
             return (state.nextID, displacement)
         }
-        return Slot(slots: self, token: token.id, id: id, displacement: displacement)
+        return Slot(slots: self, token: token.id, id: id, displacement: displaceable ? displacement : nil)
     }
 
     private func release(_ token: String, id: UInt64) {
@@ -72,17 +72,20 @@ public final class FollowerSlots: Sendable {
         private let slots: FollowerSlots
         private let token: String
         private let id: UInt64
-        private let displacement: Displacement
+        private let displacement: Displacement?
 
-        fileprivate init(slots: FollowerSlots, token: String, id: UInt64, displacement: Displacement) {
+        fileprivate init(slots: FollowerSlots, token: String, id: UInt64, displacement: Displacement?) {
             self.slots = slots
             self.token = token
             self.id = id
             self.displacement = displacement
         }
 
+        /// Whether a newer stream of its token may take its place (a web UI stream).
+        package var isDisplaceable: Bool { displacement != nil }
+
         /// A newer displaceable stream of its token took its place: the stream should end.
-        package var isDisplaced: Bool { displacement.isSet }
+        package var isDisplaced: Bool { displacement?.isSet ?? false }
 
         deinit { slots.release(token, id: id) }
     }

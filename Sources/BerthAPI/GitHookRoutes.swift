@@ -73,7 +73,7 @@ struct GitHookRoutes {
         if let token = headers[gitLabTokenHeader] {
             // Digests of both: equal lengths, so the comparison's time says nothing of the secret's.
             let given = Array(SHA256.hash(data: Array(token.utf8))), expected = Array(SHA256.hash(data: secret))
-            return zip(given, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+            return ConstantTime.equal(given, expected)
         }
         return false
     }

@@ -32,7 +32,7 @@ struct UIRoutes: Sendable {
     /// HttpOnly, SameSite=Strict cookie; a bad token gets the form again with a 401.
     @Sendable func signIn(_ request: Request, context: APIRequestContext) async throws -> Response {
         let form = try await Self.form(request)
-        guard let expected = request.cookies[UICookie.signInCSRF]?.value, let given = form["csrf"], Self.same(expected, given) else {
+        guard let expected = request.cookies[UICookie.signInCSRF]?.value, let given = form["csrf"], ConstantTime.equal(expected.utf8, given.utf8) else {
             throw APIError.forbidden("the sign-in form expired or came from elsewhere; load the sign-in page again")
         }
         let now = Date()
@@ -59,7 +59,7 @@ struct UIRoutes: Sendable {
     }
 
     private func signInPage(error: String?, status: HTTPResponse.Status) -> Response {
-        let csrf = Self.randomValue()
+        let csrf = TokenSecret.generate()
         var response = Self.page(SignInPage.render(csrf: csrf, error: error), status: status)
         response.setCookie(cookie(UICookie.signInCSRF, csrf, maxAge: 3600))
         return response
@@ -192,7 +192,7 @@ struct UIRoutes: Sendable {
             try context.authorize(.readState, project: query.project)
             watch = StatusWatch(store: store, project: query.project)
         }
-        if let resume = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap({ Int64($0) }) {
+        if let resume = request.headers[ServerSentEvents.lastEventID].flatMap({ Int64($0) }) {
             query.afterSequence = resume
         } else {
             var newest = query
@@ -261,38 +261,22 @@ struct UIRoutes: Sendable {
         return date
     }
 
-    /// The fields of a form body.
+    /// The fields of a form body (`application/x-www-form-urlencoded`).
     static func form(_ request: Request) async throws -> [String: String] {
         let body = try await request.body.collect(upTo: formLimit)
-        var fields: [String: String] = [:]
-        for pair in String(buffer: body).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let decode = { (text: Substring) in String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
+        do {
+            return try URLEncodedFormDecoder().decode([String: String].self, from: String(buffer: body))
+        } catch {
+            throw APIError(.badRequest, code: "invalid_form", message: "the form is not URL-encoded fields (\(error))")
         }
-        return fields
     }
 
     /// The session, once the form's `csrf` matches it; else 403 and nothing done.
     static func checkCSRF(_ request: Request, _ context: APIRequestContext) async throws -> UISession {
         guard let session = context.session else { throw APIError.unauthorized }
-        guard let given = try await form(request)["csrf"], same(session.csrf, given) else {
+        guard let given = try await form(request)["csrf"], ConstantTime.equal(session.csrf.utf8, given.utf8) else {
             throw APIError.forbidden("the form's CSRF value is missing or wrong; reload the page and try again")
         }
         return session
-    }
-
-    /// Compares in time that depends only on the lengths.
-    static func same(_ left: String, _ right: String) -> Bool {
-        let a = Array(left.utf8), b = Array(right.utf8)
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
-    }
-
-    static func randomValue() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<24).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
     }
 }

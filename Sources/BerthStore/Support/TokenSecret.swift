@@ -3,10 +3,11 @@ import Foundation
 
 /// Making and hashing tokens. A token is `berth_` and 32 random bytes in base64url (256 bits), so a
 /// plain SHA-256 is enough to store it: there is nothing to brute-force, unlike a password.
-enum TokenSecret {
+package enum TokenSecret {
     static let prefix = "berth_"
 
-    static func generate() -> String {
+    /// A new secret: `berth_` and 32 random bytes in base64url.
+    package static func generate() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let base64 = Data(bytes).base64EncodedString()
