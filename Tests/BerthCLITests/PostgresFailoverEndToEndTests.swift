@@ -40,9 +40,9 @@ struct PostgresFailoverEndToEndTests {
     private static func failOverUnderSubmissions(_ postgres: ReplicatedPostgres, _ scenario: Scenario) async throws {
         // given: a controller with an API and a second API process, both on the multi-host URL
         try scenario.write("")
-        let created = try await scenario.berth("token", "create", "--name", "pgha", "--scope", "admin")
-        try #require(created.status == 0, "\(created.stderr)")
-        let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let tokenCreated = try await scenario.berth("token", "create", "--name", "pgha", "--scope", "admin")
+        try #require(tokenCreated.status == 0, "\(tokenCreated.stderr)")
+        let token = tokenCreated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let creates = try await scenario.captureJobCreates()
         try scenario.startServe(Scenario.jobServeOptions + ["--controller-id", "pgha"])
         try scenario.startAnotherServe(["--role", "api"], log: "api.log")
@@ -99,8 +99,7 @@ struct PostgresFailoverEndToEndTests {
         #expect(try await client.jobs(api: apis[0]).count == submissions, "the controller's API answers after the failover")
 
         // and no job ran twice: one container create per job
-        let created = try await creates.stop()
-        let createsPerJob = Dictionary(grouping: created, by: { $0 }).mapValues(\.count)
+        let createsPerJob = Dictionary(grouping: try await creates.stop(), by: { $0 }).mapValues(\.count)
         #expect(Set(createsPerJob.keys) == Set(jobs.compactMap { $0["id"] as? String }), "every job's container, and no other")
         #expect(createsPerJob.values.allSatisfy { $0 == 1 }, "created more than once: \(createsPerJob.filter { $0.value > 1 })")
 

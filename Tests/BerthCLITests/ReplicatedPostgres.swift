@@ -3,8 +3,6 @@ import Testing
 
 #if canImport(Glibc)
     import Glibc
-#else
-    import Darwin
 #endif
 
 /// PostgreSQL's own programs run as the postgres user, as scripts/services/postgres.sh runs them.
@@ -190,7 +188,7 @@ final class ReplicatedPostgres: Sendable {
 
     /// A loopback port nothing listens on at this moment (bound to port 0, then released).
     private static func freePort() throws -> Int {
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let probe = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard probe >= 0 else { throw BerthProcess.SetupError("socket: \(errno)") }
         defer { close(probe) }
         var address = sockaddr_in()
