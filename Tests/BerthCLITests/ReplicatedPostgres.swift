@@ -86,7 +86,7 @@ final class ReplicatedPostgres: Sendable {
 
         // The standby: a copy that streams from the slot, applies as it goes and answers reads.
         try await PostgresUser.run([
-            tool("pg_basebackup"), "-h", socket(primary), "-p", String(primaryPort), "-U", "postgres", "-D", data(standby), "-R", "-S", "standby", "-X", "stream",
+            tool("pg_basebackup"), "-h", socket(primary), "-p", String(primaryPort), "-U", "postgres", "-D", data(standby), "-R", "-S", "standby", "-X", "stream", "-c", "fast",
         ])
         // cluster_name is the application name it streams under; promoted, it waits for no standby.
         try configure(standby, port: standbyPort, extra: "cluster_name = 'standby'\nhot_standby = on\nsynchronous_standby_names = ''\n")
@@ -117,14 +117,12 @@ final class ReplicatedPostgres: Sendable {
     /// postmaster that outlived `pg_ctl stop` (then killed by its pid).
     func finish() async {
         for server in [primary, standby] {
-            let postmaster = Self.postmasterPID(data(server))
-            if postmaster != nil {
-                try? await PostgresUser.run([tool("pg_ctl"), "-D", data(server), "-m", "immediate", "-w", "-t", "60", "stop"])
-            }
-            if let postmaster, kill(postmaster, 0) == 0, Self.isPostgres(postmaster) {
-                Issue.record("the postmaster \(postmaster) of \(server.lastPathComponent) outlived pg_ctl stop; killed")
-                kill(postmaster, SIGKILL)
-            }
+            guard let postmaster = Self.postmasterPID(data(server)) else { continue }
+            try? await PostgresUser.run([tool("pg_ctl"), "-D", data(server), "-m", "immediate", "-w", "-t", "60", "stop"])
+            // It removes postmaster.pid, which ends `pg_ctl stop`, a moment before it exits.
+            if (try? await poll(10, { !Self.isPostgres(postmaster) })) == true { continue }
+            Issue.record("the postmaster \(postmaster) of \(server.lastPathComponent) outlived pg_ctl stop; killed")
+            kill(postmaster, SIGKILL)
         }
         try? FileManager.default.removeItem(at: root)
     }
@@ -135,9 +133,10 @@ final class ReplicatedPostgres: Sendable {
         return text.split(separator: "\n").first.flatMap { pid_t($0) }
     }
 
-    /// Whether `pid` is a postgres process (and not another that reused the number).
+    /// Whether `pid` is a live postgres process (not a zombie, nor another that reused the number).
     private static func isPostgres(_ pid: pid_t) -> Bool {
-        ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "").hasPrefix("postgres")
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+        return stat.contains("(postgres) ") && !stat.contains("(postgres) Z")
     }
 
     private func tool(_ name: String) -> String { bin.appendingPathComponent(name).path }
