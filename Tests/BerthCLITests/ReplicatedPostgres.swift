@@ -50,6 +50,12 @@ final class ReplicatedPostgres: Sendable {
         "postgresql://berth:\(password)@127.0.0.1:\(primaryPort),127.0.0.1:\(standbyPort)/berth?target_session_attrs=read-write&connect_timeout=5"
     }
 
+    /// Both servers without `target_session_attrs`: once the primary is gone, libpq takes the
+    /// standby as it is, read-only until promoted.
+    var urlAcceptingAStandby: String {
+        "postgresql://berth:\(password)@127.0.0.1:\(primaryPort),127.0.0.1:\(standbyPort)/berth?connect_timeout=5"
+    }
+
     private var primary: URL { root.appendingPathComponent("primary") }
     private var standby: URL { root.appendingPathComponent("standby") }
 
@@ -118,7 +124,7 @@ final class ReplicatedPostgres: Sendable {
     func finish() async {
         for server in [primary, standby] {
             guard let postmaster = Self.postmasterPID(data(server)) else { continue }
-            try? await PostgresUser.run([tool("pg_ctl"), "-D", data(server), "-m", "immediate", "-w", "-t", "60", "stop"])
+            _ = try? await PostgresUser.run([tool("pg_ctl"), "-D", data(server), "-m", "immediate", "-w", "-t", "60", "stop"])
             // It removes postmaster.pid, which ends `pg_ctl stop`, a moment before it exits.
             if (try? await poll(10, { !Self.isPostgres(postmaster) })) == true { continue }
             Issue.record("the postmaster \(postmaster) of \(server.lastPathComponent) outlived pg_ctl stop; killed")
@@ -173,6 +179,7 @@ final class ReplicatedPostgres: Sendable {
         }
     }
 
+    @discardableResult
     private func psql(_ server: URL, _ statements: String...) async throws -> String {
         try await psql(server, statements)
     }
