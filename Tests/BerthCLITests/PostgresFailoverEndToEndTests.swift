@@ -103,6 +103,11 @@ struct PostgresFailoverEndToEndTests {
         #expect(Set(createsPerJob.keys) == Set(jobs.compactMap { $0["id"] as? String }), "every job's container, and no other")
         #expect(createsPerJob.values.allSatisfy { $0 == 1 }, "created more than once: \(createsPerJob.filter { $0.value > 1 })")
 
+        // and the controller leads again: its lease, a session lock, went with the old primary
+        try await scenario.eventually(60, "the controller holds the leader lease again, on the new primary") {
+            scenario.serveLog.components(separatedBy: "holding the leader lease").count - 1 >= 2
+        }
+
         // and the password never shows in what the processes wrote
         for log in ["serve.log", "api.log"] {
             #expect(!scenario.serveLog(log).contains(postgres.password), "\(log) shows the database password")
