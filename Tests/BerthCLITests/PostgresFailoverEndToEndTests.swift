@@ -44,8 +44,9 @@ struct PostgresFailoverEndToEndTests {
         try #require(tokenCreated.status == 0, "\(tokenCreated.stderr)")
         let token = tokenCreated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let creates = try await scenario.captureJobCreates()
-        try scenario.startServe(Scenario.jobServeOptions + ["--controller-id", "pgha"])
-        try scenario.startAnotherServe(["--role", "api"], log: "api.log")
+        // At debug level: the listener's reconnect is logged there, and no password may show at any level.
+        try scenario.startServe(Scenario.jobServeOptions + ["--controller-id", "pgha", "--log-level", "debug"])
+        try scenario.startAnotherServe(["--role", "api", "--log-level", "debug"], log: "api.log")
         let apis = [try await scenario.apiURL(), try await scenario.apiURL(log: "api.log")]
         let client = SubmittingClient(scenario: scenario, token: token)
 
@@ -106,6 +107,11 @@ struct PostgresFailoverEndToEndTests {
         // and the controller leads again: its lease, a session lock, went with the old primary
         try await scenario.eventually(60, "the controller holds the leader lease again, on the new primary") {
             scenario.serveLog.components(separatedBy: "holding the leader lease").count - 1 >= 2
+        }
+
+        // and each process's notification listener reconnected
+        for log in ["serve.log", "api.log"] {
+            #expect(scenario.serveLog(log).contains("the store's notification listener reconnected"), "\(log)")
         }
 
         // and the password never shows in what the processes wrote
