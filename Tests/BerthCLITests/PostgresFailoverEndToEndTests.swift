@@ -86,7 +86,7 @@ struct PostgresFailoverEndToEndTests {
         var jobs: [[String: Any]] = []
         try await scenario.eventually(300, "every job has ended") {
             jobs = try await client.jobs(api: apis[1])
-            return jobs.count >= submissions && jobs.allSatisfy { ["finished", "failed", "cancelled"].contains($0["state"] as? String ?? "") }
+            return jobs.count >= outcome.acknowledged.count && jobs.allSatisfy { ["finished", "failed", "cancelled"].contains($0["state"] as? String ?? "") }
         }
         let byKey = Dictionary(jobs.map { ($0["idempotencyKey"] as? String ?? "", $0) }) { first, _ in first }
         #expect(jobs.count == submissions && byKey.count == submissions, "one job per key: \(jobs.count) jobs, \(byKey.count) keys")
