@@ -117,13 +117,8 @@ struct OutagePostgres {
         try? await run("-l", URL(fileURLWithPath: data).deletingLastPathComponent().appendingPathComponent("server.log").path, "-w", "-t", "60", "start")
     }
 
-    /// `pg_ctl` as the postgres user, waiting for the outcome. The server `start` leaves running
-    /// must not keep any descriptor of this test process (a pipe another test reads to its end
-    /// would never end), so everything above standard error is closed first.
+    /// `pg_ctl` as the postgres user, waiting for the outcome.
     private func run(_ arguments: String...) async throws {
-        let closeInherited = #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null; done; exec "$@""#
-        let result = try await BerthProcess.runCommand(
-            ["/bin/bash", "-c", closeInherited, "pg_ctl", "/usr/sbin/runuser", "-u", "postgres", "--", ctl, "-D", data] + arguments, timeout: 90)
-        guard result.status == 0 else { throw BerthProcess.SetupError("pg_ctl \(arguments.joined(separator: " ")) exited with \(result.status): \(result.stderr)") }
+        try await PostgresUser.run([ctl, "-D", data] + arguments)
     }
 }
