@@ -55,10 +55,14 @@ extension SQLStore {
         return counts
     }
 
-    public func claimJobs(controller: String, engine: String, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan) async throws(StoreError) -> [JobRecord] {
+    public func claimJobs(
+        controller: String, engine: String, node: NodeIdentity?, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan
+    ) async throws(StoreError) -> [JobRecord] {
         guard limit > 0 else { return [] }
         let limits = projectLimits.compactMapValues(\.effectiveLimit)
+        let nodeLabels = try node.map { node throws(StoreError) in try Coding.encode(node.labels) }
         let rows = try await backend.write { [backend] tx throws(StoreError) -> [SQLRow] in
+            if let node, try SQLStore.isUnschedulable(node.name, in: tx) { return [] }
             let now = try backend.now(in: tx)
             let leaseEnd = now.addingTimeInterval(lease.seconds)
             let claimable = "state = 'pending' AND cancel_requested = FALSE AND (next_attempt_at IS NULL OR next_attempt_at <= $1)"
@@ -107,6 +111,12 @@ extension SQLStore {
                     let keys = blockedKeys.sorted()
                     exclusion += " AND (concurrency_key IS NULL OR concurrency_key NOT IN (\(placeholders(from: parameters.count + 1, count: keys.count))))"
                     parameters += keys.map(SQLValue.text)
+                }
+                if let nodeLabels {
+                    parameters.append(.text(nodeLabels))
+                    exclusion += " AND (node_selector IS NULL OR \(tx.dialect.selectorMatches(labelsParameter: parameters.count)))"
+                } else {
+                    exclusion += " AND node_selector IS NULL"
                 }
                 parameters.append(.int(wanted))
                 let candidates = try tx.query(
