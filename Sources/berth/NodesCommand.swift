@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthAPI
 import BerthCore
 import Foundation
+import Logging
 
 /// `berth nodes …`: the controllers of one store (`berth serve --node NAME`), their heartbeats,
 /// and cordon, drain and removal, through the client the options choose.

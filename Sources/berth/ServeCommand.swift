@@ -195,7 +195,9 @@ struct ServeCommand: AsyncParsableCommand {
         var labels: [String: String] = [:]
         for text in nodeLabels {
             let label: (key: String, value: String)
-            do { label = try NodeIdentity.parseLabel(text) } catch { throw ArgumentParser.ValidationError("--node-label \(text.debugDescription): \(error.issues.map(\.message).joined(separator: "; "))") }
+            do { label = try NodeIdentity.parseLabel(text) } catch {
+                throw ArgumentParser.ValidationError("--node-label \(text.debugDescription): \(error.issues.map(\.message).joined(separator: "; "))")
+            }
             guard labels[label.key] == nil else { throw ArgumentParser.ValidationError("--node-label: the key \(label.key) is given twice") }
             labels[label.key] = label.value
         }

@@ -39,7 +39,8 @@ extension StoreConformanceTests {
     @Test(arguments: StoreKind.allCases)
     func anUnknownNodeIsNotFoundAndABadNameIsRefused(kind: StoreKind) async throws {
         try await TestPlace.with(kind) { store, _ in
-            #expect(try await store.node(named: "ghost") == nil)
+            let missing = try await store.node(named: "ghost")
+            #expect(missing == nil)
             let error = await expectStoreError(.notFound) { try await store.setNodeScheduling(name: "ghost", cordoned: true, draining: false) }
             #expect(error?.message.contains("node ghost") == true)
             await expectStoreError(.notFound) { try await store.removeNode(name: "ghost", force: true) }
@@ -101,7 +102,7 @@ extension StoreConformanceTests {
             // given
             let node = NodeIdentity(name: "worker-1")
             try await store.heartbeat(beat("worker-1"))
-            for index in 0..<3 { try await store.submitJob(try submission(name: "j\(index)"), now: at(Double(index))) }
+            for index in 0..<3 { _ = try await store.submitJob(try submission(name: "j\(index)"), now: at(Double(index))) }
             func claim() async throws -> [JobRecord] {
                 try await store.claimJobs(controller: "c1", engine: "e1", node: node, limit: 1, projectLimits: [:], lease: .seconds(30))
             }
