@@ -54,6 +54,8 @@ struct NodesEndToEndTests {
         let stillWaiting = try await scenario.job(waiting)
         #expect(stillWaiting["state"] as? String == "pending" && stillWaiting["claimedBy"] == nil, "\(stillWaiting)")
         #expect(try await nodes(scenario)["beta"]?["state"] as? String == "Cordoned")
+        let shown = try await scenario.berth("jobs", "show", waiting)
+        #expect(shown.stdout.contains("nodes:       pool=beta") && shown.stdout.contains("waiting:     every node with these labels takes no work now: beta Cordoned"), "\(shown.stdout)")
         // when: uncordoned, beta takes it
         #expect(try await scenario.berth("nodes", "uncordon", "beta").status == 0)
         let ranAfterUncordon = try await scenario.ended(waiting)
