@@ -21,8 +21,8 @@ public protocol JobQueue: Sendable {
     /// token (`JobRecord.fence`), leased for `lease` from the store's clock (PostgreSQL's, or the
     /// SQLite store's `AnchoredClock`), never a controller's. Several controllers may claim at
     /// once: each job goes to exactly one. With a `node`, only jobs whose `nodeSelector` its
-    /// labels match are claimed, and none while the node's row says cordoned or draining (read in
-    /// the claim's transaction); without one, only jobs without a `nodeSelector`.
+    /// labels match are claimed, and none while the node's row says cordoned or draining (read by
+    /// the claim's query); without one, only jobs without a `nodeSelector`.
     func claimJobs(
         controller: String, engine: String, node: NodeIdentity?, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan
     ) async throws(StoreError) -> [JobRecord]

@@ -62,7 +62,6 @@ extension SQLStore {
         let limits = projectLimits.compactMapValues(\.effectiveLimit)
         let nodeLabels = try node.map { node throws(StoreError) in try Coding.encode(node.labels) }
         let rows = try await backend.write { [backend] tx throws(StoreError) -> [SQLRow] in
-            if let node, try SQLStore.isUnschedulable(node.name, in: tx) { return [] }
             let now = try backend.now(in: tx)
             let leaseEnd = now.addingTimeInterval(lease.seconds)
             let claimable = "state = 'pending' AND cancel_requested = FALSE AND (next_attempt_at IS NULL OR next_attempt_at <= $1)"
@@ -112,9 +111,13 @@ extension SQLStore {
                     exclusion += " AND (concurrency_key IS NULL OR concurrency_key NOT IN (\(placeholders(from: parameters.count + 1, count: keys.count))))"
                     parameters += keys.map(SQLValue.text)
                 }
-                if let nodeLabels {
+                if let node, let nodeLabels {
                     parameters.append(.text(nodeLabels))
                     exclusion += " AND (node_selector IS NULL OR \(tx.dialect.selectorMatches(labelsParameter: parameters.count)))"
+                    // Nothing while the node's row says cordoned or draining (no row yet: its
+                    // first heartbeat is not written, and it takes work).
+                    parameters.append(.text(node.name))
+                    exclusion += " AND NOT EXISTS (SELECT 1 FROM nodes WHERE nodes.name = $\(parameters.count) AND (nodes.cordoned = TRUE OR nodes.draining = TRUE))"
                 } else {
                     exclusion += " AND node_selector IS NULL"
                 }

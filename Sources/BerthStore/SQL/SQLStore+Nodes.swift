@@ -96,11 +96,4 @@ extension SQLStore {
             try tx.run("DELETE FROM nodes WHERE name = $1", .text(name))
         }
     }
-
-    /// Whether the node's row says it takes no new work (cordoned or draining); a node without a
-    /// row yet (its first heartbeat not written) takes work.
-    static func isUnschedulable(_ name: String, in tx: SQLTransaction) throws(StoreError) -> Bool {
-        guard let row = try tx.run("SELECT cordoned, draining FROM nodes WHERE name = $1", .text(name)).first else { return false }
-        return row.bool(0) || row.bool(1)
-    }
 }
