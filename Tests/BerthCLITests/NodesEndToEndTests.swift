@@ -76,6 +76,41 @@ struct NodesEndToEndTests {
         #expect(try await nodes(scenario).keys.sorted() == ["alpha"])
     }
 
+    @Test func throughTheAPIAReaderListsNodesAndOnlyAnAdminCordonsOne() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: one node on the embedded store, and a read and an admin token
+        try scenario.write("")
+        try scenario.startServe(Scenario.jobServeOptions + ["--node", "solo", "--node-label", "disk=ssd"])
+        var tokens: [String: String] = [:]
+        for scope in ["read", "admin"] {
+            let created = try await scenario.berth("token", "create", "--name", "e2e-\(scope)", "--scope", scope)
+            try #require(created.status == 0, "\(created.stderr)")
+            tokens[scope] = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let url = try await scenario.apiURL()
+        scenario.server = (url, try #require(tokens["read"]))
+        // when / then: the reader sees it Ready, and may not cordon it
+        try await scenario.eventually(60, "solo is Ready through the API") { try await nodes(scenario)["solo"]?["state"] as? String == "Ready" }
+        #expect(try await nodes(scenario)["solo"]?["labels"] as? [String: String] == ["disk": "ssd"])
+        let refused = try await scenario.berth("nodes", "cordon", "solo")
+        #expect(refused.status == 1 && refused.stderr.contains("admin"), "\(refused.status) \(refused.stderr)")
+        // when / then: the admin may
+        scenario.server = (url, try #require(tokens["admin"]))
+        let cordoned = try await scenario.berth("nodes", "cordon", "solo", "--json")
+        #expect(cordoned.status == 0 && cordoned.stdout.contains("\"state\" : \"Cordoned\""), "\(cordoned.stdout) \(cordoned.stderr)")
+        let unknown = try await scenario.berth("nodes", "uncordon", "ghost")
+        #expect(unknown.status == 1 && unknown.stderr.contains("no node ghost"), "\(unknown.stderr)")
+        // a heartbeat since does not clear the cordon
+        let cordonedAt = try #require(try JSONSerialization.jsonObject(with: Data(cordoned.stdout.utf8)) as? [String: Any])["heartbeatAt"] as? String
+        var solo: [String: Any]?
+        try await scenario.eventually(60, "a heartbeat after the cordon") {
+            solo = try await nodes(scenario)["solo"]
+            return solo?["heartbeatAt"] as? String != cordonedAt
+        }
+        #expect(solo?["state"] as? String == "Cordoned" && solo?["cordoned"] as? Bool == true, "\(String(describing: solo))")
+    }
+
     @Test func badNodeOptionsFailAtStartNamingTheOption() async throws {
         let scenario = try await Scenario()
         defer { scenario.finish() }
