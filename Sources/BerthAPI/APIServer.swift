@@ -108,6 +108,7 @@ public enum APIServer {
         ResourceRoutes(dependencies: dependencies).register(on: v1)
         ControlRoutes(dependencies: dependencies).register(on: v1)
         SourceRoutes(dependencies: dependencies).register(on: v1)
+        NodeRoutes(dependencies: dependencies).register(on: v1)
         // Outside the token check: a delivery proves itself with the webhook's secret.
         GitHookRoutes(dependencies: dependencies).register(on: router)
         routes(router)

@@ -36,6 +36,8 @@ package enum Permission: Sendable {
     case readState
     /// A worker reporting on its own job.
     case reportProgress
+    /// Cordon, uncordon, drain and remove nodes: the operator's alone (`admin`).
+    case manageNodes
 
     /// The scopes that grant it; `admin` grants everything.
     var scopes: Set<TokenScope> {
@@ -48,6 +50,7 @@ package enum Permission: Sendable {
         case .writeResources: [.resourcesWrite]
         case .readState: [.read]
         case .reportProgress: [.jobsWrite, .job]
+        case .manageNodes: []
         }
     }
 }

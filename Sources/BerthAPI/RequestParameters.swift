@@ -23,6 +23,16 @@ package enum RequestParameters {
         return value
     }
 
+    /// `true` or `false`, or nil when the parameter is absent.
+    static func boolean(_ text: String?, _ parameter: String) throws(APIError) -> Bool? {
+        switch text {
+        case nil: return nil
+        case "true": return true
+        case "false": return false
+        case let text?: throw APIError.badParameter(parameter, "\(parameter) is true or false, not \"\(text)\"")
+        }
+    }
+
     /// A job state of a `state` filter.
     package static func jobState(_ text: String) throws(APIError) -> JobState {
         guard let state = JobState(rawValue: text) else {

@@ -60,6 +60,8 @@ public final class Controller: Service {
     private let certificates: CertificateManager?
     /// Follows the git source, when desired state comes from git.
     private let git: GitSync?
+    /// Writes this controller's node heartbeat, when it is a node (`berth serve`).
+    private let node: NodeHeartbeats?
     private let configuration: ControllerConfiguration
     private let logger: Logger
     private let health: ControllerHealth?
@@ -77,7 +79,7 @@ public final class Controller: Service {
 
     public init(
         source: DesiredStateSource, runtime: any ContainerRuntime, store: (any LeaderLease & StoreNotifications)?, reconciler: Reconciler, jobs: JobRunner? = nil, cron: CronTrigger? = nil,
-        certificates: CertificateManager? = nil, git: GitSync? = nil,
+        certificates: CertificateManager? = nil, git: GitSync? = nil, node: NodeHeartbeats? = nil,
         configuration: ControllerConfiguration = ControllerConfiguration(), health: ControllerHealth? = nil, logger: Logger = Logger(label: "berth.controller"),
         onPass: @escaping @Sendable (PassResult) -> Void = { _ in }
     ) {
@@ -89,6 +91,7 @@ public final class Controller: Service {
         self.cron = cron
         self.certificates = certificates
         self.git = git
+        self.node = node
         self.configuration = configuration
         self.health = health
         self.logger = logger
@@ -109,6 +112,7 @@ public final class Controller: Service {
                 group.addTask { await self.reconciler.runStoreWrites() }
                 if let jobs { group.addTask { await jobs.run() } }
                 if let git { group.addTask { await git.run() } }
+                if let node { group.addTask { await node.run(runningJobs: { await self.jobs?.runningJobIDs.count ?? 0 }) } }
                 defer { group.cancelAll() }
                 try await loop()
                 // What the last passes left for the store, if it takes it soon.
@@ -154,6 +158,7 @@ public final class Controller: Service {
                     logger.log(level: changes > 0 ? .info : .debug, "pass done in \(clock.now - passStart): \(changes) change\(changes == 1 ? "" : "s")")
                     engineFailures = 0
                     git?.passCompleted(revision: snapshot.revision?.sha, statuses: result.statuses)
+                    node?.passCompleted(result.statuses)
                     onPass(result)
                     if let next = result.nextWakeUp { deadline = min(deadline, result.time.instant(of: next) + .milliseconds(10)) }
                 } catch {

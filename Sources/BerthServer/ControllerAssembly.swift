@@ -21,6 +21,8 @@ public struct ControllerSettings: Sendable {
     public var environment: EnvironmentResolver
     /// How jobs' completion webhooks are sent and retried.
     public var webhooks = WebhookConfiguration()
+    /// The node this controller registers as, with its heartbeat; `nil` registers none.
+    public var node: NodeConfiguration?
 
     public init(
         resyncInterval: TimeSpan, concurrency: Int, restartBackoff: BackoffPolicy, jobs: JobRunnerConfiguration,
@@ -35,11 +37,11 @@ public struct ControllerSettings: Sendable {
 }
 
 /// Builds the controller `serve` runs: one reconciler, the job runner and the cron trigger on one
-/// store and one engine, and the certificate manager; it reports to `health`, which the API of
-/// the same process shows.
+/// store and one engine, the certificate manager and the node heartbeat; it reports to `health`,
+/// which the API of the same process shows.
 public enum ControllerAssembly {
     public static func makeController(
-        store: any Store, runtime: some ContainerRuntime & JobRuntime, objectStorage: (any ObjectStorage)?, source: DesiredStateSource,
+        store: any Store, runtime: DockerEngine, objectStorage: (any ObjectStorage)?, source: DesiredStateSource,
         certificates: CertificateManager?, git: GitSync? = nil, settings: ControllerSettings, health: ControllerHealth? = nil, logger: Logger
     ) -> Controller {
         let options = ReconcilerOptions(
@@ -52,9 +54,12 @@ public enum ControllerAssembly {
         let jobs = JobRunner(
             runtime: runtime, store: store, configuration: settings.jobs, environment: settings.environment, logger: Logger(label: "berth.jobs"),
             completion: completion)
+        let node = settings.node.map { node in
+            NodeHeartbeats(store: store, configuration: node, engineInfo: { try await runtime.client.info() }, logger: Logger(label: "berth.nodes"))
+        }
         return Controller(
             source: source, runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
-            certificates: certificates, git: git,
+            certificates: certificates, git: git, node: node,
             configuration: ControllerConfiguration(resyncInterval: .milliseconds(settings.resyncInterval.milliseconds), identity: settings.jobs.identity),
             health: health, logger: logger
         )

@@ -56,6 +56,7 @@ package struct Asset: Sendable {
         .phase-Progressing, .phase-Pending, .state-pending, .state-queued, .state-started { color: var(--warn); }
         .phase-Degraded, .phase-Failed, .state-failed, .state-cancelled { color: var(--bad); }
         tr.near-expiry td.expiry { color: var(--bad); font-weight: 700; }
+        tr.not-ready td.state, tr.not-ready td.heartbeat { color: var(--bad); font-weight: 700; }
         ul.inline { display: flex; flex-wrap: wrap; gap: .25rem .9rem; list-style: none; margin: 0 0 .6rem; padding: 0; }
         ul.inline a[aria-current="page"] { font-weight: 700; color: var(--fg); text-decoration: none; }
         #phase-counts { display: flex; flex-wrap: wrap; gap: .4rem; list-style: none; padding: 0; }

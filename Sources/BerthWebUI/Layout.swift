@@ -15,7 +15,7 @@ package struct PageContext: Sendable {
 
 /// The pages of the navigation.
 package enum Section: CaseIterable, Sendable {
-    case overview, plan, jobs, cronJobs, events, certificates
+    case overview, plan, jobs, cronJobs, events, certificates, nodes
 
     var path: HTML {
         switch self {
@@ -25,6 +25,7 @@ package enum Section: CaseIterable, Sendable {
         case .cronJobs: "/ui/cronjobs"
         case .events: "/ui/events"
         case .certificates: "/ui/certificates"
+        case .nodes: "/ui/nodes"
         }
     }
 
@@ -36,6 +37,7 @@ package enum Section: CaseIterable, Sendable {
         case .cronJobs: "Cron jobs"
         case .events: "Events"
         case .certificates: "Certificates"
+        case .nodes: "Nodes"
         }
     }
 }

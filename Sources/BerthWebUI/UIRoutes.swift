@@ -176,6 +176,12 @@ struct UIRoutes: Sendable {
         return Self.page(CertificatesPage.render(entries, project: project, context: try Self.pageContext(context)))
     }
 
+    /// Nodes serve every project: a project-limited token gets 403, as `GET /v1/nodes` answers it.
+    @Sendable func nodes(_ request: Request, context: APIRequestContext) async throws -> Response {
+        try context.authorize(.readState, project: nil)
+        return Self.page(NodesPage.render(try await store.nodes().map(NodeView.init), context: try Self.pageContext(context)))
+    }
+
     // MARK: Live streams
 
     /// `?project=` or `?job=`: the events from now on as server-sent events (the API's follow),

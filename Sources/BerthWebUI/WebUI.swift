@@ -40,6 +40,7 @@ public enum WebUI {
         pages.get("cronjobs", use: routes.cronJobs)
         pages.get("events", use: routes.events)
         pages.get("certificates", use: routes.certificates)
+        pages.get("nodes", use: routes.nodes)
         pages.get("live", use: routes.live)
         // Any other path under /ui/: signed out it is a redirect like every page, signed in a 404 page.
         pages.on("**", method: .get) { request, _ -> Response in throw APIError.notFound("no page \(request.uri.path)") }

@@ -10,7 +10,7 @@ struct Berth: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, RenderCommand.self, PlanCommand.self, ApplyCommand.self, ServeCommand.self,
             StatusCommand.self, HistoryCommand.self, RollbackCommand.self, DestroyCommand.self, JobsCommand.self, CronCommand.self, EventsCommand.self, ResourcesCommand.self,
-            TokenCommand.self, ImportCommand.self, SecretCommand.self, CompletionsCommand.self,
+            NodesCommand.self, TokenCommand.self, ImportCommand.self, SecretCommand.self, CompletionsCommand.self,
         ]
     )
 

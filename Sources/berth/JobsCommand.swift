@@ -145,13 +145,28 @@ struct JobsCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one job: states, times, result, log tails, feedback.")
 
+        /// Why a pending job with `selector` waits, when no node that takes work matches it; nil
+        /// when one does or the nodes are unknown.
+        static func waiting(for selector: [String: String], nodes: [NodeView]?) -> String? {
+            guard let nodes else { return nil }
+            let matching = nodes.filter { NodeIdentity(name: $0.name, labels: $0.labels).matches(selector) }
+            guard !matching.contains(where: \.schedulable) else { return nil }
+            if matching.isEmpty { return "no node carries these labels" }
+            return "every node with these labels takes no work now: " + matching.map { "\($0.name) \($0.ready ? $0.state : "NotReady")" }.joined(separator: ", ")
+        }
+
         @OptionGroup var controller: ControllerOptions
         @Argument(help: "The job id.") var id: String
         @Flag(help: "Print the job as JSON.") var json = false
 
         func run() async throws {
             controller.bootstrapLogging(fallback: .error)
-            let job = try await controller.withClient { client in try await client.job(id) }
+            let (job, nodes) = try await controller.withClient { client in
+                let job = try await client.job(id)
+                guard job.state == .pending, !job.spec.nodeSelector.isEmpty else { return (job, [NodeView]?.none) }
+                // Best effort: a token that may not read the nodes (a project-limited one) gets no hint.
+                return (job, try? await client.nodes())
+            }
             if json {
                 try printJSON(job)
                 return
@@ -165,6 +180,11 @@ struct JobsCommand: AsyncParsableCommand {
             ]
             if let code = job.exitCode { lines.append("exit code:   \(code)") }
             if let key = job.spec.concurrencyKey { lines.append("key:         \(key) (at most \(job.spec.keyLimit) at once)") }
+            if !job.spec.nodeSelector.isEmpty {
+                let selector = job.spec.nodeSelector.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+                lines.append("nodes:       " + TerminalText.escaped(selector, keepingLines: false))
+                if let waiting = Self.waiting(for: job.spec.nodeSelector, nodes: nodes) { lines.append("waiting:     " + TerminalText.escaped(waiting, keepingLines: false)) }
+            }
             if !job.labels.isEmpty {
                 lines.append("labels:      " + job.labels.sorted { $0.key < $1.key }.map { TerminalText.escaped("\($0.key)=\($0.value)", keepingLines: false) }.joined(separator: ", "))
             }

@@ -47,6 +47,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Events older than this are pruned, e.g. 30d.") var eventRetention: String = "30d"
     @Option(help: "Events kept at most; the oldest beyond go.") var eventKeep: Int = 100_000
     @Option(help: "This controller's name in job claims and the leader lease; give each controller of one store its own. Default: the host name.") var controllerID: String?
+    @Option(help: "The node this controller is among those of one store (berth nodes); give each host its own.") var node: String = NodeIdentity.defaultName
+    @Option(
+        name: .customLong("node-label"),
+        help: "A label of this node, key=value (repeatable): jobs whose nodeSelector it matches may run here.") var nodeLabels: [String] = []
+    @Option(help: "A node whose heartbeat (every 5s) is older than this is NotReady, e.g. 30s.") var nodeTimeout: String = "30s"
     @Option(help: "The first crash-loop backoff of a service's restarts; it doubles up to --restart-backoff-max.") var restartBackoff: String = "10s"
     @Option(help: "The longest crash-loop backoff.") var restartBackoffMax: String = "5m"
     @Option(help: "A container that ran this long before it exited restarts at once, its backoff forgotten.") var restartBackoffReset: String = "10m"
@@ -104,7 +109,9 @@ struct ServeCommand: AsyncParsableCommand {
         let identity = controllerID ?? ProcessInfo.processInfo.hostName
         let apiURL = APIAddress()
         // Before the store and the engine are opened: a bad job setting fails at once, naming the flag.
-        let jobSettings = try jobRunnerConfiguration(identity: identity, apiURL: role == .all ? apiURL : nil)
+        let nodeSettings = try nodeConfiguration()
+        var jobSettings = try jobRunnerConfiguration(identity: identity, apiURL: role == .all ? apiURL : nil)
+        jobSettings.node = nodeSettings.identity
         let logger = Logger(label: "berth.controller")
         // Before any metric is made, so the controller's and the API's land in the one registry.
         let metrics = APIMetrics()
@@ -132,6 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = ControllerSettings(
             resyncInterval: interval, concurrency: concurrency, restartBackoff: backoff, jobs: jobSettings, environment: try age.environmentResolver())
         settings.webhooks = try webhookConfiguration()
+        settings.node = nodeSettings
         try await controller.withStore { store in
             let runtime = try controller.openRuntime()
             var source = manifests.source(store: store)
@@ -175,6 +183,32 @@ struct ServeCommand: AsyncParsableCommand {
                 ))
             try await group.run()
         }
+    }
+
+    /// The node from `--node`, `--node-label` and `--node-timeout`, each checked and refused naming its flag.
+    func nodeConfiguration() throws -> NodeConfiguration {
+        do {
+            try NodeIdentity.validateName(node)
+        } catch {
+            throw ArgumentParser.ValidationError("--node: \(error.issues.map(\.message).joined(separator: "; "))")
+        }
+        var labels: [String: String] = [:]
+        for text in nodeLabels {
+            let label: (key: String, value: String)
+            do { label = try NodeIdentity.parseLabel(text) } catch {
+                throw ArgumentParser.ValidationError("--node-label \(text.debugDescription): \(error.issues.map(\.message).joined(separator: "; "))")
+            }
+            guard labels[label.key] == nil else { throw ArgumentParser.ValidationError("--node-label: the key \(label.key) is given twice") }
+            labels[label.key] = label.value
+        }
+        let timeout = try parseSpan(nodeTimeout, option: "--node-timeout")
+        guard timeout.milliseconds >= 1000 else {
+            throw ArgumentParser.ValidationError("--node-timeout is at least 1s (a heartbeat comes every third of it, at most every 5s), found \(nodeTimeout)")
+        }
+        // A beat at most every third of the timeout, so one late beat does not make the node NotReady.
+        let interval = min(Duration.seconds(5), .milliseconds(timeout.milliseconds / 3))
+        return NodeConfiguration(
+            identity: NodeIdentity(name: node, labels: labels), notReadyAfter: timeout, interval: interval, maxConcurrentJobs: maxConcurrentJobs)
     }
 
     /// `value`, refused naming `flag` unless it is at least 1.

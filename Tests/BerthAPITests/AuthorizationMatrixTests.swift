@@ -94,6 +94,13 @@ import Testing
             Route(method: .get, uri: "/v1/source", need: .readState(nil)),
             Route(method: .get, uri: "/v1/source/history", need: .readState(nil)),
             Route(method: .post, uri: "/v1/source/rollback", body: #"{"revision": null}"#, need: .admin("default")),
+            // Nodes serve every project: reading needs read without a limit, changing one admin.
+            Route(method: .get, uri: "/v1/nodes", need: .readState(nil)),
+            Route(method: .get, uri: "/v1/nodes/worker-1", need: .readState(nil)),
+            Route(method: .post, uri: "/v1/nodes/worker-1/cordon", need: .admin("default")),
+            Route(method: .post, uri: "/v1/nodes/worker-1/uncordon", need: .admin("default")),
+            Route(method: .post, uri: "/v1/nodes/worker-1/drain", need: .admin("default")),
+            Route(method: .delete, uri: "/v1/nodes/no-such-node", need: .admin("default")),
             // A CronJob's run now is a job write in its project.
             Route(method: .post, uri: "/v1/cronjobs/beta/nightly/run", need: .writeJobs("beta")),
             Route(method: .post, uri: "/v1/cronjobs/alpha/nightly/run", need: .writeJobs("alpha")),

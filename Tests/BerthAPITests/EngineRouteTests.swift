@@ -15,7 +15,7 @@ import Testing
     private func startedJob(_ fixture: APIFixture, _ client: any TestClientProtocol) async throws -> (job: JobRecord, container: String) {
         let now = Date()
         let job = try await client.call(.post, "/v1/jobs", token: fixture.tokens["jobs"], body: APIFixture.jobYAML("j")).decode(JobView.self)
-        _ = try await fixture.store.claimJobs(controller: "test", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(60))
+        _ = try await fixture.store.claimJobs(controller: "test", engine: "engine-1", node: nil, limit: 1, projectLimits: [:], lease: .seconds(60))
         let started = try await fixture.store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "test", fence: 1), update: JobUpdate(), now: now)
         return (started, ObjectName.jobContainer(project: "alpha", jobID: job.id))
     }

@@ -58,7 +58,7 @@ struct JobAnswerTests {
         ).job
         let feedbackJSON = try await store.submitJob(JobSubmission(project: "alpha", name: "feedback", spec: try Self.spec("exit 3")), now: start.addingTimeInterval(2)).job
         let feedbackText = try await store.submitJob(JobSubmission(project: "alpha", name: "text", spec: try Self.spec("exit 0")), now: start.addingTimeInterval(3)).job
-        let claimed = try await store.claimJobs(controller: "c/1", engine: "engine-1", limit: 10, projectLimits: [:], lease: .minutes(5))
+        let claimed = try await store.claimJobs(controller: "c/1", engine: "engine-1", node: nil, limit: 10, projectLimits: [:], lease: .minutes(5))
         #expect(claimed.count == 4)
         let later = start.addingTimeInterval(86_401.25)
         for job in [owned, feedbackJSON, feedbackText] {

@@ -151,7 +151,7 @@ import Testing
             // given: two running jobs and the worker token of the first
             let first = try await client.call(.post, "/v1/jobs", token: fixture.tokens["admin"], body: APIFixture.jobYAML("a")).decode(JobView.self)
             let second = try await client.call(.post, "/v1/jobs", token: fixture.tokens["admin"], body: APIFixture.jobYAML("b")).decode(JobView.self)
-            _ = try await fixture.store.claimJobs(controller: "test", engine: "engine-1", limit: 2, projectLimits: [:], lease: .seconds(60))
+            _ = try await fixture.store.claimJobs(controller: "test", engine: "engine-1", node: nil, limit: 2, projectLimits: [:], lease: .seconds(60))
             let worker = try await fixture.store.createJobToken(jobID: first.id, now: Date()).token
 
             // when
@@ -186,7 +186,7 @@ import Testing
             // given: two running jobs and the worker token of each
             let first = try await client.call(.post, "/v1/jobs", token: fixture.tokens["admin"], body: APIFixture.jobYAML("a")).decode(JobView.self)
             let second = try await client.call(.post, "/v1/jobs", token: fixture.tokens["admin"], body: APIFixture.jobYAML("b")).decode(JobView.self)
-            _ = try await fixture.store.claimJobs(controller: "test", engine: "engine-1", limit: 2, projectLimits: [:], lease: .seconds(60))
+            _ = try await fixture.store.claimJobs(controller: "test", engine: "engine-1", node: nil, limit: 2, projectLimits: [:], lease: .seconds(60))
             let worker = try await fixture.store.createJobToken(jobID: first.id, now: Date()).token
             let other = try await fixture.store.createJobToken(jobID: second.id, now: Date()).token
 

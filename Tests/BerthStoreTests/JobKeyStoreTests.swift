@@ -17,7 +17,7 @@ struct JobKeyStoreTests {
     }
 
     static func claim(_ store: any Store, limit: Int = 100) async throws -> [JobRecord] {
-        try await store.claimJobs(controller: "c1", engine: "engine-1", limit: limit, projectLimits: [:], lease: .minutes(5))
+        try await store.claimJobs(controller: "c1", engine: "engine-1", node: nil, limit: limit, projectLimits: [:], lease: .minutes(5))
     }
 
     /// Starts the claimed job, then finishes it.
@@ -158,7 +158,7 @@ struct JobKeyStoreTests {
                     group.addTask {
                         var idleRounds = 0
                         while idleRounds < 50 {
-                            let batch = try await claimer.claimJobs(controller: "c\(index)", engine: "engine-1", limit: 3, projectLimits: [:], lease: .minutes(5))
+                            let batch = try await claimer.claimJobs(controller: "c\(index)", engine: "engine-1", node: nil, limit: 3, projectLimits: [:], lease: .minutes(5))
                             if batch.isEmpty {
                                 idleRounds += 1
                                 try await Task.sleep(for: .milliseconds(5))

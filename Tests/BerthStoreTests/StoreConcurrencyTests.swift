@@ -38,7 +38,7 @@ struct StoreConcurrencyTests {
                     group.addTask {
                         var mine: [String] = []
                         while true {
-                            let batch = try await claimer.claimJobs(controller: "c\(index)", engine: "engine-1", limit: 10, projectLimits: [:], lease: .minutes(5))
+                            let batch = try await claimer.claimJobs(controller: "c\(index)", engine: "engine-1", node: nil, limit: 10, projectLimits: [:], lease: .minutes(5))
                             if batch.isEmpty { return mine }
                             mine += batch.map(\.id)
                         }
@@ -73,7 +73,7 @@ struct StoreConcurrencyTests {
                 for (index, claimer) in claimers.enumerated() {
                     group.addTask {
                         for _ in 0..<20 {
-                            let batch = try await claimer.claimJobs(controller: "c\(index)", engine: "engine-1", limit: 4, projectLimits: limits, lease: .minutes(5))
+                            let batch = try await claimer.claimJobs(controller: "c\(index)", engine: "engine-1", node: nil, limit: 4, projectLimits: limits, lease: .minutes(5))
                             let counts = try await claimer.jobCounts(project: nil)
                             _ = counts
                             for job in batch.prefix(1) {
@@ -146,7 +146,7 @@ struct StoreConcurrencyTests {
                 let job = try await store.submitJob(try submission(project: "p\(index % 3)", name: "j\(index)"), now: at(0)).job
                 ids.append(job.id)
             }
-            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 12, projectLimits: [:], lease: .minutes(5))
+            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", node: nil, limit: 12, projectLimits: [:], lease: .minutes(5))
             for (index, id) in ids.enumerated() where index % 3 != 0 {
                 try await store.transitionJob(id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(2))
                 if index % 3 == 2 {
@@ -254,7 +254,7 @@ struct StoreConcurrencyTests {
             #expect(before.isEmpty)
             #expect(Set(takenOver.map(\.id)) == Set(held))
             #expect(takenOver.allSatisfy { $0.claimedBy == "survivor" && $0.claimedEngine == "engine-2" && $0.fence == 2 && $0.state == .queued })
-            let rest = try await store.claimJobs(controller: "survivor", engine: "engine-2", limit: 100, projectLimits: [:], lease: .minutes(1))
+            let rest = try await store.claimJobs(controller: "survivor", engine: "engine-2", node: nil, limit: 100, projectLimits: [:], lease: .minutes(1))
             #expect(rest.count == 4)
             let again = takenOver + rest
             #expect(again.allSatisfy { $0.attempt == 1 })

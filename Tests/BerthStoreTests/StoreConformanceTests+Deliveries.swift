@@ -21,7 +21,7 @@ extension StoreConformanceTests {
             let finishing = try await store.submitJob(try notifiedSubmission(events: [.failed, .cancelled]), now: at(1)).job
             let plain = try await store.submitJob(try submission(), now: at(2)).job
             let cancelled = try await store.submitJob(try notifiedSubmission(events: [.cancelled]), now: at(3)).job
-            let claimed = try await store.claimJobs(controller: "c1", engine: "e1", limit: 3, projectLimits: [:], lease: .seconds(30))
+            let claimed = try await store.claimJobs(controller: "c1", engine: "e1", node: nil, limit: 3, projectLimits: [:], lease: .seconds(30))
             let claims = Dictionary(uniqueKeysWithValues: claimed.map { ($0.id, $0.claim) })
             let now = Date()
             // when

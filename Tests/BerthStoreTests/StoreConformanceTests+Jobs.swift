@@ -170,9 +170,9 @@ extension StoreConformanceTests {
             let urgent = try await store.submitJob(try submission(name: "urgent", priority: 10), now: at(2)).job
             let young = try await store.submitJob(try submission(name: "young"), now: at(3)).job
             // when
-            let first = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 2, projectLimits: [:], lease: .seconds(30))
-            let rest = try await store.claimJobs(controller: "c2", engine: "engine-1", limit: 10, projectLimits: [:], lease: .seconds(30))
-            let none = try await store.claimJobs(controller: "c2", engine: "engine-1", limit: 10, projectLimits: [:], lease: .seconds(30))
+            let first = try await store.claimJobs(controller: "c1", engine: "engine-1", node: nil, limit: 2, projectLimits: [:], lease: .seconds(30))
+            let rest = try await store.claimJobs(controller: "c2", engine: "engine-1", node: nil, limit: 10, projectLimits: [:], lease: .seconds(30))
+            let none = try await store.claimJobs(controller: "c2", engine: "engine-1", node: nil, limit: 10, projectLimits: [:], lease: .seconds(30))
             // then
             #expect(first.map(\.id) == [urgent.id, old.id])
             #expect(rest.map(\.id) == [young.id, low.id])
@@ -197,15 +197,15 @@ extension StoreConformanceTests {
             }
             let limits = ["qfield": ProjectJobLimits(maxConcurrent: 2), "shop": ProjectJobLimits(maxConcurrent: 3, exclusive: true)]
             // when
-            let first = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 5, projectLimits: limits, lease: .seconds(30))
-            let second = try await store.claimJobs(controller: "c2", engine: "engine-1", limit: 10, projectLimits: limits, lease: .seconds(30))
+            let first = try await store.claimJobs(controller: "c1", engine: "engine-1", node: nil, limit: 5, projectLimits: limits, lease: .seconds(30))
+            let second = try await store.claimJobs(controller: "c2", engine: "engine-1", node: nil, limit: 10, projectLimits: limits, lease: .seconds(30))
             // then
             #expect(first.map(\.name) == ["q0", "s0", "q1", "o0", "o1"])
             #expect(second.map(\.name) == ["o2", "o3"])
             // a finished job frees a slot
             let q0 = try #require(first.first)
             try await store.transitionJob(q0.id, from: .queued, to: .cancelled, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(11))
-            let third = try await store.claimJobs(controller: "c2", engine: "engine-1", limit: 10, projectLimits: limits, lease: .seconds(30))
+            let third = try await store.claimJobs(controller: "c2", engine: "engine-1", node: nil, limit: 10, projectLimits: limits, lease: .seconds(30))
             #expect(third.map(\.name) == ["q2"])
         }
     }
@@ -215,7 +215,7 @@ extension StoreConformanceTests {
         try await TestPlace.with(kind) { store, _ in
             // given
             let job = try await store.submitJob(try submission(), now: at(0)).job
-            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(30))
+            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", node: nil, limit: 1, projectLimits: [:], lease: .seconds(30))
             try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(containerID: "abc"), now: at(2))
             // when: due in 1.5 s (whole milliseconds, as the store keeps them)
             let dueAt = Date(timeIntervalSince1970: ((Date().timeIntervalSince1970 + 1.5) * 1000).rounded() / 1000)
@@ -223,13 +223,13 @@ extension StoreConformanceTests {
                 job.id, from: .started, to: .pending, claim: JobClaim(controller: "c1", fence: 1),
                 update: JobUpdate(exitCode: 1, reason: "Error", nextAttemptAt: dueAt), now: at(5)
             )
-            let early = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(30))
+            let early = try await store.claimJobs(controller: "c1", engine: "engine-1", node: nil, limit: 1, projectLimits: [:], lease: .seconds(30))
             var due: [JobRecord] = []
             let clock = ContinuousClock()
             let giveUp = clock.now + .seconds(30)
             while due.isEmpty, clock.now < giveUp {
                 try await Task.sleep(for: .milliseconds(50))
-                due = try await store.claimJobs(controller: "c2", engine: "engine-2", limit: 1, projectLimits: [:], lease: .seconds(30))
+                due = try await store.claimJobs(controller: "c2", engine: "engine-2", node: nil, limit: 1, projectLimits: [:], lease: .seconds(30))
             }
             // then
             #expect(retry.state == .pending && retry.attempt == 2 && retry.exitCode == 1 && retry.reason == "Error")
@@ -326,7 +326,7 @@ extension StoreConformanceTests {
         try await TestPlace.with(kind) { store, _ in
             // given
             let job = try await store.submitJob(try submission(), now: at(0)).job
-            let claimed = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(30))
+            let claimed = try await store.claimJobs(controller: "c1", engine: "engine-1", node: nil, limit: 1, projectLimits: [:], lease: .seconds(30))
             let created = try await store.transitionJob(job.id, from: .queued, to: .queued, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(containerID: "ctr-1"), now: at(2))
             try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(3))
             let progress = try await store.transitionJob(
@@ -357,7 +357,7 @@ extension StoreConformanceTests {
         try await TestPlace.with(kind) { store, _ in
             // given: a started job
             let job = try await store.submitJob(try submission(), now: at(0)).job
-            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(30))
+            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", node: nil, limit: 1, projectLimits: [:], lease: .seconds(30))
             try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(2))
             let explanation = JobUpdate.Explanation(type: .warning, reason: "BackoffLimitExceeded", message: "attempt 1: exit code 3")
             // when: another controller's transition is refused, then the holder's succeeds
@@ -394,8 +394,8 @@ extension StoreConformanceTests {
             let a = try await store.submitJob(try submission(name: "a"), now: at(0)).job
             let b = try await store.submitJob(try submission(name: "b"), now: at(0)).job
             let c = try await store.submitJob(try submission(name: "c"), now: at(0)).job
-            _ = try await store.claimJobs(controller: "dead", engine: "engine-1", limit: 2, projectLimits: [:], lease: .seconds(2))
-            _ = try await store.claimJobs(controller: "alive", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(2))
+            _ = try await store.claimJobs(controller: "dead", engine: "engine-1", node: nil, limit: 2, projectLimits: [:], lease: .seconds(2))
+            _ = try await store.claimJobs(controller: "alive", engine: "engine-1", node: nil, limit: 1, projectLimits: [:], lease: .seconds(2))
             try await store.transitionJob(b.id, from: .queued, to: .started, claim: JobClaim(controller: "dead", fence: 1), update: JobUpdate(containerID: "ctr-b"), now: at(2))
             // when
             #expect(try await store.renewLeases(controller: "alive", claims: [c.id: 1], lease: .seconds(60)) == [c.id])
@@ -427,7 +427,7 @@ extension StoreConformanceTests {
             // given: a job claimed by c1 whose lease ran out, taken over by c1 again (a restart
             // that kept its name), so fence 1 is stale and fence 2 current
             let job = try await store.submitJob(try submission(), now: at(0)).job
-            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .milliseconds(300))
+            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", node: nil, limit: 1, projectLimits: [:], lease: .milliseconds(300))
             let taken = try await Self.takeOver(1, store: store, controller: "c1", engine: "engine-1")
             #expect(taken.map(\.fence) == [2])
             let leased = try #require(try await store.job(job.id)?.leaseExpiresAt)
@@ -465,7 +465,7 @@ extension StoreConformanceTests {
             #expect(cancelledPending.state == .cancelled && cancelledPending.finishedAt == at(10) && cancelledPending.reason == "Cancelled")
             #expect(flagged.state == .started && flagged.cancelRequested)
             #expect(untouched == done)
-            #expect(try await store.claimJobs(controller: "c9", engine: "engine-1", limit: 10, projectLimits: [:], lease: .seconds(5)).isEmpty)
+            #expect(try await store.claimJobs(controller: "c9", engine: "engine-1", node: nil, limit: 10, projectLimits: [:], lease: .seconds(5)).isEmpty)
             await expectStoreError(.notFound) { try await store.requestCancel("missing", now: at(10)) }
             let wake = await firstNotification(notifications) { $0 == .jobCancelRequested(jobID: running.id) }
             #expect(wake)
@@ -488,7 +488,7 @@ extension StoreConformanceTests {
             #expect(ended.state == .cancelled && ended.reason == "Cancelled" && ended.finishedAt == at(11) && ended.startedAt == nil)
             let reasons = try await store.events(EventQuery(jobID: queued.id)).map(\.reason)
             #expect(reasons.suffix(2) == ["CancelRequested", "Cancelled"], "\(reasons)")
-            #expect(try await store.claimJobs(controller: "c2", engine: "engine-1", limit: 10, projectLimits: [:], lease: .seconds(5)).isEmpty)
+            #expect(try await store.claimJobs(controller: "c2", engine: "engine-1", node: nil, limit: 10, projectLimits: [:], lease: .seconds(5)).isEmpty)
             #expect(try await store.takeOverExpiredJobs(controller: "c2", engine: "engine-1", lease: .seconds(5)).isEmpty, "an ended job holds no lease")
             await expectStoreError(.stateConflict) {
                 try await store.transitionJob(queued.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(containerID: "late"), now: at(12))
@@ -509,7 +509,7 @@ extension StoreConformanceTests {
             for index in 0..<3 {
                 try await store.submitJob(try submission(project: "shop", name: "s\(index)"), now: at(Double(index)))
             }
-            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 2, projectLimits: ["shop": ProjectJobLimits(maxConcurrent: 0)], lease: .seconds(30))
+            _ = try await store.claimJobs(controller: "c1", engine: "engine-1", node: nil, limit: 2, projectLimits: ["shop": ProjectJobLimits(maxConcurrent: 0)], lease: .seconds(30))
             // when
             var pages: [[String]] = []
             var cursor: String?
@@ -576,7 +576,7 @@ extension StoreConformanceTests {
                 var owned = try submission(name: name)
                 owned.owner = owner
                 let job = try await store.submitJob(owned, now: at(0)).job
-                _ = try await store.claimJobs(controller: "c1", engine: "engine-1", limit: 1, projectLimits: [:], lease: .seconds(100))
+                _ = try await store.claimJobs(controller: "c1", engine: "engine-1", node: nil, limit: 1, projectLimits: [:], lease: .seconds(100))
                 try await store.transitionJob(job.id, from: .queued, to: .started, claim: JobClaim(controller: "c1", fence: 1), update: JobUpdate(), now: at(2))
                 if let ending {
                     try await store.transitionJob(

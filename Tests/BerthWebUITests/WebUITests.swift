@@ -11,7 +11,7 @@ import Testing
 /// The web UI through the router as `serve` builds it, against a real SQLite store and dockerd.
 @Suite("Web UI", .serialized)
 struct WebUITests {
-    static let pages = ["/ui/", "/ui/services/alpha/web", "/ui/plan", "/ui/jobs", "/ui/cronjobs", "/ui/events", "/ui/certificates"]
+    static let pages = ["/ui/", "/ui/services/alpha/web", "/ui/plan", "/ui/jobs", "/ui/cronjobs", "/ui/events", "/ui/certificates", "/ui/nodes"]
 
     @Test func everyPageRendersForAnAdmin() async throws {
         try await UIFixture.run { fixture, client in
@@ -51,6 +51,30 @@ struct WebUITests {
             #expect(missing.status == .notFound && missing.text.contains("<p class=\"error\" role=\"alert\">"))
             let unknown = try await browser.get("/ui/no/such/page")
             #expect(unknown.status == .notFound && unknown.text.contains("role=\"alert\""))
+        }
+    }
+
+    @Test func theNodesPageShowsEachNodeAndIsClosedToAProjectLimitedToken() async throws {
+        try await UIFixture.run { fixture, client in
+            // given: one node that beats, one whose heartbeat is old and that is cordoned
+            for name in ["web-1", "gone-1"] {
+                try await fixture.store.heartbeat(
+                    NodeHeartbeat(
+                        node: NodeIdentity(name: name, labels: ["zone": "a"]), engineVersion: "27.5.1", cpus: 2, memoryBytes: 4 << 30, runningJobs: 1,
+                        runningReplicas: 3, maxConcurrentJobs: 4, notReadyAfter: name == "gone-1" ? 0.001 : 30))
+            }
+            try await fixture.store.setNodeScheduling(name: "gone-1", cordoned: true, draining: false)
+            let admin = try await Browser.signIn(client, token: try #require(fixture.tokens["admin"]))
+            let limited = try await Browser.signIn(client, token: try #require(fixture.tokens["read-alpha"]))
+            // when: (gone-1's 1 ms timeout passed during the sign-ins)
+            let page = try await admin.get("/ui/nodes").text
+            let denied = try await limited.get("/ui/nodes")
+            // then
+            #expect(page.contains("<table id=\"nodes\">") && page.contains("<tr data-node=\"web-1\"><th scope=\"row\">web-1</th>"), "\(page)")
+            #expect(page.contains("<td class=\"state state-Ready\">Ready</td><td class=\"labels\">zone=a</td><td>27.5.1</td><td>2</td><td>4.0 GiB</td><td>1 of 4</td><td>3</td>"), "\(page)")
+            #expect(page.contains("<tr data-node=\"gone-1\" class=\"not-ready\">") && page.contains("<td class=\"state state-Cordoned\">Cordoned, NotReady</td>"), "\(page)")
+            #expect(page.contains("<a href=\"/ui/nodes\" aria-current=\"page\">Nodes</a>"))
+            #expect(denied.status == .forbidden)
         }
     }
 

@@ -33,7 +33,7 @@ do {
 let values = Array(rest)
 guard let count = Int(values[1]), let leaseSeconds = Int64(values[2]) else { fail("COUNT and LEASE_SECONDS are numbers") }
 do {
-    let jobs = try await store.claimJobs(controller: values[0], engine: "probe", limit: count, projectLimits: [:], lease: .seconds(leaseSeconds))
+    let jobs = try await store.claimJobs(controller: values[0], engine: "probe", node: nil, limit: count, projectLimits: [:], lease: .seconds(leaseSeconds))
     // Written straight to the descriptor: no buffering to flush before the kill.
     FileHandle.standardOutput.write(Data(("claimed " + jobs.map(\.id).joined(separator: " ") + "\n").utf8))
 } catch {

@@ -31,9 +31,11 @@ struct TimedStore: JobQueue, EventLog, TokenStore, StoreNotifications, UISession
     }
     func jobCounts(project: String?) async throws(StoreError) -> [JobState: Int] { try await inner.jobCounts(project: project) }
 
-    func claimJobs(controller: String, engine: String, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan) async throws(StoreError) -> [JobRecord] {
+    func claimJobs(
+        controller: String, engine: String, node: NodeIdentity?, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan
+    ) async throws(StoreError) -> [JobRecord] {
         let begin = ContinuousClock.now
-        let claimed = try await inner.claimJobs(controller: controller, engine: engine, limit: limit, projectLimits: projectLimits, lease: lease)
+        let claimed = try await inner.claimJobs(controller: controller, engine: engine, node: node, limit: limit, projectLimits: projectLimits, lease: lease)
         if claimed.isEmpty {
             recorder.record(nil, "store: claim (nothing pending)", since: begin)
         } else {

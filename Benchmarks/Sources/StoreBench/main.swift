@@ -105,7 +105,7 @@ let defaultPool = PostgresConfiguration(connectionString: "").poolSize
 
 /// Claims one job at a time (a controller's worst case: one transaction per job).
 func claimOne(_ store: any Store, client: Int) async throws -> Int {
-    try await store.claimJobs(controller: "bench-\(client)", engine: "bench", limit: 1, projectLimits: [:], lease: .minutes(10)).count
+    try await store.claimJobs(controller: "bench-\(client)", engine: "bench", node: nil, limit: 1, projectLimits: [:], lease: .minutes(10)).count
 }
 
 func percentile(_ values: [Double], _ fraction: Double) -> Double {

@@ -210,7 +210,7 @@ public actor JobRunner {
         do {
             let sent = clock.now
             let claimed = try await store.claimJobs(
-                controller: configuration.identity, engine: engine, limit: free, projectLimits: projectLimits, lease: configuration.lease
+                controller: configuration.identity, engine: engine, node: configuration.node, limit: free, projectLimits: projectLimits, lease: configuration.lease
             )
             claimFailures.ended("claim")
             let now = Date()

@@ -31,12 +31,17 @@ public struct JobRunnerConfiguration: Sendable {
     public var eventRetention: TimeSpan
     /// …and the oldest beyond this many (`--event-keep`, 100,000). A pruned job's go with it.
     public var eventsKept: Int
+    /// The node this controller is (`--node`, `--node-label`): it claims only jobs whose
+    /// `nodeSelector` its labels match, and none while the node is cordoned or draining. `nil`
+    /// claims only jobs without a selector.
+    public var node: NodeIdentity?
 
     public init(
         identity: String = ProcessInfo.processInfo.hostName, maxConcurrentJobs: Int = 4, lease: TimeSpan = .seconds(30),
         pollInterval: Duration = .seconds(2), retryBackoff: BackoffPolicy = BackoffPolicy(initial: .seconds(10), maximum: .minutes(10)),
         logTailBytes: Int = 16 * 1024, feedbackLimit: Int = 64 * 1024, scratchPath: String = "/berth/scratch", apiURL: APIAddress? = nil,
-        retention: TimeSpan = .days(7), keepPerProject: Int = 100, eventRetention: TimeSpan = .days(30), eventsKept: Int = 100_000
+        retention: TimeSpan = .days(7), keepPerProject: Int = 100, eventRetention: TimeSpan = .days(30), eventsKept: Int = 100_000,
+        node: NodeIdentity? = nil
     ) {
         self.identity = identity
         self.maxConcurrentJobs = max(1, maxConcurrentJobs)
@@ -51,5 +56,6 @@ public struct JobRunnerConfiguration: Sendable {
         self.keepPerProject = keepPerProject
         self.eventRetention = eventRetention
         self.eventsKept = eventsKept
+        self.node = node
     }
 }

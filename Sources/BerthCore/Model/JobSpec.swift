@@ -34,6 +34,11 @@ public struct JobSpec: Sendable, Hashable, Codable {
     /// accepts none.
     public var inputPaths: [String]
 
+    // Nodes (issue 23).
+    /// Labels a node must carry (each `key: value`) for its controller to claim this job; empty:
+    /// any node. It narrows where the job runs and widens nothing, so no project policy applies.
+    public var nodeSelector: [String: String]
+
     public init(
         container: ContainerSpec,
         activeDeadline: TimeSpan? = nil,
@@ -46,7 +51,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
         maxConcurrentPerKey: Int? = nil,
         notify: JobNotifySpec? = nil,
         logArchive: LogArchiveSpec? = nil,
-        inputPaths: [String] = []
+        inputPaths: [String] = [],
+        nodeSelector: [String: String] = [:]
     ) {
         self.container = container
         self.activeDeadline = activeDeadline
@@ -60,6 +66,7 @@ public struct JobSpec: Sendable, Hashable, Codable {
         self.notify = notify
         self.logArchive = logArchive
         self.inputPaths = inputPaths
+        self.nodeSelector = nodeSelector
     }
 
     /// The limit of jobs with ``concurrencyKey`` claimed at once that this job starts under.
@@ -85,13 +92,21 @@ public struct JobSpec: Sendable, Hashable, Codable {
         let notify = map.optional("notify") { try $0.nested(JobNotifySpec.read) }
         let logArchive = map.optional("logArchive") { try $0.nested(LogArchiveSpec.read) }
         let inputPaths = map.optional("inputPaths", default: []) { try $0.list { try $0.parse(JobInputFile.normalizedPath) } }
+        let nodeSelector = map.optional("nodeSelector", default: [:]) {
+            try $0.dictionary(validateKey: NodeIdentity.validateLabelKey) { try $0.parse(Self.nodeLabelValue) }
+        }
         guard let container else { return nil }
         return JobSpec(
             container: container, activeDeadline: deadline, backoffLimit: backoffLimit, priority: priority,
             feedbackPath: feedbackPath, ttlAfterFinished: ttl, nonRetryableExitCodes: codes,
             concurrencyKey: concurrencyKey, maxConcurrentPerKey: maxPerKey,
-            notify: notify, logArchive: logArchive, inputPaths: inputPaths
+            notify: notify, logArchive: logArchive, inputPaths: inputPaths, nodeSelector: nodeSelector
         )
+    }
+
+    private static func nodeLabelValue(_ text: String) throws(ValidationError) -> String {
+        try NodeIdentity.validateLabelValue(text)
+        return text
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -99,6 +114,7 @@ public struct JobSpec: Sendable, Hashable, Codable {
         case concurrencyKey, maxConcurrentPerKey
         case notify, logArchive
         case inputPaths
+        case nodeSelector
     }
 
     public init(from decoder: any Decoder) throws {
@@ -125,6 +141,7 @@ public struct JobSpec: Sendable, Hashable, Codable {
         try keyed.encodeIfPresent(notify, forKey: .notify)
         try keyed.encodeIfPresent(logArchive, forKey: .logArchive)
         if !inputPaths.isEmpty { try keyed.encode(inputPaths, forKey: .inputPaths) }
+        if !nodeSelector.isEmpty { try keyed.encode(nodeSelector, forKey: .nodeSelector) }
     }
 }
 

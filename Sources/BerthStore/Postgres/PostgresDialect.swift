@@ -21,6 +21,11 @@ struct PostgresDialect: SQLDialect {
         "(labels::jsonb ->> $\(keyParameter)::text) = $\(valueParameter)"
     }
 
+    /// `jsonb` containment: for maps of strings, exactly "every selector member is a label".
+    func selectorMatches(labelsParameter: Int) -> String {
+        "jobs.node_selector::jsonb <@ $\(labelsParameter)::jsonb"
+    }
+
     /// One statement for every key; two keys with one hash share a lock, which only serializes
     /// their claims.
     func tryLockKeys(_ keys: [String], in tx: SQLTransaction) throws(StoreError) -> Set<String> {
@@ -57,7 +62,7 @@ struct PostgresDialect: SQLDialect {
         WITH job AS (\(SQLStore.insertJob)),
         event AS (
             INSERT INTO events (\(SQLStore.eventValueColumns))
-            SELECT $12::bigint, $13::text, $14::text, $15::text, $16::text, $17::text, $18::text, $19::text FROM job
+            SELECT $13::bigint, $14::text, $15::text, $16::text, $17::text, $18::text, $19::text, $20::text FROM job
         )
         SELECT id FROM job
         """
@@ -69,8 +74,8 @@ struct PostgresDialect: SQLDialect {
         WITH input AS (
             SELECT * FROM unnest(
                 $1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::bigint[],
-                $9::text[], $10::text[], $11::integer[],
-                $12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[]
+                $9::text[], $10::text[], $11::integer[], $12::text[],
+                $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[]
             ) WITH ORDINALITY AS input (
                 \(SQLStore.jobValueColumns),
                 event_time, event_project, event_resource_kind, event_resource_name, event_job_id, event_type, event_reason,

@@ -20,8 +20,12 @@ public protocol JobQueue: Sendable {
     /// (projects not in `projectLimits` have none). Claimed jobs are queued, with a new fencing
     /// token (`JobRecord.fence`), leased for `lease` from the store's clock (PostgreSQL's, or the
     /// SQLite store's `AnchoredClock`), never a controller's. Several controllers may claim at
-    /// once: each job goes to exactly one.
-    func claimJobs(controller: String, engine: String, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan) async throws(StoreError) -> [JobRecord]
+    /// once: each job goes to exactly one. With a `node`, only jobs whose `nodeSelector` its
+    /// labels match are claimed, and none while the node's row says cordoned or draining (read by
+    /// the claim's query); without one, only jobs without a `nodeSelector`.
+    func claimJobs(
+        controller: String, engine: String, node: NodeIdentity?, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan
+    ) async throws(StoreError) -> [JobRecord]
     /// Moves a job from `from` to `to`, recording `update`. Refuses transitions the state machine
     /// forbids (`illegalTransition`) and a job that is not in `from` (`stateConflict`). With a
     /// `claim`, an active job must still be held by that claim: another controller's, or one

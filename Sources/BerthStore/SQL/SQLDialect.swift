@@ -18,6 +18,9 @@ protocol SQLDialect: Sendable {
     /// A condition: the JSON object in the text column `labels` has the key `$keyParameter` with
     /// the string value `$valueParameter`, both compared exactly (no path syntax).
     func labelMatches(keyParameter: Int, valueParameter: Int) -> String
+    /// A condition: every member of the JSON object in the text column `jobs.node_selector` is
+    /// in the JSON object `$labelsParameter` (a node's labels) with the same value.
+    func selectorMatches(labelsParameter: Int) -> String
     /// Takes, without waiting, the claim lock of each concurrency key until `tx` ends; returns the
     /// keys locked (others are being claimed by another transaction right now). Never waiting, a
     /// claim holding project locks never deadlocks over keys.

@@ -48,6 +48,7 @@ extension SQLStore {
                 .text(submission.idempotencyKey), .text(submission.owner.map(Coding.encodeResourceID)), .date(submittedAt),
                 .text(try Coding.encode(submission.labels)), .text(submission.spec.concurrencyKey),
                 .int(submission.spec.concurrencyKey == nil ? nil : submission.spec.keyLimit),
+                .text(submission.spec.nodeSelector.isEmpty ? nil : try Coding.encode(submission.spec.nodeSelector)),
             ]
             eventValues = SQLStore.eventValues(
                 EventRecord(
@@ -60,7 +61,7 @@ extension SQLStore {
     }
 
     /// The columns of `PendingJob.jobValues`, in order.
-    static let jobValueColumns = "id, project, name, spec, priority, idempotency_key, owner, submitted_at, labels, concurrency_key, max_per_key"
+    static let jobValueColumns = "id, project, name, spec, priority, idempotency_key, owner, submitted_at, labels, concurrency_key, max_per_key, node_selector"
 
     /// One batch: the first submission with a key is written, later ones in the batch get its job.
     static func writeSubmissions(_ batch: [PendingJob], on session: any SQLSession, dialect: any SQLDialect) -> [Result<SubmittedJob, StoreError>] {
@@ -136,7 +137,7 @@ extension SQLStore {
     /// One job, skipped when its key was used before in its project (every dialect's insert).
     static let insertJob = """
         INSERT INTO jobs (\(jobValueColumns), state, attempt, cancel_requested)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 1, FALSE)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', 1, FALSE)
         ON CONFLICT (project, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id
         """

@@ -55,9 +55,12 @@ extension SQLStore {
         return counts
     }
 
-    public func claimJobs(controller: String, engine: String, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan) async throws(StoreError) -> [JobRecord] {
+    public func claimJobs(
+        controller: String, engine: String, node: NodeIdentity?, limit: Int, projectLimits: [String: ProjectJobLimits], lease: TimeSpan
+    ) async throws(StoreError) -> [JobRecord] {
         guard limit > 0 else { return [] }
         let limits = projectLimits.compactMapValues(\.effectiveLimit)
+        let nodeLabels = try node.map { node throws(StoreError) in try Coding.encode(node.labels) }
         let rows = try await backend.write { [backend] tx throws(StoreError) -> [SQLRow] in
             let now = try backend.now(in: tx)
             let leaseEnd = now.addingTimeInterval(lease.seconds)
@@ -107,6 +110,16 @@ extension SQLStore {
                     let keys = blockedKeys.sorted()
                     exclusion += " AND (concurrency_key IS NULL OR concurrency_key NOT IN (\(placeholders(from: parameters.count + 1, count: keys.count))))"
                     parameters += keys.map(SQLValue.text)
+                }
+                if let node, let nodeLabels {
+                    parameters.append(.text(nodeLabels))
+                    exclusion += " AND (node_selector IS NULL OR \(tx.dialect.selectorMatches(labelsParameter: parameters.count)))"
+                    // Nothing while the node's row says cordoned or draining (no row yet: its
+                    // first heartbeat is not written, and it takes work).
+                    parameters.append(.text(node.name))
+                    exclusion += " AND NOT EXISTS (SELECT 1 FROM nodes WHERE nodes.name = $\(parameters.count) AND (nodes.cordoned = TRUE OR nodes.draining = TRUE))"
+                } else {
+                    exclusion += " AND node_selector IS NULL"
                 }
                 parameters.append(.int(wanted))
                 let candidates = try tx.query(

@@ -6,7 +6,7 @@ enum Schema {
     static func migrations(_ dialect: any SQLDialect) -> [Migration] {
         [
             initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect), sourceRevisions(dialect),
-            statusRevisions, jobLabelsAndKeys(dialect), jobTemplates(dialect), jobDeliveries(dialect), uiSessions(dialect),
+            statusRevisions, jobLabelsAndKeys(dialect), jobTemplates(dialect), jobDeliveries(dialect), uiSessions(dialect), nodes(dialect),
         ]
     }
 
@@ -279,6 +279,32 @@ enum Schema {
                 );
                 CREATE INDEX ui_sessions_by_token ON ui_sessions (token_id);
                 CREATE INDEX ui_sessions_by_expiry ON ui_sessions (expires_at);
+                """)
+    }
+
+    /// The nodes of the store, one row each, written by their heartbeats (issue 23), and each
+    /// job's `nodeSelector` (JSON text of a string map; NULL when empty, so the claim reads no
+    /// JSON for jobs that run anywhere).
+    static func nodes(_ dialect: any SQLDialect) -> Migration {
+        Migration(
+            version: 12, name: "nodes",
+            sql: """
+                CREATE TABLE nodes (
+                    name text PRIMARY KEY,
+                    labels text NOT NULL,
+                    engine_version text NOT NULL,
+                    cpus integer NOT NULL,
+                    memory_bytes \(dialect.bigint) NOT NULL,
+                    running_jobs integer NOT NULL,
+                    running_replicas integer NOT NULL,
+                    max_concurrent_jobs integer NOT NULL,
+                    not_ready_after_ms \(dialect.bigint) NOT NULL,
+                    heartbeat_at \(dialect.bigint) NOT NULL,
+                    registered_at \(dialect.bigint) NOT NULL,
+                    cordoned \(dialect.falseByDefault),
+                    draining \(dialect.falseByDefault)
+                );
+                ALTER TABLE jobs ADD COLUMN node_selector text;
                 """)
     }
 }

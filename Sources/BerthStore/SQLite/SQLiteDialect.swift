@@ -12,6 +12,15 @@ struct SQLiteDialect: SQLDialect {
         "EXISTS (SELECT 1 FROM json_each(jobs.labels) AS label WHERE label.key = $\(keyParameter) AND label.value = $\(valueParameter))"
     }
 
+    /// No selector member without the same member among the labels (`json_each` keys are names,
+    /// never paths).
+    func selectorMatches(labelsParameter: Int) -> String {
+        """
+        NOT EXISTS (SELECT 1 FROM json_each(jobs.node_selector) AS wanted WHERE NOT EXISTS (
+            SELECT 1 FROM json_each($\(labelsParameter)) AS label WHERE label.key = wanted.key AND label.value = wanted.value))
+        """
+    }
+
     /// The claim's transaction holds the only write lock already.
     func tryLockKeys(_ keys: [String], in tx: SQLTransaction) throws(StoreError) -> Set<String> {
         Set(keys)

@@ -5,7 +5,7 @@ import BerthStore
 /// What the commands ask of Berth, the same whether they work on the store directly
 /// (``LocalClient``) or through a server's API (``RemoteClient``): the options choose one
 /// (`ControllerOptions.withClient`), and the commands never ask which.
-protocol BerthClient {
+protocol BerthClient: NodeClient {
     /// Submits one job; `created` is false when an idempotency key named an earlier submit.
     func submitJob(_ resource: Resource, spec: JobSpec, priority: Int?, idempotencyKey: String?) async throws -> (job: JobView, created: Bool)
     /// Submits a job rendered from a JobTemplate by the server.
@@ -61,6 +61,16 @@ protocol ResourceClient {
     func get(kind: String, project: String, name: String) async throws -> ResourceView
     /// Deletes an API resource and returns what was deleted.
     func delete(kind: String, project: String, name: String) async throws -> ResourceView
+}
+
+/// `berth nodes`: the same on the store and through the API.
+protocol NodeClient {
+    /// Every node with its state, by name.
+    func nodes() async throws -> [NodeView]
+    /// Cordons, uncordons or drains a node and returns it after; an unknown node fails the command.
+    func scheduleNode(_ name: String, _ action: NodeScheduling) async throws -> NodeView
+    /// Forgets a node that is gone; refused while it sends heartbeats unless `force`.
+    func removeNode(_ name: String, force: Bool) async throws
 }
 
 /// A piece of a job's output, with its line ends as it is printed.

@@ -196,4 +196,27 @@ final class LocalClient: BerthClient {
     }
 
     var resources: (any ResourceClient)? { nil }
+
+    func nodes() async throws -> [NodeView] {
+        try await store().nodes().map(NodeView.init)
+    }
+
+    func scheduleNode(_ name: String, _ action: NodeScheduling) async throws -> NodeView {
+        let store = try await store()
+        let flags = action.flags
+        do throws(StoreError) {
+            return NodeView(try await store.setNodeScheduling(name: name, cordoned: flags.cordoned, draining: flags.draining))
+        } catch {
+            throw CommandFailure(error.message)
+        }
+    }
+
+    func removeNode(_ name: String, force: Bool) async throws {
+        let store = try await store()
+        do throws(StoreError) {
+            try await store.removeNode(name: name, force: force)
+        } catch {
+            throw CommandFailure(error.message)
+        }
+    }
 }

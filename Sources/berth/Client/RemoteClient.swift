@@ -169,6 +169,18 @@ struct RemoteClient: BerthClient, ResourceClient {
         try await api.call("DELETE", "/v1/resources/\(kind)/\(project)/\(name)", as: ResourceView.self)
     }
 
+    func nodes() async throws -> [NodeView] {
+        try await api.call("GET", "/v1/nodes", as: ItemsView<NodeView>.self).items
+    }
+
+    func scheduleNode(_ name: String, _ action: NodeScheduling) async throws -> NodeView {
+        try await api.call("POST", "/v1/nodes/\(name)/\(action.rawValue)", as: NodeView.self)
+    }
+
+    func removeNode(_ name: String, force: Bool) async throws {
+        _ = try await api.raw("DELETE", "/v1/nodes/\(name)", query: force ? [("force", "true")] : [])
+    }
+
     private static func path(_ id: ResourceID) -> String {
         "/v1/resources/\(id.kind.rawValue.lowercased())/\(id.project)/\(id.name)"
     }
