@@ -28,16 +28,33 @@ struct NodeFailoverEndToEndTests {
         }
     }
 
-    @Test func aLostNodesJobIsTakenOverAndFinishedOnTheOtherNodeOnce() async throws {
+    /// Runs `body` with a PostgreSQL scenario and an engine of its own for node b, then stops and
+    /// removes both, awaited (a cleanup in a detached task could outlive the test process).
+    static func withNodes(_ body: (Scenario, StoppableEngine) async throws -> Void) async throws {
         let scenario = try await Scenario(.postgres)
-        let engineB = try await StoppableEngine(copying: scenario.image, from: scenario.dockerHost)
-        defer {
-            let cleanup = scenario.finish()
-            Task {
-                await cleanup.value
-                await engineB.finish()
-            }
+        let engine: StoppableEngine
+        do {
+            engine = try await StoppableEngine(copying: scenario.image, from: scenario.dockerHost)
+        } catch {
+            await scenario.finish().value
+            throw error
         }
+        do {
+            try await body(scenario, engine)
+        } catch {
+            await scenario.finish().value
+            await engine.finish()
+            throw error
+        }
+        await scenario.finish().value
+        await engine.finish()
+    }
+
+    @Test func aLostNodesJobIsTakenOverAndFinishedOnTheOtherNodeOnce() async throws {
+        try await Self.withNodes { scenario, engineB in try await lostNode(scenario, engineB) }
+    }
+
+    func lostNode(_ scenario: Scenario, _ engineB: StoppableEngine) async throws {
         // given: node a on the suite's engine, node b on an engine of its own
         try scenario.write("")
         try scenario.startServe(Self.node("a"))
@@ -83,15 +100,10 @@ struct NodeFailoverEndToEndTests {
     }
 
     @Test func aDrainedNodeTakesNoNewJobAndKeepsHeartbeating() async throws {
-        let scenario = try await Scenario(.postgres)
-        let engineB = try await StoppableEngine(copying: scenario.image, from: scenario.dockerHost)
-        defer {
-            let cleanup = scenario.finish()
-            Task {
-                await cleanup.value
-                await engineB.finish()
-            }
-        }
+        try await Self.withNodes { scenario, engineB in try await drainedNode(scenario, engineB) }
+    }
+
+    func drainedNode(_ scenario: Scenario, _ engineB: StoppableEngine) async throws {
         // given: nodes a and b, each on its own engine, both Ready
         try scenario.write("")
         try scenario.startServe(Self.node("a"))
