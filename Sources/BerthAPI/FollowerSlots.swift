@@ -42,11 +42,11 @@ public final class FollowerSlots: Sendable {
             state.total += 1
             state.byToken[token.id, default: 0] += 1
             state.nextID += 1
-            let displacement = Displacement()
-            if displaceable { state.displaceable.append((state.nextID, token.id, displacement)) }
+            let displacement = displaceable ? Displacement() : nil
+            if let displacement { state.displaceable.append((state.nextID, token.id, displacement)) }
             return (state.nextID, displacement)
         }
-        return Slot(slots: self, token: token.id, id: id, displacement: displaceable ? displacement : nil)
+        return Slot(slots: self, token: token.id, id: id, displacement: displacement)
     }
 
     private func release(_ token: String, id: UInt64) {
