@@ -107,6 +107,8 @@ package struct Asset: Sendable {
               .then(function (response) { return response.ok && !response.redirected ? response.text() : null; })
               .then(function (text) {
                 if (text === null) return;
+                // Someone began typing while the page was fetched: keep what they type.
+                if (editing()) { schedule(); return; }
                 var fresh = new DOMParser().parseFromString(text, "text/html").getElementById("main");
                 if (!fresh) return;
                 var logs = document.getElementById("logs");

@@ -287,8 +287,13 @@ class UI:
         field = self.wait("the sign-in form shows input#token", lambda: self.driver.find_element(By.CSS_SELECTOR, "input#token"))
         field.clear()
         field.send_keys(token)
-        self.driver.find_element(By.CSS_SELECTOR, "button#signin").click()
+        self.click("button#signin")
         self.wait("signing in lands on the overview (/ui/) with nav#nav", lambda: self.path() == "/ui/" and self.count("nav#nav") == 1)
+
+    def click(self, selector):
+        """Clicks the first element matching `selector`; a live swap that replaces it between
+        finding and clicking (a stale element) finds it again, within the usual bound."""
+        self.wait(f"{selector} can be clicked", lambda: self.driver.find_element(By.CSS_SELECTOR, selector).click() or True, 30)
 
     def mark(self):
         """Sets a marker on the window (a reload would lose it); returns the live swap count."""
@@ -395,7 +400,7 @@ def signin(ui, arguments):
 
     field = ui.driver.find_element(By.CSS_SELECTOR, "input#token")
     field.send_keys(arguments.bad_token)
-    ui.driver.find_element(By.CSS_SELECTOR, "button#signin").click()
+    ui.click("button#signin")
     ui.wait("a bad token shows p.error[role=alert]", lambda: ui.count("p.error[role=alert]") == 1 and ui.text("p.error[role=alert]"))
     check(ui.path() == "/ui/signin", f"after a bad token the browser is at {ui.path()}, expected /ui/signin")
     check(ui.count("nav#nav") == 0, "a bad token shows the navigation")
@@ -422,7 +427,7 @@ def signin(ui, arguments):
 
     # Signing out ends the session on the server: the old cookie no longer opens a page.
     old = ui.cookies()
-    ui.driver.find_element(By.CSS_SELECTOR, "form#signout button").click()
+    ui.click("form#signout button")
     ui.wait("signing out lands on the sign-in page", lambda: ui.path() == "/ui/signin" and ui.count("input#token") == 1)
     after = ui.raw("GET", "/ui/", cookie=old)
     check(after.status == 303, f"GET /ui/ with the signed-out session's cookie answered {after.status}, expected 303")
@@ -461,7 +466,7 @@ def service_live(ui, arguments):
     ui.phone("phone")
 
     # The service's own page, reached by its link.
-    ui.driver.find_element(By.CSS_SELECTOR, f"{selector} a").click()
+    ui.click(f"{selector} a")
     page = f"/ui/services/{project}/{service}"
     ui.wait(f"the link leads to {page}", lambda: ui.path() == page and ui.text("h1") == service)
     ui.parse_current()
@@ -541,7 +546,7 @@ def cancel(ui, arguments):
     ui.open(page)
     check(ui.text("#job-state") == "started", f"after the refused posts the job's state is {ui.text('#job-state')!r}, expected started")
     ui.shot("running")
-    ui.driver.find_element(By.CSS_SELECTOR, "form#cancel button#cancel-button").click()
+    ui.click("form#cancel button#cancel-button")
     ui.wait("the job page shows the state cancelled", lambda: ui.path() == page and ui.text("#job-state") == "cancelled", 60)
     check(ui.count("button#cancel-button") == 0, "a cancelled job still shows Cancel")
     ui.parse_current()
