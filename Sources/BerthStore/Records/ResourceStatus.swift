@@ -60,9 +60,14 @@ public struct ReplicaStatus: Sendable, Hashable, Codable {
     public var containerID: String?
     /// The id of the image it runs (`sha256:…`): which build a tag named when it started.
     public var imageID: String?
+    /// The replica's index (nil in statuses written before nodes placed replicas).
+    public var replica: Int?
+    /// The node whose engine runs it (nil in statuses written before nodes placed replicas).
+    public var node: String?
 
     public init(
-        container: String, state: String, networks: [ObservedEndpoint], ports: [PublishedPort], containerID: String? = nil, imageID: String? = nil
+        container: String, state: String, networks: [ObservedEndpoint], ports: [PublishedPort], containerID: String? = nil, imageID: String? = nil,
+        replica: Int? = nil, node: String? = nil
     ) {
         self.container = container
         self.state = state
@@ -70,6 +75,8 @@ public struct ReplicaStatus: Sendable, Hashable, Codable {
         self.ports = ports
         self.containerID = containerID
         self.imageID = imageID
+        self.replica = replica
+        self.node = node
     }
 
     /// `berth-shop-default 10.0.1.2, 127.0.0.1:8080->80/tcp`
@@ -124,12 +131,15 @@ public struct ResourceStatus: Sendable, Hashable, Codable {
     public var attemptedRevision: StatusRevision?
     public var appliedRevision: StatusRevision?
     public var updatedAt: Date
+    /// A service's status is written by each node for the replicas it runs: the node that wrote
+    /// this one (nil: a status every node shares, or one read back merged over the nodes).
+    public var node: String?
 
     public init(
         id: ResourceID, phase: ResourcePhase, conditions: [Condition] = [], observedGeneration: Int64? = nil,
         restartCount: Int = 0, readyReplicas: Int? = nil, desiredReplicas: Int? = nil, nextAttemptAt: Date? = nil,
         replicas: [ReplicaStatus]? = nil, lastAction: String? = nil, lastCause: String? = nil,
-        attemptedRevision: StatusRevision? = nil, appliedRevision: StatusRevision? = nil, updatedAt: Date
+        attemptedRevision: StatusRevision? = nil, appliedRevision: StatusRevision? = nil, updatedAt: Date, node: String? = nil
     ) {
         self.id = id
         self.phase = phase
@@ -145,6 +155,7 @@ public struct ResourceStatus: Sendable, Hashable, Codable {
         self.attemptedRevision = attemptedRevision
         self.appliedRevision = appliedRevision
         self.updatedAt = updatedAt
+        self.node = node
     }
 
     public func condition(_ type: Condition.Kind) -> Condition? {
