@@ -42,12 +42,13 @@ public struct ControllerConfiguration: Sendable {
 
 /// `berth serve`: the reconcile loop, forever, and the job runner beside it. Passes are woken by engine events, store
 /// notifications, manifest changes, SIGHUP, backoff timers and a jittered resync timer; each pass
-/// plans from full state. Every controller converges the services and volumes of its own engine
-/// on every pass, from the last desired state it could read when the store is away, and never
-/// waits for the store on the way (statuses and events wait in the reconciler's
-/// ``StoreWriteBuffer``). The leader lease, asked for beside the loop, guards only the work that
-/// must happen once: cron firing, buckets and certificates (expired job leases are taken over
-/// by any controller: see `JobRunner`); a store that cannot be reached means not leading. Runs as a
+/// plans from full state. Every controller converges the volumes of its own engine and the service
+/// replicas it runs (on a node, those assigned to it: ``NodePlacement``) on every pass, from the
+/// last desired state it could read when the store is away, and never waits for the store on the
+/// way (statuses and events wait in the reconciler's ``StoreWriteBuffer``). The leader lease,
+/// asked for beside the loop, guards only the work that must happen once: placing replicas on
+/// nodes, cron firing, buckets and certificates (expired job leases are taken over by any
+/// controller: see `JobRunner`); a store that cannot be reached means not leading. Runs as a
 /// service-lifecycle `Service`: on SIGTERM or SIGINT, actions in flight finish, no new one
 /// starts, and the lease is released; the next start adopts what exists.
 public final class Controller: Service {
@@ -62,6 +63,8 @@ public final class Controller: Service {
     private let git: GitSync?
     /// Writes this controller's node heartbeat, when it is a node (`berth serve`).
     private let node: NodeHeartbeats?
+    /// Places replicas (while leading) and tells which are this node's; nil: every replica runs here.
+    private let placement: NodePlacement?
     private let configuration: ControllerConfiguration
     private let logger: Logger
     private let health: ControllerHealth?
@@ -79,7 +82,7 @@ public final class Controller: Service {
 
     public init(
         source: DesiredStateSource, runtime: any ContainerRuntime, store: (any LeaderLease & StoreNotifications)?, reconciler: Reconciler, jobs: JobRunner? = nil, cron: CronTrigger? = nil,
-        certificates: CertificateManager? = nil, git: GitSync? = nil, node: NodeHeartbeats? = nil,
+        certificates: CertificateManager? = nil, git: GitSync? = nil, node: NodeHeartbeats? = nil, placement: NodePlacement? = nil,
         configuration: ControllerConfiguration = ControllerConfiguration(), health: ControllerHealth? = nil, logger: Logger = Logger(label: "berth.controller"),
         onPass: @escaping @Sendable (PassResult) -> Void = { _ in }
     ) {
@@ -92,6 +95,7 @@ public final class Controller: Service {
         self.certificates = certificates
         self.git = git
         self.node = node
+        self.placement = placement
         self.configuration = configuration
         self.health = health
         self.logger = logger
@@ -112,7 +116,10 @@ public final class Controller: Service {
                 group.addTask { await self.reconciler.runStoreWrites() }
                 if let jobs { group.addTask { await jobs.run() } }
                 if let git { group.addTask { await git.run() } }
-                if let node { group.addTask { await node.run(runningJobs: { await self.jobs?.runningJobIDs.count ?? 0 }) } }
+                if let node {
+                    // Once registered, the node can be placed on: a pass places at once.
+                    group.addTask { await node.run(runningJobs: { await self.jobs?.runningJobIDs.count ?? 0 }, registered: { self.wakeUps.fire(.timer) }) }
+                }
                 defer { group.cancelAll() }
                 try await loop()
                 // What the last passes left for the store, if it takes it soon.
@@ -152,7 +159,11 @@ public final class Controller: Service {
                         return touched
                     }
                     let passStart = clock.now
-                    let result = try await reconciler.reconcile(snapshot, refreshing: refreshing, leading: isLeading, shouldStop: { self.isStopping })
+                    // A stale desired state may miss services: the leader places from a fresh one only.
+                    let replicas =
+                        await placement?.replicas(for: snapshot.state, leading: isLeading && snapshot.staleness == nil) ?? NodeReplicas(placement: .all)
+                    let result = try await reconciler.reconcile(
+                        snapshot, refreshing: refreshing, leading: isLeading, replicas: replicas, shouldStop: { self.isStopping })
                     ControllerMetrics.pass(duration: clock.now - passStart, succeeded: true)
                     let changes = result.report.changeCount
                     logger.log(level: changes > 0 ? .info : .debug, "pass done in \(clock.now - passStart): \(changes) change\(changes == 1 ? "" : "s")")
@@ -161,6 +172,7 @@ public final class Controller: Service {
                     node?.passCompleted(result.statuses)
                     onPass(result)
                     if let next = result.nextWakeUp { deadline = min(deadline, result.time.instant(of: next) + .milliseconds(10)) }
+                    if let again = replicas.placeAgainIn { deadline = min(deadline, clock.now + again) }
                 } catch {
                     engineFailures += 1
                     ControllerMetrics.pass(duration: .zero, succeeded: false)
@@ -231,8 +243,8 @@ public final class Controller: Service {
                 leading.store(leads, ordering: .relaxed)
                 logger.info(
                     leads
-                        ? "holding the leader lease: cron, buckets and certificates run here"
-                        : "another controller holds the leader lease; standing by for cron, buckets and certificates, converging this engine only")
+                        ? "holding the leader lease: placement, cron, buckets and certificates run here"
+                        : "another controller holds the leader lease; standing by for placement, cron, buckets and certificates, converging this engine only")
                 if leads {
                     wakeUps.fire(.timer)
                     duties.fire(.timer)

@@ -53,7 +53,8 @@ public final class NodeHeartbeats: Sendable {
     }
 
     /// Beats until cancelled; `runningJobs` says how many jobs the controller runs now.
-    public func run(runningJobs: @escaping @Sendable () async -> Int) async {
+    /// `registered` is called after the first heartbeat the store took.
+    public func run(runningJobs: @escaping @Sendable () async -> Int, registered onRegistered: @escaping @Sendable () -> Void = {}) async {
         var failures = ConditionLog(logger: logger, occasion: "heartbeat")
         var registered = false
         while !Task.isCancelled {
@@ -64,6 +65,7 @@ public final class NodeHeartbeats: Sendable {
                     registered = true
                     let labels = node.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
                     logger.info("registered as node \(node.name) (\(node.state.rawValue))\(labels.isEmpty ? "" : ", labels \(labels)")")
+                    onRegistered()
                 }
             } catch {
                 failures.holds("heartbeat", "cannot write the heartbeat of node \(configuration.identity.name): \(error)", level: .error)

@@ -134,13 +134,16 @@ public actor Reconciler {
     /// engine as the caller just observed it (`apply` observes while it reads the store and the
     /// manifests); nil: observed now. `leading`: whether this controller holds the leader lease;
     /// without it, buckets (one endpoint for every controller) are left to the leader, and
-    /// everything on this controller's engine converges all the same.
+    /// everything on this controller's engine converges all the same. `replicas`: which
+    /// service replicas this engine runs (every one, or a node's); a node records the status of
+    /// its own replicas (``ResourceStatus/node``).
     public func reconcile(
         _ snapshot: DesiredStateSource.Snapshot,
         observed: ObservedState? = nil,
         refreshing: Set<String> = [],
         at time: PassTime = .now,
         leading: Bool = true,
+        replicas: NodeReplicas = NodeReplicas(placement: .all),
         progress: @escaping @Sendable (ExecutionProgress) -> Void = { _ in },
         shouldStop: @escaping @Sendable () -> Bool = { false }
     ) async throws -> PassResult {
@@ -148,14 +151,15 @@ public actor Reconciler {
         var before = try await observe(given: observed, refreshing: refreshing)
         before.objectStorage = if leading { await observeObjectStorage(desired) } else { .available([]) }
         forgetSettledRestarts(before, at: time.monotonic)
-        let plan = makePlan(desired, before, at: time)
+        let plan = makePlan(desired, before, at: time, placement: replicas.placement)
         logWarnings(plan.warnings)
+        let node = replicas.placement.nodeName
         let executor = Executor(
             runtime: runtime, objectStorage: objectStorage, noObjectStorage: Self.noObjectStorage, concurrency: options.concurrency,
             environment: options.environment,
             fileDecryptionRefused: Set(desired.writtenByAPIWriters.filter { !desired.decryptsFiles(for: $0, project: $0.project) }),
             progress: { [logger] event in
-                if case .finished(let result) = event { Self.log(result, logger) }
+                if case .finished(let result) = event { Self.log(result, node: node, logger) }
                 progress(event)
             }, shouldStop: shouldStop)
         let clock = ContinuousClock()
@@ -176,9 +180,9 @@ public actor Reconciler {
         let statuses = StatusBuilder(
             desired: desired, observed: after, plan: plan, report: report, failures: failures,
             previous: await previousStatuses(), generations: snapshot.generations, restarts: restarted,
-            revision: snapshot.revision.map(StatusRevision.init), time: finished
+            revision: snapshot.revision.map(StatusRevision.init), time: finished, replicas: replicas
         ).build()
-        await record(statuses, report, desired: snapshot.state, observed: after, deleted: snapshot.deleted)
+        await record(statuses, report, desired: snapshot.state, observed: after, deleted: snapshot.deleted, node: node)
         let backoffEnds = plan.waits.compactMap(\.until).map(finished.instant(of:)) + failures.values.map(\.nextAttempt)
         let nextWakeUp = backoffEnds.filter { $0 > finished.monotonic }.min().map(finished.date(of:))
         return PassResult(plan: plan, report: report, statuses: statuses, nextWakeUp: nextWakeUp, time: finished)
@@ -231,9 +235,9 @@ public actor Reconciler {
 
     /// Plans at `time`: the planner sees the restart history on the wall clock of this pass,
     /// each restart as long ago as the monotonic clock says.
-    private func makePlan(_ desired: DesiredState, _ observed: ObservedState, at time: PassTime) -> Plan {
+    private func makePlan(_ desired: DesiredState, _ observed: ObservedState, at time: PassTime, placement: ReplicaPlacement = .all) -> Plan {
         let history = PlanHistory(restarts: restarts.mapValues { PlanHistory.Restarts(count: $0.count, last: time.date(of: $0.last)) })
-        let plan = Planner.plan(desired: desired, observed: observed, now: time.wall, history: history, options: options.planner)
+        let plan = Planner.plan(desired: desired, observed: observed, now: time.wall, history: history, options: options.planner, placement: placement)
         var held: [ResourceID: Wait] = [:]
         for (id, failure) in failures where failure.nextAttempt > time.monotonic {
             let remaining = TimeSpan.milliseconds(Int64(((failure.nextAttempt - time.monotonic).seconds * 1000).rounded(.up)))
@@ -309,9 +313,10 @@ public actor Reconciler {
     }
 
     /// Hands the store, through ``storeWrites``, the statuses that changed, an event per action
-    /// that did something, the removal of statuses of resources that are gone, and the purge of
-    /// deleted API resources whose objects are gone.
-    private func record(_ new: [ResourceStatus], _ report: ExecutionReport, desired: DesiredState, observed: ObservedState, deleted: [StoredResource]) async {
+    /// that did something, the removal of statuses of resources that are gone (on a node, also of
+    /// services it no longer runs a replica of: its own row only), and the purge of deleted API
+    /// resources whose objects are gone.
+    private func record(_ new: [ResourceStatus], _ report: ExecutionReport, desired: DesiredState, observed: ObservedState, deleted: [StoredResource], node: String?) async {
         var known = await previousStatuses()
         for id in storeWrites.takeDroppedStatuses() { known[id] = nil }
         defer { statuses = known }
@@ -326,7 +331,7 @@ public actor Reconciler {
             known[status.id] = status
         }
         for result in report.results {
-            guard let event = Self.event(for: result) else { continue }
+            guard let event = Self.event(for: result, node: node) else { continue }
             writes.append(.appendEvent(event))
         }
         let observedServices = Set(
@@ -334,8 +339,10 @@ public actor Reconciler {
                 guard let project = container.project, let name = container.resourceName else { return nil }
                 return ResourceID(kind: .service, project: project, name: name)
             })
-        for id in known.keys where !desired.contains(id) && !observedServices.contains(id) {
-            writes.append(.deleteStatus(id))
+        let written = Set(new.map(\.id))
+        for id in known.keys where (!desired.contains(id) && !observedServices.contains(id)) || (node != nil && id.kind == .service && !written.contains(id)) {
+            // Buckets have one status, whichever node leads.
+            writes.append(.deleteStatus(id, node: id.kind == .bucket ? nil : node))
             known[id] = nil
         }
         let deletableVolumes = Set(observed.volumes.filter { $0.reclaimPolicy == .delete }.map(\.name))
@@ -382,8 +389,9 @@ public actor Reconciler {
         )
     }
 
-    /// The event an executed action leaves in the store: what changed and why, or what failed.
-    static func event(for result: ExecutedAction) -> EventRecord? {
+    /// The event an executed action leaves in the store: what changed and why, or what failed;
+    /// on a node, on which.
+    static func event(for result: ExecutedAction, node: String? = nil) -> EventRecord? {
         let action = result.action
         let reason: String
         switch result.outcome {
@@ -412,12 +420,13 @@ public actor Reconciler {
         let failed = !result.outcome.succeeded
         return EventRecord(
             resource: action.resource, project: action.resource.project, type: failed ? .warning : .normal, reason: reason,
-            message: "\(action.operation.summary) (\(action.cause))" + (failed ? ": \(result.outcome.summary)" : ""), time: Date()
+            message: "\(action.operation.summary)\(node.map { " on node \($0)" } ?? "") (\(action.cause))" + (failed ? ": \(result.outcome.summary)" : ""), time: Date()
         )
     }
 
-    private static func log(_ result: ExecutedAction, _ logger: Logger) {
-        let metadata: Logger.Metadata = ["berth.resource": "\(result.action.resource)", "berth.cause": "\(result.action.cause)"]
+    private static func log(_ result: ExecutedAction, node: String?, _ logger: Logger) {
+        var metadata: Logger.Metadata = ["berth.resource": "\(result.action.resource)", "berth.cause": "\(result.action.cause)"]
+        if let node { metadata["berth.node"] = "\(node)" }
         switch result.outcome {
         case .succeeded:
             if result.action.operation.isChange { logger.info("\(result.action.operation.summary)", metadata: metadata) }

@@ -19,6 +19,9 @@ struct StatusBuilder {
     var revision: StatusRevision?
     /// The end of the pass: the statuses' time, and how backoff instants are shown.
     var time: PassTime
+    /// Which replicas this engine runs: on a node, each service's status is this node's row,
+    /// about its own replicas, and none is written for a service it runs none of.
+    var replicas: NodeReplicas
 
     private var now: Date { time.wall }
 
@@ -41,15 +44,22 @@ struct StatusBuilder {
         let succeeded = Set(report.results.filter { $0.outcome.succeeded }.map(\.action.id))
         let unfinished = Set(plan.actions.filter { $0.operation.isChange && !succeeded.contains($0.id) }.map(\.resource))
         var statuses: [ResourceStatus] = []
+        let node = replicas.placement.nodeName
         for (id, spec) in desired.services {
+            let local = containers[id] ?? []
+            let expected = expectedReplicas(id, spec, local: local)
+            let unplaced = unplacedMessage(id, spec)
+            // A node writes no status for a service it has nothing of (the leader: unless it knows why replicas wait).
+            if node != nil, local.isEmpty, expected == 0, replicas.waiting[id] == nil { continue }
             var status = start(id, lastAction: lastActions[id])
-            let ready = (containers[id] ?? []).filter { isReady($0, id, spec) }.count
+            status.node = node
+            let ready = local.filter { isReady($0, id, spec) }.count
             status.desiredReplicas = spec.replicas
             status.readyReplicas = ready
-            status.replicas = (containers[id] ?? []).sorted { $0.name < $1.name }.map { container in
+            status.replicas = local.sorted { $0.name < $1.name }.map { container in
                 ReplicaStatus(
                     container: container.name, state: container.state.rawValue, networks: container.endpoints, ports: container.publishedPorts,
-                    containerID: container.id, imageID: container.imageID)
+                    containerID: container.id, imageID: container.imageID, replica: container.replica, node: node)
             }
             status.restartCount += restarts[id] ?? 0
             let wait = plan.waits.first { $0.resource == id }
@@ -60,15 +70,17 @@ struct StatusBuilder {
                 status.nextAttemptAt = wait.until
                 status.setCondition(.ready, .false, reason: "CrashLoopBackOff", message: message, now: now)
                 status.setCondition(.stalled, .true, reason: "CrashLoopBackOff", message: message, now: now)
-            } else if ready == spec.replicas, !unfinished.contains(id) {
-                converged(&status, id, message: "\(ready)/\(spec.replicas) replicas ready")
+            } else if ready == expected, unplaced == nil, !unfinished.contains(id) {
+                converged(&status, id, message: "\(ready)/\(expected) replicas ready\(node.map { " on node \($0)" } ?? "")")
             } else {
-                progressing(&status, message: wait?.reason ?? "\(ready)/\(spec.replicas) replicas ready")
+                progressing(&status, message: wait?.reason ?? unplaced ?? "\(ready)/\(expected) replicas ready\(node.map { " on node \($0)" } ?? "")")
             }
             statuses.append(status)
         }
         for (id, _) in desired.volumes {
             var status = start(id, lastAction: lastActions[id])
+            // Volumes are per engine: each node has its own.
+            status.node = node
             if apply(failure: failures[id], to: &status) {
             } else if volumeNames.contains(desired.volumeEngineName(project: id.project, name: id.name)) {
                 converged(&status, id, message: "volume exists")
@@ -93,6 +105,27 @@ struct StatusBuilder {
             statuses.append(status)
         }
         return statuses
+    }
+
+    /// How many replicas of the service this engine should run: every one, or on a node those
+    /// assigned to it and those not placed yet that have a container here.
+    private func expectedReplicas(_ id: ResourceID, _ spec: ServiceSpec, local: [ObservedContainer]) -> Int {
+        guard case .node = replicas.placement else { return spec.replicas }
+        let kept = Set(local.compactMap(\.replica))
+        return (0..<spec.replicas).filter { replica in
+            replicas.placement.here(id, replica: replica) != nil || (replicas.placement.assignment(id, replica: replica) == nil && kept.contains(replica))
+        }.count
+    }
+
+    /// On a node, why replicas of the service wait for a place (the leader's reason when it
+    /// placed them); nil when every replica is placed.
+    private func unplacedMessage(_ id: ResourceID, _ spec: ServiceSpec) -> String? {
+        guard case .node = replicas.placement else { return nil }
+        let unplaced = (0..<spec.replicas).filter { replicas.placement.assignment(id, replica: $0) == nil }
+        guard !unplaced.isEmpty else { return nil }
+        let which = unplaced.count == 1 ? "replica \(unplaced[0])" : "replicas \(unplaced.map(String.init).joined(separator: ", "))"
+        guard let reason = replicas.waiting[id] else { return "\(which) not placed on a node yet" }
+        return "\(which) waiting for a node: \(reason)"
     }
 
     /// The previous status with this pass's last action, or a new one.

@@ -7,7 +7,8 @@ import Synchronization
 /// One write a pass makes to the store.
 enum StoreWrite: Sendable, Hashable {
     case putStatus(ResourceStatus)
-    case deleteStatus(ResourceID)
+    /// Of one node's row (nil: every row of the resource).
+    case deleteStatus(ResourceID, node: String?)
     case appendEvent(EventRecord)
     case purgeResource(ResourceID)
 
@@ -15,7 +16,7 @@ enum StoreWrite: Sendable, Hashable {
     fileprivate var key: String? {
         switch self {
         case .putStatus(let status): "status \(status.id)"
-        case .deleteStatus(let id): "status \(id)"
+        case .deleteStatus(let id, _): "status \(id)"
         case .appendEvent: nil
         case .purgeResource(let id): "purge \(id)"
         }
@@ -24,7 +25,7 @@ enum StoreWrite: Sendable, Hashable {
     fileprivate var project: String {
         switch self {
         case .putStatus(let status): status.id.project
-        case .deleteStatus(let id), .purgeResource(let id): id.project
+        case .deleteStatus(let id, _), .purgeResource(let id): id.project
         case .appendEvent(let event): event.project
         }
     }
@@ -32,7 +33,7 @@ enum StoreWrite: Sendable, Hashable {
     fileprivate func perform(on store: any ResourceStore & EventLog) async throws(StoreError) {
         switch self {
         case .putStatus(let status): try await store.putStatus(status)
-        case .deleteStatus(let id): try await store.deleteStatus(id)
+        case .deleteStatus(let id, let node): _ = try await store.deleteStatus(id, node: node)
         case .appendEvent(let event): try await store.appendEvent(event)
         case .purgeResource(let id): try await store.purgeResource(id)
         }

@@ -57,9 +57,12 @@ public enum ControllerAssembly {
         let node = settings.node.map { node in
             NodeHeartbeats(store: store, configuration: node, engineInfo: { try await runtime.client.info() }, logger: Logger(label: "berth.nodes"))
         }
+        let placement = settings.node.map { node in
+            NodePlacement(store: store, node: node.identity.name, holder: settings.jobs.identity, events: reconciler.storeWrites, logger: logger)
+        }
         return Controller(
             source: source, runtime: runtime, store: store, reconciler: reconciler, jobs: jobs, cron: CronTrigger(store: store),
-            certificates: certificates, git: git, node: node,
+            certificates: certificates, git: git, node: node, placement: placement,
             configuration: ControllerConfiguration(resyncInterval: .milliseconds(settings.resyncInterval.milliseconds), identity: settings.jobs.identity),
             health: health, logger: logger
         )

@@ -67,11 +67,15 @@ struct StatusTable {
             rows.append([status.id.description, status.phase.rawValue, ready, String(status.restartCount)] + revision + [last])
         }
         var lines = [textTable(rows)]
-        // How to reach each service replica: its networks and addresses, its published ports.
+        // How to reach each service replica: its node (when nodes placed them), its networks and
+        // addresses, its published ports.
         let replicas = statuses.flatMap { status in (status.replicas ?? []).map { (status.id, $0) } }
-        if replicas.contains(where: { !$0.1.reachability.isEmpty }) {
-            var reach = [["REPLICA", "STATE", "NETWORKS AND PORTS"]]
-            for (_, replica) in replicas { reach.append([replica.container, replica.state, replica.reachability.isEmpty ? "-" : replica.reachability]) }
+        let nodes = replicas.contains { $0.1.node != nil }
+        if nodes || replicas.contains(where: { !$0.1.reachability.isEmpty }) {
+            var reach = [["REPLICA", "STATE"] + (nodes ? ["NODE"] : []) + ["NETWORKS AND PORTS"]]
+            for (_, replica) in replicas {
+                reach.append([replica.container, replica.state] + (nodes ? [replica.node ?? "-"] : []) + [replica.reachability.isEmpty ? "-" : replica.reachability])
+            }
             lines.append("")
             lines.append(textTable(reach))
         }

@@ -110,9 +110,10 @@ enum Fixture {
         _ desired: DesiredState,
         _ observed: ObservedState = ObservedState(),
         history: PlanHistory = PlanHistory(),
-        at time: Date = now
+        at time: Date = now,
+        placement: ReplicaPlacement = .all
     ) -> Plan {
-        Planner.plan(desired: desired, observed: observed, now: time, history: history)
+        Planner.plan(desired: desired, observed: observed, now: time, history: history, placement: placement)
     }
 }
 

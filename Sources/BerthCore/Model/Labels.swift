@@ -5,6 +5,10 @@ public enum LabelKey {
     public static let kind = "berth.kind"
     public static let name = "berth.name"
     public static let replica = "berth.replica"
+    /// On a service container made on a node: the generation of its replica's assignment
+    /// (``ReplicaAssignment``), so a container left from before the replica moved away and back
+    /// is told from the current one.
+    public static let assignmentGeneration = "berth.assignment-generation"
     public static let job = "berth.job"
     /// The attempt of the job a worker container runs (from 1).
     public static let attempt = "berth.attempt"

@@ -178,6 +178,8 @@ public struct ObservedContainer: Sendable, Hashable, Codable {
     public var objectKind: ObjectKind? { labels[LabelKey.kind].flatMap(ObjectKind.init(rawValue:)) }
     public var replica: Int? { labels[LabelKey.replica].flatMap { Int($0) } }
     public var specHash: String? { labels[LabelKey.specHash] }
+    /// The generation of the assignment it was made for; nil for one made without placement.
+    public var assignmentGeneration: Int64? { labels[LabelKey.assignmentGeneration].flatMap { Int64($0) } }
 }
 
 /// A container's place on one network: how other containers (and people) reach it.

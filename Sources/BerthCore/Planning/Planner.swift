@@ -13,14 +13,18 @@ public struct PlannerOptions: Sendable, Hashable, Codable {
 /// The pure heart of Berth: desired state, observed state, the time and the restart history in,
 /// a plan of actions with causes out. No I/O, no clock reads, no randomness.
 public enum Planner {
+    /// `placement`: which replicas this engine runs (every one, or a node's); the containers of
+    /// replicas assigned to another node are removed before anything of the plan starts.
     public static func plan(
         desired: DesiredState,
         observed: ObservedState,
         now: Date,
         history: PlanHistory = PlanHistory(),
-        options: PlannerOptions = PlannerOptions()
+        options: PlannerOptions = PlannerOptions(),
+        placement: ReplicaPlacement = .all
     ) -> Plan {
-        var builder = PlanBuilder(desired: desired, observed: observed, now: now, history: history, options: options)
+        var builder = PlanBuilder(desired: desired, observed: observed, now: now, history: history, options: options, placement: placement)
+        builder.planDisplacedReplicas()
         builder.planNetworks()
         builder.planVolumes()
         for (id, spec) in serviceOrder(desired.services) {
@@ -64,6 +68,7 @@ struct PlanBuilder {
     let now: Date
     let history: PlanHistory
     let options: PlannerOptions
+    let placement: ReplicaPlacement
     let foreignContainers: Set<String>
     let foreignVolumes: Set<String>
     let serviceContainers: [ResourceID: [ObservedContainer]]
@@ -91,12 +96,19 @@ struct PlanBuilder {
     /// The last re-attaching action: containers are attached again one after another, in
     /// dependency order.
     var lastReattach: Int?
+    /// The removals of containers whose replica is assigned to another node: every create and
+    /// start of the plan comes after them (a replica moving here may need the host port one
+    /// moving away holds).
+    var displacements: [Int] = []
+    /// The containers those removals remove, which the service rules no longer see.
+    var displacedContainers: Set<String> = []
 
-    init(desired: DesiredState, observed: ObservedState, now: Date, history: PlanHistory, options: PlannerOptions) {
+    init(desired: DesiredState, observed: ObservedState, now: Date, history: PlanHistory, options: PlannerOptions, placement: ReplicaPlacement) {
         self.desired = desired
         self.now = now
         self.history = history
         self.options = options
+        self.placement = placement
         foreignContainers = observed.foreignContainerNames
         foreignVolumes = observed.foreignVolumeNames
         allContainers = observed.containers
@@ -120,6 +132,11 @@ struct PlanBuilder {
     @discardableResult
     mutating func add(_ operation: Operation, _ resource: ResourceID, _ cause: String, after: [Int] = []) -> Int {
         let id = plan.actions.count
+        var after = after
+        switch operation {
+        case .createContainer, .startContainer, .restartContainer: after += displacements.filter { !after.contains($0) }
+        default: break
+        }
         plan.actions.append(Action(id: id, resource: resource, operation: operation, cause: cause, after: after.sorted()))
         return id
     }
@@ -153,9 +170,21 @@ struct PlanBuilder {
 
     // MARK: Services
 
+    /// Removes the containers here of replicas the leader assigned to another node, first.
+    mutating func planDisplacedReplicas() {
+        for (id, spec) in desired.services {
+            for container in serviceContainers[id] ?? [] {
+                guard let replica = container.replica, replica < spec.replicas, let assignment = placement.elsewhere(id, replica: replica) else { continue }
+                let cause = "replica \(replica) is assigned to node \(assignment.node) (generation \(assignment.generation))"
+                displacements.append(remove(container, id, spec, cause: cause, after: []))
+                displacedContainers.insert(container.name)
+            }
+        }
+    }
+
     mutating func planService(_ id: ResourceID, _ spec: ServiceSpec) {
         let hash = desired.specHashes[id] ?? SpecHash.of(spec)
-        let containers = serviceContainers[id] ?? []
+        let containers = (serviceContainers[id] ?? []).filter { !displacedContainers.contains($0.name) }
         let network = networkGate(id, spec)
         let gate = network.flatMap { network in dependencyGate(id, spec).map { $0 + network.after } }
         let endpoints = network?.endpoints ?? []
@@ -170,6 +199,8 @@ struct PlanBuilder {
             // An adopted container is the replica's current instance, unless Berth's own is there.
             if current == nil, let adopted = others.firstIndex(where: \.adopted) { current = others.remove(at: adopted) }
             guard let current else {
+                // A node creates only the replicas assigned to it.
+                guard placement.creates(id, replica: replica) else { continue }
                 if foreignContainers.contains(name) {
                     plan.warnings.append(
                         Warning(
@@ -210,6 +241,7 @@ struct PlanBuilder {
         let name = ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica)
         var labels = Self.labels(id, kind: .service, hash: hash)
         labels[LabelKey.replica] = String(replica)
+        if let assignment = placement.here(id, replica: replica) { labels[LabelKey.assignmentGeneration] = String(assignment.generation) }
         labels[LabelKey.spec] = desired.canonicalSpecs[id] ?? SpecHash.canonicalText(spec)
         labels.merge(spec.container.labels) { own, _ in own }
         var volumeNames: [Int: String] = [:]
@@ -336,9 +368,11 @@ struct PlanBuilder {
         let containers = serviceContainers[id] ?? []
         // A dependency scaled to 0 is switched off on purpose and blocks nothing.
         for replica in 0..<spec.replicas {
+            // A replica another node runs is not observed here: its node converges it.
+            if placement.elsewhere(id, replica: replica) != nil { continue }
             let name = ObjectName.serviceContainer(project: id.project, service: id.name, replica: replica)
             guard let container = containers.first(where: { $0.name == name }) ?? containers.first(where: { $0.adopted && $0.replica == replica }) else {
-                return "\(name) does not exist"
+                return placement.creates(id, replica: replica) ? "\(name) does not exist" : "replica \(replica) is not placed on a node yet"
             }
             // A dependency that ran to completion by design (exit 0, not restarted) counts as started.
             let completed = container.state == .exited && container.exitCode == 0 && spec.restart != .always
@@ -372,10 +406,20 @@ struct PlanBuilder {
     /// Why the replica must be replaced, or `nil` when it matches `spec`: a Berth container by its
     /// spec hash, an adopted one field by field against the spec read back from the engine.
     private func drift(_ container: ObservedContainer, _ id: ResourceID, _ spec: ServiceSpec, _ hash: String) -> String? {
-        guard container.adopted else { return container.specHash == hash ? nil : driftCause(container, spec, hash) }
+        guard container.adopted else { return container.specHash == hash ? generationDrift(container, id) : driftCause(container, spec, hash) }
         guard let observed = container.spec else { return "adopted container \(container.name) could not be read back" }
         let fields = desired.adoptionDifferences(observed: observed, desired: spec, service: id)
         return fields.isEmpty ? nil : "adopted container differs: \(fields.joined(separator: ", "))"
+    }
+
+    /// A container made for an earlier assignment of its replica to this node, left while the
+    /// replica ran elsewhere (this node could not remove it then) and found when the replica is
+    /// placed here again. One made without placement (no label) is not drift.
+    private func generationDrift(_ container: ObservedContainer, _ id: ResourceID) -> String? {
+        guard let replica = container.replica, let assignment = placement.here(id, replica: replica), let generation = container.assignmentGeneration,
+            generation < assignment.generation
+        else { return nil }
+        return "placed on node \(assignment.node) again (assignment generation \(assignment.generation), the container's \(generation))"
     }
 
     private func driftCause(_ container: ObservedContainer, _ spec: ServiceSpec, _ hash: String) -> String {
