@@ -33,7 +33,7 @@ enum StoreWrite: Sendable, Hashable {
     fileprivate func perform(on store: any ResourceStore & EventLog) async throws(StoreError) {
         switch self {
         case .putStatus(let status): try await store.putStatus(status)
-        case .deleteStatus(let id, let node): _ = try await store.deleteStatus(id, node: node)
+        case .deleteStatus(let id, let node): try await store.deleteStatus(id, node: node)
         case .appendEvent(let event): try await store.appendEvent(event)
         case .purgeResource(let id): try await store.purgeResource(id)
         }

@@ -6,7 +6,7 @@ import BerthCore
 /// folder, user, stop signal, labels, exposed ports, declared volumes) is left out, as a spec
 /// that does not set it would. Volumes and networks keep the engine's names; a network's aliases
 /// leave out the container's short id, which the engine adds. Fields Berth keeps for itself
-/// (replicas, dependsOn, pullPolicy, updateOrder) keep their defaults; they are never compared.
+/// (replicas, dependsOn, pullPolicy, updateOrder, placement) keep their defaults; they are never compared.
 extension ServiceSpec {
     /// `nil` when the image reference cannot be read (a container created from a bare image id).
     public init?(readingBack container: ContainerConfiguration, image: ImageConfiguration, defaultLogDriver: String?) {

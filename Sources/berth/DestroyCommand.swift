@@ -48,7 +48,7 @@ struct DestroyCommand: AsyncParsableCommand {
             }
             let report = await Executor(runtime: runtime, progress: ProgressPrinter().handle).execute(kept)
             for status in try await store.statuses(project: project) {
-                try await store.deleteStatus(status.id)
+                try await store.deleteStatus(status.id, node: nil)
             }
             return report.failures.map { "\($0.key): \($0.value)" }.sorted()
         }

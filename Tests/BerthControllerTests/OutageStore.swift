@@ -80,9 +80,13 @@ final class OutageStore: ResourceStore, EventLog, Sendable {
         return state.withLock { Array($0.statuses.values) }
     }
 
-    func deleteStatus(_ id: ResourceID) async throws(StoreError) -> Bool {
+    func deleteStatus(_ id: ResourceID, node: String?) async throws(StoreError) -> Bool {
         try await reach()
-        return state.withLock { $0.statuses.removeValue(forKey: id) != nil }
+        return state.withLock { state in
+            guard let status = state.statuses[id], node == nil || status.node == node else { return false }
+            state.statuses[id] = nil
+            return true
+        }
     }
 
     func appendEvent(_ event: EventRecord) async throws(StoreError) -> EventRecord {

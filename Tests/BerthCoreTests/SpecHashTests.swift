@@ -93,7 +93,7 @@ enum RecreatingChange: String, CaseIterable, Sendable {
 
 /// A change that applies without recreating containers.
 enum InPlaceChange: String, CaseIterable, Sendable {
-    case replicas, dependsOn, restart, pullPolicy, updateOrder
+    case replicas, dependsOn, restart, pullPolicy, updateOrder, placement
 
     func apply(to spec: inout ServiceSpec) {
         switch self {
@@ -102,6 +102,7 @@ enum InPlaceChange: String, CaseIterable, Sendable {
         case .restart: spec.restart = .onFailure
         case .pullPolicy: spec.container.pullPolicy = .always
         case .updateOrder: spec.updateOrder = .stopFirst
+        case .placement: spec.placement = PlacementSpec(nodeSelector: ["zone": "a"], spread: true, rescheduleAfter: .never)
         }
     }
 }

@@ -252,8 +252,8 @@ struct StoreConformanceTests {
             try await store.putStatus(ResourceStatus(id: gone, phase: .deleting, updatedAt: at(0)))
             try await store.putStatus(ResourceStatus(id: kept, phase: .ready, updatedAt: at(0)))
             // when
-            let first = try await store.deleteStatus(gone)
-            let second = try await store.deleteStatus(gone)
+            let first = try await store.deleteStatus(gone, node: nil)
+            let second = try await store.deleteStatus(gone, node: nil)
             // then
             #expect(first)
             #expect(!second)

@@ -92,9 +92,7 @@ public struct JobSpec: Sendable, Hashable, Codable {
         let notify = map.optional("notify") { try $0.nested(JobNotifySpec.read) }
         let logArchive = map.optional("logArchive") { try $0.nested(LogArchiveSpec.read) }
         let inputPaths = map.optional("inputPaths", default: []) { try $0.list { try $0.parse(JobInputFile.normalizedPath) } }
-        let nodeSelector = map.optional("nodeSelector", default: [:]) {
-            try $0.dictionary(validateKey: NodeIdentity.validateLabelKey) { try $0.parse(Self.nodeLabelValue) }
-        }
+        let nodeSelector = map.optional("nodeSelector", default: [:]) { try $0.nodeSelector() }
         guard let container else { return nil }
         return JobSpec(
             container: container, activeDeadline: deadline, backoffLimit: backoffLimit, priority: priority,
@@ -102,11 +100,6 @@ public struct JobSpec: Sendable, Hashable, Codable {
             concurrencyKey: concurrencyKey, maxConcurrentPerKey: maxPerKey,
             notify: notify, logArchive: logArchive, inputPaths: inputPaths, nodeSelector: nodeSelector
         )
-    }
-
-    private static func nodeLabelValue(_ text: String) throws(ValidationError) -> String {
-        try NodeIdentity.validateLabelValue(text)
-        return text
     }
 
     private enum CodingKeys: String, CodingKey {

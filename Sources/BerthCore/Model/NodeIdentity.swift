@@ -57,4 +57,23 @@ public struct NodeIdentity: Sendable, Hashable, Codable {
         try validateLabelValue(value)
         return (key, value)
     }
+
+    /// Validates and returns a node name, for use with ``ValueReader/parse(_:)``.
+    static func validatedName(_ name: String) throws(ValidationError) -> String {
+        try validateName(name)
+        return name
+    }
+
+    /// Validates and returns a node label's value, for use with ``ValueReader/parse(_:)``.
+    static func validatedLabelValue(_ value: String) throws(ValidationError) -> String {
+        try validateLabelValue(value)
+        return value
+    }
+}
+
+extension ValueReader {
+    /// A `nodeSelector` (a Job's, a Service's placement): node label keys and values, each checked.
+    func nodeSelector() throws -> [String: String] {
+        try dictionary(validateKey: NodeIdentity.validateLabelKey) { try $0.parse(NodeIdentity.validatedLabelValue) }
+    }
 }

@@ -8,6 +8,8 @@ public struct ServiceSpec: Sendable, Hashable, Codable {
     public var dependsOn: [Dependency]
     /// How a changed replica is replaced; `nil` picks start-first unless host ports would collide.
     public var updateOrder: UpdateOrder?
+    /// Which nodes run the replicas; nil: the node named `default`, or the only node.
+    public var placement: PlacementSpec?
 
     public init(
         container: ContainerSpec,
@@ -16,7 +18,8 @@ public struct ServiceSpec: Sendable, Hashable, Codable {
         healthcheck: HealthcheckSpec? = nil,
         restart: RestartPolicy = .always,
         dependsOn: [Dependency] = [],
-        updateOrder: UpdateOrder? = nil
+        updateOrder: UpdateOrder? = nil,
+        placement: PlacementSpec? = nil
     ) {
         self.container = container
         self.replicas = replicas
@@ -25,6 +28,7 @@ public struct ServiceSpec: Sendable, Hashable, Codable {
         self.restart = restart
         self.dependsOn = dependsOn
         self.updateOrder = updateOrder
+        self.placement = placement
     }
 
     /// The replacement order in effect: explicit, else stop-first when the old and new container
@@ -50,15 +54,16 @@ public struct ServiceSpec: Sendable, Hashable, Codable {
         let restart = map.optional("restart", default: .always) { try $0.choice(RestartPolicy.self) }
         let dependsOn = map.optional("dependsOn", default: []) { try $0.list(Dependency.read) }
         let updateOrder = map.optional("updateOrder") { try $0.choice(UpdateOrder.self) }
+        let placement = map.optional("placement") { try $0.nested(PlacementSpec.read) }
         guard let container else { return nil }
         return ServiceSpec(
             container: container, replicas: replicas, ports: ports, healthcheck: healthcheck,
-            restart: restart, dependsOn: dependsOn, updateOrder: updateOrder
+            restart: restart, dependsOn: dependsOn, updateOrder: updateOrder, placement: placement
         )
     }
 
     private enum CodingKeys: String, CodingKey {
-        case replicas, ports, healthcheck, restart, dependsOn, updateOrder
+        case replicas, ports, healthcheck, restart, dependsOn, updateOrder, placement
     }
 
     public init(from decoder: any Decoder) throws {
@@ -80,6 +85,7 @@ public struct ServiceSpec: Sendable, Hashable, Codable {
         try keyed.encode(restart, forKey: .restart)
         try keyed.encode(dependsOn, forKey: .dependsOn)
         try keyed.encodeIfPresent(updateOrder, forKey: .updateOrder)
+        try keyed.encodeIfPresent(placement, forKey: .placement)
     }
 }
 

@@ -7,7 +7,7 @@ import Foundation
 /// and omitted defaults in the manifest do not matter. It guards against drift, not attackers.
 public enum SpecHash {
     /// The hash of what a service's containers are created from; fields that never need a recreate
-    /// (replicas, dependsOn, restart policy, pull policy, update order) are left out.
+    /// (replicas, dependsOn, restart policy, pull policy, update order, placement) are left out.
     public static func of(_ spec: ServiceSpec) -> String {
         hash(canonicalJSON(spec.recreateRelevant))
     }
@@ -88,6 +88,7 @@ extension ServiceSpec {
         spec.restart = .always
         spec.container.pullPolicy = .ifNotPresent
         spec.updateOrder = nil
+        spec.placement = nil
         return spec
     }
 }

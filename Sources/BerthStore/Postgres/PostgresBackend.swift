@@ -115,6 +115,32 @@ final class PostgresBackend: SQLBackend {
         }
     }
 
+    /// This process took the lease for `holder` on its leadership connection, and the server
+    /// still lists that connection's session as holding the advisory lock: a lost connection
+    /// releases the lock, and whoever takes it next holds it in another session.
+    func leadershipCheck(name: String, holder: String) async throws(StoreError) -> LeadershipCheck {
+        let session: Int64? = try await leadership.run { leader throws(StoreError) in
+            guard leader.held[name] == holder, leader.connection.isConnected else { return nil }
+            do throws(StoreError) {
+                return try leader.connection.run("SELECT pg_backend_pid()").first?.int(0)
+            } catch {
+                // The session that took the lock cannot answer: the write cannot be fenced, so
+                // it is refused as made without the lease.
+                return nil
+            }
+        }
+        return { tx throws(StoreError) in
+            guard let session else { return false }
+            return !(try tx.run(
+                """
+                SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::bigint::oid
+                    AND objid = hashtext($2)::oid AND objsubid = 2 AND pid = $3::integer
+                """,
+                .int(Int64(PostgresDialect.leaderLock)), .text(name), .int(session)
+            )).isEmpty
+        }
+    }
+
     func close() async {
         await listener.stop()
         await leadership.stop()

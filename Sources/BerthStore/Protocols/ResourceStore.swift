@@ -21,12 +21,16 @@ public protocol ResourceStore: Sendable {
 
     // MARK: Status
 
+    /// Writes the status's row: each node writes its own row of a service (`status.node`), for
+    /// the replicas it runs; a status without a node is the row every node shares.
     func putStatus(_ status: ResourceStatus) async throws(StoreError)
+    /// One status, merged over the nodes' rows of it (`ResourceStatus.merged`).
     func status(_ id: ResourceID) async throws(StoreError) -> ResourceStatus?
-    /// Sorted by id.
+    /// One status per resource, merged over the nodes' rows; sorted by id.
     func statuses(project: String?) async throws(StoreError) -> [ResourceStatus]
-    /// Removes the status row of a resource that is neither declared nor observed any more;
+    /// Removes the status row `node` wrote of a resource (a node that runs none of its replicas
+    /// any more), or with nil every row of one that is neither declared nor observed any more;
     /// returns whether there was one.
     @discardableResult
-    func deleteStatus(_ id: ResourceID) async throws(StoreError) -> Bool
+    func deleteStatus(_ id: ResourceID, node: String?) async throws(StoreError) -> Bool
 }

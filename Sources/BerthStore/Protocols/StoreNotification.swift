@@ -5,7 +5,7 @@ import BerthCore
 public enum StoreNotification: Sendable, Hashable {
     /// A job was submitted (or came back to pending) in this project.
     case jobSubmitted(project: String)
-    /// A desired resource was written or deleted.
+    /// A desired resource was written or deleted, or a service's replicas were placed anew.
     case resourceChanged(ResourceID)
     /// Someone asked to cancel this job.
     case jobCancelRequested(jobID: String)

@@ -23,9 +23,15 @@ protocol SQLBackend: Sendable {
     func tryAcquireLeadership(name: String, holder: String, lease: TimeSpan, now: Date) async throws(StoreError) -> Bool
     /// `LeaderLease.releaseLeadership`.
     func releaseLeadership(name: String, holder: String) async throws(StoreError)
+    /// Fences a write made for a leader (`PlacementStore.updateAssignments`): the check returned
+    /// runs inside the write's transaction and says whether `holder` holds the lease `name` then.
+    func leadershipCheck(name: String, holder: String) async throws(StoreError) -> LeadershipCheck
     /// Stops the pool and everything else the backend runs, and ends the wake-up streams.
     func close() async
 }
+
+/// Whether a leader still holds its lease, asked inside a write transaction (`SQLBackend.leadershipCheck`).
+typealias LeadershipCheck = @Sendable (SQLTransaction) throws(StoreError) -> Bool
 
 extension SQLBackend {
     /// Runs `body` with a session on a pool connection once one is free, and returns its result.

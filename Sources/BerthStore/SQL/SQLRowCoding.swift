@@ -22,7 +22,7 @@ extension SQLStore {
 
     static let statusColumns = """
         kind, project, name, phase, conditions, observed_generation, restart_count, last_action, last_cause, updated_at, \
-        ready_replicas, desired_replicas, next_attempt_at, replicas, attempted_revision, applied_revision
+        ready_replicas, desired_replicas, next_attempt_at, replicas, attempted_revision, applied_revision, node
         """
 
     static func resourceStatus(_ row: SQLRow) throws(StoreError) -> ResourceStatus {
@@ -43,7 +43,8 @@ extension SQLStore {
             lastCause: row.text(8),
             attemptedRevision: try row.text(14).map { text throws(StoreError) in try Coding.decode(StatusRevision.self, from: text) },
             appliedRevision: try row.text(15).map { text throws(StoreError) in try Coding.decode(StatusRevision.self, from: text) },
-            updatedAt: try row.requiredDate(9)
+            updatedAt: try row.requiredDate(9),
+            node: try row.requiredText(16).isEmpty ? nil : row.requiredText(16)
         )
     }
 

@@ -7,6 +7,7 @@ enum Schema {
         [
             initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect), sourceRevisions(dialect),
             statusRevisions, jobLabelsAndKeys(dialect), jobTemplates(dialect), jobDeliveries(dialect), uiSessions(dialect), nodes(dialect),
+            placement(dialect),
         ]
     }
 
@@ -305,6 +306,54 @@ enum Schema {
                     draining \(dialect.falseByDefault)
                 );
                 ALTER TABLE jobs ADD COLUMN node_selector text;
+                """)
+    }
+
+    /// Which node runs each service replica, as the leader placed it (issue 23), and a status row
+    /// per node: each node writes its own row of a service for the replicas it runs (`node` is
+    /// '' for rows every node shares, and for those written before). SQLite cannot change a
+    /// primary key, so the status table is rebuilt, the same way on both databases.
+    static func placement(_ dialect: any SQLDialect) -> Migration {
+        let statusColumns = """
+            kind, project, name, phase, conditions, observed_generation, restart_count, last_action, last_cause, updated_at, \
+            ready_replicas, desired_replicas, next_attempt_at, replicas, attempted_revision, applied_revision
+            """
+        return Migration(
+            version: 13, name: "replica placement",
+            sql: """
+                CREATE TABLE replica_assignments (
+                    project text NOT NULL,
+                    name text NOT NULL,
+                    replica integer NOT NULL,
+                    node text NOT NULL,
+                    generation \(dialect.bigint) NOT NULL,
+                    assigned_at \(dialect.bigint) NOT NULL,
+                    PRIMARY KEY (project, name, replica)
+                );
+
+                CREATE TABLE resource_status_by_node (
+                    kind text NOT NULL,
+                    project text NOT NULL,
+                    name text NOT NULL,
+                    node text NOT NULL DEFAULT '',
+                    phase text NOT NULL,
+                    conditions text NOT NULL,
+                    observed_generation \(dialect.bigint),
+                    restart_count integer NOT NULL,
+                    last_action text,
+                    last_cause text,
+                    updated_at \(dialect.bigint) NOT NULL,
+                    ready_replicas integer,
+                    desired_replicas integer,
+                    next_attempt_at \(dialect.bigint),
+                    replicas text,
+                    attempted_revision text,
+                    applied_revision text,
+                    PRIMARY KEY (kind, project, name, node)
+                );
+                INSERT INTO resource_status_by_node (\(statusColumns)) SELECT \(statusColumns) FROM resource_status;
+                DROP TABLE resource_status;
+                ALTER TABLE resource_status_by_node RENAME TO resource_status;
                 """)
     }
 }

@@ -77,6 +77,16 @@ final class SQLiteBackend: SQLBackend {
         }
     }
 
+    /// The lease's row names `holder` and runs out later than now.
+    func leadershipCheck(name: String, holder: String) async throws(StoreError) -> LeadershipCheck {
+        let clock = clock
+        return { tx throws(StoreError) in
+            !(try tx.run(
+                "SELECT 1 FROM leader_leases WHERE name = $1 AND holder = $2 AND expires_at > $3", .text(name), .text(holder), .date(clock.now)
+            )).isEmpty
+        }
+    }
+
     func close() async {
         await workers.stop()
         hub.finish()
