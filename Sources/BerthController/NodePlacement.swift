@@ -79,7 +79,7 @@ public actor NodePlacement {
             // The store's clock, as the node states are judged by.
             let now = records.map(\.readAt).max() ?? Date()
             let decision = PlacementPlanner.plan(services: desired.services, nodes: records.map(PlacementNode.init), assignments: current, now: now)
-            if !decision.assign.isEmpty || !decision.unassign.isEmpty {
+            if !decision.changesNothing {
                 let (holder, assign, unassign) = (holder, decision.assign, decision.unassign)
                 try await withStoreDeadline(timeout) {
                     try await store.updateAssignments(assign: assign, unassign: unassign, leaseName: Self.leaseName, holder: holder)

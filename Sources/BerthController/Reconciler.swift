@@ -179,7 +179,7 @@ public actor Reconciler {
         }
         let statuses = StatusBuilder(
             desired: desired, observed: after, plan: plan, report: report, failures: failures,
-            previous: await previousStatuses(), generations: snapshot.generations, restarts: restarted,
+            previous: await previousStatuses(node: node), generations: snapshot.generations, restarts: restarted,
             revision: snapshot.revision.map(StatusRevision.init), time: finished, replicas: replicas
         ).build()
         await record(statuses, report, desired: snapshot.state, observed: after, deleted: snapshot.deleted, node: node)
@@ -295,14 +295,17 @@ public actor Reconciler {
 
     // MARK: Recording
 
-    /// The statuses recorded last: read from the store once, then kept as this reconciler writes
-    /// them. When that first read fails (or takes longer than `storeTimeout`), statuses start
-    /// afresh from this pass (restart counts from 0) rather than wait for the store.
-    private func previousStatuses() async -> [ResourceID: ResourceStatus] {
+    /// The statuses recorded last: read from the store once (on a node, the rows it wrote), then
+    /// kept as this reconciler writes them. When that first read fails (or takes longer than
+    /// `storeTimeout`), statuses start afresh from this pass (restart counts from 0) rather than
+    /// wait for the store.
+    private func previousStatuses(node: String?) async -> [ResourceID: ResourceStatus] {
         if let statuses { return statuses }
         guard let store else { return [:] }
         do {
-            let stored = try await withStoreDeadline(options.storeTimeout) { try await store.statuses(project: nil) }
+            let stored = try await withStoreDeadline(options.storeTimeout) {
+                if let node { try await store.statuses(node: node) } else { try await store.statuses(project: nil) }
+            }
             let loaded = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             statuses = loaded
             return loaded
@@ -317,7 +320,7 @@ public actor Reconciler {
     /// services it no longer runs a replica of: its own row only), and the purge of deleted API
     /// resources whose objects are gone.
     private func record(_ new: [ResourceStatus], _ report: ExecutionReport, desired: DesiredState, observed: ObservedState, deleted: [StoredResource], node: String?) async {
-        var known = await previousStatuses()
+        var known = await previousStatuses(node: node)
         for id in storeWrites.takeDroppedStatuses() { known[id] = nil }
         defer { statuses = known }
         guard store != nil else {

@@ -80,6 +80,11 @@ final class OutageStore: ResourceStore, EventLog, Sendable {
         return state.withLock { Array($0.statuses.values) }
     }
 
+    func statuses(node: String) async throws(StoreError) -> [ResourceStatus] {
+        try await reach()
+        return state.withLock { Array($0.statuses.values.filter { $0.node == nil || $0.node == node }) }
+    }
+
     func deleteStatus(_ id: ResourceID, node: String?) async throws(StoreError) -> Bool {
         try await reach()
         return state.withLock { state in

@@ -28,6 +28,9 @@ public protocol ResourceStore: Sendable {
     func status(_ id: ResourceID) async throws(StoreError) -> ResourceStatus?
     /// One status per resource, merged over the nodes' rows; sorted by id.
     func statuses(project: String?) async throws(StoreError) -> [ResourceStatus]
+    /// The rows `node` wrote, unmerged, and the rows every node shares where it wrote none of
+    /// its own; sorted by id. A node's controller starts from them (its own restart counts).
+    func statuses(node: String) async throws(StoreError) -> [ResourceStatus]
     /// Removes the status row `node` wrote of a resource (a node that runs none of its replicas
     /// any more), or with nil every row of one that is neither declared nor observed any more;
     /// returns whether there was one.

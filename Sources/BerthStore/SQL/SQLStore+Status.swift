@@ -54,6 +54,18 @@ extension SQLStore {
         }
     }
 
+    /// The rows `node` wrote, unmerged, and the shared rows of the resources it wrote none of.
+    public func statuses(node: String) async throws(StoreError) -> [ResourceStatus] {
+        try await backend.read { connection throws(StoreError) in
+            var byID: [ResourceID: ResourceStatus] = [:]
+            for row in try connection.run("SELECT \(SQLStore.statusColumns) FROM resource_status WHERE node = $1 OR node = ''", .text(node)) {
+                let status = try resourceStatus(row)
+                if byID[status.id]?.node == nil { byID[status.id] = status }
+            }
+            return byID.values.sorted { $0.id < $1.id }
+        }
+    }
+
     /// The statuses of `rows`, one per resource, sorted by id. Assignments (of `project`, or all)
     /// and nodes are read only when a node wrote a row of its own.
     private static func mergedStatuses(_ rows: [SQLRow], project: String?, on connection: any SQLConnection, backend: any SQLBackend) throws(StoreError)
