@@ -1,6 +1,7 @@
 import BerthCore
 import BerthStore
 import Foundation
+import Logging
 import Testing
 @testable import BerthController
 

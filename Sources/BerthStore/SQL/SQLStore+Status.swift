@@ -59,7 +59,7 @@ extension SQLStore {
         try await backend.read { connection throws(StoreError) in
             var byID: [ResourceID: ResourceStatus] = [:]
             for row in try connection.run("SELECT \(SQLStore.statusColumns) FROM resource_status WHERE node = $1 OR node = ''", .text(node)) {
-                let status = try resourceStatus(row)
+                let status = try SQLStore.resourceStatus(row)
                 if byID[status.id]?.node == nil { byID[status.id] = status }
             }
             return byID.values.sorted { $0.id < $1.id }
