@@ -141,6 +141,9 @@ extension StoreConformanceTests {
             let late = try await store.status(Self.web)
             // then
             #expect(late?.readyReplicas == 2 && late?.phase == .progressing && late?.replicas?[1].state == "unknown (node b NotReady)")
+            let b = try #require(try await store.node(named: "b"))
+            #expect(!b.placementNode.ready && b.placementNode.notReadySince == b.heartbeatAt.addingTimeInterval(30))
+            #expect(try await store.node(named: "a")?.placementNode == PlacementNode(name: "a"))
             // when: b deletes its own row, then every row goes
             let deletedB = try await store.deleteStatus(Self.web, node: "b")
             let deletedBAgain = try await store.deleteStatus(Self.web, node: "b")
