@@ -97,7 +97,7 @@ extension StoreConformanceTests {
     }
 
     @Test func aSQLiteLeaseThatRanOutFencesItsHolder() async throws {
-        try await TestPlace.with(.sqlite) { store, _ in
+        try await TestPlace.with(.sqlite) { store, _ async throws in
             #expect(try await store.tryAcquireLeadership(name: "controller", holder: "node-a", lease: .seconds(30), now: Date().addingTimeInterval(-31)))
             await expectStoreError(.stateConflict) {
                 try await store.updateAssignments(assign: [placed(0, on: "a")], unassign: [], leaseName: "controller", holder: "node-a")
