@@ -78,7 +78,7 @@ public actor NodePlacement {
             }
             // The store's clock, as the node states are judged by.
             let now = records.map(\.readAt).max() ?? Date()
-            let decision = PlacementPlanner.plan(services: desired.services, nodes: records.map(PlacementNode.init), assignments: current, now: now)
+            let decision = PlacementPlanner.plan(services: desired.services, nodes: records.map(\.placementNode), assignments: current, now: now)
             if !decision.changesNothing {
                 let (holder, assign, unassign) = (holder, decision.assign, decision.unassign)
                 try await withStoreDeadline(timeout) {
@@ -140,14 +140,5 @@ public actor NodePlacement {
             self.service = service
             self.replica = replica
         }
-    }
-}
-
-extension PlacementNode {
-    /// A node as the store reported it, NotReady since its heartbeat grew older than its timeout.
-    init(_ record: NodeRecord) {
-        self.init(
-            name: record.name, labels: record.labels, ready: record.isReady, cordoned: record.cordoned, draining: record.draining,
-            notReadySince: record.isReady ? nil : record.heartbeatAt.addingTimeInterval(record.notReadyAfter))
     }
 }

@@ -14,7 +14,9 @@ import Testing
             // when: created, written again unchanged, then changed
             let created = try await client.call(.put, "/v1/resources/service/alpha/web", token: token, body: APIFixture.serviceYAML("web"))
             let same = try await client.call(.put, "/v1/resources/Service/alpha/web", token: token, body: APIFixture.serviceYAML("web"))
-            let changed = try await client.call(.put, "/v1/resources/service/alpha/web", token: token, body: APIFixture.serviceYAML("web", extra: "  replicas: 2"))
+            let changed = try await client.call(
+                .put, "/v1/resources/service/alpha/web", token: token,
+                body: APIFixture.serviceYAML("web", extra: "  replicas: 2\n  placement: {nodeSelector: {zone: eu}, rescheduleAfter: never}"))
             let shown = try await client.call(.get, "/v1/resources/service/alpha/web", token: fixture.tokens["read"])
 
             // then
@@ -27,6 +29,7 @@ import Testing
             #expect(view.source == "api")
             guard case .service(let spec) = view.document.spec else { Issue.record("not a service: \(view.document)"); return }
             #expect(spec.replicas == 2)
+            #expect(spec.placement == PlacementSpec(nodeSelector: ["zone": "eu"], rescheduleAfter: .never), "the stored document keeps placement")
 
             // when: deleted
             let deleted = try await client.call(.delete, "/v1/resources/service/alpha/web", token: token)

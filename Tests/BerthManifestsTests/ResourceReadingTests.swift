@@ -186,6 +186,7 @@ struct ResourceReadingTests {
               restart: on-failure
               dependsOn: [cache, {name: db, condition: healthy}]
               updateOrder: stop-first
+              placement: {nodeSelector: {zone: eu}, spread: false, rescheduleAfter: 5m}
             """
         // when
         let resource = try readOne(yaml)
@@ -226,6 +227,28 @@ struct ResourceReadingTests {
         #expect(spec.restart == .onFailure)
         #expect(spec.dependsOn == [Dependency(name: "cache", condition: .started), Dependency(name: "db", condition: .healthy)])
         #expect(spec.updateOrder == .stopFirst)
+        #expect(spec.placement == PlacementSpec(nodeSelector: ["zone": "eu"], spread: false, rescheduleAfter: .after(.minutes(5))))
+    }
+
+    @Test func aPlacementNamingANodeAndANodeSelectorIsRefusedAtItsLine() {
+        // given
+        let yaml = """
+            apiVersion: berth/v1
+            kind: Service
+            metadata: {name: app, project: shop}
+            spec:
+              image: example/app:1.4
+              placement:
+                node: web-1
+                nodeSelector: {zone: eu}
+                rescheduleAfter: later
+            """
+        // when
+        let issues = readingIssues(yaml)
+        // then
+        #expect(issues.map(\.path) == ["spec.placement.rescheduleAfter", "spec.placement.nodeSelector"])
+        #expect(issues.map(\.location?.line) == [9, 8] && issues.allSatisfy { $0.location?.file == "bad.yaml" })
+        #expect(issues.last?.message.hasPrefix("node and nodeSelector both choose where the replicas run") == true)
     }
 
     @Test func readsAJobWithTheDocumentedDefaults() throws {

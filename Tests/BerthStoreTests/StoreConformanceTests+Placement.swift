@@ -97,7 +97,7 @@ extension StoreConformanceTests {
     }
 
     @Test func aSQLiteLeaseThatRanOutFencesItsHolder() async throws {
-        try await TestPlace.with(.sqlite) { store, _ in
+        try await TestPlace.with(.sqlite) { store, _ async throws in
             #expect(try await store.tryAcquireLeadership(name: "controller", holder: "node-a", lease: .seconds(30), now: Date().addingTimeInterval(-31)))
             await expectStoreError(.stateConflict) {
                 try await store.updateAssignments(assign: [placed(0, on: "a")], unassign: [], leaseName: "controller", holder: "node-a")
@@ -141,6 +141,9 @@ extension StoreConformanceTests {
             let late = try await store.status(Self.web)
             // then
             #expect(late?.readyReplicas == 2 && late?.phase == .progressing && late?.replicas?[1].state == "unknown (node b NotReady)")
+            let b = try #require(try await store.node(named: "b"))
+            #expect(!b.placementNode.ready && b.placementNode.notReadySince == b.heartbeatAt.addingTimeInterval(30))
+            #expect(try await store.node(named: "a")?.placementNode == PlacementNode(name: "a"))
             // when: b deletes its own row, then every row goes
             let deletedB = try await store.deleteStatus(Self.web, node: "b")
             let deletedBAgain = try await store.deleteStatus(Self.web, node: "b")

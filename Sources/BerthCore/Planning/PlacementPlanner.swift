@@ -85,18 +85,15 @@ public enum PlacementPlanner {
 
         // Every replica that keeps its node counts toward the load before any is placed, so the
         // order services are placed in does not favour the first ones.
-        let ordered = declared.keys.sorted()
-        var load: [String: Int] = [:]
-        var pending: [ResourceID: ServiceReplicas] = [:]
-        for id in ordered {
-            let replicas = ServiceReplicas(id: id, spec: declared[id]!, current: current[id] ?? [:], cluster: cluster, now: now)
-            for assignment in replicas.kept.values { load[assignment.node, default: 0] += 1 }
-            pending[id] = replicas
+        let pending = declared.sorted { $0.key < $1.key }.map { id, spec in
+            ServiceReplicas(id: id, spec: spec, current: current[id] ?? [:], cluster: cluster, now: now)
         }
-        for id in ordered {
-            let placed = pending[id]!.place(load: &load, cluster: cluster, now: now)
+        var load: [String: Int] = [:]
+        for assignment in pending.flatMap(\.kept.values) { load[assignment.node, default: 0] += 1 }
+        for replicas in pending {
+            let placed = replicas.place(load: &load, cluster: cluster, now: now)
             decision.assign += placed.assign
-            if !placed.waiting.isEmpty { decision.waiting[id] = placed.waiting.joined(separator: "; ") }
+            if !placed.waiting.isEmpty { decision.waiting[replicas.id] = placed.waiting.joined(separator: "; ") }
         }
         return decision
     }
@@ -183,13 +180,14 @@ public enum PlacementPlanner {
         func place(load: inout [String: Int], cluster: Cluster, now: Date) -> (assign: [ReplicaAssignment], waiting: [String]) {
             let candidates = cluster.candidates(spec)
             var unplaced = unplaced
-            var fixedTarget: PlacementNode?
-            var targetReason: String?
+            // A service that does not spread: the one node its replicas go to, else why none can.
+            var together: PlacementNode?
+            var notTogether: String?
             if !spec.spreadsReplicas {
-                (fixedTarget, targetReason) = target(candidates: candidates, load: load, cluster: cluster)
-                if let fixedTarget, candidates.contains(fixedTarget) {
-                    // Gathers replicas kept elsewhere (the service stopped spreading) onto the target.
-                    for (replica, assignment) in kept.sorted(by: { $0.key < $1.key }) where assignment.node != fixedTarget.name {
+                (together, notTogether) = target(candidates: candidates, load: load, cluster: cluster)
+                if let together, notTogether == nil {
+                    // Gathers replicas kept elsewhere (the service stopped spreading) onto it.
+                    for (replica, assignment) in kept.sorted(by: { $0.key < $1.key }) where assignment.node != together.name {
                         load[assignment.node, default: 0] -= 1
                         unplaced.append((replica, assignment, nil))
                     }
@@ -208,10 +206,10 @@ public enum PlacementPlanner {
                         (perNode[a.name] ?? 0, load[a.name] ?? 0, a.name) < (perNode[b.name] ?? 0, load[b.name] ?? 0, b.name)
                     }
                 } else {
-                    node = fixedTarget.flatMap { candidates.contains($0) ? $0 : nil }
+                    node = notTogether == nil ? together : nil
                 }
                 guard let node else {
-                    let why = spec.spreadsReplicas ? cluster.noCandidate(spec) : targetReason ?? cluster.noCandidate(spec)
+                    let why = notTogether ?? cluster.noCandidate(spec)
                     if let previous {
                         perNode[previous.node, default: 0] += 1
                         load[previous.node, default: 0] += 1
@@ -236,8 +234,8 @@ public enum PlacementPlanner {
 
         /// The one node a service that does not spread runs on: the node holding most of its
         /// kept replicas (the first by name among equals), else the candidate with the fewest
-        /// replicas overall; with why new replicas cannot go there, when they cannot.
-        func target(candidates: [PlacementNode], load: [String: Int], cluster: Cluster) -> (PlacementNode?, String?) {
+        /// replicas overall (nil: no candidate). With a reason when new replicas cannot go there.
+        func target(candidates: [PlacementNode], load: [String: Int], cluster: Cluster) -> (node: PlacementNode?, reason: String?) {
             var counts: [String: Int] = [:]
             for assignment in kept.values { counts[assignment.node, default: 0] += 1 }
             if let held = counts.min(by: { ($1.value, $0.key) < ($0.value, $1.key) }), let node = cluster.byName[held.key] {

@@ -85,6 +85,14 @@ public struct NodeRecord: Sendable, Hashable {
     public var heartbeatAge: TimeInterval { max(0, readAt.timeIntervalSince(heartbeatAt)) }
 
     public var identity: NodeIdentity { NodeIdentity(name: name, labels: labels) }
+
+    /// The node as `PlacementPlanner` sees it when the row was read: NotReady since its last
+    /// heartbeat plus its timeout. Plan with `readAt` as `now`, the same store clock.
+    public var placementNode: PlacementNode {
+        PlacementNode(
+            name: name, labels: labels, ready: isReady, cordoned: cordoned, draining: draining,
+            notReadySince: isReady ? nil : heartbeatAt.addingTimeInterval(notReadyAfter))
+    }
 }
 
 /// What a node's controller writes every few seconds (`NodeRegistry.heartbeat`).

@@ -44,7 +44,7 @@ extension SQLStore {
             attemptedRevision: try row.text(14).map { text throws(StoreError) in try Coding.decode(StatusRevision.self, from: text) },
             appliedRevision: try row.text(15).map { text throws(StoreError) in try Coding.decode(StatusRevision.self, from: text) },
             updatedAt: try row.requiredDate(9),
-            node: try row.requiredText(16).isEmpty ? nil : row.requiredText(16)
+            node: row.text(16).flatMap { $0.isEmpty ? nil : $0 }
         )
     }
 
