@@ -93,15 +93,17 @@ extension SQLStore {
     public func deleteStatus(_ id: ResourceID, node: String?) async throws(StoreError) -> Bool {
         try await backend.write { tx throws(StoreError) in
             if let node {
-                return !(try tx.run(
-                    "DELETE FROM resource_status WHERE kind = $1 AND project = $2 AND name = $3 AND node = $4 RETURNING name",
-                    .text(id.kind.rawValue), .text(id.project), .text(id.name), .text(node)
-                )).isEmpty
+                return
+                    !(try tx.run(
+                        "DELETE FROM resource_status WHERE kind = $1 AND project = $2 AND name = $3 AND node = $4 RETURNING name",
+                        .text(id.kind.rawValue), .text(id.project), .text(id.name), .text(node)
+                    )).isEmpty
             }
-            return !(try tx.run(
-                "DELETE FROM resource_status WHERE kind = $1 AND project = $2 AND name = $3 RETURNING name",
-                .text(id.kind.rawValue), .text(id.project), .text(id.name)
-            )).isEmpty
+            return
+                !(try tx.run(
+                    "DELETE FROM resource_status WHERE kind = $1 AND project = $2 AND name = $3 RETURNING name",
+                    .text(id.kind.rawValue), .text(id.project), .text(id.name)
+                )).isEmpty
         }
     }
 }
