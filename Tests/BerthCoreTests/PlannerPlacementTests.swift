@@ -54,14 +54,12 @@ struct PlannerPlacementTests {
 
     @Test func removesReplicasAssignedElsewhereBeforeAnythingStarts() throws {
         // given: replica 0 moved to b, replica 1 moved here, and the exited replica 2 stays here
-        let web = try Fixture.service("web", replicas: 3, ports: ["127.0.0.1:8080:80"])
+        let web = try Fixture.service("web", replicas: 3)
         let desired = try Fixture.desired(web)
         var stopped = Self.container(for: web, in: desired, replica: 2, generation: 1)
         stopped.state = .exited
         stopped.exitCode = 1
-        let observed = ObservedState(
-            containers: [Self.container(for: web, in: desired, replica: 0, generation: 1), stopped],
-            networks: Fixture.networks(in: try Fixture.desired(web)))
+        let observed = ObservedState(containers: [Self.container(for: web, in: desired, replica: 0, generation: 1), stopped])
         let placement = ReplicaPlacement.node(
             "a", assignments: [Self.assignment(web, 0, on: "b", generation: 2), Self.assignment(web, 1, on: "a", generation: 3), Self.assignment(web, 2, on: "a")])
 
