@@ -136,6 +136,9 @@ extension StoreConformanceTests {
             #expect(merged?.restartCount == 3 && merged?.lastAction == "startContainer web-1" && merged?.node == nil)
             #expect(listed.map(\.id) == [volume.id, Self.web] && listed.last == merged && listed.first == volume)
             #expect(try await store.statuses(project: nil) == listed)
+            // and: a node reads its own rows unmerged, with the shared ones
+            #expect(try await store.statuses(node: "b") == [volume, rowB])
+            #expect(try await store.statuses(node: "c") == [volume])
             // when: b's heartbeat is late
             try await rawExecute(store, "UPDATE nodes SET heartbeat_at = heartbeat_at - 60000 WHERE name = 'b'")
             let late = try await store.status(Self.web)
