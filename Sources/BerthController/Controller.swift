@@ -168,7 +168,7 @@ public final class Controller: Service {
                     let changes = result.report.changeCount
                     logger.log(level: changes > 0 ? .info : .debug, "pass done in \(clock.now - passStart): \(changes) change\(changes == 1 ? "" : "s")")
                     engineFailures = 0
-                    git?.passCompleted(revision: snapshot.revision?.sha, statuses: result.statuses)
+                    git?.passCompleted(revision: snapshot.revision?.sha, statuses: result.statuses, judgedElsewhere: result.judgedElsewhere)
                     node?.passCompleted(result.statuses)
                     onPass(result)
                     if let next = result.nextWakeUp { deadline = min(deadline, result.time.instant(of: next) + .milliseconds(10)) }

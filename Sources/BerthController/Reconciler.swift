@@ -41,8 +41,12 @@ public struct PassResult: Sendable {
     /// The plan carried out (actions of resources in backoff withheld, with a wait each).
     public var plan: Plan
     public var report: ExecutionReport
-    /// The status of every declared service, volume and bucket after the pass.
+    /// The status of every declared service, volume and bucket after the pass (on a node, of
+    /// those it runs something of; buckets only while leading).
     public var statuses: [ResourceStatus]
+    /// The declared services and buckets this pass has no status of: their replicas run on
+    /// other nodes, or (buckets) another controller leads. Others judge whether they are Ready.
+    public var judgedElsewhere: Set<ResourceID> = []
     /// When the next pass is due by time alone (a backoff ends), on the wall clock as seen at `time`.
     public var nextWakeUp: Date?
     /// When the pass ended, on both clocks: `time.instant(of: nextWakeUp)` is the monotonic instant to wait for.
@@ -185,7 +189,10 @@ public actor Reconciler {
         await record(statuses, report, desired: snapshot.state, observed: after, deleted: snapshot.deleted, node: node)
         let backoffEnds = plan.waits.compactMap(\.until).map(finished.instant(of:)) + failures.values.map(\.nextAttempt)
         let nextWakeUp = backoffEnds.filter { $0 > finished.monotonic }.min().map(finished.date(of:))
-        return PassResult(plan: plan, report: report, statuses: statuses, nextWakeUp: nextWakeUp, time: finished)
+        var result = PassResult(plan: plan, report: report, statuses: statuses, nextWakeUp: nextWakeUp, time: finished)
+        let judged = Set(statuses.map(\.id))
+        result.judgedElsewhere = Set((snapshot.state.services.map(\.id) + snapshot.state.buckets.map(\.id)).filter { !judged.contains($0) })
+        return result
     }
 
     /// The engine as the caller observed it, unless containers are adopted (the caller's

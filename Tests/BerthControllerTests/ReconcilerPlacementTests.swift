@@ -55,6 +55,16 @@ struct ReconcilerPlacementTests {
         #expect(await engine.containerNames.isEmpty)
         #expect(moved.plan.actions.map(\.cause) == ["replica 0 is assigned to node b (generation 2)"])
         #expect(!moved.statuses.contains { $0.id == Fixture.serviceID("web") })
+        #expect(moved.judgedElsewhere == [Fixture.serviceID("web")])
+    }
+
+    @Test func aNodesRevisionHealthLeavesWhatRunsElsewhereToItsNode() throws {
+        let desired = try Fixture.desired(try Fixture.service("web"), try Fixture.service("db"))
+        let health = RevisionHealth(from: nil, to: desired)
+        let db = ResourceStatus(id: Fixture.serviceID("db"), phase: .ready, updatedAt: Fixture.now)
+
+        #expect(health.waiting([db.id: db]) == ["Service shop/web: no status yet"])
+        #expect(health.waiting([db.id: db], judgedElsewhere: [Fixture.serviceID("web")]).isEmpty)
     }
 
     @Test func aReplicaNoNodeTakesShowsWhyOnTheLeadersStatus() async throws {

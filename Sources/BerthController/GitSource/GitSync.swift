@@ -53,7 +53,7 @@ public actor GitSync {
     private let reloadHook = Mutex<@Sendable () -> Void>({})
     private let wakeUps = WakeUpSignal()
     /// The statuses of the last pass and the revision it converged.
-    private let lastPass = Mutex<(revision: String?, statuses: [ResourceID: ResourceStatus])>((nil, [:]))
+    private let lastPass = Mutex<(revision: String?, statuses: [ResourceID: ResourceStatus], elsewhere: Set<ResourceID>)>((nil, [:], []))
     private var state: SourceState
     private var selectedState: DesiredState?
     private var lastHealthy: GitSelection.Revision?
@@ -88,9 +88,10 @@ public actor GitSync {
         wakeUps.fire(.reload)
     }
 
-    /// Tells the sync what a pass converged, for the health of the revision applied last.
-    public nonisolated func passCompleted(revision: String?, statuses: [ResourceStatus]) {
-        lastPass.withLock { $0 = (revision, Dictionary(statuses.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })) }
+    /// Tells the sync what a pass converged, for the health of the revision applied last;
+    /// `judgedElsewhere`: the declared resources the pass has no status of (``PassResult/judgedElsewhere``).
+    public nonisolated func passCompleted(revision: String?, statuses: [ResourceStatus], judgedElsewhere: Set<ResourceID> = []) {
+        lastPass.withLock { $0 = (revision, Dictionary(statuses.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last }), judgedElsewhere) }
         wakeUps.fire(.engine)
     }
 
@@ -223,7 +224,7 @@ public actor GitSync {
     private func checkHealth() async {
         guard let open = gate else { return }
         let pass = lastPass.withLock { $0 }
-        let waiting = pass.revision == open.revision.commit.sha ? open.health.waiting(pass.statuses) : ["no pass has converged it yet"]
+        let waiting = pass.revision == open.revision.commit.sha ? open.health.waiting(pass.statuses, judgedElsewhere: pass.elsewhere) : ["no pass has converged it yet"]
         if waiting.isEmpty {
             gate = nil
             lastHealthy = open.revision

@@ -16,9 +16,10 @@ struct RevisionHealth: Sendable {
     }
 
     /// The changed resources not Ready in `statuses`, each with why: empty when the revision is
-    /// healthy. A changed resource with no status yet is waited for.
-    func waiting(_ statuses: [ResourceID: ResourceStatus]) -> [String] {
-        changed.compactMap { id in
+    /// healthy. A changed resource with no status yet is waited for, unless this controller
+    /// cannot judge it (`judgedElsewhere`: replicas on other nodes, buckets of another leader).
+    func waiting(_ statuses: [ResourceID: ResourceStatus], judgedElsewhere: Set<ResourceID> = []) -> [String] {
+        changed.filter { !judgedElsewhere.contains($0) }.compactMap { id in
             guard let status = statuses[id] else { return "\(id): no status yet" }
             guard status.phase != .ready else { return nil }
             let why = status.conditions.first { $0.type == .ready }.map { "\($0.reason): \($0.message)" }
