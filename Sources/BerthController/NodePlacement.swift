@@ -58,43 +58,48 @@ public actor NodePlacement {
         failures = ConditionLog(logger: logger, occasion: "pass")
     }
 
-    /// The replicas of this node for a pass over `desired`; `leading`: place them first.
+    /// The replicas of this node for a pass over `desired`; `leading`: place them first. A
+    /// placement that fails leaves it to the next pass: with the lease lost meanwhile, this pass
+    /// reads what the new leader wrote; with the store away, it keeps the assignments last known.
     public func replicas(for desired: DesiredState, leading: Bool) async -> NodeReplicas {
-        if leading, let placed = await place(desired) {
-            return NodeReplicas(
-                placement: .node(node, assignments: placed.assignments), waiting: placed.waiting, placeAgainIn: placed.unsettled ? Self.placeAgainInterval : nil)
+        if leading {
+            do {
+                let placed = try await place(desired)
+                failures.ended("place")
+                return NodeReplicas(
+                    placement: .node(node, assignments: placed.assignments), waiting: placed.waiting, placeAgainIn: placed.unsettled ? Self.placeAgainInterval : nil)
+            } catch {
+                failures.holds("place", "cannot place the services' replicas on the nodes; trying again on the next pass: \(error)")
+                guard let error = error as? StoreError, error.code == .stateConflict else {
+                    return NodeReplicas(placement: .node(node, assignments: assignments ?? []))
+                }
+            }
         }
         await read()
         return NodeReplicas(placement: .node(node, assignments: assignments ?? []))
     }
 
-    /// Places every service's replicas and writes the changes; nil when the store could not be
-    /// read or written (or the lease was lost meanwhile), leaving the placement to the next pass.
-    private func place(_ desired: DesiredState) async -> (assignments: [ReplicaAssignment], waiting: [ResourceID: String], unsettled: Bool)? {
+    /// Places every service's replicas and writes the changes (under the lease: `stateConflict`
+    /// when this controller no longer holds it); returns the assignments after them.
+    private func place(_ desired: DesiredState) async throws -> (assignments: [ReplicaAssignment], waiting: [ResourceID: String], unsettled: Bool) {
         let store = store
-        do {
-            let (records, current) = try await withStoreDeadline(timeout) { () async throws -> ([NodeRecord], [ReplicaAssignment]) in
-                (try await store.nodes(), try await store.assignments())
-            }
-            // The store's clock, as the node states are judged by.
-            let now = records.map(\.readAt).max() ?? Date()
-            let decision = PlacementPlanner.plan(services: desired.services, nodes: records.map(\.placementNode), assignments: current, now: now)
-            if !decision.changesNothing {
-                let (holder, assign, unassign) = (holder, decision.assign, decision.unassign)
-                try await withStoreDeadline(timeout) {
-                    try await store.updateAssignments(assign: assign, unassign: unassign, leaseName: Self.leaseName, holder: holder)
-                }
-                record(decision, previous: current)
-            }
-            failures.ended("place")
-            let placed = Self.applying(decision, to: current)
-            assignments = placed
-            let notReady = Set(records.filter { !$0.isReady }.map(\.name))
-            return (placed, decision.waiting, !decision.waiting.isEmpty || placed.contains { notReady.contains($0.node) })
-        } catch {
-            failures.holds("place", "cannot place the services' replicas on the nodes; trying again on the next pass: \(error)")
-            return nil
+        let (records, current) = try await withStoreDeadline(timeout) { () async throws -> ([NodeRecord], [ReplicaAssignment]) in
+            (try await store.nodes(), try await store.assignments())
         }
+        // The store's clock, as the node states are judged by.
+        let now = records.map(\.readAt).max() ?? Date()
+        let decision = PlacementPlanner.plan(services: desired.services, nodes: records.map(\.placementNode), assignments: current, now: now)
+        if !decision.changesNothing {
+            let (holder, assign, unassign) = (holder, decision.assign, decision.unassign)
+            try await withStoreDeadline(timeout) {
+                try await store.updateAssignments(assign: assign, unassign: unassign, leaseName: Self.leaseName, holder: holder)
+            }
+            record(decision, previous: current)
+        }
+        let placed = Self.applying(decision, to: current)
+        assignments = placed
+        let notReady = Set(records.filter { !$0.isReady }.map(\.name))
+        return (placed, decision.waiting, !decision.waiting.isEmpty || placed.contains { notReady.contains($0.node) })
     }
 
     /// Reads the assignments; a store that cannot be read leaves the last ones read.
