@@ -246,9 +246,9 @@ struct ResourceReadingTests {
         // when
         let issues = readingIssues(yaml)
         // then
-        #expect(issues.map(\.path) == ["spec.placement.rescheduleAfter", "spec.placement.nodeSelector"])
-        #expect(issues.map(\.location?.line) == [9, 8] && issues.allSatisfy { $0.location?.file == "bad.yaml" })
-        #expect(issues.last?.message.hasPrefix("node and nodeSelector both choose where the replicas run") == true)
+        #expect(issues.map(\.path) == ["spec.placement.nodeSelector", "spec.placement.rescheduleAfter"])
+        #expect(issues.map(\.location?.line) == [8, 9] && issues.allSatisfy { $0.location?.file == "bad.yaml" })
+        #expect(issues.first?.message.hasPrefix("node and nodeSelector both choose where the replicas run") == true)
     }
 
     @Test func readsAJobWithTheDocumentedDefaults() throws {

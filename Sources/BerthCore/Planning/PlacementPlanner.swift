@@ -67,6 +67,8 @@ public enum PlacementPlanner {
     /// The node a service without `placement` runs on when several nodes exist.
     public static let defaultNode = NodeIdentity.defaultName
 
+    /// The changes to `assignments` that place every replica of `services` on `nodes`, judged at
+    /// `now` (the store's clock the nodes were read at). Services not in `services` lose theirs.
     public static func plan(
         services: [(id: ResourceID, spec: ServiceSpec)], nodes: [PlacementNode], assignments: [ReplicaAssignment], now: Date
     ) -> PlacementDecision {

@@ -131,14 +131,14 @@ final class PostgresBackend: SQLBackend {
         }
         return { tx throws(StoreError) in
             guard let session else { return false }
-            return
-                !(try tx.run(
-                    """
-                    SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::bigint::oid
-                        AND objid = hashtext($2)::oid AND objsubid = 2 AND pid = $3::integer
-                    """,
-                    .int(Int64(PostgresDialect.leaderLock)), .text(name), .int(session)
-                )).isEmpty
+            let held = try tx.run(
+                """
+                SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::bigint::oid
+                    AND objid = hashtext($2)::oid AND objsubid = 2 AND pid = $3::integer
+                """,
+                .int(Int64(PostgresDialect.leaderLock)), .text(name), .int(session)
+            )
+            return !held.isEmpty
         }
     }
 

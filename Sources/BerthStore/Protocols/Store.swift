@@ -1,5 +1,6 @@
 /// Berth's durable state: API-written desired resources, resource status, adoptions, the job queue, events,
-/// the git source's revisions, API tokens, the web UI's sessions, the nodes, where each service replica runs, and the leader lease. Implemented once over SQL (`SQLStore`), opened on
+/// the git source's revisions, API tokens, the web UI's sessions, the nodes, where each service replica
+/// runs, and the leader lease. Implemented once over SQL (`SQLStore`), opened on
 /// PostgreSQL (`PostgresStore`) or SQLite (`SQLiteStore`), which pass one conformance suite.
 /// Every operation is atomic; none blocks a Swift concurrency thread. Callers that need one role
 /// only depend on its protocol (`JobQueue`, `EventLog`, …).

@@ -92,18 +92,13 @@ extension SQLStore {
     @discardableResult
     public func deleteStatus(_ id: ResourceID, node: String?) async throws(StoreError) -> Bool {
         try await backend.write { tx throws(StoreError) in
+            var sql = "DELETE FROM resource_status WHERE kind = $1 AND project = $2 AND name = $3"
+            var parameters: [SQLValue] = [.text(id.kind.rawValue), .text(id.project), .text(id.name)]
             if let node {
-                return
-                    !(try tx.run(
-                        "DELETE FROM resource_status WHERE kind = $1 AND project = $2 AND name = $3 AND node = $4 RETURNING name",
-                        .text(id.kind.rawValue), .text(id.project), .text(id.name), .text(node)
-                    )).isEmpty
+                sql += " AND node = $4"
+                parameters.append(.text(node))
             }
-            return
-                !(try tx.run(
-                    "DELETE FROM resource_status WHERE kind = $1 AND project = $2 AND name = $3 RETURNING name",
-                    .text(id.kind.rawValue), .text(id.project), .text(id.name)
-                )).isEmpty
+            return !(try tx.query(sql + " RETURNING name", parameters)).isEmpty
         }
     }
 }

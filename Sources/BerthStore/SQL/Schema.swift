@@ -314,6 +314,8 @@ enum Schema {
     /// '' for rows every node shares, and for those written before). SQLite cannot change a
     /// primary key, so the status table is rebuilt, the same way on both databases.
     static func placement(_ dialect: any SQLDialect) -> Migration {
+        // The columns as this migration found them, written out: `SQLStore.statusColumns` follows
+        // the code, and a migration never changes.
         let statusColumns = """
             kind, project, name, phase, conditions, observed_generation, restart_count, last_action, last_cause, updated_at, \
             ready_replicas, desired_replicas, next_attempt_at, replicas, attempted_revision, applied_revision
