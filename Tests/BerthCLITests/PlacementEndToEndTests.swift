@@ -3,7 +3,7 @@ import Testing
 
 /// One `berth serve --node default` on the test engine: services are placed on the node and
 /// converge as before, each replica's container and status name its node, and a replica no
-/// node can take says why. (Several engines: the lead's multi-node test.)
+/// node can take says why. (Three nodes on engines of their own: PlacementNodesEndToEndTests.)
 @Suite("Placement end to end, one node")
 struct PlacementEndToEndTests {
     @Test func aNodeRunsTheReplicasPlacedOnItAndAReplicaWithoutANodeSaysWhy() async throws {

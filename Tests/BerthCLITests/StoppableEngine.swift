@@ -1,15 +1,17 @@
 import Foundation
+import Synchronization
 
 /// A Docker engine a test starts and stops itself, for a host whose engine dies: a dockerd in the
 /// host's network namespace with no bridge and no iptables (so its containers use network none
 /// or host only), its socket, data and exec roots under a short folder of its own (unix socket
 /// paths are limited to 108 bytes), and the suite's busybox image copied from the suite's engine.
-/// `stop()` ends it by its PID; `finish()` also removes its folder.
+/// `stop()` ends it by its PID, `start()` starts it again on the same data (a host that comes
+/// back); `finish()` also removes its folder.
 final class StoppableEngine: Sendable {
     /// `unix://…/d.sock`, as `DOCKER_HOST` reads it.
     let dockerHost: String
     private let root: URL
-    private let process: ChildProcess
+    private let process: Mutex<ChildProcess?>
 
     /// Starts the engine and waits (bounded) until it answers and holds `image`, copied with
     /// `docker save | docker load` from the engine at `source`.
@@ -17,17 +19,9 @@ final class StoppableEngine: Sendable {
         root = URL(fileURLWithPath: "/tmp/be-" + UUID().uuidString.lowercased().prefix(8))
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         dockerHost = "unix://\(root.path)/d.sock"
-        let log = root.appendingPathComponent("dockerd.log").path
-        process = try ChildProcess(
-            [
-                "/usr/sbin/dockerd", "--host", dockerHost, "--data-root", root.path + "/data", "--exec-root", root.path + "/exec",
-                "--pidfile", root.path + "/dockerd.pid", "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false",
-                "--ip-masq=false", "--userland-proxy=false",
-            ], environment: BerthProcess.childEnvironment([:]), directory: root.path, stdout: log, stderr: log)
+        process = Mutex(nil)
         do {
-            try await NetnsEngine.waitUntil(timeout: .seconds(60), "the test's own dockerd answers") {
-                try await docker(["version"]).status == 0
-            }
+            try await start()
             let copied = try await BerthProcess.runCommand(
                 ["/bin/sh", "-c", "docker -H \"$1\" save \"$3\" | docker -H \"$2\" load", "sh", source, dockerHost, image], timeout: 120)
             guard copied.status == 0 else { throw BerthProcess.SetupError("copying \(image) to the test's dockerd failed: \(copied.stderr)") }
@@ -37,17 +31,32 @@ final class StoppableEngine: Sendable {
         }
     }
 
+    /// Starts the engine (again) on its folder and waits, bounded, until it answers.
+    func start() async throws {
+        let log = root.appendingPathComponent("dockerd.log").path
+        let started = try ChildProcess(
+            [
+                "/usr/sbin/dockerd", "--host", dockerHost, "--data-root", root.path + "/data", "--exec-root", root.path + "/exec",
+                "--pidfile", root.path + "/dockerd.pid", "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false",
+                "--ip-masq=false", "--userland-proxy=false",
+            ], environment: BerthProcess.childEnvironment([:]), directory: root.path, stdout: log, stderr: log, append: true)
+        process.withLock { $0 = started }
+        try await NetnsEngine.waitUntil(timeout: .seconds(60), "the test's own dockerd answers") {
+            try await docker(["version"]).status == 0
+        }
+    }
+
     /// The docker CLI against this engine, whatever its exit status.
     func docker(_ arguments: [String]) async throws -> CommandResult {
         try await BerthProcess.runCommand(["/usr/local/bin/docker", "-H", dockerHost] + arguments, timeout: 60)
     }
 
     /// Whether the engine process has ended.
-    var hasStopped: Bool { process.hasExited }
+    var hasStopped: Bool { process.withLock { $0?.hasExited ?? true } }
 
     /// Stops the engine by its PID: SIGTERM (it stops its containers), SIGKILL after 30 s.
     func stop() async {
-        await process.stop(SIGTERM, grace: .seconds(30))
+        await process.withLock { $0 }?.stop(SIGTERM, grace: .seconds(30))
     }
 
     /// Stops the engine if it still runs, unmounts what it left under its folder and removes it.
