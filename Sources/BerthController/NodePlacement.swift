@@ -10,7 +10,8 @@ public struct NodeReplicas: Sendable, Hashable {
     /// Per service with replicas left unplaced, why (``PlacementDecision/waiting``).
     public var waiting: [ResourceID: String]
     /// When the leader should place again by time alone: replicas wait for a node, or a node
-    /// holding replicas is not Ready (they move once it has been so for their `rescheduleAfter`).
+    /// holding replicas is not Ready (they move once it has been so for their `rescheduleAfter`:
+    /// at that moment, if it comes before the next interval).
     public var placeAgainIn: Duration?
 
     public init(placement: ReplicaPlacement, waiting: [ResourceID: String] = [:], placeAgainIn: Duration? = nil) {
@@ -66,8 +67,7 @@ public actor NodePlacement {
             do {
                 let placed = try await place(desired)
                 failures.ended("place")
-                return NodeReplicas(
-                    placement: .node(node, assignments: placed.assignments), waiting: placed.waiting, placeAgainIn: placed.unsettled ? Self.placeAgainInterval : nil)
+                return NodeReplicas(placement: .node(node, assignments: placed.assignments), waiting: placed.waiting, placeAgainIn: placed.placeAgainIn)
             } catch {
                 failures.holds("place", "cannot place the services' replicas on the nodes; trying again on the next pass: \(error)")
                 guard let error = error as? StoreError, error.code == .stateConflict else {
@@ -80,8 +80,9 @@ public actor NodePlacement {
     }
 
     /// Places every service's replicas and writes the changes (under the lease: `stateConflict`
-    /// when this controller no longer holds it); returns the assignments after them.
-    private func place(_ desired: DesiredState) async throws -> (assignments: [ReplicaAssignment], waiting: [ResourceID: String], unsettled: Bool) {
+    /// when this controller no longer holds it); returns the assignments after them, why replicas
+    /// wait, and how soon to place again.
+    private func place(_ desired: DesiredState) async throws -> (assignments: [ReplicaAssignment], waiting: [ResourceID: String], placeAgainIn: Duration?) {
         let store = store
         let (records, current) = try await withStoreDeadline(timeout) { () async throws -> ([NodeRecord], [ReplicaAssignment]) in
             (try await store.nodes(), try await store.assignments())
@@ -99,7 +100,10 @@ public actor NodePlacement {
         let placed = Self.applying(decision, to: current)
         assignments = placed
         let notReady = Set(records.filter { !$0.isReady }.map(\.name))
-        return (placed, decision.waiting, !decision.waiting.isEmpty || placed.contains { notReady.contains($0.node) })
+        guard !decision.waiting.isEmpty || placed.contains(where: { notReady.contains($0.node) }) else { return (placed, decision.waiting, nil) }
+        // A move due sooner than the interval is placed when due, not up to an interval late.
+        let due = decision.moveDueAt.map { Duration.milliseconds(max(0, Int64(($0.timeIntervalSince(now) * 1000).rounded(.up)))) }
+        return (placed, decision.waiting, min(due ?? Self.placeAgainInterval, Self.placeAgainInterval))
     }
 
     /// Reads the assignments; a store that cannot be read leaves the last ones read.

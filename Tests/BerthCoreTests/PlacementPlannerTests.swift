@@ -180,6 +180,22 @@ struct PlacementPlannerTests {
         #expect(plan(services, [node("a", notReadyFor: 91), node("b"), node("c")], assignments) == ["web/0 → c (4)"])
     }
 
+    @Test func theDecisionSaysWhenTheFirstReplicaKeptOnANotReadyNodeIsDueToMove() throws {
+        // given: web waits 90 s and api 30 s for node a, NotReady for 20 s; db never moves
+        let services = [
+            try service("web", placement: PlacementSpec(rescheduleAfter: .after(.seconds(90)))),
+            try service("api", placement: PlacementSpec(rescheduleAfter: .after(.seconds(30)))),
+            try service("db", placement: PlacementSpec(rescheduleAfter: .never)),
+        ]
+        let assignments = [on("web", 0, "a"), on("api", 0, "a"), on("db", 0, "a")]
+        // when
+        let waiting = PlacementPlanner.plan(services: services, nodes: [node("a", notReadyFor: 20), node("b")], assignments: assignments, now: now)
+        let settled = PlacementPlanner.plan(services: services, nodes: [node("a"), node("b")], assignments: assignments, now: now)
+        // then: api's move is due 10 s from now; with a Ready, nothing is due
+        #expect(waiting.changesNothing && waiting.moveDueAt == now.addingTimeInterval(10))
+        #expect(settled.moveDueAt == nil)
+    }
+
     @Test func theDefaultRescheduleAfterIsOneMinuteAndNeverWaitsForever() throws {
         let nodes = [node("a", notReadyFor: 61), node("b")]
         #expect(plan([try service("web", placement: PlacementSpec())], nodes, [on("web", 0, "a")]) == ["web/0 → b (2)"])

@@ -41,11 +41,15 @@ public struct PlacementDecision: Sendable {
     public var unassign: [(service: ResourceID, replica: Int)]
     /// The services with a replica that has no node, or stays on one it should leave, and why.
     public var waiting: [ResourceID: String]
+    /// The first moment a replica kept on a NotReady node is due to move (its node NotReady for
+    /// its `rescheduleAfter`): placing again then moves it without waiting for another pass.
+    public var moveDueAt: Date?
 
-    public init(assign: [ReplicaAssignment] = [], unassign: [(service: ResourceID, replica: Int)] = [], waiting: [ResourceID: String] = [:]) {
+    public init(assign: [ReplicaAssignment] = [], unassign: [(service: ResourceID, replica: Int)] = [], waiting: [ResourceID: String] = [:], moveDueAt: Date? = nil) {
         self.assign = assign
         self.unassign = unassign
         self.waiting = waiting
+        self.moveDueAt = moveDueAt
     }
 
     /// Whether it changes no assignment.
@@ -91,7 +95,14 @@ public enum PlacementPlanner {
             ServiceReplicas(id: id, spec: spec, current: current[id] ?? [:], cluster: cluster, now: now)
         }
         var load: [String: Int] = [:]
-        for assignment in pending.flatMap(\.kept.values) { load[assignment.node, default: 0] += 1 }
+        for replicas in pending {
+            for assignment in replicas.kept.values {
+                load[assignment.node, default: 0] += 1
+                if let due = ServiceReplicas.moveDue(assignment, spec: replicas.spec, cluster: cluster) {
+                    decision.moveDueAt = min(decision.moveDueAt ?? due, due)
+                }
+            }
+        }
         for replicas in pending {
             let placed = replicas.place(load: &load, cluster: cluster, now: now)
             decision.assign += placed.assign
@@ -166,12 +177,19 @@ public enum PlacementPlanner {
             }
         }
 
+        /// When a replica kept on a NotReady node is due to move: its node NotReady for the
+        /// service's `rescheduleAfter` (nil: its node is Ready, or the service never moves).
+        static func moveDue(_ assignment: ReplicaAssignment, spec: ServiceSpec, cluster: Cluster) -> Date? {
+            guard let node = cluster.byName[assignment.node], !node.ready, let since = node.notReadySince, let wait = spec.rescheduleAfter.timeSpan else { return nil }
+            return since.addingTimeInterval(wait.seconds)
+        }
+
         /// Why a replica leaves its node, or nil when it keeps it.
         static func reasonToLeave(_ assignment: ReplicaAssignment, spec: ServiceSpec, cluster: Cluster, now: Date) -> String? {
             guard let node = cluster.byName[assignment.node] else { return "node \(assignment.node) was removed" }
             if node.draining { return "node \(node.name) is draining" }
             if !cluster.admits(spec, node) { return "node \(node.name) no longer matches its placement" }
-            if !node.ready, let since = node.notReadySince, let wait = spec.rescheduleAfter.timeSpan, now.timeIntervalSince(since) > wait.seconds {
+            if let due = moveDue(assignment, spec: spec, cluster: cluster), now > due, let wait = spec.rescheduleAfter.timeSpan {
                 return "node \(node.name) has been NotReady for longer than \(wait)"
             }
             return nil
