@@ -218,20 +218,22 @@ public actor CertificateManager {
     }
 
     /// The store's material is the certificate every node writes: a leader whose target holds
-    /// other files (a new leader) writes the stored ones; material issued before the store kept
-    /// any is read from the target and stored.
+    /// another certificate (a new leader) judges the stored one and writes it; a target holding
+    /// the stored one is judged with its own key file. Material issued before the store kept any
+    /// is read from the target and stored.
     private func converge(
         _ id: ResourceID, _ spec: CertificateSpec, at target: CertificateTarget, authority: CertificateAuthority?, now: Date
     ) async throws -> (due: Date, issued: String?) {
         let stored = try await store?.certificateMaterial(id)
         let onTarget = try await target.read(spec.files.certificate)
+        let fromStore = stored?.certificatePEM == onTarget ? nil : stored
         var current: ObservedCertificate?
         var unreadable: String?
         var keyOnTarget: String?
-        if let pem = stored?.certificatePEM ?? onTarget {
+        if let pem = fromStore?.certificatePEM ?? onTarget {
             do {
-                if stored == nil { keyOnTarget = try await target.read(spec.files.key) }
-                current = try CertificateIssuer.read(pem: pem, keyPEM: stored?.keyPEM ?? keyOnTarget ?? "", authority: authority)
+                if fromStore == nil { keyOnTarget = try await target.read(spec.files.key) }
+                current = try CertificateIssuer.read(pem: pem, keyPEM: fromStore?.keyPEM ?? keyOnTarget ?? "", authority: authority)
             } catch {
                 unreadable = "\(error)"
             }
@@ -241,8 +243,8 @@ public actor CertificateManager {
         case .keep(let renewAt):
             var message = "valid until \(current?.notAfter.formatted(.iso8601) ?? "?"), renewed from \(renewAt.formatted(.iso8601))"
             var event = false
-            if let stored, onTarget != stored.certificatePEM {
-                try await target.write(Self.issued(stored, chain: chain).files(spec.files))
+            if let fromStore {
+                try await target.write(Self.issued(fromStore, chain: chain).files(spec.files))
                 let reloaded = try await reload(id, spec)
                 message += "; wrote the stored certificate" + (reloaded.isEmpty ? "" : ", reloaded \(reloaded.joined(separator: ", "))")
                 event = true
