@@ -15,6 +15,13 @@ public struct IssuedCertificate: Sendable {
 
     public var fullchainPEM: String { certificatePEM + chainPEM }
 
+    public init(certificatePEM: String, keyPEM: String, chainPEM: String, notAfter: Date) {
+        self.certificatePEM = certificatePEM
+        self.keyPEM = keyPEM
+        self.chainPEM = chainPEM
+        self.notAfter = notAfter
+    }
+
     /// The files by name, as `spec.files` names them; the key is the only private one.
     public func files(_ names: CertificateSpec.FileNames) -> [(name: String, text: String, isPrivate: Bool)] {
         [

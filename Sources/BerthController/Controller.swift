@@ -47,8 +47,9 @@ public struct ControllerConfiguration: Sendable {
 /// last desired state it could read when the store is away, and never waits for the store on the
 /// way (statuses and events wait in the reconciler's ``StoreWriteBuffer``). The leader lease,
 /// asked for beside the loop, guards only the work that must happen once: placing replicas on
-/// nodes, cron firing, buckets and certificates (expired job leases are taken over by any
-/// controller: see `JobRunner`); a store that cannot be reached means not leading. Runs as a
+/// nodes, cron firing, buckets and issuing certificates (other nodes write the stored ones their
+/// replicas consume; expired job leases are taken over by any controller: see `JobRunner`); a
+/// store that cannot be reached means not leading. Runs as a
 /// service-lifecycle `Service`: on SIGTERM or SIGINT, actions in flight finish, no new one
 /// starts, and the lease is released; the next start adopts what exists.
 public final class Controller: Service {
@@ -75,6 +76,8 @@ public final class Controller: Service {
     private let leading: Atomic<Bool>
     /// The desired state the last pass converged, for the leader's duties.
     private let converged = Mutex<DesiredStateSource.Snapshot?>(nil)
+    /// Where the last pass found this node's replicas, for the certificates a node that does not lead writes.
+    private let placed = Mutex<ReplicaPlacement>(.all)
     /// Containers engine events were about since the last pass: read afresh, not from the list.
     private let touched = Mutex<Set<String>>([])
     /// Called after every pass (tests and `--once`-style tooling watch progress through it).
@@ -162,6 +165,7 @@ public final class Controller: Service {
                     // A stale desired state may miss services: the leader places from a fresh one only.
                     let replicas =
                         await placement?.replicas(for: snapshot.state, leading: isLeading && snapshot.staleness == nil) ?? NodeReplicas(placement: .all)
+                    placed.withLock { $0 = replicas.placement }
                     let result = try await reconciler.reconcile(
                         snapshot, refreshing: refreshing, leading: isLeading, replicas: replicas, shouldStop: { self.isStopping })
                     ControllerMetrics.pass(duration: clock.now - passStart, succeeded: true)
@@ -273,13 +277,18 @@ public final class Controller: Service {
 
     /// The work that must happen once, done while leading: fire due schedules (they need the
     /// store, not the engine, so a failed pass does not stop them) and converge certificates,
-    /// after each pass and when one is due.
+    /// after each pass and when one is due. A node that does not lead writes the stored
+    /// certificates its replicas consume instead, after each pass.
     private func performLeaderDuties() async {
         while !isStopping, !Task.isCancelled {
             var deadline = ContinuousClock.now + configuration.resyncInterval
-            if isLeading, let snapshot = converged.withLock({ $0 }) {
-                if let cronDue = await cron?.tick(snapshot.state) { deadline = min(deadline, Self.instant(of: cronDue)) }
-                if let renewal = await certificates?.converge(snapshot.state).next { deadline = min(deadline, Self.instant(of: renewal)) }
+            if let snapshot = converged.withLock({ $0 }) {
+                if isLeading {
+                    if let cronDue = await cron?.tick(snapshot.state) { deadline = min(deadline, Self.instant(of: cronDue)) }
+                    if let renewal = await certificates?.converge(snapshot.state).next { deadline = min(deadline, Self.instant(of: renewal)) }
+                } else {
+                    await certificates?.distribute(snapshot.state, placement: placed.withLock { $0 })
+                }
             }
             _ = await duties.wait(until: deadline)
         }

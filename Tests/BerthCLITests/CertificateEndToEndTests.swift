@@ -76,6 +76,38 @@ import Testing
         #expect(try await openssl("x509", "-in", folder + "/cert.pem", "-noout", "-pubkey") == (try await openssl("pkey", "-in", folder + "/key.pem", "-pubout")))
     }
 
+    @Test func applyWritesTheStoredCertificateBackToATargetThatLostItWithoutIssuing() async throws {
+        let scenario = try await Scenario()
+        defer { scenario.finish() }
+        // given: a certificate issued into a host folder, kept in the store
+        let folder = scenario.folder.appendingPathComponent("certs").path
+        try scenario.write(
+            """
+            apiVersion: berth/v1
+            kind: Certificate
+            metadata: {name: web, project: \(scenario.project)}
+            spec:
+              dnsNames: [web.internal]
+              issuer: localCA
+              target: {hostPath: \(folder)}
+
+            """)
+        let first = try await scenario.berth("apply", "-f", scenario.manifests.path)
+        #expect(first.stdout.contains("issued certificate"), "\(first.stdout)\(first.stderr)")
+        let serial = try await openssl("x509", "-in", folder + "/cert.pem", "-noout", "-serial")
+
+        // when: the folder's files are lost (a new leader's host), then applied
+        for file in ["cert.pem", "key.pem", "chain.pem", "fullchain.pem"] { try FileManager.default.removeItem(atPath: folder + "/" + file) }
+        let second = try await scenario.berth("apply", "-f", scenario.manifests.path)
+
+        // then: the stored certificate and key are written back, none issued
+        #expect(second.status == 0 && !second.stdout.contains("issued certificate"), "\(second.stdout)\(second.stderr)")
+        #expect(try await openssl("x509", "-in", folder + "/cert.pem", "-noout", "-serial") == serial)
+        #expect(try await openssl("x509", "-in", folder + "/cert.pem", "-noout", "-pubkey") == (try await openssl("pkey", "-in", folder + "/key.pem", "-pubout")))
+        let ca = scenario.folder.appendingPathComponent("state/ca/ca.pem").path
+        #expect(try await openssl("verify", "-CAfile", ca, folder + "/fullchain.pem").contains("OK"))
+    }
+
     /// A host folder target never replaces a file Berth did not write (a Certificate aimed at
     /// `/etc` with files `passwd` and `shadow`) and never follows a symbolic link to a folder.
     @Test func aHostTargetKeepsFilesBerthDidNotWriteAndFollowsNoLink() async throws {

@@ -338,6 +338,12 @@ final class Scenario: @unchecked Sendable {
         try? FileManager.default.removeItem(at: folder)
     }
 
+    /// Runs `query` on this scenario's PostgreSQL store; returns its rows unaligned, trimmed.
+    func storeQuery(_ query: String) async throws -> String {
+        guard let url = environment["BERTH_DATABASE_URL"] else { throw BerthProcess.SetupError("the scenario has no PostgreSQL store") }
+        return try await Scenario.run("/usr/bin/psql", [url, "-v", "ON_ERROR_STOP=1", "-tAc", query])
+    }
+
     private func psql(_ statement: String) async throws {
         _ = try await Scenario.run("/usr/bin/psql", [try TestServices.postgresURL(), "-v", "ON_ERROR_STOP=1", "-qc", statement])
     }

@@ -165,7 +165,7 @@ final class TestPlace: Sendable {
 
 /// The schema version a store found or brought its database to when it opened.
 /// The version of the newest migration: what a database opened by this build is at.
-let latestSchemaVersion = 13
+let latestSchemaVersion = 14
 
 func schemaVersion(_ store: any Store) -> Int? {
     (store as? SQLStore)?.schemaVersion

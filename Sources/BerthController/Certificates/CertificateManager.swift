@@ -6,14 +6,20 @@ import BerthStore
 import Foundation
 import Logging
 
-/// Converges `kind: Certificate`: reads each certificate back from its target, lets
-/// `CertificatePlanner` decide, issues (self-signed or by the local CA), writes the files, and
-/// reloads the services named in `reload`. A certificate is looked at when first seen, when its
-/// spec changes, and when its renewal is due, never on every pass (a volume target needs a
-/// helper container). Only the leading controller calls it.
+/// Converges `kind: Certificate`. The leading controller (``converge(_:now:)``) reads each
+/// certificate back from the store (or, before the store held one, from its target), lets
+/// `CertificatePlanner` decide, issues (self-signed, or by the local CA the store keeps), stores
+/// the key and certificate, writes the files, and reloads the services named in `reload`. Every
+/// other node (``distribute(_:placement:now:)``) writes the stored files to its own target when
+/// it runs a consumer, and reloads its own consumers; it never issues. A certificate is looked at
+/// when first seen, when its spec or stored material changes, and when its renewal is due, never
+/// on every pass (a volume target needs a helper container).
 public actor CertificateManager {
+    /// The local CA's name in the store.
+    static let authorityName = "local"
+
     private let engine: DockerEngine
-    private let store: (any ResourceStore & EventLog)?
+    private let store: (any ResourceStore & EventLog & CertificateMaterialStore)?
     private let caDirectory: String
     private let record: CertificateFileRecord
     private let helperImage: ImageReference
@@ -22,10 +28,20 @@ public actor CertificateManager {
     private var checked: [ResourceID: (spec: CertificateSpec, next: Date)] = [:]
     /// Failures wait before the next try (the resource's status says why).
     private var failures: [ResourceID: Int] = [:]
+    /// The local CA, once read from the store (or the state directory without a store).
+    private var authority: CertificateAuthority?
+    /// On a node that does not lead: per certificate, the spec and stored certificate its target
+    /// holds, and the last failure to write them (one event per distinct failure).
+    private var written: [ResourceID: (spec: CertificateSpec, certificatePEM: String)] = [:]
+    private var distributionFailures: [ResourceID: String] = [:]
 
-    /// The local CA lives in `<stateDirectory>/ca`, the record of the host files Berth wrote in
+    /// The local CA lives in the store, and in `<stateDirectory>/ca` without a store (a copy is
+    /// kept there for clients to trust); the record of the host files Berth wrote is
     /// `<stateDirectory>/certificate-files.json`.
-    public init(engine: DockerEngine, store: (any ResourceStore & EventLog)?, stateDirectory: String, helperImage: ImageReference, logger: Logger = Logger(label: "berth.certificates")) {
+    public init(
+        engine: DockerEngine, store: (any ResourceStore & EventLog & CertificateMaterialStore)?, stateDirectory: String, helperImage: ImageReference,
+        logger: Logger = Logger(label: "berth.certificates")
+    ) {
         self.engine = engine
         self.store = store
         self.caDirectory = stateDirectory + "/ca"
@@ -43,9 +59,11 @@ public actor CertificateManager {
         public var failures: [ResourceID: String] = [:]
     }
 
-    /// Converges every declared certificate that is due.
+    /// Converges every declared certificate that is due; only the leader calls it.
     @discardableResult
     public func converge(_ desired: DesiredState, now: Date = Date()) async -> Report {
+        written = [:]
+        distributionFailures = [:]
         var report = Report()
         var declared: Set<ResourceID> = []
         for resource in desired.resources {
@@ -78,9 +96,116 @@ public actor CertificateManager {
         return report
     }
 
+    /// On a node that does not lead (`placement` names it): writes each stored certificate that
+    /// a replica placed here consumes (a service mounting its volume target, or one named in its
+    /// `reload`) to this node's target when the target does not hold it yet, then reloads the
+    /// consumers running here. The target is opened only when the stored certificate is not the
+    /// one last written here; a failure is tried again after the next pass.
+    public func distribute(_ desired: DesiredState, placement: ReplicaPlacement, now: Date = Date()) async {
+        guard let node = placement.nodeName, let store else { return }
+        checked = [:]
+        failures = [:]
+        var consumed: Set<ResourceID> = []
+        for resource in desired.resources {
+            guard case .certificate(let spec) = resource.spec, Self.consumers(of: resource.id, spec, in: desired).contains(where: placement.placesHere)
+            else { continue }
+            consumed.insert(resource.id)
+            do {
+                guard let material = try await store.certificateMaterial(resource.id) else { continue }
+                if let last = written[resource.id], last.spec == spec, last.certificatePEM == material.certificatePEM { continue }
+                let message = try await write(material, of: resource.id, spec, in: desired, node: node)
+                written[resource.id] = (spec, material.certificatePEM)
+                distributionFailures[resource.id] = nil
+                if let message {
+                    logger.info("\(message)", metadata: ["berth.resource": "\(resource.id)", "berth.node": "\(node)"])
+                    await event(resource.id, reason: "CertificateWritten", message: message, warning: false, now: now)
+                }
+            } catch {
+                let message = "node \(node): cannot write certificate \(resource.id), trying again after the next pass: \(error)"
+                logger.error("\(message)", metadata: ["berth.resource": "\(resource.id)", "berth.node": "\(node)"])
+                if distributionFailures[resource.id] != message {
+                    distributionFailures[resource.id] = message
+                    await event(resource.id, reason: "CertificateWriteFailed", message: message, warning: true, now: now)
+                }
+            }
+        }
+        written = written.filter { consumed.contains($0.key) }
+        distributionFailures = distributionFailures.filter { consumed.contains($0.key) }
+    }
+
+    /// Writes `material` to this node's target unless it holds it already; what was done, or nil.
+    private func write(_ material: CertificateMaterial, of id: ResourceID, _ spec: CertificateSpec, in desired: DesiredState, node: String) async throws
+        -> String?
+    {
+        let chain = try await chainPEM(for: spec)
+        let target = try await CertificateTarget.open(id: id, spec: spec, in: desired, engine: engine, helperImage: helperImage, record: record)
+        do {
+            guard try await target.read(spec.files.certificate) != material.certificatePEM else {
+                await target.close()
+                return nil
+            }
+            try await target.write(Self.issued(material, chain: chain).files(spec.files))
+            await target.close()
+        } catch {
+            await target.close()
+            throw error
+        }
+        let reloaded = try await reload(id, spec)
+        return "node \(node): wrote the stored certificate (valid until \(material.notAfter.formatted(.iso8601)))"
+            + (reloaded.isEmpty ? "" : "; reloaded \(reloaded.joined(separator: ", "))")
+    }
+
+    /// The services of `id`'s project that use its files: those mounting its volume target and
+    /// those named in its `reload`.
+    static func consumers(of id: ResourceID, _ spec: CertificateSpec, in desired: DesiredState) -> [ResourceID] {
+        let reloaded = Set(spec.reload.map(\.service))
+        return desired.services.filter { service in
+            guard service.id.project == id.project else { return false }
+            if reloaded.contains(service.id.name) { return true }
+            guard case .volume(let name, _) = spec.target else { return false }
+            return service.spec.container.volumes.contains { $0.source == .volume(name) }
+        }.map { $0.id }
+    }
+
+    /// The chain file's text: the local CA's certificate, or nothing for a self-signed one.
+    private func chainPEM(for spec: CertificateSpec) async throws -> String {
+        guard spec.issuer == .localCA else { return "" }
+        if let authority { return try authority.pem + "\n" }
+        guard let stored = try await store?.certificateAuthority(Self.authorityName) else {
+            throw CertificateError("the store holds no local CA yet; the leader makes it when it first issues")
+        }
+        return stored.certificatePEM + "\n"
+    }
+
+    /// The files of stored material, with `chain`.
+    private static func issued(_ material: CertificateMaterial, chain: String) -> IssuedCertificate {
+        IssuedCertificate(certificatePEM: material.certificatePEM, keyPEM: material.keyPEM, chainPEM: chain, notAfter: material.notAfter)
+    }
+
+    /// The local CA: the store's, made by the first leader that needed it (uploading the one in
+    /// this host's state directory, if any, so clients that trust it keep trusting it); a copy is
+    /// saved in the state directory when that has none. Without a store, the state directory's.
+    private func localAuthority(now: Date) async throws -> CertificateAuthority {
+        if let authority { return authority }
+        let local = try CertificateAuthority.load(from: caDirectory)
+        let authority: CertificateAuthority
+        if let store {
+            let candidate = try local ?? CertificateAuthority.create(now: now)
+            let stored = try await store.certificateAuthority(
+                Self.authorityName,
+                creatingWith: StoredCertificateAuthority(name: Self.authorityName, certificatePEM: try candidate.pem, keyPEM: try candidate.keyPEM, createdAt: now))
+            authority = try CertificateAuthority(certificatePEM: stored.certificatePEM, keyPEM: stored.keyPEM)
+            if local == nil { try authority.save(in: caDirectory) }
+        } else {
+            authority = try local ?? CertificateAuthority.loadOrCreate(in: caDirectory, now: now)
+        }
+        self.authority = authority
+        return authority
+    }
+
     /// Converges one certificate; returns when to look again, and why it was issued if it was.
     private func converge(_ id: ResourceID, _ spec: CertificateSpec, in desired: DesiredState, now: Date) async throws -> (due: Date, issued: String?) {
-        let authority = spec.issuer == .localCA ? try CertificateAuthority.loadOrCreate(in: caDirectory, now: now) : nil
+        let authority = spec.issuer == .localCA ? try await localAuthority(now: now) : nil
         let target = try await CertificateTarget.open(id: id, spec: spec, in: desired, engine: engine, helperImage: helperImage, record: record)
         do {
             let outcome = try await converge(id, spec, at: target, authority: authority, now: now)
@@ -92,26 +217,47 @@ public actor CertificateManager {
         }
     }
 
+    /// The store's material is the certificate every node writes: a leader whose target holds
+    /// another certificate (a new leader) judges the stored one and writes it; a target holding
+    /// the stored one is judged with its own key file. Material issued before the store kept any
+    /// is read from the target and stored.
     private func converge(
         _ id: ResourceID, _ spec: CertificateSpec, at target: CertificateTarget, authority: CertificateAuthority?, now: Date
     ) async throws -> (due: Date, issued: String?) {
+        let stored = try await store?.certificateMaterial(id)
+        let onTarget = try await target.read(spec.files.certificate)
+        let fromStore = stored?.certificatePEM == onTarget ? nil : stored
         var current: ObservedCertificate?
         var unreadable: String?
-        if let pem = try await target.read(spec.files.certificate) {
+        var keyOnTarget: String?
+        if let pem = fromStore?.certificatePEM ?? onTarget {
             do {
-                let key = try await target.read(spec.files.key) ?? ""
-                current = try CertificateIssuer.read(pem: pem, keyPEM: key, authority: authority)
+                if fromStore == nil { keyOnTarget = try await target.read(spec.files.key) }
+                current = try CertificateIssuer.read(pem: pem, keyPEM: fromStore?.keyPEM ?? keyOnTarget ?? "", authority: authority)
             } catch {
                 unreadable = "\(error)"
             }
         }
+        let chain = try authority.map { try $0.pem + "\n" } ?? ""
         switch CertificatePlanner.decide(spec, current: current, unreadable: unreadable, now: now) {
         case .keep(let renewAt):
-            let message = "valid until \(current?.notAfter.formatted(.iso8601) ?? "?"), renewed from \(renewAt.formatted(.iso8601))"
-            await record(id, phase: .ready, reason: "Issued", message: message, now: now, renewAt: renewAt, event: false, warning: false)
+            var message = "valid until \(current?.notAfter.formatted(.iso8601) ?? "?"), renewed from \(renewAt.formatted(.iso8601))"
+            var event = false
+            if let fromStore {
+                try await target.write(Self.issued(fromStore, chain: chain).files(spec.files))
+                let reloaded = try await reload(id, spec)
+                message += "; wrote the stored certificate" + (reloaded.isEmpty ? "" : ", reloaded \(reloaded.joined(separator: ", "))")
+                event = true
+            } else if stored == nil, let store, let onTarget, let keyOnTarget, let current {
+                try await store.putCertificateMaterial(
+                    CertificateMaterial(id: id, certificatePEM: onTarget, keyPEM: keyOnTarget, notAfter: current.notAfter, issuedAt: now))
+            }
+            await record(id, phase: .ready, reason: "Issued", message: message, now: now, renewAt: renewAt, event: event, warning: false)
             return (renewAt, nil)
         case .issue(let reason):
             let issued = try CertificateIssuer.issue(spec, authority: authority, now: now)
+            try await store?.putCertificateMaterial(
+                CertificateMaterial(id: id, certificatePEM: issued.certificatePEM, keyPEM: issued.keyPEM, notAfter: issued.notAfter, issuedAt: now))
             try await target.write(issued.files(spec.files))
             logger.info("issued certificate \(id) (\(reason)), valid until \(issued.notAfter.formatted(.iso8601))", metadata: ["berth.resource": "\(id)", "berth.cause": "\(reason)"])
             let reloaded = try await reload(id, spec)
@@ -124,7 +270,7 @@ public actor CertificateManager {
         }
     }
 
-    /// Signals (or restarts) the running containers of each service in `reload`.
+    /// Signals (or restarts) the running containers on this engine of each service in `reload`.
     private func reload(_ id: ResourceID, _ spec: CertificateSpec) async throws -> [String] {
         var done: [String] = []
         for entry in spec.reload {
@@ -143,6 +289,15 @@ public actor CertificateManager {
             }
         }
         return done
+    }
+
+    /// An event of a node that does not lead (the leader owns the status).
+    private func event(_ id: ResourceID, reason: String, message: String, warning: Bool, now: Date) async {
+        do {
+            try await store?.appendEvent(EventRecord(resource: id, project: id.project, type: warning ? .warning : .normal, reason: reason, message: message, time: now))
+        } catch {
+            logger.error("cannot record an event of \(id): \(error)")
+        }
     }
 
     /// The status shows validity and the next renewal (or retry) in `nextAttemptAt`.

@@ -34,6 +34,12 @@ public enum ReplicaPlacement: Sendable, Hashable {
         return assignment
     }
 
+    /// Whether a replica of `service` is placed on this plan's node (always with ``all``).
+    public func placesHere(_ service: ResourceID) -> Bool {
+        guard case .node(let name, let assignments) = self else { return true }
+        return assignments[service]?.values.contains { $0.node == name } ?? false
+    }
+
     /// The assignment of a replica placed on this plan's node.
     public func here(_ service: ResourceID, replica: Int) -> ReplicaAssignment? {
         guard case .node(let name, let assignments) = self, let assignment = assignments[service]?[replica], assignment.node == name else { return nil }

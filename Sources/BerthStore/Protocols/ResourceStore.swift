@@ -15,7 +15,7 @@ public protocol ResourceStore: Sendable {
     /// deletion; `purgeResource` removes the row afterwards. Returns nil when there was no such resource.
     @discardableResult
     func deleteResource(_ id: ResourceID, now: Date) async throws(StoreError) -> StoredResource?
-    /// Removes the row and its status. Returns whether there was one.
+    /// Removes the row, its status, and a certificate's stored material. Returns whether there was one.
     @discardableResult
     func purgeResource(_ id: ResourceID) async throws(StoreError) -> Bool
 

@@ -103,6 +103,9 @@ extension SQLStore {
         try await backend.write { tx throws(StoreError) in
             let key: [SQLValue] = [.text(id.kind.rawValue), .text(id.project), .text(id.name)]
             try tx.query("DELETE FROM resource_status WHERE kind = $1 AND project = $2 AND name = $3", key)
+            if id.kind == .certificate {
+                try tx.run("DELETE FROM certificate_material WHERE project = $1 AND name = $2", .text(id.project), .text(id.name))
+            }
             return !(try tx.query("DELETE FROM resources WHERE kind = $1 AND project = $2 AND name = $3 RETURNING name", key)).isEmpty
         }
     }

@@ -7,7 +7,7 @@ enum Schema {
         [
             initial(dialect), replicasAndBackoff(dialect), replicaAddresses, jobFencing(dialect), adoptions(dialect), sourceRevisions(dialect),
             statusRevisions, jobLabelsAndKeys(dialect), jobTemplates(dialect), jobDeliveries(dialect), uiSessions(dialect), nodes(dialect),
-            placement(dialect),
+            placement(dialect), certificates(dialect),
         ]
     }
 
@@ -356,6 +356,31 @@ enum Schema {
                 INSERT INTO resource_status_by_node (\(statusColumns)) SELECT \(statusColumns) FROM resource_status;
                 DROP TABLE resource_status;
                 ALTER TABLE resource_status_by_node RENAME TO resource_status;
+                """)
+    }
+
+    /// The certificates the leader issued, so every node running a consumer writes the same files,
+    /// and the local CA every leader signs with (issue 23).
+    static func certificates(_ dialect: any SQLDialect) -> Migration {
+        Migration(
+            version: 14, name: "certificate material",
+            sql: """
+                CREATE TABLE certificate_material (
+                    project text NOT NULL,
+                    name text NOT NULL,
+                    certificate_pem text NOT NULL,
+                    key_pem text NOT NULL,
+                    not_after \(dialect.bigint) NOT NULL,
+                    issued_at \(dialect.bigint) NOT NULL,
+                    PRIMARY KEY (project, name)
+                );
+
+                CREATE TABLE certificate_authority (
+                    name text PRIMARY KEY,
+                    certificate_pem text NOT NULL,
+                    key_pem text NOT NULL,
+                    created_at \(dialect.bigint) NOT NULL
+                );
                 """)
     }
 }
