@@ -80,6 +80,9 @@ public final class Controller: Service {
     private let placed = Mutex<ReplicaPlacement>(.all)
     /// Containers engine events were about since the last pass: read afresh, not from the list.
     private let touched = Mutex<Set<String>>([])
+    /// Whether the last pass left a wait (an orphaned network still attached to a container): only
+    /// then can a job container's events change what a pass plans.
+    private let waiting = Atomic<Bool>(false)
     /// Called after every pass (tests and `--once`-style tooling watch progress through it).
     private let onPass: @Sendable (PassResult) -> Void
 
@@ -172,6 +175,7 @@ public final class Controller: Service {
                     let changes = result.report.changeCount
                     logger.log(level: changes > 0 ? .info : .debug, "pass done in \(clock.now - passStart): \(changes) change\(changes == 1 ? "" : "s")")
                     engineFailures = 0
+                    waiting.store(!result.plan.waits.isEmpty, ordering: .relaxed)
                     git?.passCompleted(revision: snapshot.revision?.sha, statuses: result.statuses, judgedElsewhere: result.judgedElsewhere)
                     node?.passCompleted(result.statuses)
                     onPass(result)
@@ -315,7 +319,7 @@ public final class Controller: Service {
                 case .reconnected: logger.info("engine event stream reconnected; resyncing")
                 case .event(let event):
                     // Health checks alone send exec events every interval; a kill is followed by its die.
-                    guard Self.changesState(event) else { continue }
+                    guard Self.changesState(event, jobsMatter: waiting.load(ordering: .relaxed)) else { continue }
                     logger.debug("engine event: \(event.type) \(event.action) \(event.attributes["name"] ?? event.actorID)")
                     if event.type == "container" { touched.withLock { _ = $0.insert(event.actorID) } }
                 }
@@ -326,9 +330,12 @@ public final class Controller: Service {
         }
     }
 
-    /// Whether an engine event can change what a pass would plan.
-    static func changesState(_ event: EngineEvent) -> Bool {
+    /// Whether an engine event can change what a pass would plan. Job containers are the job
+    /// runner's: a pass plans nothing for them, so their create, start, die and destroy (four per
+    /// job) wake no pass, unless `jobsMatter` (a wait of the last pass may end when one goes).
+    static func changesState(_ event: EngineEvent, jobsMatter: Bool) -> Bool {
         guard event.type == "container" else { return true }
+        if !jobsMatter, event.attributes[LabelKey.kind] == ObjectKind.job.rawValue { return false }
         if event.action.hasPrefix("health_status") { return true }
         return ["create", "start", "die", "destroy", "stop", "pause", "unpause", "rename", "oom", "update"].contains(event.action)
     }
@@ -338,6 +345,10 @@ public final class Controller: Service {
         for await notification in store.notifications() {
             // `berth rollback` through the API: the git source acts on the pin at once.
             if notification == .sourcePinned { git?.trigger() }
+            // Submissions and cancels are the job runner's (it listens on its own stream); the
+            // desired state they are not.
+            if case .jobSubmitted = notification { continue }
+            if case .jobCancelRequested = notification { continue }
             wakeUps.fire(.store)
         }
     }
