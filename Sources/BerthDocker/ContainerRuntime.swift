@@ -321,10 +321,16 @@ public struct DockerEngine: ContainerRuntime {
         }
     }
 
+    private static let managedAttribute = Array("\"\(LabelKey.managed)\":\"true\"".utf8)
+    private static let composeAttribute = Array("\"\(ComposeLabel.project)\":".utf8)
+
     /// Events about Berth's objects and compose's (adopted containers carry compose's labels, not
-    /// Berth's). The engine ANDs label filters, so the two are told apart here.
+    /// Berth's). The engine ANDs label filters, so the two are told apart here: first by a look
+    /// for either label in the raw line (the engine writes attributes as compact JSON), so the
+    /// other events (volume mounts, network connects, strangers' containers) are never decoded,
+    /// then by the decoded attributes.
     public func events() -> AsyncThrowingStream<EngineWatchItem, any Error> {
-        let all = client.events()
+        let all = client.events(admitting: { line in line.contains(Self.managedAttribute) || line.contains(Self.composeAttribute) })
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {

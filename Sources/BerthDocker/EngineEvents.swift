@@ -13,11 +13,14 @@ extension DockerClient {
     /// Watches engine events matching `filters` (`["label": ["berth.managed=true"]]`), from `since`
     /// (default: now). A lost stream (engine restart, socket gone) is reopened with backoff from the
     /// last event seen, duplicates removed, until the iteration ends. Only a refusal the engine will
-    /// repeat (a bad filter) ends the stream with an error.
+    /// repeat (a bad filter) ends the stream with an error. `admitting`: a look at each event's
+    /// raw JSON line before it is decoded; lines it refuses are skipped undecoded (decoding is
+    /// most of what watching costs on a busy engine).
     public func events(
         filters: [String: [String]] = [:],
         since: Date? = nil,
-        reconnectDelay: Duration = .milliseconds(250)
+        reconnectDelay: Duration = .milliseconds(250),
+        admitting: (@Sendable ([UInt8]) -> Bool)? = nil
     ) -> AsyncThrowingStream<EngineWatchItem, any Error> {
         AsyncThrowingStream { continuation in
             let task = Task {
@@ -31,7 +34,7 @@ extension DockerClient {
                         failures = 0
                         var lines = LineBuffer()
                         for try await chunk in response.body {
-                            for line in lines.feed(chunk) {
+                            for line in lines.feed(chunk) where admitting?(line) ?? true {
                                 let event = try Self.event(line, what: "watch events")
                                 if cursor.admit(event) { continuation.yield(.event(event)) }
                             }
