@@ -324,13 +324,30 @@ public struct DockerEngine: ContainerRuntime {
     private static let managedAttribute = Array("\"\(LabelKey.managed)\":\"true\"".utf8)
     private static let composeAttribute = Array("\"\(ComposeLabel.project)\":".utf8)
 
+    /// Whether `needle` occurs in `line`: a plain scan (the generic `contains` of a collection
+    /// took longer than decoding the line).
+    static func find(_ needle: [UInt8], in line: [UInt8]) -> Bool {
+        guard let first = needle.first, line.count >= needle.count else { return needle.isEmpty }
+        var start = 0
+        let last = line.count - needle.count
+        while start <= last {
+            if line[start] == first {
+                var matched = 1
+                while matched < needle.count, line[start + matched] == needle[matched] { matched += 1 }
+                if matched == needle.count { return true }
+            }
+            start += 1
+        }
+        return false
+    }
+
     /// Events about Berth's objects and compose's (adopted containers carry compose's labels, not
     /// Berth's). The engine ANDs label filters, so the two are told apart here: first by a look
     /// for either label in the raw line (the engine writes attributes as compact JSON), so the
     /// other events (volume mounts, network connects, strangers' containers) are never decoded,
     /// then by the decoded attributes.
     public func events() -> AsyncThrowingStream<EngineWatchItem, any Error> {
-        let all = client.events(admitting: { line in line.contains(Self.managedAttribute) || line.contains(Self.composeAttribute) })
+        let all = client.events(admitting: { line in Self.find(Self.managedAttribute, in: line) || Self.find(Self.composeAttribute, in: line) })
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {

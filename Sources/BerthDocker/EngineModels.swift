@@ -121,8 +121,9 @@ enum EngineTime {
             fraction = Double("0" + text[dot..<digitsEnd]) ?? 0
             base = String(text[..<dot]) + String(text[digitsEnd...])
         }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: base).map { $0.addingTimeInterval(fraction) }
+        return (try? style.parse(base)).map { $0.addingTimeInterval(fraction) }
     }
+
+    /// Made once: a formatter per parse was a twentieth of a busy node's controller CPU.
+    private static let style = Date.ISO8601FormatStyle()
 }

@@ -1,7 +1,8 @@
 import BerthCore
-import BerthDocker
 import Foundation
 import Testing
+
+@testable import BerthDocker
 
 /// What wakes the controller: `DockerEngine.events()` lets through events about Berth's objects
 /// and about compose's containers (adopted ones carry compose's labels, not Berth's), nothing else.
@@ -39,5 +40,17 @@ struct EngineWatchTests {
             #expect(names.contains(compose), "\(names)")
             #expect(!names.contains(stranger), "\(names)")
         }
+    }
+
+    @Test func theRawLineLookFindsALabelAnywhereAndOnlyWhole() {
+        let needle = Array("\"berth.managed\":\"true\"".utf8)
+        func find(_ text: String) -> Bool { DockerEngine.find(needle, in: Array(text.utf8)) }
+        #expect(find(#"{"Actor":{"Attributes":{"berth.managed":"true","name":"x"}}}"#))
+        #expect(find(#""berth.managed":"true""#))
+        #expect(!find(#"{"Actor":{"Attributes":{"berth.managed":"false"}}}"#))
+        #expect(!find(#"{"Attributes":{"note":"\"berth.managed\":\"true\""}}"#))
+        #expect(!find(#""berth.managed":"tru"#))
+        #expect(!find(""))
+        #expect(DockerEngine.find([], in: []))
     }
 }

@@ -106,7 +106,9 @@ struct WireFormatTests {
         let parsed = try #require(EngineTime.parse("2026-11-23T11:46:36.366112679Z"))
         #expect(abs(parsed.timeIntervalSince1970 - 1_795_434_396.366112679) < 0.000_01)
         #expect(EngineTime.parse("0001-01-01T00:00:00Z") == nil)
-        #expect(EngineTime.parse("2026-11-23T11:46:36Z") != nil)
+        #expect(EngineTime.parse("2026-11-23T11:46:36Z")?.timeIntervalSince1970 == 1_795_434_396)
+        #expect(EngineTime.parse("2026-11-23T12:46:36.5+01:00")?.timeIntervalSince1970 == 1_795_434_396.5)
+        #expect(EngineTime.parse("not a time") == nil)
     }
 
     @Test func mapsAServiceReplicaToAnEngineRequest() throws {
