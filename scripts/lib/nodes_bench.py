@@ -7,10 +7,11 @@ none through each engine's unix socket, until JOBS cycles are done. Seconds are 
 create to the last removal's answer.
 
 `berth`: JOBS trivial jobs (busybox `true`, network none) submitted back to back through the API
-(one keep-alive connection); seconds are from the first submit to the moment every job is
-`finished` in the store and no job container or volume is left on any engine (the last thing a
-runner does for a job is removing them): the engines polled every 0.1 s, the store then and
-every second.
+(one keep-alive connection); seconds are from the first submit to the moment the last job's
+scratch volume is destroyed (the last thing a runner does for a job), as each engine's event
+stream tells (watched from before the first submit; nothing is polled meanwhile, so the
+measurement adds no load the raw loop does not have). Then every job must be `finished` in the
+store and no container or volume of the round left on any engine.
 
 Both print one JSON line: {"jobs": N, "seconds": S, ...}. A watchdog fails the round when no
 cycle or job finishes for --stall seconds.
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -127,12 +129,57 @@ def engines_empty(connections):
     return True
 
 
+class ScratchWatch:
+    """Counts destroyed scratch volumes of one project's jobs, on every engine, from their event
+    streams; `last` is the monotonic time of the latest."""
+
+    def __init__(self, engines, project, stall):
+        self.marker = f"berth-{project}-job-"
+        self.lock = threading.Lock()
+        self.destroyed = 0
+        self.last = None
+        self.failures = []
+        self.ready = threading.Barrier(len(engines) + 1, timeout=stall)
+        self.threads = [threading.Thread(target=self.watch, args=(path, stall), daemon=True) for path in engines]
+        for thread in self.threads:
+            thread.start()
+        self.ready.wait()
+
+    def watch(self, path, stall):
+        filters = json.dumps({"type": ["volume"], "event": ["destroy"]})
+        connection = UnixConnection(path, None)
+        try:
+            connection.request("GET", "/events?filters=" + urllib.parse.quote(filters))
+            response = connection.getresponse()
+            if response.status != 200:
+                raise RuntimeError(f"GET /events: {response.status}")
+            self.ready.wait()
+            while True:
+                line = response.readline()
+                if not line:
+                    return
+                name = json.loads(line).get("Actor", {}).get("ID", "")
+                if name.startswith(self.marker) and name.endswith("-scratch"):
+                    with self.lock:
+                        self.destroyed += 1
+                        self.last = time.monotonic()
+        except Exception as error:  # noqa: BLE001 - reported and fails the round
+            with self.lock:
+                self.failures.append(f"{path}: {error}")
+
+    def state(self):
+        with self.lock:
+            return self.destroyed, self.last, list(self.failures)
+
+
 def berth(args):
     host, _, port = args.api.removeprefix("http://").partition(":")
     api = http.client.HTTPConnection(host, int(port), timeout=args.stall)
     with open(args.token_file) as file:
         token = file.read().strip()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    engines = args.engines.split(",")
+    watch = ScratchWatch(engines, args.project, args.stall)
     start = time.monotonic()
     for index in range(args.jobs):
         document = {
@@ -147,28 +194,28 @@ def berth(args):
         if response.status != 201:
             sys.exit(f"POST /v1/jobs (job {index}): {response.status} {body[:300]!r}")
     submitted = time.monotonic() - start
-    connections = [UnixConnection(path, args.stall) for path in args.engines.split(",")]
     watchdog = Watchdog(args.stall)
-    finished = 0
-    query = (f"SELECT count(*) FILTER (WHERE state = 'finished'), "
-             f"count(*) FILTER (WHERE state IN ('failed', 'cancelled')) FROM jobs WHERE project = '{args.project}'")
-    tick = 0
+    seen = 0
     while True:
-        tick += 1
-        # The store is read every second for progress, and whenever the engines hold nothing.
-        if engines_empty(connections) or tick % 10 == 0:
-            done, failed = (int(value) for value in psql(args.database, query).split("|"))
-            if failed:
-                sys.exit(f"{failed} jobs of project {args.project} failed or were cancelled")
-            if done == args.jobs and engines_empty(connections):
-                break
-            if done > finished:
-                finished = done
-                watchdog.progress()
+        destroyed, last, failures = watch.state()
+        if failures:
+            sys.exit("watching the engines' events failed: " + "; ".join(failures))
+        if destroyed >= args.jobs:
+            break
+        if destroyed > seen:
+            seen = destroyed
+            watchdog.progress()
         if watchdog.stalled():
-            sys.exit(f"no job finished for {args.stall} s ({finished} of {args.jobs} finished)")
-        time.sleep(0.1)
-    seconds = time.monotonic() - start
+            sys.exit(f"no job's objects were removed for {args.stall} s ({destroyed} of {args.jobs})")
+        time.sleep(0.05)
+    seconds = last - start
+    query = (f"SELECT count(*) FILTER (WHERE state = 'finished'), count(*) FROM jobs WHERE project = '{args.project}'")
+    done, total = (int(value) for value in psql(args.database, query).split("|"))
+    if done != args.jobs or total != args.jobs:
+        sys.exit(f"{done} of {total} jobs of project {args.project} finished, {args.jobs} submitted")
+    connections = [UnixConnection(path, args.stall) for path in engines]
+    if not engines_empty(connections):
+        sys.exit(f"containers or volumes are left on the engines after the round of project {args.project}")
     by_node = psql(args.database, f"SELECT claimed_by, count(*) FROM jobs WHERE project = '{args.project}' "
                                   "GROUP BY claimed_by ORDER BY claimed_by")
     print(json.dumps({"jobs": args.jobs, "seconds": round(seconds, 3), "submit_seconds": round(submitted, 3),
