@@ -33,6 +33,8 @@ public struct APIDependencies: Sendable {
     public var controller: ControllerHealth?
     /// `POST /v1/hooks/git`'s secret and trigger; nil when no webhook is configured (404).
     public var gitWebhook: GitWebhook?
+    /// The node of the controller in the same process: a plan that names no node is this one's.
+    public var node: String?
 
     /// `protectedHostPaths`: host paths no API writer may use whatever a policy allows, besides
     /// BerthCore's list (`HostPath.neverAllowed`): Berth's state directory, the engine's socket.

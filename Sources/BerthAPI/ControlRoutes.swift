@@ -18,15 +18,25 @@ package struct ControlRoutes {
         group.get("events", use: events)
     }
 
-    /// `GET /v1/plan`: planned now from full desired state against the live engine; all projects,
-    /// so it needs a token without a project limit.
+    /// `GET /v1/plan[?node=]`: planned now from full desired state against the live engine; all
+    /// projects, so it needs a token without a project limit. `node`: plan the replicas placed on
+    /// that node (default: this process's node, else every replica while the store has at most one).
     @Sendable func plan(_ request: Request, context: APIRequestContext) async throws -> Response {
         try context.authorize(.readState, project: nil)
-        return try JSONAnswer.response(.ok, PlanView(try await Self.currentPlan(dependencies)))
+        let node = try request.uri.queryParameters.get("node").map { try RequestParameters.name($0, "node") }
+        return try JSONAnswer.response(.ok, PlanView(try await Self.currentPlan(dependencies, node: node)))
     }
 
-    /// What the controller would do now: planned from full desired state against the live engine.
-    package static func currentPlan(_ dependencies: APIDependencies) async throws -> Plan {
+    /// What the controller would do now: planned from full desired state against the live engine,
+    /// for the replicas of `node` (nil: of this process's node, if any; see
+    /// ``NodePlacement/replicas(ofNode:store:)``).
+    package static func currentPlan(_ dependencies: APIDependencies, node: String? = nil) async throws -> Plan {
+        let placement: ReplicaPlacement
+        do {
+            placement = try await NodePlacement.replicas(ofNode: node ?? dependencies.node, store: dependencies.store)
+        } catch let error as NodeChoiceError {
+            throw APIError.badParameter("node", "\(error): give it as ?node=NAME")
+        }
         let snapshot: DesiredStateSource.Snapshot
         do {
             snapshot = try await dependencies.source.load()
@@ -35,7 +45,7 @@ package struct ControlRoutes {
         }
         do {
             let store = dependencies.store
-            return try await Reconciler(runtime: dependencies.engine, objectStorage: dependencies.objectStorage, store: store, adoptions: store).plan(snapshot.state)
+            return try await Reconciler(runtime: dependencies.engine, objectStorage: dependencies.objectStorage, store: store, adoptions: store).plan(snapshot.state, placement: placement)
         } catch let error as StoreError {
             throw error
         } catch {

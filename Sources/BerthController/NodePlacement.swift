@@ -21,6 +21,12 @@ public struct NodeReplicas: Sendable, Hashable {
     }
 }
 
+/// Why a one-off plan or converge (`berth plan`, `berth apply`, `GET /v1/plan`) cannot tell
+/// which replicas are this engine's.
+public struct NodeChoiceError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
 /// A node's part in placing service replicas (`placement` in the manifest). While this
 /// controller leads, each pass places the replicas of every declared service on the nodes
 /// (``PlacementPlanner``, at the store's clock) and writes what changed under the leader lease,
@@ -77,6 +83,23 @@ public actor NodePlacement {
         }
         await read()
         return NodeReplicas(placement: .node(node, assignments: assignments ?? []))
+    }
+
+    /// The replicas a one-off plan or converge on this engine works on. `node` named: that
+    /// node's, by the assignments the leader last wrote (what its `berth serve` converges; a
+    /// replica not placed yet is not created). Not named: every replica when the store knows at
+    /// most one node (a single host); with several, which one this engine is must be said.
+    public static func replicas(ofNode node: String?, store: any NodeRegistry & PlacementStore) async throws -> ReplicaPlacement {
+        let nodes = try await store.nodes().map(\.name).sorted()
+        guard let node else {
+            guard nodes.count > 1 else { return .all }
+            throw NodeChoiceError(
+                description: "this store places replicas on \(nodes.count) nodes (\(nodes.joined(separator: ", "))): name the node whose engine this is")
+        }
+        guard nodes.contains(node) else {
+            throw NodeChoiceError(description: "no node \(node) in this store; its nodes: \(nodes.isEmpty ? "none yet" : nodes.joined(separator: ", "))")
+        }
+        return .node(node, assignments: try await store.assignments())
     }
 
     /// Places every service's replicas and writes the changes (under the lease: `stateConflict`

@@ -108,11 +108,11 @@ public actor Reconciler {
     }
 
     /// The plan a pass would carry out now, without doing anything. `observed`: the engine as the
-    /// caller just observed it (nil: observed now).
-    public func plan(_ desired: DesiredState, observed: ObservedState? = nil, at time: PassTime = .now) async throws -> Plan {
+    /// caller just observed it (nil: observed now); `placement`: the replicas this engine runs.
+    public func plan(_ desired: DesiredState, observed: ObservedState? = nil, at time: PassTime = .now, placement: ReplicaPlacement = .all) async throws -> Plan {
         var observed = try await observe(given: observed, refreshing: [])
         observed.objectStorage = await observeObjectStorage(desired)
-        var plan = makePlan(desired, observed, at: time)
+        var plan = makePlan(desired, observed, at: time, placement: placement)
         // No endpoint is unreadable only when there are buckets to read.
         if case .unavailable(let why) = observed.objectStorage, objectStorage != nil || !desired.buckets.isEmpty {
             plan.unreadable.append(why)

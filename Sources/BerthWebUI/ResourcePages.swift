@@ -19,8 +19,13 @@ package enum ServicePage {
         html += "</p>"
         let image = spec.map { "\($0.container.image)" } ?? ""
         html +=
-            "<h2>Replicas</h2><div class=\"scroll\"><table id=\"replicas\"><thead><tr><th scope=\"col\">Replica</th><th scope=\"col\">Container</th><th scope=\"col\">Image</th><th scope=\"col\">Networks</th><th scope=\"col\">Ports</th><th scope=\"col\">Health</th><th scope=\"col\">Restarts</th></tr></thead><tbody>"
-        for (index, replica) in (status?.replicas ?? []).enumerated() {
+            "<h2>Replicas</h2><div class=\"scroll\"><table id=\"replicas\"><thead><tr><th scope=\"col\">Replica</th><th scope=\"col\">Container</th><th scope=\"col\">Image</th><th scope=\"col\">Networks</th><th scope=\"col\">Ports</th><th scope=\"col\">Health</th><th scope=\"col\">Restarts</th>"
+        // On several nodes, where each replica runs.
+        let onNodes = (status?.replicas ?? []).contains { $0.node != nil }
+        if onNodes { html += "<th scope=\"col\">Node</th>" }
+        html += "</tr></thead><tbody>"
+        for (position, replica) in (status?.replicas ?? []).enumerated() {
+            let index = replica.replica ?? position
             html +=
                 "<tr data-replica=\"\(index)\"><th scope=\"row\">\(index)</th><td class=\"container-id\">\(replica.container)"
             if let containerID = replica.containerID { html += " <code title=\"\(containerID)\">\(String(containerID.prefix(12)))</code>" }
@@ -34,7 +39,9 @@ package enum ServicePage {
                 html += "</div>"
             }
             html +=
-                "</td><td class=\"ports\">\(replica.ports.map(\.description).joined(separator: ", "))</td><td class=\"health\">\(replica.state)</td><td class=\"restarts\">\(status?.restartCount ?? 0)</td></tr>"
+                "</td><td class=\"ports\">\(replica.ports.map(\.description).joined(separator: ", "))</td><td class=\"health\">\(replica.state)</td><td class=\"restarts\">\(status?.restartCount ?? 0)</td>"
+            if onNodes { html += "<td class=\"node\">\(replica.node ?? "")</td>" }
+            html += "</tr>"
         }
         html += "</tbody></table></div>"
         if let status, !status.conditions.isEmpty { html += "<p id=\"conditions\">\(OverviewPage.conditions(status))</p>" }

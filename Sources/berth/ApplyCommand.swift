@@ -23,6 +23,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var controller: ControllerOptions
     @OptionGroup var objectStorage: ObjectStorageOptions
     @OptionGroup var age: AgeOptions
+    @Option(help: "Converge the replicas placed on this node (berth nodes lists them). Needed when the store has several nodes.") var node: String?
     @Flag(help: "Wait until every service runs and is healthy.") var wait = false
     @Option(help: "How long --wait waits, e.g. 90s or 5m.") var timeout: String = "5m"
 
@@ -39,6 +40,7 @@ struct ApplyCommand: AsyncParsableCommand {
         defer { observation.cancel() }
         let outcome = try await controller.withStore { store in
             let snapshot = try await manifests.loadSnapshot(store: store)
+            let replicas = NodeReplicas(placement: try await LocalClient.replicas(ofNode: node, store: store))
             let reconciler = Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store, adoptions: store, options: options)
             var firstObservation: Task<ObservedState, any Error>? = observation
             let printer = ProgressPrinter()
@@ -50,7 +52,7 @@ struct ApplyCommand: AsyncParsableCommand {
                     // The first pass plans from the observation made meanwhile; later ones observe anew.
                     let observed = try await firstObservation?.value
                     firstObservation = nil
-                    result = try await reconciler.reconcile(snapshot, observed: observed, progress: printer.handle)
+                    result = try await reconciler.reconcile(snapshot, observed: observed, replicas: replicas, progress: printer.handle)
                     try await reconciler.flushStoreWrites()
                 } catch {
                     throw CommandFailure("\(error)")

@@ -13,12 +13,13 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var controller: ControllerOptions
     @OptionGroup var objectStorage: ObjectStorageOptions
+    @Option(help: "Plan the replicas placed on this node (berth nodes lists them). Needed when the store has several nodes.") var node: String?
     @Flag(help: "Print the plan as JSON.") var json = false
     @Flag(help: "Exit 0 when nothing would change, 2 when something would, 1 on error or when a part of the state could not be read.") var detailedExitcode = false
 
     func run() async throws {
         controller.bootstrapLogging(fallback: .error)
-        let plan = try await controller.withClient { client in try await client.plan(manifests: manifests, objectStorage: objectStorage) }
+        let plan = try await controller.withClient { client in try await client.plan(manifests: manifests, objectStorage: objectStorage, node: node) }
         print(json ? plan.json : plan.text)
         if detailedExitcode, !plan.unreadable.isEmpty {
             throw CommandFailure("the plan is incomplete: \(plan.unreadable.joined(separator: "; "))")

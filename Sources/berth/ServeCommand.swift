@@ -171,6 +171,7 @@ struct ServeCommand: AsyncParsableCommand {
                 let stateDirectory = URL(fileURLWithPath: controller.resolvedStateDirectory).standardizedFileURL.path
                 var dependencies = APIDependencies(store: store, source: source, engine: runtime, objectStorage: storage, metrics: metrics, followers: followers, protectedHostPaths: [stateDirectory])
                 dependencies.controller = health
+                if role == .all { dependencies.node = nodeSettings.identity.name }
                 if let webhookSecret, let sync { dependencies.gitWebhook = GitWebhook(secret: webhookSecret, trigger: { sync.trigger() }) }
                 services.append(.init(service: try APIAssembly.makeAPI(dependencies, configuration: listening, address: apiURL, ui: ui)))
             }

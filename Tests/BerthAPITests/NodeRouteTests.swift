@@ -14,6 +14,29 @@ import Testing
             maxConcurrentJobs: 4, notReadyAfter: 30)
     }
 
+    @Test func aPlanWithSeveralNodesIsOneNodesAndSaysWhichNodesThereAre() async throws {
+        let fixture = try await APIFixture(engine: InMemoryEngine())
+        try await fixture.store.heartbeat(Self.heartbeat("web-1"))
+        try await fixture.test { client in
+            // given: one node: every replica is planned
+            let single = try await client.call(.get, "/v1/plan", token: fixture.tokens["admin"])
+            #expect(single.status == .ok, "\(single.text)")
+            #expect(try single.decode(PlanView.Summary.self).text.contains("create container berth-alpha-owned-"), "\(single.text)")
+            // when: a second node
+            try await fixture.store.heartbeat(Self.heartbeat("db-1"))
+            let unnamed = try await client.call(.get, "/v1/plan", token: fixture.tokens["admin"])
+            let unknown = try await client.call(.get, "/v1/plan?node=ghost", token: fixture.tokens["admin"])
+            let named = try await client.call(.get, "/v1/plan?node=web-1", token: fixture.tokens["admin"])
+            // then: the node must be named; one with nothing placed on it creates no container
+            #expect(unnamed.status == .badRequest)
+            #expect(unnamed.errorMessage().contains("2 nodes (db-1, web-1)") && unnamed.text.contains("\"field\":\"node\""), "\(unnamed.text)")
+            #expect(unknown.status == .badRequest && unknown.errorMessage().contains("no node ghost"), "\(unknown.text)")
+            #expect(named.status == .ok, "\(named.text)")
+            #expect(!(try named.decode(PlanView.Summary.self).text.contains("create container")), "\(named.text)")
+        }
+        await fixture.finish()
+    }
+
     @Test func nodesAreListedAndShownWithTheirStateAndHeartbeat() async throws {
         let fixture = try await APIFixture(engine: InMemoryEngine())
         try await fixture.store.heartbeat(Self.heartbeat("web-1", labels: ["zone": "a"]))

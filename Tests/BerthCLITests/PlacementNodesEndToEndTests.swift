@@ -134,6 +134,20 @@ struct PlacementNodesEndToEndTests {
             }
         }
 
+        // and: plan and apply on a's engine must be told which node it is, and then have nothing to do
+        let manifests = ["-f", scenario.manifests.path]
+        let unnamed = try await scenario.berth(["plan"] + manifests)
+        #expect(unnamed.status == 1)
+        #expect(unnamed.stderr.contains("--node: this store places replicas on 3 nodes (a, b, c)"), "\(unnamed.stderr)")
+        #expect(try await scenario.berth(["apply"] + manifests).status == 1)
+        #expect(try await scenario.berth(["plan", "--node", "nosuch"] + manifests).stderr.contains("no node nosuch in this store; its nodes: a, b, c"))
+        try await scenario.eventually(60, "node a's plan has nothing to do") {
+            try await scenario.berth(["plan", "--node", "a", "--detailed-exitcode"] + manifests).status == 0
+        }
+        let applied = try await scenario.berth(["apply", "--node", "a"] + manifests)
+        #expect(applied.status == 0 && applied.stdout.contains("No changes."), "\(applied.stdout)\(applied.stderr)")
+        #expect(try await engines.placement("spread").values.allSatisfy { $0.count == 1 })
+
         // when: c is drained
         #expect(try await scenario.berth("nodes", "drain", "c").status == 0)
         // then: spread's replica leaves c for a or b, and still runs three times

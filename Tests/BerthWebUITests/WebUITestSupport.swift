@@ -89,7 +89,8 @@ final class UIFixture: Sendable {
                 replicas: [
                     ReplicaStatus(
                         container: "berth-\(project)-\(name)-0", state: "running (healthy)", networks: [ObservedEndpoint(network: "none")], ports: [],
-                        containerID: "c0ffee\(project)0123456789", imageID: "sha256:4c1e2f9a0b3d\(String(repeating: "7", count: 52))")
+                        containerID: "c0ffee\(project)0123456789", imageID: "sha256:4c1e2f9a0b3d\(String(repeating: "7", count: 52))",
+                        node: project == "beta" ? "b" : nil)
                 ],
                 lastAction: "createContainer \(name)-0", lastCause: "missing \(Self.hostile)", updatedAt: now
             )

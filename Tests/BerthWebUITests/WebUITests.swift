@@ -36,6 +36,9 @@ struct WebUITests {
             #expect(service.contains("<td class=\"container-id\">berth-alpha-web-0 <code title=\"c0ffeealpha0123456789\">c0ffeealpha0</code></td>"), "\(service)")
             #expect(service.contains("<code class=\"image-id\" title=\"sha256:4c1e2f9a0b3d777\(String(repeating: "7", count: 49))\">sha256:4c1e2f9a0b3d</code>"), "\(service)")
             #expect(service.contains("<li data-reason=\"Created\">") && service.contains("id=\"plan-actions\""))
+            #expect(!service.contains("<th scope=\"col\">Node</th>"), "one host: no node column")
+            let placed = try await browser.get("/ui/services/beta/api").text
+            #expect(placed.contains("<th scope=\"col\">Node</th>") && placed.contains("<td class=\"node\">b</td></tr>"), "\(placed)")
             let plan = try await browser.get("/ui/plan").text
             #expect(plan.contains("<section data-project=\"alpha\">") && plan.contains("<li class=\"action\""), "the services are not running: the plan creates them")
             let jobs = try await browser.get("/ui/jobs").text

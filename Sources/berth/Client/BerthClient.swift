@@ -43,9 +43,10 @@ protocol BerthClient: NodeClient {
     /// Pins the revision `name` names (its sha, or 7 or more of its first hex digits), which
     /// must have been healthy, or clears the pin (nil); returns the source after.
     func pinRevision(_ name: String?) async throws -> SourceView
-    /// What a converge pass would do now. A server plans from its own manifests and store;
-    /// working locally, `manifests` and `objectStorage` say what to plan from.
-    func plan(manifests: ManifestOptions, objectStorage: ObjectStorageOptions) async throws -> PlanOutput
+    /// What a converge pass would do now, for the replicas of `node` (see
+    /// ``NodePlacement/replicas(ofNode:store:)``). A server plans from its own manifests and
+    /// store; working locally, `manifests` and `objectStorage` say what to plan from.
+    func plan(manifests: ManifestOptions, objectStorage: ObjectStorageOptions, node: String?) async throws -> PlanOutput
     /// The desired resources kept by a server; nil when working on the store, where
     /// `berth resources` has nothing to work through.
     var resources: (any ResourceClient)? { get }

@@ -177,22 +177,34 @@ final class LocalClient: BerthClient {
 
     /// Plans from the manifests and the store against the live engine, observed while the store
     /// is opened and the manifests are read.
-    func plan(manifests: ManifestOptions, objectStorage: ObjectStorageOptions) async throws -> PlanOutput {
+    func plan(manifests: ManifestOptions, objectStorage: ObjectStorageOptions, node: String?) async throws -> PlanOutput {
         let runtime = try options.openRuntime()
         let observation = options.startObserving(runtime)
         defer { observation.cancel() }
         let store = try await store()
         let snapshot = try await manifests.loadSnapshot(store: store)
+        let placement = try await Self.replicas(ofNode: node, store: store)
         let plan: Plan
         do {
             let observed = try await observation.value
-            plan = try await Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store, adoptions: store).plan(snapshot.state, observed: observed)
+            plan = try await Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store, adoptions: store)
+                .plan(snapshot.state, observed: observed, placement: placement)
         } catch let error as CommandFailure {
             throw error
         } catch {
             throw CommandFailure("\(error)")
         }
         return PlanOutput(text: plan.description, json: try jsonText(PlanView(plan)), hasChanges: !plan.isEmpty, unreadable: plan.unreadable)
+    }
+
+    /// The replicas `berth plan` and `berth apply` work on (``NodePlacement/replicas(ofNode:store:)``),
+    /// a store that cannot tell refused naming `--node`.
+    static func replicas(ofNode node: String?, store: any Store) async throws -> ReplicaPlacement {
+        do {
+            return try await NodePlacement.replicas(ofNode: node, store: store)
+        } catch let error as NodeChoiceError {
+            throw CommandFailure("--node: \(error)")
+        }
     }
 
     var resources: (any ResourceClient)? { nil }

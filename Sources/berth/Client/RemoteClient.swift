@@ -139,8 +139,8 @@ struct RemoteClient: BerthClient, ResourceClient {
 
     /// `GET /v1/plan`: the server plans from its own manifests and store; its JSON is printed as
     /// it came, formatted.
-    func plan(manifests: ManifestOptions, objectStorage: ObjectStorageOptions) async throws -> PlanOutput {
-        let answer = try await api.raw("GET", "/v1/plan")
+    func plan(manifests: ManifestOptions, objectStorage: ObjectStorageOptions, node: String?) async throws -> PlanOutput {
+        let answer = try await api.raw("GET", "/v1/plan", query: node.map { [("node", $0)] } ?? [])
         let summary = try APIJSON.decoder().decode(PlanView.Summary.self, from: Data(answer.body))
         return PlanOutput(text: summary.text, json: try formattedJSON(answer.body), hasChanges: summary.changes > 0, unreadable: summary.unreadable ?? [])
     }
