@@ -276,13 +276,51 @@ public struct DockerEngine: ContainerRuntime {
         }
     }
 
+    /// A network whose containers are all gone may still be refused for "active endpoints" for a
+    /// moment (Docker 20.10, moby/moby#42119), or for good when an endpoint outlived its
+    /// container. Such endpoints are disconnected by force and the removal tried again, for up to
+    /// `staleEndpointPatience`; an endpoint of a container that exists is a conflict at once.
     public func removeNetwork(named name: String) async throws(DockerError) {
+        let giveUp = ContinuousClock.now + Self.staleEndpointPatience
+        while true {
+            do {
+                try await client.removeNetwork(name)
+                return
+            } catch  where error.code == .notFound {
+                return
+            } catch  where error.status == 403 {
+                let attached: [String: NetworkDetails.Endpoint]
+                do {
+                    attached = try await client.inspectNetwork(name).endpoints
+                } catch  where error.code == .notFound {
+                    return
+                }
+                var live: [String] = []
+                for (key, endpoint) in attached.sorted(by: { $0.key < $1.key }) {
+                    if try await containerExists(key.hasPrefix("ep-") ? endpoint.name : key) {
+                        live.append(endpoint.name)
+                    } else {
+                        try await disconnectContainer(named: endpoint.name, from: name)
+                    }
+                }
+                guard live.isEmpty, ContinuousClock.now < giveUp else {
+                    let who = live.isEmpty ? "" : " (\(live.joined(separator: ", ")))"
+                    throw DockerError(.conflict, "network \(name) still has containers attached\(who): \(error.message)", status: 409)
+                }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    /// How long a network removal waits for endpoints that outlive their containers.
+    static let staleEndpointPatience = Duration.seconds(5)
+
+    private func containerExists(_ idOrName: String) async throws(DockerError) -> Bool {
         do {
-            try await client.removeNetwork(name)
+            _ = try await client.inspectContainer(idOrName)
+            return true
         } catch  where error.code == .notFound {
-            return
-        } catch  where error.status == 403 {
-            throw DockerError(.conflict, "network \(name) still has containers attached: \(error.message)", status: 409)
+            return false
         }
     }
 

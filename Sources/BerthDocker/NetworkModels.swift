@@ -13,6 +13,15 @@ public struct NetworkDetails: Sendable, Hashable, Decodable {
     public var enableIPv6: Bool
     public var subnets: [String]
     public var labels: [String: String]
+    /// Its endpoints, by the key the engine lists them under: a container's id, or `ep-…` for an
+    /// endpoint whose container is gone.
+    public var endpoints: [String: Endpoint]
+
+    /// One endpoint on the network: the name of the container it was made for.
+    public struct Endpoint: Sendable, Hashable, Decodable {
+        public var name: String
+        enum CodingKeys: String, CodingKey { case name = "Name" }
+    }
 
     private struct IPAM: Decodable {
         var config: [Pool]?
@@ -25,7 +34,7 @@ public struct NetworkDetails: Sendable, Hashable, Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id = "Id", name = "Name", driver = "Driver", `internal` = "Internal", enableIPv6 = "EnableIPv6", ipam = "IPAM", labels = "Labels"
+        case id = "Id", name = "Name", driver = "Driver", `internal` = "Internal", enableIPv6 = "EnableIPv6", ipam = "IPAM", labels = "Labels", endpoints = "Containers"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -37,6 +46,7 @@ public struct NetworkDetails: Sendable, Hashable, Decodable {
         enableIPv6 = try container.decodeIfPresent(Bool.self, forKey: .enableIPv6) ?? false
         subnets = (try container.decodeIfPresent(IPAM.self, forKey: .ipam)?.config ?? []).compactMap(\.subnet)
         labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        endpoints = try container.decodeIfPresent([String: Endpoint].self, forKey: .endpoints) ?? [:]
     }
 }
 

@@ -102,6 +102,18 @@ struct WireFormatTests {
         #expect(cursor.sinceText == "1800000001.000000000")
     }
 
+    @Test func aNetworksEndpointsAreReadWithTheContainerNameEachWasMadeFor() throws {
+        let json = #"""
+            {"Name":"berth-p-default","Id":"n1","Driver":"bridge","Internal":false,"EnableIPv6":false,"IPAM":{"Config":[{"Subnet":"172.18.0.0/16"}]},
+             "Containers":{"c0ffee":{"Name":"berth-p-web-0","EndpointID":"e1"},"ep-5a1e":{"Name":"berth-p-old-0","EndpointID":"e2"}},"Labels":{"berth.managed":"true"}}
+            """#
+        let network = try JSONDecoder().decode(NetworkDetails.self, from: Data(json.utf8))
+        #expect(network.endpoints == ["c0ffee": .init(name: "berth-p-web-0"), "ep-5a1e": .init(name: "berth-p-old-0")])
+        #expect(network.subnets == ["172.18.0.0/16"])
+        let bare = try JSONDecoder().decode(NetworkDetails.self, from: Data(#"{"Name":"none","Id":"n2","Containers":null}"#.utf8))
+        #expect(bare.endpoints.isEmpty)
+    }
+
     @Test func engineTimesKeepNanosecondsAndZeroMeansNever() throws {
         let parsed = try #require(EngineTime.parse("2026-11-23T11:46:36.366112679Z"))
         #expect(abs(parsed.timeIntervalSince1970 - 1_795_434_396.366112679) < 0.000_01)
