@@ -94,7 +94,8 @@ public actor NodePlacement {
         guard let node else {
             guard nodes.count > 1 else { return .all }
             throw NodeChoiceError(
-                description: "this store places replicas on \(nodes.count) nodes (\(nodes.joined(separator: ", "))): name the node whose engine this is")
+                description:
+                    "this store places replicas on \(nodes.count) nodes (\(nodes.joined(separator: ", "))): name the node whose engine this is (a node that is gone for good: berth nodes remove NAME)")
         }
         guard nodes.contains(node) else {
             throw NodeChoiceError(description: "no node \(node) in this store; its nodes: \(nodes.isEmpty ? "none yet" : nodes.joined(separator: ", "))")
