@@ -55,10 +55,13 @@ public struct DockerError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A start refused because containerd still holds the container's task from before an engine
-    /// restart (`task 6ea1…: already exists`): every later start of that container fails the same
-    /// way until it is removed.
+    /// restart (`task 6ea1…: already exists`), or its task directory (`failed to start shim: mkdir
+    /// …/moby/6ea1…: file exists`): every later start of that container fails the same way until
+    /// it is removed.
     public var isStaleTask: Bool {
-        code == .engine && message.contains("task ") && message.hasSuffix("already exists")
+        guard code == .engine else { return false }
+        return message.contains("task ") && message.hasSuffix("already exists")
+            || message.contains("failed to start shim: mkdir ") && message.contains(": file exists")
     }
 
     /// Whether the engine itself was away (unreachable, or no answer in time): the request says
