@@ -138,18 +138,12 @@ public actor CertificateManager {
         -> String?
     {
         let chain = try await chainPEM(for: spec)
-        let target = try await CertificateTarget.open(id: id, spec: spec, in: desired, engine: engine, helperImage: helperImage, record: record)
-        do {
-            guard try await target.read(spec.files.certificate) != material.certificatePEM else {
-                await target.close()
-                return nil
-            }
+        let wrote = try await withTarget(id, spec, in: desired) { target in
+            guard try await target.read(spec.files.certificate) != material.certificatePEM else { return false }
             try await target.write(Self.issued(material, chain: chain).files(spec.files))
-            await target.close()
-        } catch {
-            await target.close()
-            throw error
+            return true
         }
+        guard wrote else { return nil }
         let reloaded = try await reload(id, spec)
         return "node \(node): wrote the stored certificate (valid until \(material.notAfter.formatted(.iso8601)))"
             + (reloaded.isEmpty ? "" : "; reloaded \(reloaded.joined(separator: ", "))")
@@ -206,11 +200,18 @@ public actor CertificateManager {
     /// Converges one certificate; returns when to look again, and why it was issued if it was.
     private func converge(_ id: ResourceID, _ spec: CertificateSpec, in desired: DesiredState, now: Date) async throws -> (due: Date, issued: String?) {
         let authority = spec.issuer == .localCA ? try await localAuthority(now: now) : nil
+        return try await withTarget(id, spec, in: desired) { target in try await converge(id, spec, at: target, authority: authority, now: now) }
+    }
+
+    /// Runs `body` on `id`'s target, opened for it and closed after, whatever `body` does.
+    private func withTarget<T: Sendable>(
+        _ id: ResourceID, _ spec: CertificateSpec, in desired: DesiredState, _ body: (CertificateTarget) async throws -> T
+    ) async throws -> T {
         let target = try await CertificateTarget.open(id: id, spec: spec, in: desired, engine: engine, helperImage: helperImage, record: record)
         do {
-            let outcome = try await converge(id, spec, at: target, authority: authority, now: now)
+            let value = try await body(target)
             await target.close()
-            return outcome
+            return value
         } catch {
             await target.close()
             throw error
@@ -238,7 +239,7 @@ public actor CertificateManager {
                 unreadable = "\(error)"
             }
         }
-        let chain = try authority.map { try $0.pem + "\n" } ?? ""
+        let chain = try await chainPEM(for: spec)
         switch CertificatePlanner.decide(spec, current: current, unreadable: unreadable, now: now) {
         case .keep(let renewAt):
             var message = "valid until \(current?.notAfter.formatted(.iso8601) ?? "?"), renewed from \(renewAt.formatted(.iso8601))"
