@@ -1,10 +1,14 @@
 // swift-tools-version:6.2
 import PackageDescription
 
-/// Upcoming language features every Berth target opts into (see docs/architecture.md).
+/// The settings of every Berth target: upcoming language features it opts into, and concrete
+/// type metadata reached through accessor functions instead of mangled names, so a generic
+/// type's first use costs no runtime demangling and protocol-conformance scan (see
+/// docs/architecture.md, "Start-up").
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),
 ]
 
 let package = Package(
@@ -39,12 +43,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "BerthCore", swiftSettings: strictSettings),
-        .systemLibrary(
-            name: "CCurl",
-            pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]
-        ),
-        .target(name: "BerthHTTP", dependencies: ["CCurl"], swiftSettings: strictSettings),
+        // libcurl's declarations only (no pkg-config, which would link it); CLibraryLoader loads
+        // the library on a thread of its own at start-up, or at its first call.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "BerthHTTP", dependencies: ["CCurl", "CLibraryLoader"], swiftSettings: strictSettings),
         // zlib, for the gzip objects of jobs' archived output (BerthObjectStore's GzipStream).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "BerthHostFiles", swiftSettings: strictSettings),
@@ -69,13 +71,13 @@ let package = Package(
             dependencies: ["BerthCore", "BerthManifests"],
             swiftSettings: strictSettings
         ),
-        // libpq's declarations only (no pkg-config, which would link it); CLibPQLoader loads the
-        // library when a PostgreSQL store first calls it.
         // Git as the source of desired state, driven through the git CLI (docs/architecture.md).
         .target(name: "BerthSubprocess", swiftSettings: strictSettings),
         .target(name: "BerthGit", dependencies: ["BerthSubprocess", "BerthHostFiles"], swiftSettings: strictSettings),
+        // libpq's declarations only (no pkg-config, which would link it); CLibraryLoader loads the
+        // library when a PostgreSQL store first calls it.
         .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
-        .target(name: "CLibPQLoader", dependencies: ["CLibPQ"], linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CLibraryLoader", dependencies: ["CLibPQ", "CCurl"], linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(
             name: "BerthStore",
@@ -83,7 +85,7 @@ let package = Package(
                 "BerthCore",
                 "BerthHostFiles",
                 "CLibPQ",
-                "CLibPQLoader",
+                "CLibraryLoader",
                 "CSQLite",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -190,6 +192,7 @@ let package = Package(
                 "BerthStore",
                 "BerthHostFiles",
                 "BerthGit",
+                "BerthHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

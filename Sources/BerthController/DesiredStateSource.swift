@@ -64,7 +64,24 @@ public struct DesiredStateSource: Sendable {
     public func load(now: Date = Date()) async throws -> Snapshot {
         let revision = git?.revision
         if git != nil, revision == nil { throw GitSourceNotReady() }
-        let manifests = try loadManifests(revision: revision)
+        return try await load(now: now, manifests: try loadManifests(revision: revision), revision: revision)
+    }
+
+    /// The manifests alone, read and validated as ``load(now:)`` reads them, for
+    /// ``load(now:readManifests:)``: a caller reads them while it opens the store. Not for a git
+    /// source, whose manifests are those of the revision selected when it loads.
+    public func readManifests() throws(ValidationError) -> Manifests? {
+        precondition(git == nil, "a git source reads its manifests when it loads")
+        return try loadManifests(revision: nil)
+    }
+
+    /// ``load(now:)`` with the manifests ``readManifests()`` gave.
+    public func load(now: Date = Date(), readManifests manifests: Manifests?) async throws -> Snapshot {
+        precondition(git == nil, "a git source reads its manifests when it loads")
+        return try await load(now: now, manifests: manifests, revision: nil)
+    }
+
+    private func load(now: Date, manifests: Manifests?, revision: GitSelection.Revision?) async throws -> Snapshot {
         var stored: [StoredResource] = []
         var staleness: Staleness?
         if let store {

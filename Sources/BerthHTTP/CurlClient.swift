@@ -1,4 +1,5 @@
 import CCurl
+import CLibraryLoader
 import Foundation
 import Synchronization
 
@@ -11,6 +12,14 @@ public final class CurlClient: Sendable {
     /// Starts the driver thread; `name` labels it in debuggers.
     public init(name: String = "berth-curl") {
         driver = CurlDriver(name: name)
+    }
+
+    /// Starts loading libcurl, which Berth does not link, on a thread of its own, and returns at
+    /// once: a command that will send requests calls it first, so the library's mapping (about
+    /// thirty files) overlaps the command's own start-up. The first client waits for that load
+    /// to end; without this call it loads the library itself.
+    public static func preloadLibrary() {
+        berth_libcurl_preload()
     }
 
     deinit {
@@ -162,15 +171,12 @@ final class CurlDriver: @unchecked Sendable {
         var stopping = false
     }
 
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
-
     private let multi: UnsafeMutableRawPointer
     private let inbox = Mutex(Inbox())
     private let finished = DispatchSemaphore(value: 0)
     private var active: [ObjectIdentifier: Transfer] = [:]
 
     init(name: String) {
-        _ = Self.globalInit
         guard let multi = curl_multi_init() else { preconditionFailure("curl_multi_init failed: out of memory") }
         self.multi = multi
         let thread = Thread { [self] in run() }

@@ -1,5 +1,5 @@
 // libpq's declarations for BerthStore's PostgresStore (Debian: libpq-dev). No `link`: the library
-// is loaded when first used (CLibPQLoader), so the SQLite-only path never maps it.
+// is loaded when first used (CLibraryLoader), so the SQLite-only path never maps it.
 #if __has_include(<libpq-fe.h>)
 #include <libpq-fe.h>
 #else

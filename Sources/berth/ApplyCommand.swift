@@ -35,11 +35,13 @@ struct ApplyCommand: AsyncParsableCommand {
         let limit = try parseSpan(timeout, option: "--timeout")
         let options = ReconcilerOptions(environment: try age.environmentResolver())
         let deadline = Date().addingTimeInterval(limit.seconds)
+        // Three things at once: the manifests are read, the engine is observed, the store opens.
+        let manifestLoading = manifests.startLoading()
         let runtime = try controller.openRuntime()
         let observation = controller.startObserving(runtime)
         defer { observation.cancel() }
         let outcome = try await controller.withStore { store in
-            let snapshot = try await manifests.loadSnapshot(store: store)
+            let snapshot = try await manifestLoading.snapshot(store: store)
             let replicas = NodeReplicas(placement: try await LocalClient.replicas(ofNode: node, store: store))
             let reconciler = Reconciler(runtime: runtime, objectStorage: try objectStorage.open(), store: store, adoptions: store, options: options)
             var firstObservation: Task<ObservedState, any Error>? = observation

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthHTTP
 
 /// The `berth` command line.
 @main
@@ -14,8 +15,10 @@ struct Berth: AsyncParsableCommand {
         ]
     )
 
-    /// Reads `$BERTH_ENV_FILE` (`Settings`) before any command, then runs the command given.
+    /// Starts loading libcurl beside the start-up (`CurlClient.preloadLibrary`), reads
+    /// `$BERTH_ENV_FILE` (`Settings`) before any command, then runs the command given.
     static func main() async {
+        CurlClient.preloadLibrary()
         do {
             try Settings.load(nil)
             var command = try parseAsRoot()

@@ -28,10 +28,27 @@ struct ManifestOptions: ParsableArguments {
         DesiredStateSource(manifestPaths: resolvedPaths, manifestsOptional: paths.isEmpty && Settings.environment["BERTH_MANIFESTS"] == nil, store: store)
     }
 
-    /// Loads the desired state, printing every validation problem on failure.
-    func loadSnapshot(store: (any Store)?) async throws -> DesiredStateSource.Snapshot {
+    /// Starts reading and validating the manifests on a task of their own and returns at once:
+    /// the caller opens the store meanwhile (on its own thread), and
+    /// ``ManifestLoading/snapshot(store:)`` then adds the store's resources.
+    func startLoading() -> ManifestLoading {
+        let source = source(store: nil)
+        return ManifestLoading(source: source, reading: Task { try source.readManifests() })
+    }
+}
+
+/// Manifests being read while the store opens (``ManifestOptions/startLoading()``).
+struct ManifestLoading {
+    let source: DesiredStateSource
+    let reading: Task<Manifests?, any Error>
+
+    /// The desired state: those manifests and the store's API resources. Prints every validation
+    /// problem on failure.
+    func snapshot(store: any Store) async throws -> DesiredStateSource.Snapshot {
+        var source = source
+        source.store = store
         do {
-            return try await source(store: store).load()
+            return try await source.load(readManifests: reading.value)
         } catch let error as BerthCore.ValidationError {
             printIssues(error)
             throw ExitStatus.failure

@@ -238,7 +238,7 @@ struct CLITests {
     }
 
     /// Berth links no libpq: it is loaded when a PostgreSQL store opens, so a `berth` on the
-    /// embedded store starts without mapping it and the libraries it needs (`CLibPQLoader`).
+    /// embedded store starts without mapping it and the libraries it needs (`CLibraryLoader`).
     @Test func libpqIsLoadedOnlyWhenAPostgreSQLStoreOpens() async throws {
         let url = try TestServices.postgresURL()
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("berth-libpq-\(UUID().uuidString)")
@@ -251,6 +251,26 @@ struct CLITests {
         #expect(embedded.stderr.contains("file=libsqlite3.so"), "the loader's trace is there")
         #expect(!embedded.stderr.contains("libpq.so"))
         #expect(postgres.stderr.contains("file=libpq.so.5"))
+    }
+
+    /// Berth links no libcurl either: `main` starts loading it on a thread of its own, beside
+    /// argument parsing (`CurlClient.preloadLibrary`), and the first request waits for that load.
+    @Test func libcurlIsLoadedAfterStartNotLinked() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-libcurl-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("manifests"), withIntermediateDirectories: true)
+        try "apiVersion: berth/v1\nkind: Service\nmetadata: {name: web}\nspec: {image: busybox, network: none}\n"
+            .write(to: folder.appendingPathComponent("manifests/web.yaml"), atomically: true, encoding: .utf8)
+        // when: a command whose first request finds no engine, with the loader naming every file it loads
+        let result = try await BerthProcess.run(
+            ["plan", "-f", folder.appendingPathComponent("manifests").path, "--state-dir", folder.appendingPathComponent("state").path],
+            environment: ["LD_DEBUG": "files", "BERTH_DATABASE_URL": "", "DOCKER_HOST": "unix://\(folder.path)/no-engine.sock"]
+        )
+        // then: libcurl was opened after start, and its error reached the user
+        #expect(result.status == 1, "stderr: \(result.stderr.suffix(500))")
+        #expect(result.stderr.contains("file=libcurl.so.4 [0];  dynamically loaded by"), "stderr: \(result.stderr.suffix(2000))")
+        #expect(!result.stderr.contains("file=libcurl.so.4 [0];  needed by"))
+        #expect(result.stderr.contains("cannot reach the Docker engine at unix://\(folder.path)/no-engine.sock"), "stderr: \(result.stderr.suffix(500))")
     }
 
     @Test func logLinesNameLevelLabelMetadataAndSource() async throws {

@@ -165,10 +165,16 @@ release_berth() {
   fi
 }
 
-# build_berth_release SCRATCH_PATH: builds `berth` as docs/operations.md installs it (release,
-# Swift's runtime linked in) and sets `berth` to the binary's path.
+# The release build's options, as docs/operations.md installs `berth`: Swift's runtime linked in,
+# and the dependencies too (ArgumentParser, Yams …) reaching concrete type metadata through
+# accessors rather than mangled names, as Package.swift makes Berth's own targets do: fewer
+# runtime type lookups and protocol-conformance scans at each start (docs/architecture.md).
+release_build_options=(-c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors)
+
+# build_berth_release SCRATCH_PATH: builds `berth` with those options and sets `berth` to the
+# binary's path.
 build_berth_release() {
-  local flags=(-c release --static-swift-stdlib --scratch-path "$1")
+  local flags=("${release_build_options[@]}" --scratch-path "$1")
   log "swift build ${flags[*]} --product berth"
   swift build "${flags[@]}" --product berth >&2
   berth="$(swift build "${flags[@]}" --show-bin-path)/berth"

@@ -1,6 +1,6 @@
 import BerthCore
 import CLibPQ
-import CLibPQLoader
+import CLibraryLoader
 import Foundation
 import Synchronization
 
@@ -80,7 +80,7 @@ final class PostgresConnection: SQLScriptConnection {
     /// Dynamic statements (IN lists of any length) past this many run unprepared instead.
     private static let preparedLimit = 256
 
-    /// Loads libpq, which Berth does not link (`CLibPQLoader`), or says why it cannot.
+    /// Loads libpq, which Berth does not link (`CLibraryLoader`), or says why it cannot.
     static func loadLibPQ() throws(StoreError) {
         var message = [CChar](repeating: 0, count: 512)
         let loaded = message.withUnsafeMutableBufferPointer { berth_libpq_load($0.baseAddress, $0.count) == 0 }

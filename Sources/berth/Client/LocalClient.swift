@@ -178,11 +178,12 @@ final class LocalClient: BerthClient {
     /// Plans from the manifests and the store against the live engine, observed while the store
     /// is opened and the manifests are read.
     func plan(manifests: ManifestOptions, objectStorage: ObjectStorageOptions, node: String?) async throws -> PlanOutput {
+        let manifestLoading = manifests.startLoading()
         let runtime = try options.openRuntime()
         let observation = options.startObserving(runtime)
         defer { observation.cancel() }
         let store = try await store()
-        let snapshot = try await manifests.loadSnapshot(store: store)
+        let snapshot = try await manifestLoading.snapshot(store: store)
         let placement = try await Self.replicas(ofNode: node, store: store)
         let plan: Plan
         do {
