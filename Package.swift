@@ -44,7 +44,7 @@ let package = Package(
     targets: [
         .target(name: "BerthCore", swiftSettings: strictSettings),
         // libcurl's declarations only (no pkg-config, which would link it); CLibraryLoader loads
-        // the library on a thread of its own at start-up, or at its first call.
+        // the library on a thread of its own that starts with the process.
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "BerthHTTP", dependencies: ["CCurl", "CLibraryLoader"], swiftSettings: strictSettings),
         // zlib, for the gzip objects of jobs' archived output (BerthObjectStore's GzipStream).
@@ -192,7 +192,6 @@ let package = Package(
                 "BerthStore",
                 "BerthHostFiles",
                 "BerthGit",
-                "BerthHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

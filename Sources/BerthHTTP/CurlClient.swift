@@ -1,5 +1,4 @@
 import CCurl
-import CLibraryLoader
 import Foundation
 import Synchronization
 
@@ -12,14 +11,6 @@ public final class CurlClient: Sendable {
     /// Starts the driver thread; `name` labels it in debuggers.
     public init(name: String = "berth-curl") {
         driver = CurlDriver(name: name)
-    }
-
-    /// Starts loading libcurl, which Berth does not link, on a thread of its own, and returns at
-    /// once: a command that will send requests calls it first, so the library's mapping (about
-    /// thirty files) overlaps the command's own start-up. The first client waits for that load
-    /// to end; without this call it loads the library itself.
-    public static func preloadLibrary() {
-        berth_libcurl_preload()
     }
 
     deinit {

@@ -1,7 +1,7 @@
 // libcurl's declarations for BerthHTTP (Debian: libcurl4-openssl-dev), and typed wrappers for its
 // variadic calls, which Swift cannot call directly. No `link`: CLibraryLoader (libcurl.c) defines
 // these wrappers and the curl functions Berth calls as forwarders into libcurl.so.4, which it
-// loads at the first call or on `berth_libcurl_preload()`.
+// loads on a thread of its own as the process starts.
 #ifndef BERTH_CCURL_SHIM_H
 #define BERTH_CCURL_SHIM_H
 

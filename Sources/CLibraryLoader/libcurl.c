@@ -1,38 +1,49 @@
 // libcurl's functions that Berth calls, and the typed wrappers of its variadic ones, defined here
 // as forwarders into libcurl.so.4. Berth links no libcurl: its library closure (OpenSSL, GnuTLS,
-// Kerberos, LDAP, SSH: about thirty files) took a fifth of a no-op `berth apply` when the dynamic loader
-// mapped it before `main`. `berth` starts loading it on a thread of its own instead
-// (`berth_libcurl_preload`), beside argument parsing and the rest of its start-up.
-#include "CLibraryLoader.h"
+// Kerberos, LDAP, SSH: about thirty files) took a fifth of a no-op `berth apply` when the dynamic
+// loader mapped it before `main`. It is loaded on a thread of its own instead, started as the
+// process starts (`preload_at_start`), beside the rest of the start-up.
 #include "lazy_library.h"
 #include "../CCurl/shim.h"
 
-#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
 
-/// curl_global_init, once, right after the library opens: before any other curl call, and on
-/// the preloading thread when there is one (it reads OpenSSL's configuration).
-static const char *initialize(void *handle) {
-    CURLcode (*global_init)(long) = (CURLcode(*)(long))dlsym(handle, "curl_global_init");
-    if (!global_init) return "it has no curl_global_init";
-    return global_init(CURL_GLOBAL_ALL) == CURLE_OK ? NULL : "curl_global_init failed";
+LAZY_LIBRARY(libcurl_file, "libcurl.so.4", "libcurl4")
+
+static pthread_once_t initialized = PTHREAD_ONCE_INIT;
+
+static void initialize(void) {
+    struct lazy_library *library = libcurl_file_load();
+    if (!library->handle) return;  // the lookup that follows names the error
+    CURLcode (*global_init)(long) = (CURLcode(*)(long))lazy_library_symbol(library, "curl_global_init");
+    if (global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
+        fprintf(stderr, "berth: curl_global_init failed\n");
+        abort();
+    }
 }
 
-LAZY_LIBRARY(libcurl, "libcurl.so.4", "libcurl4", initialize)
-
-int berth_libcurl_load(char *error, size_t size) { return lazy_library_outcome(libcurl_load(), error, size); }
+/// libcurl, loaded, and initialized once (`curl_global_init`) on the thread of the first curl call:
+/// not on the preloading thread, where an `exit` meanwhile (`berth --version`) would run OpenSSL's
+/// clean-up while it is being set up. An unfinished `dlopen` is safe: `exit` waits for it.
+static struct lazy_library *libcurl_load(void) {
+    pthread_once(&initialized, initialize);
+    return libcurl_file_load();
+}
 
 static void *preload(void *unused) {
     (void)unused;
-    libcurl_load();
+    libcurl_file_load();
     return NULL;
 }
 
-void berth_libcurl_preload(void) {
+/// Runs as the process starts, before `main`: the load overlaps the Swift runtime's set-up and
+/// argument parsing. When no thread can start, the first curl call loads the library instead.
+__attribute__((constructor)) static void preload_at_start(void) {
     pthread_t thread;
     pthread_attr_t attributes;
     if (pthread_attr_init(&attributes) != 0) return;
     pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-    // When no thread can start, the first curl call loads the library instead.
     (void)pthread_create(&thread, &attributes, preload, NULL);
     pthread_attr_destroy(&attributes);
 }

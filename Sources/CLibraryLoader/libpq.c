@@ -5,7 +5,7 @@
 #include "lazy_library.h"
 #include "../CLibPQ/shim.h"
 
-LAZY_LIBRARY(libpq, "libpq.so.5", "libpq5", NULL)
+LAZY_LIBRARY(libpq, "libpq.so.5", "libpq5")
 
 int berth_libpq_load(char *error, size_t size) { return lazy_library_outcome(libpq_load(), error, size); }
 

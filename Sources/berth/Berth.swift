@@ -1,5 +1,4 @@
 import ArgumentParser
-import BerthHTTP
 
 /// The `berth` command line.
 @main
@@ -15,10 +14,8 @@ struct Berth: AsyncParsableCommand {
         ]
     )
 
-    /// Starts loading libcurl beside the start-up (`CurlClient.preloadLibrary`), reads
-    /// `$BERTH_ENV_FILE` (`Settings`) before any command, then runs the command given.
+    /// Reads `$BERTH_ENV_FILE` (`Settings`) before any command, then runs the command given.
     static func main() async {
-        CurlClient.preloadLibrary()
         do {
             try Settings.load(nil)
             var command = try parseAsRoot()
