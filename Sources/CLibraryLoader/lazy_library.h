@@ -34,7 +34,8 @@ void *lazy_library_symbol(const struct lazy_library *library, const char *name);
     }
 
 /// The function LIBRARY calls SYMBOL, of type RETURN(PARAMS), looked up on first use as
-/// NAME_target() (racing threads store the same address).
+/// NAME_target() (racing threads store the same address). LIBRARY_load() gives the open library:
+/// the one LAZY_LIBRARY defines, or a file's own that also sets the library up (libcurl.c).
 #define LAZY_TARGET(LIBRARY, RETURN, NAME, SYMBOL, PARAMS)                                            \
     static RETURN(*NAME##_pointer) PARAMS;                                                            \
     static RETURN(*NAME##_target(void)) PARAMS {                                                      \
